@@ -61,6 +61,7 @@ from .control import ControlLog
 from .delivery import Deliverer, Tally
 from .digest import DigestPlanner
 from .intake import (
+    COMPACT_MIN,
     Stories,
     Story,
     continues_thread,
@@ -274,12 +275,18 @@ class StoryBook:
     of an intake pass, or one after a gap another dispatcher took): intake's reads hold every detection in order."""
 
     def __init__(
-        self, store: Store, catalog: AlertCatalog, progress: StoryProgress | None = None, *, bounded: bool = True
+        self,
+        store: Store,
+        catalog: AlertCatalog,
+        progress: StoryProgress | None = None,
+        *,
+        bounded: bool = True,
+        compact_min: int = COMPACT_MIN,
     ) -> None:
         self.store = store
         self.catalog = catalog
         # Stories over for good are forgotten: those no detection within the lateness (and a margin) can join.
-        self.stories = Stories(catalog.lateness + STORY_MARGIN if bounded else None)
+        self.stories = Stories(catalog.lateness + STORY_MARGIN if bounded else None, compact_min=compact_min)
         self.read_to = 0  # every detection event up to here is taken
         self.progress = progress
 
@@ -387,8 +394,10 @@ class AlertDispatcher:
         story_progress: StoryProgress | None = None,
         throttles: Mapping[str, ThrottleSpec] | None = None,
         update_waits: Mapping[str, float] | None = None,
+        count_page: int = _COUNT_PAGE,
     ) -> None:
         self.store = store
+        self._count_page = count_page  # ledger rows per read when counting a throttled channel's decisions
         # channel -> its throttle (`throttle: 10 per 1h` in the config): new top-level alerts past it are held and
         # listed in one summary when their window ends (alerts.throttle).
         self.throttles = dict(throttles or {})
@@ -599,8 +608,8 @@ class AlertDispatcher:
             counted = self._windows[channel] = _Admitted()
         after = counted.through
         while True:
-            got = self.store.deliveries(channel=channel, after_seq=after, limit=_COUNT_PAGE)
-            full = len(got) == _COUNT_PAGE
+            got = self.store.deliveries(channel=channel, after_seq=after, limit=self._count_page)
+            full = len(got) == self._count_page
             if full:  # rows of the page's last seq may go on past it: read them again with the next page
                 last = got[-1].seq
                 got = [r for r in got if r.seq < last]

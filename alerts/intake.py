@@ -438,11 +438,15 @@ class Stories:
     newest detection taken (the module docstring); such a story is passed by at once, and dropped at the next
     compaction, so when it is dropped changes no answer."""
 
-    def __init__(self, keep: timedelta | None = None) -> None:
+    def __init__(
+        self, keep: timedelta | None = None, *, compact_min: int = COMPACT_MIN, backfill_takes: int = BACKFILL_TAKES
+    ) -> None:
         self._keep = None if keep is None else keep // _US
+        self._compact_min = compact_min  # (COMPACT_MIN; a test compacts sooner)
+        self._backfill_takes = backfill_takes  # (BACKFILL_TAKES; a test ends leases sooner)
         self._newest = _NEVER  # the latest fired_at taken, microseconds
         self.taken = 0  # detections taken in all (len(): those held)
-        self._compact_at = COMPACT_MIN
+        self._compact_at = compact_min
         self._threads: dict[str, _Thread] = {}
         self._number: dict[str, int] = {}  # delivery key -> the detection's number
         self._keys: list[str] = []  # by number: delivery key
@@ -556,7 +560,7 @@ class Stories:
             return False
         # A backfill's story (begun or joined far behind the newest): kept on its lease. Both only grow, as `edge`
         # does, so a story over stays over, and when it is dropped changes no answer.
-        return self._lease[root] < edge or self.taken - self._lease_taken[root] > BACKFILL_TAKES
+        return self._lease[root] < edge or self.taken - self._lease_taken[root] > self._backfill_takes
 
     def _compact(self, n: int) -> int:
         """Drop the detections of the stories that are over; returns detection `n`'s new number. The order of those
@@ -586,7 +590,7 @@ class Stories:
         self._root = array("q", (new[old_root[j]] for j in kept))
         self._next = array("q", (-1 if (x := self._next[j]) < 0 else new[x] for j in kept))
         self._alert_ids = {new[j]: a for j, a in self._alert_ids.items() if j in new}
-        self._compact_at = max(COMPACT_MIN, 2 * len(kept))
+        self._compact_at = max(self._compact_min, 2 * len(kept))
         return new[n]
 
     def withdraw(self, position: int, thread: str, alert_id: str) -> None:

@@ -617,6 +617,7 @@ def read_jsonl_slice(
     growing: bool = False,
     block_bytes: int = BLOCK_BYTES,
     decompressors: OpenDecompressors | None = None,
+    opener: Callable[[Path], IO[bytes]] = _open,
 ) -> JsonlSlice:
     """The lines of a JSON Lines file after `since`, at most `max_lines` of them (None: to the end), numbered, with
     the position after the last one read: the live poller reads a file a slice per poll, so that a backlog of
@@ -633,7 +634,7 @@ def read_jsonl_slice(
     if held is not None:
         f, pending, before = held.f, held.pending, held.before
     else:
-        f = _open(p)
+        f = opener(p)  # (_open; a test's renames another file into place once it is open)
         pending, before = b"", b""
     limit = max_record_bytes(max_body_chars)
     inner = getattr(f, "fileobj", None)

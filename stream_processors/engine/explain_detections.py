@@ -191,8 +191,15 @@ def _alert(d: Detection) -> dict[str, Any]:
 class Explainer:
     """Feed documents in event-time order with `document()`; `finish()` moves event time to the end."""
 
-    def __init__(self, engine: Engine, *, only: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        only: set[str] | None = None,
+        find: Callable[[str, str, str, Sequence[str], int, Sequence[str], int], tuple[str, ...] | None] = find_reports,
+    ) -> None:
         self.engine = engine
+        self._find = find  # the search for an alert's unshown reports (find_reports; a test counts its calls)
         self.rules = engine.rules
         self.state = engine.initial_state()
         # A detection over detections asked for brings its input detections (transitively): the documents that can
@@ -490,7 +497,7 @@ class Explainer:
         pool = sorted((s[0], s[3]) for s in seen if not horizon or abs(s[0] - at) <= horizon)
         gkey = "|".join(f"{k}={v}" for k, v in d.group.items()) if d.group else ""
         shown = [e.event_id for e in d.evidence]
-        found = find_reports(d.rule, gkey, d.id, shown, total, [doc for _t, doc in pool], _MAX_TRIES)
+        found = self._find(d.rule, gkey, d.id, shown, total, [doc for _t, doc in pool], _MAX_TRIES)
         must = set(shown)
         unshown = tuple(x for x in found if x not in must) if found is not None else None
         self._unshown_cache[d.id] = (unshown, len(seen))

@@ -34,7 +34,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, Protocol, runtime_checkable
@@ -90,6 +90,9 @@ CORRECTION = EventType.CORRECTION.value
 BATCH_MAX = 1000  # records an agent takes at once (one state write, one watermark per partition)
 DELIVERY_LOOK_S = 30.0  # the delivery timer looks at the ledger at least this often (others' rows, redeliveries)
 DELIVERY_MIN_S = 0.05  # and never more often than this (a row due now that another process holds)
+
+# How an agent takes its stream's records in batches: compat.take_batches (a test gives one that acks as it likes).
+TakeBatches = Callable[[Any, int, float], AsyncIterator[list[Any]]]
 
 
 class DetectionSink(Protocol):
@@ -345,8 +348,10 @@ class Extract:
         counts: FailureCounts | None = None,
         policy: RetryPolicy | None = None,
         recall: Callable[[dict[int, int]], Awaitable[dict[int, float]]] | None = None,
+        batches: TakeBatches = take_batches,
     ) -> None:
         self.app = app
+        self.batches = batches
         self.restart = restart  # after a failed batch (batch_failed)
         self.recall = recall  # {partition: first offset} -> {partition: its last watermark record's time before it}
         self.retry = BatchRetry("extract", "extract", outputs, restart, counts, policy)
@@ -379,7 +384,7 @@ class Extract:
         # or sooner when a signal of that partition must follow it: the order of signals and watermark
         # values on each signals partition is the one per-record sending gives, minus the watermarks
         # that a later one overtakes before any signal (which tell downstream nothing more).
-        async for events in take_batches(stream, BATCH_MAX, self.batch_within):
+        async for events in self.batches(stream, BATCH_MAX, self.batch_within):
             await self.retry.run(events, self._batch)
             if log.isEnabledFor(logging.DEBUG):
                 seen: dict[int, list[int]] = {}
@@ -592,7 +597,7 @@ def decode_state(raw: bytes, part: int) -> Any:
     return whole
 
 
-def _too_large(part: int, e: statecodec.RecordTooLarge) -> StateTooLarge:
+def _too_large(part: int, e: statecodec.RecordTooLarge, limit: int) -> StateTooLarge:
     what = (
         f"its head record (the partition-wide state and the {e.records:,} records the batch changed)"
         if e.what == str(part)
@@ -600,7 +605,7 @@ def _too_large(part: int, e: statecodec.RecordTooLarge) -> StateTooLarge:
     )
     return StateTooLarge(
         f"correlate partition {part}: {what} is {e.packed:,} bytes compressed ({e.raw:,} raw), over "
-        f"the {STATE_MAX_BYTES:,}-byte limit of one changelog record; not written, and the worker exits "
+        f"the {limit:,}-byte limit of one changelog record; not written, and the worker exits "
         f"(status {STATE_TOO_LARGE_EXIT}) before committing the batch. Spread the groups over more correlate "
         "partitions (a new prefix with more --partitions) or load fewer or narrower rules (shorter "
         "within/lateness, fewer groups)"
@@ -641,8 +646,15 @@ class Correlate:
         restart: Callable[[], NoReturn] | None = None,
         counts: FailureCounts | None = None,
         policy: RetryPolicy | None = None,
+        batches: TakeBatches = take_batches,
+        state_max_bytes: int = STATE_MAX_BYTES,
+        encode: Callable[..., tuple[statecodec.Write, statecodec.Layout] | None] = statecodec.encode,
     ) -> None:
         self.table = table
+        self.batches = batches
+        self.state_max_bytes = state_max_bytes  # a record of a partition's state is at most this (StateTooLarge)
+        # the records a batch writes (statecodec.encode; the audit's test gives a writer that loses one)
+        self.encode = encode
         self.restart = restart  # after a failed batch (batch_failed)
         self.retry = BatchRetry("correlate", "correlate", outputs, restart, counts, policy, fatal=(StateTooLarge,))
         self.guard = guard  # signals routed by a worker with other rules: logged (the state takes them all the same)
@@ -745,7 +757,7 @@ class Correlate:
 
     async def run(self, stream: Any) -> None:
         await self.out.start()
-        async for events in take_batches(stream, BATCH_MAX, self.batch_within):
+        async for events in self.batches(stream, BATCH_MAX, self.batch_within):
             try:
                 await self.retry.run(events, self.process)
             except StateTooLarge as e:
@@ -832,9 +844,9 @@ class Correlate:
             try:
                 if self.audit:
                     self._audit(part, st, lay, t)
-                got = statecodec.encode(part, st, lay, t.groups, t.hours, STATE_MAX_BYTES, t.ids, at=upto[part])
+                got = self.encode(part, st, lay, t.groups, t.hours, self.state_max_bytes, t.ids, at=upto[part])
             except statecodec.RecordTooLarge as e:
-                raise _too_large(part, e) from None
+                raise _too_large(part, e, self.state_max_bytes) from None
             if got is None:
                 self._keep(part, st, lay)
                 if self.audit:
@@ -917,8 +929,10 @@ class Notify:
         restart: Callable[[], NoReturn] | None = None,
         counts: FailureCounts | None = None,
         policy: RetryPolicy | None = None,
+        batches: TakeBatches = take_batches,
     ) -> None:
         self.sink = sink
+        self.batches = batches
         self.restart = restart  # after a failed batch (batch_failed)
         self.retry = BatchRetry("notify", "notify", outputs, restart, counts, policy)
         self.out = outputs
@@ -960,7 +974,7 @@ class Notify:
     async def run(self, stream: Any) -> None:
         await self.out.start()
         topic = self.out.names.detections
-        async for batch in take_batches(stream, BATCH_MAX, self.batch_within):
+        async for batch in self.batches(stream, BATCH_MAX, self.batch_within):
             await self.retry.run(batch, lambda events: self._batch(events, topic))
 
     async def _batch(self, batch: list[Any], topic: str) -> None:

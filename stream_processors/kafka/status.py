@@ -320,7 +320,9 @@ def documents_written(bootstrap: str, prefix: str, *, timeout_s: float = 10.0) -
         consumer.close()
 
 
-def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float) -> dict[int, float]:
+def _published_watermarks(
+    consumer: Any, ends: dict[Any, int], timeout_s: float, *, kept: dict[tuple[str, str, int], _Looked] | None = None
+) -> dict[int, float]:
     """Partition -> the newest watermark among the last WATERMARK_TAIL records of each documents partition, or, for
     a partition whose tail holds none, among the records before it (_read_back).
 
@@ -328,7 +330,8 @@ def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float)
     a partition is normally one. A partition whose tail holds none (another producer's documents after it, an older
     relay's documents that did not move it) is read back further (_read_back, bounded); one with none there (a
     producer that writes no watermarks) is left out. Bounded by `timeout_s` (what was read by then counts; a read-back
-    started before then has one second at least, for the whole partition)."""
+    started before then has one second at least, for the whole partition). `kept`: what read-backs found, for the
+    next look (None: the process's, _READ_BACK)."""
     if not ends:
         return {}
     consumer.assign(list(ends))
@@ -356,16 +359,20 @@ def _published_watermarks(consumer: Any, ends: dict[Any, int], timeout_s: float)
     for tp, end in ends.items():
         if tp.partition in out or time.monotonic() >= deadline:
             continue
-        found = _read_back(consumer, servers, tp, end, max(deadline, time.monotonic() + 1.0))
+        found = _read_back(
+            consumer, servers, tp, end, max(deadline, time.monotonic() + 1.0), _READ_BACK if kept is None else kept
+        )
         if found is not None:
             out[tp.partition] = found
     return out
 
 
-def _read_back(consumer: Any, servers: str, tp: Any, end: int, deadline: float) -> float | None:
+def _read_back(
+    consumer: Any, servers: str, tp: Any, end: int, deadline: float, kept: dict[tuple[str, str, int], _Looked]
+) -> float | None:
     """The newest watermark time among the records of `tp` before `end`: of the first chunk of RECALL_CHUNK records
     that holds one, read back from `end`, at most RECALL_LIMIT records back; or, when the previous look's
-    (_READ_BACK) is still good, the newest of that and of the records written since. None when there is none
+    (in `kept`) is still good, the newest of that and of the records written since. None when there is none
     there, and when the partition is not read by `deadline` (monotonic seconds, for the whole read) or its
     beginning offset is not told in time: it is left out of this look, and what was read is not kept."""
     key = (servers, tp.topic, tp.partition)
@@ -376,7 +383,7 @@ def _read_back(consumer: Any, servers: str, tp: Any, end: int, deadline: float) 
         return None
     topic_id = _topic_id(consumer, tp.topic)
     consumer.assign([tp])
-    prev = _READ_BACK.get(key)
+    prev = kept.get(key)
     found: tuple[float, int] | None = None
     not_in_time: tuple[type[BaseException], ...] = (TimeoutError, *_timeouts())
     try:
@@ -393,7 +400,7 @@ def _read_back(consumer: Any, servers: str, tp: Any, end: int, deadline: float) 
     except not_in_time as e:  # not read in time: left out of this look (what was read is not kept)
         log.debug("reading back %s for its watermark: %r", tp, e)
         return None
-    _READ_BACK[key] = _Looked(topic_id, end, *(found or (None, None)))
+    kept[key] = _Looked(topic_id, end, *(found or (None, None)))
     return found[0] if found is not None else None
 
 

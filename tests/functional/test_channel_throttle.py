@@ -227,16 +227,14 @@ def decisions(store: Store) -> dict[tuple[str, str], str]:
 
 
 @pytest.mark.parametrize("page", [5000, 2])
-def test_two_processes_and_any_clock_decide_the_same_alerts_held(
-    tmp_path: Path, page: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_two_processes_and_any_clock_decide_the_same_alerts_held(tmp_path: Path, page: int) -> None:
     """The same detections handled by two dispatchers: B (its clock two hours ahead) takes in the first four and
     loses the race to commit them (as a pass does when another commits first), then A takes in all; and B alone.
     The held alerts are the same every way: the decision is the log's, not the clock's or the order of processes."""
     events = [raised(1, 1), raised(2, 2), raised(3, 50), raised(4, 59), raised(5, 61), raised(6, 62), raised(7, 63)]
     events.insert(3, raised(8, 30, route="R1"))  # a follow-up: not counted
-    # (the count reads the channel's rows a page at a time, and then only the new ones: here also 2 at a time)
-    monkeypatch.setattr("watchfloor.alerts.dispatcher._COUNT_PAGE", page)
+    # (the count reads the channel's rows a page at a time, and then only the new ones: here also 2 at a time,
+    # each dispatcher's `count_page`)
 
     def fresh(name: str, minutes: int) -> tuple[Store, AlertDispatcher]:
         store = open_store(f"sqlite:///{tmp_path / name}")
@@ -244,7 +242,8 @@ def test_two_processes_and_any_clock_decide_the_same_alerts_held(
         notifiers = {"archive": FileNotifier("archive", tmp_path / f"{name}.jsonl")}
         clock = Clock(T0 + timedelta(minutes=minutes))
         subs = [Subscription(channel="archive")]
-        return store, AlertDispatcher(store, notifiers, subs, RETRY, now=clock, throttles={"archive": SPEC})
+        d = AlertDispatcher(store, notifiers, subs, RETRY, now=clock, throttles={"archive": SPEC}, count_page=page)
+        return store, d
 
     one, a = fresh("one.db", 70)
     a.intake()
@@ -259,6 +258,7 @@ def test_two_processes_and_any_clock_decide_the_same_alerts_held(
         RETRY,
         now=Clock(T0 + timedelta(hours=3)),
         throttles={"archive": SPEC},
+        count_page=page,
     )
     table = b.routing.routing()
     for se in two.read(0, types={"detection", "retraction"})[:4]:  # B's pass, never committed
@@ -281,6 +281,7 @@ def test_two_processes_and_any_clock_decide_the_same_alerts_held(
         RETRY,
         now=Clock(T0 + timedelta(hours=3)),
         throttles={"archive": SPEC},
+        count_page=page,
     )
     later.intake()
     assert (one.delivery_status("det0009", "archive"), one.delivery_status("det0010", "archive")) == (

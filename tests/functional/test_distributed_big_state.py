@@ -57,12 +57,11 @@ def changelog_states(table: dict[bytes, bytes]) -> dict[int, dict[str, Any]]:
 
 def test_a_state_over_1mb_is_written_restored_and_agrees(
     cluster: Cluster,  # noqa: F811
-    monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
-    first = first_batch(monkeypatch, harbour_pack(tmp_path / "harbour.yaml", RULES))
-    expected_first = embedded_detections(first)
-    expected_all = embedded_detections([*first, closer()])
+    first = first_batch(cluster, harbour_pack(tmp_path / "harbour.yaml", RULES))
+    expected_first = embedded_detections(first, cluster.rules)
+    expected_all = embedded_detections([*first, closer()], cluster.rules)
     assert len(expected_all) == len(expected_first) + RULES  # the closer completes every harbour rule
     documents = Topics(cluster.prefix).documents
     topic = changelog_topic(cluster)

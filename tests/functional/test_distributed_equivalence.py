@@ -63,8 +63,8 @@ def load_docs() -> list[Document]:
     return [parse_document(orjson.loads(line)) for line in DATA.read_text().splitlines() if line.strip()]
 
 
-def engine() -> Engine:
-    _loaded, compiled = load_rules(RULES)
+def engine(rules: list[str] = RULES) -> Engine:
+    _loaded, compiled = load_rules(rules)
     return Engine(compiled)
 
 
@@ -80,11 +80,11 @@ def key(d: Detection) -> tuple[Any, ...]:
     )
 
 
-def embedded_detections(docs: list[Document]) -> list[Detection]:
-    """The alerts that stand after the embedded runner took `docs` (detections minus revised/retracted)."""
+def embedded_detections(docs: list[Document], rules: list[str] = RULES) -> list[Detection]:
+    """The alerts that stand after the embedded runner took `docs` with `rules` (detections minus revised/retracted)."""
     store = MemoryStore()
     store.append([document_event(d) for d in docs])
-    EmbeddedRunner(store, engine()).run_once()
+    EmbeddedRunner(store, engine(rules)).run_once()
     return list(current_alerts(se.event for se in store.read(limit=100_000)).values())
 
 
@@ -220,6 +220,7 @@ class Cluster:
     tmp: Path
     env: dict[str, str] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
+    rules: list[str] = field(default_factory=lambda: list(RULES))  # what its workers' config names
 
     def worker(self, name: str, *, slack: Any = None, extra: list[str] | None = None) -> Worker:
         """`watchfloor worker` as a subprocess; with `slack` (the local Slack server) it also delivers alerts
@@ -255,7 +256,7 @@ class Cluster:
 
     def config(self, slack: Any = None) -> Path:
         """The workers' config file: the rules, and the local Slack server as the one channel when given."""
-        cfg: dict[str, Any] = {"store": self.store_url, "rules": RULES}
+        cfg: dict[str, Any] = {"store": self.store_url, "rules": self.rules}
         if slack is not None:
             cfg["channels"] = [
                 {

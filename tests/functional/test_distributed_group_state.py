@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kafka import KafkaProducer
@@ -74,13 +73,12 @@ def closer_again() -> Document:
 
 def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes_little(
     cluster: Cluster,  # noqa: F811
-    monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
-    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
-    expected_first = embedded_detections(first)
-    expected_lit = embedded_detections([*first, lighthouse()])
-    expected_all = embedded_detections([*first, lighthouse(), closer()])
+    first = first_batch(cluster, pack(tmp_path / "harbour.yaml"))
+    expected_first = embedded_detections(first, cluster.rules)
+    expected_lit = embedded_detections([*first, lighthouse()], cluster.rules)
+    expected_all = embedded_detections([*first, lighthouse(), closer()], cluster.rules)
     assert len(expected_lit) == len(expected_first) + 1
     assert len(expected_all) == len(expected_lit) + RULES  # the closer completes every harbour rule
     documents = Topics(cluster.prefix).documents
@@ -126,12 +124,11 @@ def test_per_group_records_restored_after_a_restart_and_a_one_group_batch_writes
 
 def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_per_group(
     cluster: Cluster,  # noqa: F811
-    monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
-    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
-    expected_first = embedded_detections(first)
-    expected_all = embedded_detections([*first, lighthouse(), closer()])
+    first = first_batch(cluster, pack(tmp_path / "harbour.yaml"))
+    expected_first = embedded_detections(first, cluster.rules)
+    expected_all = embedded_detections([*first, lighthouse(), closer()], cluster.rules)
     documents = Topics(cluster.prefix).documents
     topic = changelog_topic(cluster)
 
@@ -163,7 +160,6 @@ def test_a_changelog_of_the_old_layout_is_read_by_a_new_worker_and_written_out_p
 
 def test_a_zombies_head_landing_after_the_owners_later_head_changes_no_detection(
     cluster: Cluster,  # noqa: F811
-    monkeypatch: Any,
     tmp_path: Path,
 ) -> None:
     """review13 F7 on the real changelog: each partition's head as of the first documents (and its pointer) is
@@ -172,10 +168,10 @@ def test_a_zombies_head_landing_after_the_owners_later_head_changes_no_detection
     highest position, goes on with the embedded runner's detections, and tombstones the late heads. (With the head
     under the partition's key, before, the late head replaced the newer one: its redo put the harbour groups back
     as they were before the closer, and a second "strike ended" raised them all again: 404 alerts for 216.)"""
-    first = first_batch(monkeypatch, pack(tmp_path / "harbour.yaml"))
-    expected_first = embedded_detections(first)
-    expected_closed = embedded_detections([*first, closer()])
-    expected_all = embedded_detections([*first, closer(), closer_again()])
+    first = first_batch(cluster, pack(tmp_path / "harbour.yaml"))
+    expected_first = embedded_detections(first, cluster.rules)
+    expected_closed = embedded_detections([*first, closer()], cluster.rules)
+    expected_all = embedded_detections([*first, closer(), closer_again()], cluster.rules)
     assert len(expected_all) == len(expected_closed) == len(expected_first) + RULES  # fired once, not again
     documents = Topics(cluster.prefix).documents
     topic = changelog_topic(cluster)

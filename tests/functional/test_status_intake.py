@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,8 @@ from typer.testing import CliRunner
 from watchfloor.alerts.dispatcher import PROCESSOR
 from watchfloor.cli import app
 from watchfloor.schemas.events import Detection, detection_event
-from watchfloor.stream_processors.kafka import status as kafka_status
-from watchfloor.stream_processors.kafka.status import GroupStatus, PipelineStatus, TopicLag
+from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.kafka.topics import ensure_topics
 from watchfloor.stream_processors.ports import Checkpoint
 from watchfloor.stream_processors.stores.sql import SqlStore
 
@@ -26,14 +29,19 @@ pytestmark = pytest.mark.functional
 runner = CliRunner()
 
 
-def caught_up_kafka(*_: Any, **__: Any) -> PipelineStatus:
-    """The broker's answer: every topic there, the workers and the archive with no lag."""
-    lag = [TopicLag("wf.documents", 10, 10, 1), TopicLag("wf.correlate", 4, 4, 1)]
-    groups = [
-        GroupStatus("wf-worker", "workers", "Stable", ["wf-worker-h-1"], lag, started=True),
-        GroupStatus("wf-archive", "archive", "Stable", ["wf-archive-h-2"], lag, started=True),
-    ]
-    return PipelineStatus("127.0.0.1:9", "wf", {"wf.documents": 10}, [], groups)
+@pytest.fixture
+def prefix(kafka_bootstrap: str, kafka_admin: Any) -> Iterator[str]:
+    """A pipeline of its own on the test broker, caught up: every topic there and empty (the workers have nothing
+    to read, the archive never ran)."""
+    name = f"wf-intake-{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_bootstrap, name, partitions=1)
+    try:
+        yield name
+    finally:
+        try:
+            kafka_admin.delete_topics(TopicNames(name).all(), timeout_ms=30_000)
+        except Exception as exc:  # best effort
+            print(f"could not delete topics of {name}: {exc!r}")
 
 
 def detections(n: int) -> list[Any]:
@@ -47,16 +55,15 @@ def detections(n: int) -> list[Any]:
 
 
 def test_status_is_behind_while_notify_has_detections_to_take_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
 ) -> None:
-    monkeypatch.setattr(kafka_status, "pipeline_status", caught_up_kafka)
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     st = SqlStore(url)
     try:
         st.append(detections(3))  # the archive stored them; no notify ran yet
     finally:
         st.close()
-    args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
+    args = ["status", "--broker", kafka_bootstrap, "--prefix", prefix, "--store", url]
     # no notify ever ran on this store: it delivers nothing from it (detections kept for analysis, or a first start),
     # so the gate is not held forever, and the detections are noted
     res = runner.invoke(app, [*args, "--wait", "1"])
@@ -86,11 +93,11 @@ def test_status_is_behind_while_notify_has_detections_to_take_in(
         st.close()
     res = runner.invoke(app, [*args, "--wait", "5"])
     said = " ".join(res.output.split())
-    assert res.exit_code == 0 and "pipeline wf: caught up" in said, said
+    assert res.exit_code == 0 and f"pipeline {prefix}: caught up" in said, said
 
 
 def test_status_says_a_member_of_this_host_whose_process_is_gone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
 ) -> None:
     """Trial 45, LOW-1: a worker killed with SIGKILL stays a member until the broker's session timeout (30 s), and
     `status` listed it as one without a hint. A worker's client id names its host and pid (rules_guard.client_id):
@@ -99,29 +106,46 @@ def test_status_says_a_member_of_this_host_whose_process_is_gone(
     import subprocess
     import sys
 
+    from kafka import KafkaAdminClient, KafkaConsumer
+
     from watchfloor.stream_processors.kafka.rules_guard import client_id
 
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(done.stdout)  # a pid that ran and is gone (reaped)
     host = socket.gethostname()
-    gone = client_id("wf-worker", host, dead, "abc123") + "@127.0.0.1"
-    alive = client_id("wf-worker", host, os.getpid(), "abc123") + "@127.0.0.1"
-    elsewhere = client_id("wf-worker", "another-host", dead, "abc123") + "@10.0.0.9"
-
-    def with_members(*_: Any, **__: Any) -> PipelineStatus:
-        st = caught_up_kafka()
-        st.groups[0].members = [gone, alive, elsewhere]
-        return st
-
-    monkeypatch.setattr(kafka_status, "pipeline_status", with_members)
-    url = f"sqlite:///{tmp_path / 'wf.db'}"
-    SqlStore(url).close()
-    args = ["status", "--broker", "127.0.0.1:9", "--prefix", "wf", "--store", url]
-    res = runner.invoke(app, args, env={"COLUMNS": "250"})
-    lines = [" ".join(line.split()) for line in res.output.splitlines() if "member wf-worker" in line]
-    said = {line.split()[1]: line for line in lines}
-    assert f"(may have stopped: pid {dead} on this host is not running;" in said[gone], res.output
-    assert "kafka.session_timeout" in said[gone]
-    assert "may have stopped" not in said[alive] and "may have stopped" not in said[elsewhere]
-    got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
-    assert got["members_not_running"] == {"wf-worker": [gone]}
+    group = f"{prefix}-worker"
+    # the workers' group on the broker, its members named as workers name themselves (rules_guard.client_id): one of
+    # this host whose process is gone, one of this process, one of another host (all three connect from here)
+    ids = [client_id(group, host, dead, "abc123"), client_id(group, host, os.getpid(), "abc123")]
+    ids.append(client_id(group, "another-host", dead, "abc123"))
+    gone, alive, elsewhere = (f"{cid}@127.0.0.1" for cid in ids)
+    members = [
+        KafkaConsumer(TopicNames(prefix).documents, bootstrap_servers=kafka_bootstrap, group_id=group, client_id=cid)
+        for cid in ids
+    ]
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id=f"{prefix}-test")
+    try:
+        joined: list[str] = []
+        deadline = time.monotonic() + 60  # (a bound on a broken broker, not a timing assertion)
+        while sorted(joined) != sorted([gone, alive, elsewhere]) and time.monotonic() < deadline:
+            for m in members:
+                m.poll(timeout_ms=100)  # a member rejoins as the others join (the group's rebalances)
+            info: Any = admin.describe_groups([group])[group]
+            if str(info.get("group_state") or info.get("state")) == "Stable":
+                joined = [f"{x['client_id']}@{str(x['client_host']).lstrip('/')}" for x in info["members"]]
+        assert sorted(joined) == sorted([gone, alive, elsewhere]), joined
+        url = f"sqlite:///{tmp_path / 'wf.db'}"
+        SqlStore(url).close()
+        args = ["status", "--broker", kafka_bootstrap, "--prefix", prefix, "--store", url]
+        res = runner.invoke(app, args, env={"COLUMNS": "250"})
+        lines = [" ".join(line.split()) for line in res.output.splitlines() if f"member {group}" in line]
+        said = {line.split()[1]: line for line in lines}
+        assert f"(may have stopped: pid {dead} on this host is not running;" in said[gone], res.output
+        assert "kafka.session_timeout" in said[gone]
+        assert "may have stopped" not in said[alive] and "may have stopped" not in said[elsewhere]
+        got = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+        assert got["members_not_running"] == {group: [gone]}
+    finally:
+        for m in members:
+            m.close()
+        admin.close()

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, feed, ledger
-from watchfloor.alerts import intake
 from watchfloor.alerts.dispatcher import STORY_MARGIN, AlertDispatcher, StoryBook
 from watchfloor.alerts.notice import AlertCatalog, earlier_text
 from watchfloor.schemas.config import Subscription
@@ -19,6 +18,8 @@ from watchfloor.stream_processors.ports import Store
 from watchfloor.wiring import open_store
 
 pytestmark = pytest.mark.functional
+
+COMPACT_AT = 64  # the story index compacts at 64 held detections, not intake.COMPACT_MIN (4096)
 
 T = datetime(2025, 3, 1, tzinfo=UTC)
 CATALOG = AlertCatalog(open_periods={"troops": timedelta(days=1), "noise": timedelta(hours=1)}, lateness=timedelta(1))
@@ -57,7 +58,7 @@ def run(store: Store, bounded: bool) -> tuple[AlertDispatcher, dict[str, Recorde
     subs = [Subscription(channel="desk", min_severity="high")]
     channels = {"desk": Recorder("desk")}
     d = AlertDispatcher(store, channels, subs, RETRY, now=Clock(T + timedelta(days=200)), catalog=CATALOG)
-    d.stories = StoryBook(store, CATALOG, bounded=bounded)
+    d.stories = StoryBook(store, CATALOG, bounded=bounded, compact_min=COMPACT_AT)
     steps: list[list[Detection] | Retraction] = [
         [A],
         fillers(timedelta(0), timedelta(days=100)),
@@ -86,10 +87,7 @@ def rows(store: Store) -> dict[str, tuple[str, str | None, str]]:
     return {a: (r.kind, r.parent_id, r.status) for (a, c), r in ledger(store).items() if c == "desk"}
 
 
-def test_a_long_timeline_through_the_dispatcher_keeps_the_answers_and_a_bounded_story_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(intake, "COMPACT_MIN", 64)  # compact at 64 held detections, not 4096
+def test_a_long_timeline_through_the_dispatcher_keeps_the_answers_and_a_bounded_story_index(tmp_path: Path) -> None:
     assert CATALOG.lateness + STORY_MARGIN == timedelta(days=31)
     unbounded_store = open_store(f"sqlite:///{tmp_path / 'unbounded.db'}")
     bounded_store = open_store(f"sqlite:///{tmp_path / 'bounded.db'}")
@@ -127,10 +125,9 @@ def test_a_long_timeline_through_the_dispatcher_keeps_the_answers_and_a_bounded_
     assert len(bounded.stories.stories) < 600
 
 
-def test_a_second_dispatcher_on_the_same_log_forgets_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_dispatcher_on_the_same_log_forgets_alike(tmp_path: Path) -> None:
     """Stories are rebuilt from the log at start: a dispatcher started after the whole timeline decides the next
     detection's story as the one that followed it live (forgetting is a function of the log)."""
-    monkeypatch.setattr(intake, "COMPACT_MIN", 64)
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
     live, _ = run(store, bounded=True)
     near_c = alert(7, timedelta(days=150, hours=12))  # 20 days behind: C's story (C's revision stands) goes on
@@ -140,7 +137,7 @@ def test_a_second_dispatcher_on_the_same_log_forgets_alike(tmp_path: Path, monke
     old = detection(12, rule="noise", group={"n": "1"}, severity="low")
     old = old.model_copy(update={"fired_at": T + timedelta(days=50, minutes=10)})  # a filler's: over, no lease
     feed(store, near_c, near_d, near_e, old)
-    fresh = StoryBook(store, CATALOG)
+    fresh = StoryBook(store, CATALOG, compact_min=COMPACT_AT)
     head = store.head()
     for position, det, root in (
         (head - 3, near_c, C.id),

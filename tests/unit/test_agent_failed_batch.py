@@ -7,6 +7,7 @@ call `restart` (the worker's: the same command in this process) instead, or exit
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -47,13 +48,14 @@ class Harness:
                 finally:
                     harness.acked.extend(batch)
 
+        self.batches = take_batches  # the agents' `batches`
+
         def exit_(status: int) -> None:
             self.exits.append(status)
             self.acked_then = list(self.acked)
             raise Restarted
 
-        monkeypatch.setattr(agents, "take_batches", take_batches)
-        monkeypatch.setattr(agents.os, "_exit", exit_)
+        monkeypatch.setattr(os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
 
     def restart(self) -> NoReturn:
         self.restarts += 1
@@ -85,7 +87,9 @@ def test_a_failed_correlate_batch_restarts_the_worker_before_any_later_batch(mon
     h = Harness(monkeypatch)
     out = FailingOutputs(names, names.detections)
     table: dict[bytes, bytes] = {}
-    agent = Correlate(table, PartitionCorrelator(eng, PARTS), out, batch_within=0.01, restart=h.restart)
+    agent = Correlate(
+        table, PartitionCorrelator(eng, PARTS), out, batch_within=0.01, restart=h.restart, batches=h.batches
+    )
     with pytest.raises(Restarted):
         asyncio.run(agent.run(cut))
     assert h.restarts == 1 and h.exits == []
@@ -99,7 +103,8 @@ def test_without_a_restart_the_worker_exits(monkeypatch: Any) -> None:
     eng = engine()
     names = TopicNames("t")
     h = Harness(monkeypatch)
-    agent = Correlate({}, PartitionCorrelator(eng, PARTS), FailingOutputs(names, names.detections), batch_within=0.01)
+    out = FailingOutputs(names, names.detections)
+    agent = Correlate({}, PartitionCorrelator(eng, PARTS), out, batch_within=0.01, batches=h.batches)
     with pytest.raises(Restarted):
         asyncio.run(agent.run(batches(eng, names)))
     assert h.exits == [agents.BATCH_FAILED_EXIT]
@@ -124,7 +129,15 @@ def test_a_failed_extract_batch_restarts_the_worker(monkeypatch: Any) -> None:
     cut = [[Record(Message(names.documents, 0, i), encode_event(document_event(d)), None)] for i, d in enumerate(docs)]
     h = Harness(monkeypatch)
     out = FailingOutputs(names, names.correlate, fail_on=3)
-    agent = Extract(None, eng, out, partitions=PARTS, batch_within=0.01, restart=h.restart)  # type: ignore[arg-type]
+    agent = Extract(
+        None,
+        eng,
+        out,  # type: ignore[arg-type]
+        partitions=PARTS,
+        batch_within=0.01,
+        restart=h.restart,
+        batches=h.batches,
+    )
     with pytest.raises(Restarted):
         asyncio.run(agent.run(cut))
     assert h.restarts == 1 and len(h.taken) < len(cut)
@@ -136,7 +149,8 @@ def test_a_failed_notify_batch_restarts_the_worker(monkeypatch: Any) -> None:
     bad = Event(id="x", type="signal", time=datetime(2024, 1, 1, tzinfo=UTC), key="k", payload={})
     cut = [[Record(Message(names.detections, 0, i), encode_event(bad), None)] for i in range(3)]
     h = Harness(monkeypatch)
-    agent = Notify(None, FailingOutputs(names, names.dead_letters), batch_within=0.01, restart=h.restart)
+    out = FailingOutputs(names, names.dead_letters)
+    agent = Notify(None, out, batch_within=0.01, restart=h.restart, batches=h.batches)
     with pytest.raises(Restarted):
         asyncio.run(agent.run(cut))
     assert h.restarts == 1 and len(h.taken) == 1 and h.acked_then == []

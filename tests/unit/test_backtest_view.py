@@ -19,12 +19,17 @@ from watchfloor.scoring.diff import diff_alerts, score_delta
 T0 = datetime(2024, 6, 19, tzinfo=UTC)
 
 
+class Screen(io.StringIO):
+    """What the view prints (its functions' `console`), on a terminal of `width` columns without colour."""
+
+    def __init__(self, width: int = 80) -> None:
+        super().__init__()
+        self.console = Console(file=self, width=width, soft_wrap=False, color_system=None)
+
+
 @pytest.fixture
-def screen(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """What the view prints, on an 80-column terminal without colour."""
-    text = io.StringIO()
-    monkeypatch.setattr(view, "out", Console(file=text, width=80, soft_wrap=False, color_system=None))
-    return text
+def screen() -> Screen:
+    return Screen()
 
 
 def _scores(lead_hours: list[float]) -> Scores:
@@ -37,11 +42,11 @@ def _scores(lead_hours: list[float]) -> Scores:
     return Scores({"pact-signed": counts}, counts, outcomes, [], {}, labels_source="labels.csv")
 
 
-def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(screen: io.StringIO) -> None:
+def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(screen: Screen) -> None:
     # Outside audit: leads of 0 and 8 hours showed "+8h" on the terminal (the upper middle value), 14400 s
     # in the JSON and "4h after" in the report.
     scores = _scores([0, 8])
-    view.print_scores(scores)
+    view.print_scores(scores, console=screen.console)
     row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
     assert row.split()[-1] == "+4h"
     as_json = scores.to_json()
@@ -50,9 +55,9 @@ def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(s
     assert "4h after" in page and "8h after" not in page
 
 
-def test_a_lead_of_zero_is_a_duration_like_the_others(screen: io.StringIO) -> None:
+def test_a_lead_of_zero_is_a_duration_like_the_others(screen: Screen) -> None:
     """Trial 6 L7: the score table's lead said a bare `0` beside the timeline's `+12h13m`."""
-    view.print_scores(_scores([0, 0]))
+    view.print_scores(_scores([0, 0]), console=screen.console)
     row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
     assert row.split()[-1] == "0m"
 
@@ -72,7 +77,7 @@ def _alert(rule: str, at: datetime, title: str, confidence: str | None = None) -
     )
 
 
-def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: io.StringIO) -> None:
+def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: Screen) -> None:
     # Outside audit: in 80 columns "fired at" showed "2024-06-19T1…" and rule ids "troops-deplo…" and
     # "treaty-ratif…" (which could be either of two rules); "medium (unconfirmed)" took 15 columns.
     view.print_alerts(
@@ -84,7 +89,8 @@ def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: io.StringIO)
                 "Both parties ratified",
                 "unconfirmed",
             ),
-        ]
+        ],
+        console=screen.console,
     )
     text = screen.getvalue()
     assert "…" not in text
@@ -94,9 +100,11 @@ def test_in_80_columns_alerts_keep_whole_rule_ids_and_times(screen: io.StringIO)
     assert max(len(line) for line in text.splitlines()) <= 80
 
 
-def test_a_rule_id_longer_than_the_room_folds_and_cuts_nothing(screen: io.StringIO) -> None:
+def test_a_rule_id_longer_than_the_room_folds_and_cuts_nothing(screen: Screen) -> None:
     long_id = "harbour-blockade-declared-by-both-coastal-states"
-    view.print_alerts([_alert(long_id, T0 + timedelta(hours=14, minutes=33), "A blockade", "unconfirmed")])
+    view.print_alerts(
+        [_alert(long_id, T0 + timedelta(hours=14, minutes=33), "A blockade", "unconfirmed")], console=screen.console
+    )
     text = screen.getvalue()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     assert "2024-06-19 14:33" in text and "unconfirmed" in text and "A blockade" in text
@@ -104,7 +112,7 @@ def test_a_rule_id_longer_than_the_room_folds_and_cuts_nothing(screen: io.String
     assert column == long_id
 
 
-def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: io.StringIO) -> None:
+def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: Screen) -> None:
     # Outside audit: the event column was silently dropped in 80 columns.
     rows = [
         TimelineOutcome(
@@ -118,7 +126,7 @@ def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: 
         ),
         TimelineOutcome("heads of state sign the accord", "pact-signed", {}, T0 + timedelta(days=1), "missed"),
     ]
-    view.print_timeline(rows)
+    view.print_timeline(rows, console=screen.console)
     text = screen.getvalue()
     words = set(text.split())
     assert {"upper", "house", "approves", "heads", "state", "sign", "accord"} <= words  # wrapped, not dropped
@@ -127,13 +135,13 @@ def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: 
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
 
 
-def test_missed_items_beyond_the_cap_are_counted_and_every_rule_keeps_a_few(screen: io.StringIO) -> None:
+def test_missed_items_beyond_the_cap_are_counted_and_every_rule_keeps_a_few(screen: Screen) -> None:
     # Outside audit: only the first 20 misses showed (all one rule's), with no word of the others.
     counts = Counts(fn=33, positives=33)
     outcomes = [Outcome(f"busy-{i}", "busy-rule", ("B",), "fn", T0, "label") for i in range(30)]
     outcomes += [Outcome(f"rare-{i}", "rare-rule", ("R",), "fn", T0, "label") for i in range(3)]
     scores = Scores({"busy-rule": counts}, counts, outcomes, [], {}, labels_source="labels.csv")
-    view.print_scores(scores)
+    view.print_scores(scores, console=screen.console)
     lines = [line.strip() for line in screen.getvalue().splitlines()]
     missed = [line for line in lines if line.startswith("missed ")]
     assert len(missed) == view.SHOW_AT_MOST
@@ -147,11 +155,11 @@ def test_spread_takes_in_turn_from_each_rule_in_order() -> None:
     assert view.spread(items, lambda x: x[0], 10) == items
 
 
-def test_in_80_columns_a_long_rule_id_in_the_scores_folds_and_no_number_is_cut(screen: io.StringIO) -> None:
+def test_in_80_columns_a_long_rule_id_in_the_scores_folds_and_no_number_is_cut(screen: Screen) -> None:
     # The rule column was kept on one line: the numbers beside a long id were cut to "1.…".
     counts = Counts(tp=1, alerts=1, positives=1, lead_times=[3600.0])
     long_id = "harbour-blockade-declared-by-both-coastal-states"
-    view.print_scores(Scores({long_id: counts}, counts, [], [], {}, labels_source="labels.csv"))
+    view.print_scores(Scores({long_id: counts}, counts, [], [], {}, labels_source="labels.csv"), console=screen.console)
     text = screen.getvalue()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
     assert "1.00    1.00  1.00   +1h" in text
@@ -172,13 +180,13 @@ def _ref(title: str, place: tuple[str, ...], evidence: tuple[str, ...] = ("mt-1"
     )
 
 
-def test_a_changed_alert_says_from_what_to_what_on_the_terminal_and_in_the_report(screen: io.StringIO) -> None:
+def test_a_changed_alert_says_from_what_to_what_on_the_terminal_and_in_the_report(screen: Screen) -> None:
     # Outside audit: removing the Kursk aliases changed two key-day alerts' titles and attributes.place; the
     # terminal listed them with "()" after them (it only spelt out severity, confirmation, evidence and time)
     # and the report with "changed: title, attributes" and nothing of what they were.
     diff = diff_alerts([_ref("Troops reported (Kursk)", ("Kursk",))], [_ref("Troops reported", ())])
     assert [c.fields for c in diff.changed] == [("title", "attributes", "evidence")]
-    view.print_diff(diff, "base.yaml")
+    view.print_diff(diff, "base.yaml", console=screen.console)
     text = " ".join(screen.getvalue().split())
     assert "title 'Troops reported (Kursk)' -> 'Troops reported'; attributes.place Kursk -> none" in text
     assert "()" not in text
@@ -197,14 +205,14 @@ def test_a_changed_alert_of_a_result_without_details_still_names_its_fields() ->
     assert "changed: severity; before: low" in page
 
 
-def test_an_item_labelled_by_url_is_shown_by_its_url_not_its_derived_id(screen: io.StringIO) -> None:
+def test_an_item_labelled_by_url_is_shown_by_its_url_not_its_derived_id(screen: Screen) -> None:
     # Outside audit: a labelled URL missed by the rules was listed as "missed doc-ced5839…" on the terminal
     # and in the report, a hash the user never wrote.
     url = "https://news.example/a/1"
     counts = Counts(fn=1, positives=1)
     outcomes = [Outcome("doc-ced583920db91cac9e03db63", "pact-signed", ("SIGNED",), "fn", T0, "label", label_key=url)]
     scores = Scores({"pact-signed": counts}, counts, outcomes, [], {}, labels_source="labels.csv")
-    view.print_scores(scores)
+    view.print_scores(scores, console=screen.console)
     missed = [line.strip() for line in screen.getvalue().splitlines() if line.strip().startswith("missed ")]
     assert missed == [f"missed {url} (SIGNED) for pact-signed"]
     as_json = json.loads(json.dumps(scores.to_json()))
@@ -219,21 +227,18 @@ def test_an_item_labelled_by_url_is_shown_by_its_url_not_its_derived_id(screen: 
     assert f"True positives lost: {url} (pact-signed)" in page
 
 
-def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision_rests_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision_rests_on() -> None:
     """Outside trial 20, L3: `alerts 5, TP 7, FP 1, prec. 80%` could not be checked from the table (TP counts labelled
     items, precision true alerts). Each table shows `true` beside `alerts` and `FP`, items first, and says which
     columns count what; with an `event` column the alerts that are neither true nor false are the repeats."""
-    text = io.StringIO()
-    monkeypatch.setattr(view, "out", Console(file=text, width=100, soft_wrap=False, color_system=None))
+    text = Screen(100)
     # 7 labelled items caught by 5 alerts: 3 true, 1 false, 1 a repeat (alerts != true + FP, TP != true)
     now = Counts(tp=7, fp=1, alerts=5, positives=7, repeat_alerts=1, lead_times=[3600.0])
     before = Counts(tp=6, fp=1, fn=1, alerts=3, positives=7, lead_times=[3600.0])
     rule = "troops-deployed-to-the-front"
     scores = Scores({rule: now}, now, [], [], {}, labels_source="labels.csv", with_events=True)
     baseline = Scores({rule: before}, before, [], [], {}, labels_source="labels.csv", with_events=True)
-    view.print_scores(scores, baseline)
+    view.print_scores(scores, baseline, console=text.console)
     lines = text.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 100
     headers = [line.split() for line in lines if line.split()[:1] == ["rule"]]

@@ -4,6 +4,7 @@ decoding it from the table at every batch gives, and a table value changed behin
 from __future__ import annotations
 
 import asyncio
+import os
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -238,15 +239,14 @@ def test_the_records_a_batch_may_have_changed_are_all_written() -> None:
     assert states_of(eng, table) == states_of(eng, turns)
 
 
-def test_a_state_over_the_limit_stops_the_agent_with_the_partition_and_what_to_do(monkeypatch: Any) -> None:
+def test_a_state_over_the_limit_stops_the_agent_with_the_partition_and_what_to_do() -> None:
     """Never a silent loss: the state is not written, the batch fails (its offsets are not committed) and the
     message names the partition, the size and the ways out."""
     eng = engine()
     names = TopicNames("t")
     cut = batches(eng, names)
     table: dict[bytes, bytes] = {}
-    agent = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names))
-    monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
+    agent = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names), state_max_bytes=300)
     with pytest.raises(StateTooLarge, match=r"correlate partition \d: .* is [\d,]+ bytes compressed") as e:
         run([agent], cut)
     assert "more --partitions" in str(e.value) and "fewer or narrower rules" in str(e.value)
@@ -277,11 +277,11 @@ def test_the_running_agent_exits_before_its_batch_is_acked_when_a_state_is_too_l
         at_exit.append((status, len(acked)))
         raise Exited
 
-    monkeypatch.setattr(agents, "take_batches", take_batches)
-    monkeypatch.setattr(agents.os, "_exit", exit_)
-    monkeypatch.setattr(agents, "STATE_MAX_BYTES", 300)
+    monkeypatch.setattr(os, "_exit", exit_)  # (os._exit: the process is not ended under pytest)
     table: dict[bytes, bytes] = {}
-    agent = correlate_agent(table, PartitionCorrelator(eng, PARTS), Outputs(names))
+    agent = correlate_agent(
+        table, PartitionCorrelator(eng, PARTS), Outputs(names), batches=take_batches, state_max_bytes=300
+    )
     with pytest.raises(Exited):
         asyncio.run(agent.run(cut))
     assert at_exit == [(agents.STATE_TOO_LARGE_EXIT, 0)]  # the first batch already passes 300 bytes: none acked

@@ -69,7 +69,7 @@ def test_records_keyed_by_another_group_write_the_group_the_correlator_changed()
     assert states_of(eng, kept_table) == states_of(eng, ref_table) == states_of(eng, turns_table)
 
 
-def test_the_audit_reads_the_table_back_after_each_batch(monkeypatch: Any) -> None:
+def test_the_audit_reads_the_table_back_after_each_batch() -> None:
     """A change that reaches the candidates but not the table (here: the writer drops one group record) is caught
     by the audit's read-back, which the candidate check alone passes."""
     eng = engine()
@@ -89,8 +89,8 @@ def test_the_audit_reads_the_table_back_after_each_batch(monkeypatch: Any) -> No
         w.puts = [(k, v) for k, v in w.puts if k != dropped]
         return w, lay
 
-    monkeypatch.setattr(statecodec, "encode", lossy)
     table: dict[bytes, bytes] = {}
-    agent = Correlate(table, PartitionCorrelator(eng, PARTS), Outputs(names), batch_within=0.01, audit=True)
+    pc = PartitionCorrelator(eng, PARTS)
+    agent = Correlate(table, pc, Outputs(names), batch_within=0.01, audit=True, encode=lossy)
     with pytest.raises(AssertionError, match="the table restores another state than the one in memory"):
         run([agent], cut)

@@ -113,7 +113,7 @@ def test_a_detection_fired_as_event_time_passes_shows_the_document_that_moved_it
     assert summary.fired == {"closure": 1, "closure-not-lifted": 1} and summary.cannot_match == 2
 
 
-def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_path: Path) -> None:
     from watchfloor.backtest import read_events
     from watchfloor.schemas.inputs import CheckedInput
 
@@ -132,16 +132,22 @@ def test_checked_inputs_are_built_only_where_needed_and_read_as_documents(tmp_pa
     ordered = event_time_order(items)  # type: ignore[arg-type]
     assert [x.document_id() for x in ordered] == [d.id for d in sorted(docs, key=lambda d: (d.published_at, d.id))]  # type: ignore[union-attr]
     built: list[str] = []
-    build = CheckedInput.build
 
-    def counted(self: CheckedInput) -> Document:
-        built.append(self.title)
-        return build(self)
+    class Counted(CheckedInput):
+        """A checked input that notes each build of it."""
 
-    monkeypatch.setattr(CheckedInput, "build", counted)
-    got, _c, _s = explain_corpus(engine_for(PACK), items)  # type: ignore[arg-type]
-    assert "Weather is fine today" not in built  # no signal can match it: never built, only its time read
-    monkeypatch.undo()
+        __slots__ = ()
+
+        def build(self) -> Document:
+            built.append(self.title)
+            return super().build()
+
+    counted = [
+        Counted(x.obj, x.type, x.published_at, x.source_name, x.title, x.body, x.issuer, x.record, x.ts)  # type: ignore[union-attr]
+        for x in items
+    ]
+    got, _c, _s = explain_corpus(engine_for(PACK), counted)
+    assert built and "Weather is fine today" not in built  # no signal can match it: never built, only its time read
     want, _c2 = explain_documents(engine_for(PACK), docs)
     assert [e.to_json() for e in got] == [e.to_json() for e in want if e.made]
 

@@ -15,7 +15,6 @@ import pytest
 from tests.fixtures.correlate_agent import Message, Outputs, Record
 from watchfloor.schemas.events import Event
 from watchfloor.schemas.topics import TopicNames
-from watchfloor.stream_processors.kafka import agents
 from watchfloor.stream_processors.kafka.agents import BatchRetry, Notify
 from watchfloor.stream_processors.kafka.codec import encode_event
 from watchfloor.stream_processors.kafka.failed_batches import (
@@ -181,12 +180,12 @@ class Process:
         async def sleep(s: float) -> None:
             proc.waits.append(s)
 
-        monkeypatch.setattr(agents, "take_batches", take_batches)
         monkeypatch.setattr("asyncio.sleep", sleep)  # the backoff's wait, noted instead
         self.agent = Notify(
             None,
             self.out,  # type: ignore[arg-type]
             batch_within=0.01,
+            batches=take_batches,
             restart=self.restart,
             counts=FailureCounts(path),
             policy=policy,

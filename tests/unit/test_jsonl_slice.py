@@ -202,7 +202,7 @@ def test_the_poller_reads_a_fixed_dead_letter_and_status_says_it_is_unread(tmp_p
     assert unread_sources(store) == {}
 
 
-def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path, monkeypatch: Any) -> None:
+def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path) -> None:
     """logrotate renames a new file into place while a poll reads the old one: the position saved is the old file's
     (its print of the bytes read), so the next poll finds the new file is another and reads it from its start. (The
     print was read back from the path after the read: the new file's bytes, which the next poll then matched, and
@@ -211,19 +211,17 @@ def test_a_file_rotated_in_during_a_read_is_read_from_its_start(tmp_path: Path, 
     path.write_bytes(lines(0, 5))
     rotated = tmp_path / "inbox.jsonl.new"
     rotated.write_bytes(lines(100, 5) + lines(200, 3))  # longer than the old file, other lines
-    real_open = jsonl._open
     opened: list[Path] = []
 
     def open_then_rotate(p: Path) -> Any:
-        f = real_open(p)
+        f = jsonl._open(p)
         if not opened:  # the read has the old file open: the new one takes its name
             os.replace(rotated, path)
         opened.append(p)
         return f
 
-    monkeypatch.setattr(jsonl, "_open", open_then_rotate)
-    got = read_jsonl_slice(path, JsonlPosition())
-    monkeypatch.setattr(jsonl, "_open", real_open)
+    got = read_jsonl_slice(path, JsonlPosition(), opener=open_then_rotate)
+    assert opened == [path]
     assert ids(got.items) == [f"sl-{i}" for i in range(5)]
     after = read_jsonl_slice(path, got.end)
     assert after.rewound and ids(after.items) == [*(f"sl-{i}" for i in range(100, 105)), "sl-200", "sl-201", "sl-202"]

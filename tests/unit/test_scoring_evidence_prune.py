@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.scoring_packs import busy_pack
 from watchfloor.schemas.events import Signal
-from watchfloor.scoring import evidence as evidence_mod
 from watchfloor.scoring.evidence import FullEvidence
 from watchfloor.stream_processors.rulefile import load_rules
 
@@ -58,10 +55,10 @@ def signal(i: int, hours: float) -> Signal:
     )
 
 
-def evidence(tmp_path: Path) -> FullEvidence:
+def evidence(tmp_path: Path, **kw: Any) -> FullEvidence:
     p = tmp_path / "pack.yaml"
     p.write_text(PACK, encoding="utf-8")
-    fe = FullEvidence(load_rules([str(p)])[1])
+    fe = FullEvidence(load_rules([str(p)])[1], **kw)
     fe.observe([signal(0, 0.0)])
     for key, seen in list(fe._seen.items()):
         kept: Any = CountingDeque(seen, maxlen=seen.maxlen) if isinstance(seen, deque) else CountingList(seen)
@@ -81,11 +78,8 @@ def test_a_busy_windowed_group_is_pruned_in_constant_work_per_signal(tmp_path: P
     assert Counting.visited == 0 and Counting.deletions == 0  # no pass over the kept entries at all
 
 
-def test_a_group_over_max_kept_is_capped_without_moving_the_kept_entries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(evidence_mod, "MAX_KEPT", 1000)
-    fe = evidence(tmp_path)
+def test_a_group_over_max_kept_is_capped_without_moving_the_kept_entries(tmp_path: Path) -> None:
+    fe = evidence(tmp_path, max_kept=1000)
     for i in range(1, 5000):
         fe.observe([signal(i, i / 60)])
     kept = fe._seen[("windowed", "")]

@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 import pytest
 
 from watchfloor.schemas.events import watermark_event
-from watchfloor.stream_processors.kafka import status
 from watchfloor.stream_processors.kafka.codec import encode_event
 from watchfloor.stream_processors.kafka.reader import RECALL_CHUNK
 from watchfloor.stream_processors.kafka.status import WATERMARK_TAIL, _published_watermarks
@@ -107,13 +106,18 @@ class Consumer:
 P0, P1 = TP("p.documents", 0), TP("p.documents", 1)
 
 
+# What the read-backs found, for the next look: the tests' own, not the process's (status._READ_BACK)
+KEPT: dict[tuple[str, str, int], Any] = {}
+
+
 @pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(status, "_READ_BACK", {})
+def fresh_cache() -> None:
+    KEPT.clear()
 
 
 def look(consumer: Consumer, timeout_s: float = 10.0) -> dict[int, float]:
-    return _published_watermarks(consumer, {tp: part.end for tp, part in consumer.parts.items()}, timeout_s)
+    ends = {tp: part.end for tp, part in consumer.parts.items()}
+    return _published_watermarks(consumer, ends, timeout_s, kept=KEPT)
 
 
 def test_a_recreated_topic_does_not_report_the_watermark_of_the_one_before() -> None:
@@ -134,7 +138,7 @@ def test_a_recreated_topic_shorter_than_before_reads_afresh() -> None:
     c.parts[P0] = Part([DOC] * (WATERMARK_TAIL + 2), topic_id="id-2")  # a new (smaller) end
     assert look(c) == {}
     # Without topic ids (an old broker or client), a smaller end alone says it.
-    status._READ_BACK.clear()
+    KEPT.clear()
     c = Consumer({P0: Part([mark(100.0)] + [DOC] * (WATERMARK_TAIL + 40), topic_id=None)})
     assert look(c) == {0: 100.0}
     c.parts[P0] = Part([DOC] * (WATERMARK_TAIL + 2), topic_id=None)
@@ -158,7 +162,7 @@ def test_the_kept_value_goes_on_while_the_partition_only_grows() -> None:
     assert look(c) == {0: 100.0}
     c.parts[P0] = Part(values + [DOC] * 3, low=5)  # older records deleted, not the watermark's
     assert look(c) == {0: 100.0}
-    assert status._READ_BACK[("broker:9092", "p.documents", 0)].end == len(values) + 3  # read only the new ones
+    assert KEPT[("broker:9092", "p.documents", 0)].end == len(values) + 3  # read only the new ones
 
 
 def test_the_read_back_takes_the_newest_watermark_as_the_tail_read_does() -> None:
@@ -180,7 +184,7 @@ def test_one_deadline_bounds_the_whole_read_back() -> None:
     started = time.monotonic()
     assert look(c, timeout_s=0.5) == {}  # not read in time: left out of this look
     assert time.monotonic() - started < 1.5 + 0.2 * 2  # the tail, then a second at most (and a poll or two)
-    assert not status._READ_BACK  # what was read is not kept
+    assert not KEPT  # what was read is not kept
 
 
 def test_a_beginning_offset_not_told_in_time_leaves_the_partition_out() -> None:

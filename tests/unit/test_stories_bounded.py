@@ -5,9 +5,6 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from watchfloor.alerts import intake
 from watchfloor.alerts.intake import COMPACT_MIN, Stories, Story
 from watchfloor.alerts.notice import thread_key
 
@@ -156,13 +153,12 @@ def test_a_backfill_s_story_is_kept_on_a_lease_so_its_confirmation_joins_it() ->
     assert bounded._lease[bounded._number["now"]] == bounded._lease[bounded._number["on"]] < 0
 
 
-def test_a_backfill_s_leases_are_bounded_by_the_detections_taken_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_backfill_s_leases_are_bounded_by_the_detections_taken_after() -> None:
     # While the newest stands still (a backfill of a decade into a quiet store) leases would keep every story the
     # backfill begins: a story whose last detection came more than BACKFILL_TAKES detections ago is over, so the
     # stories held stay bounded, and a compaction at any point decides alike.
-    monkeypatch.setattr(intake, "BACKFILL_TAKES", 50)
     newest = T0 + timedelta(days=5000)
-    eager, lazy = Stories(KEEP), Stories(KEEP)
+    eager, lazy = Stories(KEEP, backfill_takes=50), Stories(KEEP, backfill_takes=50)
     lazy._compact_at = 10**9
     answers: dict[str, list[str]] = {"eager": [], "lazy": []}
     for name, stories in (("eager", eager), ("lazy", lazy)):

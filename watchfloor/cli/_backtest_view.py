@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -46,7 +47,7 @@ def _when(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M")
 
 
-def print_alerts(detections: list[Detection]) -> None:
+def print_alerts(detections: list[Detection], *, console: Console = out) -> None:
     if not detections:
         return
     table = Table(show_lines=False)
@@ -57,7 +58,7 @@ def print_alerts(detections: list[Detection]) -> None:
     # it would crop every column after it).
     sev_width = max(len("unconfirmed") if d.confidence == "unconfirmed" else len(d.severity) for d in detections)
     need = 16 + max(len(d.rule) for d in detections) + sev_width + 6 + 6 + 16  # + borders and padding
-    table.add_column("rule", **(ID_COLUMN if need <= out.width else {"overflow": "fold"}))
+    table.add_column("rule", **(ID_COLUMN if need <= console.width else {"overflow": "fold"}))
     table.add_column("severity", no_wrap=True, overflow="fold")
     table.add_column("title", ratio=2, min_width=12)
     table.add_column("evidence", ratio=1, min_width=8)
@@ -71,7 +72,7 @@ def print_alerts(detections: list[Detection]) -> None:
         if fired_first_seen(d.evidence, d.fired_at):
             fired = f"{FIRST_SEEN}\n{fired}\n(undated)"
         table.add_row(fired, escape(d.rule), sev, escape(d.title), escape(sources))
-    out.print(table)
+    console.print(table)
 
 
 def spread(items: Sequence[T], rule_of: Callable[[T], str], limit: int) -> list[T]:
@@ -91,7 +92,9 @@ def spread(items: Sequence[T], rule_of: Callable[[T], str], limit: int) -> list[
     return [item for i, item in enumerate(items) if i in chosen]
 
 
-def _more(shown: Sequence[T], items: Sequence[T], rule_of: Callable[[T], str], what: str) -> None:
+def _more(
+    shown: Sequence[T], items: Sequence[T], rule_of: Callable[[T], str], what: str, *, console: Console = out
+) -> None:
     """'  … and 12 more missed (troops-deployed 9, treaty-ratified 3; all in --json)'."""
     rest = len(items) - len(shown)
     if rest <= 0:
@@ -102,7 +105,7 @@ def _more(shown: Sequence[T], items: Sequence[T], rule_of: Callable[[T], str], w
         if id(item) not in kept:
             left[rule_of(item)] = left.get(rule_of(item), 0) + 1
     per = ", ".join(f"{r} {n}" for r, n in sorted(left.items(), key=lambda rn: (-rn[1], rn[0])))
-    out.print(f"  … and {rest} more {what} ({per}; all in --json / --html)", highlight=False, markup=False)
+    console.print(f"  … and {rest} more {what} ({per}; all in --json / --html)", highlight=False, markup=False)
 
 
 def _lead(c: Counts) -> str:
@@ -116,7 +119,7 @@ def _table(title: str, caption: str | None = None) -> Table:
     return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
-def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
+def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Console = out) -> None:
     table = _table(
         f"scores against {escape(str(scores.labels_source))}",
         # One short line per unit, so that a 100-column terminal does not break it mid-word (the console soft-wraps).
@@ -140,17 +143,17 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
             _lead(c),
             end_section=name == rows[-2][0],
         )
-    out.print(table)
+    console.print(table)
     if scores.with_events:
         total = scores.overall
-        out.print(
+        console.print(
             f"events: {total.events_caught} of {total.events} caught ({_pct(total.event_recall)}); "
             f"{total.repeat_alerts} alert(s) only "
             "retold an event told before (repeats: not true alerts, in precision)",
             highlight=False,
         )
     if scores.overall.covered:
-        out.print(
+        console.print(
             f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
             "it told with a later report: the desk had been told); they have no lead time of their own"
             + (
@@ -161,29 +164,31 @@ def print_scores(scores: Scores, baseline: Scores | None = None) -> None:
             highlight=False,
         )
     if baseline is not None:
-        print_score_change(scores, baseline)
+        print_score_change(scores, baseline, console=console)
     if scores.unscored_rules:
         unscored = ", ".join(f"{r} ({n})" for r, n in sorted(scores.unscored_rules.items()))
-        out.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
+        console.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
     missed = [o for o in scores.outcomes if o.status == "fn"]
     shown = spread(missed, lambda o: o.rule, SHOW_AT_MOST)
     for o in shown:
         # The item as the labels file names it (its URL when labelled by URL, not the derived doc-… id).
         why = f" — {o.why}" if o.why else ""
-        out.print(f"  missed {o.shown_as} ({', '.join(o.labels)}) for {o.rule}{why}", highlight=False, markup=False)
-    _more(shown, missed, lambda o: o.rule, "missed")
+        console.print(f"  missed {o.shown_as} ({', '.join(o.labels)}) for {o.rule}{why}", highlight=False, markup=False)
+    _more(shown, missed, lambda o: o.rule, "missed", console=console)
     false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
     unlabelled = {v.alert: v.unlabelled for v in scores.verdicts if v.verdict == "false"}
     for a in false_alerts:
         why = _false_why(a, unlabelled.get(a.id, 0))
-        out.print(f"  false alert {a.rule} at {_when(a.fired_at)}: {a.title} — {why}", highlight=False, markup=False)
-    _more(false_alerts, scores.false_positives, lambda a: a.rule, "false alerts")
+        console.print(
+            f"  false alert {a.rule} at {_when(a.fired_at)}: {a.title} — {why}", highlight=False, markup=False
+        )
+    _more(false_alerts, scores.false_positives, lambda a: a.rule, "false alerts", console=console)
     # With a first, partial set of labels, an alert on a real event whose reports nobody labelled reads as false, and
     # the labelled reports its realert held back as missed (outside trial 21, L12: recall 0 for a rule that caught both
     # coups): say so once, with what to do.
     blind = [a for a in scores.false_positives if a.reports and unlabelled.get(a.id, 0) == len(set(a.reports))]
     if blind:
-        out.print(
+        console.print(
             f"note: {len(blind)} of the {len(scores.false_positives)} false alert(s) rest only on reports the labels "
             'do not name: an unlabelled report counts as not so (docs/backtest.md, "Ground truth"). Label their '
             "reports (`--json` lists each alert's: `evidence`, `evidence_ids`) to score them; a positive such an "
@@ -204,7 +209,7 @@ def _false_why(a: AlertRef, unlabelled: int) -> str:
     return f"its report(s) labelled, none for {a.rule}"
 
 
-def print_score_change(scores: Scores, baseline: Scores) -> None:
+def print_score_change(scores: Scores, baseline: Scores, *, console: Console = out) -> None:
     """This run minus the baseline, per rule and overall (blank: unchanged)."""
     # In the score table's order and units: items (TP, FN), then alerts (alerts, true, FP), so that a change in
     # prec. reads off the change in true and in alerts (outside trial 20, L3: TP beside FP read as one unit).
@@ -226,14 +231,14 @@ def print_score_change(scores: Scores, baseline: Scores) -> None:
             *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
             end_section=name == rows[-2][0],
         )
-    out.print(table)
+    console.print(table)
 
 
 def _short_time(t: datetime | None) -> str:
     return "—" if t is None else _when(t)
 
 
-def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
+def print_timeline(outcomes: Sequence[TimelineOutcome], *, console: Console = out) -> None:
     table = _table("expected events", "alerted: when its alert fired, and the lead (alert time − the event's time)")
     # In 80 columns the event's name was dropped whole: times and rule ids stay whole on one line, the group
     # goes under its rule, the lead under the alert's time, and the name wraps in what is left.
@@ -258,7 +263,7 @@ def print_timeline(outcomes: Sequence[TimelineOutcome]) -> None:
             else "[red]missed[/red]",
             end_section=True,
         )
-    out.print(table)
+    console.print(table)
 
 
 def _alert_line(a: AlertRef) -> str:
@@ -266,42 +271,42 @@ def _alert_line(a: AlertRef) -> str:
     return f"{a.rule}{f' [{group}]' if group else ''} {a.severity} at {a.fired_at.isoformat()}: {a.title}"
 
 
-def print_diff(diff: AlertDiff, against: Any) -> None:
-    out.print(
+def print_diff(diff: AlertDiff, against: Any, *, console: Console = out) -> None:
+    console.print(
         f"against {against}: {len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
         f"{diff.unchanged} unchanged",
         highlight=False,
         markup=False,  # `against` is a path or a run's name
     )
     for a in diff.added[:SHOW_AT_MOST]:
-        out.print(f"  + {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  + {_alert_line(a)}", highlight=False, markup=False)
     for a in diff.removed[:SHOW_AT_MOST]:
-        out.print(f"  - {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  - {_alert_line(a)}", highlight=False, markup=False)
     for c in diff.changed[:SHOW_AT_MOST]:
         # What differs, from what to what (Change.describe: the title, attributes, quoted sentence, evidence
         # and the rest, as the JSON's `details` says it).
         what = "; ".join(c.describe()) or ", ".join(c.fields)
-        out.print(f"  ~ {_alert_line(c.after)} ({what})", highlight=False, markup=False)
+        console.print(f"  ~ {_alert_line(c.after)} ({what})", highlight=False, markup=False)
 
 
-def print_near_misses(misses: Sequence[NearMiss]) -> None:
+def print_near_misses(misses: Sequence[NearMiss], *, console: Console = out) -> None:
     if not misses:
         return
     noun = "near miss" if len(misses) == 1 else "near misses"
-    out.print(f"{len(misses)} {noun} (signals no alert cites; times in UTC):", highlight=False)
+    console.print(f"{len(misses)} {noun} (signals no alert cites; times in UTC):", highlight=False)
     for m in misses[: SHOW_AT_MOST // 2]:
         s = m.signal
         # The report, then one line per detection that read it, each starting with the detection's name (outside
         # trial 34: joined on one line, a sequence's reason read as the one before it, whose own has "; " in it).
-        out.print(
+        console.print(
             f"  {_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}",
             highlight=False,
             markup=False,
         )
         for line in reason_lines(m.reasons):
-            out.print(f"      {line}", highlight=False, markup=False)
+            console.print(f"      {line}", highlight=False, markup=False)
     if len(misses) > SHOW_AT_MOST // 2:
-        out.print(
+        console.print(
             f"  … and {len(misses) - SHOW_AT_MOST // 2} more near misses: --json and --html hold the first "
             "--near-misses N (200)",
             highlight=False,

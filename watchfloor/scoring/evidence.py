@@ -41,8 +41,11 @@ def _group_key(group: dict[str, str]) -> str:
 class FullEvidence:
     """`observe(outputs)` for each engine call, in order; `ids(detection)` is every report it rests on."""
 
-    def __init__(self, rules: CompiledRules) -> None:
+    def __init__(self, rules: CompiledRules, *, max_kept: int | None = None) -> None:
         self.rules = rules
+        # Candidates kept per detection and group: MAX_KEPT unless a test asks fewer (read here, not at import: the
+        # CLI test of an unresolved alert, which cannot pass it, lowers MAX_KEPT; tests/unit/test_no_patched_globals)
+        self._max_kept = MAX_KEPT if max_kept is None else max_kept
         # the detections whose alerts can rest on more reports than they show
         self._wide: dict[str, CompiledDetection] = {
             d.id: d for d in rules.detections if d.kind == "count" or d.definition.corroborate is not None
@@ -149,12 +152,12 @@ class FullEvidence:
                 key = (det.id, _group_key(group))
                 seen = self._seen.get(key)
                 if seen is None:
-                    seen = self._seen[key] = deque(maxlen=MAX_KEPT)
+                    seen = self._seen[key] = deque(maxlen=self._max_kept)
                 seen.append((t, s.document_id))
                 self._prune(det, seen, t)
 
     def _prune(self, det: CompiledDetection, seen: deque[tuple[float, str]], t: float) -> None:
-        # MAX_KEPT is the deque's maxlen (the oldest arrival drops out as a new one comes in). Within a
+        # max_kept (MAX_KEPT) is the deque's maxlen (the oldest arrival drops out as a new one comes in). Within a
         # window, the stale front is popped while it is stale: each entry is popped at most once. Inputs
         # come in log order, not time order: a stale entry behind a fresh one waits until it reaches the
         # front (the search filters by time anyway), which bounds nothing but the pool's size.

@@ -171,18 +171,19 @@ class Activity:
     # alert id -> the alert that revised it, for an alert revised before its `alert` event (routed after the revision
     # came: one poll of several reports), taken by its row when that comes; the newest REVISED_AHEAD kept
     revised_ahead: dict[str, str] = field(default_factory=dict)
-    _prune_at: int = 0  # (at least RAISED_PRUNE_MIN)
+    prune_min: int = RAISED_PRUNE_MIN  # raise times are dropped when at least this many are held
+    _prune_at: int = 0  # (at least prune_min)
 
     def _raised(self, key: str, at: float) -> None:
         self.raised[key] = at
         if at > self.newest_raise:
             self.newest_raise = at
-        if self.keep_raised is not None and len(self.raised) >= max(self._prune_at, RAISED_PRUNE_MIN):
+        if self.keep_raised is not None and len(self.raised) >= max(self._prune_at, self.prune_min):
             cutoff = self.newest_raise - self.keep_raised
             kept = {k: t for k, t in self.raised.items() if t >= cutoff}
             self.pruned = self.pruned or len(kept) < len(self.raised)
             self.raised = kept
-            self._prune_at = max(RAISED_PRUNE_MIN, 2 * len(kept))
+            self._prune_at = max(self.prune_min, 2 * len(kept))
 
     def apply(self, se: StoredEvent) -> None:
         self.position = max(self.position, se.position)
@@ -457,14 +458,16 @@ class ActivityView:
         clock: Callable[[], float] = time.monotonic,
         by_type_after: int = BY_TYPE_AFTER,
         warm_after: int = BY_TYPE_AFTER,
+        raised_prune_min: int = RAISED_PRUNE_MIN,
     ) -> None:
         self.log = log
+        self.raised_prune_min = raised_prune_min  # Activity.prune_min, also of one restored from a checkpoint
         # A stretch of the log at least this long behind the counts at start is read in the background (warm_up).
         self.warm_after = warm_after
         self._warming = threading.Event()  # set while warm_up's thread reads
         self.by_type_after = by_type_after
         self.checkpoints = checkpoints
-        self.activity = Activity()
+        self.activity = Activity(prune_min=raised_prune_min)
         self.save_after = save_after
         self.save_every = save_every
         self.clock = clock
@@ -582,6 +585,7 @@ class ActivityView:
                 except (KeyError, TypeError, ValueError, AttributeError) as e:
                     why = f"unreadable ({type(e).__name__}: {e})"
                 else:
+                    activity.prune_min = self.raised_prune_min
                     self.activity = activity
                     self._restored = self._saved = cp.position
             if why is not None:
