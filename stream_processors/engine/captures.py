@@ -133,7 +133,8 @@ def capture(
             if not mentions:
                 head = toks[related[0][0] - 1 - base]
                 return None, f"every mention named is the genitive after {head!r} (an ally's, a neighbour's …)"
-        free = [m for m in mentions if not _governed_ru(sent, m[0])]
+        governed = _governed_mentions_ru(sent, sent.mentions)
+        free = [m for m in mentions if m[0] not in governed]
         subjects = [m for m in free if may_be_case_ru(toks[m[1] - base], "nomn")]
         before = [m for m in subjects if m[1] < lo or m[0] <= lo <= m[1]]
         if before:
@@ -145,7 +146,10 @@ def capture(
         # no preposition governs ("Из украинского плена освобождены 248 российских военных": not Ukraine, out
         # of whose captivity they came); none such: no capture.
         if not free:
-            return None, "every mention named follows a preposition (or is the genitive of a noun after one)"
+            return (
+                None,
+                "every mention named follows a preposition (or is a noun's genitive after one, or joined by 'и')",
+            )
         mentions = free
     else:
         if "by" in toks:
@@ -1081,6 +1085,25 @@ def _genitive_abbr_ru(toks: list[str], base: int, s: int) -> bool:
         return False
     head = tags_ru(toks[s - 1 - base]) if script_of(toks[s - 1 - base]) == "cyrillic" else ()
     return bool(head) and head[0].startswith("NOUN") and "gent" in head[0] and "Abbr" not in head[0]
+
+
+# Conjunctions that join a second object to a preposition's first ("между Россией и Украиной").
+_RU_JOINING = frozenset({"и", "или", "либо"})
+
+
+def _governed_mentions_ru(sent: Sentence, mentions: list[tuple[int, int, str]]) -> set[int]:
+    """The starts of the mentions a preposition governs (_governed_ru), and of those joined to one by "и" / "или"
+    right after it: "между Россией и Украиной" names neither as the actor (outside trial 51, M3, where Ukraine
+    was taken for the side whose soldiers came home)."""
+    toks, base = sent.toks, sent.start
+    out: set[int] = set()
+    governed_end = -2  # the last token of the latest governed mention
+    for s, e, _eid in sorted(mentions):
+        joined = s - 2 == governed_end and s - 1 >= base and toks[s - 1 - base].lower() in _RU_JOINING
+        if joined or _governed_ru(sent, s):
+            out.add(s)
+            governed_end = e
+    return out
 
 
 def _governed_ru(sent: Sentence, s: int, *, any_head: bool = True) -> bool:

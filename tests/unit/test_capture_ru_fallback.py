@@ -209,3 +209,24 @@ def _raid_side(text: str) -> tuple[str | None, str]:
 def test_an_abbreviation_after_a_prepositions_noun_is_its_genitive(text: str, side: str | None) -> None:
     value, reason = _raid_side(text)
     assert value == side, (text, value, reason)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Both parties are the objects of "между": neither is the side that acted (outside trial 51, M3).
+        "Обмен пленными между Россией и Украиной прошел при посредничестве ОАЭ.",
+        "Обмен пленными между Украиной и Россией завершился вечером.",
+        "Обмен пленными между Россией или Украиной и КНДР не обсуждался.",
+    ],
+)
+def test_a_mention_joined_by_i_to_a_prepositions_object_is_governed_too(text: str) -> None:
+    value, reason = _capture(text)
+    assert value is None, (text, value, reason)
+    assert "follows a preposition" in reason
+
+
+def test_a_subject_after_a_governed_pair_is_still_taken() -> None:
+    # "и" joins the verb's subject to nothing the preposition governs: Russia, nominative after the words, acts.
+    value, _reason = _capture("Обмен пленными с Украиной провела Россия.")
+    assert value == "RUS"
