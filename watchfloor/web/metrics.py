@@ -12,7 +12,9 @@ cached, bounded look: broker.KafkaProbe), through the collector's `extra`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
@@ -24,6 +26,8 @@ from prometheus_client.core import (
 )
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import INTAKE_TYPES
+from watchfloor.alerts.dispatcher import PROCESSOR as INTAKE
 from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import DeliveryLedger, Store
@@ -64,6 +68,49 @@ def lock_verdict(held: float | None, after: float) -> tuple[str, str] | None:
     return "degraded", f"locked by another writer for {held:.0f}s: writes wait for it (up to {WRITE_TIMEOUT:g}s)"
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeBacklog:
+    """Notify's intake as the store tells it: the detections and retractions after its checkpoint (no `notify`, nor
+    `run`'s or `worker --dispatch`'s dispatcher, has taken them in: the ledger holds no row of them yet), and that
+    checkpoint (0: none recorded, no dispatcher has ever run on this store)."""
+
+    waiting: int
+    position: int
+
+    @property
+    def ran(self) -> bool:
+        return self.position > 0
+
+
+def intake_backlog(store: Store) -> IntakeBacklog:
+    """The intake's backlog, as `watchfloor status` counts it: the checkpoint, then a count over the log's
+    (type, position) index after it, which costs the backlog, not the log (BENCHMARKS.md, "notify's intake")."""
+    position = store.checkpoint_position(INTAKE)
+    return IntakeBacklog(store.count(types=INTAKE_TYPES, after=position), position)
+
+
+class IntakeWatch:
+    """How long notify's intake has had detections waiting and taken none in, from this server's successive looks
+    (/healthz, /metrics, the status page), as broker.KafkaProbe tells a consumer group's: the time since the first
+    look that saw its checkpoint where it still is with detections after it; 0 when none wait, or when it has moved
+    since the last look (it takes them in: a notify seconds behind is busy, not stuck). A lower bound, as fine as the
+    looks are frequent, and 0 at this server's first look. Shared by the server's threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: tuple[int, float] | None = None  # (checkpoint, when first seen there with detections waiting)
+
+    def stalled_for(self, backlog: IntakeBacklog, now: float) -> float:
+        with self._lock:
+            if not backlog.waiting or not backlog.ran:  # (never run: nothing to be stuck, a note says so)
+                self._since = None
+                return 0.0
+            if self._since is None or self._since[0] != backlog.position:
+                self._since = (backlog.position, now)
+                return 0.0
+            return max(now - self._since[1], 0.0)
+
+
 class LogCollector:
     """Yields watchfloor's metrics from the store on each scrape (reading only what is new since the last)."""
 
@@ -80,6 +127,7 @@ class LogCollector:
         probe_every: float = 1.0,
         locked_after: float = 2.0,
         pipeline_max_age: float | None = None,
+        intake_watch: IntakeWatch | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -91,6 +139,7 @@ class LogCollector:
         self.probe_every = probe_every  # the write lock's look (Services.store_probe_every, store_locked_after)
         self.locked_after = locked_after
         self.pipeline_max_age = pipeline_max_age  # Services.pipeline_max_age: the pipeline runs in this process
+        self.intake_watch = intake_watch or IntakeWatch()  # the server's (Services.intake_watch), shared with /healthz
 
     def collect(self) -> Iterator[Metric]:
         """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
@@ -146,6 +195,7 @@ class LogCollector:
         if a is not None:
             yield from self._counts(a)
         yield from self._ledger()
+        yield from self._intake()
         if a is not None:
             yield from self._latency()
         yield from self._heartbeat()
@@ -275,6 +325,34 @@ class LogCollector:
             left.add_metric([ch], max(pauses.get(ch, now) - now, 0.0))
         yield until
         yield left
+
+    def _intake(self) -> Iterator[Metric]:
+        # Detections the ledger holds no row of yet, which the delivery gauges above cannot show: a stopped notify
+        # left them all at 0 (trial 45).
+        backlog = intake_backlog(self.store)
+        waiting = GaugeMetricFamily(
+            "watchfloor_detections_not_taken_in",
+            "Detections and retractions in the log not yet taken in for delivery by notify's intake (nor by `run`'s "
+            "dispatcher): the delivery ledger holds no row of them yet. Counted whether or not a notify has ever "
+            "run on this store (watchfloor_intake_started says which).",
+        )
+        waiting.add_metric([], backlog.waiting)
+        yield waiting
+        started = GaugeMetricFamily(
+            "watchfloor_intake_started",
+            "1 once a notify (or `run`'s, or `worker --dispatch`'s, dispatcher) has taken detections in from this "
+            "store; 0: none ever has, so its detections are delivered from nowhere (an analysis store, a first start).",
+        )
+        started.add_metric([], 1 if backlog.ran else 0)
+        yield started
+        stalled = GaugeMetricFamily(
+            "watchfloor_intake_stalled_seconds",
+            "Seconds notify's intake has had detections waiting and taken none in, as this server's successive looks "
+            "see it (0: none waiting, it took some in since the last look, or it has never run). /healthz is "
+            "degraded past health.delivery_outstanding.",
+        )
+        stalled.add_metric([], self.intake_watch.stalled_for(backlog, self.now().timestamp()))
+        yield stalled
 
     def _latency(self) -> Iterator[Metric]:
         hist = HistogramMetricFamily(
