@@ -42,9 +42,7 @@ def test_the_intake_backlog_is_shown_and_degrades_health_only_when_stalled(tmp_p
     st.append(detections(4))  # no notify has run on this store yet
     control = ControlLog(st)
     clock = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
-    services = Services(
-        store=st, control=control, context=AppContext(control=control, rules={}), now=lambda: clock[0]
-    )
+    services = Services(store=st, control=control, context=AppContext(control=control, rules={}), now=lambda: clock[0])
     server = WebServer(create_app(services), "127.0.0.1", 0).start()
     try:
         url = server.url
@@ -91,6 +89,9 @@ def test_the_intake_backlog_is_shown_and_degrades_health_only_when_stalled(tmp_p
         clock[0] += timedelta(minutes=5)
         code, body = health(url)
         assert code == 200 and body["detections_not_taken_in"] == 2 and body["intake_stalled_seconds"] == 0, body
+        st.append([ev.model_copy(update={"id": f"later-{ev.id}"}) for ev in detections(3)])  # more come in
+        assert health(url)[1]["detections_not_taken_in"] == 5
+        assert gauges(url)["watchfloor_detections_not_taken_in"] == 5
         st.commit(PROCESSOR, Checkpoint(st.head(), None), [])  # and the rest
         clock[0] += timedelta(hours=2)
         code, body = health(url)

@@ -21,7 +21,9 @@ ENGINE = engine_for("builtin:dprk_russia")
 
 
 def quotes(title: str, body: str = BODY) -> list[tuple[int, str]]:
-    return [(s.sentence_index, s.sentence) for s in ENGINE.extract(doc(body, title=title)) if s.name == "treaty_signing"]
+    return [
+        (s.sentence_index, s.sentence) for s in ENGINE.extract(doc(body, title=title)) if s.name == "treaty_signing"
+    ]
 
 
 def test_the_headline_is_quoted_without_the_full_stop_the_engine_reads_after_it() -> None:

@@ -15,7 +15,6 @@ from .activity import Heartbeat, heartbeat
 from .broker import KafkaProbe
 from .metrics import (
     given_up,
-    intake_backlog,
     lock_verdict,
     maybe_delivered,
     oldest_outstanding,
@@ -48,7 +47,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         hb = heartbeat(s.store)
         stats = s.store.delivery_stats(("outstanding", "expired"))  # (by the status index: the sent rows are not read)
         pauses = s.store.channel_pauses(now.timestamp())
-        intake = intake_backlog(s.store)
+        intake, stalled = s.intake_watch.look(s.store, now.timestamp())
     except Exception as e:  # any store failure: say so (logged once per outage), don't crash the probe
         log.debug("healthz: the store could not be read", exc_info=True)
         reason = store_problem(e)
@@ -125,7 +124,6 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     # as this server's looks see it: a notify seconds behind moves its checkpoint between looks and never flaps the
     # verdict. A store no dispatcher has ever run on delivers nothing from it (analysis, a first start): a warning,
     # as `watchfloor status` notes it, not a backlog.
-    stalled = s.intake_watch.stalled_for(intake, now.timestamp())
     body["detections_not_taken_in"] = intake.waiting
     body["intake_stalled_seconds"] = round(stalled, 3)
     body["intake_started"] = intake.ran

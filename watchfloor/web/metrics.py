@@ -82,33 +82,53 @@ class IntakeBacklog:
         return self.position > 0
 
 
-def intake_backlog(store: Store) -> IntakeBacklog:
-    """The intake's backlog, as `watchfloor status` counts it: the checkpoint, then a count over the log's
-    (type, position) index after it, which costs the backlog, not the log (BENCHMARKS.md, "notify's intake")."""
-    position = store.checkpoint_position(INTAKE)
-    return IntakeBacklog(store.count(types=INTAKE_TYPES, after=position), position)
-
-
 class IntakeWatch:
-    """How long notify's intake has had detections waiting and taken none in, from this server's successive looks
-    (/healthz, /metrics, the status page), as broker.KafkaProbe tells a consumer group's: the time since the first
-    look that saw its checkpoint where it still is with detections after it; 0 when none wait, or when it has moved
-    since the last look (it takes them in: a notify seconds behind is busy, not stuck). A lower bound, as fine as the
-    looks are frequent, and 0 at this server's first look. Shared by the server's threads."""
+    """Notify's intake as this server's successive looks (/healthz, /metrics, the status page) see it; shared by the
+    server's threads.
+
+    The backlog is counted over the log's (type, position) index, as `watchfloor status` counts it, but only once in
+    full (the first look): each later look counts what the intake took in since the last (between its checkpoints)
+    and what the log gained (after the head counted), so a look costs what changed, not the backlog (a store no
+    notify ever ran on holds every detection in it: BENCHMARKS.md, "notify's intake on /metrics"). The log is
+    append-only, and a checkpoint that went back, or a head that did, is counted again in full.
+
+    Stalled: how long the intake has had detections waiting and taken none in, as broker.KafkaProbe tells a consumer
+    group's: the time since the first look that saw its checkpoint where it still is with detections after it; 0 when
+    none wait, when it has moved since the last look (it takes them in: a notify behind is busy, not stuck), or when
+    it has never run (nothing to be stuck; a warning says so). A lower bound, as fine as the looks are frequent, and 0
+    at this server's first look."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._since: tuple[int, float] | None = None  # (checkpoint, when first seen there with detections waiting)
+        self._counted: tuple[int, int, int] | None = None  # (checkpoint, head, detections and retractions between)
 
-    def stalled_for(self, backlog: IntakeBacklog, now: float) -> float:
+    def look(self, store: Store, now: float) -> tuple[IntakeBacklog, float]:
+        """The intake's backlog now, and how long it has stalled (seconds)."""
         with self._lock:
-            if not backlog.waiting or not backlog.ran:  # (never run: nothing to be stuck, a note says so)
+            position = store.checkpoint_position(INTAKE)
+            head = store.head()  # (after the checkpoint: never behind it)
+            waiting = self._count(store, position, head)
+            self._counted = (position, head, waiting)
+            backlog = IntakeBacklog(waiting, position)
+            if not waiting or not backlog.ran:
                 self._since = None
-                return 0.0
-            if self._since is None or self._since[0] != backlog.position:
-                self._since = (backlog.position, now)
-                return 0.0
-            return max(now - self._since[1], 0.0)
+                return backlog, 0.0
+            if self._since is None or self._since[0] != position:
+                self._since = (position, now)
+                return backlog, 0.0
+            return backlog, max(now - self._since[1], 0.0)
+
+    def _count(self, store: Store, position: int, head: int) -> int:
+        def between(after: int, up_to: int) -> int:
+            return store.count(types=INTAKE_TYPES, after=after, up_to=up_to) if up_to > after else 0
+
+        got = self._counted
+        if got is None or position < got[0] or head < got[1] or position > head:
+            return between(position, head)
+        was, counted_to, n = got
+        # less what the intake took in since the last look, plus what the log gained after the head counted then
+        return n - between(was, min(position, counted_to)) + between(max(counted_to, position), head)
 
 
 class LogCollector:
@@ -329,7 +349,7 @@ class LogCollector:
     def _intake(self) -> Iterator[Metric]:
         # Detections the ledger holds no row of yet, which the delivery gauges above cannot show: a stopped notify
         # left them all at 0 (trial 45).
-        backlog = intake_backlog(self.store)
+        backlog, stalled_for = self.intake_watch.look(self.store, self.now().timestamp())
         waiting = GaugeMetricFamily(
             "watchfloor_detections_not_taken_in",
             "Detections and retractions in the log not yet taken in for delivery by notify's intake (nor by `run`'s "
@@ -351,7 +371,7 @@ class LogCollector:
             "see it (0: none waiting, it took some in since the last look, or it has never run). /healthz is "
             "degraded past health.delivery_outstanding.",
         )
-        stalled.add_metric([], self.intake_watch.stalled_for(backlog, self.now().timestamp()))
+        stalled.add_metric([], stalled_for)
         yield stalled
 
     def _latency(self) -> Iterator[Metric]:
