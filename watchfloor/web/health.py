@@ -13,14 +13,7 @@ from watchfloor.stream_processors.stores.errors import store_problem
 
 from .activity import Heartbeat, heartbeat
 from .broker import KafkaProbe
-from .metrics import (
-    given_up,
-    lock_verdict,
-    maybe_delivered,
-    oldest_outstanding,
-    write_locked_for,
-    write_problem,
-)
+from .metrics import given_up, lock_verdict, maybe_delivered, oldest_outstanding, write_locked_for, write_problem
 
 if TYPE_CHECKING:
     from .server import Services
