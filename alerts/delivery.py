@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
-from watchfloor.schemas.events import Alert, Delivery, Event, Evidence, delivery_event
+from watchfloor.schemas.events import Alert, Delivery, Event, Evidence, delivery_event, fired_first_seen
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 
 from .notice import (
@@ -1631,6 +1631,9 @@ def _with_thread(
         first=first,
         first_withdrawn=first_withdrawn,
         newest_id=newest_now.id if newest_now is not None else None,
+        newest_fired_at=newest_now.detection.fired_at if newest_now is not None else None,
+        newest_first_seen=newest_now is not None
+        and fired_first_seen(newest_now.detection.evidence, newest_now.detection.fired_at),
         standing_ids=tuple(
             dict.fromkeys(a.id for _, a in sorted(standing, key=lambda x: (x[1].detection.fired_at, x[0])))
         ),

@@ -108,6 +108,10 @@ class ThreadView:
     # The alert the thread's state is of (its newest standing alert), as `alerts list` shows it; None when none of the
     # thread's alerts stands (a withdrawal of the last one): `severity` and `confidence` are then the withdrawn alert's.
     newest_id: str | None = None
+    # When that alert fired, and whether that is an undated report's first-seen time (fired_first_seen): the first
+    # message's footer dates each alert it names (trial 46, LOW-4: one time beside two ids read as the newest's).
+    newest_fired_at: datetime | None = None
+    newest_first_seen: bool = False
     # The thread's standing alerts (ids, oldest first in event time, the newest last): what the thread's first message
     # stands for once it shows the thread's state, and what its Acknowledge button takes together (docs/slack.md).
     standing_ids: tuple[str, ...] = ()

@@ -722,7 +722,8 @@ class HealthConfig(_Strict):
     # the last poll degrades at once.
     source_failing: Duration = timedelta(minutes=30)
     # The oldest outstanding delivery of a channel has waited this long (the channel keeps failing, or nothing
-    # dispatches). Longer than a channel's Retry-After is honoured (retry.max_retry_after, 15 min).
+    # dispatches). Longer than a channel's Retry-After is honoured (retry.max_retry_after, 15 min). Also how long
+    # notify's intake may take nothing in while detections wait for it (web.metrics.IntakeWatch).
     delivery_outstanding: Duration = timedelta(minutes=30)
     # With a broker (`kafka:`, serve --broker): a consumer group of the pipeline (the workers, the archive once
     # it runs) has been behind for this long, as the server's successive looks at the broker see it. Off (None)

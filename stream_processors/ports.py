@@ -70,9 +70,12 @@ class EventLog(Protocol):
         """The highest position in the log (0 when empty)."""
         ...
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
-        """How many events (of `types`) the log holds after position `after`: counted by the store (an index range),
-        not read, so what `status` asks (the documents the rules have not read) costs the backlog, not the log."""
+    def count(
+        self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None, up_to: int | None = None
+    ) -> int:
+        """How many events (of `types`) the log holds after position `after` (and up to `up_to`, when given): counted
+        by the store (an index range), not read, so what `status` asks (the documents the rules have not read) costs
+        the backlog, not the log."""
         ...
 
     def close(self) -> None: ...

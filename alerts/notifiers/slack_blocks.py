@@ -293,14 +293,18 @@ def _evidence_blocks(
     return blocks
 
 
-def _footer(key: str, det: Detection, first: str | None = None) -> dict[str, Any]:
+def _footer(key: str, det: Detection, first: str | None = None, thread: ThreadView | None = None) -> dict[str, Any]:
     """`alert KEY · fired …`; `first`: the message shows a thread whose newest standing alert, KEY, is what its
-    buttons act on, and `first` is the alert it first showed (whose firing the line dates): `alert KEY (first:
-    FIRST) · fired …` (trial MED-3: after a corroboration raised MEDIUM to HIGH, the footer named the MEDIUM alert
-    while Acknowledge took the HIGH one)."""
+    buttons act on, and `first` is the alert it first showed, which `det` is: `alert KEY, fired … · first: FIRST,
+    fired …`, each time beside its own alert (trial MED-3: after a corroboration raised MEDIUM to HIGH, the footer
+    named the MEDIUM alert while Acknowledge took the HIGH one; trial 46, LOW-4: with the one time after both ids, the
+    first alert's time read as the newest's)."""
     fired = fired_text(when_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
     if first is not None and first != key:
-        return _context(f"alert {fit(key, 200)} (first: {fit(first, 200)}) · {fired}")
+        newest = ""
+        if thread is not None and thread.newest_fired_at is not None:
+            newest = ", " + fired_text(when_text(thread.newest_fired_at), thread.newest_first_seen)
+        return _context(f"alert {fit(key, 200)}{newest} · first: {fit(first, 200)}, {fired}")
     return _context(f"alert {fit(key, 200)} · {fired}")
 
 
@@ -372,7 +376,7 @@ def _full(
     buttons = [] if withdrawn else _buttons(notice, alert, thread)
     newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it
-    blocks.append(_footer(newest, det, alert.id) if newest is not None else _footer(alert.id, det))
+    blocks.append(_footer(newest, det, alert.id, thread) if newest is not None else _footer(alert.id, det))
     blocks += buttons
     return blocks[:MAX_BLOCKS]
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from hashlib import sha256 as _sha256
 from typing import Any
 
-from watchfloor.schemas.events import FIRST_SEEN, Document, Signal
+from watchfloor.schemas.events import FIRST_SEEN, Document, Signal, title_stop_added
 from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
@@ -32,7 +32,7 @@ from .scan import (
     tokenised_sentences,
 )
 from .stories import story_signature
-from .text import aligned_word_view, cased_tokens, strip_html, tokens
+from .text import aligned_word_view, cased_tokens, clean_sentence, split_sentences, strip_html, tokens
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -347,6 +347,7 @@ class Extractor:
         context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
         doc_id = source = feed = url = published_at = None
         first_seen = False
+        title_end: tuple[int, str] | None = None  # the title's sentences and last words, when its full stop is ours
         for sent, in_order in todo:
             index = sent.index
             first = headline and index == 0
@@ -383,6 +384,8 @@ class Extractor:
                         feed = built.source.feed
                         # An undated feed entry, dated when first seen: its evidence is shown so (events.dated_text).
                         first_seen = built.metadata.get("date") == FIRST_SEEN
+                        if title_stop_added(built.title, built.body):
+                            title_end = _title_end(built.title, built.language)
                 if plain:
                     modality: str = "asserted"
                     cue: str | None = None
@@ -414,7 +417,7 @@ class Extractor:
                             "feed": feed,
                             "url": url,
                             "published_at": published_at,
-                            "sentence": sent.text,
+                            "sentence": sent.text if title_end is None else quoted(sent.text, index, title_end),
                             "sentence_index": index,
                             "modality": modality,
                             "cue": cue,
@@ -510,6 +513,23 @@ class Extractor:
         )
         assert why is not None
         return modality, cue, why
+
+
+def _title_end(title: str, language: str | None) -> tuple[int, str]:
+    """How many sentences a title is read as, and its text as a sentence's (markup removed, spaces as one)."""
+    if "<" in title or "&" in title:
+        title = strip_html(title)
+    return len(split_sentences(title, language)), clean_sentence(title)
+
+
+def quoted(text: str, index: int, title_end: tuple[int, str]) -> str:
+    """A sentence's text as a signal quotes it: the title's last sentence without the full stop joined_text gave
+    it (the source's headline has none), every other sentence as read. Only the quote: the sentence read, and the
+    ids (of the document, signal name and index), are the same either way."""
+    sentences, title = title_end
+    if index < sentences and text.endswith(".") and title.endswith(text[:-1]):
+        return text[:-1]
+    return text
 
 
 def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Span:

@@ -356,7 +356,9 @@ class KafkaEventLog(KafkaPublisher):
     def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
         raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
+    def count(
+        self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None, up_to: int | None = None
+    ) -> int:
         raise NotImplementedError("KafkaEventLog is write-only")
 
 

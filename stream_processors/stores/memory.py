@@ -150,9 +150,11 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
     def head(self) -> int:
         return len(self._events)
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
+    def count(
+        self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None, up_to: int | None = None
+    ) -> int:
         with self._lock:
-            tail = self._events[max(after, 0) :]
+            tail = self._events[max(after, 0) : None if up_to is None else max(up_to, 0)]
         if types is None and key is None:
             return len(tail)
         return sum(

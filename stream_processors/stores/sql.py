@@ -637,7 +637,9 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()
         return int(got) if got is not None else 0
 
-    def count(self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None) -> int:
+    def count(
+        self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None, up_to: int | None = None
+    ) -> int:
         if types is not None and not types:
             return 0
         stmt = _filter_types(select(func.count()).select_from(events_table), types)
@@ -645,6 +647,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             stmt = stmt.where(events_table.c.key == key)
         if after > 0:  # with types: a range of ix_events_type_position per type; without: of the primary key
             stmt = stmt.where(events_table.c.position > after)
+        if up_to is not None:
+            stmt = stmt.where(events_table.c.position <= up_to)
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())
 

@@ -137,7 +137,8 @@ def test_a_late_report_revises_the_alert_sent_in_its_thread(tmp_path: Path, slac
     # It shows the alert that stands now (the revised one: its evidence), at the thread's severity, not the alert
     # the late report replaced; its footer names the thread's newest alert, which its buttons act on, and the first.
     shown = json.dumps(rewritten["blocks"])
-    assert f"alert {engagement[1].id} (first: {engagement[0].id})" in shown and sent.id not in shown
+    assert f"alert {engagement[1].id}, fired " in shown and f" first: {engagement[0].id}, fired " in shown
+    assert sent.id not in shown
     assert "Harbor Ledger" in shown and "HIGH" in rewritten["text"]
 
     # Every change the engine raised was posted (each event once), nothing else.

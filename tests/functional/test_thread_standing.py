@@ -360,4 +360,8 @@ def test_the_first_messages_footer_names_the_alert_its_buttons_act_on(desk: Desk
     ]
     assert parse_button_value(ack["value"]).alert_id == "det0002"
     footer = [b["elements"][0]["text"] for b in first["blocks"] if b["type"] == "context"][-1]
-    assert footer.startswith("alert det0002 (first: det0001) · "), footer
+    # each id with its own time: det0002 fired at 10:00, the first alert at 09:00 (trial 46, LOW-4)
+    newest, first_alert = footer.split(" · ")
+    assert newest.startswith("alert det0002, fired <!date^") and newest.endswith("|2024-11-04 10:00 UTC>"), footer
+    assert first_alert.startswith("first: det0001, fired <!date^"), footer
+    assert first_alert.endswith("|2024-11-04 09:00 UTC>"), footer

@@ -12,7 +12,9 @@ cached, bounded look: broker.KafkaProbe), through the collector's `extra`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
@@ -24,6 +26,8 @@ from prometheus_client.core import (
 )
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import INTAKE_TYPES
+from watchfloor.alerts.dispatcher import PROCESSOR as INTAKE
 from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import DeliveryLedger, Store
@@ -64,6 +68,69 @@ def lock_verdict(held: float | None, after: float) -> tuple[str, str] | None:
     return "degraded", f"locked by another writer for {held:.0f}s: writes wait for it (up to {WRITE_TIMEOUT:g}s)"
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeBacklog:
+    """Notify's intake as the store tells it: the detections and retractions after its checkpoint (no `notify`, nor
+    `run`'s or `worker --dispatch`'s dispatcher, has taken them in: the ledger holds no row of them yet), and that
+    checkpoint (0: none recorded, no dispatcher has ever run on this store)."""
+
+    waiting: int
+    position: int
+
+    @property
+    def ran(self) -> bool:
+        return self.position > 0
+
+
+class IntakeWatch:
+    """Notify's intake as this server's successive looks (/healthz, /metrics, the status page) see it; shared by the
+    server's threads.
+
+    The backlog is counted over the log's (type, position) index, as `watchfloor status` counts it, but only once in
+    full (the first look): each later look counts what the intake took in since the last (between its checkpoints)
+    and what the log gained (after the head counted), so a look costs what changed, not the backlog (a store no
+    notify ever ran on holds every detection in it: BENCHMARKS.md, "notify's intake on /metrics"). The log is
+    append-only, and a checkpoint that went back, or a head that did, is counted again in full.
+
+    Stalled: how long the intake has had detections waiting and taken none in, as broker.KafkaProbe tells a consumer
+    group's: the time since the first look that saw its checkpoint where it still is with detections after it; 0 when
+    none wait, when it has moved since the last look (it takes them in: a notify behind is busy, not stuck), or when
+    it has never run (nothing to be stuck; a warning says so). A lower bound, as fine as the looks are frequent, and 0
+    at this server's first look."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: tuple[int, float] | None = None  # (checkpoint, when first seen there with detections waiting)
+        self._counted: tuple[int, int, int] | None = None  # (checkpoint, head, detections and retractions between)
+
+    def look(self, store: Store, now: float) -> tuple[IntakeBacklog, float]:
+        """The intake's backlog now, and how long it has stalled (seconds)."""
+        with self._lock:
+            position = store.checkpoint_position(INTAKE)
+            head = store.head()  # (after the checkpoint: never behind it)
+            waiting = self._count(store, position, head)
+            self._counted = (position, head, waiting)
+            backlog = IntakeBacklog(waiting, position)
+            if not waiting or not backlog.ran:
+                self._since = None
+                return backlog, 0.0
+            if self._since is None or self._since[0] != position:
+                self._since = (position, now)
+                return backlog, 0.0
+            return backlog, max(now - self._since[1], 0.0)
+
+    def _count(self, store: Store, position: int, head: int) -> int:
+        def between(after: int, up_to: int) -> int:
+            return store.count(types=INTAKE_TYPES, after=after, up_to=up_to) if up_to > after else 0
+
+        got = self._counted
+        if got is None or position < got[0] or head < got[1] or position > head:
+            return between(position, head)
+        was, counted_to, n = got
+        # less what the intake took in since the last look, plus what the log gained after the head counted then
+        return n - between(was, min(position, counted_to)) + between(max(counted_to, position), head)
+
+
 class LogCollector:
     """Yields watchfloor's metrics from the store on each scrape (reading only what is new since the last)."""
 
@@ -80,6 +147,7 @@ class LogCollector:
         probe_every: float = 1.0,
         locked_after: float = 2.0,
         pipeline_max_age: float | None = None,
+        intake_watch: IntakeWatch | None = None,
     ) -> None:
         self.store = store
         self.view = view
@@ -91,6 +159,7 @@ class LogCollector:
         self.probe_every = probe_every  # the write lock's look (Services.store_probe_every, store_locked_after)
         self.locked_after = locked_after
         self.pipeline_max_age = pipeline_max_age  # Services.pipeline_max_age: the pipeline runs in this process
+        self.intake_watch = intake_watch or IntakeWatch()  # the server's (Services.intake_watch), shared with /healthz
 
     def collect(self) -> Iterator[Metric]:
         """Every metric, or, while the store cannot be read, watchfloor_store_up 0 and what comes from elsewhere
@@ -146,6 +215,7 @@ class LogCollector:
         if a is not None:
             yield from self._counts(a)
         yield from self._ledger()
+        yield from self._intake()
         if a is not None:
             yield from self._latency()
         yield from self._heartbeat()
@@ -275,6 +345,34 @@ class LogCollector:
             left.add_metric([ch], max(pauses.get(ch, now) - now, 0.0))
         yield until
         yield left
+
+    def _intake(self) -> Iterator[Metric]:
+        # Detections the ledger holds no row of yet, which the delivery gauges above cannot show: a stopped notify
+        # left them all at 0 (trial 45).
+        backlog, stalled_for = self.intake_watch.look(self.store, self.now().timestamp())
+        waiting = GaugeMetricFamily(
+            "watchfloor_detections_not_taken_in",
+            "Detections and retractions in the log not yet taken in for delivery by notify's intake (nor by `run`'s "
+            "dispatcher): the delivery ledger holds no row of them yet. Counted whether or not a notify has ever "
+            "run on this store (watchfloor_intake_started says which).",
+        )
+        waiting.add_metric([], backlog.waiting)
+        yield waiting
+        started = GaugeMetricFamily(
+            "watchfloor_intake_started",
+            "1 once a notify (or `run`'s, or `worker --dispatch`'s, dispatcher) has taken detections in from this "
+            "store; 0: none ever has, so its detections are delivered from nowhere (an analysis store, a first start).",
+        )
+        started.add_metric([], 1 if backlog.ran else 0)
+        yield started
+        stalled = GaugeMetricFamily(
+            "watchfloor_intake_stalled_seconds",
+            "Seconds notify's intake has had detections waiting and taken none in, as this server's successive looks "
+            "see it (0: none waiting, it took some in since the last look, or it has never run). /healthz is "
+            "degraded past health.delivery_outstanding.",
+        )
+        stalled.add_metric([], stalled_for)
+        yield stalled
 
     def _latency(self) -> Iterator[Metric]:
         hist = HistogramMetricFamily(

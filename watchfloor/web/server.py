@@ -28,7 +28,7 @@ from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 from .activity import ActivityView
 from .broker import KafkaProbe
 from .health import health_report, store_availability
-from .metrics import LogCollector, kafka_metrics, registry_for
+from .metrics import IntakeWatch, LogCollector, kafka_metrics, registry_for
 from .status import status_page, store_down_page
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ class Services:
     store_locked_after: float = 2.0
     # whether the store answered the last request that read it: an outage is logged once, not per request
     store_watch: Availability = field(default_factory=store_availability)
+    # how long notify's intake has taken nothing in with detections waiting, from every look of this server
+    intake_watch: IntakeWatch = field(default_factory=IntakeWatch)
 
 
 def create_app(services: Services) -> Flask:
@@ -97,6 +99,7 @@ def create_app(services: Services) -> Flask:
         probe_every=services.store_probe_every,
         locked_after=services.store_locked_after,
         pipeline_max_age=services.pipeline_max_age,
+        intake_watch=services.intake_watch,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
     )
     registry = registry_for(collector)
