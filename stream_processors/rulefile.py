@@ -343,16 +343,19 @@ def _parse(text: str, name: str) -> LoadedPack:
     try:
         pack = RulePack.model_validate(data)
     except ValidationError as e:
-        seen: set[tuple[int, int]] = set()
+        seen: set[tuple[int, int, str]] = set()
         errors = _union_errors_merged(e.errors())
         for err in errors:
             loc = list(err["loc"])
             if len(loc) >= 3 and loc[0] == "signals" and loc[2] in ("match", "context") and problems:
                 continue  # already explained above, without union noise
             line, col = loaded.position(loc, at_key=err.get("type") == "extra_forbidden")
-            if (line, col) in seen:
-                continue  # one message per place: the first branch of a union is the clearest
-            seen.add((line, col))
+            # One message per place: the first branch of a union is the clearest. But each key missing from one
+            # mapping is said, all placed at the mapping (a corroborate without `within` and `severity`: trial 51, M5).
+            missing = str(loc[-1]) if err.get("type") == "missing" and loc else ""
+            if (line, col, missing) in seen:
+                continue
+            seen.add((line, col, missing))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
         # (a match or context the condition walk explained: its union noise is no place to mend, as it is no message)
         said = [
@@ -498,6 +501,8 @@ def _mended(
         ok = True
         for rel in rels:
             unjudged.append((head, key, *rel))
+            if _dropped(raw, part, rel):
+                continue  # what holds it went with an earlier field refused there (a block missing two keys)
             how = _mend(part, list(rel), head)
             if how is None:
                 ok = False
@@ -540,6 +545,23 @@ def _mended(
                 ("detections", i, "pattern", d.pattern.kind, ri, "where") for ri in range(len(d.pattern.refs()))
             ]
     return Mended(LoadedPack(at.path, pack, at.text, at._nodes, kept), set(fixed), unjudged, left_out, opaque)
+
+
+def _dropped(raw: Any, part: Any, rel: Sequence[Any]) -> bool:
+    """Whether a key on the path `rel`, there in the part as written (`raw`), is gone from the part being mended
+    (`part`): an earlier mend dropped or replaced what holds the field refused at `rel`, which needs no mending then.
+    A path that is not in `raw` either (a required key missing) is not dropped: its own mend says what stands in."""
+    for k in rel:
+        if isinstance(raw, dict) and k in raw:
+            if not isinstance(part, dict) or k not in part:
+                return True
+        elif isinstance(raw, list) and isinstance(k, int) and 0 <= k < len(raw):
+            if not isinstance(part, list) or not 0 <= k < len(part):
+                return True
+        else:
+            return False
+        raw, part = raw[k], part[k]
+    return False
 
 
 def _mend(part: dict[str, Any], rel: list[Any], head: str) -> str | None:
@@ -593,6 +615,11 @@ def _mend(part: dict[str, Any], rel: list[Any], head: str) -> str | None:
         if field == "group_by":
             part.pop("group_by", None)
             return "opaque"
+        if field == "corroborate":
+            # The whole block: a key of it refused may be a required one (no default to fall back on), and nothing
+            # else of the detection is judged by what it holds.
+            part.pop("corroborate", None)
+            return "ok"
         if field == "pattern":
             if rel[-2:] == ["count", "at_least"] and isinstance(part.get("pattern"), dict):
                 part["pattern"]["count"]["at_least"] = 1
