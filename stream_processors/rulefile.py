@@ -305,8 +305,8 @@ def _level(where: Sequence[Any]) -> str | None:
 
 
 def misplaced_key(key: object, level: str) -> str | None:
-    """"`none` belongs under `match:` (match.none)": where a key unknown at `level` belongs, when a level beside it
-    takes it (a key no level near takes: None, and "did you mean" says the rest)."""
+    """Where a key unknown at `level` belongs, when a level beside it takes it ("`none` belongs under `match:`
+    (match.none)"); None for a key no level near takes ("did you mean" says the rest)."""
     places = [how.format(k=key) for keys, how in _NEARBY.get(level, ()) if str(key) in keys]
     if not places:
         return None
