@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from .events import MODALITIES, Modality, Severity
 
+# A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is.
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -48,7 +49,8 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    Field(json_schema_extra={"type": "string", "pattern": r"^\d+(s|m|h|d|w)$"}),
+    # The pattern the loader reads, so that an editor checking a pack by the exported schema agrees with it.
+    Field(json_schema_extra={"type": "string", "pattern": _DURATION.pattern}),
 ]
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"

@@ -19,7 +19,19 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
-from watchfloor.schemas.rules import SLUG, DetectionDef, Example, RulePack, SignalDef
+from watchfloor.schemas.rules import (
+    SLUG,
+    ContextReq,
+    Corroboration,
+    CountPattern,
+    DetectionDef,
+    Example,
+    MentionReq,
+    Pattern,
+    RulePack,
+    SignalDef,
+    SignalRef,
+)
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import forms_cache
@@ -143,8 +155,13 @@ def _check_conditions(node: Any, loc: list[Any], problems: list[tuple[list[Any],
         keys = list(node)
         unknown = [k for k in keys if k not in CONDITION_KEYS]
         if unknown:
+            hint = misplaced_key(unknown[0], "match") if loc[2:3] == ["match"] else None
             problems.append(
-                ([*loc, unknown[0]], f"unknown key {unknown[0]!r} in a condition (use any, all, none or regex)")
+                (
+                    [*loc, unknown[0]],
+                    f"unknown key {unknown[0]!r} in a condition (use any, all, none or regex"
+                    + (f"; {hint})" if hint else ")"),
+                )
             )
             return
         if not keys:
@@ -232,6 +249,73 @@ def unknown_key(key: object, root: type[BaseModel]) -> str:
     return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
+def _keys(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in model.model_fields.items())
+
+
+_SIGNAL, _DETECTION, _REFERENCE = _keys(SignalDef), _keys(DetectionDef), _keys(SignalRef)
+_MENTIONS, _COUNT = _keys(MentionReq), _keys(CountPattern) - _REFERENCE
+# Where a key of one level belongs when it is written at a level beside it (outside trial 51, L5: `none:` beside a
+# signal's `match:`): per level, the places to name, each with the keys it takes (not those the level takes itself).
+_NEARBY: dict[str, tuple[tuple[frozenset[str], str], ...]] = {
+    "signal": (
+        (frozenset(CONDITION_KEYS), "under `match:` (match.{k})"),
+        (_MENTIONS, "for entities, under `mentions:` (mentions.{k})"),
+        (_keys(ContextReq) - _MENTIONS, "under `context:` (context.{k})"),
+    ),
+    "match": ((_SIGNAL, "to the signal itself, beside `match:`"),),
+    "mentions": ((_SIGNAL, "to the signal itself, beside `mentions:`"),),
+    "context": ((_SIGNAL, "to the signal itself, beside `context:`"),),
+    "detection": (
+        (_keys(Corroboration), "under `corroborate:` (corroborate.{k})"),
+        (_keys(Pattern), "under `pattern:` (pattern.{k})"),
+        (_COUNT, "for a count, under `pattern: {{count: …}}` (pattern.count.{k})"),
+        (_REFERENCE, "in a reference of `pattern:` (e.g. any: {{signal: …, {k}: …}})"),
+        (_SIGNAL, "to a signal, under `signals:`"),
+    ),
+    "corroborate": ((_DETECTION, "to the detection itself, beside `corroborate:`"),),
+    "pattern": (
+        (_DETECTION, "to the detection itself, beside `pattern:`"),
+        (_COUNT, "under `count:` (pattern.count.{k})"),
+        (_REFERENCE, "in a reference of `pattern:` (e.g. any: {{signal: …, {k}: …}})"),
+    ),
+    "count": (
+        (_REFERENCE, "in the counted reference (count: {{signal: {{signal: …, {k}: …}}}})"),
+        (_DETECTION, "to the detection itself, beside `pattern:`"),
+    ),
+    "reference": (
+        (_DETECTION, "to the detection itself, beside `pattern:`"),
+        (_COUNT, "under `count:` (pattern.count.{k})"),
+    ),
+}
+
+
+def _level(where: Sequence[Any]) -> str | None:
+    """The level of the mapping at `where` (a place in a pack, without union branch tags) that `_NEARBY` knows."""
+    head, rest = (where[0], tuple(where[2:])) if len(where) >= 2 else (None, ())
+    if head == "signals":
+        return {(): "signal", ("mentions",): "mentions", ("context",): "context"}.get(rest)
+    if head != "detections":
+        return None
+    if rest in ((), ("corroborate",), ("pattern",), ("pattern", "count")):
+        return {(): "detection", ("corroborate",): "corroborate", ("pattern",): "pattern"}.get(rest, "count")
+    if rest[:1] == ("pattern",) and (rest[-1] in ("any", "signal", "first", "then_not") or isinstance(rest[-1], int)):
+        return "reference"
+    return None
+
+
+def misplaced_key(key: object, level: str) -> str | None:
+    """Where a key unknown at `level` belongs, when a level beside it takes it ("`none` belongs under `match:`
+    (match.none)"); None for a key no level near takes ("did you mean" says the rest)."""
+    places = [how.format(k=key) for keys, how in _NEARBY.get(level, ()) if str(key) in keys]
+    if not places:
+        return None
+    said = places[0]
+    for place in places[1:]:
+        said += (" or, " if place.startswith("for ") else " or ") + place
+    return f"`{key}` belongs {said}"
+
+
 def _type_args(tp: Any) -> list[Any]:
     from typing import get_args
 
@@ -265,7 +349,9 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
-        return unknown_key(loc[-1], RulePack)
+        level = _level(_fields(loc[:-1]))
+        hint = misplaced_key(loc[-1], level) if level else None
+        return f"unknown key {loc[-1]!r} ({hint})" if hint else unknown_key(loc[-1], RulePack)
     if typ == "missing":
         fields = [p for p in loc[:-1] if isinstance(p, str) and p.isidentifier()]
         what = _REQUIRED.get((fields[-1] if fields else "", str(loc[-1])))
@@ -343,16 +429,19 @@ def _parse(text: str, name: str) -> LoadedPack:
     try:
         pack = RulePack.model_validate(data)
     except ValidationError as e:
-        seen: set[tuple[int, int]] = set()
+        seen: set[tuple[int, int, str]] = set()
         errors = _union_errors_merged(e.errors())
         for err in errors:
             loc = list(err["loc"])
             if len(loc) >= 3 and loc[0] == "signals" and loc[2] in ("match", "context") and problems:
                 continue  # already explained above, without union noise
             line, col = loaded.position(loc, at_key=err.get("type") == "extra_forbidden")
-            if (line, col) in seen:
-                continue  # one message per place: the first branch of a union is the clearest
-            seen.add((line, col))
+            # One message per place: the first branch of a union is the clearest. But each key missing from one
+            # mapping is said, all placed at the mapping (a corroborate without `within` and `severity`: trial 51, M5).
+            missing = str(loc[-1]) if err.get("type") == "missing" and loc else ""
+            if (line, col, missing) in seen:
+                continue
+            seen.add((line, col, missing))
             out.append(RuleProblem(name, line, col, _pydantic_message(err)))
         # (a match or context the condition walk explained: its union noise is no place to mend, as it is no message)
         said = [
@@ -498,6 +587,8 @@ def _mended(
         ok = True
         for rel in rels:
             unjudged.append((head, key, *rel))
+            if _dropped(raw, part, rel):
+                continue  # what holds it went with an earlier field refused there (a block missing two keys)
             how = _mend(part, list(rel), head)
             if how is None:
                 ok = False
@@ -540,6 +631,23 @@ def _mended(
                 ("detections", i, "pattern", d.pattern.kind, ri, "where") for ri in range(len(d.pattern.refs()))
             ]
     return Mended(LoadedPack(at.path, pack, at.text, at._nodes, kept), set(fixed), unjudged, left_out, opaque)
+
+
+def _dropped(raw: Any, part: Any, rel: Sequence[Any]) -> bool:
+    """Whether a key on the path `rel`, there in the part as written (`raw`), is gone from the part being mended
+    (`part`): an earlier mend dropped or replaced what holds the field refused at `rel`, which needs no mending then.
+    A path that is not in `raw` either (a required key missing) is not dropped: its own mend says what stands in."""
+    for k in rel:
+        if isinstance(raw, dict) and k in raw:
+            if not isinstance(part, dict) or k not in part:
+                return True
+        elif isinstance(raw, list) and isinstance(k, int) and 0 <= k < len(raw):
+            if not isinstance(part, list) or not 0 <= k < len(part):
+                return True
+        else:
+            return False
+        raw, part = raw[k], part[k]
+    return False
 
 
 def _mend(part: dict[str, Any], rel: list[Any], head: str) -> str | None:
@@ -593,6 +701,11 @@ def _mend(part: dict[str, Any], rel: list[Any], head: str) -> str | None:
         if field == "group_by":
             part.pop("group_by", None)
             return "opaque"
+        if field == "corroborate":
+            # The whole block: a key of it refused may be a required one (no default to fall back on), and nothing
+            # else of the detection is judged by what it holds.
+            part.pop("corroborate", None)
+            return "ok"
         if field == "pattern":
             if rel[-2:] == ["count", "at_least"] and isinstance(part.get("pattern"), dict):
                 part["pattern"]["count"]["at_least"] = 1

@@ -216,7 +216,7 @@ def test_rules_test_says_no_example_ran_when_the_rules_do_not_load(tmp_path: Pat
     res = CliRunner().invoke(app, ["rules", "test", path], env={"COLUMNS": "400"})
     assert res.exit_code == 1
     assert res.output.splitlines() == [
-        f"{path}:16:28: unknown key 'within'",
+        f"{path}:16:28: unknown key 'within' (`within` belongs to the detection itself, beside `pattern:`)",
         "no example run: the rules do not load (1 problem above); fix them and run again (`watchfloor rules check` "
         "says the same, with the examples' own problems)",
     ], res.output

@@ -87,7 +87,16 @@ def test_a_baseline_without_every_report_is_compared_on_the_shown_ones() -> None
     # a baseline of fewer than ten shown shows them all: its every report is known
     small = ref(id="w0", evidence=("d-0", "d-1", "d-2"), evidence_sentences=())
     (c,) = diff_alerts([small], [after]).changed
-    assert c.describe()[0].startswith("evidence 3 -> 12 items (-none; +d-3, d-4"), c.describe()
+    assert c.describe()[0].startswith("evidence 3 -> 12 items (+d-3, d-4"), c.describe()
+
+
+def test_an_evidence_change_one_way_names_only_that_side() -> None:
+    """Reports only gone (or only added) read as such, without an empty other side ("-d-2; +none": trial 51, L7)."""
+    one = ref(id="a2", evidence=("d-1",), evidence_sentences=("Warships were seen off Port Alma.",))
+    (c,) = diff_alerts([ref()], [one]).changed
+    assert "evidence 2 -> 1 items (-d-2)" in c.describe(), c.describe()
+    (c,) = diff_alerts([one], [ref()]).changed
+    assert "evidence 1 -> 2 items (+d-2)" in c.describe(), c.describe()
 
 
 def test_thousands_of_changed_reports_are_counted_beyond_the_first_ten() -> None:

@@ -56,8 +56,10 @@ class Change:
                 text = f"evidence {len(ids_was)} -> {len(ids_now)} items"
                 if not full and (b.all_evidence or a.all_evidence):
                     text += " (the shown ones compared: the baseline does not list every report)"
-                if gone or new:
-                    text += f" (-{_listed(gone)}; +{_listed(new)})"
+                # Only the sides that have reports: "-d-2; +none" read as if a report named "none" were added.
+                sides = ([f"-{_listed(gone)}"] if gone else []) + ([f"+{_listed(new)}"] if new else [])
+                if sides:
+                    text += f" ({'; '.join(sides)})"
                 out.append(text)
             elif f == "sentence":
                 ids = _sentence_changes(b, a)
@@ -102,8 +104,6 @@ LISTED_IDS = 10
 
 
 def _listed(ids: list[str]) -> str:
-    if not ids:
-        return "none"
     more = len(ids) - LISTED_IDS
     return ", ".join(ids[:LISTED_IDS]) + (f" … and {more} more" if more > 0 else "")
 
