@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from . import inputs as contract
 from .config import AppConfig
 from .events import SCHEMA_VERSION, Alert, CaughtUp, DeadLetter, Delivery, Detection, Event, Retraction, Signal
-from .rules import rule_pack_json_schema
+from .rules import pack_durations, rule_pack_json_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -105,7 +105,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "delivery": _model_schema(Delivery, "watchfloor delivery payload"),
         "dead-letter": _model_schema(DeadLetter, "watchfloor dead-letter payload"),
         "rule-pack": rule_pack_json_schema(),
-        "config": _model_schema(AppConfig, "watchfloor config"),
+        "config": pack_durations(_model_schema(AppConfig, "watchfloor config")),
     }
 
 

@@ -6,7 +6,16 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    model_validator,
+)
 
 from .events import MODALITIES, Modality, Severity
 
@@ -414,4 +423,25 @@ def rule_pack_json_schema() -> dict[str, Any]:
     schema = RulePack.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "watchfloor rule pack"
+    pack_durations(schema)
     return schema
+
+
+_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def pack_durations(node: Any) -> Any:
+    """Write a duration field's default as packs and configs spell it ("1d", which its own pattern accepts), not as
+    pydantic serialises a timedelta ("P1D", which an editor checking the schema would refuse); returns `node`."""
+    if isinstance(node, dict):
+        default = node.get("default")
+        if node.get("format") == "duration" and isinstance(default, str) and default.startswith("P"):
+            seconds = int(TypeAdapter(timedelta).validate_python(default).total_seconds())
+            unit, size = next((u, n) for u, n in _UNITS if seconds % n == 0) if seconds else ("s", 1)
+            node["default"] = f"{seconds // size}{unit}"
+        for value in node.values():
+            pack_durations(value)
+    elif isinstance(node, list):
+        for value in node:
+            pack_durations(value)
+    return node

@@ -106,3 +106,31 @@ def test_a_duration_with_a_space_reads_as_written_together_and_the_exported_sche
 
     pattern = DetectionDef.model_json_schema()["properties"]["realert"]["pattern"]
     assert [bool(re.match(pattern, v)) for v in ("3d", "3 d", "72h", "3", "3 days")] == [True, True, True, False, False]
+
+
+def test_every_duration_default_in_the_exported_schema_matches_its_own_pattern() -> None:
+    # pydantic writes a timedelta default as "P1D", which the field's pattern (and an editor) refuses
+    import json
+    import re
+
+    from watchfloor.schemas.export import all_schemas
+    from watchfloor.schemas.rules import rule_pack_json_schema
+
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("format") == "duration" and "default" in node and node["default"] is not None:
+                found.append(node["default"])
+                assert re.match(node["pattern"], node["default"]), node
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(json.loads(json.dumps(rule_pack_json_schema())))
+    assert "1d" in found
+    found.clear()
+    walk(json.loads(json.dumps(all_schemas()["config"])))
+    assert {"0s", "1h", "15m", "1d"} <= set(found), found
