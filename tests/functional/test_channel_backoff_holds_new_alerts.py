@@ -1,0 +1,95 @@
+"""A channel backing off after a failure holds the alerts raised during the backoff too (trial 46, MED-2, what was left).
+
+Slack answers a story's first alert (A) with a 500; while the channel backs off, a later story of the same rule and
+group (B) is raised, by the same dispatcher or by another on the same store. B reached the ledger after the failure
+deferred the channel's rows, so it had no backoff of its own and went first; A followed it, marked "Sent late". The
+backoff is now the channel's in the store (`channel_backoffs`): B waits for it, A goes first when it ends, and
+neither message says "Sent late". A 5xx is no Retry-After: no pause of the channel is shown for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import Clock, detection, feed, ledger, make
+from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.stream_processors.stores.sql import SqlStore
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Store objects on the same data: one MemoryStore shared, or one SqlStore per call (like processes)."""
+    if request.param == "memory":
+        shared = MemoryStore()
+        yield lambda: shared
+        return
+    url = f"sqlite:///{tmp_path / 'wf.db'}" if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+    opened: list[SqlStore] = []
+
+    def open_one() -> Store:
+        opened.append(SqlStore(url))
+        return opened[-1]
+
+    yield open_one
+    for st in opened:
+        st.close()
+
+
+def posts(server: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in server.messages if m.get("metadata")]
+
+
+def key(message: dict[str, Any]) -> str:
+    return str(message["metadata"]["event_payload"]["alert_id"])
+
+
+def said(message: dict[str, Any]) -> str:
+    return str(message.get("text", "")) + str(message.get("blocks", ""))
+
+
+@pytest.mark.parametrize("raised_by", ["the same dispatcher", "another dispatcher"])
+def test_an_alert_raised_while_its_channel_backs_off_waits_for_the_failed_one(
+    stores: Callable[[], Store], slack_server: FakeSlack, tmp_path: Path, raised_by: str
+) -> None:
+    clock = Clock()
+    archive = tmp_path / "alerts.jsonl"
+    first, second = stores(), stores()
+    d1 = make(first, slack_server, archive, clock, owner="d1")
+    d2 = make(second, slack_server, archive, clock, owner="d2")
+    clock.advance(1)  # both running before anything fails (a process start tries every backoff at once)
+    feed(first, detection(1))
+    slack_server.fail_next("chat.postMessage", status=500)
+    d1.cycle()
+    a = ledger(first)[("det0001", "slack-ops")]
+    assert a.status == "outstanding" and a.attempts == 1 and posts(slack_server) == []
+    assert a.next_attempt_at == clock().timestamp() + 2  # RETRY's backoff: 2 s
+
+    # One second into the backoff, the next story of the same rule and group (100 hours on: a message of its own)
+    clock.advance(1)
+    store, d = (first, d1) if raised_by == "the same dispatcher" else (second, d2)
+    feed(store, detection(2, minutes=100 * 60))
+    report = d.cycle()
+    assert report.enqueued == 2 and report.tally.sent == 1  # the archive took it; the channel backs off
+    assert posts(slack_server) == []
+    for other in (d1, d2):
+        assert other.cycle().tally.sent == 0 and other.next_due(digests=False) == 1  # waits, does not spin
+    assert posts(slack_server) == []
+    # A 5xx is the channel's failure, not its asking: no Retry-After pause is shown for it
+    assert first.channel_pauses(clock().timestamp()) == {} and d1.deliverer.paused == {}
+
+    # The backoff ends: the failed alert goes first, then the one raised meanwhile; neither "Sent late"
+    clock.advance(1)
+    assert d.cycle().tally.sent == 2
+    got = posts(slack_server)
+    assert [key(m) for m in got] == ["det0001", "det0002"]
+    assert not any("Sent late" in said(m) for m in got), [said(m) for m in got]
+    assert all(r.status == "sent" for r in ledger(first).values())
+    assert d1.cycle().ok and d2.cycle().ok and d1.next_due(digests=False) is None
