@@ -1363,7 +1363,7 @@ class Deliverer:
         tally.failed += 1
         # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
         # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
-        self._channel_failed(rec, err, skip, attempts)
+        self._channel_failed(rec, err, skip, attempts, now)
         if self.schedule.out_of_attempts(attempts):  # retry.attempts: given up like a delivery past its age
             tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
             self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
@@ -1388,11 +1388,15 @@ class Deliverer:
                 wait,
             )
 
-    def _channel_failed(self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0) -> None:
+    def _channel_failed(
+        self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0, now: float | None = None
+    ) -> None:
         if err.channel_wide or isinstance(err, TransientError):
             # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
-            # so a broken channel costs one attempt per backoff period, not one per alert.
-            now = self.clock()
+            # so a broken channel costs one attempt per backoff period, not one per alert. The channel itself backs
+            # off as long (defer_channel -> channel_backoffs): a row raised meanwhile waits too, and does not go
+            # before this one. At `now` of this row's own retry: the backoff ends exactly when it is due again.
+            now = self.clock() if now is None else now
             retry = self.schedule.after_failure(attempts or rec.attempts + 1, err.retry_after, now, rec.created_at)
             skip.add(rec.channel)
             if retry.not_before:  # the channel itself asked everyone to wait

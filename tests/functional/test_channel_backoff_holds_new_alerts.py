@@ -1,4 +1,4 @@
-"""A channel backing off after a failure holds the alerts raised during the backoff too (trial 46, MED-2, what was left).
+"""A channel backing off after a failure holds the alerts raised during the backoff too (trial 46, MED-2, the rest).
 
 Slack answers a story's first alert (A) with a 500; while the channel backs off, a later story of the same rule and
 group (B) is raised, by the same dispatcher or by another on the same store. B reached the ledger after the failure
@@ -59,6 +59,7 @@ def said(message: dict[str, Any]) -> str:
 def test_an_alert_raised_while_its_channel_backs_off_waits_for_the_failed_one(
     stores: Callable[[], Store], slack_server: FakeSlack, tmp_path: Path, raised_by: str
 ) -> None:
+    slack_server.channels = {"#dprk-russia"}  # listed: the 500's post (it may have got through) is looked for there
     clock = Clock()
     archive = tmp_path / "alerts.jsonl"
     first, second = stores(), stores()
