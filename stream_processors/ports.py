@@ -269,7 +269,9 @@ class DeliveryLedger(Protocol):
         that may be in the mailbox). Returns how many changed."""
         ...
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         """Hold every outstanding row of `channel` until `until`, for every dispatcher on the store, after a
         failure of the whole channel: as its `not_before` when the channel itself asked (a Retry-After), else
         as a backoff (`next_attempt_at`, scheduled at `now`). Rows held longer keep their time. Returns how
@@ -277,10 +279,12 @@ class DeliveryLedger(Protocol):
 
         When the channel asked (`server_asked`), the channel itself is also paused until `until` (a later pause
         recorded before stands): rows enqueued after this call are not due before then either, for every
-        dispatcher on the store (see `channel_pauses`). Otherwise the channel itself backs off until `until`, set
-        at `now` (this backoff replaces one recorded before: `until` is the failed row's next attempt, which the
-        channel never waits past): rows enqueued after this call wait for it too, so that none goes before the
-        failed row (see `channel_backoffs`). A row of the channel settled `sent` ends the backoff."""
+        dispatcher on the store (see `channel_pauses`). Otherwise, with `hold_channel` (the failed row is retried at
+        `until`), the channel itself backs off until `until`, set at `now` (this backoff replaces one recorded before:
+        `until` is the failed row's next attempt, which the channel never waits past): rows enqueued after this call
+        wait for it too, so that none goes before the failed row (see `channel_backoffs`). A row of the channel
+        settled `sent` ends the backoff. Without `hold_channel` (the failed row was given up, or its retry is not
+        known yet), only the rows there now wait."""
         ...
 
     def channel_backoffs(self, now: float, *, backoff_set_before: float | None = None) -> dict[str, float]:

@@ -409,6 +409,15 @@ class LedgerContract:
         assert store.claim_deliveries("p", NOW + 29, LEASE) == []
         assert [r.alert_id for r in store.claim_deliveries("p", NOW + 30, LEASE)] == ["a1"]
 
+    def test_a_failed_row_given_up_leaves_no_channel_backoff(self, store: Store) -> None:
+        """Without `hold_channel` (the failed row was given up: it has no retry to wait for) the rows there wait,
+        the channel does not: a row queued after goes at once."""
+        store.enqueue([rec("a1", "x", 1)])
+        assert store.defer_channel("x", NOW + 100, NOW, hold_channel=False) == 1
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10)])
+        assert store.channel_backoffs(NOW + 10) == {}
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 10, LEASE, limit=9)] == ["a2"]
+
     def test_no_claim_past_a_row_of_its_channel_another_dispatcher_holds(self, store: Store) -> None:
         # Trial 46, MED-2: while one dispatcher sends a channel's row (which may fail and back off), another does
         # not send that channel's later rows before it; other channels go on.

@@ -226,12 +226,14 @@ class MemoryDeliveryLedger:
                 changed += 1
         return changed
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         changed = 0
         with self._lock:
             if server_asked and self._pauses.get(channel, 0.0) < until:
                 self._pauses[channel] = until
-            elif not server_asked:  # this failure's backoff, the latest, replaces one before
+            elif not server_asked and hold_channel:  # this failure's backoff, the latest, replaces one before
                 self._backoffs[channel] = (until, now)
             for key, r in list(self._deliveries.items()):
                 if r.channel != channel or r.status != "outstanding":

@@ -707,7 +707,9 @@ class SqlDeliveryLedger:
                 _write_claim_order(conn, unordered, {}, {})
         return changed
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         t = deliveries_table
         col = t.c.not_before if server_asked else t.c.next_attempt_at
         values: dict[str, Any] = {col.name: until} if server_asked else {col.name: until, "scheduled_at": now}
@@ -724,7 +726,7 @@ class SqlDeliveryLedger:
                         where=p.c.paused_until < ins.excluded.paused_until,
                     )
                 )
-            else:  # the channel's backoff, for rows enqueued later too: this failure's, the latest, replaces one before
+            elif hold_channel:  # the channel's backoff, for rows enqueued later too: this failure's replaces one before
                 b = channel_backoffs_table
                 insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
                 ins = insert(b).values(channel=channel, until=until, set_at=now)
