@@ -9,14 +9,21 @@ neither message says "Sent late". A 5xx is no Retry-After: no pause of the chann
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import Clock, detection, feed, ledger, make
+from watchfloor.cli import app
+from watchfloor.schemas.events import detection_event_id
+from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.stream_processors.stores.sql import SqlStore
@@ -94,3 +101,25 @@ def test_an_alert_raised_while_its_channel_backs_off_waits_for_the_failed_one(
     assert not any("Sent late" in said(m) for m in got), [said(m) for m in got]
     assert all(r.status == "sent" for r in ledger(first).values())
     assert d1.cycle().ok and d2.cycle().ok and d1.next_due(digests=False) is None
+
+
+def test_alerts_list_shows_the_channel_backoff_as_the_next_attempt_of_a_row_queued_during_it(tmp_path: Path) -> None:
+    """`alerts list` tells a row queued during its channel's backoff when it goes: at the backoff's end, not "due
+    now"; the backoff is the channel's failure, not the server's asking (no Retry-After said)."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    st = SqlStore(url)
+    try:
+        now = time.time()
+        st.defer_channel("desk", now + 600, now)  # a failure of the channel, its row retried in 10 minutes
+        feed(st, detection(1))
+        key = detection_event_id(detection(1))
+        st.enqueue([DeliveryRecord(key, "desk", seq=1, created_at=now)])  # queued during the backoff
+    finally:
+        st.close()
+    res = CliRunner().invoke(app, ["alerts", "list", "--store", url, "--json"], env={"WATCHFLOOR_STORE": ""})
+    assert res.exit_code == 0, res.output
+    [line] = [json.loads(x) for x in res.stdout.splitlines() if x.startswith("{")]
+    shown = line["delivery_details"]["desk"]
+    assert shown["status"] == "outstanding"
+    assert shown["next_attempt_at"] == datetime.fromtimestamp(now + 600, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert "Retry-After" not in res.output
