@@ -23,8 +23,7 @@ from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import Clock, detection, feed, ledger, make
 from watchfloor.cli import app
 from watchfloor.schemas.events import detection_event_id
-from watchfloor.stream_processors.ports import DeliveryRecord
-from watchfloor.stream_processors.ports import Store
+from watchfloor.stream_processors.ports import DeliveryRecord, Store
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.stream_processors.stores.sql import SqlStore
 
