@@ -1055,6 +1055,10 @@ class Deliverer:
             )
             if self.schedule.out_of_attempts(attempts):
                 settle = dataclasses.replace(settle, status="expired", detail=f"given up: {settle.detail}")
+            elif err.channel_wide or isinstance(err, TransientError):
+                # The channel failed: it backs off with this row, as after any failure of the whole channel
+                # (`_channel_failed`), deferred while the row is still ours (trial 46, MED-2)
+                self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
         else:
             value = done[0] if done else None
             if what in ("send", "restart") and isinstance(value, str) and value:
