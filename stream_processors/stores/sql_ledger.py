@@ -586,17 +586,16 @@ class SqlDeliveryLedger:
         }
         if outcome.ref:
             values["ref"] = outcome.ref
+        mine = and_(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
         with self._write() as conn:
-            res = conn.execute(
-                update(t)
-                .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
-                .values(**values)
-            )
+            if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
+                # (before the row's update: the channel's backoff, then its rows, is defer_channel's order of locks
+                # too, so that the two cannot deadlock on PostgreSQL)
+                b = channel_backoffs_table
+                conn.execute(delete(b).where(b.c.channel == channel, exists().where(mine)))
+            res = conn.execute(update(t).where(mine).values(**values))
             if res.rowcount != 1:
                 return False
-            if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
-                b = channel_backoffs_table
-                conn.execute(delete(b).where(b.c.channel == channel))
             self._append_in(conn, events)
         return True
 
