@@ -309,7 +309,10 @@ class Deliverer:
                 self._attempt(rec, tally, skip)
             except _Held as e:  # the row is the call's keeper's now; the channel did not answer in time
                 tally.failed += 1
-                self._channel_failed(rec, TransientError(str(e), channel_wide=True, maybe_delivered=True), skip)
+                # (its keeper settles it and says when it is due again: no backoff of the channel past the row's own,
+                # which the keeper's lease on it makes every dispatcher keep meanwhile)
+                held = TransientError(str(e), channel_wide=True, maybe_delivered=True)
+                self._channel_failed(rec, held, skip, retried=False)
             finally:
                 self._claim = None
             self._wake(rec, handled)
@@ -1052,6 +1055,10 @@ class Deliverer:
             )
             if self.schedule.out_of_attempts(attempts):
                 settle = dataclasses.replace(settle, status="expired", detail=f"given up: {settle.detail}")
+            elif err.channel_wide or isinstance(err, TransientError):
+                # The channel failed: it backs off with this row, as after any failure of the whole channel
+                # (`_channel_failed`), deferred while the row is still ours (trial 46, MED-2)
+                self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
         else:
             value = done[0] if done else None
             if what in ("send", "restart") and isinstance(value, str) and value:
@@ -1363,8 +1370,9 @@ class Deliverer:
         tally.failed += 1
         # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
         # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
-        self._channel_failed(rec, err, skip, attempts)
-        if self.schedule.out_of_attempts(attempts):  # retry.attempts: given up like a delivery past its age
+        given_up = self.schedule.out_of_attempts(attempts)
+        self._channel_failed(rec, err, skip, attempts, now, retried=not given_up)
+        if given_up:  # retry.attempts: given up like a delivery past its age
             tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
             self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
         else:
@@ -1388,11 +1396,23 @@ class Deliverer:
                 wait,
             )
 
-    def _channel_failed(self, rec: DeliveryRecord, err: NotifierError, skip: set[str], attempts: int = 0) -> None:
+    def _channel_failed(
+        self,
+        rec: DeliveryRecord,
+        err: NotifierError,
+        skip: set[str],
+        attempts: int = 0,
+        now: float | None = None,
+        *,
+        retried: bool = True,
+    ) -> None:
         if err.channel_wide or isinstance(err, TransientError):
             # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
-            # so a broken channel costs one attempt per backoff period, not one per alert.
-            now = self.clock()
+            # so a broken channel costs one attempt per backoff period, not one per alert. When this one is retried
+            # (`retried`), the channel itself backs off until then (defer_channel -> channel_backoffs): a row raised
+            # meanwhile waits too, and does not go before it. At `now` of the row's own retry: the backoff ends
+            # exactly when it is due again, never later. A row given up has no retry for the channel to wait for.
+            now = self.clock() if now is None else now
             retry = self.schedule.after_failure(attempts or rec.attempts + 1, err.retry_after, now, rec.created_at)
             skip.add(rec.channel)
             if retry.not_before:  # the channel itself asked everyone to wait
@@ -1400,7 +1420,7 @@ class Deliverer:
                     _say_paused(rec.channel, retry.not_before, now, err)
                 self.paused[rec.channel] = retry.not_before
                 self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
-            self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
+            self.store.defer_channel(rec.channel, retry.next_attempt_at, now, hold_channel=retried)
 
     def _unconfirmed(self, rec: DeliveryRecord, err: Unconfirmed, tally: Tally, skip: set[str]) -> None:
         """Handed over whole, no verdict, and the channel cannot be looked in: given up as unconfirmed, not sent
@@ -1417,7 +1437,7 @@ class Deliverer:
         # (Deferred while this row is still ours: no other dispatcher claims the next one in between.)
         skip.add(rec.channel)
         now = self.clock()
-        self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now)
+        self.store.defer_channel(rec.channel, now + self.schedule.delay(1), now, hold_channel=False)
         self._expire(tried, why, tally, says_how=True)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:

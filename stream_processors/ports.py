@@ -200,9 +200,10 @@ class DeliveryLedger(Protocol):
         verdict on a message).
 
         Due: status outstanding, no live lease, `not_before` <= now, its channel not paused (`channel_pauses`),
-        and `next_attempt_at` <= now unless that backoff was scheduled before `backoff_set_before` (a process
-        start tries every delivery once at once; a channel's own Retry-After, `not_before` and the channel's
-        pause, always holds). A row whose previous lease ran out is returned with `unsure` set (and kept so)."""
+        and `next_attempt_at` <= now and its channel not backing off (`channel_backoffs`) unless that backoff was
+        set before `backoff_set_before` (a process start tries every delivery once at once; a channel's own
+        Retry-After, `not_before` and the channel's pause, always holds). A row whose previous lease ran out is
+        returned with `unsure` set (and kept so)."""
         ...
 
     def claim_delivery(
@@ -267,7 +268,9 @@ class DeliveryLedger(Protocol):
         that may be in the mailbox). Returns how many changed."""
         ...
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         """Hold every outstanding row of `channel` until `until`, for every dispatcher on the store, after a
         failure of the whole channel: as its `not_before` when the channel itself asked (a Retry-After), else
         as a backoff (`next_attempt_at`, scheduled at `now`). Rows held longer keep their time. Returns how
@@ -275,7 +278,19 @@ class DeliveryLedger(Protocol):
 
         When the channel asked (`server_asked`), the channel itself is also paused until `until` (a later pause
         recorded before stands): rows enqueued after this call are not due before then either, for every
-        dispatcher on the store (see `channel_pauses`)."""
+        dispatcher on the store (see `channel_pauses`). Otherwise, with `hold_channel` (the failed row is retried at
+        `until`), the channel itself backs off until `until`, set at `now` (this backoff replaces one recorded before:
+        `until` is the failed row's next attempt, which the channel never waits past): rows enqueued after this call
+        wait for it too, so that none goes before the failed row (see `channel_backoffs`). A row of the channel
+        settled `sent` ends the backoff. Without `hold_channel` (the failed row was given up, or its retry is not
+        known yet), only the rows there now wait."""
+        ...
+
+    def channel_backoffs(self, now: float, *, backoff_set_before: float | None = None) -> dict[str, float]:
+        """Channels backing off at `now` after a failure of the whole channel (`defer_channel` without
+        `server_asked`): channel -> when the backoff ends (later than `now`). No row of these channels is claimed
+        before then by a claim with the same `backoff_set_before`, which leaves out the backoffs set before it (a
+        process start tries every delivery once at once). No pause the channel asked for: `channel_pauses`."""
         ...
 
     def channel_pauses(self, now: float) -> dict[str, float]:

@@ -363,6 +363,62 @@ class LedgerContract:
         claimed = store.claim_deliveries("q", NOW + 2, LEASE, limit=9, backoff_set_before=NOW + 2)
         assert [r.alert_id for r in claimed] == ["a1", "a2"]
 
+    def test_a_channel_backoff_holds_rows_enqueued_after_it(self, store: Store) -> None:
+        """Trial 46, MED-2: a failure of the whole channel backs the channel off, not only the rows it has: a row
+        queued during the backoff (a new alert) waits for it, and the failed row, due when the backoff ends, is
+        claimed first then. It is no pause the channel asked for."""
+        store.enqueue([rec("a1", "x", 1)])
+        assert store.channel_backoffs(NOW) == {}
+        store.defer_channel("x", NOW + 100, NOW)
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10), rec("b1", "y", 3, created_at=NOW + 10)])
+        assert store.channel_backoffs(NOW + 50) == {"x": NOW + 100} and store.channel_pauses(NOW + 50) == {}
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 50, LEASE, limit=9)] == ["b1"]
+        assert store.claim_deliveries("p", NOW + 99, LEASE, limit=9) == []
+        assert store.channel_backoffs(NOW + 100) == {}
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 100, LEASE, limit=9)] == ["a1", "a2"]
+
+    def test_a_process_started_after_a_channel_backoff_tries_at_once(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x", 1)])
+        store.defer_channel("x", NOW + 100, NOW)
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10)])
+        assert store.channel_backoffs(NOW + 10, backoff_set_before=NOW + 5) == {}
+        assert store.channel_backoffs(NOW + 10, backoff_set_before=NOW) == {"x": NOW + 100}  # set as it started
+        claimed = store.claim_deliveries("q", NOW + 10, LEASE, limit=9, backoff_set_before=NOW + 5)
+        assert [r.alert_id for r in claimed] == ["a1", "a2"]
+
+    def test_a_success_ends_a_channel_backoff_and_a_failure_does_not(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x", 1), rec("a2", "x", 2), rec("b1", "y", 3)])
+        store.defer_channel("x", NOW + 100, NOW)
+        store.defer_channel("y", NOW + 100, NOW)
+        claimed = store.claim_deliveries("q", NOW + 10, LEASE, limit=2, backoff_set_before=NOW + 5)
+        assert [r.alert_id for r in claimed] == ["a1", "a2"]
+        # failed again, still outstanding: the channel backs off still (its new backoff is set by defer_channel)
+        again = Settlement("outstanding", "HTTP 500", attempts=2, next_attempt_at=NOW + 200)
+        assert store.settle_delivery("a2", "x", "q", again, NOW + 10)
+        assert store.channel_backoffs(NOW + 10) == {"x": NOW + 100, "y": NOW + 100}
+        assert store.settle_delivery("a1", "x", "q", Settlement("sent", attempts=2), NOW + 11)
+        assert store.channel_backoffs(NOW + 11) == {"y": NOW + 100}  # the other channel's stays
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 200, LEASE, limit=9)] == ["a2", "b1"]
+
+    def test_a_channel_backoff_is_the_latest_failure_s(self, store: Store) -> None:
+        """The backoff is the failed row's next attempt: a later failure's shorter one (a row at its first attempt
+        after one far into its backoff was given up) replaces it, so the channel never waits past its failed row."""
+        store.defer_channel("x", NOW + 600, NOW)
+        store.defer_channel("x", NOW + 30, NOW + 10)
+        store.enqueue([rec("a1", "x", created_at=NOW + 20)])
+        assert store.channel_backoffs(NOW + 20) == {"x": NOW + 30}
+        assert store.claim_deliveries("p", NOW + 29, LEASE) == []
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 30, LEASE)] == ["a1"]
+
+    def test_a_failed_row_given_up_leaves_no_channel_backoff(self, store: Store) -> None:
+        """Without `hold_channel` (the failed row was given up: it has no retry to wait for) the rows there wait,
+        the channel does not: a row queued after goes at once."""
+        store.enqueue([rec("a1", "x", 1)])
+        assert store.defer_channel("x", NOW + 100, NOW, hold_channel=False) == 1
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10)])
+        assert store.channel_backoffs(NOW + 10) == {}
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW + 10, LEASE, limit=9)] == ["a2"]
+
     def test_no_claim_past_a_row_of_its_channel_another_dispatcher_holds(self, store: Store) -> None:
         # Trial 46, MED-2: while one dispatcher sends a channel's row (which may fail and back off), another does
         # not send that channel's later rows before it; other channels go on.
@@ -424,6 +480,18 @@ class PersistentLedgerContract:
         assert second.settle_delivery("a2", "y", "p2", Settlement("sent", attempts=1), NOW + 21)
         third = open_store()
         assert [r.alert_id for r in third.claim_deliveries("p3", NOW + 100, LEASE, limit=5)] == ["a1"]
+
+    def test_a_channel_backoff_holds_for_every_store_object(self, open_store: Callable[[], Store]) -> None:
+        first, second = open_store(), open_store()
+        first.enqueue([rec("a1", "x", 1)])
+        first.defer_channel("x", NOW + 100, NOW)
+        first.close()
+        second.enqueue([rec("a2", "x", 2, created_at=NOW + 20), rec("b1", "y", 3, created_at=NOW + 20)])
+        assert second.channel_backoffs(NOW + 20) == {"x": NOW + 100}
+        assert [r.alert_id for r in second.claim_deliveries("p2", NOW + 20, LEASE, limit=5)] == ["b1"]
+        assert second.settle_delivery("b1", "y", "p2", Settlement("sent", attempts=1), NOW + 21)
+        third = open_store()
+        assert [r.alert_id for r in third.claim_deliveries("p3", NOW + 100, LEASE, limit=5)] == ["a1", "a2"]
 
     def test_reopen_keeps_leases_and_schedule(self, open_store: Callable[[], Store]) -> None:
         first = open_store()

@@ -31,6 +31,7 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
         self._checkpoints: dict[str, Checkpoint] = {}
         self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
         self._pauses: dict[str, float] = {}
+        self._backoffs: dict[str, tuple[float, float]] = {}
         self._records: dict[tuple[str, int], dict[int, TopicRecord]] = {}
         self._record_marks: dict[tuple[str, int], tuple[int, int | None]] = {}
         self._lock = threading.Lock()

@@ -27,6 +27,7 @@ class MemoryDeliveryLedger:
     _lock: threading.Lock
     _deliveries: dict[tuple[str, str], DeliveryRecord]
     _pauses: dict[str, float]  # channel -> until: its Retry-After (defer_channel with server_asked)
+    _backoffs: dict[str, tuple[float, float]]  # channel -> (until, set at): its backoff (defer_channel without)
 
     def _append_locked(self, events: Sequence[Event]) -> int:
         raise NotImplementedError
@@ -72,6 +73,7 @@ class MemoryDeliveryLedger:
         out: list[DeliveryRecord] = []
         with self._lock:
             skip |= {c for c, until in self._pauses.items() if until > now}
+            skip |= set(self._backing_off(now, backoff_set_before))
             for r in sorted(self._deliveries.values(), key=_claim_order):
                 if len(out) >= limit:
                     break
@@ -133,6 +135,8 @@ class MemoryDeliveryLedger:
                 lease_until=None,
                 updated_at=now,
             )
+            if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
+                self._backoffs.pop(channel, None)
             self._append_locked(events)
         return True
 
@@ -212,11 +216,15 @@ class MemoryDeliveryLedger:
                 changed += 1
         return changed
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         changed = 0
         with self._lock:
             if server_asked and self._pauses.get(channel, 0.0) < until:
                 self._pauses[channel] = until
+            elif not server_asked and hold_channel:  # this failure's backoff, the latest, replaces one before
+                self._backoffs[channel] = (until, now)
             for key, r in list(self._deliveries.items()):
                 if r.channel != channel or r.status != "outstanding":
                     continue
@@ -228,6 +236,17 @@ class MemoryDeliveryLedger:
                     continue
                 changed += 1
         return changed
+
+    def _backing_off(self, now: float, backoff_set_before: float | None) -> dict[str, float]:
+        return {
+            c: until
+            for c, (until, set_at) in self._backoffs.items()
+            if until > now and (backoff_set_before is None or set_at >= backoff_set_before)
+        }
+
+    def channel_backoffs(self, now: float, *, backoff_set_before: float | None = None) -> dict[str, float]:
+        with self._lock:
+            return self._backing_off(now, backoff_set_before)
 
     def channel_pauses(self, now: float) -> dict[str, float]:
         with self._lock:

@@ -106,6 +106,12 @@ def _channel_pauses(conn: Connection) -> None:
     create_channel_pauses(conn)
 
 
+def _channel_backoffs(conn: Connection) -> None:
+    from .sql_ledger import create_channel_backoffs
+
+    create_channel_backoffs(conn)
+
+
 def _ledger_indexes(conn: Connection) -> None:
     from .sql_ledger import create_ledger_indexes
 
@@ -218,6 +224,9 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         13, "events: line (a document's line in its file, which its event-time reports name)", _event_line_column
+    ),
+    Migration(
+        14, "channel_backoffs: a channel's backoff after a failure, for rows enqueued after it too", _channel_backoffs
     ),
 ]
 

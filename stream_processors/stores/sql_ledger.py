@@ -92,6 +92,18 @@ channel_pauses_table = Table(
     Column("channel", String, primary_key=True),
     Column("paused_until", Float, nullable=False),  # epoch seconds, the dispatcher's clock
 )
+# A channel's backoff after a failure of the whole channel (a 5xx, a timeout), for every dispatcher on the store: no
+# row of the channel is claimed before `until`, whenever it was enqueued, so that a row raised during the backoff
+# cannot go before the failed one (trial 46, MED-2). `until` is the failed row's next attempt; `set_at` is when it
+# was set, which a process started since ignores, as it ignores the rows' own backoffs (`backoff_set_before`). A
+# success in the channel ends it (migration 14 adds the table to older stores).
+channel_backoffs_table = Table(
+    "channel_backoffs",
+    ledger_metadata,
+    Column("channel", String, primary_key=True),
+    Column("until", Float, nullable=False),  # epoch seconds, the dispatcher's clock
+    Column("set_at", Float, nullable=False),
+)
 _INDEXES = (
     Index("ix_deliveries_due", deliveries_table.c.status, deliveries_table.c.seq),
     # A claim's order (event time, then log order; migration 12): the first due row is the index's first, however
@@ -357,6 +369,11 @@ def create_channel_pauses(conn: Connection) -> None:
     channel_pauses_table.create(conn, checkfirst=True)
 
 
+def create_channel_backoffs(conn: Connection) -> None:
+    """Create the channel_backoffs table unless the store has it (a fresh store got it with the ledger)."""
+    channel_backoffs_table.create(conn, checkfirst=True)
+
+
 def _migrate(conn: Connection) -> None:
     have = {c["name"] for c in inspect(conn).get_columns("deliveries")}
     missing = [c for c in deliveries_table.columns if c.name not in have]
@@ -446,8 +463,12 @@ class SqlDeliveryLedger:
             due = and_(due, or_(t.c.next_attempt_at <= now, t.c.scheduled_at < backoff_set_before))
         if skip_channels:
             due = and_(due, t.c.channel.not_in(list(skip_channels)))
-        p = channel_pauses_table
+        p, b = channel_pauses_table, channel_backoffs_table
         due = and_(due, ~exists().where(p.c.channel == t.c.channel, p.c.paused_until > now))
+        backing_off = and_(b.c.channel == t.c.channel, b.c.until > now)
+        if backoff_set_before is not None:
+            backing_off = and_(backing_off, b.c.set_at >= backoff_set_before)
+        due = and_(due, ~exists().where(backing_off))
         leased = select(t.c.channel, t.c.order_at, t.c.seq).where(
             t.c.status == "outstanding", t.c.lease_until > now, t.c.lease_owner != owner
         )
@@ -550,12 +571,14 @@ class SqlDeliveryLedger:
         }
         if outcome.ref:
             values["ref"] = outcome.ref
+        mine = and_(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
         with self._write() as conn:
-            res = conn.execute(
-                update(t)
-                .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
-                .values(**values)
-            )
+            if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
+                # (before the row's update: the channel's backoff, then its rows, is defer_channel's order of locks
+                # too, so that the two cannot deadlock on PostgreSQL)
+                b = channel_backoffs_table
+                conn.execute(delete(b).where(b.c.channel == channel, exists().where(mine)))
+            res = conn.execute(update(t).where(mine).values(**values))
             if res.rowcount != 1:
                 return False
             self._append_in(conn, events)
@@ -668,7 +691,9 @@ class SqlDeliveryLedger:
                 _write_claim_order(conn, unordered, {}, {})
         return changed
 
-    def defer_channel(self, channel: str, until: float, now: float, *, server_asked: bool = False) -> int:
+    def defer_channel(
+        self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
+    ) -> int:
         t = deliveries_table
         col = t.c.not_before if server_asked else t.c.next_attempt_at
         values: dict[str, Any] = {col.name: until} if server_asked else {col.name: until, "scheduled_at": now}
@@ -685,7 +710,26 @@ class SqlDeliveryLedger:
                         where=p.c.paused_until < ins.excluded.paused_until,
                     )
                 )
+            elif hold_channel:  # the channel's backoff, for rows enqueued later too: this failure's replaces one before
+                b = channel_backoffs_table
+                insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+                ins = insert(b).values(channel=channel, until=until, set_at=now)
+                conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=[b.c.channel],
+                        set_={"until": ins.excluded.until, "set_at": ins.excluded.set_at},
+                    )
+                )
             return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
+
+    def channel_backoffs(self, now: float, *, backoff_set_before: float | None = None) -> dict[str, float]:
+        b = channel_backoffs_table
+        where = b.c.until > now
+        if backoff_set_before is not None:
+            where = and_(where, b.c.set_at >= backoff_set_before)
+        with self._read() as conn:
+            rows = conn.execute(select(b.c.channel, b.c.until).where(where)).all()
+        return {str(channel): float(until) for channel, until in rows}
 
     def channel_pauses(self, now: float) -> dict[str, float]:
         p = channel_pauses_table
@@ -731,7 +775,9 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 
 __all__ = [
     "SqlDeliveryLedger",
+    "channel_backoffs_table",
     "channel_pauses_table",
+    "create_channel_backoffs",
     "create_channel_pauses",
     "create_ledger",
     "create_ledger_indexes",

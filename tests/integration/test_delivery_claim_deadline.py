@@ -132,6 +132,8 @@ def test_a_given_up_post_that_fails_later_is_logged_and_retried(
     (row,) = store.deliveries(channel="desk")
     assert (row.status, row.unsure, row.attempts, row.lease_owner) == ("outstanding", True, 1, None), row
     assert "no answer within the claim's lease" in row.detail and "failed" in row.detail, row.detail
+    # the channel backs off with it, as after any failure of the whole channel: a row raised meanwhile waits too
+    assert store.channel_backoffs(row.scheduled_at) == {"desk": row.next_attempt_at}
     late = [r for r in caplog.records if "given up at its claim's deadline ended" in r.getMessage()]
     assert len(late) == 1 and "failed" in late[0].getMessage() and late[0].levelno == logging.WARNING
     time.sleep(1.2)  # the backoff

@@ -130,6 +130,47 @@ def test_postgres_version_4_store_gains_channel_pauses(pg_url: str) -> None:
     _check_pauses_added(pg_url)
 
 
+def _version_13(url: str) -> None:
+    """A store as the release before channel backoffs wrote it: schema version 13, no channel_backoffs table, a row
+    backing off after a failure of its channel."""
+    store = SqlStore(url)
+    store.enqueue([DeliveryRecord("a-old", "desk", created_at=1730000000.0, next_attempt_at=1730000100.0)])
+    store.close()
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE channel_backoffs"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 13"))
+    engine.dispose()
+
+
+def _check_backoffs_added(url: str) -> None:
+    store = SqlStore(url)
+    try:
+        assert current_version(store.engine) == latest_version() >= 14
+        assert "channel_backoffs" in inspect(store.engine).get_table_names()
+        [old] = store.deliveries()
+        assert (old.alert_id, old.next_attempt_at) == ("a-old", 1730000100.0)
+        assert store.channel_backoffs(1730000000.0) == {}
+        store.defer_channel("desk", 1730000200.0, 1730000000.0)  # its next failure: the channel backs off
+        store.enqueue([DeliveryRecord("a-new", "desk", seq=1, created_at=1730000010.0)])
+        assert store.claim_deliveries("p", 1730000150.0, 60, limit=5) == []
+        assert [r.alert_id for r in store.claim_deliveries("p", 1730000200.0, 60, limit=5)] == ["a-old", "a-new"]
+    finally:
+        store.close()
+
+
+def test_sqlite_version_13_store_gains_channel_backoffs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v13.db'}"
+    _version_13(url)
+    _check_backoffs_added(url)
+
+
+@pytest.mark.integration
+def test_postgres_version_13_store_gains_channel_backoffs(pg_url: str) -> None:
+    _version_13(pg_url)
+    _check_backoffs_added(pg_url)
+
+
 def _version_7(url: str) -> None:
     """A store as the release before the (channel, seq) index wrote it: schema version 7, a throttled channel's rows
     (admitted and held) beside another channel's."""

@@ -827,12 +827,19 @@ def alerts_list(
         # The ledger keys a detection's rows by its event id (detection_event_id), not by its alert id: a
         # revision or follow-up raised by a late report (revision > 0) has rows only under that key.
         # A channel paused by its Retry-After holds rows queued after it too (their own not_before is 0):
-        # their next attempt is when the pause ends.
-        paused = st.channel_pauses(datetime.now(UTC).timestamp())
+        # their next attempt is when the pause ends. So does a channel backing off after a failure (trial 46, MED-2):
+        # shown as their backoff (next_attempt_at), not as the server's asking.
+        now = datetime.now(UTC).timestamp()
+        paused, backoffs = st.channel_pauses(now), st.channel_backoffs(now)
 
         def paused_shown(r: Any) -> Any:
-            until = paused.get(r.channel, 0.0)
-            return dataclasses.replace(r, not_before=until) if r.status == "outstanding" and until > r.not_before else r
+            if r.status != "outstanding":
+                return r
+            if (until := paused.get(r.channel, 0.0)) > r.not_before:
+                r = dataclasses.replace(r, not_before=until)
+            if (until := backoffs.get(r.channel, 0.0)) > r.next_attempt_at:
+                r = dataclasses.replace(r, next_attempt_at=until)
+            return r
 
         every = picked.every
         # Slack channels subscribed from Slack are shown with their names (trial 29, F6): read only when one is here.
