@@ -261,6 +261,14 @@ class Deliverer:
             if isinstance(n, Lasting) and n.longest_attempt() + LEASE_MARGIN > schedule.lease:
                 self.leases[name] = n.longest_attempt() + LEASE_MARGIN
 
+    def pauses_in_force(self, now: float) -> dict[str, float]:
+        """The channels paused by a Retry-After, as the store has them now, with their ends; the pauses this process
+        met and the store no longer holds are forgotten: `alerts resume` lifted them (every process goes by the
+        store; trial 50, MED-2: a live run kept a resumed channel's new alerts back for the rest of the pause)."""
+        recorded = self.store.channel_pauses(now)
+        self.paused = {c: recorded[c] for c in self.paused if c in recorded}
+        return recorded
+
     def run(self, *, finish_slow: bool = True) -> Tally:
         tally = Tally()
         skip: set[str] = set()
@@ -275,6 +283,7 @@ class Deliverer:
         budget = self.channel_budget
         self._waits = {}
         self._survey(skip)
+        self.pauses_in_force(self.clock())
         for _ in range(MAX_PER_CYCLE):
             if self.stopping():
                 log.info("alerts: stopping: the deliveries still due wait for the next start")

@@ -1062,16 +1062,13 @@ class AlertDispatcher:
     def next_due(self, *, digests: bool = True) -> float | None:
         """Seconds until the earliest outstanding delivery may be tried, or (with `digests`) the next digest
         falls due (0 if one is due now), or None when there is neither. A row of a channel paused by its own
-        Retry-After (recorded in the store, or met by this process) is not due before the pause ends, however
+        Retry-After (as the store has it: one `alerts resume` lifted is over) is not due before the pause ends, however
         it was scheduled (rows enqueued after the pause have no not_before of their own); nor one of a channel
         backing off after a failure, recorded since this process started (the claims' rule)."""
         rows = self.store.deliveries(statuses={"outstanding"})
         now = self._clock()
-        paused = self.store.channel_pauses(now)
-        for channel, until in [
-            *self.deliverer.paused.items(),
-            *self.store.channel_backoffs(now, backoff_set_before=self.deliverer.started_at).items(),
-        ]:
+        paused = self.deliverer.pauses_in_force(now)
+        for channel, until in self.store.channel_backoffs(now, backoff_set_before=self.deliverer.started_at).items():
             if until > paused.get(channel, now):
                 paused[channel] = until
         times = [max(r.next_attempt_at, r.not_before, r.lease_until or 0.0, paused.get(r.channel, 0.0)) for r in rows]

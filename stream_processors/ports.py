@@ -299,9 +299,10 @@ class DeliveryLedger(Protocol):
         ...
 
     def resume_channel(self, channel: str, now: float) -> int:
-        """Lift `channel`'s pause (its Retry-After) now, by an operator's decision: the pause is gone and its
-        outstanding rows held by a Retry-After (`not_before` after `now`) are due. A backoff of our own
-        (`next_attempt_at`) stays. Returns how many rows changed."""
+        """Lift `channel`'s pause (its Retry-After) and its backoff after a failure now, by an operator's decision:
+        both are gone, and its outstanding rows held by a Retry-After (`not_before` after `now`) or deferred by the
+        backoff (`next_attempt_at` after `now`, up to the backoff's end) are due; a row held to a later time of its
+        own keeps it. Returns how many rows changed."""
         ...
 
     def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:

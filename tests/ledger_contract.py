@@ -344,6 +344,21 @@ class LedgerContract:
         assert sorted(r.alert_id for r in claimed) == ["a1", "a2", "a3"]
         assert store.resume_channel("never-paused", NOW + 10) == 0
 
+    def test_resume_lifts_the_channel_backoff_too(self, store: Store) -> None:
+        """Trial 50, MED-2: after a 429 the channel is paused and backed off; `alerts resume` lifted the pause
+        only, and the backoff kept the channel's new alerts back until the failed row's next attempt. Both go now;
+        a row held to a later time of its own keeps it."""
+        store.enqueue([rec("a1", "x", 1), rec("a9", "x", 9, next_attempt_at=NOW + 900)])
+        store.defer_channel("x", NOW + 100, NOW, server_asked=True)
+        store.defer_channel("x", NOW + 120, NOW)
+        store.enqueue([rec("a2", "x", 2, created_at=NOW + 10)])  # raised during the pause and backoff
+        assert store.claim_deliveries("p", NOW + 10, LEASE, limit=9) == []
+        assert store.resume_channel("x", NOW + 10) == 2  # a1 (not_before, next attempt) and a9 (not_before)
+        assert store.channel_pauses(NOW + 10) == {} and store.channel_backoffs(NOW + 10) == {}
+        claimed = store.claim_deliveries("p", NOW + 10, LEASE, limit=9)
+        assert [r.alert_id for r in claimed] == ["a1", "a2"]
+        assert {r.alert_id: r.next_attempt_at for r in store.deliveries()}["a9"] == NOW + 900
+
     def test_a_longer_retry_after_extends_the_channel_pause(self, store: Store) -> None:
         store.defer_channel("x", NOW + 100, NOW, server_asked=True)  # no rows at all: the pause is still kept
         store.defer_channel("x", NOW + 300, NOW + 1, server_asked=True)

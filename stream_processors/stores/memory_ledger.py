@@ -256,9 +256,20 @@ class MemoryDeliveryLedger:
         changed = 0
         with self._lock:
             self._pauses.pop(channel, None)
+            backoff = self._backoffs.pop(channel, None)
+            held_until = backoff[0] if backoff is not None else now
             for key, r in list(self._deliveries.items()):
-                if r.channel == channel and r.status == "outstanding" and r.not_before > now:
-                    self._deliveries[key] = dataclasses.replace(r, not_before=0.0, updated_at=now)
+                if r.channel != channel or r.status != "outstanding":
+                    continue
+                paused = r.not_before > now
+                backed_off = now < r.next_attempt_at <= held_until  # deferred by the channel's backoff
+                if paused or backed_off:
+                    self._deliveries[key] = dataclasses.replace(
+                        r,
+                        not_before=0.0 if paused else r.not_before,
+                        next_attempt_at=now if backed_off else r.next_attempt_at,
+                        updated_at=now,
+                    )
                     changed += 1
         return changed
 

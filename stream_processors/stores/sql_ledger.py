@@ -738,12 +738,28 @@ class SqlDeliveryLedger:
         return {str(channel): float(until) for channel, until in rows}
 
     def resume_channel(self, channel: str, now: float) -> int:
-        t, p = deliveries_table, channel_pauses_table
-        where = and_(t.c.channel == channel, t.c.status == "outstanding", t.c.not_before > now)
-        with self._write() as conn:
+        t, p, b = deliveries_table, channel_pauses_table, channel_backoffs_table
+        mine = and_(t.c.channel == channel, t.c.status == "outstanding")
+        with self._write() as conn:  # (pause and backoff before the rows: defer_channel's lock order)
             conn.execute(delete(p).where(p.c.channel == channel))
-            values = {"not_before": 0.0, "updated_at": _iso(now)}
-            return len(conn.execute(update(t).where(where).values(**values).returning(t.c.alert_id)).all())
+            held = conn.execute(delete(b).where(b.c.channel == channel).returning(b.c.until)).scalar_one_or_none()
+            stamp = _iso(now)
+            changed = {
+                str(a)
+                for (a,) in conn.execute(
+                    update(t)
+                    .where(mine, t.c.not_before > now)
+                    .values(not_before=0.0, updated_at=stamp)
+                    .returning(t.c.alert_id)
+                ).all()
+            }
+            if held is not None:  # the rows the channel's backoff deferred: due now
+                backed_off = and_(mine, t.c.next_attempt_at > now, t.c.next_attempt_at <= float(held))
+                got = conn.execute(
+                    update(t).where(backed_off).values(next_attempt_at=now, updated_at=stamp).returning(t.c.alert_id)
+                ).all()
+                changed |= {str(a) for (a,) in got}
+            return len(changed)
 
     def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         t = deliveries_table

@@ -193,3 +193,27 @@ subscriptions:
     never = runner.invoke(app, ["alerts", "resume", "nowhere", "--config", str(cfg)], env=env)
     assert never.exit_code == 1, never.output
     assert "unknown channel 'nowhere': use one of desk or slack:CHANNEL_ID" in never.output, never.output
+
+
+def test_a_pause_lifted_by_resume_is_lifted_for_a_live_dispatcher_that_met_it(
+    stores: Callable[[], Store], slack_server: FakeSlack, tmp_path: Path
+) -> None:
+    """Trial 50, MED-2: a running dispatcher met a 429 with a long Retry-After; an operator ran `alerts resume`
+    (which lifts the store's pause). The live dispatcher kept its own memory of the pause and held the channel's
+    new alerts back for the rest of it. It goes by the store now: the next alert goes at the next cycle."""
+    clock = Clock()
+    archive = tmp_path / "alerts.jsonl"
+    live = stores()
+    feed(live, detection(1, group=group(1)))
+    slack_server.fail_next("chat.postMessage", status=429, headers={"Retry-After": "600"})
+    d = make(live, slack_server, archive, clock)
+    d.cycle()
+    assert posts(slack_server) == [] and d.next_due(digests=False) == 300  # (capped: retry.max_retry_after)
+    clock.advance(10)
+    resumed = stores().resume_channel("slack-ops", clock().timestamp())  # what `alerts resume slack-ops` does
+    assert resumed == 1
+    feed(live, detection(2, group=group(2)))
+    assert d.next_due(digests=False) == 0
+    d.cycle()
+    assert posts(slack_server) == ["det0001", "det0002"]
+    assert d.deliverer.paused == {}
