@@ -681,6 +681,10 @@ def _en_predicates() -> dict[str, list[str]]:
     fut = [f"{a} {v}" for a in future for v in _EN_OCCUR_BARE]
     fut += [f"{a} be {v}" for a in future for v in _EN_HELD]
     fut += [f"{a} {w} for" for a in ("is", "are", "was", "were") for w in ("scheduled", "planned", "slated", "set")]
+    # "The swap allegedly took place": alleged after the subject too (outside trial 51, H3). Not "reportedly", which
+    # is how the news tells an event it has from others: asserted, as attributed reports are.
+    hedged += [f"{a} {v}" for a in ("allegedly", "supposedly", "purportedly") for v in _EN_OCCUR_PAST]
+    hedged += [f"{b} {a} {v}" for b in ("was", "were") for a in ("allegedly", "supposedly") for v in _EN_HELD]
     conditional = [f"would {v}" for v in _EN_OCCUR_BARE]
     conditional += [f"would have {v}" for v in _EN_OCCUR_DONE]
     conditional += [f"would be {v}" for v in _EN_HELD]
@@ -766,7 +770,13 @@ def _ru_predicates() -> dict[str, list[str]]:
     future += [f"{aux} {v}" for aux in ("будет", "будут") for v in _RU_HELD]
     future += [f"{m} {v}" for m in must for v in _RU_OCCUR_INFINITIVE]
     future += ["запланирован*", "намечен*", "ожидается", "ожидаются", "планируется", "планируются"]
-    return {"negated": negated, "future": future, "hedged": hedged}
+    # "Обмен пленными якобы прошел": alleged after the subject too (outside trial 51, H3)
+    hedged += [f"якобы {v}" for v in (*_RU_OCCUR_PAST, *_RU_HELD)]
+    # "Обмен пленными мог бы состояться еще летом", "… состоялся бы, если …": it did not take place (outside trial 51,
+    # H3; "бы" before the words governs only what follows it)
+    conditional = [f"{m} бы {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
+    conditional += [f"{v} бы" for v in _RU_OCCUR_PAST]
+    return {"negated": negated, "future": future, "hedged": hedged, "conditional": conditional}
 
 
 # Calling off or putting off an event before it, its object (negated; governing the word it leads to, as
@@ -1482,6 +1492,11 @@ _RU: CueTable = {
             "готовятся",
             *(key[0] for key in sorted(PREPARES_RU)),
             "предстоит",
+            # its past, "was yet to come" ("Пленным предстоял обмен": it had not happened then; outside trial 51, M2)
+            "предстоял",
+            "предстояла",
+            "предстояло",
+            "предстояли",
             "ожидается",
             "ожидают",
             "ожидает",

@@ -213,3 +213,24 @@ def test_a_predicate_governs_its_subject_across_a_clause_set_off_by_commas(
 )
 def test_what_a_comma_pair_does_not_set_off_stays_as_it_was(signal: str, text: str) -> None:
     assert _read(signal, body=text) == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    ("signal", "body", "want"),
+    [
+        # Outside trial 51, H3: a counterfactual or an allegation in the predicate after the subject.
+        ("swap_ru", "Обмен пленными мог бы состояться еще весной.", ("conditional", "мог бы состояться")),
+        ("swap_ru", "Обмен пленными прошел бы спокойно, если бы не обстрел.", ("conditional", "прошел бы")),
+        ("swap_ru", "Обмен пленными якобы состоялся на границе.", ("hedged", "якобы состоялся")),
+        ("swap_en", "The prisoner swap allegedly took place at the border.", ("hedged", "allegedly took place")),
+        ("swap_en", "The prisoner swap was allegedly held at the border.", ("hedged", "was allegedly held")),
+        # "reportedly" is how the news tells what it has from others: asserted, as an attributed report.
+        ("swap_en", "The prisoner swap reportedly took place at the border.", ("asserted", None)),
+        # Outside trial 51, M2: "предстоял", the past of "предстоит", was still to come.
+        ("swap_ru", "Солдатам в самолете предстоял обмен пленными.", ("future", "предстоял")),
+    ],
+)
+def test_a_counterfactual_or_alleged_predicate_after_the_subject(
+    signal: str, body: str, want: tuple[str, str | None]
+) -> None:
+    assert _read(signal, body=body) == want
