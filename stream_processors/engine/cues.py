@@ -1361,6 +1361,7 @@ _EN: CueTable = {
             "as much as possible",
             "not only",
             "no doubt",
+            "no secret",  # "It is no secret that the swap took place" (outside trial 51, M1)
             "no longer",
             "not least",
             "whether or not",
@@ -1616,6 +1617,18 @@ _RU: CueTable = {
             "не позднее",
             "вне зависимости от",
             "ни один",
+            # a negated verb of hiding or doubting, and "не … не", say that what follows is so: "Не секрет, что
+            # обмен состоялся", "никто не сомневается, что …", "не могли не знать, что …" (outside trial 51, M1)
+            "не секрет",
+            "не является секретом",
+            "ни для кого не секрет",
+            "ни для кого не является секретом",
+            "не сомнева*",
+            "нет сомнений",
+            "нет никаких сомнений",
+            "не скрыва*",
+            "нельзя не",
+            *(f"не {m} не" for m in ("мог", "могла", "могли", "может", "могут")),
             # "отказался от комментариев": no comment, not a refusal of what follows
             "отказ* комментир*",
             "отказ* от комментари*",
