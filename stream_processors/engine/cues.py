@@ -838,6 +838,12 @@ RATIFYING_STEMS = ("ratif", "ратифи")
 # only, with no preposition between ("готовит ответ на атаку": the attack happened; modality._object_phrase), as a
 # verb of calling off does (outside trial 35, M2).
 PREPARES_RU = frozenset((w,) for w in "готовит готовят готовил готовила готовили готовило".split())
+# ... and so is what is hoped or counted on, its object after "на" only ("Россия надеется на обмен пленными"; not
+# "рассчитывает на сотрудничество в расследовании теракта": the attack happened; outside trial 51, M4).
+HOPES_RU = frozenset(
+    (w, "на")
+    for w in "надеется надеются надеемся надеюсь надеялся надеялась надеялись рассчитывает рассчитывают".split()
+)
 CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
@@ -1478,6 +1484,7 @@ _RU: CueTable = {
             "будем",
             "планир*",
             "намерен*",
+            *(" ".join(key) for key in sorted(HOPES_RU)),
             "собирается",
             "собираются",
             "собирался",
@@ -1685,7 +1692,14 @@ NEARING_OF = frozenset(
     ("on", *article, noun, "of") for article in ((), ("the",)) for noun in ("verge", "brink")
 )  # "on (the) verge / brink of": headlines drop the article
 GOVERNS_NEXT_WORD = (
-    ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | CALL_OFF | PAVED_THE_WAY | PREPARES_RU | frozenset({("to", "be")})
+    ING_ONLY
+    | STOPPED_SHORT_OF
+    | NEARING_OF
+    | CALL_OFF
+    | PAVED_THE_WAY
+    | PREPARES_RU
+    | HOPES_RU
+    | frozenset({("to", "be")})
 )
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage

@@ -123,6 +123,7 @@ from .cues import (
     HEADLINE_TO_MOTION,
     HEADLINE_TO_PARTICLES,
     HEADLINE_TO_PLACES,
+    HOPES_RU,
     ING_ONLY,
     LATER_DENIALS,
     MAY_MONTH_AFTER,
@@ -435,7 +436,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _calls_off(toks, first, key):
                 continue
             cue_key = CALL_OFF_KEY
-        elif key in PREPARES_RU and direction == "before":
+        elif (key in PREPARES_RU or key in HOPES_RU) and direction == "before":
             cue_key = PREPARES_KEY
         elif key in PRESUMED_DEAD:
             cue_key = PRESUMED_DEAD_KEY

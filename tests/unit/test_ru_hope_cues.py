@@ -1,0 +1,40 @@
+"""What is hoped or counted on is still to come (outside trial 51, M4): "Москва надеется на обмен пленными" reads
+future, its object after "на" only. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from watchfloor.schemas.rules import RulePack
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.engine.compiler import compile_packs
+
+from .engine_helpers import reading
+
+_ENGINE = Engine(
+    compile_packs(
+        [
+            RulePack.model_validate(
+                {
+                    "version": 2,
+                    "name": "ru-hopes",
+                    "language": "ru",
+                    "signals": {"swap": {"match": {"all": ["обмен", "пленными"]}, "near": 3}},
+                }
+            )
+        ]
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "want"),
+    [
+        ("Москва надеется на обмен пленными до конца года.", ("future", "надеется на")),
+        ("Родственники солдат рассчитывают на обмен пленными.", ("future", "рассчитывают на")),
+        # not past a preposition: the hope is for something else, the exchange a fact
+        ("Стороны надеются на продолжение диалога после обмена пленными.", ("asserted", None)),
+    ],
+)
+def test_a_hope_defers_its_object(body: str, want: tuple[str, str | None]) -> None:
+    assert reading(_ENGINE, "swap", body=body) == want
