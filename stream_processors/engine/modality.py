@@ -2211,6 +2211,8 @@ def _governing_future_ru(sent: Sentence, lo: int, hi: int) -> tuple[str, str] | 
                 if any(base + v < b <= lo for b in clause_breaks(sent)) or _comma_between(sent, v, at):
                     return None
                 return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
+            if word.isdigit():
+                continue  # a count in the object: "вернет России 95 военнопленных" (outside trial 51, L2)
             if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
                 break
         if not may_be_case_ru(first, "nomn"):

@@ -1,5 +1,6 @@
 """What is hoped or counted on is still to come (outside trial 51, M4): "Москва надеется на обмен пленными" reads
-future, its object after "на" only. Sentences written for these tests."""
+future, its object after "на" only; and a perfective future reaches its object past a count in figures (L2). Sentences
+written for these tests."""
 
 from __future__ import annotations
 
@@ -38,3 +39,23 @@ _ENGINE = Engine(
 )
 def test_a_hope_defers_its_object(body: str, want: tuple[str, str | None]) -> None:
     assert reading(_ENGINE, "swap", body=body) == want
+
+
+def test_a_perfective_future_reaches_its_object_past_a_count() -> None:
+    # Outside trial 51, L2: a count in figures between the verb and its object does not end the verb's reach.
+    engine = Engine(
+        compile_packs(
+            [
+                RulePack.model_validate(
+                    {
+                        "version": 2,
+                        "name": "ru-returned",
+                        "language": "ru",
+                        "signals": {"pows": {"match": {"any": ["военнопленных"]}}},
+                    }
+                )
+            ]
+        )
+    )
+    assert reading(engine, "pows", body="Киев вернет Москве 40 военнопленных.") == ("future", "вернет")
+    assert reading(engine, "pows", body="Киев вернул Москве 40 военнопленных.") == ("asserted", None)
