@@ -844,6 +844,8 @@ HOPES_RU = frozenset(
     (w, "на")
     for w in "надеется надеются надеемся надеюсь надеялся надеялась надеялись рассчитывает рассчитывают".split()
 )
+# ... and what is announced ahead ("Зеленский анонсировал обмен пленными"; outside trial 51, L2).
+ANNOUNCES_RU = frozenset((w,) for w in "анонсировал анонсировала анонсировали анонсирует анонсируют".split())
 CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
@@ -1485,6 +1487,7 @@ _RU: CueTable = {
             "планир*",
             "намерен*",
             *(" ".join(key) for key in sorted(HOPES_RU)),
+            *(key[0] for key in sorted(ANNOUNCES_RU)),
             "собирается",
             "собираются",
             "собирался",
@@ -1699,6 +1702,7 @@ GOVERNS_NEXT_WORD = (
     | PAVED_THE_WAY
     | PREPARES_RU
     | HOPES_RU
+    | ANNOUNCES_RU
     | frozenset({("to", "be")})
 )
 

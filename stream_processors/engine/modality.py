@@ -62,6 +62,7 @@ from .cues import (
     ADVERBIAL_OPENERS_BARE,
     AGREE_FORMS,
     AGREED_DONE_VERBS,
+    ANNOUNCES_RU,
     APPEAL,
     ATTEMPT_BETWEEN_EN,
     ATTEMPT_COUNTERS_EN,
@@ -436,7 +437,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _calls_off(toks, first, key):
                 continue
             cue_key = CALL_OFF_KEY
-        elif (key in PREPARES_RU or key in HOPES_RU) and direction == "before":
+        elif (key in PREPARES_RU or key in HOPES_RU or key in ANNOUNCES_RU) and direction == "before":
             cue_key = PREPARES_KEY
         elif key in PRESUMED_DEAD:
             cue_key = PRESUMED_DEAD_KEY

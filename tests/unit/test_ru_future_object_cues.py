@@ -1,6 +1,6 @@
-"""What is hoped or counted on is still to come (outside trial 51, M4): "Москва надеется на обмен пленными" reads
-future, its object after "на" only; and a perfective future reaches its object past a count in figures (L2). Sentences
-written for these tests."""
+"""What is hoped or counted on, or announced ahead, is still to come (outside trial 51, M4, L2): "Москва надеется
+на обмен пленными", "анонсировал обмен" read future, their object only; and a perfective future reaches its object
+past a count in figures (L2). Sentences written for these tests."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ _ENGINE = Engine(
     [
         ("Москва надеется на обмен пленными до конца года.", ("future", "надеется на")),
         ("Родственники солдат рассчитывают на обмен пленными.", ("future", "рассчитывают на")),
+        # announced ahead (L2)
+        ("Президент анонсировал обмен пленными с соседями.", ("future", "анонсировал")),
+        ("Президент анонсировал заявление после обмена пленными.", ("asserted", None)),
         # not past a preposition: the hope is for something else, the exchange a fact
         ("Стороны надеются на продолжение диалога после обмена пленными.", ("asserted", None)),
     ],
