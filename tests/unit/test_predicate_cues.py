@@ -222,6 +222,7 @@ def test_what_a_comma_pair_does_not_set_off_stays_as_it_was(signal: str, text: s
         ("swap_ru", "Обмен пленными мог бы состояться еще весной.", ("conditional", "мог бы состояться")),
         ("swap_ru", "Обмен пленными прошел бы спокойно, если бы не обстрел.", ("conditional", "прошел бы")),
         ("swap_ru", "Обмен пленными якобы состоялся на границе.", ("hedged", "якобы состоялся")),
+        ("swap_ru", "По всей видимости, обмен пленными прошел ночью.", ("hedged", "по всей видимости")),
         ("swap_en", "The prisoner swap allegedly took place at the border.", ("hedged", "allegedly took place")),
         ("swap_en", "The prisoner swap was allegedly held at the border.", ("hedged", "was allegedly held")),
         # "reportedly" is how the news tells what it has from others: asserted, as an attributed report.
