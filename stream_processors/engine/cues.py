@@ -1369,7 +1369,9 @@ _EN: CueTable = {
             "as much as possible",
             "not only",
             "no doubt",
-            "no secret",  # "It is no secret that the swap took place" (outside trial 51, M1)
+            # "It is no secret that the swap took place" (outside trial 51, M1); not "has no secret plan to …"
+            "no secret that",
+            "no secret of",
             "no longer",
             "not least",
             "whether or not",

@@ -47,6 +47,7 @@ def test_a_negated_verb_of_hiding_or_doubting_asserts_its_complement(signal: str
         ("swap_ru", "Обмена пленными не было, и никто этого не скрывает."),
         ("swap_ru", "Киев не сообщал, что обмен пленными состоялся."),
         ("swap_en", "There was no exchange of prisoners on Saturday."),
+        ("swap_en", "Kyiv says there is no secret swap of prisoners."),
     ],
 )
 def test_other_negations_still_negate(signal: str, body: str) -> None:
