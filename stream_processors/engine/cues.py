@@ -681,6 +681,10 @@ def _en_predicates() -> dict[str, list[str]]:
     fut = [f"{a} {v}" for a in future for v in _EN_OCCUR_BARE]
     fut += [f"{a} be {v}" for a in future for v in _EN_HELD]
     fut += [f"{a} {w} for" for a in ("is", "are", "was", "were") for w in ("scheduled", "planned", "slated", "set")]
+    # "The swap allegedly took place": alleged after the subject too (outside trial 51, H3). Not "reportedly", which
+    # is how the news tells an event it has from others: asserted, as attributed reports are.
+    hedged += [f"{a} {v}" for a in ("allegedly", "supposedly", "purportedly") for v in _EN_OCCUR_PAST]
+    hedged += [f"{b} {a} {v}" for b in ("was", "were") for a in ("allegedly", "supposedly") for v in _EN_HELD]
     conditional = [f"would {v}" for v in _EN_OCCUR_BARE]
     conditional += [f"would have {v}" for v in _EN_OCCUR_DONE]
     conditional += [f"would be {v}" for v in _EN_HELD]
@@ -766,7 +770,13 @@ def _ru_predicates() -> dict[str, list[str]]:
     future += [f"{aux} {v}" for aux in ("будет", "будут") for v in _RU_HELD]
     future += [f"{m} {v}" for m in must for v in _RU_OCCUR_INFINITIVE]
     future += ["запланирован*", "намечен*", "ожидается", "ожидаются", "планируется", "планируются"]
-    return {"negated": negated, "future": future, "hedged": hedged}
+    # "Обмен пленными якобы прошел": alleged after the subject too (outside trial 51, H3)
+    hedged += [f"якобы {v}" for v in (*_RU_OCCUR_PAST, *_RU_HELD)]
+    # "Обмен пленными мог бы состояться еще летом", "… состоялся бы, если …": it did not take place (outside trial 51,
+    # H3; "бы" before the words governs only what follows it)
+    conditional = [f"{m} бы {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
+    conditional += [f"{v} бы" for v in _RU_OCCUR_PAST]
+    return {"negated": negated, "future": future, "hedged": hedged, "conditional": conditional}
 
 
 # Calling off or putting off an event before it, its object (negated; governing the word it leads to, as
@@ -828,6 +838,14 @@ RATIFYING_STEMS = ("ratif", "ратифи")
 # only, with no preposition between ("готовит ответ на атаку": the attack happened; modality._object_phrase), as a
 # verb of calling off does (outside trial 35, M2).
 PREPARES_RU = frozenset((w,) for w in "готовит готовят готовил готовила готовили готовило".split())
+# ... and so is what is hoped or counted on, its object after "на" only ("Россия надеется на обмен пленными"; not
+# "рассчитывает на сотрудничество в расследовании теракта": the attack happened; outside trial 51, M4).
+HOPES_RU = frozenset(
+    (w, "на")
+    for w in "надеется надеются надеемся надеюсь надеялся надеялась надеялись рассчитывает рассчитывают".split()
+)
+# ... and what is announced ahead ("Зеленский анонсировал обмен пленными"; outside trial 51, L2).
+ANNOUNCES_RU = frozenset((w,) for w in "анонсировал анонсировала анонсировали анонсирует анонсируют".split())
 CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
@@ -1351,6 +1369,9 @@ _EN: CueTable = {
             "as much as possible",
             "not only",
             "no doubt",
+            # "It is no secret that the swap took place" (outside trial 51, M1); not "has no secret plan to …"
+            "no secret that",
+            "no secret of",
             "no longer",
             "not least",
             "whether or not",
@@ -1467,6 +1488,8 @@ _RU: CueTable = {
             "будем",
             "планир*",
             "намерен*",
+            *(" ".join(key) for key in sorted(HOPES_RU)),
+            *(key[0] for key in sorted(ANNOUNCES_RU)),
             "собирается",
             "собираются",
             "собирался",
@@ -1482,6 +1505,11 @@ _RU: CueTable = {
             "готовятся",
             *(key[0] for key in sorted(PREPARES_RU)),
             "предстоит",
+            # its past, "was yet to come" ("Пленным предстоял обмен": it had not happened then; outside trial 51, M2)
+            "предстоял",
+            "предстояла",
+            "предстояло",
+            "предстояли",
             "ожидается",
             "ожидают",
             "ожидает",
@@ -1527,6 +1555,7 @@ _RU: CueTable = {
             "не исключ*",
             "видимо",
             "по видимому",
+            "по всей видимости",  # outside trial 51, H3 (LOW)
             "судя по всему",
             "кажется",
             "похоже",
@@ -1601,6 +1630,18 @@ _RU: CueTable = {
             "не позднее",
             "вне зависимости от",
             "ни один",
+            # a negated verb of hiding or doubting, and "не … не", say that what follows is so: "Не секрет, что
+            # обмен состоялся", "никто не сомневается, что …", "не могли не знать, что …" (outside trial 51, M1)
+            "не секрет",
+            "не является секретом",
+            "ни для кого не секрет",
+            "ни для кого не является секретом",
+            "не сомнева*",
+            "нет сомнений",
+            "нет никаких сомнений",
+            "не скрыва*",
+            "нельзя не",
+            *(f"не {m} не" for m in ("мог", "могла", "могли", "может", "могут")),
             # "отказался от комментариев": no comment, not a refusal of what follows
             "отказ* комментир*",
             "отказ* от комментари*",
@@ -1657,7 +1698,15 @@ NEARING_OF = frozenset(
     ("on", *article, noun, "of") for article in ((), ("the",)) for noun in ("verge", "brink")
 )  # "on (the) verge / brink of": headlines drop the article
 GOVERNS_NEXT_WORD = (
-    ING_ONLY | STOPPED_SHORT_OF | NEARING_OF | CALL_OFF | PAVED_THE_WAY | PREPARES_RU | frozenset({("to", "be")})
+    ING_ONLY
+    | STOPPED_SHORT_OF
+    | NEARING_OF
+    | CALL_OFF
+    | PAVED_THE_WAY
+    | PREPARES_RU
+    | HOPES_RU
+    | ANNOUNCES_RU
+    | frozenset({("to", "be")})
 )
 
 # "to be" + a past participle after a noun is a passive infinitive, a thing still to be done: "signs hostage

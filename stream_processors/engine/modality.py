@@ -62,6 +62,7 @@ from .cues import (
     ADVERBIAL_OPENERS_BARE,
     AGREE_FORMS,
     AGREED_DONE_VERBS,
+    ANNOUNCES_RU,
     APPEAL,
     ATTEMPT_BETWEEN_EN,
     ATTEMPT_COUNTERS_EN,
@@ -123,6 +124,7 @@ from .cues import (
     HEADLINE_TO_MOTION,
     HEADLINE_TO_PARTICLES,
     HEADLINE_TO_PLACES,
+    HOPES_RU,
     ING_ONLY,
     LATER_DENIALS,
     MAY_MONTH_AFTER,
@@ -435,7 +437,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             if not _calls_off(toks, first, key):
                 continue
             cue_key = CALL_OFF_KEY
-        elif key in PREPARES_RU and direction == "before":
+        elif (key in PREPARES_RU or key in HOPES_RU or key in ANNOUNCES_RU) and direction == "before":
             cue_key = PREPARES_KEY
         elif key in PRESUMED_DEAD:
             cue_key = PRESUMED_DEAD_KEY
@@ -1030,7 +1032,13 @@ def resolve(
                 # not a headline's participle inside them ("ratifies long delayed treaty").
                 reach = scope_after
                 near = overlaps and cue_key != PREDICATE_BARE
-                if not overlaps and s > hi and s - hi <= reach:
+                # The words of a relative clause or participle phrase between are not counted ("Обмен пленными,
+                # который должен был состояться в пятницу, сорван").
+                if (
+                    not overlaps
+                    and s > hi
+                    and (s - hi <= reach or (s - hi <= 2 * reach and _reach_past_inserted(sent, hi, s, reach)))
+                ):
                     not_subject = _predicate_subject(sent, lo, hi, cue, headline)
                     near = not_subject is None
             elif direction == BACK:  # a verification disclaimer: every word before it in the sentence
@@ -1362,8 +1370,14 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
             return f"a participle after {before!r} is an attribute, not a predicate"  # "resigns from delayed project"
     gap = toks[end + 1 : first_cue]
     russian = not toks[first_cue].isascii()
+    # A relative clause or participle phrase set off by a comma pair says more of the subject and is not the main
+    # clause: its verbs and its commas are not between the subject and its predicate ("Обмен пленными, который
+    # планировался на пятницу, не состоялся", "The swap, which was planned for Friday, did not take place").
+    inserted = _inserted_phrases(sent, end, first_cue) if "," in sent.text else []
     between = False
     for i, word in enumerate(gap):
+        if inserted and any(a <= end + 1 + i < b for a, b in inserted):
+            continue
         if word in PREDICATE_GAP_BETWEEN:
             between = True
         elif word in _COORDINATORS:
@@ -1374,7 +1388,7 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
     for word in toks[at : end + 1]:
         if _verb_of_its_own(word, russian):
             return f"the signal's words hold a verb of their own ({word!r}): they are not the predicate's subject"
-    commas = _marks_between(sent, end, first_cue, ",")
+    commas = _marks_between(sent, end, first_cue, ",") - 2 * len(inserted)
     if commas and (headline or commas % 2):
         return "a comma stands between the words and the predicate"
     if _marks_between(sent, end, first_cue, ":"):
@@ -1411,6 +1425,59 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 
 
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+_RELATIVE_EN = frozenset({"which", "who", "whom", "whose"})
+
+
+def _inserted_phrases(sent: Sentence, end: int, first_cue: int) -> list[tuple[int, int]]:
+    """The relative clauses and participle phrases set off by a comma pair between the sentence's tokens end and
+    first_cue (sentence-relative), as (first, last + 1) of their words: each opens, perhaps after a preposition, with
+    "который" (any form) or "which" / "who" / "whom" / "whose", or with a participle (Russian a full participle,
+    perhaps after an adverb; English a past form in "-ed", perhaps after an adverb in "-ly"), and a comma closes it
+    before the predicate ("Обмен, о котором договорились, не состоялся", "The swap, originally planned for Friday,
+    did not take place")."""
+    text = sent.text
+    marks = [i for i, c in enumerate(text) if c == ","]
+    if len(marks) < 2:
+        return []
+    ks = [k for k in _words_before(text, marks) if end < k <= first_cue]
+    toks, found, i = sent.toks, [], 0
+    while i + 1 < len(ks):
+        a, b = ks[i], ks[i + 1]
+        if a < b and _opens_insertion(toks, a, b):
+            found.append((a, b))
+            i += 2
+        else:
+            i += 1
+    return found
+
+
+def _reach_past_inserted(sent: Sentence, hi: int, s: int, reach: int) -> bool:
+    """Whether a predicate at token s is within `reach` words of the signal's last word (token hi) when the words of
+    the relative clauses and participle phrases between are not counted (_inserted_phrases)."""
+    if "," not in sent.text:
+        return False
+    skipped = sum(b - a for a, b in _inserted_phrases(sent, hi - sent.start, s - sent.start))
+    return s - hi - skipped <= reach
+
+
+def _opens_insertion(toks: list[str], a: int, b: int) -> bool:
+    """Whether the words toks[a:b], set off by commas, open as a relative clause or participle phrase does
+    (_inserted_phrases)."""
+    word = toks[a]
+    if word.isascii():
+        if word in PREDICATE_SUBJECT_PREPOSITIONS_EN and a + 1 < b:
+            return toks[a + 1] in _RELATIVE_EN  # "for which", "under whom"
+        if word.endswith("ly") and a + 1 < b:
+            word = toks[a + 1]  # "originally planned"
+        return word in _RELATIVE_EN or (word.endswith("ed") and _verb_of_its_own(word, False))
+    if is_preposition_ru(word) and a + 1 < b:
+        word = toks[a + 1]  # "о котором", "в ходе которого" is none
+    if word.startswith("котор"):
+        return True
+    tags = tags_ru(word)
+    if tags and tags[0].startswith("ADVB") and a + 1 < b:
+        tags = tags_ru(toks[a + 1])  # "ранее запланированный"
+    return bool(tags) and tags[0].startswith("PRTF")
 
 
 def _verb_of_its_own(word: str, russian: bool) -> bool:
@@ -2145,6 +2212,8 @@ def _governing_future_ru(sent: Sentence, lo: int, hi: int) -> tuple[str, str] | 
                 if any(base + v < b <= lo for b in clause_breaks(sent)) or _comma_between(sent, v, at):
                     return None
                 return word, f"{word!r} is a perfective verb in the future whose object is the signal's words"
+            if word.isdigit():
+                continue  # a count in the object: "вернет России 95 военнопленных" (outside trial 51, L2)
             if word in _RU_GOVERNS_STOPS or word.isascii() or tags_ru(word)[0].startswith(_RU_GAP_NOT):
                 break
         if not may_be_case_ru(first, "nomn"):

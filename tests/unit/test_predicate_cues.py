@@ -173,3 +173,65 @@ def test_a_signal_after_the_predicate_keeps_the_cue_it_hid() -> None:
     # "не состоялся" hides its own "не"; a signal after it is still governed by that "не".
     assert _read("swap_ru", body="Не состоялся обмен пленными.") == ("negated", "не")
     assert _read("swap_en", body="Talks did not take place and no prisoner swap followed.")[0] == "negated"
+
+
+@pytest.mark.parametrize(
+    ("signal", "text", "want"),
+    [
+        ("swap_ru", "Обмен пленными, который намечался на среду, не состоялся.", ("negated", "не состоялся")),
+        ("swap_ru", "Обмен пленными, о котором стороны договорились в мае, отложен.", ("negated", "отложен")),
+        ("swap_ru", "Обмен пленными, назначенный на среду, сорван.", ("negated", "сорван")),
+        (
+            "swap_ru",
+            "Обмен пленными с Киевом, который должен был пройти еще на прошлой неделе, отменен.",
+            ("negated", "отменен"),
+        ),
+        ("swap_en", "The prisoner swap, which was agreed in May, did not go ahead.", ("negated", "did not go ahead")),
+        ("swap_en", "The prisoner swap, originally scheduled for Monday, was postponed.", ("negated", "was postponed")),
+    ],
+)
+def test_a_predicate_governs_its_subject_across_a_clause_set_off_by_commas(
+    signal: str, text: str, want: tuple[str, str | None]
+) -> None:
+    # Outside trial 51, H2: a relative clause or participle phrase between commas says more of the subject; the
+    # predicate after it still governs the subject, in a body sentence and in a headline.
+    assert _read(signal, body=text) == want
+    assert _read(signal, title=text.rstrip(".")) == want
+
+
+@pytest.mark.parametrize(
+    ("signal", "text"),
+    [
+        # The signal's words are inside the relative clause, or a preposition's object, or the comma is not closed.
+        ("swap_ru", "Делегация, которая провела обмен пленными, не состоялась как команда."),
+        ("swap_ru", "Переговоры об обмене пленными, которые шли неделю, не состоялись."),
+        ("swap_en", "Officials, who said the prisoner swap took place, did not give numbers."),
+        # Between commas, a clause of its own that opens with no relative word nor participle.
+        ("swap_ru", "Обмен пленными, Киев отказался, не состоялся."),
+        ("swap_en", "The prisoner swap, officials said, did not take place."),
+    ],
+)
+def test_what_a_comma_pair_does_not_set_off_stays_as_it_was(signal: str, text: str) -> None:
+    assert _read(signal, body=text) == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    ("signal", "body", "want"),
+    [
+        # Outside trial 51, H3: a counterfactual or an allegation in the predicate after the subject.
+        ("swap_ru", "Обмен пленными мог бы состояться еще весной.", ("conditional", "мог бы состояться")),
+        ("swap_ru", "Обмен пленными прошел бы спокойно, если бы не обстрел.", ("conditional", "прошел бы")),
+        ("swap_ru", "Обмен пленными якобы состоялся на границе.", ("hedged", "якобы состоялся")),
+        ("swap_ru", "По всей видимости, обмен пленными прошел ночью.", ("hedged", "по всей видимости")),
+        ("swap_en", "The prisoner swap allegedly took place at the border.", ("hedged", "allegedly took place")),
+        ("swap_en", "The prisoner swap was allegedly held at the border.", ("hedged", "was allegedly held")),
+        # "reportedly" is how the news tells what it has from others: asserted, as an attributed report.
+        ("swap_en", "The prisoner swap reportedly took place at the border.", ("asserted", None)),
+        # Outside trial 51, M2: "предстоял", the past of "предстоит", was still to come.
+        ("swap_ru", "Солдатам в самолете предстоял обмен пленными.", ("future", "предстоял")),
+    ],
+)
+def test_a_counterfactual_or_alleged_predicate_after_the_subject(
+    signal: str, body: str, want: tuple[str, str | None]
+) -> None:
+    assert _read(signal, body=body) == want
