@@ -577,10 +577,10 @@ def _embedded_status(
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
         for path, what in sorted(backlog.unread.items()):
             if what.startswith("never read: "):
-                said = f"[yellow]never read[/yellow] ({escape(what.removeprefix('never read: '))})"
+                shown = f"[yellow]never read[/yellow] ({escape(what.removeprefix('never read: '))})"
             else:
-                said = f"[yellow]not read to its end[/yellow] ({escape(what)})"
-            err.print(f"source {escape(path)}: {said}", highlight=False)
+                shown = f"[yellow]not read to its end[/yellow] ({escape(what)})"
+            err.print(f"source {escape(path)}: {shown}", highlight=False)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
