@@ -97,3 +97,23 @@ def test_status_names_a_json_lines_source_the_config_names_and_no_poll_has_read(
     run_once(tmp_path, cfg)
     code, said, data = status(cfg)
     assert code == 0 and data["sources_unread"] == {} and "caught up" in said, said
+
+
+def test_status_names_a_feed_the_config_names_and_the_last_run_never_polled(tmp_path: Path) -> None:
+    """A feed has no lines to count, but the `run` that wrote the last cycle records every source it polled: a feed
+    added to the config since is said as never polled (behind, exit 3) until a run polls it."""
+    feeds = Path(__file__).resolve().parents[1] / "data" / "feeds"
+    inbox = news(tmp_path / "inbox.jsonl", ("one", 1, "Alphaland closed the border."))
+    rss = f"{{kind: rss, url: {feeds / 'world_rss2.xml'}}}"
+    run_once(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}", rss]))
+    atom = feeds / "world_atom.xml"
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}", rss, f"{{kind: rss, url: {atom}}}"])
+    code, said, data = status(cfg)
+    assert code == 3 and data["caught_up"] is False, said
+    assert data["sources_unread"] == {str(atom): "never polled by the watchfloor run that wrote the last cycle"}
+    assert f"source {atom}: never polled (by the watchfloor run that wrote the last cycle)" in said, said
+    assert "behind (1 source never polled)" in said, said
+
+    run_once(tmp_path, cfg)
+    code, said, data = status(cfg)
+    assert code == 0 and data["sources_unread"] == {} and "caught up" in said, said
