@@ -131,6 +131,33 @@ def unread_sources(store: SourcePositions) -> dict[str, str]:
     return out
 
 
+def never_read_sources(
+    store: SourcePositions, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> dict[str, str]:
+    """The configured JSON Lines sources with a whole line and no saved position at all: path -> what is unread
+    (outside trial 50, MED-1: a source added to the config under a live `run`, or named for a `run` that cannot
+    write its store, was never read, and `status` said "caught up"). An optional file not there yet is nothing to
+    read; a file that cannot be opened from here is left to the poller's failure reports, as in `unread_sources`."""
+    saved = set(store.checkpoint_positions())
+    out: dict[str, str] = {}
+    for source in sources:
+        if not isinstance(source, JsonlSource) or checkpoint_name(source.path) in saved:
+            continue
+        try:
+            size = os.stat(source.path).st_size
+            if source.path.endswith(".gz"):
+                whole = size > 0  # (a compressed file's lines are not told without decompressing it)
+            else:
+                with open(source.path, "rb") as f:
+                    whole = b"\n" in f.read(UNREAD_PEEK)
+        except OSError:
+            continue
+        if whole:
+            kind = "compressed bytes" if source.path.endswith(".gz") else "bytes"
+            out[source.path] = f"never read: {size:,} {kind}, no poll has saved a position in it"
+    return out
+
+
 @dataclass
 class SourceResult:
     """One source in one poll."""

@@ -308,13 +308,17 @@ class Availability:
         self.back_at = float("-inf")  # monotonic time it came back
         self.first: tuple[float, object] | None = None  # with confirm: a failure not yet confirmed, and why
         self.next_reminder = float("inf")  # monotonic time of the next "still unreachable" line
+        self.word = "unreachable"  # how the outage under way is said (`down`'s `word`)
 
     @property
     def available(self) -> bool:
         return self.since is None
 
-    def down(self, reason: object, *, meanwhile: str | None = None, lasting: bool = False) -> None:
-        """A failure; `lasting`: it already lasted (a request that timed out), so it needs no confirmation."""
+    def down(
+        self, reason: object, *, meanwhile: str | None = None, lasting: bool = False, word: str = "unreachable"
+    ) -> None:
+        """A failure; `lasting`: it already lasted (a request that timed out), so it needs no confirmation. `word`:
+        what it is ("cannot be written": a read-only store is there, not unreachable; trial 50, LOW-2)."""
         now = self.clock()
         if self.since is None and now - self.back_at < self.GRACE_S:
             self.log.debug("%s: late failure from before it came back (%s)", self.what, _short(reason))
@@ -323,13 +327,14 @@ class Availability:
             if now >= self.next_reminder and self.remind is not None:
                 self.next_reminder = now + self.remind[1]
                 self.log.warning(
-                    "%s still unreachable after %s; %s",
+                    "%s still %s after %s; %s",
                     self.what,
+                    self.word,
                     format_elapsed(now - self.since),
                     meanwhile or self.meanwhile,
                 )
             else:
-                self.log.debug("%s still unreachable (%s)", self.what, _short(reason))
+                self.log.debug("%s still %s (%s)", self.what, self.word, _short(reason))
             return
         at, why = now, reason
         if self.confirm and not lasting and not_a_broker(reason) is None:  # not a broker: no reset, said at once
@@ -340,19 +345,21 @@ class Availability:
             at, why = self.first
             self.first = None
         self.since = at
+        self.word = word
         if self.remind is not None:
             self.next_reminder = at + self.remind[0]
         wrong = not_a_broker(why, self.what.removeprefix("Kafka broker ").strip())
         if wrong is not None:  # said at once, in words: kafka-python only says "Invalid frame length" (_NotKafka)
             self.log.warning("%s unreachable: %s; %s", self.what, wrong, meanwhile or self.meanwhile)
             return
-        self.log.warning("%s unreachable (%s); %s", self.what, _short(why), meanwhile or self.meanwhile)
+        self.log.warning("%s %s (%s); %s", self.what, word, _short(why), meanwhile or self.meanwhile)
 
     def up(self) -> None:
         self.first = None
         if self.since is not None:
             self.back_at = self.clock()
-            self.log.warning("%s reachable again after %.1fs", self.what, self.back_at - self.since)
+            back = "reachable again" if self.word == "unreachable" else "usable again"
+            self.log.warning("%s %s after %.1fs", self.what, back, self.back_at - self.since)
             self.since = None
             self.next_reminder = float("inf")
 

@@ -47,6 +47,17 @@ def store_problem(e: BaseException) -> str:
     return _URL.sub(lambda m: redact_url(m.group()), line)[:300]
 
 
+def store_state(e: BaseException) -> str:
+    """How a store that failed is said to be, from its StoreError's kind: "unreachable" only when it could not be
+    reached (a local file that is read-only, full or gives a disk I/O error is there: trial 50, LOW-2)."""
+    kind = e.kind if isinstance(e, StoreError) else "unreachable"
+    if kind in ("unreachable", "missing"):
+        return "unreachable"
+    if kind in ("read-only", "full", "locked"):
+        return "cannot be written"
+    return "cannot be used"
+
+
 class RecordRejected(ValueError):
     """One event the store cannot take (`index` in the batch given); nothing of that batch was written."""
 

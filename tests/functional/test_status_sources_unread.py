@@ -64,3 +64,56 @@ def test_status_names_a_json_lines_source_with_lines_not_read_yet(tmp_path: Path
         f.write('{"type": "news.article", "id": "thr')
     code, said, data = status(cfg)
     assert code == 0 and data["sources_unread"] == {}, said
+
+
+def test_status_names_a_json_lines_source_the_config_names_and_no_poll_has_read(tmp_path: Path) -> None:
+    """Outside trial 50, MED-1: a source added to the config after the `run` started (or named for a `run` that
+    cannot write its store) has no saved position at all, and `status --config` said "caught up", exit 0. Its
+    lines are unread work; an optional file not there yet, or one with no whole line, is not."""
+    inbox = tmp_path / "inbox.jsonl"
+    news(inbox, ("one", 1, "Alphaland closed the border."))
+    run_once(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}"]))
+
+    added = tmp_path / "added.jsonl"
+    news(added, ("two", 2, "Betastan shut the border."))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"type": "news.article", "id": "thr', encoding="utf-8")  # no whole line yet
+    cfg = config(
+        tmp_path,
+        [
+            f"{{kind: jsonl, path: {inbox}}}",
+            "{kind: jsonl, path: added.jsonl}",  # (relative to the config's folder, as `run` reads it)
+            f"{{kind: jsonl, path: {empty}}}",
+            f"{{kind: jsonl, path: {tmp_path / 'later.jsonl'}, optional: true}}",
+        ],
+    )
+    code, said, data = status(cfg)
+    size = added.stat().st_size
+    assert code == 3 and data["caught_up"] is False and data["ok"] is False, said
+    assert data["sources_unread"] == {str(added): f"never read: {size:,} bytes, no poll has saved a position in it"}
+    assert f"source {added}: never read ({size:,} bytes, no poll has saved a position in it)" in said, said
+    assert "behind (1 source with lines not read yet)" in said, said
+
+    run_once(tmp_path, cfg)
+    code, said, data = status(cfg)
+    assert code == 0 and data["sources_unread"] == {} and "caught up" in said, said
+
+
+def test_status_names_a_feed_the_config_names_and_the_last_run_never_polled(tmp_path: Path) -> None:
+    """A feed has no lines to count, but the `run` that wrote the last cycle records every source it polled: a feed
+    added to the config since is said as never polled (behind, exit 3) until a run polls it."""
+    feeds = Path(__file__).resolve().parents[1] / "data" / "feeds"
+    inbox = news(tmp_path / "inbox.jsonl", ("one", 1, "Alphaland closed the border."))
+    rss = f"{{kind: rss, url: {feeds / 'world_rss2.xml'}}}"
+    run_once(tmp_path, config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}", rss]))
+    atom = feeds / "world_atom.xml"
+    cfg = config(tmp_path, [f"{{kind: jsonl, path: {inbox}}}", rss, f"{{kind: rss, url: {atom}}}"])
+    code, said, data = status(cfg)
+    assert code == 3 and data["caught_up"] is False, said
+    assert data["sources_unread"] == {str(atom): "never polled by the watchfloor run that wrote the last cycle"}
+    assert f"source {atom}: never polled (by the watchfloor run that wrote the last cycle)" in said, said
+    assert "behind (1 source never polled)" in said, said
+
+    run_once(tmp_path, cfg)
+    code, said, data = status(cfg)
+    assert code == 0 and data["sources_unread"] == {} and "caught up" in said, said

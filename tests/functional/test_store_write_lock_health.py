@@ -76,12 +76,12 @@ def test_a_write_lock_held_elsewhere_is_down_until_a_write_goes_through(
                 assert store_up(server.url) == 0
             said = [r.getMessage() for r in caplog.records if r.name.startswith("watchfloor")]
             assert not any("reachable again" in m for m in said), said
-            assert sum("the store unreachable" in m for m in said) == 1, said
+            assert sum("the store cannot be written" in m for m in said) == 1, said
             other.execute("COMMIT")  # released
             caplog.clear()
             assert live_cycle(pipeline, heartbeat, None, None, watch, 1.0) is not None  # its writes go through
             said = [r.getMessage() for r in caplog.records if r.name.startswith("watchfloor")]
-            assert sum("the store reachable again" in m for m in said) == 1, said
+            assert sum("the store usable again" in m for m in said) == 1, said
         status, body = get(server.url + "/healthz")
         assert status == 200 and json.loads(body)["store"] == "ok", body
         assert store_up(server.url) == 1

@@ -77,8 +77,12 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
         try:
             record_channel_checks(record, datetime.now(UTC), failed)
         except Exception as e:  # monitoring only: the start goes on, as a failed check does
+            from watchfloor.stream_processors.stores.errors import store_problem
+
+            # The reason, naming the store (trial 50, LOW-2: a bare "StoreError" said nothing of a read-only file).
             err.print(
-                f"[yellow]could not record the channel checks for status and /healthz[/yellow]: {type(e).__name__}",
+                "[yellow]could not record the channel checks for status and /healthz[/yellow]: "
+                f"{escape(store_problem(e))}",
                 highlight=False,
             )
     routing = getattr(dispatcher, "routing", None)

@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from watchfloor.alerts.backlog import BacklogHold
 from watchfloor.stream_processors.kafka.clients import Availability
-from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+from watchfloor.stream_processors.stores.errors import StoreError, store_problem, store_state
 
 from ._common import (
     ConfigOpt,
@@ -531,7 +531,9 @@ def record_source_health(store: Any, summary: Any, sources: Any, *, quiet: bool 
         record_sources(store, datetime.now(UTC), polls, source_origins(sources))
     except Exception as e:  # monitoring only: the documents are stored and relayed all the same
         if not quiet:
-            err.print(f"[yellow]could not record the sources' health[/yellow]: {type(e).__name__}", highlight=False)
+            err.print(
+                f"[yellow]could not record the sources' health[/yellow]: {escape(store_problem(e))}", highlight=False
+            )
         return False
     return True
 
@@ -582,7 +584,7 @@ class HealthRecorder:
             if not self.failing:
                 err.print(
                     f"[yellow]--health-store {escape(redact_url(self.url))}: cannot record the sources' health "
-                    f"there[/yellow] ({type(e).__name__}); trying again each pass",
+                    f"there[/yellow] ({escape(store_problem(e))}); trying again each pass",
                     highlight=False,
                 )
         else:
@@ -1235,7 +1237,7 @@ def notify(
             except StoreError as e:
                 if once or e.kind == "replaced":
                     raise
-                store_watch.down(store_problem(e), lasting=True)
+                store_watch.down(store_problem(e), lasting=True, word=store_state(e))
                 if stop.wait(min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)):
                     stopped_by = stop.signal
                     break

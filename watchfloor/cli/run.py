@@ -23,6 +23,7 @@ from ._common import (
     counted,
     edited,
     err,
+    error_line,
     fail,
     interval_seconds,
     print_dead_letters,
@@ -207,7 +208,9 @@ def run(
                 except Exception as e:
                     if (gone := store_gone(e)) is not None:
                         raise fail(gone) from None
-                    raise fail(f"{type(e).__name__}: {e}") from None
+                    # A store that cannot be used says its reason and names the store, as every command's error
+                    # does (error_line), not "StoreError: store …" (trial 50, LOW-2).
+                    raise fail(error_line(e)) from None
                 polled_all.add(polled)
                 behind = bool(polled.catching_up)
             elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
@@ -267,8 +270,12 @@ def run(
         try:
             heartbeat.flush()
         except Exception as e:  # the store may be what failed; closing must go on
+            from watchfloor.stream_processors.stores.errors import store_problem
+
             if store_gone(e) is None:  # (a deleted store file was said already, as what stopped the run)
-                err.print(f"[yellow]could not save the last heartbeat[/yellow]: {type(e).__name__}", highlight=False)
+                err.print(
+                    f"[yellow]could not save the last heartbeat[/yellow]: {escape(store_problem(e))}", highlight=False
+                )
         pipeline.close()
     if unfinished and polled is not None:
         # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries
@@ -391,7 +398,7 @@ def live_cycle(
     next cycle resumes from the committed checkpoints. A store that cannot be used (StoreError) is said when it goes
     and when it is back (`store_watch`), not every cycle: `run --serve` printed `cycle failed StoreError …` each
     cycle of an outage. Any other failure is said each time; tracebacks are at debug level."""
-    from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+    from watchfloor.stream_processors.stores.errors import StoreError, store_problem, store_state
 
     try:
         done = _cycle(pipeline, heartbeat, lines, config, owed=owed)
@@ -402,7 +409,7 @@ def live_cycle(
             # next start would read the sources again from the beginning and send every alert again (trial 19, H1).
             raise fail(gone) from None
         if isinstance(e, StoreError):
-            store_watch.down(store_problem(e), lasting=True)
+            store_watch.down(store_problem(e), lasting=True, word=store_state(e))
         else:
             err.print(
                 f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",

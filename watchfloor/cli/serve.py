@@ -195,16 +195,16 @@ def record_lapsed_silences(control: Any, store_watch: Any = None) -> None:
     pipeline runs; a store that is down now is tried again next time (the status page says it is down). With
     `store_watch` (the web server's Availability of the store) an outage is said once, with the pages', not once
     a second (outside trial 14, H1)."""
-    from watchfloor.stream_processors.stores.errors import StoreError, store_problem
+    from watchfloor.stream_processors.stores.errors import StoreError, store_problem, store_state
 
     try:
         control.expire_lapsed()
     except StoreError as e:
         if store_watch is None:
             raise
-        store_watch.down(store_problem(e), lasting=True)
+        store_watch.down(store_problem(e), lasting=True, word=store_state(e))
     except Exception as e:
-        logging.getLogger(__name__).warning("could not record lapsed silences: %s: %s", type(e).__name__, e)
+        logging.getLogger(__name__).warning("could not record lapsed silences: %s", store_problem(e))
     else:
         if store_watch is not None:
             store_watch.up()

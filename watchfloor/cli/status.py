@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -149,6 +149,9 @@ def pending_text(d: Deliveries) -> str:
     return text + (f", {', '.join(paused)}" if paused else "")
 
 
+NEVER_POLLED = "never polled"  # how an unread RSS or GDELT source's entry in `sources_unread` begins
+
+
 @dataclass
 class Backlog:
     """An embedded store's work not done yet: documents the rules have not read, detections and retractions the
@@ -166,8 +169,11 @@ class Backlog:
 
     def reasons(self) -> list[str]:
         why = []
-        if self.unread:
-            why.append(f"{counted(len(self.unread), 'source')} with lines not read yet")
+        unpolled = sum(1 for what in self.unread.values() if what.startswith(NEVER_POLLED))
+        if len(self.unread) > unpolled:
+            why.append(f"{counted(len(self.unread) - unpolled, 'source')} with lines not read yet")
+        if unpolled:
+            why.append(f"{counted(unpolled, 'source')} never polled")
         if self.documents:
             why.append(f"{counted(self.documents, 'document')} not yet read by the rules")
         if self.detections:
@@ -175,10 +181,11 @@ class Backlog:
         return why
 
 
-def read_backlog(url: str) -> Backlog:
-    """The embedded runner's and the dispatcher's backlog in the store at `url` (read only)."""
+def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
+    """The embedded runner's and the dispatcher's backlog in the store at `url` (read only); `sources`: those the
+    config given names, whose JSON Lines files with lines and no saved position are unread too."""
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
-    from watchfloor.producers.poller import unread_sources
+    from watchfloor.producers.poller import never_read_sources, unread_sources
     from watchfloor.schemas.events import DOCUMENT_TYPES
     from watchfloor.stream_processors.ports import DocumentRetention
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
@@ -190,6 +197,15 @@ def read_backlog(url: str) -> Backlog:
     st = open_store(url, create=False, upgrade=False)
     try:
         hb = heartbeat(st)
+        unread = {**unread_sources(st), **never_read_sources(st, sources)} if isinstance(st, DocumentRetention) else {}
+        if hb.finished_at is not None:
+            # A feed or GDELT source has no lines to count, but the `run` that wrote the last cycle records each
+            # source it polled: one the config names that it never polled (added since it started) is unread work.
+            # (JSON Lines sources are told by their lines above; with no cycle recorded nothing can be told.)
+            for source in sources:
+                origin = redact_url(getattr(source, "path", None) or source.url)
+                if getattr(source, "kind", None) != "jsonl" and origin not in hb.sources:
+                    unread.setdefault(origin, f"{NEVER_POLLED} by the watchfloor run that wrote the last cycle")
         return Backlog(
             # Counted by the store over its (type, position) index: reading them (as before) cost 6 s per 100k
             # documents behind (trial 18, H1).
@@ -202,7 +218,7 @@ def read_backlog(url: str) -> Backlog:
             channels_checked_at=hb.channels_checked_at,
             heartbeat=hb,
             pruned=pruned_range(st),
-            unread=unread_sources(st) if isinstance(st, DocumentRetention) else {},  # (every store: memory, SQL)
+            unread=unread,  # (every store: memory, SQL)
         )
     finally:
         st.close()
@@ -413,6 +429,8 @@ def status(
             wait=wait,
             failing_after=cfg.health.source_failing.total_seconds(),
             named=rules_check(rules, cfg, config),
+            # Only a config given names the sources `run` reads into this store (the bundled demo's are not them).
+            sources=cfg.sources if config is not None else (),
         )
         return
     try:
@@ -485,7 +503,13 @@ def _caught_up(st: Any, deliveries: Deliveries) -> bool:
 
 
 def _embedded_status(
-    url: str, *, as_json: bool, wait: float | None, failing_after: float, named: RulesCheck | None = None
+    url: str,
+    *,
+    as_json: bool,
+    wait: float | None,
+    failing_after: float,
+    named: RulesCheck | None = None,
+    sources: Sequence[Any] = (),
 ) -> None:
     """`status` of an embedded deployment (outside trial 12, M3: it asked for a broker there is none of, exit 1):
     the store's backlog and ledger, and the sources whose polls fail (those failing longer than `failing_after`,
@@ -503,7 +527,7 @@ def _embedded_status(
                 f"the store {deliveries.store} cannot be read ({deliveries.problem}); give --store (or "
                 "$WATCHFLOOR_STORE) where `run` delivers from"
             )
-        return deliveries, read_backlog(url)
+        return deliveries, read_backlog(url, sources)
 
     deliveries, backlog = _poll_until(look, lambda g: not g[0].pending and not g[1].reasons(), wait)
     caught_up = not deliveries.pending and not backlog.reasons()
@@ -564,7 +588,13 @@ def _embedded_status(
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
         for path, what in sorted(backlog.unread.items()):
-            err.print(f"source {escape(path)}: [yellow]not read to its end[/yellow] ({escape(what)})", highlight=False)
+            if what.startswith(NEVER_POLLED):
+                shown = f"[yellow]never polled[/yellow] ({escape(what.removeprefix(NEVER_POLLED).strip())})"
+            elif what.startswith("never read: "):
+                shown = f"[yellow]never read[/yellow] ({escape(what.removeprefix('never read: '))})"
+            else:
+                shown = f"[yellow]not read to its end[/yellow] ({escape(what)})"
+            err.print(f"source {escape(path)}: {shown}", highlight=False)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
