@@ -165,6 +165,10 @@ def run(
         interval=None if once else wait,
         rules=fingerprint,
     )
+    try:  # a live run's start, for status, /healthz and /metrics to tell one gone before its first cycle ends
+        heartbeat.start(datetime.now(UTC))
+    except Exception as e:  # (the cycles say a store outage, and retry; this record is not worth stopping for)
+        err.print(f"[yellow]could not record this run's start for status and /healthz[/yellow]: {e}", highlight=False)
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
