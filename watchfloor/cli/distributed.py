@@ -1218,6 +1218,7 @@ def notify(
         raise
     stop = stop_on_sigterm()
     heart = Heartbeat()
+    dispatcher.deliverer.between = heart.alive  # within a cycle of slow deliveries too (trial 50, MED-3)
     report = None
     told = False
     cycles = 0

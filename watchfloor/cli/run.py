@@ -171,6 +171,7 @@ def run(
         err.print(f"[yellow]could not record this run's start for status and /healthz[/yellow]: {e}", highlight=False)
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
+    pipeline.dispatcher.deliverer.between = heart.alive  # and within a cycle of slow deliveries (trial 50, MED-3)
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
     rule_files = None if once else RuleFilesWatch(cfg.rules)
     cycles = 0
