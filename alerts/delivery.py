@@ -239,6 +239,9 @@ class Deliverer:
         # Whether the process was asked to stop (SIGTERM): no more claims then, so that a stop waits for the attempt
         # under way (each bounded by its channel's timeout), not for every one still due.
         self.stopping: Callable[[], bool] = lambda: False
+        # Called after each attempt: a cycle of slow deliveries can last minutes, and the process's liveness file
+        # (`watchfloor health`) must not age meanwhile (trial 50, MED-3); it throttles itself.
+        self.between: Callable[[], None] = lambda: None
         # channel -> the keeper of a notifier call given up on (past its claim's deadline, or at a stop) and still
         # running: the channel gets no other call until it ends, so that no two calls of one notifier overlap. The
         # keeper holds the call's row claimed in the store meanwhile (`_hold`), for every other dispatcher.
@@ -325,6 +328,7 @@ class Deliverer:
             finally:
                 self._claim = None
             self._wake(rec, handled)
+            self.between()
             used = spent[rec.channel] = spent.get(rec.channel, 0.0) + self.stopwatch() - started
             n = tried[rec.channel] = tried.get(rec.channel, 0) + 1
             if used > budget:

@@ -22,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from tests.fixtures.log_lines import unstamped
 from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.web.build import build_services
@@ -260,13 +261,13 @@ def test_a_live_run_goes_on_and_says_each_failure_once_a_cycle(tmp_path: Path) -
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            lines.append(line)
+            lines.append(unstamped(line)[0] + "\n")  # (a live run's lines start with their time)
             if sum(1 for x in lines if x.startswith("polled ")) >= 3:
                 break
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=60)
-    lines += rest.splitlines(keepends=True)
+    lines += [x + "\n" for x in unstamped(rest)]
     text = "".join(lines)
     cycles = [x for x in lines if x.startswith("polled ")]
     assert proc.returncode == 0, text

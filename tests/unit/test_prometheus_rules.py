@@ -75,6 +75,7 @@ def test_the_exported_names_are_read_from_the_code() -> None:
         "watchfloor_deliveries_total",
         "watchfloor_last_cycle_age_seconds",
         "watchfloor_pipeline_stale_after_seconds",
+        "watchfloor_run_first_cycle_pending_seconds",
         "watchfloor_detection_to_delivery_seconds_bucket",
         "watchfloor_deliveries_expired",  # (named in a loop over the ledger's gauges)
     } <= names
@@ -99,6 +100,8 @@ def test_the_rules_cover_what_an_on_call_engineer_pages_on() -> None:
     for needed in (
         "watchfloor_store_up == 0",
         "watchfloor_last_cycle_age_seconds > watchfloor_pipeline_stale_after_seconds",
+        # a live `run` killed before its first cycle ended recorded no cycle age (trial 50, MED-3)
+        "watchfloor_run_first_cycle_pending_seconds > watchfloor_pipeline_stale_after_seconds",
         'watchfloor_deliveries_total{status="failed"}',
         "watchfloor_delivery_oldest_outstanding_seconds",
         "watchfloor_channel_pause_remaining_seconds",

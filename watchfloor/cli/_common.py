@@ -7,12 +7,14 @@ traceback: `_CommandGroup` catches them around every command.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -36,7 +38,16 @@ WIDTH_WITHOUT_TERMINAL = 160
 
 class _Console(Console):
     """A console as wide as its terminal, or $COLUMNS; with neither (cron, CI, a script's pipe) 160 columns, not
-    rich's 80, which folds every cell of a table into several lines that grep and mail cannot follow."""
+    rich's 80, which folds every cell of a table into several lines that grep and mail cannot follow. With `stamp`
+    set (log_times), each line printed starts with the time it gives."""
+
+    stamp: Callable[[], str] | None = None
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self.stamp is not None and objects and isinstance(objects[0], str):
+            # (a plain prefix: no markup in it, so it is the same whether the line's markup is read or not)
+            objects = (f"{self.stamp()} {objects[0]}", *objects[1:])
+        super().print(*objects, **kwargs)
 
     @property
     def size(self) -> ConsoleDimensions:
@@ -125,6 +136,50 @@ _program = threading.Event()  # set by main(): this process is the `watchfloor` 
 
 def run_as_program() -> None:
     _program.set()
+
+
+LOG_TIME_ENV = "WATCHFLOOR_LOG_TIME"
+
+
+def utc_stamp(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable[[], str]:
+    return lambda: clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextmanager
+def log_times(clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, logs: bool = True) -> Iterator[None]:
+    """For the long-running modes (a live `run`, `notify`, `worker`, `serve`): each line they print to stderr, and
+    each warning logged, starts with the UTC time (2026-12-06T10:47:55Z), so that an incident's lines can be matched
+    with Slack's or PostgreSQL's logs (trial 50, LOW-1: none had a time). On when this is the `watchfloor` program, off
+    under a test's CliRunner (whose output tests pin); $WATCHFLOOR_LOG_TIME=1 or 0 says so either way (0: a log
+    collector that stamps lines itself). `logs`: the warnings logged too (not where a library's logging has its own
+    time). Undone on leaving: the console and the root logger are the process's."""
+    asked = os.environ.get(LOG_TIME_ENV, "").strip()
+    if not (asked == "1" if asked in ("0", "1") else _program.is_set()):
+        yield
+        return
+    stamp = utc_stamp(clock)
+    handler = logging.StreamHandler()  # (sys.stderr, as logging's last resort wrote the warnings without a time)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_StampedFormatter(stamp))
+    root = logging.getLogger()
+    before = err.stamp
+    err.stamp = stamp  # (stderr only: what a command prints to stdout may be read by a program)
+    if logs:
+        root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        err.stamp = before
+
+
+class _StampedFormatter(logging.Formatter):
+    def __init__(self, stamp: Callable[[], str]) -> None:
+        super().__init__("%(message)s")
+        self.stamp = stamp
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{self.stamp()} {super().format(record)}"
 
 
 def end_process(code: int) -> None:

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import Annotated, Any
@@ -35,6 +35,7 @@ from ._common import (
     err,
     fail,
     interval_seconds,
+    log_times,
     print_dead_letters,
     print_editions_bound,
     print_event_time,
@@ -58,7 +59,7 @@ from .alerts import (
     next_wait,
     print_channel_checks,
 )
-from .health import Heartbeat
+from .health import Heartbeat, between_deliveries
 
 BrokerOpt = Annotated[
     str | None,
@@ -276,9 +277,16 @@ def worker(
     except OSError as e:  # (cannot be made or locked: a read-only disk, a file where the directory should be)
         raise fail(f"{e.filename or settings.datadir}: {e.strerror or e}") from None
     try:
-        run_worker(
-            engine, settings, sink, loglevel=loglevel, trace=trace, heartbeat=Heartbeat().beat, broker_hint=BROKER_HINT
-        )
+        with log_times(logs=False):  # (Faust's log lines carry their time already)
+            run_worker(
+                engine,
+                settings,
+                sink,
+                loglevel=loglevel,
+                trace=trace,
+                heartbeat=Heartbeat().beat,
+                broker_hint=BROKER_HINT,
+            )
     except (MissingTopics, TopicLayoutError, RulesMismatch) as e:
         raise fail(str(e)) from None
 
@@ -1227,6 +1235,11 @@ def notify(
     # A live notify waits out a store outage, as `run`, the workers and `archive` do (outside trial 39, H1: it exited
     # 1 within 2 s of PostgreSQL going away, and nothing restarted it): said when it goes and when it is back.
     store_watch = _notify_store_watch(interval)
+    stamps = ExitStack()  # a live notify's lines with their time (log_times); a `--once`'s as they were
+    if not once:
+        stamps.enter_context(log_times())
+    # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
+    dispatcher.deliverer.between = between_deliveries(heart, store_watch, st)
     try:
         while True:
             heart.beat()
@@ -1270,6 +1283,7 @@ def notify(
         st.close()
         if workers is not None:
             workers.close()
+        stamps.close()
     if stopped_by is not None:
         err.print(stopped_line("notify", stopped_by, cycles), highlight=False)
     if once and report is not None:

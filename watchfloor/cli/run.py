@@ -7,6 +7,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,6 +27,7 @@ from ._common import (
     error_line,
     fail,
     interval_seconds,
+    log_times,
     print_dead_letters,
     print_editions_bound,
     print_event_time,
@@ -49,7 +51,7 @@ from .alerts import (
     next_wait,
     print_channel_checks,
 )
-from .health import Heartbeat
+from .health import Heartbeat, between_deliveries
 
 if TYPE_CHECKING:
     from watchfloor.producers.poller import PollSummary
@@ -166,6 +168,10 @@ def run(
         interval=None if once else wait,
         rules=fingerprint,
     )
+    try:  # a live run's start, for status, /healthz and /metrics to tell one gone before its first cycle ends
+        heartbeat.start(datetime.now(UTC))
+    except Exception as e:  # (the cycles say a store outage, and retry; this record is not worth stopping for)
+        err.print(f"[yellow]could not record this run's start for status and /healthz[/yellow]: {e}", highlight=False)
     lines = QuietCycles()  # a quiet cycle's line once per 10 minutes, not every poll
     heart = Heartbeat()  # $WATCHFLOOR_HEARTBEAT, for `watchfloor health`, as produce, archive and notify keep it
     # The rules are read once, at start: an edit is said (once) instead of being silently ignored (trial 13, M1).
@@ -175,7 +181,12 @@ def run(
     unfinished = False  # a `--once` stopped with a backlog (a source or the engine) not read to its end
     # One for the cycles and, with --serve, the pages: a store outage is a line when it starts and one when it ends.
     store_watch = run_store_availability(wait, serving=serve is not None)
+    # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
+    pipeline.dispatcher.deliverer.between = between_deliveries(heart, store_watch, pipeline.store)
     lock_watch = LockWatch(pipeline.store, lambda line: err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False))
+    stamps = ExitStack()  # a live run's lines with their time (log_times); a `--once`'s as they were
+    if not once:
+        stamps.enter_context(log_times())
     lock_watch.start()
     try:
         if serve is not None:
@@ -277,6 +288,7 @@ def run(
                     f"[yellow]could not save the last heartbeat[/yellow]: {escape(store_problem(e))}", highlight=False
                 )
         pipeline.close()
+        stamps.close()
     if unfinished and polled is not None:
         # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries
         # did (outside trial 18: it exited 0 or 3 by that alone); the next `run` goes on from the saved position.

@@ -5,12 +5,24 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, app, app_config, counted, err, fail, redact_url, stop_on_sigterm, stopped_line
+from ._common import (
+    ConfigOpt,
+    app,
+    app_config,
+    counted,
+    err,
+    fail,
+    log_times,
+    redact_url,
+    stop_on_sigterm,
+    stopped_line,
+)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -261,6 +273,8 @@ def serve(
     stop = stop_on_sigterm()
     server = None
     watch = store_availability()  # one for the pages and the silences: an outage is one line
+    stamps = ExitStack()  # its lines with their time (log_times)
+    stamps.enter_context(log_times())
     try:
         control = open_control(store, cfg)
         server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
@@ -277,5 +291,6 @@ def serve(
         if server is not None:
             server.stop()
         store.close()
+        stamps.close()
     if stopped_by is not None:
         err.print(stopped_line("serve", stopped_by), highlight=False)

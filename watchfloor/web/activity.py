@@ -830,6 +830,13 @@ def record_sources(
     _save(store, lambda state: _with_sources(state, [(at, shown)], configured))
 
 
+def record_start(store: CheckpointStore, at: datetime, runner: Mapping[str, Any]) -> None:
+    """Keep a live `run`'s start (its process, interval, when) beside the cycle record, in place of an earlier one's:
+    a run killed before its first cycle ended recorded no cycle, and was told by nothing (trial 50, MED-3)."""
+    started = {**runner, "at": at.astimezone(UTC).isoformat()}
+    _save(store, lambda state: {**state, "started": started})
+
+
 def record_channel_checks(store: CheckpointStore, at: datetime, failed: Sequence[tuple[str, str]]) -> None:
     """Keep the channels whose check failed at a dispatcher's start, (channel as shown, why), in place of an earlier
     start's: `status`, the status page and /healthz say them (trial 33, M2). None failed: an empty list, so a start
@@ -932,6 +939,11 @@ class HeartbeatRecorder:
         self._saved = float("-inf")
         self._behind: list[str] = []
 
+    def start(self, at: datetime) -> None:
+        """Record a live loop's start (record_start); a `--once` is idle between its runs and records none."""
+        if self.runner is not None and self.runner.get("live"):
+            record_start(self.store, at, self.runner)
+
     def cycle(self, finished_at: datetime, seconds: float, polls: PollsArg, behind: Sequence[str] = ()) -> None:
         """`polls`: each source polled in the cycle (SourcePoll, or origin -> seconds for a successful one); `behind`:
         what the cycle left for the next (a backlog read a slice per cycle: /healthz says "catching up")."""
@@ -981,6 +993,23 @@ class Heartbeat:
     live: bool | None = None
     interval: float | None = None  # the live loop's poll interval, seconds (None: a `--once`, or not recorded)
     rules: str | None = None  # the fingerprint of the rules that process read at its start (None: not recorded)
+    # the live `run` started last (record_start): its process, when, and its poll interval
+    started_at: datetime | None = None
+    started_process: str | None = None
+    started_interval: float | None = None
+
+    def first_cycle_pending(self) -> bool:
+        """The live `run` started last has recorded no cycle since its start (none at all, or only an earlier
+        run's): that run, not the last cycle's, is the one to tell (running its first cycle, or gone)."""
+        if self.started_at is None or self.started_process is None:
+            return False
+        return self.finished_at is None or self.started_at > self.finished_at
+
+    def started_age(self, now: datetime) -> float | None:
+        """Seconds since the live `run` started last, while it has recorded no cycle (first_cycle_pending)."""
+        if not self.first_cycle_pending() or self.started_at is None:
+            return None
+        return max((now - self.started_at).total_seconds(), 0.0)
 
     def stale_after(self, pipeline_max_age: float | None = None) -> float | None:
         """The age of the last cycle past which the pipeline is stale: `pipeline_max_age` when it runs in this
@@ -990,6 +1019,8 @@ class Heartbeat:
         its runs, an older `run` recorded no interval)."""
         if pipeline_max_age is not None:
             return pipeline_max_age
+        if self.first_cycle_pending() and self.started_interval:
+            return stale_age(self.started_interval)
         if self.live and self.interval:
             return stale_age(self.interval)
         return None
@@ -1027,6 +1058,9 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         live=(state.get("runner") or {}).get("live"),
         interval=_number((state.get("runner") or {}).get("interval")),
         rules=r if isinstance(r := (state.get("runner") or {}).get("rules"), str) else None,
+        started_at=datetime.fromisoformat(t) if isinstance(t := (state.get("started") or {}).get("at"), str) else None,
+        started_process=p if isinstance(p := (state.get("started") or {}).get("process"), str) else None,
+        started_interval=_number((state.get("started") or {}).get("interval")),
     )
 
 

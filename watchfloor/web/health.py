@@ -74,6 +74,9 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         # A `serve --broker` of a distributed pipeline: no `run` cycles, by design (outside trial 39, L: "no cycle
         # recorded yet" read like a pipeline that never started)
         body["pipeline"] = "distributed: the workers read from Kafka (their lag: `watchfloor status --broker …`)"
+    if hb.first_cycle_pending() and hb.started_at is not None:  # (trial 50, MED-3: told by runner_verdict below)
+        body["run_started_at"] = hb.started_at.isoformat()
+        body["pipeline"] = "the live `run` started last is in its first cycle"
     if hb.behind:  # a backlog read a slice per cycle: busy, not stale (outside trial 18, M1)
         body["catching_up"] = [redact_url(o) for o in hb.behind]
     # A separate `serve` (the pipeline in another process): which process wrote the last cycle, and whether it still
@@ -191,7 +194,24 @@ def runner_verdict(hb: Heartbeat, now: datetime) -> tuple[str, str | None] | Non
     (a separate `serve`, `watchfloor status`): ("stopped", why) for a live `run` of this host that is gone (trial 38,
     MED-4), ("stale", why) for one that still runs but has finished no cycle for three of its poll intervals and a
     minute: hung, or unable to write the store (trial 42, MED-2); ("idle (…)", None) after a `run --once` (a cron
-    job, idle between its runs); None when it runs, or nothing can be told (no cycle, no process recorded)."""
+    job, idle between its runs); None when it runs, or nothing can be told (no cycle, no process recorded). A live
+    `run` started after the last cycle is told by its start record (record_start) until it records a cycle."""
+    if hb.first_cycle_pending() and hb.started_process is not None and hb.started_at is not None:
+        # The live `run` started last has recorded no cycle (a long first backlog, a slow channel): told by its start
+        # record, as one that wrote a cycle is by that (trial 50, MED-3: one killed then was told by nothing).
+        host, pid = [*hb.started_process.split(":"), "", ""][:2]
+        who = f"the `watchfloor run` started at {hb.started_at.isoformat(timespec='seconds')} (pid {pid} on {host})"
+        if not holder_may_live(hb.started_process):
+            return "stopped", f"{who} is no longer running and never finished a cycle: start it again"
+        since = hb.started_age(now) or 0.0
+        stale_after = hb.stale_after()
+        if stale_after is not None and since > stale_after:
+            return "stale", (
+                f"{who} has finished no cycle in the {since:.0f}s since its start, more than three of its "
+                f"{hb.started_interval:g}s poll intervals: a long first backlog, or it is hung or cannot write the "
+                "store (its log says which)"
+            )
+        return None
     age = hb.age(now)
     if hb.process is None or age is None:
         return None

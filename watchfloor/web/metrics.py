@@ -428,6 +428,17 @@ class LogCollector:
             g = GaugeMetricFamily("watchfloor_last_cycle_age_seconds", "Seconds since the last pipeline cycle ended.")
             g.add_metric([], age)
             yield g
+        started = hb.started_age(self.now())
+        if started is not None:
+            # A live `run` that has recorded no cycle since its start has no cycle age of its own: this one lets the
+            # stalled alert fire for it too, and for nothing on a store no `run` ever started on (trial 50, MED-3).
+            g = GaugeMetricFamily(
+                "watchfloor_run_first_cycle_pending_seconds",
+                "Seconds since the live `watchfloor run` started last, while it has recorded no cycle; absent "
+                "otherwise.",
+            )
+            g.add_metric([], started)
+            yield g
         stale_after = hb.stale_after(self.pipeline_max_age)
         if stale_after is not None:
             # /healthz's rule, for alerting on `watchfloor_last_cycle_age_seconds > this` (trial 42, MED-2)
