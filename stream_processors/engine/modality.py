@@ -1919,8 +1919,10 @@ def _may_be_scheduled(rules: CompiledRules, sent: Sentence) -> bool:
     return "en" in rules.languages and bool(_word_sets(sent) & _MAY_SCHEDULE)
 
 
-# What a sentence's words allow the English readings asked per signal (_word_sets): bits read once per sentence,
-# as each set test walks the sentence's words (~1 µs), and most sentences with a signal ask them for every signal.
+# What a sentence's words allow the English readings asked per signal (_word_sets): bits read once per sentence
+# (some sentences hold several signals), from a set of its words: a test of a cue set against the token list walks
+# the whole sentence (~2,300 instructions natively for a news sentence), against a set only the cue set's 7-17
+# words (callgrind, BENCHMARKS.md session 34).
 _MAY_SCHEDULE = 1  # a time word or a step's verb (_may_be_scheduled)
 _MAY_TIME = 2  # a word a time to come starts at (_time_to_come): "next" or a time word
 _MAY_WANT = 4  # an event noun, or "to" and a purpose head (_may_be_wanted)
@@ -1930,7 +1932,7 @@ def _word_sets(sent: Sentence) -> int:
     """The _MAY_* bits of the sentence's words, read at its first asking."""
     got = sent.word_sets
     if got < 0:
-        toks = sent.toks
+        toks = set(sent.toks)
         times = not SCHEDULED_TIMES_EN.isdisjoint(toks)
         got = 0
         if times or not SCHEDULED_STEP_VERBS_EN.isdisjoint(toks):
