@@ -1983,9 +1983,33 @@ def _future_form(
 def _may_be_scheduled(rules: CompiledRules, sent: Sentence) -> bool:
     """Whether a step fixed for a time to come could make a signal of this sentence future (_scheduled): a time word
     or a step's verb in English."""
-    return "en" in rules.languages and not (
-        SCHEDULED_TIMES_EN.isdisjoint(sent.toks) and SCHEDULED_STEP_VERBS_EN.isdisjoint(sent.toks)
-    )
+    return "en" in rules.languages and bool(_word_sets(sent) & _MAY_SCHEDULE)
+
+
+# What a sentence's words allow the English readings asked per signal (_word_sets): bits read once per sentence
+# (some sentences hold several signals), from a set of its words: a test of a cue set against the token list walks
+# the whole sentence (~2,300 instructions natively for a news sentence), against a set only the cue set's 7-17
+# words (callgrind, BENCHMARKS.md session 34).
+_MAY_SCHEDULE = 1  # a time word or a step's verb (_may_be_scheduled)
+_MAY_TIME = 2  # a word a time to come starts at (_time_to_come): "next" or a time word
+_MAY_WANT = 4  # an event noun, or "to" and a purpose head (_may_be_wanted)
+
+
+def _word_sets(sent: Sentence) -> int:
+    """The _MAY_* bits of the sentence's words, read at its first asking."""
+    got = sent.word_sets
+    if got < 0:
+        toks = set(sent.toks)
+        times = not SCHEDULED_TIMES_EN.isdisjoint(toks)
+        got = 0
+        if times or not SCHEDULED_STEP_VERBS_EN.isdisjoint(toks):
+            got |= _MAY_SCHEDULE
+        if times or "next" in toks:
+            got |= _MAY_TIME
+        if not WANTED_EVENT_NOUNS.isdisjoint(toks) or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks)):
+            got |= _MAY_WANT
+        sent.word_sets = got
+    return got
 
 
 def _time_to_come(toks: list[str], t: int) -> int | None:
@@ -2021,9 +2045,10 @@ def _scheduled(
     toks, base = sent.toks, sent.start
     n = len(toks)
     first, last = lo - base, hi - base
-    breaks = clause_breaks(sent)
-    # (1) a verb in the present before a time to come
-    for v in range(0, n - 1):
+    # (1) a verb in the present before a time to come: only in a sentence holding a word _time_to_come starts at
+    # (many reach here for a step's verb alone, which (2) reads); the clause breaks only when asked.
+    timed = bool(_word_sets(sent) & _MAY_TIME)
+    for v in range(0, n - 1 if timed else 0):
         word = toks[v]
         infinitive = v > 0 and toks[v - 1] == "to" and word in SCHEDULED_STEP_BARE_EN  # "Truce to begin Friday"
         if word not in SCHEDULED_STEP_VERBS_EN and word not in SCHEDULED_DAY_VERBS_EN and not infinitive:
@@ -2047,7 +2072,7 @@ def _scheduled(
         word = " ".join(toks[v:p])
         if (
             first <= v <= last + SCHEDULED_SUBJECT_GAP
-            and not any(hi < b <= v + base for b in breaks)
+            and not any(hi < b <= v + base for b in clause_breaks(sent))
             and all(
                 toks[g] in SCHEDULED_SUBJECT_BETWEEN
                 or any(a <= g + base <= b for a, b, *_ in sent.mentions)
@@ -2062,7 +2087,7 @@ def _scheduled(
     for k in range(max(first - SCHEDULED_CLAUSE_GAP, 0), first):
         if toks[k] not in SCHEDULED_CLAUSE_OPENERS_EN:
             continue
-        if any(k + base < b <= lo for b in breaks):
+        if any(k + base < b <= lo for b in clause_breaks(sent)):
             continue
         for j in range(k + 2, min(last + 2, n)):
             word = toks[j]
@@ -2567,8 +2592,7 @@ def _is_bare_verb_en(word: str) -> bool:
 
 def _may_be_wanted(sent: Sentence) -> bool:
     """Whether the sentence holds a word _wanted_event needs (an event noun, or "to" after a purpose head)."""
-    toks = sent.toks
-    return not WANTED_EVENT_NOUNS.isdisjoint(toks) or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks))
+    return bool(_word_sets(sent) & _MAY_WANT)
 
 
 def _owned(sent: Sentence, own: list[Span]) -> set[int]:
@@ -2581,6 +2605,8 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
     """(the words, why) when one of the signal's own words in lo..hi is an event that is wanted, not reported
     (cues.WANTED_*, PURPOSE_*): "demand the release of", "plea for release of", "await their release", "hostage
     release deal", "talks to release hostages"; else None."""
+    if not _may_be_wanted(sent):
+        return None  # neither branch below can answer: most sentences read past "plain" for another reading
     toks, base = sent.toks, sent.start
     owned = _owned(sent, own)
     for p in range(max(0, lo - base), min(len(toks), hi - base + 1)):
@@ -2676,8 +2702,8 @@ def _dated_recap(sent: Sentence, lo: int, hi: int, own: list[Span], published: d
     collapse of the truce on Friday, …" read on Monday; else None."""
     toks, base = sent.toks, sent.start
     at, end = lo - base, hi - base
-    breaks = clause_breaks(sent)
-    owned = _owned(sent, own)
+    # The clause breaks and the owned tokens only once a year is found near the words (most signals: none).
+    owned: set[int] | None = None
     for k in range(max(1, at - RECAP_YEAR_GAP - 1), min(len(toks), end + 3)):
         if not _is_year(toks[k]) or int(toks[k]) >= published.year:
             continue
@@ -2690,13 +2716,17 @@ def _dated_recap(sent: Sentence, lo: int, hi: int, own: list[Span], published: d
         ends = k + 1 >= len(toks) or toks[k + 1] in RECAP_YEAR_AFTER_NEXT or _marks_between(sent, k, k + 1, ",;:")
         if k > end and (first != end + 1 or not ends):
             continue  # after the words only "in 2011" right after them, ending its phrase ("arrested in 2001 killing")
-        if at <= k <= end and (end - k > RECAP_YEAR_INSIDE or (k < end and k + 1 not in owned)):
-            continue  # "suspect in 1984 Florida killing arrested": the year dates another noun than the words'
+        if at <= k <= end:
+            if owned is None:
+                owned = _owned(sent, own)
+            if end - k > RECAP_YEAR_INSIDE or (k < end and k + 1 not in owned):
+                continue  # "suspect in 1984 Florida killing arrested": the year dates another noun than the words'
         if k < at and not _AUX_EN.isdisjoint(toks[k + 1 : at]):
             continue  # "a refugee in 2015 has won an election": the year ends its phrase, the clause goes on
         if k < at - 1 and first == k - 1 and toks[k + 1] not in RECAP_YEAR_AFTER_NEXT:
             continue  # "suspect in 1984 killing arrested": a bare year dates the noun after it (not "in a 2014 coup")
         a, b = (first, at) if first < at else (end, first)
+        breaks = clause_breaks(sent)
         if a != b and (_marks_between(sent, a, b, ",;:") or any(base + a < x <= base + b for x in breaks)):
             continue
         words = " ".join(toks[first : k + 1])

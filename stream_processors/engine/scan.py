@@ -140,6 +140,7 @@ class Sentence:
         "start",
         "text",
         "toks",
+        "word_sets",
     )
 
     def __init__(self, index: int, text: str, toks: list[str], start: int, next_toks: list[str] | None = None) -> None:
@@ -162,6 +163,7 @@ class Sentence:
         self.cyrillic: bool | None = None  # whether the text holds a Cyrillic letter (modality, once)
         self.next_toks = next_toks  # the next sentence's tokens (None for the last): a disclaimer opening it
         self.next_disclaimer: str | None = None  # that disclaimer's words, "" for none; see modality
+        self.word_sets = -1  # which readings its words allow (modality._word_sets), -1 until asked
 
     def words(self, s: int, e: int) -> str:
         return " ".join(self.toks[s - self.start : e - self.start + 1])
