@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.fixtures.log_lines import unstamped
 from watchfloor.alerts.control import ControlLog
 from watchfloor.schemas.config import AppConfig, ConsoleChannel, HealthConfig, KafkaConfig
 from watchfloor.schemas.events import Document, SourceRef, document_event
@@ -283,7 +284,7 @@ def test_serve_reports_on_the_broker_in_WATCHFLOOR_KAFKA(kafka_bootstrap: str, p
     )
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()
+        line = unstamped(proc.stderr.readline())[0]  # (a live serve's lines start with their time)
         assert line.startswith("serving") and f"Kafka {kafka_bootstrap} ({prefix})" in line, line
         m = scrape(f"http://127.0.0.1:{port}")
         assert m[("watchfloor_kafka_up", ())] == 1
