@@ -89,7 +89,7 @@ def test_a_duration_with_a_space_reads_as_written_together_and_the_exported_sche
     import re
     from datetime import timedelta
 
-    from stream_processors.rulefile import load_rules
+    from watchfloor.stream_processors.rulefile import load_rules
 
     good = PACK.replace("{prot}", "{port}").replace("ferry_haltd", "ferry_halted")
     path = tmp_path / "ok.yaml"
