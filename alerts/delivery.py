@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, Evidence, delivery_event, fired_first_seen
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
+from watchfloor.stream_processors.stores.errors import StoreError
 
 from .notice import (
     ACK_KIND,
@@ -175,6 +176,17 @@ class _Claim:
     deadline: float
 
 
+@dataclass(frozen=True)
+class _Unsettled:
+    """A row of this process whose settlement the store could not take (it went away mid-attempt): recorded first
+    when it is back (`Deliverer._settle_unsettled`)."""
+
+    rec: DeliveryRecord
+    outcome: Settlement
+    events: tuple[Event, ...]
+    sent: bool  # the attempt got through (counted in the cycle that records it)
+
+
 class _Held(Exception):
     """A notifier call given up (the claim's deadline, a stop) that is still running: its row stays claimed and is
     settled when the call ends (`Deliverer._hold`), not by the attempt that gave it up."""
@@ -247,6 +259,11 @@ class Deliverer:
         # keeper holds the call's row claimed in the store meanwhile (`_hold`), for every other dispatcher.
         self.stuck: dict[str, threading.Thread] = {}
         self._claim: _Claim | None = None  # the row being attempted, and its deadline
+        # (alert id, channel) -> what an attempt came to when the store went away before it was recorded: settled as
+        # soon as the store is back, at the next cycle's start. Left claimed, the row would wait out its lease
+        # (`retry.lease`, 2 min) and the channel's next rows behind it (seen in CI: a live notify cut from PostgreSQL
+        # between a post and its settlement delivered nothing for 2 min after the store came back).
+        self._unsettled: dict[tuple[str, str], _Unsettled] = {}
         # (row key, channel) -> keys of the rows deferred in this pass until it is settled (`_Defer.waits_for`)
         self._waits: dict[tuple[str, str], set[str]] = {}
         self.unserved: set[str] = set()  # channels with deliveries due and no notifier here (said once)
@@ -285,6 +302,7 @@ class Deliverer:
         waiting: set[str] = set()
         budget = self.channel_budget
         self._waits = {}
+        self._settle_unsettled(tally)
         self._survey(skip)
         self.pauses_in_force(self.clock())
         for _ in range(MAX_PER_CYCLE):
@@ -319,6 +337,14 @@ class Deliverer:
             self._claim = _Claim(rec, lease, claiming + lease - min(SETTLE_MARGIN, lease / 10))
             try:
                 self._attempt(rec, tally, skip)
+            except StoreError:
+                # The store went away mid-attempt. What the attempt came to, when known, is kept (`_settle`); else the
+                # row is given back as unsure, so that its next attempt looks in the channel before it sends again.
+                key = (rec.alert_id, rec.channel)
+                if key not in self._unsettled:
+                    given_back = dataclasses.replace(_unchanged(rec), unsure=True)
+                    self._unsettled[key] = _Unsettled(rec, given_back, (), sent=False)
+                raise
             except _Held as e:  # the row is the call's keeper's now; the channel did not answer in time
                 tally.failed += 1
                 # (its keeper settles it and says when it is due again: no backoff of the channel past the row's own,
@@ -356,6 +382,35 @@ class Deliverer:
                         rest,
                     )
         return tally
+
+    def _settle_unsettled(self, tally: Tally) -> None:
+        """Record what attempts came to while the store was away (`_unsettled`), before anything else of the cycle:
+        a StoreError here means it is away still, and the cycle ends as it would have at its first read."""
+        for key, left in list(self._unsettled.items()):
+            rec = left.rec
+            kept = self.store.settle_delivery(
+                rec.alert_id, rec.channel, self.owner, left.outcome, self.clock(), left.events
+            )
+            del self._unsettled[key]
+            if not kept:  # its lease ran out meanwhile and another dispatcher took it (it looks before it sends)
+                tally.lost += 1
+                log.warning(
+                    "alerts: %s -> %s: the store was away when this attempt ended (%s), and the row was taken over "
+                    "meanwhile; its outcome is theirs to record",
+                    rec.alert_id,
+                    rec.channel,
+                    left.outcome.status,
+                )
+                continue
+            if left.sent:
+                tally.sent += 1
+                tally.sent_by_channel[rec.channel] = tally.sent_by_channel.get(rec.channel, 0) + 1
+            log.info(
+                "alerts: %s -> %s: recorded (%s) now that the store is back: the attempt ended while it was away",
+                rec.alert_id,
+                rec.channel,
+                left.outcome.status,
+            )
 
     def _survey(self, skip: set[str]) -> None:
         """Once per channel that can list what it posted (Slack, file: `Surveying`), at the first pass: what this
@@ -1500,7 +1555,14 @@ class Deliverer:
             )
             events.append(delivery_event(delivery))
         events.extend(extra)
-        if not self.store.settle_delivery(rec.alert_id, rec.channel, self.owner, outcome, now, events):
+        try:
+            kept = self.store.settle_delivery(rec.alert_id, rec.channel, self.owner, outcome, now, events)
+        except StoreError:
+            self._unsettled[(rec.alert_id, rec.channel)] = _Unsettled(
+                rec, outcome, tuple(events), sent=outcome.status == "sent"
+            )
+            raise
+        if not kept:
             tally.lost += 1
             log.warning(
                 "alerts: %s -> %s: another dispatcher took this delivery over (the attempt took longer than the "

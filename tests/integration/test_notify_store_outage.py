@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.fixtures.relay import Relay
+from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import detection, feed
 from watchfloor.stream_processors.stores.sql import SqlStore
 
@@ -83,6 +84,64 @@ def test_a_live_notify_waits_out_a_store_outage_and_delivers_after_it(pg_url: st
         said = log.read_text()
         assert "the store" in said and "unreachable" in said, said
         assert "notify tries again every 1s" in said and "reachable again" in said, said
+    finally:
+        notify.terminate()
+        notify.wait(30)
+        relay.close()
+        st.close()
+
+
+def test_a_post_that_got_through_as_the_store_went_away_is_recorded_once_it_is_back(
+    pg_url: str, tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Cut between a Slack post and its settlement (seen in CI): the post's outcome is recorded as soon as the store is
+    back, and the channel's next alert goes at once. Left claimed by the process, the row waited out its lease
+    (`retry.lease`, 2 min) with the next alert behind it; the test gives it 60 s."""
+    parts = urlsplit(pg_url)
+    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    user = parts.username or "postgres"
+    proxied = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{relay.port}"))
+    cfg = tmp_path / "desk.yaml"
+    cfg.write_text(
+        f"store: {proxied}\n"
+        "channels: [{type: slack, name: desk, channel: '#desk', token_env: WF_TEST_SLACK, "
+        f"base_url: '{slack_server.base_url}', timeout: 5}}]\n"
+        "subscriptions: [{channel: desk}]\n",
+        encoding="utf-8",
+    )
+    st = SqlStore(pg_url)
+    feed(st, detection(1))
+    release, arrived = slack_server.hold_next("chat.postMessage")
+    log = tmp_path / "notify.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "WATCHFLOOR_STORE": "",
+        "WATCHFLOOR_KAFKA": "",
+        "WF_TEST_SLACK": slack_server.token,
+    }
+    with log.open("w") as out:
+        notify = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor", "notify", "--config", str(cfg), "--interval", "0.5"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert arrived.wait(90), log.read_text()  # the first alert's post is at Slack, not answered yet
+        relay.cut()  # PostgreSQL goes away for notify
+        release.set()  # Slack answers: the post went through, and its settlement meets the outage
+        time.sleep(5)
+        assert notify.poll() is None, log.read_text()
+        feed(st, detection(2))
+        relay.resume()
+
+        def statuses() -> list[str]:
+            return sorted(r.status for r in st.deliveries(channel="desk"))
+
+        assert _wait_for(lambda: statuses() == ["sent", "sent"], 60), (statuses(), log.read_text())
+        posted = [r.body.get("metadata") for r in slack_server.requests_for("chat.postMessage")]
+        assert len(posted) == 2, posted  # each once: the first was not sent again
     finally:
         notify.terminate()
         notify.wait(30)
