@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,23 +41,21 @@ def ledger(st: SqlStore) -> list[tuple[str, str, int, str, str | None, float | N
     return [(r.alert_id, r.status, r.attempts, r.detail, r.lease_owner, r.lease_until) for r in st.deliveries()]
 
 
-def test_a_live_notify_waits_out_a_store_outage_and_delivers_after_it(pg_url: str, tmp_path: Path) -> None:
+@contextmanager
+def notify_through_relay(
+    pg_url: str, tmp_path: Path, channel: str, subscribed: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[Relay, subprocess.Popen[bytes], Path]]:
+    """A live `notify` on the test's PostgreSQL seen through a relay the test cuts and resumes; its output in a log."""
     parts = urlsplit(pg_url)
     relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
     user = parts.username or "postgres"
     proxied = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{relay.port}"))
-    archive = tmp_path / "alerts.jsonl"
     cfg = tmp_path / "desk.yaml"
     cfg.write_text(
-        f"store: {proxied}\n"
-        f"channels: [{{type: file, name: archive, path: {archive}}}]\n"
-        "subscriptions: [{channel: archive}]\n",
-        encoding="utf-8",
+        f"store: {proxied}\nchannels: [{channel}]\nsubscriptions: [{{channel: {subscribed}}}]\n", encoding="utf-8"
     )
-    st = SqlStore(pg_url)
-    feed(st, detection(1))
     log = tmp_path / "notify.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": "", "WATCHFLOOR_KAFKA": ""}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WATCHFLOOR_STORE": "", "WATCHFLOOR_KAFKA": "", **(env or {})}
     with log.open("w") as out:
         notify = subprocess.Popen(
             [sys.executable, "-m", "watchfloor", "notify", "--config", str(cfg), "--interval", "0.5"],
@@ -64,31 +64,42 @@ def test_a_live_notify_waits_out_a_store_outage_and_delivers_after_it(pg_url: st
             stderr=subprocess.STDOUT,
         )
     try:
-
-        def delivered() -> list[str]:
-            if not archive.exists():
-                return []
-            return [json.loads(line)["id"] for line in archive.read_text().splitlines() if line.strip()]
-
-        assert _wait_for(lambda: len(delivered()) == 1, 90), log.read_text()
-        # The outage comes between deliveries: once the first is settled too. (Cut between its append and its
-        # settlement, the row stays held by the process's lease, `retry.lease`, 2 min, and the next row of the
-        # channel waits behind it: seen once on a loaded CI machine; said in the session notes.)
-        assert _wait_for(lambda: [r.status for r in st.deliveries(channel="archive")] == ["sent"], 60), log.read_text()
-        relay.cut()  # PostgreSQL goes away for notify
-        time.sleep(8)
-        assert notify.poll() is None, log.read_text()  # still running (it exited 1 here)
-        feed(st, detection(2))  # (written straight to PostgreSQL meanwhile, as the workers would)
-        relay.resume()
-        assert _wait_for(lambda: len(delivered()) == 2, 90), (ledger(st), log.read_text())
-        said = log.read_text()
-        assert "the store" in said and "unreachable" in said, said
-        assert "notify tries again every 1s" in said and "reachable again" in said, said
+        yield relay, notify, log
     finally:
         notify.terminate()
         notify.wait(30)
         relay.close()
-        st.close()
+
+
+def test_a_live_notify_waits_out_a_store_outage_and_delivers_after_it(pg_url: str, tmp_path: Path) -> None:
+    archive = tmp_path / "alerts.jsonl"
+    st = SqlStore(pg_url)
+    feed(st, detection(1))
+
+    def delivered() -> list[str]:
+        if not archive.exists():
+            return []
+        return [json.loads(line)["id"] for line in archive.read_text().splitlines() if line.strip()]
+
+    channel = f"{{type: file, name: archive, path: {archive}}}"
+    with notify_through_relay(pg_url, tmp_path, channel, "archive") as (relay, notify, log):
+        try:
+            assert _wait_for(lambda: len(delivered()) == 1, 90), log.read_text()
+            # The outage comes between deliveries here (once the first is settled too); one cut between a post and
+            # its settlement is the next test's.
+            settled = _wait_for(lambda: [r.status for r in st.deliveries(channel="archive")] == ["sent"], 60)
+            assert settled, log.read_text()
+            relay.cut()  # PostgreSQL goes away for notify
+            time.sleep(8)
+            assert notify.poll() is None, log.read_text()  # still running (it exited 1 here)
+            feed(st, detection(2))  # (written straight to PostgreSQL meanwhile, as the workers would)
+            relay.resume()
+            assert _wait_for(lambda: len(delivered()) == 2, 90), (ledger(st), log.read_text())
+            said = log.read_text()
+            assert "the store" in said and "unreachable" in said, said
+            assert "notify tries again every 1s" in said and "reachable again" in said, said
+        finally:
+            st.close()
 
 
 def test_a_post_that_got_through_as_the_store_went_away_is_recorded_once_it_is_back(
@@ -97,53 +108,29 @@ def test_a_post_that_got_through_as_the_store_went_away_is_recorded_once_it_is_b
     """Cut between a Slack post and its settlement (seen in CI): the post's outcome is recorded as soon as the store is
     back, and the channel's next alert goes at once. Left claimed by the process, the row waited out its lease
     (`retry.lease`, 2 min) with the next alert behind it; the test gives it 60 s."""
-    parts = urlsplit(pg_url)
-    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
-    user = parts.username or "postgres"
-    proxied = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{relay.port}"))
-    cfg = tmp_path / "desk.yaml"
-    cfg.write_text(
-        f"store: {proxied}\n"
-        "channels: [{type: slack, name: desk, channel: '#desk', token_env: WF_TEST_SLACK, "
-        f"base_url: '{slack_server.base_url}', timeout: 5}}]\n"
-        "subscriptions: [{channel: desk}]\n",
-        encoding="utf-8",
-    )
     st = SqlStore(pg_url)
     feed(st, detection(1))
     release, arrived = slack_server.hold_next("chat.postMessage")
-    log = tmp_path / "notify.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "WATCHFLOOR_STORE": "",
-        "WATCHFLOOR_KAFKA": "",
-        "WF_TEST_SLACK": slack_server.token,
-    }
-    with log.open("w") as out:
-        notify = subprocess.Popen(
-            [sys.executable, "-m", "watchfloor", "notify", "--config", str(cfg), "--interval", "0.5"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        assert arrived.wait(90), log.read_text()  # the first alert's post is at Slack, not answered yet
-        relay.cut()  # PostgreSQL goes away for notify
-        release.set()  # Slack answers: the post went through, and its settlement meets the outage
-        time.sleep(5)
-        assert notify.poll() is None, log.read_text()
-        feed(st, detection(2))
-        relay.resume()
+    channel = (
+        "{type: slack, name: desk, channel: '#desk', token_env: WF_TEST_SLACK, "
+        f"base_url: '{slack_server.base_url}', timeout: 5}}"
+    )
+    token = {"WF_TEST_SLACK": slack_server.token}
+    with notify_through_relay(pg_url, tmp_path, channel, "desk", token) as (relay, notify, log):
+        try:
+            assert arrived.wait(90), log.read_text()  # the first alert's post is at Slack, not answered yet
+            relay.cut()  # PostgreSQL goes away for notify
+            release.set()  # Slack answers: the post went through, and its settlement meets the outage
+            time.sleep(5)
+            assert notify.poll() is None, log.read_text()
+            feed(st, detection(2))
+            relay.resume()
 
-        def statuses() -> list[str]:
-            return sorted(r.status for r in st.deliveries(channel="desk"))
+            def statuses() -> list[str]:
+                return sorted(r.status for r in st.deliveries(channel="desk"))
 
-        assert _wait_for(lambda: statuses() == ["sent", "sent"], 60), (statuses(), log.read_text())
-        posted = [r.body.get("metadata") for r in slack_server.requests_for("chat.postMessage")]
-        assert len(posted) == 2, posted  # each once: the first was not sent again
-    finally:
-        notify.terminate()
-        notify.wait(30)
-        relay.close()
-        st.close()
+            assert _wait_for(lambda: statuses() == ["sent", "sent"], 60), (statuses(), log.read_text())
+            posted = [r.body.get("metadata") for r in slack_server.requests_for("chat.postMessage")]
+            assert len(posted) == 2, posted  # each once: the first was not sent again
+        finally:
+            st.close()
