@@ -24,6 +24,7 @@ _ENGINE = Engine(
                     "language": ["en", "ru"],
                     "signals": {
                         "swap_ru": {"match": {"all": ["обмен", "пленными"]}, "near": 3},
+                        "exchange_ru": {"match": {"all": ["военнопленных", "обмена"]}, "near": 4},
                         "truce_ru": {"match": {"any": ["перемирие", "прекращение огня"]}},
                         "meeting_ru": {"match": {"any": ["встреча", "визит", "теракт"]}},
                         "swap_en": {"match": {"any": ["prisoner swap", "prisoner exchange", "swap", "exchange"]}},
@@ -175,3 +176,16 @@ def test_a_hedge_set_off_after_the_subject_hedges_it(signal: str, body: str, wan
 )
 def test_a_hedge_elsewhere_leaves_the_subject_asserted(signal: str, body: str) -> None:
     assert reading(_ENGINE, signal, body=body) == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    ("signal", "body", "want"),
+    [
+        # A perfective future before the words (L2; read since session 34, pinned here with the exchange's words).
+        ("swap_ru", "Киев вернет Москве 60 военнопленных, обмен пленными пройдет на границе.", ("future", "пройдет")),
+        ("exchange_ru", "Киев вернет Москве 60 военнопленных в рамках обмена.", ("future", "вернет")),
+        ("swap_en", "Kyiv will return 60 captured soldiers in a prisoner exchange.", ("future", "will")),
+    ],
+)
+def test_a_future_verb_before_the_words_defers_them(signal: str, body: str, want: tuple[str, str | None]) -> None:
+    assert reading(_ENGINE, signal, body=body) == want
