@@ -989,8 +989,10 @@ def _russian_agent(sent: Sentence, own: list[Span], mentions: list[tuple[int, in
         return None
     best: tuple[int, str] | None = None
     for s, e, eid in mentions:
-        if _governed_ru(sent, s) or _genitive_abbr_ru(toks, base, s):
-            continue  # "с Россией": with Russia, not by it; "плена ВСУ": the captivity's owner, not its agent
+        if _governed_ru(sent, s) or _genitive_abbr_ru(toks, base, s) or _attribute_of_governed_ru(sent, s):
+            # "с Россией": with Russia, not by it; "плена ВСУ": the captivity's owner, not its agent; "из районов,
+            # контролируемых Киевом, …": the agent of the attribute's participle, not of the signal's
+            continue
         if not may_be_case_ru(toks[e - base], "ablt"):
             continue
         for p in participles:
@@ -1100,7 +1102,7 @@ def _governed_mentions_ru(sent: Sentence, mentions: list[tuple[int, int, str]]) 
     governed_end = -2  # the last token of the latest governed mention
     for s, e, _eid in sorted(mentions):
         joined = s - 2 == governed_end and s - 1 >= base and toks[s - 1 - base].lower() in _RU_JOINING
-        if joined or _governed_ru(sent, s):
+        if joined or _governed_ru(sent, s) or _attribute_of_governed_ru(sent, s):
             out.add(s)
             governed_end = e
     return out
@@ -1118,6 +1120,41 @@ def _governed_ru(sent: Sentence, s: int, *, any_head: bool = True) -> bool:
     if s - 2 >= base and is_preposition_ru(toks[s - 2 - base]) and _genitive_abbr_ru(toks, base, s):
         return True
     return any_head and _object_abbr_ru(sent, s)
+
+
+# At most this many words from a preposition to its noun before the comma of an attribute ("с территории", "из
+# временно оккупированных районов").
+_RU_ATTRIBUTE_HEAD_GAP = 3
+
+
+def _attribute_of_governed_ru(sent: Sentence, s: int) -> bool:
+    """Whether the mention starting at s is the complement of a participle or an adjective right before it that
+    opens, after a comma, an attribute of a noun a preposition governs: "С территории, подконтрольной киевскому
+    режиму, возвращены 90 военнослужащих" (outside trial 51, M3) says where from, as the preposition's phrase does:
+    the mention is in that phrase, and names no actor."""
+    toks, base = sent.toks, sent.start
+    p = s - 1 - base  # the participle or adjective
+    if p < 2 or script_of(toks[p]) != "cyrillic":
+        return False
+    tags = tags_ru(toks[p])
+    if not tags or not tags[0].startswith(("PRTF", "ADJF")):
+        return False
+    commas = _comma_tokens(sent)
+    if s - 1 not in commas:  # a comma right before the participle (its token index: the word after the comma)
+        return False
+    # The noun before the comma, and a preposition at most _RU_ATTRIBUTE_HEAD_GAP words before it, with only
+    # adjectives between ("из временно оккупированных районов" past an adverb too).
+    noun = p - 1
+    head = tags_ru(toks[noun]) if script_of(toks[noun]) == "cyrillic" else ()
+    if not head or not head[0].startswith("NOUN"):
+        return False
+    for q in range(noun - 1, max(-1, noun - 1 - _RU_ATTRIBUTE_HEAD_GAP), -1):
+        if is_preposition_ru(toks[q]):
+            return not any(base + q < t < s - 1 for t in commas)
+        word_tags = tags_ru(toks[q]) if script_of(toks[q]) == "cyrillic" else ()
+        if not word_tags or not word_tags[0].startswith(("ADJF", "PRTF", "ADVB", "NUMR")):
+            return False
+    return False
 
 
 # Nouns after a preposition that make an adverbial of time or of reason, after which a word without cases opens

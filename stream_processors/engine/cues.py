@@ -846,6 +846,52 @@ HOPES_RU = frozenset(
 )
 # ... and what is announced ahead ("Зеленский анонсировал обмен пленными"; outside trial 51, L2).
 ANNOUNCES_RU = frozenset((w,) for w in "анонсировал анонсировала анонсировали анонсирует анонсируют".split())
+# ... and what is proposed, or an idea (outside trial 51, M4): "Украина предложила России обмен пленными", "за идею
+# перемирия и обмена пленными", "предложение об обмене": the exchange is still to come. Their object only, as
+# "готовит": no preposition between ("предложил помощь после теракта": the attack happened), but "и" may join it to
+# a first object ("идею перемирия и обмена пленными"). The verbs "предложил" … before an infinitive are goals as
+# well ("предложил провести обмен"); either reads future.
+PROPOSES_RU = frozenset(
+    (w,)
+    for w in (
+        "предложил предложила предложили предложило предлагает предлагают предлагал предлагала предлагали "
+        "идея идеи идею идеей"
+    ).split()
+) | frozenset(
+    (noun, prep)
+    for noun in "предложение предложения предложении предложением предложению".split()
+    for prep in ("о", "об")
+)
+# ... and an act agreed on, discussed, of interest or dragged out ("Россия и Украина договорились об обмене
+# пленными", "Путин и Орбан обсудили обмен пленными", "Киев интересует обмен", "Киев затягивает обмен"): still to
+# come. Only before a noun of an act (AGREED_ACTS_RU; modality.read_cues): "договорились о прекращении огня" reports
+# the ceasefire agreed, which is the news of a truce, as "agreed to a truce" is; "обсуждает встречу Байдена",
+# "обсудили итоги визита", "обсудили расследование терактов" speak of what happened (on the 5,414 Channel One items
+# of 2024 those verbs before any noun changed 5 readings, 3 of them wrongly).
+AGREED_ON_RU = frozenset(
+    (verb, prep)
+    for verb in (
+        "договорились договорился договорилась договорилось договорятся договорится договариваются договаривается "
+        "договаривались договоренность договоренности договоренностей"
+    ).split()
+    for prep in ("о", "об")
+) | frozenset(
+    (w,)
+    for w in (
+        "обсудил обсудила обсудили обсудило обсуждает обсуждают обсуждал обсуждала обсуждали обсудят обсудит "
+        "обсуждение обсуждения обсуждении обсуждением "
+        "интересует интересуют интересовал интересовала интересовали "
+        "затягивает затягивают затягивал затягивала затягивали затянул затянула затянули"
+    ).split()
+)
+AGREED_ACTS_RU = ("обмен", "освобожд", "передач", "возвращен", "вывод")
+# A fronted object before "обсудил" (the verb after it: "Прекращение огня и обмен пленными премьер Венгрии обсудил
+# с Путиным"): the signal's words, which hold a noun of an act, open the sentence, at most PROPOSED_BEFORE_GAP words
+# before the verb, no comma or preposition between (modality.resolve).
+DISCUSSED_AFTER_RU = frozenset(
+    (w,) for w in "обсудил обсудила обсудили обсуждали обсуждал обсуждала обсуждают обсуждает".split()
+)
+PROPOSED_BEFORE_GAP = 4
 CALL_OFF_ATTEMPTS = frozenset(
     "try tries tried trying attempt attempts attempted attempting seek seeks sought seeking bid effort efforts".split()
 )
@@ -1229,6 +1275,9 @@ _EN: CueTable = {
             "appears",
             "appeared",
             "appearing",
+            # "were apparently attacked", and set off after its subject: "The exchange, apparently, took place"
+            # (outside trial 51, L2). Only the word right after it or its subject (APPARENTLY; modality.resolve).
+            "apparently",
             "seem*",
             "possibl*",
             "likely",
@@ -1490,6 +1539,8 @@ _RU: CueTable = {
             "намерен*",
             *(" ".join(key) for key in sorted(HOPES_RU)),
             *(key[0] for key in sorted(ANNOUNCES_RU)),
+            *(" ".join(key) for key in sorted(PROPOSES_RU)),
+            *(" ".join(key) for key in sorted(AGREED_ON_RU)),
             "собирается",
             "собираются",
             "собирался",
@@ -1567,6 +1618,7 @@ _RU: CueTable = {
     },
     "after": {
         "future": [
+            *(key[0] for key in sorted(DISCUSSED_AFTER_RU)),
             "вскоре",
             "скоро",
             "в ближайшее время",
@@ -1706,6 +1758,8 @@ GOVERNS_NEXT_WORD = (
     | PREPARES_RU
     | HOPES_RU
     | ANNOUNCES_RU
+    | PROPOSES_RU
+    | AGREED_ON_RU
     | frozenset({("to", "be")})
 )
 
@@ -2007,9 +2061,38 @@ RECAP_SINCE_RU = frozenset(
 )
 RECAP_AFTER_RU = frozenset({("после",), ("спустя",)})
 RECAP_UNITS_RU = frozenset("день дня дней сутки суток неделю недели недель месяц месяца месяцев год года лет".split())
+# A hedge set off by commas right after the signal's words, which open the sentence (perhaps after an article),
+# governs them, its subject ("Обмен пленными, по всей видимости, состоялся", "The exchange, apparently, took place";
+# outside trial 51, L2): as a parenthesis it hedges the clause it stands in (modality._parenthetical_hedge).
+PARENTHETICAL_SUBJECT_OPENERS = frozenset("the this that a an".split())
+# "apparently" hedges the word right after it or its subject, no further: "was apparently caught in the cross-fire of
+# an attack", "'Apparently Deliberate' Israeli Attack" doubt no attack (on the 2023 corpus, 3 of its 7 readings as
+# a cue before read so).
+APPARENTLY = ("apparently",)
+
+# An earlier time that opens the clause before the words: "**A year ago** Russia and Ukraine exchanged prisoners",
+# "**Год назад** Россия и Украина провели обмен пленными" (outside trial 51, L2), after a unit of RECAP_UNITS_EN /
+# _RU (with its number: "two years ago", "несколько лет назад"); a comma may follow it ("A year ago, …"). Only when it
+# opens the sentence or its clause (after ":", ";", a dash), perhaps after RECAP_AGO_OPENERS: mid-sentence "ago" ends
+# the clause before ("kidnapped two weeks ago, according to officials", "higher than a year ago, striking …"; on the
+# 2023 corpus every one of the 23 such readings it made was wrong or not a recap of the words).
+RECAP_AGO_EN = frozenset({("ago",)})
+RECAP_AGO_RU = frozenset({("назад",)})
+# The count before the unit, said with the lead ("two years ago", "пять лет назад"; figures too).
+RECAP_AGO_COUNTS = frozenset(
+    "a an one two three four five six seven eight nine ten several few many some twenty thirty forty fifty sixty "
+    "seventy eighty ninety hundred "
+    "два две три четыре пять шесть семь восемь девять десять несколько пару много".split()
+)
+RECAP_AGO_OPENERS = frozenset(
+    "just only exactly about nearly almost over more than and but on this day "
+    "ровно почти около более уже еще ещё всего лишь а и но в этот день".split()
+)
 # At most this many words between the lead and the signal's words ("since **the short-lived Wagner** mutiny").
 RECAP_GAP = 4
-RECAP_WORDS = frozenset({k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_SINCE_RU | RECAP_AFTER_RU})
+RECAP_WORDS = frozenset(
+    {k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_SINCE_RU | RECAP_AFTER_RU | RECAP_AGO_EN | RECAP_AGO_RU}
+)
 # A recap by a relative clause (outside trial 44, M3: background of the Niger coup re-raised it four times): the
 # signal's words open with a past verb right after "who" / "which" / "that" (or "who had", "which was", "that were"
 # …), and the clause names an explicit earlier time after them, within RECAP_TIME_GAP words, no comma between: "the
@@ -2053,14 +2136,46 @@ WANTED_FOR_LEADS = frozenset(
         "hope hopes hoped hoping wait waits waited waiting campaign campaigns campaigned campaigning lobby lobbies "
         "lobbied lobbying ask asks asked asking demand demands bid bids fight fights fighting vigil vigils "
         "negotiate negotiates negotiating talks negotiations effort efforts pressure advocate advocates advocating "
-        "conditions terms allow allowing"
+        "conditions terms allow allowing "
+        # a plan or a proposal for it (outside trial 51, M4): "plans for a prisoner swap", "a proposal for an exchange"
+        "plan plans proposal proposals"
     ).split()
 )
 WANTED_OBJECT_LEADS = frozenset(
     "demand demands demanded demanding seek seeks sought seeking secure securing await awaits awaited awaiting "
     "urge urges urged urging negotiate negotiating allow allowing enable enabling facilitate facilitating ensure "
-    "ensuring".split()
+    "ensuring "
+    # proposed, offered or discussed (outside trial 51, M4): "Ukraine proposed a prisoner swap", "discussed an
+    # exchange". Not "announced": an English report of a swap announces it done ("announced a prisoner swap that
+    # returned 100 soldiers"; the Russian "анонсировал" announces ahead, cues.ANNOUNCES_RU).
+    "propose proposes proposed proposing offer offers offered offering discuss discusses discussed discussing".split()
 )
+# ... but "discuss" only an exchange or a handover: a release is often discussed once made ("held a briefing to
+# discuss the release of two Americans"; on the 2023 corpus the one such reading).
+WANTED_DISCUSS = frozenset("discuss discusses discussed discussing".split())
+WANTED_DISCUSSED_NOUNS = frozenset("exchange swap handover".split())
+# ... or "of" after one of these: "the idea of a prisoner exchange", "the prospect of a swap" (outside trial 51, M4).
+WANTED_OF_LEADS = frozenset("idea ideas prospect prospects possibility proposal proposals".split())
+# ... or "on" / "to" after an agreement (AGREE_FORMS): "the two sides agreed on a swap", "agreed to a prisoner
+# exchange": the exchange agreed is still to come (outside trial 51, M4). Not an extension, which is agreed as it is
+# made ("agreed to a truce extension", as "agreed to extend": AGREED_DONE_VERBS); nor a truce or a deal, not among
+# WANTED_EVENT_NOUNS ("agreed to a truce" reports the truce).
+WANTED_AGREED_PREPOSITIONS = frozenset({"on", "to"})
+WANTED_NOT_AGREED = frozenset({"extension"})
+# A second object joined by "and" / "or" to a first one of these (perhaps after one word that qualifies it, and
+# WANTED_MODIFIERS): "discussed a ceasefire and a prisoner exchange", "the idea of a Christmas truce and exchange".
+WANTED_JOINED_NOUNS = frozenset(
+    "ceasefire truce pause talks peace release releases exchange swap handover deal aid withdrawal".split()
+)
+WANTED_JOINED_GAP = 4  # more words past the "and"
+# A relative clause after the event noun that says it happened ("agreed to a prisoner exchange last week, which took
+# place on Monday"): the event is reported, whatever led to it. Within WANTED_DONE_GAP words after the noun.
+WANTED_DONE_RELATIVES = frozenset({"which", "that"})
+WANTED_DONE_VERBS = frozenset("took happened occurred went".split())
+WANTED_DONE_GAP = 6
+# ... and only when the second object's phrase ends there or goes on with one of these: "Kyiv demanded a ceasefire
+# and the swap went ahead" joins two clauses, the swap reported.
+WANTED_JOINED_NEXT = frozenset("with of for between in on to at by from involving and or".split())
 WANTED_MODIFIERS = frozenset(
     "the a an their his her its our immediate swift safe unconditional speedy quick rapid prompt further more all "
     "remaining possible eventual hostage hostages prisoner prisoners s".split()

@@ -61,8 +61,11 @@ from .cues import (
     ADVERBIAL_OPENERS,
     ADVERBIAL_OPENERS_BARE,
     AGREE_FORMS,
+    AGREED_ACTS_RU,
     AGREED_DONE_VERBS,
+    AGREED_ON_RU,
     ANNOUNCES_RU,
+    APPARENTLY,
     APPEAL,
     ATTEMPT_BETWEEN_EN,
     ATTEMPT_COUNTERS_EN,
@@ -100,6 +103,7 @@ from .cues import (
     DISCLAIMER_RELATIVE_RU,
     DISCLAIMER_RELATIVES_EN,
     DISCLAIMER_SKIP_EN,
+    DISCUSSED_AFTER_RU,
     EXPECTATION_PHRASE_STOPS,
     EXPECTATION_PHRASE_WORDS,
     FOILED_BETWEEN_EN,
@@ -157,6 +161,7 @@ from .cues import (
     OBJECT_REACH_STOPS,
     OBJECT_VERBS,
     OBJECT_WARNINGS,
+    PARENTHETICAL_SUBJECT_OPENERS,
     PASSIVE_TO_BE,
     PASSIVE_TO_BE_NOT_AFTER,
     PASSIVE_TO_BE_ORDINALS,
@@ -177,6 +182,8 @@ from .cues import (
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
     PRESUMED_DEAD,
+    PROPOSED_BEFORE_GAP,
+    PROPOSES_RU,
     PURPOSE_DONE_HEADS,
     PURPOSE_HEADS,
     PURPOSE_HELP,
@@ -191,6 +198,10 @@ from .cues import (
     RATIFYING_STEMS,
     RECAP_AFTER_EN,
     RECAP_AFTER_RU,
+    RECAP_AGO_COUNTS,
+    RECAP_AGO_EN,
+    RECAP_AGO_OPENERS,
+    RECAP_AGO_RU,
     RECAP_AGO_UNITS_EN,
     RECAP_EARLIER_UNITS_EN,
     RECAP_FRONTED_DAYS,
@@ -260,14 +271,25 @@ from .cues import (
     WALK_BACK_NOUNS,
     WALK_BACK_SAID,
     WALK_BACK_STOPS,
+    WANTED_AGREED_PREPOSITIONS,
+    WANTED_DISCUSS,
+    WANTED_DISCUSSED_NOUNS,
+    WANTED_DONE_GAP,
+    WANTED_DONE_RELATIVES,
+    WANTED_DONE_VERBS,
     WANTED_EVENT_NOUNS,
     WANTED_FOR_GAP,
     WANTED_FOR_LEADS,
     WANTED_GAP,
     WANTED_HEADS,
+    WANTED_JOINED_GAP,
+    WANTED_JOINED_NEXT,
+    WANTED_JOINED_NOUNS,
     WANTED_MODIFIERS,
     WANTED_NOT_AFTER,
+    WANTED_NOT_AGREED,
     WANTED_OBJECT_LEADS,
+    WANTED_OF_LEADS,
 )
 from .morphology import (
     finite_verb_tense_ru,
@@ -312,6 +334,12 @@ PREDICATE_OBJ = "~predicate, object first"
 _GOVERNABLE = _WALK_BACKS | _DENIALS | {CALL_OFF_KEY}
 PRESUMED_DEAD_KEY = "~presumed dead"  # "presumed dead" (cues.PRESUMED_DEAD): only the words it overlaps
 PREPARES_KEY = "~prepares"  # "готовит новую атаку" (cues.PREPARES_RU): a future of its object only
+# "предложила обмен", "за идею перемирия и обмена" (cues.PROPOSES_RU, AGREED_ON_RU): its object only, which "и" may
+# join to a first one
+PROPOSES_KEY = "~proposes"
+# "Обмен пленными премьер обсудил с Путиным" (cues.DISCUSSED_AFTER_RU): a fronted object only
+DISCUSSED_KEY = "~discussed, object first"
+APPARENTLY_KEY = "~apparently"  # cues.APPARENTLY: the word right after it, or its subject set off before it
 GOAL = "goal"
 REVOKE_KEY = "~revoke"  # "revoke ratification" (cues.REVOKE_KEYS): the word it leads to
 NEXT_WORD = "next word"  # a cue that governs only the word it leads to (cues.GOVERNS_NEXT_WORD)
@@ -439,6 +467,16 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             cue_key = CALL_OFF_KEY
         elif (key in PREPARES_RU or key in HOPES_RU or key in ANNOUNCES_RU) and direction == "before":
             cue_key = PREPARES_KEY
+        elif (key in PROPOSES_RU or key in AGREED_ON_RU) and direction == "before":
+            # "договорились о прекращении огня", "обсудили итоги визита": the truce agreed, the visit are the news;
+            # an act agreed or discussed is still to come
+            if key in AGREED_ON_RU and (last + 1 >= n or not toks[last + 1].startswith(AGREED_ACTS_RU)):
+                continue
+            cue_key = PROPOSES_KEY
+        elif key in DISCUSSED_AFTER_RU and direction == "after":
+            cue_key = DISCUSSED_KEY
+        elif key == APPARENTLY and direction == "before":
+            cue_key = APPARENTLY_KEY
         elif key in PRESUMED_DEAD:
             cue_key = PRESUMED_DEAD_KEY
         if key in GOVERNS_NEXT_WORD and direction == "before":
@@ -982,8 +1020,11 @@ def resolve(
                     and e < lo
                     and hi - e <= reach
                     # "cancels press conference on election fraud claims": the election is not what was called off
-                    and (cue_key not in (CALL_OFF_KEY, PREPARES_KEY) or _object_phrase(sent, e, lo))
+                    and (cue_key not in (CALL_OFF_KEY, PREPARES_KEY, PROPOSES_KEY) or _object_phrase(sent, e, lo))
                 )
+                if not near and cue_key == PROPOSES_KEY and e < lo and lo - e <= reach:
+                    # "за идею рождественского перемирия и обмена пленными": a second object joined by "и"
+                    near = _object_phrase(sent, e, lo, joined=True)
                 overlaps = False
             elif direction == OBJECT:
                 # "accused North Korea of supplying weapons", "warns X against selling": the object after its "of" /
@@ -1023,6 +1064,9 @@ def resolve(
                 reach = scope_after
                 # "calls coup reports fake" denies the reports it names, not the words before the verb
                 near = overlaps or (cue_key != CALLED_DENIAL and s > hi and s - hi <= reach)
+                if near and cue_key == DISCUSSED_KEY and not _fronted_object(sent, lo, hi, s):
+                    near = False
+                    not_subject = "the words are not its object put first (a preposition or a comma before it)"
                 # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
                 if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
                     near = pointing = True
@@ -1052,6 +1096,10 @@ def resolve(
                 # A goal ("urged X to VERB") governs the verb's own words after its "to".
                 reach = GOAL_REACH if direction == GOAL else scope * 2 if cls == "conditional" else scope
                 near = overlaps or (e < lo and lo - e <= reach)
+                if cue_key == APPARENTLY_KEY:
+                    near = overlaps or e + 1 == lo  # "were apparently attacked"; not "apparently caught in … attack"
+                if not near and cls == "hedged" and direction == "before" and _parenthetical_hedge(sent, lo, hi, s, e):
+                    near = True  # "Обмен пленными, по всей видимости, состоялся": the hedge of its clause
                 # "as an election nears", "Thai Vote Nears": a nearing verb right after its subject, ending the clause.
                 # Not the words of a phrase after "of" ("as the anniversary of Navalny's arrest nears": the arrest is
                 # done).
@@ -1140,6 +1188,8 @@ def resolve(
             where = _where(direction, s, e, lo, hi, overlaps) if explain else ""
             if pointing and explain:
                 where = f"{s - hi} word(s) after; its object points back to what was said"
+            if near and explain and direction == "before" and s > hi and not overlaps:
+                where = f"{s - hi} word(s) after, set off right after its subject, the signal's words"
             if cue_key == CALLED_DENIAL and explain:
                 where = "its object holds the signal's words" if overlaps else "the signal's words are not its object"
             if not near:
@@ -1286,19 +1336,54 @@ _NEGATIONS = frozenset({"не", "not", "never", "ни"})
 _AGAIN = frozenset({"again", "снова", "вновь", "опять"})
 
 
-def _object_phrase(sent: Sentence, e: int, lo: int) -> bool:
+def _object_phrase(sent: Sentence, e: int, lo: int, *, joined: bool = False) -> bool:
     """Whether the words between a verb of calling off (ending at token e) and the signal's (from lo) leave these in
     its object: no preposition nor "and" / "or" between ("scraps flights Friday over strike", "cancels press conference
-    on election claims" call off no strike, no election; "cancels Swedish minister visit" calls off the visit)."""
+    on election claims" call off no strike, no election; "cancels Swedish minister visit" calls off the visit).
+    `joined`: "и" may join the words to a first object ("идею перемирия и обмена"), and no comma may stand between."""
+    if joined and _marks_between(sent, e - sent.start, lo - sent.start, ",;:—–"):
+        return False
     for word in sent.toks[e + 1 - sent.start : lo - sent.start]:
         if (
-            word in _COORDINATORS
+            (word in _COORDINATORS and not (joined and word == "и"))
             or word in PREDICATE_SUBJECT_PREPOSITIONS_EN
             or word in PREDICATE_GAP_STOPS_EN  # "scrapped as Met Office warns": a clause of its own
             or is_preposition_ru(word)
         ):
             return False
     return True
+
+
+def _parenthetical_hedge(sent: Sentence, lo: int, hi: int, s: int, e: int) -> bool:
+    """Whether the hedge at tokens s..e is set off by commas right after the signal's words (lo..hi), which open the
+    sentence, perhaps after an article, and a predicate follows it ("Обмен пленными, по всей видимости, состоялся",
+    "The exchange, apparently, took place"; cues.PARENTHETICAL_SUBJECT_OPENERS); or an English "-ly" hedge
+    without commas ("The exchange apparently took place")."""
+    base, toks = sent.start, sent.toks
+    if s != hi + 1 or e + 1 - base >= len(toks):
+        return False
+    if any(word not in PARENTHETICAL_SUBJECT_OPENERS for word in toks[: lo - base]):
+        return False
+    a, z = s - base, e - base
+    before, after = _marks_between(sent, a - 1, a, ","), _marks_between(sent, z, z + 1, ",")
+    if before and after:
+        return True
+    # "The exchange apparently took place": an English adverb between the subject and its verb, no commas
+    return not before and not after and s == e and toks[a].isascii() and toks[a].endswith("ly")
+
+
+def _fronted_object(sent: Sentence, lo: int, hi: int, s: int) -> bool:
+    """Whether the signal's words (lo..hi) are the fronted object of the verb at token s after them ("Прекращение огня
+    и обмен пленными премьер Венгрии обсудил …", cues.DISCUSSED_AFTER_RU): in the sentence's first phrase, no
+    preposition nor comma from the sentence's start to the verb ("После обмена пленными стороны обсудили …": the
+    exchange happened), the verb at most cues.PROPOSED_BEFORE_GAP words after them, and the words name an act
+    (cues.AGREED_ACTS_RU)."""
+    base = sent.start
+    if s - hi - 1 > PROPOSED_BEFORE_GAP or _marks_between(sent, 0, s - base, ",;:—–"):
+        return False
+    if not any(word.startswith(AGREED_ACTS_RU) for word in sent.toks[lo - base : hi - base + 1]):
+        return False  # "Итоги визита обсудили …": the visit happened
+    return not any(is_preposition_ru(word) for word in sent.toks[: s - base])
 
 
 def _counters(word: str) -> bool:
@@ -1712,6 +1797,8 @@ for _keys, _kind, _ru in (
     (RECAP_AFTER_EN, "after", False),
     (RECAP_SINCE_RU, "since", True),
     (RECAP_AFTER_RU, "after", True),
+    (RECAP_AGO_EN, "ago", False),
+    (RECAP_AGO_RU, "ago", True),
 ):
     for _key in _keys:
         _RECAP_LEADS.setdefault(_key[-1], []).append((_key, _kind, _ru))
@@ -1739,7 +1826,8 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
             first = j - len(key) + 1
             if not (russian if ru else english) or first < 0 or tuple(toks[first : j + 1]) != key:
                 continue
-            if any(a <= base + j <= b for a, b in own) or _marks_between(sent, j, at, ",;:"):
+            # (a comma may close a fronted "A year ago, …")
+            if any(a <= base + j <= b for a, b in own) or _marks_between(sent, j + (kind == "ago"), at, ",;:"):
                 return None
             if any(base + j < b <= lo for b in clause_breaks(sent)):
                 return None
@@ -1747,7 +1835,18 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
             if not _PRESENT_AUX_EN.isdisjoint(between):
                 return None
             words = " ".join(key)
-            if kind == "after":
+            if kind == "ago":
+                units = RECAP_UNITS_RU if ru else RECAP_UNITS_EN
+                if first == 0 or toks[first - 1] not in units:
+                    return None  # "ago" without a time: no recap time
+                first -= 1
+                for _ in range(2):  # "two years ago", "twenty five years ago"
+                    if first > 0 and (toks[first - 1] in RECAP_AGO_COUNTS or toks[first - 1].isdigit()):
+                        first -= 1
+                if not _opens_clause(sent, first):
+                    return None  # "kidnapped two weeks ago, according to …": the time of the clause before
+                words = " ".join(toks[first : j + 1])
+            elif kind == "after":
                 units = RECAP_UNITS_RU if ru else RECAP_UNITS_EN
                 before = toks[max(0, first - 3) : first]
                 if ru and key == ("спустя",):
@@ -1761,6 +1860,15 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
                 return None
             return words, f"{words!r} recalls the words as an earlier event, the time of the one reported", base + first
     return None
+
+
+def _opens_clause(sent: Sentence, first: int) -> bool:
+    """Whether the sentence's token `first` opens it or its clause (after ":", ";", a dash), perhaps after
+    cues.RECAP_AGO_OPENERS ("Ровно 80 лет назад …", "… истории: 80 лет назад …")."""
+    k = first
+    while k > 0 and sent.toks[k - 1] in RECAP_AGO_OPENERS:
+        k -= 1
+    return k == 0 or bool(_marks_between(sent, k - 1, k, ";:—–"))
 
 
 def _may_be_relative_recap(rules: CompiledRules, sent: Sentence) -> bool:
@@ -2618,16 +2726,32 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
                 if not _marks_between(sent, p, p + 1, ",;:"):
                     words = f"{word} {toks[p + 1]}"
                     return words, f"{words!r}: the event qualifies the {toks[p + 1]} it is the object of, still to come"
-            j = p - 1
-            while j >= 0 and p - j <= WANTED_GAP and toks[j] not in WANTED_OBJECT_LEADS and toks[j] != "for":
-                if toks[j] not in WANTED_MODIFIERS and j not in owned:
-                    break
-                j -= 1
+            j = _wanted_lead(toks, p, owned)
             if j < 0 or _marks_between(sent, j, p, ",;:"):
                 continue
-            if toks[j] in WANTED_OBJECT_LEADS and not (j > 0 and toks[j - 1] in WANTED_NOT_AFTER.get(toks[j], ())):
+            if any(
+                toks[k] in WANTED_DONE_RELATIVES and toks[k + 1] in WANTED_DONE_VERBS
+                for k in range(p + 1, min(len(toks) - 1, p + 1 + WANTED_DONE_GAP))
+            ):
+                continue  # "agreed to a prisoner exchange last week, which took place on Monday": it happened
+            if (
+                toks[j] in WANTED_OBJECT_LEADS
+                and not (j > 0 and toks[j - 1] in WANTED_NOT_AFTER.get(toks[j], ()))
+                and (toks[j] not in WANTED_DISCUSS or word in WANTED_DISCUSSED_NOUNS)
+            ):
                 words = " ".join(toks[j : p + 1])
                 return words, f"{words!r}: the event is what is asked for or awaited, still to come"
+            if j > 0 and (
+                (toks[j] == "of" and toks[j - 1] in WANTED_OF_LEADS)
+                or (
+                    toks[j] in WANTED_AGREED_PREPOSITIONS
+                    and toks[j - 1] in AGREE_FORMS
+                    and word not in WANTED_NOT_AGREED
+                )
+            ):
+                # "the idea of a prisoner exchange", "agreed on a swap": proposed or agreed, still to come
+                words = " ".join(toks[j - 1 : p + 1])
+                return words, f"{words!r}: the event is what is proposed or agreed, still to come"
             if toks[j] == "for":
                 # "rally for the release", "Thousands Rally in Ottawa for the Release of Hostages"
                 for k in range(j - 1, max(-1, j - 1 - WANTED_FOR_GAP), -1):
@@ -2646,6 +2770,28 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
             words = " ".join(toks[t - 1 : p + 1])
             return words, f"{words!r}: a purpose infinitive, what the {toks[t - 1]} is for, still to come"
     return None
+
+
+def _wanted_lead(toks: list[str], p: int, owned: set[int]) -> int:
+    """The index of the word that may lead to the event noun at toks[p] (_wanted_event): past at most
+    cues.WANTED_GAP modifiers or the signal's own words, and past "and" / "or" after a first object of
+    cues.WANTED_JOINED_NOUNS ("discussed a ceasefire and a prisoner exchange"); -1 when none."""
+    stops = ("for", "of", *WANTED_AGREED_PREPOSITIONS)
+    j, gap, joined, qualifier = p - 1, WANTED_GAP, False, False
+    while j >= 0 and p - j <= gap and toks[j] not in WANTED_OBJECT_LEADS and toks[j] not in stops:
+        word = toks[j]
+        if word in WANTED_MODIFIERS or j in owned or (joined and word in WANTED_JOINED_NOUNS):
+            pass
+        elif word in ("and", "or") and not joined and j > 0 and toks[j - 1] in WANTED_JOINED_NOUNS:
+            joined, gap = True, p - j + WANTED_JOINED_GAP
+        elif joined and not qualifier and toks[j + 1] in WANTED_JOINED_NOUNS:
+            qualifier = True  # "a Christmas truce and exchange"
+        else:
+            return -1
+        j -= 1
+    if joined and p + 1 < len(toks) and toks[p + 1] not in WANTED_JOINED_NEXT:
+        return -1  # "demanded a ceasefire and the swap went ahead": a clause of its own (the comma: the caller)
+    return j if j >= 0 and p - j <= gap else -1
 
 
 def _weekday_days(pub: date, name: str, last: bool) -> int:

@@ -307,8 +307,9 @@ def test_russian_accusations_govern_their_object(body: str, signal: str, want: t
         ("Москва согласна выделить средства.", "ru_money", ("future", "согласна")),
         # "согласно" is a preposition: no cue
         ("Согласно договору, стороны провели обмен пленными.", "swap", ("asserted", None)),
-        # a noun: the agreement is the news, as "agreed to a prisoner exchange"
-        ("Стороны договорились об обмене пленными.", "swap", ("asserted", None)),
+        # a noun of an act: the exchange agreed is still to come (outside trial 51, M4: "an agreement to swap is not a
+        # swap"; it read asserted until then)
+        ("Стороны договорились об обмене пленными.", "swap", ("future", "договорились об")),
         # an extension agreed is made, as "agreed to extend the truce"
         ("Стороны договорились продлить перемирие на три дня.", "ru_truce", ("asserted", None)),
         # another verb between: the withdrawal is reported

@@ -230,3 +230,20 @@ def test_a_subject_after_a_governed_pair_is_still_taken() -> None:
     # "и" joins the verb's subject to nothing the preposition governs: Russia, nominative after the words, acts.
     value, _reason = _capture("Обмен пленными с Украиной провела Россия.")
     assert value == "RUS"
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        # A participle's or an adjective's complement in an attribute, after a comma, of a preposition's noun is in
+        # that preposition's phrase: it says where from, and is no actor (outside trial 51, M3, rest).
+        ("С территории, подконтрольной ВСУ, возвращены 40 военнослужащих.", None),
+        ("Из районов, контролируемых Киевом, освобождены 12 бойцов.", None),
+        ("Из области, занятой ВСУ, российские военнослужащие возвращены домой.", "RUS"),
+        # Not an attribute of a subject, which no preposition governs, nor a complement without the comma.
+        ("Бригада, подконтрольная ВСУ, освободила пленных бойцов.", "UKR"),
+    ],
+)
+def test_a_complement_in_an_attribute_of_a_prepositions_noun_is_governed(text: str, side: str | None) -> None:
+    value, reason = _capture(text)
+    assert value == side, (text, value, reason)

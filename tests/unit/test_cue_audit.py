@@ -47,7 +47,10 @@ def _read(text: str, signal: str, engine: Engine = _ENGINE) -> tuple[str, str | 
         ("The militia agreed to a truce on Sunday.", "truce", ("asserted", None)),
         ("Tel Aviv agrees to ceasefire deal brokered by Doha", "truce", ("asserted", None)),
         ("The group said it had agreed to an extension of the truce.", "truce", ("asserted", None)),
-        ("Both sides agreed to the prisoner swap last week.", "truce", ("asserted", None)),
+        # ... but an exchange agreed is still to come (outside trial 51, M4; asserted until then), unless the sentence
+        # says it took place
+        ("Both sides agreed to the prisoner swap last week.", "truce", ("future", "agreed to the prisoner swap")),
+        ("Both sides agreed to the prisoner swap, which took place on Monday.", "truce", ("asserted", None)),
         ("Aid pledged to Kyiv arrived after the truce.", "truce", ("asserted", None)),
         # A future: "agreed to" + a verb (also after an adverb), and the other "VERB to" cues as before.
         ("The council agreed to send troops to the border.", "troops", ("future", "agreed to")),
