@@ -5,7 +5,7 @@ busy for 45 s, and a 380 KB gzip body expanding to 300 MB was accepted (1.2 GB o
 
 * The deadline covers the whole fetch (connect and TLS handshake, headers, body, redirects). A connect is bounded
   by a socket timeout of what is left of it; a timer shuts the connections' sockets down when it passes, which
-  wakes a read blocked inside http.client at once (`stream_processors.http_deadline`, which the webhook notifier
+  wakes a read blocked inside http.client at once (`infra.http_deadline`, which the webhook notifier
   uses too); the body loop also checks the clock between chunks. urllib stays in charge of redirects and proxies
   (its handlers are subclassed only to see the connections they open).
 * The body is decompressed as it arrives (gzip, deflate: zlib with `max_length`), and the fetch fails as
@@ -33,8 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from watchfloor.infra.http_deadline import HttpDeadline
 from watchfloor.schemas.redact import redact_url
-from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 USER_AGENT = "watchfloor/0.1 (+feed poller)"
 ACCEPT = (

@@ -18,12 +18,13 @@ decompressor is kept open from one poll to the next (jsonl.OpenDecompressors; `c
 the position is saved with the documents in the outbox store, which is what makes them durable; the relay moves its
 own checkpoint only once the broker acknowledged them (or the spool holds them), so the source position never runs
 ahead of what is durable, and Kafka's acknowledgement is the relay's business, not the poller's.
-A GDELT source (a file, or a folder of export files) reads each file
-once: the checkpoint `source:<path>` = {"files": {file: [size, mtime_ns]}} is saved after a file's documents,
-so a file is read again only when it changes (ids make that idempotent too), and a new file at the next poll.
+A GDELT source (a file, or a folder of export files) reads each file once: the checkpoint `source:<path>` =
+{"files": {file: [size, mtime_ns]}} is committed with each file's last batch of documents, in one transaction (a
+crash leaves neither or both), so a file is read again only when it changes (ids make that idempotent too), and a
+new file at the next poll.
 A GDELT source at a `url` (GDELT 2.0's lastupdate.txt, gdelt_live.py) downloads, each `poll`, the export files
-published since the last one read: the checkpoint `source:<url>` = {"at": YYYYMMDDHHMMSS, "export": url} is saved
-after each file's documents, so a restart neither reads a file again nor skips one.
+published since the last one read: the checkpoint `source:<url>` = {"at": YYYYMMDDHHMMSS, "export": url} is
+committed with each file's last batch of documents, so a restart neither reads a file again nor skips one.
 An RSS source at an http(s) URL keeps its cache validators in the store as the checkpoint `source:<url>` =
 {"etag", "modified"}, committed in the same transaction as that poll's documents. A source that fails (missing
 file, unreachable feed, not a feed) is reported in the summary and the log; it never stops the other sources or the
@@ -69,9 +70,6 @@ T = TypeVar("T")
 
 MAX_CONCURRENT_FETCHES = 8
 """Feeds fetched at once in one poll (each within its own deadline)."""
-
-GDELT_SAVE_EVERY = 100
-"""A GDELT folder's checkpoint (the files read) is saved after this many new files, and at the end of a poll."""
 
 MARK_EVERY = 300.0  # seconds: how often a poll that brought nothing new still records a CaughtUp mark
 
@@ -259,6 +257,14 @@ def own_poll(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
 
 UNZIPPED_FACTOR = 16
 """A GDELT source's default max_unzipped_bytes, times its max_bytes (gdelt.DEFAULT_MAX_UNZIPPED_BYTES by default)."""
+
+
+def _unless_failed(
+    name: str, position: Checkpoint, failed: Sequence[OSError]
+) -> Callable[[IngestSummary], tuple[str, Checkpoint] | None]:
+    """ingest's `checkpoint` of one GDELT file: (name, position), or none if the file's read failed part-way
+    (`failed`, filled by _until_error as it is read; ingest asks once the file is read): it must not be marked read."""
+    return lambda _summary: None if failed else (name, position)
 
 
 def _gdelt_options(source: GdeltSource) -> GdeltOptions:
@@ -536,7 +542,7 @@ class SourcePoller:
             return result
         options = _gdelt_options(source)
         result.ingested = IngestSummary(origin=source.path)
-        unsaved = 0
+        committed = saved
         for file in files:
             try:
                 st = file.stat()
@@ -549,6 +555,7 @@ class SourcePoller:
             failed: list[OSError] = []
             own = file == Path(source.path)
             places: dict[str, tuple[str, int]] | None = None if own else {}  # a folder's file: its rows named by it
+            after = {**done, str(file): stamp}
             try:
                 items = read_gdelt(file, options=options, max_body_chars=self.max_body_chars, places=places)
             except GdeltSourceError as e:
@@ -562,19 +569,19 @@ class SourcePoller:
                         batch_size=self.batch_size,
                         feed=source_identity(source),
                         places=places,
+                        # The file's last batch and the files read after it in one transaction, as a JSON Lines
+                        # source's lines and position: a crash leaves neither or both. Asked once the file is read:
+                        # one that failed part-way is not marked read, and its rows read stand. (The map, ~100 bytes
+                        # a file, is written whole each time: small beside the file's own rows, ~1,500 in a GDELT
+                        # 2.0 export.)
+                        checkpoint=_unless_failed(name, Checkpoint(0, {"files": after}), failed),
                     )
                 )
             if failed:  # not marked read: the next poll tries it again (a .zip still being downloaded, say)
                 result.error = str(failed[0])
                 continue
-            # Saved after the files' documents, every GDELT_SAVE_EVERY files and at the end (the map grows with the
-            # folder, so not after each file): a crash before it reads those files again, which adds nothing.
-            done[str(file)] = stamp
-            unsaved += 1
-            if unsaved >= GDELT_SAVE_EVERY:
-                self.store.commit(name, Checkpoint(0, {"files": dict(done)}), [])
-                unsaved = 0
-        if done != saved:
+            done = committed = after
+        if done != committed:  # only files gone from the folder forgotten: no document goes with it
             self.store.commit(name, Checkpoint(0, {"files": done}), [])
         return result
 
@@ -614,6 +621,7 @@ class SourcePoller:
                 items = read_gdelt_archive(
                     file.data, redact_url(file.url), options=options, max_body_chars=self.max_body_chars, places=places
                 )
+                position = Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)})
                 result.ingested.merge(
                     ingest(
                         self.store,
@@ -622,14 +630,14 @@ class SourcePoller:
                         batch_size=self.batch_size,
                         feed=source_identity(source),
                         places=places,
+                        # The export's last batch and the position past it in one transaction (a crash leaves
+                        # neither or both); none if it failed part-way: it must not be marked read.
+                        checkpoint=_unless_failed(name, position, failed),
                     )
                 )
                 if failed:  # checked whole before, so hardly ever; its rows read stand, and it is read again
                     result.error = str(failed[0])
                     break
-                # After the file's documents (not with them: a file that failed part-way must not be marked read);
-                # a crash between the two reads the file again, which adds nothing.
-                self.store.commit(name, Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)}), [])
                 read = True
         except GdeltSourceError as e:
             result.error = str(e)

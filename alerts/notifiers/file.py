@@ -28,9 +28,9 @@ from typing import Any
 
 import orjson
 
+from watchfloor.infra.durable_files import fsync_dir
 from watchfloor.schemas.events import Alert
 from watchfloor.schemas.timefmt import utc_iso
-from watchfloor.stream_processors.durable_files import fsync_dir
 
 from ..notice import Digest, Notice, as_notice
 from .base import Misconfigured, PermanentError, TransientError

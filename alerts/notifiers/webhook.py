@@ -9,7 +9,7 @@ follows up, revises or withdraws) and "thread" (its state); the delivery key goe
 `timeout` bounds the whole attempt (connect, send, the answer's headers and the part of its body read), not each
 socket read as urllib's does: a receiver trickling its answer a byte at a time kept `run --once` going for 702 s
 (outside trial 16, M2). At the deadline a timer shuts the connection's socket, which ends the blocked read
-(`stream_processors.http_deadline`, shared with the feed fetch); the attempt is then a transient failure that may
+(`infra.http_deadline`, shared with the feed fetch); the attempt is then a transient failure that may
 have got through (resent with the same `Idempotency-Key`). Only the first `MAX_ANSWER` bytes of the answer's body
 are read: the status is all that counts.
 """
@@ -24,8 +24,8 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 
+from watchfloor.infra.http_deadline import HttpDeadline
 from watchfloor.schemas.events import Alert
-from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 from ..notice import Digest, Notice, as_notice
 from .base import PermanentError, TransientError, parse_retry_after

@@ -9,9 +9,9 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from watchfloor.infra.durable_files import fsync_dir
 from watchfloor.schemas.events import Event
 
-from ..durable_files import fsync_dir
 from .codec import encode_event
 
 RESENT_LINE = b'{"wf-resent":1,'

@@ -1,4 +1,4 @@
-"""The shared HTTP deadline (stream_processors.http_deadline) against a real local server that trickles its answer.
+"""The shared HTTP deadline (infra.http_deadline) against a real local server that trickles its answer.
 
 Per-read timeouts never end such an exchange; the deadline must, wherever the exchange is when it passes: in the
 headers, in the body (urllib has let go of the connection's socket by then), after a redirect (a second
@@ -26,9 +26,9 @@ from tests.functional.delivery_helpers import detection
 from watchfloor.alerts.notice import notice_of
 from watchfloor.alerts.notifiers.base import TransientError
 from watchfloor.alerts.notifiers.webhook import WebhookNotifier
+from watchfloor.infra.http_deadline import HttpDeadline
 from watchfloor.producers.feed_http import FetchFailed, fetch_http
 from watchfloor.schemas.events import Alert
-from watchfloor.stream_processors.http_deadline import HttpDeadline
 
 pytestmark = pytest.mark.integration
 
