@@ -671,16 +671,14 @@ class SqlDeliveryLedger:
         t = deliveries_table
         in_thread = (t.c.channel == channel, t.c.thread_key == thread_key)
         with self._read() as conn:
+            if not self._sqlite:  # both reads of one snapshot, as SQLite's read transaction is (one statement's was)
+                conn.execution_options(isolation_level="REPEATABLE READ")
             revisions = {a: int(v) for a, v in conn.execute(select(t.c.alert_id, t.c.rev).where(*in_thread)).all()}
             moved = sorted(a for a, v in revisions.items() if known.get(a) != v)
             rows: dict[str, DeliveryRecord] = {}
             for chunk in _chunks(moved):
                 for row in conn.execute(select(t).where(*in_thread, t.c.alert_id.in_(chunk))).all():
                     rows[row.alert_id] = _record(row)
-                    revisions[row.alert_id] = int(row.rev)  # (written since the first read: this one is newer)
-        for a in moved:
-            if a not in rows:  # (deleted since the first read)
-                del revisions[a]
         return ThreadRead(revisions, rows)
 
     def sent_ref(self, channel: str) -> str:
