@@ -717,16 +717,14 @@ def alert_of(data: Mapping[str, Any] | None) -> Alert | None:
     # A thread's rows are kept between reads (threads.ThreadRows), payloads and all, and each delivery of the thread
     # reads the alert of every row, several times: each kept payload's alert is validated once. (The dict is held
     # with it, so its id is not reused while it is here; payloads read are never written to.)
-    with _ALERTS_LOCK:
-        hit = _ALERTS.get(id(raw))
-        if hit is not None and hit[0] is raw:
-            _ALERTS.move_to_end(id(raw))
-            return hit[1]
+    hit = _ALERTS.get(id(raw))  # (one call into the dict: atomic, no lock; a hit is most calls)
+    if hit is not None and hit[0] is raw:
+        return hit[1]
     alert = Alert.model_validate(raw)
     with _ALERTS_LOCK:
         _ALERTS[id(raw)] = (raw, alert)
         if len(_ALERTS) > _ALERTS_KEPT:
-            _ALERTS.popitem(last=False)  # the least recently read
+            _ALERTS.popitem(last=False)  # the first kept (a hit does not move it: it costs no lock)
     return alert
 
 

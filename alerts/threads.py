@@ -37,8 +37,9 @@ class ThreadRows:
             held = self._held.pop(key, None)
         revisions = held.revisions if held is not None else {}
         got = self.store.thread_rows(channel, thread_key, revisions)
-        if held is not None and not got.rows and got.revisions.keys() == revisions.keys():
-            fresh = held  # nothing written since
+        if held is not None and got.revisions.keys() == revisions.keys():
+            # the same rows, some written since (claimed, settled): in place, as a row's (seq, alert_id) never changes
+            fresh = _Held(got.revisions, [got.rows.get(r.alert_id, r) for r in held.rows]) if got.rows else held
         else:
             kept = {r.alert_id: r for r in held.rows} if held is not None else {}
             rows = [got.rows.get(a) or kept[a] for a in got.revisions]
