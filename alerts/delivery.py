@@ -78,6 +78,7 @@ from .notifiers.base import (
     Updating,
 )
 from .schedule import RetrySchedule
+from .threads import ThreadRows
 from .throttle import HELD
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,9 @@ class Deliverer:
         acknowledged_before: Callable[[str], AlertAcknowledged | None] = lambda _alert_id: None,
     ) -> None:
         self.store = store
+        # Its threads' rows, kept between reads: each attempt reads its thread, and a long one read whole each time
+        # read (and decoded) rows quadratic in its length.
+        self.threads = ThreadRows(store)
         self.notifiers = notifiers
         self.schedule = schedule
         self.clock = clock
@@ -767,7 +771,7 @@ class Deliverer:
         alert (outside trial 29, F1); a button of today that names the first alert is that alert's alone, left as it is
         (review 26, M2: the message was not redrawn since, and its alert is not acknowledged). An acknowledgement of an
         earlier alert of the thread leaves it as it is (its button still has the newest alert to take)."""
-        state = thread_state(self.store.deliveries(channel=first.channel, thread_key=first.thread_key), first.alert_id)
+        state = thread_state(self.threads.read(first.channel, first.thread_key), first.alert_id)
         if state is None or state.first.alert_id != first.alert_id or state.newest is None:
             return None, frozenset()
         newest = state.newest.id
@@ -788,7 +792,7 @@ class Deliverer:
         """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""
         if row.kind == "alert" or row.parent_id is None or row.detail.startswith(RESTARTED):
             return None
-        by_key = {r.alert_id: r for r in self.store.deliveries(channel=row.channel, thread_key=row.thread_key)}
+        by_key = {r.alert_id: r for r in self.threads.read(row.channel, row.thread_key)}
         up: DeliveryRecord | None = row
         for _ in range(10_000):  # parent links never form a cycle
             if up is None or up.kind == "alert" or up.parent_id is None:
@@ -1198,7 +1202,7 @@ class Deliverer:
             superseded_by=data.get("superseded_by"),
         )
         # The rows of its channel and thread key: every row a reply's chain can pass through (one read, not one a link).
-        thread = self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
+        thread = self.threads.read(rec.channel, rec.thread_key)
         # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
         if rec.kind in REPLACEABLE and not rec.unsure and not rec.ref:
             later = revised_again(thread, rec)
@@ -1353,7 +1357,7 @@ class Deliverer:
         # since (the oldest of a burst goes first, in the same cycle as the rest: they share its bound).
         pending = [
             r.created_at
-            for r in self.store.deliveries(channel=rec.channel, thread_key=rec.thread_key)
+            for r in self.threads.read(rec.channel, rec.thread_key)
             if r.kind in ("followup", "revision")
             and r.created_at <= rec.created_at
             and (r.status == "outstanding" or r.updated_at >= rec.created_at)

@@ -860,7 +860,7 @@ class AlertDispatcher:
         channels += tuple(
             channel
             for channel in thread_only(det, table.subscriptions, self.spellings)
-            if continues_thread(key, det, story, self.store.deliveries(channel=channel, thread_key=tk), self.catalog)
+            if continues_thread(key, det, story, self.deliverer.threads.read(channel, tk), self.catalog)
         )
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
@@ -879,11 +879,11 @@ class AlertDispatcher:
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             silence = silenced_by(det, channel, table.silences, now)
-            if silence is not None and not revises_told(det, self.store.deliveries(channel=channel, thread_key=tk)):
+            if silence is not None and not revises_told(det, self.deliverer.threads.read(channel, tk)):
                 why = f"silenced by {silence.id}"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
-            thread = self.store.deliveries(channel=channel, thread_key=tk)
+            thread = self.deliverer.threads.read(channel, tk)
             copy = standing_copy(det, key, thread)
             if copy is not None:
                 why = f"the same alert as {copy.alert_id}, already {copy.status} here (its reports arrived again)"
@@ -926,7 +926,7 @@ class AlertDispatcher:
                 continue
             ranks = []
             for i, name in enumerate(names):
-                rows = self.store.deliveries(channel=name, thread_key=tk)
+                rows = self.deliverer.threads.read(name, tk)
                 threaded = any(r.kind != "retraction" and r.status != "suppressed" for r in rows)
                 ranks.append((0 if threaded else 1, 1 if name.startswith("slack:") else 0, i, name))
             kept = min(ranks)[3]

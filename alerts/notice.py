@@ -15,6 +15,8 @@ file, webhook) get a line, record or payload that names the alert it updates.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -710,9 +712,25 @@ def payload(alert: Alert, **extra: Any) -> dict[str, Any]:
 
 def alert_of(data: Mapping[str, Any] | None) -> Alert | None:
     """The alert inside a ledger payload, or None (rows of the first version carry none)."""
-    if not data or not isinstance(data.get("alert"), dict):
+    if not data or not isinstance(raw := data.get("alert"), dict):
         return None
-    return Alert.model_validate(data["alert"])
+    # A thread's rows are kept between reads (threads.ThreadRows), payloads and all, and each delivery of the thread
+    # reads the alert of every row, several times: each kept payload's alert is validated once. (The dict is held
+    # with it, so its id is not reused while it is here; payloads read are never written to.)
+    hit = _ALERTS.get(id(raw))  # (one call into the dict: atomic, no lock; a hit is most calls)
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    alert = Alert.model_validate(raw)
+    with _ALERTS_LOCK:
+        _ALERTS[id(raw)] = (raw, alert)
+        if len(_ALERTS) > _ALERTS_KEPT:
+            _ALERTS.popitem(last=False)  # the first kept (a hit does not move it: it costs no lock)
+    return alert
+
+
+_ALERTS: OrderedDict[int, tuple[dict[str, Any], Alert]] = OrderedDict()
+_ALERTS_KEPT = 4096  # the alerts of a few long threads (the rows of the threads kept are held anyway)
+_ALERTS_LOCK = threading.Lock()
 
 
 def cited(det: Detection) -> Evidence | None:

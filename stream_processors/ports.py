@@ -154,6 +154,15 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadRead:
+    """What `thread_rows` read of a channel's thread: the revision of each of its rows, and the rows themselves of
+    those whose revision the reader did not know."""
+
+    revisions: dict[str, int]  # alert_id -> the row's revision (moved by every write of the row)
+    rows: dict[str, DeliveryRecord]  # alert_id -> the row, for each revision the reader did not know
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """What a dispatcher records at the end of an attempt; clears its lease."""
 
@@ -243,6 +252,14 @@ class DeliveryLedger(Protocol):
         """Rows matching every filter given, in (seq, alert_id, channel) order; with `after_seq`, only rows whose
         `seq` is greater (a reader that keeps what it read before asks only for what is new). All of them unless
         `limit` is given: a default cap cut `alerts list` and the delivery latency metric off silently at 100,000."""
+        ...
+
+    def thread_rows(self, channel: str, thread_key: str, known: Mapping[str, int]) -> ThreadRead:
+        """The rows of `channel`'s thread `thread_key` as a reader that keeps them needs: the revision of every row,
+        and the whole row only of those whose revision is not `known`'s (alert_id -> the revision the reader holds).
+        A row's revision moves at every write of it and is never given again, so the rows the reader holds at their
+        known revisions, with these, are what `deliveries(channel=, thread_key=)` reads (a long thread is read once,
+        then only what changed: each delivery of it read every row, decoded)."""
         ...
 
     def sent_ref(self, channel: str) -> str:

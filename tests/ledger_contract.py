@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from tests.fixtures.ledger import settle_row
 from watchfloor.schemas.events import Event
-from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
+from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store, ThreadRead
 
 NOW = 1_730_000_000.0  # the dispatcher's clock, epoch seconds
 LEASE = 60.0
@@ -267,6 +267,47 @@ class LedgerContract:
         )
         assert (store.thread_end("x", "t"), store.thread_end("x", "u"), store.thread_end("y", "t")) == (12, 40, 90)
         assert store.thread_end("x", "none") == store.thread_end("z", "t") == 0
+
+    def test_thread_rows_reads_again_only_the_rows_written_since(self, store: Store) -> None:
+        assert store.thread_rows("x", "t", {}) == ThreadRead({}, {})
+        store.enqueue(
+            [
+                rec("a1", "x", seq=7, thread_key="t", payload={"n": 1}),
+                rec("a2", "x", seq=12, thread_key="t", parent_id="a1", kind="followup"),
+                rec("a3", "x", seq=40, thread_key="u"),  # another thread
+                rec("a1", "y", seq=7, thread_key="t"),  # another channel
+            ]
+        )
+        first = store.thread_rows("x", "t", {})
+        assert sorted(first.revisions) == sorted(first.rows) == ["a1", "a2"]
+        whole = {r.alert_id: r for r in store.deliveries(channel="x", thread_key="t")}
+        assert first.rows == whole  # the rows as deliveries() reads them, every field
+        assert store.thread_rows("x", "t", first.revisions) == ThreadRead(first.revisions, {})  # nothing written
+        # a claim and a settlement are writes of a row: it is read again, with what they wrote; the other is not
+        r = store.claim_deliveries("p", NOW, LEASE, limit=1)[0]
+        assert (r.alert_id, r.channel) == ("a1", "x")
+        claimed = store.thread_rows("x", "t", first.revisions)
+        assert list(claimed.rows) == ["a1"] and claimed.rows["a1"].lease_owner == "p"
+        assert claimed.revisions["a2"] == first.revisions["a2"] != claimed.revisions["a1"]
+        store.settle_delivery("a1", "x", "p", Settlement("sent", ref="C1:1", attempts=1), NOW + 1)
+        store.enqueue([rec("a4", "x", seq=50, thread_key="t", kind="followup", parent_id="a1")])
+        settled = store.thread_rows("x", "t", claimed.revisions)
+        assert sorted(settled.rows) == ["a1", "a4"] and settled.rows["a1"].ref == "C1:1"
+        assert len(set(settled.revisions.values())) == 3  # never given twice
+        assert store.thread_rows("x", "t", {"a2": -1, "gone": 5}).rows.keys() == {"a1", "a2", "a4"}
+
+    def test_thread_rows_sees_a_redelivery_and_a_channel_s_deferral(self, store: Store) -> None:
+        store.enqueue([rec("a1", "x", thread_key="t"), rec("a2", "x", seq=1, thread_key="t")])
+        r = store.claim_deliveries("p", NOW, LEASE, limit=1)[0]
+        store.settle_delivery(r.alert_id, r.channel, "p", Settlement("expired", "too old", attempts=1), NOW)
+        known = store.thread_rows("x", "t", {}).revisions
+        assert store.redeliver(NOW + 1, alert_ids={"a1"}) == 1
+        again = store.thread_rows("x", "t", known)
+        assert list(again.rows) == ["a1"] and again.rows["a1"].status == "outstanding"
+        assert store.defer_channel("x", NOW + 100, NOW + 2) == 2
+        deferred = store.thread_rows("x", "t", again.revisions)
+        assert sorted(deferred.rows) == ["a1", "a2"]
+        assert {r.next_attempt_at for r in deferred.rows.values()} == {NOW + 100}
 
     def test_delivery_stats_per_channel_and_status_with_the_oldest_row(self, store: Store) -> None:
         assert store.delivery_stats() == {}

@@ -13,9 +13,9 @@ import orjson
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, Event, edition_of
 
-from ..ports import Checkpoint, CheckpointMoved, DeliveryRecord, PruneStep, StoredEvent, TopicRecord
+from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent, TopicRecord
 from .errors import check_event, payload_differs
-from .memory_ledger import MemoryDeliveryLedger
+from .memory_ledger import MemoryDeliveryLedger, RevisedRows
 from .memory_records import MemoryRecordArchive
 from .pruning import stripped
 
@@ -29,7 +29,7 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
         self._editions: Counter[str] = Counter()  # feed item id -> editions of it in the log (count_editions)
         self._last_edition: dict[str, int] = {}  # feed item id -> index in _events of its last edition
         self._checkpoints: dict[str, Checkpoint] = {}
-        self._deliveries: dict[tuple[str, str], DeliveryRecord] = {}
+        self._deliveries = RevisedRows()
         self._pauses: dict[str, float] = {}
         self._backoffs: dict[str, tuple[float, float]] = {}
         self._records: dict[tuple[str, int], dict[int, TopicRecord]] = {}

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from watchfloor.schemas.events import Event
 
-from ..ports import DeliveryRecord, Settlement
+from ..ports import DeliveryRecord, Settlement, ThreadRead
 
 
 def _order(r: DeliveryRecord) -> tuple[int, str, str]:
@@ -21,11 +21,26 @@ def _claim_order(r: DeliveryRecord) -> tuple[float, int, str, str]:
     return (r.order_at, r.seq, r.alert_id, r.channel)
 
 
+class RevisedRows(dict[tuple[str, str], DeliveryRecord]):
+    """The ledger's rows by (alert_id, channel), each with its revision: every row written (`rows[key] = ...`, the one
+    way the ledger writes a row) gets the next one, as the SQL ledger's triggers give them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revisions: dict[tuple[str, str], int] = {}
+        self._last = 0
+
+    def __setitem__(self, key: tuple[str, str], value: DeliveryRecord) -> None:
+        self._last += 1
+        self.revisions[key] = self._last
+        super().__setitem__(key, value)
+
+
 class MemoryDeliveryLedger:
     """The DeliveryLedger methods of MemoryStore (mixed in; one lock guards the log and the ledger)."""
 
     _lock: threading.Lock
-    _deliveries: dict[tuple[str, str], DeliveryRecord]
+    _deliveries: RevisedRows
     _pauses: dict[str, float]  # channel -> until: its Retry-After (defer_channel with server_asked)
     _backoffs: dict[str, tuple[float, float]]  # channel -> (until, set at): its backoff (defer_channel without)
 
@@ -171,6 +186,18 @@ class MemoryDeliveryLedger:
             and (after_seq is None or r.seq > after_seq)
         ]
         return out[:limit]
+
+    def thread_rows(self, channel: str, thread_key: str, known: Mapping[str, int]) -> ThreadRead:
+        revisions: dict[str, int] = {}
+        rows: dict[str, DeliveryRecord] = {}
+        with self._lock:
+            for key, r in self._deliveries.items():
+                if r.channel != channel or r.thread_key != thread_key:
+                    continue
+                revisions[r.alert_id] = rev = self._deliveries.revisions[key]
+                if known.get(r.alert_id) != rev:
+                    rows[r.alert_id] = dataclasses.replace(r, payload=copy.deepcopy(r.payload))
+        return ThreadRead(revisions, rows)
 
     def sent_ref(self, channel: str) -> str:
         with self._lock:

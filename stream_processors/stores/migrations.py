@@ -112,6 +112,12 @@ def _channel_backoffs(conn: Connection) -> None:
     create_channel_backoffs(conn)
 
 
+def _revisions(conn: Connection) -> None:
+    from .sql_ledger import create_revisions
+
+    create_revisions(conn)
+
+
 def _ledger_indexes(conn: Connection) -> None:
     from .sql_ledger import create_ledger_indexes
 
@@ -227,6 +233,9 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         14, "channel_backoffs: a channel's backoff after a failure, for rows enqueued after it too", _channel_backoffs
+    ),
+    Migration(
+        15, "deliveries: rev (each row's revision, moved by each write: what a thread's reader reads again)", _revisions
     ),
 ]
 

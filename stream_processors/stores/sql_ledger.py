@@ -52,7 +52,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from watchfloor.schemas.events import Event
 
-from ..ports import ORDER_LAST, DeliveryRecord, Settlement
+from ..ports import ORDER_LAST, DeliveryRecord, Settlement, ThreadRead
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ deliveries_table = Table(
     Column("lease_until", Float, nullable=True),
     # Claim order (DeliveryRecord.order_at; migration 11): rows of older versions keep 0, so they go first, by seq.
     Column("order_at", Float, nullable=False, server_default="0"),
+    # The row's revision (migration 15): a number the store's triggers give a row at each insert and update, never
+    # given twice, so a reader that keeps a thread's rows reads again only those whose revision moved (`thread_rows`).
+    Column("rev", BigInteger, nullable=False, server_default="0"),
 )
 # A channel's own Retry-After, for every dispatcher on the store: no row of the channel is claimed before
 # `paused_until`, whenever it was enqueued (migration 5 adds the table to older stores).
@@ -219,6 +222,41 @@ def create_ledger(conn: Connection, sqlite: bool) -> None:
         ledger_metadata.create_all(conn, checkfirst=True)
         return
     _migrate(conn)
+
+
+def create_revisions(conn: Connection) -> None:
+    """Migration 15: the column `rev` and what gives it: on SQLite a counter table and triggers after each insert
+    and update of a row, on PostgreSQL a sequence and a trigger before them. Any writer of the table, of any version
+    that knows the column or not, moves it. Idempotent (a fresh store has the column from its table's creation)."""
+    if "rev" not in {c["name"] for c in inspect(conn).get_columns("deliveries")}:
+        conn.exec_driver_sql("ALTER TABLE deliveries ADD COLUMN rev BIGINT NOT NULL DEFAULT 0")
+    if conn.dialect.name == "sqlite":
+        # (its revision counter, one row; PostgreSQL has the sequence `deliveries_rev` instead)
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS ledger_revision (n BIGINT NOT NULL)")
+        conn.exec_driver_sql(
+            "INSERT INTO ledger_revision (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ledger_revision)"
+        )
+        # (the trigger's own UPDATE fires no trigger: SQLite's recursive_triggers is off, and its WHEN would stop it)
+        body = (
+            "BEGIN UPDATE ledger_revision SET n = n + 1; "
+            "UPDATE deliveries SET rev = (SELECT n FROM ledger_revision) WHERE rowid = NEW.rowid; END"
+        )
+        conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS deliveries_rev_insert AFTER INSERT ON deliveries {body}")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER IF NOT EXISTS deliveries_rev_update AFTER UPDATE ON deliveries "
+            f"WHEN NEW.rev = OLD.rev {body}"
+        )
+        return
+    conn.exec_driver_sql("CREATE SEQUENCE IF NOT EXISTS deliveries_rev")
+    conn.exec_driver_sql(
+        "CREATE OR REPLACE FUNCTION deliveries_rev() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.rev := nextval('deliveries_rev'); RETURN NEW; END $$"
+    )
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS deliveries_rev ON deliveries")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER deliveries_rev BEFORE INSERT OR UPDATE ON deliveries "
+        "FOR EACH ROW EXECUTE FUNCTION deliveries_rev()"
+    )
 
 
 def create_ledger_indexes(conn: Connection) -> None:
@@ -628,6 +666,20 @@ class SqlDeliveryLedger:
                 out.extend(_record(r) for r in conn.execute(stmt).all())
         out.sort(key=lambda r: (r.seq, r.alert_id, r.channel))
         return out[:limit]
+
+    def thread_rows(self, channel: str, thread_key: str, known: Mapping[str, int]) -> ThreadRead:
+        t = deliveries_table
+        in_thread = (t.c.channel == channel, t.c.thread_key == thread_key)
+        with self._read() as conn:
+            if not self._sqlite:  # both reads of one snapshot, as SQLite's read transaction is (one statement's was)
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            revisions = {a: int(v) for a, v in conn.execute(select(t.c.alert_id, t.c.rev).where(*in_thread)).all()}
+            moved = sorted(a for a, v in revisions.items() if known.get(a) != v)
+            rows: dict[str, DeliveryRecord] = {}
+            for chunk in _chunks(moved):
+                for row in conn.execute(select(t).where(*in_thread, t.c.alert_id.in_(chunk))).all():
+                    rows[row.alert_id] = _record(row)
+        return ThreadRead(revisions, rows)
 
     def sent_ref(self, channel: str) -> str:
         t = deliveries_table
