@@ -35,7 +35,8 @@ class Change:
             if f == "severity":
                 out.append(f"severity {b.severity} -> {a.severity}")
             elif f == "confidence":
-                out.append(f"confidence {b.confidence} -> {a.confidence}")
+                # "none", not Python's None, in text a desk reads (outside trial 53, LOW-1)
+                out.append(f"confidence {b.confidence or 'none'} -> {a.confidence or 'none'}")
             elif f == "title":
                 out.append(f"title {b.title!r} -> {a.title!r}")
             elif f == "group":
