@@ -31,6 +31,7 @@ from watchfloor.scoring import (
     score,
     score_delta,
 )
+from watchfloor.scoring.diff import comparison_warnings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RULES = {"border-closed", "border-reopened", "envoy-expelled"}
@@ -275,6 +276,9 @@ def test_scores_per_rule_and_overall() -> None:
         "events": 2,
         "events_caught": 1,
         "event_recall": 0.5,
+        "items": 2,
+        "items_caught": 1,
+        "item_recall": 0.5,
         "precision": 0.5,
         "recall": 0.5,
         "f1": 0.5,
@@ -607,3 +611,49 @@ def test_an_escalation_is_news_whatever_the_group_told_of_other_events_before() 
     assert whole == {"A1": "true", "A2": "true", "A3": "repeat", "B1": "true", "B2": "true"}
     later = {v.alert: v.verdict for v in score(year[3:], labels, label_map).verdicts}
     assert later == {k: whole[k] for k in later}
+
+
+def two_rules_one_label() -> tuple[Labels, LabelMap, list[AlertRef], list[AlertRef]]:
+    """Outside trial 53, HIGH-1: a candidate adds `mutiny-over`, answering STANDDOWN, which `stand-down` already
+    answers. Three labelled items of two events; the baseline catches m1 and s1, the candidate s2 too."""
+    labels = Labels(
+        "labels.csv",
+        {
+            "m1": LabelledItem("m1", frozenset({"MUTINY"}), event="mutiny"),
+            "s1": LabelledItem("s1", frozenset({"STANDDOWN"}), event="standdown"),
+            "s2": LabelledItem("s2", frozenset({"STANDDOWN"}), event="standdown"),
+        },
+    )
+    label_map = LabelMap("map.yaml", {"MUTINY": ("mutiny",), "STANDDOWN": ("stand-down", "mutiny-over")})
+    base = [alert("M", "mutiny", ["m1"], hours=0), alert("SD", "stand-down", ["s1"], hours=1)]
+    return labels, label_map, base, [*base, alert("MO", "mutiny-over", ["s1", "s2"], hours=2)]
+
+
+def test_overall_counts_each_labelled_item_and_each_event_once() -> None:
+    labels, label_map, base, cand = two_rules_one_label()
+    before, after = score(base, labels, label_map), score(cand, labels, label_map)
+    # (item, rule) pairs: s1 and s2 count for two rules each; the baseline is scored 0 of 2 for mutiny-over
+    assert (after.overall.positives, after.overall.tp, before.overall.tp) == (5, 4, 2)
+    # each item once, caught by any rule its labels map to: the map does not change it
+    assert (after.overall.items, after.overall.items_caught, before.overall.items_caught) == (3, 3, 2)
+    assert after.overall.item_recall == 1.0 and before.overall.item_recall == pytest.approx(2 / 3)
+    # two events, each once (was 3 of 3: standdown once per rule)
+    assert (after.overall.events, after.overall.events_caught) == (2, 2)
+    assert (before.overall.events, before.overall.events_caught) == (2, 2)
+    assert score_delta(before, after)["overall"]["item_recall"]["change"] == pytest.approx(1 / 3)
+    gate = parse_fail_under("item_recall=0.9")
+    assert check_thresholds(after, gate) == [] and check_thresholds(before, gate) != []
+
+
+def test_a_comparison_says_what_its_overall_cannot_tell() -> None:
+    labels, label_map, base, cand = two_rules_one_label()
+    # each run with its own packs' map: the baseline has no mutiny-over, so 3 positives against 5
+    base_map = LabelMap("packs", {"MUTINY": ("mutiny",), "STANDDOWN": ("stand-down",)})
+    before, after = score(base, labels, base_map), score(cand, labels, label_map)
+    (warning,) = comparison_warnings(before, after)
+    assert "positives differ (3 in the baseline, 5 here)" in warning and "per item" in warning
+    assert comparison_warnings(score(base, labels, label_map), after) == []
+    # HIGH-2: without an `event` column a re-alert is a true alert; the comparison says so
+    no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in labels.items.items()})
+    got = comparison_warnings(score(base, no_events, label_map), score(cand, no_events, label_map))
+    assert len(got) == 1 and "no `event` column" in got[0] and "precision" in got[0]

@@ -15,6 +15,7 @@ from rich.table import Table
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
+from watchfloor.scoring.scores import f1_of
 
 from ._common import ID_COLUMN, out
 
@@ -143,7 +144,21 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             _lead(c),
             end_section=name == rows[-2][0],
         )
+    if _per_item_differs(scores, baseline):
+        c = scores.overall
+        table.add_row(
+            "[bold]per item[/bold]",
+            *(str(v) for v in (c.items, c.items_caught, c.items - c.items_caught, c.alerts, c.true_alerts, c.fp)),
+            *(_pct(v) for v in (c.precision, c.item_recall, f1_of(c.precision, c.item_recall))),
+            "",
+        )
     console.print(table)
+    if _per_item_differs(scores, baseline):
+        console.print(
+            "per item: each labelled item once, caught by an alert of any rule its labels map to\n"
+            "overall: (item, rule) pairs, an item once per rule that answers its label",
+            highlight=False,
+        )
     if scores.with_events:
         total = scores.overall
         console.print(
@@ -231,7 +246,29 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
             *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
             end_section=name == rows[-2][0],
         )
+    if _per_item_differs(scores, baseline):
+        c, b = scores.overall, baseline.overall
+        counts = (
+            (b.items_caught, c.items_caught),
+            (b.items - b.items_caught, c.items - c.items_caught),
+            (b.alerts, c.alerts),
+            (b.true_alerts, c.true_alerts),
+            (b.fp, c.fp),
+        )
+        f1s = (f1_of(b.precision, b.item_recall), f1_of(c.precision, c.item_recall))
+        table.add_row(
+            "[bold]per item[/bold]",
+            *(_int_change(x, y) for x, y in counts),
+            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.item_recall, c.item_recall), f1s)),
+        )
     console.print(table)
+
+
+def _per_item_differs(scores: Scores, baseline: Scores | None) -> bool:
+    """Whether an item counts for more than one rule in either run: then the overall (item, rule) row and the
+    per-item row differ, and the per-item one is what a desk reads (docs/backtest.md, "Overall")."""
+    # (items 0: Counts made without score(), which fills them)
+    return any(0 < s.overall.items != s.overall.positives for s in (scores, baseline) if s is not None)
 
 
 def _short_time(t: datetime | None) -> str:
