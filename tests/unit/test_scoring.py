@@ -3,6 +3,7 @@ F1 and lead times on small hand-made timelines; rule-pack diffs; quality gates; 
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from watchfloor.scoring import (
     AlertRef,
@@ -657,3 +659,27 @@ def test_a_comparison_says_what_its_overall_cannot_tell() -> None:
     no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in labels.items.items()})
     got = comparison_warnings(score(base, no_events, label_map), score(cand, no_events, label_map))
     assert len(got) == 1 and "no `event` column" in got[0] and "precision" in got[0]
+
+
+def test_the_diff_lists_each_alert_with_its_verdict() -> None:
+    """Outside trial 53, MED-4: the added alerts of a flooding candidate (1 true, 6 repeats, 2 false) were listed
+    without a verdict; the JSON and the terminal give each its own, an added one's in this run, a removed one's in
+    the baseline."""
+    from watchfloor.cli._backtest_view import print_diff
+    from watchfloor.scoring.diff import with_verdicts
+
+    labels = Labels("labels.csv", {k: LabelledItem(k, frozenset({"CLOSED"}), event="closure") for k in ("a", "b")})
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",)})
+    base = [alert("OLD", "border-closed", ["x"], hours=9, place="north")]  # a false alert the candidate drops
+    cand = [alert("A", "border-closed", ["a"], hours=0), alert("B", "border-closed", ["b"], hours=6)]
+    before, after = score(base, labels, label_map), score(cand, labels, label_map)
+    d = diff_alerts(base, cand)
+    data = d.to_json()
+    with_verdicts(data, before, after)
+    assert [(a["id"], a["verdict"]) for a in data["added"]] == [("A", "true"), ("B", "repeat")]
+    assert [(a["id"], a["verdict"]) for a in data["removed"]] == [("OLD", "false")]
+    screen = io.StringIO()
+    print_diff(d, "old.yaml", after, before, console=Console(file=screen, width=200, color_system=None))
+    lines = screen.getvalue().splitlines()
+    assert lines[1].startswith("  + border-closed medium at") and lines[1].endswith("— true")
+    assert lines[2].endswith("— repeat") and lines[3].startswith("  - ") and lines[3].endswith("— false")

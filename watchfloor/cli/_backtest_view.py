@@ -14,6 +14,7 @@ from rich.table import Table
 
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
+from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
 from watchfloor.scoring.scores import f1_of
 
@@ -303,12 +304,24 @@ def print_timeline(outcomes: Sequence[TimelineOutcome], *, console: Console = ou
     console.print(table)
 
 
-def _alert_line(a: AlertRef) -> str:
+def _alert_line(a: AlertRef, verdict: str | None = None) -> str:
     group = ", ".join(f"{k}={v}" for k, v in a.group.items())
-    return f"{a.rule}{f' [{group}]' if group else ''} {a.severity} at {a.fired_at.isoformat()}: {a.title}"
+    said = f"{a.rule}{f' [{group}]' if group else ''} {a.severity} at {a.fired_at.isoformat()}: {a.title}"
+    return f"{said} — {verdict}" if verdict else said
 
 
-def print_diff(diff: AlertDiff, against: Any, *, console: Console = out) -> None:
+def print_diff(
+    diff: AlertDiff,
+    against: Any,
+    scores: Scores | None = None,
+    baseline: Scores | None = None,
+    *,
+    console: Console = out,
+) -> None:
+    """With both runs scored, each alert listed says its verdict (true, repeat, false), as the JSON's `verdict`:
+    an added alert's in this run, a removed one's in the baseline, a changed one's on both sides."""
+    now = verdicts_of(scores) if scores is not None else {}
+    was = verdicts_of(baseline) if baseline is not None else {}
     console.print(
         f"against {against}: {len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
         f"{diff.unchanged} unchanged",
@@ -316,14 +329,16 @@ def print_diff(diff: AlertDiff, against: Any, *, console: Console = out) -> None
         markup=False,  # `against` is a path or a run's name
     )
     for a in diff.added[:SHOW_AT_MOST]:
-        console.print(f"  + {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  + {_alert_line(a, now.get(a.id))}", highlight=False, markup=False)
     for a in diff.removed[:SHOW_AT_MOST]:
-        console.print(f"  - {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  - {_alert_line(a, was.get(a.id))}", highlight=False, markup=False)
     for c in diff.changed[:SHOW_AT_MOST]:
         # What differs, from what to what (Change.describe: the title, attributes, quoted sentence, evidence
         # and the rest, as the JSON's `details` says it).
         what = "; ".join(c.describe()) or ", ".join(c.fields)
-        console.print(f"  ~ {_alert_line(c.after)} ({what})", highlight=False, markup=False)
+        v_was, v_now = was.get(c.before.id), now.get(c.after.id)
+        verdict = (f"{v_was} -> {v_now}" if v_was != v_now else v_now) if v_was and v_now else None
+        console.print(f"  ~ {_alert_line(c.after, verdict)} ({what})", highlight=False, markup=False)
 
 
 def print_near_misses(misses: Sequence[NearMiss], *, console: Console = out) -> None:

@@ -453,7 +453,7 @@ def backtest(
     if run.scores is not None and run.scores.timeline:
         print_timeline(run.scores.timeline)
     if run.diff is not None:
-        print_diff(run.diff, run.data["baseline"]["source"])
+        print_diff(run.diff, run.data["baseline"]["source"], run.scores, run.baseline_scores)
     if near_misses:
         print_near_misses(run.near_misses)
     # The gates' verdicts, in the JSON result as on the terminal (which says them last).
