@@ -287,6 +287,7 @@ def test_scores_per_rule_and_overall() -> None:
         "alerts": 2,
         "positives": 2,
         "lead_time_s": {"min": 3600.0, "median": 3600.0, "max": 3600.0},
+        "event_lead_time_s": None,  # no `event` column
     }
     assert set(data) >= {"per_rule", "overall", "events", "false_positives"}
 
@@ -683,3 +684,24 @@ def test_the_diff_lists_each_alert_with_its_verdict() -> None:
     lines = screen.getvalue().splitlines()
     assert lines[1].startswith("  + border-closed medium at") and lines[1].endswith("— true")
     assert lines[2].endswith("— repeat") and lines[3].startswith("  - ") and lines[3].endswith("— false")
+
+
+def test_the_lead_per_event_is_the_first_alert_of_the_event_not_moved_by_repeats() -> None:
+    """Outside trial 53, MED-1: both packs told the mutiny at once; the candidate's re-alerts, citing reports first
+    hours later, made its median item lead +4h50m against 0m. Per event, both read the same."""
+    items = {k: LabelledItem(k, frozenset({"MUTINY"}), event="mutiny") for k in ("m0", "m1", "m2")}
+    items["s0"] = LabelledItem("s0", frozenset({"MUTINY"}), event="standdown", time=at(20))
+    labels = Labels("labels.csv", items)
+    label_map = LabelMap("map.yaml", {"MUTINY": ("mutiny",)})
+    seen = {"m0": at(0), "m1": at(1), "m2": at(2), "s0": at(21)}
+    base = [replace(alert("A", "mutiny", ["m0"], hours=0), repeats=("m1", "m2")), alert("S", "mutiny", ["s0"], 21)]
+    flood = [alert("A", "mutiny", ["m0"], hours=0), alert("B", "mutiny", ["m1"], 7), alert("C", "mutiny", ["m2"], 13)]
+    before = score(base, labels, label_map, seen=seen).overall
+    after = score([*flood, alert("S", "mutiny", ["s0"], 21)], labels, label_map, seen=seen).overall
+    assert after.lead_times != before.lead_times  # per item, the repeats moved it (0, 6 h, 11 h; 1 h)
+    # per event: the mutiny at once, the stand-down an hour after its label's time (late: positive)
+    assert before.event_lead_times == after.event_lead_times == [0.0, 3600.0]
+    assert after.to_json()["event_lead_time_s"] == {"min": 0.0, "median": 1800.0, "max": 3600.0}
+    # without events there is no event lead (each item is its own story; its lead is the item lead)
+    no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in items.items()})
+    assert score(flood, no_events, label_map, seen=seen).overall.event_lead_times == []

@@ -3,6 +3,7 @@ of expected events, the diff of alerts, near misses."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
-from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
+from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
 from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
 from watchfloor.scoring.scores import f1_of
@@ -129,7 +130,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
         + "alerts = true + FP (false)"
         + (" + repeats" if scores.with_events else "")
-        + "; prec. = true / alerts\nlead: median of alert time − labelled time",
+        # "+" is late: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
+        + "; prec. = true / alerts\nlead: median of alert time − labelled time (+: the alert came after)",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).
@@ -168,6 +170,18 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             "retold an event told before (repeats: not true alerts, in precision)",
             highlight=False,
         )
+        if total.event_lead_times:
+            # The desk's latency: repeats do not move it, where they move the item lead (outside trial 53, MED-1).
+            lead = statistics.median(total.event_lead_times)
+            console.print(
+                f"lead per event: median {format_lead(lead)} (each event's first alert − its first labelled report"
+                + (
+                    f"; baseline {format_lead(statistics.median(b))})"
+                    if baseline and (b := baseline.overall.event_lead_times)
+                    else ")"
+                ),
+                highlight=False,
+            )
     if scores.overall.covered:
         console.print(
             f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
