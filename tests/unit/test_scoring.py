@@ -705,3 +705,14 @@ def test_the_lead_per_event_is_the_first_alert_of_the_event_not_moved_by_repeats
     # without events there is no event lead (each item is its own story; its lead is the item lead)
     no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in items.items()})
     assert score(flood, no_events, label_map, seen=seen).overall.event_lead_times == []
+
+
+def test_scores_csv_has_the_item_and_event_columns_the_json_has() -> None:
+    # outside trial 53: the CSV agrees with the JSON cell for cell, the per-item recall and the event lead too
+    from watchfloor.report_csv import SCORE_COLUMNS, score_rows
+
+    labels, label_map, _base, cand = two_rules_one_label()
+    data = score(cand, labels, label_map).to_json()
+    overall = dict(zip(SCORE_COLUMNS, score_rows(data)[-1], strict=True))
+    assert (overall["items"], overall["items_caught"], overall["item_recall"]) == (3, 3, 1.0)
+    assert overall["event_lead_time_median_s"] == data["overall"]["event_lead_time_s"]["median"]
