@@ -33,6 +33,7 @@ from watchfloor.scoring import (
     score,
     score_delta,
 )
+from watchfloor.scoring.diff import with_verdicts
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.scoring.scores import Outcome
 from watchfloor.scoring.truth import NEGATIVE_LABELS
@@ -287,6 +288,7 @@ def assemble(
             ev.baseline_scores = truth.score(base_alerts, timeline_window, baseline=isinstance(baseline, EngineTally))
             if ev.scores is not None and ev.baseline_scores is not None and truth.labels is not None:
                 diff["scores"] = score_delta(ev.baseline_scores, ev.scores)
+                with_verdicts(diff, ev.baseline_scores, ev.scores)
                 data["baseline"]["scores"] = ev.baseline_scores.to_json()
         data["diff"] = diff
     return ev

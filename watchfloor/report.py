@@ -309,7 +309,10 @@ def _brief_row(a: dict[str, Any], mark: str, note: str = "") -> str:
         f'<tr data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}"><td class="{mark}">{mark}</td>'
         f"<td>{_e(_when(a['fired_at']))}</td><td><code>{_e(a['rule'])}</code>{f' [{_e(group)}]' if group else ''}</td>"
         f"<td>{_e(a['severity'])}{_conf(a)}</td>"
-        f"<td>{_e(a.get('title', ''))}{note}</td></tr>"
+        f"<td>{_e(a.get('title', ''))}{note}</td>"
+        # its verdict in the scores (true, repeat, false), when both runs were scored (outside trial 53, MED-4)
+        + (f'<td class="verdict">{_e(a["verdict"])}</td>' if a.get("verdict") else "")
+        + "</tr>"
     )
 
 

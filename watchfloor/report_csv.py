@@ -74,9 +74,13 @@ SCORE_COLUMNS = (
     "events",
     "events_caught",
     "event_recall",
+    "items",
+    "items_caught",
+    "item_recall",
     "lead_time_min_s",
     "lead_time_median_s",
     "lead_time_max_s",
+    "event_lead_time_median_s",
 )
 DIFF_COLUMNS = (
     "change",
@@ -301,10 +305,11 @@ def score_rows(scores: Mapping[str, Any], baseline: Mapping[str, Any] | None = N
                     run,
                     scope,
                     rule,
-                    *(c.get(k) for k in SCORE_COLUMNS[3:-3]),
+                    *(c.get(k) for k in SCORE_COLUMNS[3:-4]),
                     lead.get("min"),
                     lead.get("median"),
                     lead.get("max"),
+                    (c.get("event_lead_time_s") or {}).get("median"),
                 ]
             )
     return rows

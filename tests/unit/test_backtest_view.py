@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -275,3 +276,29 @@ def test_every_time_the_backtest_prints_is_in_utc() -> None:
     moscow = datetime(2024, 9, 7, 16, 0, tzinfo=timezone(timedelta(hours=3)))
     assert view._when(moscow) == "2024-09-07 13:00" == view._short_time(moscow)
     assert view._when(datetime(2024, 9, 7, 13, 0, tzinfo=UTC)) == "2024-09-07 13:00"
+
+
+def test_a_comparison_whose_rules_answer_a_label_twice_shows_each_item_once() -> None:
+    """Outside trial 53, HIGH-1: a candidate adding a rule that answers an existing label read 41 labelled items as
+    56 positives, its recall change +0.12 or +0.27 by the label map; the `per item` row counts each item once."""
+    from watchfloor.scoring import LabelledItem, LabelMap, Labels, score
+
+    labels = Labels("labels.csv", {k: LabelledItem(k, frozenset({"OVER"}), event="over") for k in ("s1", "s2")})
+    label_map = LabelMap("map.yaml", {"OVER": ("stand-down", "mutiny-over")})
+
+    def ref(aid: str, rule: str, evidence: tuple[str, ...]) -> AlertRef:
+        return AlertRef(aid, rule, {}, "high", None, T0, evidence, evidence_times=tuple(T0 for _ in evidence))
+
+    base = [ref("SD", "stand-down", ("s1",))]
+    before, after = (
+        score(base, labels, label_map),
+        score([*base, ref("MO", "mutiny-over", ("s1", "s2"))], labels, label_map),
+    )
+    text = Screen(100)
+    view.print_scores(after, before, console=text.console)
+    rows = [line.split() for line in text.getvalue().splitlines() if re.match(r"\s*(overall|per item)\s+[\d+-]", line)]
+    assert rows[0][1:4] == ["4", "3", "1"]  # overall: (item, rule) pairs
+    assert rows[1][2:5] == ["2", "2", "0"]  # per item: 2 labelled items, both caught
+    assert rows[2][1:3] == ["+2", "-2"]  # the change overall
+    assert rows[3][2:4] == ["+1", "-1"]  # the change per item: one more item caught
+    assert "+0.50" in rows[3]

@@ -3,6 +3,7 @@ F1 and lead times on small hand-made timelines; rule-pack diffs; quality gates; 
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from watchfloor.scoring import (
     AlertRef,
@@ -31,6 +33,7 @@ from watchfloor.scoring import (
     score,
     score_delta,
 )
+from watchfloor.scoring.diff import comparison_warnings
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 RULES = {"border-closed", "border-reopened", "envoy-expelled"}
@@ -275,12 +278,16 @@ def test_scores_per_rule_and_overall() -> None:
         "events": 2,
         "events_caught": 1,
         "event_recall": 0.5,
+        "items": 2,
+        "items_caught": 1,
+        "item_recall": 0.5,
         "precision": 0.5,
         "recall": 0.5,
         "f1": 0.5,
         "alerts": 2,
         "positives": 2,
         "lead_time_s": {"min": 3600.0, "median": 3600.0, "max": 3600.0},
+        "event_lead_time_s": None,  # no `event` column
     }
     assert set(data) >= {"per_rule", "overall", "events", "false_positives"}
 
@@ -607,3 +614,105 @@ def test_an_escalation_is_news_whatever_the_group_told_of_other_events_before() 
     assert whole == {"A1": "true", "A2": "true", "A3": "repeat", "B1": "true", "B2": "true"}
     later = {v.alert: v.verdict for v in score(year[3:], labels, label_map).verdicts}
     assert later == {k: whole[k] for k in later}
+
+
+def two_rules_one_label() -> tuple[Labels, LabelMap, list[AlertRef], list[AlertRef]]:
+    """Outside trial 53, HIGH-1: a candidate adds `mutiny-over`, answering STANDDOWN, which `stand-down` already
+    answers. Three labelled items of two events; the baseline catches m1 and s1, the candidate s2 too."""
+    labels = Labels(
+        "labels.csv",
+        {
+            "m1": LabelledItem("m1", frozenset({"MUTINY"}), event="mutiny"),
+            "s1": LabelledItem("s1", frozenset({"STANDDOWN"}), event="standdown"),
+            "s2": LabelledItem("s2", frozenset({"STANDDOWN"}), event="standdown"),
+        },
+    )
+    label_map = LabelMap("map.yaml", {"MUTINY": ("mutiny",), "STANDDOWN": ("stand-down", "mutiny-over")})
+    base = [alert("M", "mutiny", ["m1"], hours=0), alert("SD", "stand-down", ["s1"], hours=1)]
+    return labels, label_map, base, [*base, alert("MO", "mutiny-over", ["s1", "s2"], hours=2)]
+
+
+def test_overall_counts_each_labelled_item_and_each_event_once() -> None:
+    labels, label_map, base, cand = two_rules_one_label()
+    before, after = score(base, labels, label_map), score(cand, labels, label_map)
+    # (item, rule) pairs: s1 and s2 count for two rules each; the baseline is scored 0 of 2 for mutiny-over
+    assert (after.overall.positives, after.overall.tp, before.overall.tp) == (5, 4, 2)
+    # each item once, caught by any rule its labels map to: the map does not change it
+    assert (after.overall.items, after.overall.items_caught, before.overall.items_caught) == (3, 3, 2)
+    assert after.overall.item_recall == 1.0 and before.overall.item_recall == pytest.approx(2 / 3)
+    # two events, each once (was 3 of 3: standdown once per rule)
+    assert (after.overall.events, after.overall.events_caught) == (2, 2)
+    assert (before.overall.events, before.overall.events_caught) == (2, 2)
+    assert score_delta(before, after)["overall"]["item_recall"]["change"] == pytest.approx(1 / 3)
+    gate = parse_fail_under("item_recall=0.9")
+    assert check_thresholds(after, gate) == [] and check_thresholds(before, gate) != []
+
+
+def test_a_comparison_says_what_its_overall_cannot_tell() -> None:
+    labels, label_map, base, cand = two_rules_one_label()
+    # each run with its own packs' map: the baseline has no mutiny-over, so 3 positives against 5
+    base_map = LabelMap("packs", {"MUTINY": ("mutiny",), "STANDDOWN": ("stand-down",)})
+    before, after = score(base, labels, base_map), score(cand, labels, label_map)
+    (warning,) = comparison_warnings(before, after)
+    assert "positives differ (3 in the baseline, 5 here)" in warning and "per item" in warning
+    assert comparison_warnings(score(base, labels, label_map), after) == []
+    # HIGH-2: without an `event` column a re-alert is a true alert; the comparison says so
+    no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in labels.items.items()})
+    got = comparison_warnings(score(base, no_events, label_map), score(cand, no_events, label_map))
+    assert len(got) == 1 and "no `event` column" in got[0] and "precision" in got[0]
+
+
+def test_the_diff_lists_each_alert_with_its_verdict() -> None:
+    """Outside trial 53, MED-4: the added alerts of a flooding candidate (1 true, 6 repeats, 2 false) were listed
+    without a verdict; the JSON and the terminal give each its own, an added one's in this run, a removed one's in
+    the baseline."""
+    from watchfloor.cli._backtest_view import print_diff
+    from watchfloor.scoring.diff import with_verdicts
+
+    labels = Labels("labels.csv", {k: LabelledItem(k, frozenset({"CLOSED"}), event="closure") for k in ("a", "b")})
+    label_map = LabelMap("map.yaml", {"CLOSED": ("border-closed",)})
+    base = [alert("OLD", "border-closed", ["x"], hours=9, place="north")]  # a false alert the candidate drops
+    cand = [alert("A", "border-closed", ["a"], hours=0), alert("B", "border-closed", ["b"], hours=6)]
+    before, after = score(base, labels, label_map), score(cand, labels, label_map)
+    d = diff_alerts(base, cand)
+    data = d.to_json()
+    with_verdicts(data, before, after)
+    assert [(a["id"], a["verdict"]) for a in data["added"]] == [("A", "true"), ("B", "repeat")]
+    assert [(a["id"], a["verdict"]) for a in data["removed"]] == [("OLD", "false")]
+    screen = io.StringIO()
+    print_diff(d, "old.yaml", after, before, console=Console(file=screen, width=200, color_system=None))
+    lines = screen.getvalue().splitlines()
+    assert lines[1].startswith("  + border-closed medium at") and lines[1].endswith("— true")
+    assert lines[2].endswith("— repeat") and lines[3].startswith("  - ") and lines[3].endswith("— false")
+
+
+def test_the_lead_per_event_is_the_first_alert_of_the_event_not_moved_by_repeats() -> None:
+    """Outside trial 53, MED-1: both packs told the mutiny at once; the candidate's re-alerts, citing reports first
+    hours later, made its median item lead +4h50m against 0m. Per event, both read the same."""
+    items = {k: LabelledItem(k, frozenset({"MUTINY"}), event="mutiny") for k in ("m0", "m1", "m2")}
+    items["s0"] = LabelledItem("s0", frozenset({"MUTINY"}), event="standdown", time=at(20))
+    labels = Labels("labels.csv", items)
+    label_map = LabelMap("map.yaml", {"MUTINY": ("mutiny",)})
+    seen = {"m0": at(0), "m1": at(1), "m2": at(2), "s0": at(21)}
+    base = [replace(alert("A", "mutiny", ["m0"], hours=0), repeats=("m1", "m2")), alert("S", "mutiny", ["s0"], 21)]
+    flood = [alert("A", "mutiny", ["m0"], hours=0), alert("B", "mutiny", ["m1"], 7), alert("C", "mutiny", ["m2"], 13)]
+    before = score(base, labels, label_map, seen=seen).overall
+    after = score([*flood, alert("S", "mutiny", ["s0"], 21)], labels, label_map, seen=seen).overall
+    assert after.lead_times != before.lead_times  # per item, the repeats moved it (0, 6 h, 11 h; 1 h)
+    # per event: the mutiny at once, the stand-down an hour after its label's time (late: positive)
+    assert before.event_lead_times == after.event_lead_times == [0.0, 3600.0]
+    assert after.to_json()["event_lead_time_s"] == {"min": 0.0, "median": 1800.0, "max": 3600.0}
+    # without events there is no event lead (each item is its own story; its lead is the item lead)
+    no_events = Labels("labels.csv", {k: replace(v, event=None) for k, v in items.items()})
+    assert score(flood, no_events, label_map, seen=seen).overall.event_lead_times == []
+
+
+def test_scores_csv_has_the_item_and_event_columns_the_json_has() -> None:
+    # outside trial 53: the CSV agrees with the JSON cell for cell, the per-item recall and the event lead too
+    from watchfloor.report_csv import SCORE_COLUMNS, score_rows
+
+    labels, label_map, _base, cand = two_rules_one_label()
+    data = score(cand, labels, label_map).to_json()
+    overall = dict(zip(SCORE_COLUMNS, score_rows(data)[-1], strict=True))
+    assert (overall["items"], overall["items_caught"], overall["item_recall"]) == (3, 3, 1.0)
+    assert overall["event_lead_time_median_s"] == data["overall"]["event_lead_time_s"]["median"]

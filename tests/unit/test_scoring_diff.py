@@ -109,3 +109,9 @@ def test_thousands_of_changed_reports_are_counted_beyond_the_first_ten() -> None
     assert line.startswith("evidence 5001 -> 5001 items (-old-0, old-1"), line[:80]
     assert "old-9 … and 4990 more; +new-0" in line and line.endswith("new-9 … and 4990 more)"), line[-80:]
     assert len(line) < 400
+
+
+def test_a_confirmation_gained_reads_none_not_python_none() -> None:
+    # outside trial 53, LOW-1: "confidence None -> unconfirmed"
+    (c,) = diff_alerts([ref()], [ref(confidence="unconfirmed")]).changed
+    assert c.describe() == ["confidence none -> unconfirmed"]

@@ -3,6 +3,7 @@ of expected events, the diff of alerts, near misses."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,8 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
-from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead_short
+from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
+from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
+from watchfloor.scoring.scores import f1_of
 
 from ._common import ID_COLUMN, out
 
@@ -127,7 +130,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
         + "alerts = true + FP (false)"
         + (" + repeats" if scores.with_events else "")
-        + "; prec. = true / alerts\nlead: median of alert time − labelled time",
+        # "+" is late: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
+        + "; prec. = true / alerts\nlead: median of alert time − labelled time (+: the alert came after)",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).
@@ -143,7 +147,21 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             _lead(c),
             end_section=name == rows[-2][0],
         )
+    if _per_item_differs(scores, baseline):
+        c = scores.overall
+        table.add_row(
+            "[bold]per item[/bold]",
+            *(str(v) for v in (c.items, c.items_caught, c.items - c.items_caught, c.alerts, c.true_alerts, c.fp)),
+            *(_pct(v) for v in (c.precision, c.item_recall, f1_of(c.precision, c.item_recall))),
+            "",
+        )
     console.print(table)
+    if _per_item_differs(scores, baseline):
+        console.print(
+            "per item: each labelled item once, caught by an alert of any rule its labels map to\n"
+            "overall: (item, rule) pairs, an item once per rule that answers its label",
+            highlight=False,
+        )
     if scores.with_events:
         total = scores.overall
         console.print(
@@ -152,6 +170,18 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             "retold an event told before (repeats: not true alerts, in precision)",
             highlight=False,
         )
+        if total.event_lead_times:
+            # The desk's latency: repeats do not move it, where they move the item lead (outside trial 53, MED-1).
+            lead = statistics.median(total.event_lead_times)
+            console.print(
+                f"lead per event: median {format_lead(lead)} (each event's first alert − its first labelled report"
+                + (
+                    f"; baseline {format_lead(statistics.median(b))})"
+                    if baseline and (b := baseline.overall.event_lead_times)
+                    else ")"
+                ),
+                highlight=False,
+            )
     if scores.overall.covered:
         console.print(
             f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
@@ -231,7 +261,29 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
             *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
             end_section=name == rows[-2][0],
         )
+    if _per_item_differs(scores, baseline):
+        c, b = scores.overall, baseline.overall
+        counts = (
+            (b.items_caught, c.items_caught),
+            (b.items - b.items_caught, c.items - c.items_caught),
+            (b.alerts, c.alerts),
+            (b.true_alerts, c.true_alerts),
+            (b.fp, c.fp),
+        )
+        f1s = (f1_of(b.precision, b.item_recall), f1_of(c.precision, c.item_recall))
+        table.add_row(
+            "[bold]per item[/bold]",
+            *(_int_change(x, y) for x, y in counts),
+            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.item_recall, c.item_recall), f1s)),
+        )
     console.print(table)
+
+
+def _per_item_differs(scores: Scores, baseline: Scores | None) -> bool:
+    """Whether an item counts for more than one rule in either run: then the overall (item, rule) row and the
+    per-item row differ, and the per-item one is what a desk reads (docs/backtest.md, "Overall")."""
+    # (items 0: Counts made without score(), which fills them)
+    return any(0 < s.overall.items != s.overall.positives for s in (scores, baseline) if s is not None)
 
 
 def _short_time(t: datetime | None) -> str:
@@ -266,12 +318,24 @@ def print_timeline(outcomes: Sequence[TimelineOutcome], *, console: Console = ou
     console.print(table)
 
 
-def _alert_line(a: AlertRef) -> str:
+def _alert_line(a: AlertRef, verdict: str | None = None) -> str:
     group = ", ".join(f"{k}={v}" for k, v in a.group.items())
-    return f"{a.rule}{f' [{group}]' if group else ''} {a.severity} at {a.fired_at.isoformat()}: {a.title}"
+    said = f"{a.rule}{f' [{group}]' if group else ''} {a.severity} at {a.fired_at.isoformat()}: {a.title}"
+    return f"{said} — {verdict}" if verdict else said
 
 
-def print_diff(diff: AlertDiff, against: Any, *, console: Console = out) -> None:
+def print_diff(
+    diff: AlertDiff,
+    against: Any,
+    scores: Scores | None = None,
+    baseline: Scores | None = None,
+    *,
+    console: Console = out,
+) -> None:
+    """With both runs scored, each alert listed says its verdict (true, repeat, false), as the JSON's `verdict`:
+    an added alert's in this run, a removed one's in the baseline, a changed one's on both sides."""
+    now = verdicts_of(scores) if scores is not None else {}
+    was = verdicts_of(baseline) if baseline is not None else {}
     console.print(
         f"against {against}: {len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
         f"{diff.unchanged} unchanged",
@@ -279,14 +343,16 @@ def print_diff(diff: AlertDiff, against: Any, *, console: Console = out) -> None
         markup=False,  # `against` is a path or a run's name
     )
     for a in diff.added[:SHOW_AT_MOST]:
-        console.print(f"  + {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  + {_alert_line(a, now.get(a.id))}", highlight=False, markup=False)
     for a in diff.removed[:SHOW_AT_MOST]:
-        console.print(f"  - {_alert_line(a)}", highlight=False, markup=False)
+        console.print(f"  - {_alert_line(a, was.get(a.id))}", highlight=False, markup=False)
     for c in diff.changed[:SHOW_AT_MOST]:
         # What differs, from what to what (Change.describe: the title, attributes, quoted sentence, evidence
         # and the rest, as the JSON's `details` says it).
         what = "; ".join(c.describe()) or ", ".join(c.fields)
-        console.print(f"  ~ {_alert_line(c.after)} ({what})", highlight=False, markup=False)
+        v_was, v_now = was.get(c.before.id), now.get(c.after.id)
+        verdict = (f"{v_was} -> {v_now}" if v_was != v_now else v_now) if v_was and v_now else None
+        console.print(f"  ~ {_alert_line(c.after, verdict)} ({what})", highlight=False, markup=False)
 
 
 def print_near_misses(misses: Sequence[NearMiss], *, console: Console = out) -> None:

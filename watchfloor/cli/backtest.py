@@ -191,6 +191,7 @@ def backtest(
     """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
+    from watchfloor.scoring.diff import comparison_warnings
     from watchfloor.scoring.expectations import load_expectations
     from watchfloor.scoring.truth import rule_vocabulary
 
@@ -393,6 +394,11 @@ def backtest(
         order=order.value,
         baseline_collector=collectors[1] if len(collectors) > 1 else None,
     )
+    if run.scores is not None and run.baseline_scores is not None:
+        # Known only once both runs are scored; said on stderr with the rest (outside trial 53, HIGH-1/HIGH-2).
+        for warning in comparison_warnings(run.baseline_scores, run.scores):
+            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+            warnings.append(warning)
     if warnings:  # what the terminal warned of, for a pipeline that reads the JSON
         run.data["warnings"] = warnings
     if late_note and late_in_files is not None:  # the HTML report says it too (outside trial 40)
@@ -447,7 +453,7 @@ def backtest(
     if run.scores is not None and run.scores.timeline:
         print_timeline(run.scores.timeline)
     if run.diff is not None:
-        print_diff(run.diff, run.data["baseline"]["source"])
+        print_diff(run.diff, run.data["baseline"]["source"], run.scores, run.baseline_scores)
     if near_misses:
         print_near_misses(run.near_misses)
     # The gates' verdicts, in the JSON result as on the terminal (which says them last).

@@ -18,7 +18,9 @@ from .scores import AlertRef, Counts, Scores
 
 # alerts and true_alerts too: the change in precision (true alerts / alerts) is read from theirs, in the HTML report's
 # score table as in the terminal's (outside trial 20, L3).
-METRICS = ("precision", "recall", "f1", "tp", "fp", "fn", "alerts", "true_alerts")
+# item_recall: overall, each labelled item once (any of its label's rules), beside the (item, rule) recall (outside
+# trial 53, HIGH-1); per rule it equals recall.
+METRICS = ("precision", "recall", "f1", "tp", "fp", "fn", "alerts", "true_alerts", "item_recall")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Change:
             if f == "severity":
                 out.append(f"severity {b.severity} -> {a.severity}")
             elif f == "confidence":
-                out.append(f"confidence {b.confidence} -> {a.confidence}")
+                # "none", not Python's None, in text a desk reads (outside trial 53, LOW-1)
+                out.append(f"confidence {b.confidence or 'none'} -> {a.confidence or 'none'}")
             elif f == "title":
                 out.append(f"title {b.title!r} -> {a.title!r}")
             elif f == "group":
@@ -279,14 +282,15 @@ def parse_fail_under(text: str) -> list[Threshold]:
             continue
         if "=" not in part:
             raise ValueError(
-                f"{part!r}: write METRIC=VALUE, e.g. precision=0.9 (metrics: precision, recall, f1, event_recall)"
+                f"{part!r}: write METRIC=VALUE, e.g. precision=0.9 "
+                "(metrics: precision, recall, f1, event_recall, item_recall)"
             )
         name, value = (s.strip() for s in part.split("=", 1))
         rule = None
         if ":" in name:
             rule, name = (s.strip() for s in name.split(":", 1))
-        if name not in ("precision", "recall", "f1", "event_recall"):
-            raise ValueError(f"{part!r}: unknown metric {name!r} (precision, recall, f1 or event_recall)")
+        if name not in ("precision", "recall", "f1", "event_recall", "item_recall"):
+            raise ValueError(f"{part!r}: unknown metric {name!r} (precision, recall, f1, event_recall or item_recall)")
         try:
             minimum = float(value)
         except ValueError:
@@ -313,3 +317,48 @@ def check_thresholds(scores: Scores, thresholds: Iterable[Threshold]) -> list[st
         elif value < t.minimum:
             failures.append(f"{t.label()} = {value:.3f} < {t.minimum:g}")
     return failures
+
+
+def comparison_warnings(before: Scores, after: Scores) -> list[str]:
+    """What a comparison of two scored runs cannot tell, said beside it (outside trial 53): without an `event`
+    column a re-alert of one story is a true alert (HIGH-2: a candidate re-alerting every 6 h gained precision +0.19,
+    with events it lost 0.27); overall counts (item, rule) pairs, so runs whose rules answer a label a different
+    number of times have different positives for the same items (HIGH-1: 41 items read as 41 and 56)."""
+    out: list[str] = []
+    if not (before.with_events and after.with_events):
+        out.append(
+            "the labels have no `event` column: repeats cannot be told, so a re-alert of a story that cites a labelled "
+            "report not cited before counts as a true alert, and a pack that re-alerts one story more often gains "
+            'precision; add an `event` column (docs/backtest.md, "Ground truth") before reading the change in '
+            "precision"
+        )
+    b, a = before.overall, after.overall
+    if b.positives != a.positives:
+        out.append(
+            f"the runs' overall positives differ ({b.positives} in the baseline, {a.positives} here) for "
+            f"{b.items} and {a.items} labelled items: overall counts an item once per rule that answers its label; "
+            "read the `per item` row (each item once) for the change in recall"
+        )
+    return out
+
+
+def verdicts_of(scores: Scores) -> dict[str, str]:
+    """Alert id -> its verdict in `scores` (true, repeat, false, unscored)."""
+    return {v.alert: v.verdict for v in scores.verdicts}
+
+
+def with_verdicts(diff: dict[str, Any], before: Scores, after: Scores) -> None:
+    """Each alert a diff lists (its JSON) gains its `verdict`, an added one's in this run, a removed one's in the
+    baseline, a changed one's on each side: which added alerts are true, repeats or false is the comparison's story
+    (outside trial 53, MED-4: 9 added alerts, 1 true, 6 repeats, 2 false, found only by joining alerts.csv)."""
+    now, was = verdicts_of(after), verdicts_of(before)
+    for a in diff.get("added", []):
+        if a["id"] in now:
+            a["verdict"] = now[a["id"]]
+    for a in diff.get("removed", []):
+        if a["id"] in was:
+            a["verdict"] = was[a["id"]]
+    for c in diff.get("changed", []):
+        for side, verdicts in (("before", was), ("after", now)):
+            if c[side]["id"] in verdicts:
+                c[side]["verdict"] = verdicts[c[side]["id"]]

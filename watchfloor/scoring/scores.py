@@ -136,6 +136,12 @@ class AlertRef:
 CAUGHT = ("tp", "covered")  # the outcome statuses of a positive caught
 
 
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
 def ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
@@ -158,11 +164,25 @@ class Counts:
     repeat_alerts: int = 0  # alerts citing positives only of events told before (labels with an `event` column)
     events: int = 0  # the positives' events (each item its own without an `event` column)
     events_caught: int = 0  # events with an item caught (cited, or covered by an alert of the same event)
+    # Labelled items (each once, whatever number of rules its labels map to) and those caught by an alert of any of
+    # them: per rule these equal positives and tp; overall they are what a desk counts, where positives and tp count
+    # (item, rule) pairs (outside trial 53, HIGH-1: a rule added to answer an existing label made 41 items 56).
+    items: int = 0
+    items_caught: int = 0
+    # With an `event` column: per event caught, its first alert's time − its first labelled report's time. The
+    # item leads above are inflated by repeats (a report first cited by a re-alert hours later): two packs that told
+    # the desk at the same minute read 0m and +4h50m (outside trial 53, MED-1).
+    event_lead_times: list[float] = field(default_factory=list)
 
     @property
     def true_alerts(self) -> int:
         """Alerts that told something so: citing a positive (of an event not told before, with events)."""
         return self.alerts - self.fp - self.repeat_alerts
+
+    @property
+    def item_recall(self) -> float | None:
+        """Labelled items caught / labelled items, each item once (overall: by any rule its labels map to)."""
+        return ratio(self.items_caught, self.items)
 
     @property
     def event_recall(self) -> float | None:
@@ -182,7 +202,7 @@ class Counts:
         return f1_of(self.precision, self.recall)
 
     def metric(self, name: str) -> float | None:
-        if name in ("precision", "recall", "f1", "event_recall"):
+        if name in ("precision", "recall", "f1", "event_recall", "item_recall"):
             value: float | None = getattr(self, name)
             return value
         return float(getattr(self, name))
@@ -205,12 +225,16 @@ class Counts:
             "events": self.events,
             "events_caught": self.events_caught,
             "event_recall": self.event_recall,
+            "items": self.items,
+            "items_caught": self.items_caught,
+            "item_recall": self.item_recall,
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
             "alerts": self.alerts,
             "positives": self.positives,
             "lead_time_s": lead,
+            "event_lead_time_s": _spread(self.event_lead_times),
         }
 
 
@@ -438,10 +462,21 @@ def score(
                 if eid in mine and (not with_events or event_of(eid, a.rule) in events):
                     repeat_of.setdefault((eid, a.rule), a)
     outcomes: list[Outcome] = []
+    # Overall, each story and each item once, whatever number of rules answer its label (outside trial 53, HIGH-1:
+    # "3 of 3 events" for a labels file naming 2, as one event counted once per rule).
+    all_events: set[str] = set()
+    all_caught_events: set[str] = set()
+    caught_items: set[str] = set()
+    # event -> its first report's time / its first alert's time, over every rule (the overall event lead)
+    all_first_report: dict[str, datetime] = {}
+    all_first_alert: dict[str, datetime] = {}
     for rule in sorted(scored):
         counts = per_rule[rule]
         counts.events = len({event_of(i, rule) for i in positives[rule]})
+        all_events |= {event_of(i, rule) for i in positives[rule]}
         caught_events: set[str] = set()
+        first_report: dict[str, datetime] = {}
+        first_told: dict[str, datetime] = {}
         for item_id, item_labels in sorted(positives[rule].items()):
             labelled = labels.items[item_id]
             if labelled.time is not None:
@@ -457,6 +492,13 @@ def score(
             event = None if story.startswith("\x00") else story  # (an item without an event is its own story)
             if caught is not None or (item_id, rule) in repeat_of:
                 caught_events.add(story)
+            if event is not None:
+                if t is not None and (story not in first_report or t < first_report[story]):
+                    first_report[story] = t
+                # a covered item's alert (the true alert that held it back) told its event too
+                told_by = caught if caught is not None else repeat_of.get((item_id, rule))
+                if told_by is not None and (story not in first_told or told_by.fired_at < first_told[story]):
+                    first_told[story] = told_by.fired_at
             if caught is None and (held := repeat_of.get((item_id, rule))) is not None:
                 counts.tp += 1
                 counts.covered += 1
@@ -507,11 +549,27 @@ def score(
                 counts.lead_times.append(o.lead_time_s)
             outcomes.append(o)
         counts.events_caught = len(caught_events)
+        all_caught_events |= caught_events
+        counts.event_lead_times = [
+            (first_told[e] - first_report[e]).total_seconds() for e in sorted(first_told) if e in first_report
+        ]
+        for e, t in first_report.items():
+            all_first_report[e] = min(t, all_first_report.get(e, t))
+        for e, t in first_told.items():
+            all_first_alert[e] = min(t, all_first_alert.get(e, t))
+        caught_items |= {i for i in positives[rule] if (i, rule) in first_alert or (i, rule) in repeat_of}
+        counts.items, counts.items_caught = counts.positives, counts.tp
     overall = Counts()
+    overall.events, overall.events_caught = len(all_events), len(all_caught_events)
+    overall.items = len(set().union(*(positives[r] for r in scored)) if scored else set())
+    overall.items_caught = len(caught_items)
+    overall.event_lead_times = [
+        (all_first_alert[e] - all_first_report[e]).total_seconds()
+        for e in sorted(all_first_alert)
+        if e in all_first_report
+    ]
     for c in per_rule.values():
         overall.repeat_alerts += c.repeat_alerts
-        overall.events += c.events
-        overall.events_caught += c.events_caught
         overall.tp += c.tp
         overall.fp += c.fp
         overall.fn += c.fn
