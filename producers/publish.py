@@ -30,6 +30,12 @@ at once cannot both pass the bound). An edit past the bound is
 left out (no document, no dead letter: it is not bad input) and counted, once per text: `held` is what the previous
 poll left out (item -> edition id), so an item whose text stays the same is counted once, not at every poll. The
 poller keeps it in the feed's checkpoint, committed with the poll's documents.
+
+Only the same configured source edits its item. With `own` (the feed's identity as configured), an item whose id the
+log holds as a document of another configured source (its `source.feed` differs: a syndication or aggregator feed
+keeping the original link as guid) is renamed first, to this source's own copy (own_copy_id: `GUID#via-HASH`,
+`metadata.guid` kept), and everything above then applies to that id: it is a document of its own that corroborates,
+and this source's later text of it is its edition. Whichever source's document the log got first keeps the plain id.
 """
 
 from __future__ import annotations
