@@ -715,7 +715,9 @@ class SourcePoller:
             # bounded by the feed's length. Should it come back, the log's last edition of it stands in for the
             # entry (publish.ingest), so an edited item is still compared with its latest version.
             before = state.get("editions_latest", {})
-            latest = {item: v for item, v in {**before, **summary.latest}.items() if item in listed}
+            # (An item another configured source holds is this feed's own copy: listed under that id.)
+            kept = listed | set(summary.own_copies.values())
+            latest = {item: v for item, v in {**before, **summary.latest}.items() if item in kept}
             if latest:
                 new["editions_latest"] = latest
             if not http and not summary.held and latest == before and "editions_held" not in state:
@@ -735,6 +737,9 @@ class SourcePoller:
             held=state.get("editions_held"),
             latest=state.get("editions_latest"),
             feed=source_identity(source),
+            # This feed's identity as configured, whether or not it is an aggregator: an item whose id another
+            # configured source's document holds is its own copy under it, never an edition of the other's.
+            own=source.source_name or source_feed("rss", url),
         )
         return result
 

@@ -30,6 +30,12 @@ at once cannot both pass the bound). An edit past the bound is
 left out (no document, no dead letter: it is not bad input) and counted, once per text: `held` is what the previous
 poll left out (item -> edition id), so an item whose text stays the same is counted once, not at every poll. The
 poller keeps it in the feed's checkpoint, committed with the poll's documents.
+
+Only the same configured source edits its item. With `own` (the feed's identity as configured), an item whose id the
+log holds as a document of another configured source (its `source.feed` differs: a syndication or aggregator feed
+keeping the original link as guid) is renamed first, to this source's own copy (own_copy_id: `GUID#via-HASH`,
+`metadata.guid` kept), and everything above then applies to that id: it is a document of its own that corroborates,
+and this source's later text of it is its edition. Whichever source's document the log got first keeps the plain id.
 """
 
 from __future__ import annotations
@@ -94,6 +100,9 @@ class IngestSummary:
     # Edits of items that have their `max_editions` already: left out, each text counted once (not when the previous
     # poll left the same text out: that is counted in `duplicates`).
     editions_left_out: int = 0
+    # Feed items whose id another configured source's document holds: item id -> this source's own copy's id
+    # (own_copy_id), which its editions and the next poll's `latest` follow.
+    own_copies: dict[str, str] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # item id -> the edition id left out (the next poll's `held`)
     at_bound: list[str] = field(default_factory=list)  # items whose edits this poll began to leave out
     # Item id -> [its latest version's id, text_print of its text], for the items this ingest made (or found) an
@@ -116,6 +125,7 @@ class IngestSummary:
         self.editions += other.editions
         self.editions_left_out += other.editions_left_out
         self.held.update(other.held)
+        self.own_copies.update(other.own_copies)
         self.latest.update(other.latest)
         self.at_bound.extend(other.at_bound)
         self.max_editions = other.max_editions if self.max_editions is None else self.max_editions
@@ -186,6 +196,26 @@ def edition_id(doc_id: str, title: str, body: str, after: str | None = None) -> 
     return f"{doc_id}{EDITION_MARK}{stable_id('edition', title, body, after, length=EDITION_HASH_CHARS)}"
 
 
+VIA_MARK = "#via-"  # a feed item whose id another configured source's document holds: its own copy (own_copy_id)
+
+
+def own_copy_id(doc_id: str, own: str) -> str:
+    """The id of the document a configured source (`own`: its identity as configured, poller.source_identity or its
+    url) reports under an id another configured source's document holds already (syndication, an aggregator keeping
+    the original link as guid): a document of its own, not an edition of the other's. Deterministic, so the
+    source's later polls find it again (and its own edits follow it as editions)."""
+    return f"{doc_id}{VIA_MARK}{stable_id('via', own, length=EDITION_HASH_CHARS)}"
+
+
+def _own_copy(ev: Event, own: str) -> Event:
+    """`ev` under own_copy_id, its feed's guid kept as `metadata.guid` (set when the feed gave none)."""
+    doc = Document.model_validate(ev.payload)
+    metadata = {**doc.metadata}
+    metadata.setdefault("guid", doc.id)
+    new = doc.model_copy(update={"id": own_copy_id(doc.id, own), "metadata": metadata})
+    return ev.model_copy(update={"id": new.id, "payload": new.model_dump(mode="json")})
+
+
 def as_edition(doc: Document, seen_at: datetime, after: str | None = None) -> Document:
     """A feed document edited in place, as its edition, dated `seen_at` (when the edit was seen) unless its own
     date is later: the edit is news of that time, and a feed keeps the item's first date, so under that date an
@@ -230,8 +260,14 @@ class _Batch:
         held: Mapping[str, str] | None = None,
         latest: Mapping[str, Sequence[str]] | None = None,
         places: Mapping[str, tuple[str, int]] | None = None,
+        own: str | None = None,
+        feed: str | None = None,
     ) -> None:
         self.store = store
+        # A feed's configured identity (`own`) and what its documents carry as `source.feed`: an item whose id a
+        # document of another configured source holds is this source's own copy (own_copy_id), not an edition.
+        self.own = own
+        self.feed = feed
         self.places = places if places is not None else {}  # filled as the items are read (read_gdelt_archive)
         self.summary = summary
         self.origin = origin
@@ -269,6 +305,8 @@ class _Batch:
         """Drop (and dead-letter) documents whose id the log or an earlier line of this batch holds with
         other content; a document repeated with the same content stays (the store skips it). With editions,
         such a document is an edition instead when its text changed, and a duplicate when it did not."""
+        if self.editions and self.own is not None:
+            self._own_copies()
         seen: dict[str, Event] = {}
         clash: set[int] = set()
         # Items edited before (the feed's checkpoint names their latest version): compared with that, not the log's
@@ -294,6 +332,20 @@ class _Batch:
             self.refuse(ev, self.lines[i], conflict_reason(ev.id), "id")
         keep = [i for i in range(len(self.docs)) if i not in clash and i not in drop]
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
+
+    def _own_copies(self) -> None:
+        """Rename in place each document whose id the log holds as another configured source's document (its
+        `source.feed` is another: a probe of that field alone, errors.payload_differs) to this source's own copy,
+        before it is compared with anything: its own earlier copy and editions follow that id. Only the same
+        configured source's later text is an edition (README, "editions"). A document written before `source.feed`
+        existed has none to compare, and counts as this source's, as before."""
+        assert self.own is not None
+        probe = {"source": {"feed": self.feed}}
+        foreign = self._conflicts([ev.model_copy(update={"payload": probe}) for ev in self.docs])
+        for i, ev in enumerate(self.docs):
+            if ev.id in foreign:
+                self.docs[i] = _own_copy(ev, self.own)
+                self.summary.own_copies[ev.id] = self.docs[i].id
 
     def _from_latest(self) -> tuple[set[int], dict[int, str]]:
         """The documents of items edited before (`latest_before`), each compared with the item's latest version, in
@@ -547,6 +599,7 @@ def ingest(
     latest: Mapping[str, Sequence[str]] | None = None,
     feed: str | None = None,
     places: Mapping[str, tuple[str, int]] | None = None,
+    own: str | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -568,6 +621,9 @@ def ingest(
     as `received_at`, with `origin` (the source as configured), which the engine's event time is built on.
     With `feed` (a source not declared an aggregator: its configured identity), every document's `source.feed` is
     set to it, so corroboration counts all of them as one source whatever name each carries (docs/rules.md).
+    `own` (a feed's configured identity: its source_name or url) makes an item whose id the log holds as another
+    configured source's document this source's own copy (own_copy_id), a document of its own that corroborates,
+    not an edition of the other's (module docstring).
     `places` (document id -> (file, line)) names where a document the log refuses was read, when that is another
     file than the source (an export file of a GDELT lastupdate.txt: `URL:member`); its dead letter says so.
     """
@@ -580,7 +636,7 @@ def ingest(
         raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
-    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places)
+    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places, own, feed)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):
