@@ -740,6 +740,7 @@ class SourcePoller:
             # This feed's identity as configured, whether or not it is an aggregator: an item whose id another
             # configured source's document holds is its own copy under it, never an edition of the other's.
             own=source.source_name or source_feed("rss", url),
+            configured=frozenset(i for s in self.sources if (i := source_identity(s)) is not None),
         )
         return result
 

@@ -41,7 +41,7 @@ and this source's later text of it is its edition. Whichever source's document t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -262,8 +262,12 @@ class _Batch:
         places: Mapping[str, tuple[str, int]] | None = None,
         own: str | None = None,
         feed: str | None = None,
+        configured: Collection[str] | None = None,
     ) -> None:
         self.store = store
+        # The identities of the sources configured now (poller.source_identity): a document whose source is none of
+        # them (the feed's own, before its url moved or its source_name changed) is not another source's.
+        self.configured = configured
         # A feed's configured identity (`own`) and what its documents carry as `source.feed`: an item whose id a
         # document of another configured source holds is this source's own copy (own_copy_id), not an edition.
         self.own = own
@@ -342,6 +346,15 @@ class _Batch:
         assert self.own is not None
         probe = {"source": {"feed": self.feed}}
         foreign = self._conflicts([ev.model_copy(update={"payload": probe}) for ev in self.docs])
+        if foreign and self.configured is not None:
+            # Only another source configured NOW: a feed whose url moved (http -> https) or got a source_name lists
+            # its old items again; taken as another source's, they would be new documents that corroborate their own
+            # earlier versions. (A document with no `source.feed`, an aggregator's, stays another source's.)
+            for stored in self.store.read_ids(sorted(foreign)):
+                was = stored.event.payload.get("source")
+                feed = was.get("feed") if isinstance(was, dict) else None
+                if feed is not None and feed not in self.configured:
+                    foreign.discard(stored.event.id)
         for i, ev in enumerate(self.docs):
             if ev.id in foreign:
                 self.docs[i] = _own_copy(ev, self.own)
@@ -600,6 +613,7 @@ def ingest(
     feed: str | None = None,
     places: Mapping[str, tuple[str, int]] | None = None,
     own: str | None = None,
+    configured: Collection[str] | None = None,
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -623,7 +637,8 @@ def ingest(
     set to it, so corroboration counts all of them as one source whatever name each carries (docs/rules.md).
     `own` (a feed's configured identity: its source_name or url) makes an item whose id the log holds as another
     configured source's document this source's own copy (own_copy_id), a document of its own that corroborates,
-    not an edition of the other's (module docstring).
+    not an edition of the other's (module docstring); `configured`, the identities of the sources configured now:
+    a document of a source that is none of them (this feed before its url moved) is not another source's.
     `places` (document id -> (file, line)) names where a document the log refuses was read, when that is another
     file than the source (an export file of a GDELT lastupdate.txt: `URL:member`); its dead letter says so.
     """
@@ -636,7 +651,7 @@ def ingest(
         raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
-    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places, own, feed)
+    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places, own, feed, configured)
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):

@@ -66,7 +66,7 @@ def server() -> Iterator[str]:
         yield base
 
 
-def run(tmp_path: Path, base: str, order: tuple[str, str] = ("a", "b")) -> str:
+def run(tmp_path: Path, base: str, order: tuple[str, ...] = ("a", "b")) -> str:
     """One `run --once` of the feeds /a.xml and /b.xml, configured in `order`; its output."""
     cfg = tmp_path / "wf.yaml"
     sources = "".join(f"  - {{kind: rss, url: {base}/{name}.xml}}\n" for name in order)
@@ -146,3 +146,19 @@ def test_another_feeds_confirmation_under_the_same_guid_corroborates_whichever_f
     # Two independent sources: the story goes high (an escalation, beside the first outlet's medium alert).
     assert {(r[1], len(r[2])) for r in results[0] if r[0] == "troop-engagement"} == {("medium", 1), ("high", 2)}
     assert results[0] == results[1], results
+
+
+def test_a_feed_whose_url_moved_lists_its_items_again_as_its_own_not_as_another_sources(
+    tmp_path: Path, server: str
+) -> None:
+    """The feed's old url is no longer configured: its documents are no other source's, so the items it lists again
+    under the new url are what they were (duplicates, or its editions), not new documents that would corroborate
+    their own earlier versions."""
+    Feeds.files["/a.xml"] = rss("Alpha News", (GUID, FIRST, CLAIM))
+    run(tmp_path, server, ("a",))
+    before = read(tmp_path, "detection")
+    assert before, "Alpha's claim alerts"
+    Feeds.files["/b.xml"] = Feeds.files["/a.xml"]  # the same feed, moved to another url
+    run(tmp_path, server, ("b",))
+    assert [d["id"] for d in read(tmp_path, "news.article")] == [GUID]
+    assert read(tmp_path, "detection") == before
