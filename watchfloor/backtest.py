@@ -48,6 +48,7 @@ from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
 from watchfloor.stream_processors.engine.compiler import JsonLineGate
 from watchfloor.stream_processors.engine.engine import EPOCH_DATED
+from watchfloor.stream_processors.engine.eventtime import DEFAULT_SKEW
 from watchfloor.stream_processors.external_sort import Input, event_time
 from watchfloor.stream_processors.fingerprint import difference, legacy_fingerprint, other_release, rules_fingerprint
 from watchfloor.stream_processors.ports import EventLog, Store
@@ -516,6 +517,7 @@ def iter_event_blocks(
     max_editions: int | None = DEFAULT_MAX_EDITIONS,
     late_in_file_order: LateInFileOrder | None = None,
     feeds: Mapping[str, str | None] | None = None,
+    skew: float = DEFAULT_SKEW.total_seconds(),
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
@@ -530,9 +532,12 @@ def iter_event_blocks(
     `late_in_file_order` counts a JSON Lines file's documents read after later-dated ones beyond the lateness.
     `feeds`: for a file the config names as a source (as given here), what its documents count as for
     corroboration, as `run` counts them (poller.source_identity; None: each by its outlet's name); a file not in it
-    counts as `run` counts a source of its kind configured with the defaults."""
-    seen = SeenIds(holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions)
+    counts as `run` counts a source of its kind configured with the defaults. `skew`: the config's event-time skew
+    (an entry dated more than it after `received_at` dates no edition: SeenIds)."""
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
+    seen = SeenIds(
+        holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions, received=at, skew=skew
+    )
     try:
         drained: list[str] = []  # the files read to their end (with `arrival`)
         for p in paths:

@@ -20,6 +20,7 @@ from watchfloor.producers.jsonl import parse_line, truncate
 from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, as_edition, conflict_reason
 from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS, DeadLetter, Document
 from watchfloor.schemas.inputs import CheckedInput, derive_id
+from watchfloor.stream_processors.engine.eventtime import DEFAULT_SKEW, effective_time
 from watchfloor.stream_processors.external_sort import event_time, input_id
 from watchfloor.stream_processors.replay import Logged
 
@@ -55,7 +56,10 @@ class SeenIds:
     An item edited before is compared with its latest version (`latest`), not its first: edited back to its first text,
     it is an edition again. A backtest has no clock to date an edition by, as the live poll does (when it was seen): it
     is dated one microsecond after the newest feed entry read before it (`newest`), so it follows what was read before
-    it, as a live edit does. An item keeps at most `max_editions` editions, as its source does live (publish.ingest): a
+    it, as a live edit does. An entry dated in the future (more than the event-time `skew` after `received`, the
+    backtest's received time: eventtime.effective_time's rule) dates no edition: live dates an edition at its poll, so
+    a typo dated 2099 must not put every later edition in 2099 (trial 52, MED-2/HIGH-1). An item keeps at most
+    `max_editions` editions, as its source does live (publish.ingest): a
     later edit is left out and counted (`editions_left_out`), once per text. (Live, an item's left-out text is forgotten
     when a poll does not list the item; here, never: an item that leaves a feed and comes back with the same text is
     counted once, not twice.)
@@ -81,7 +85,11 @@ class SeenIds:
         limit: int | None = None,
         spill_dir: str | None = None,
         max_editions: int | None = DEFAULT_MAX_EDITIONS,
+        received: datetime | None = None,
+        skew: float = DEFAULT_SKEW.total_seconds(),
     ) -> None:
+        self.received = received  # when the files are read (the backtest's received time): entries past it + skew
+        self.skew = skew  # are dated in the future and date no edition
         self.holes = holes  # leave None where a repeat was (valid inputs keep their places)
         self.ids: dict[str, int] = {}
         self.urls: dict[str, int] = {}  # documents named by their URL, until `derived`
@@ -224,8 +232,13 @@ class SeenIds:
         keys = [d.id for d in docs]
         if not self.derived and any(map(_derived_form, keys)):
             self._derive_all()
-        newest = max(d.published_at for d in docs)
-        self.newest = newest if self.newest is None else max(self.newest, newest)
+        dates = [d.published_at for d in docs]
+        if self.received is not None:  # an entry dated in the future (as event time calls it) dates no edition
+            rx = self.received.timestamp()
+            dates = [t for t in dates if not effective_time(t.timestamp(), rx, self.skew)[1]]
+        if dates:
+            newest = max(dates)
+            self.newest = newest if self.newest is None else max(self.newest, newest)
         if editions:
             prints = [hash((d.type, d.title, d.body)) for d in docs]
         else:
@@ -295,9 +308,11 @@ class SeenIds:
         """A feed document whose text changed under a seen id: its edition, kept at `k` (in `out`: True) unless that
         edition was read before (a repeat: False), or its item has its max_editions (left out, None; a repeat if
         the text is the one left out last)."""
-        assert self.newest is not None  # documents() set it before
+        # Every entry read so far dated in the future: the edition is dated when the files are read (live: its poll).
+        base = self.newest if self.newest is not None else self.received
+        assert base is not None  # documents() set newest before, or every date was past `received`
         now = self.latest.get(doc.id)
-        ed = as_edition(doc, self.newest + EDITION_STEP, now[0] if now is not None else None)
+        ed = as_edition(doc, base + EDITION_STEP, now[0] if now is not None else None)
         if self.spilled is not None and ed.id not in table:
             got, _missing = self._recall(table, {ed.id: fp}.keys())
             recalled.extend(got)
@@ -316,7 +331,7 @@ class SeenIds:
         self.latest[doc.id] = (ed.id, fp)
         table[ed.id] = fp
         out[k] = ed
-        self.newest = max(self.newest, ed.published_at)
+        self.newest = ed.published_at if self.newest is None else max(self.newest, ed.published_at)
         return True
 
     def _without(self, items: list[Any], dropped: set[int]) -> list[Any]:

@@ -646,6 +646,7 @@ def _inputs(
             max_editions=max_editions,
             late_in_file_order=late_in_file_order,
             feeds=feeds,
+            skew=skew,  # an entry dated past the received time + skew dates no edition (SeenIds)
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
