@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.log_lines import stamped
 from tests.fixtures.trickle import Trickle
 from tests.fixtures.watchfloor_process import WatchfloorProcess, command_env
 
@@ -22,11 +23,15 @@ EVENTS = REPO / "tests" / "data" / "events"
 
 
 def stop_after(tmp_path: Path, args: list[str], ready: str) -> tuple[int, list[str]]:
-    """Start `watchfloor ARGS`, wait until its stderr says `ready`, SIGTERM it: its exit code and stderr lines."""
+    """Start `watchfloor ARGS`, wait until its stderr says `ready`, SIGTERM it: its exit code and stderr lines.
+    The stopped line said last carries its UTC time like every line before it (trial 50: it had none, written
+    after the times were switched off)."""
     with WatchfloorProcess(args, tmp_path) as proc:
         proc.wait_for(ready)
         code = proc.stop()
-    return code, proc.rest()
+    said = proc.rest()
+    assert proc.raw and all(stamped(line) for line in proc.raw[-2:]), proc.raw[-3:]
+    return code, said
 
 
 def config(tmp_path: Path) -> Path:

@@ -1238,53 +1238,53 @@ def notify(
     stamps = ExitStack()  # a live notify's lines with their time (log_times); a `--once`'s as they were
     if not once:
         stamps.enter_context(log_times())
-    # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
-    dispatcher.deliverer.between = between_deliveries(heart, store_watch, st)
-    try:
-        while True:
-            heart.beat()
-            cycles += 1
-            held = workers is not None and workers.look(hold, time.monotonic())
-            try:
-                report = dispatcher.cycle(deliver=not held)
-            except StoreError as e:
-                if once or e.kind == "replaced":
-                    raise
-                store_watch.down(store_problem(e), lasting=True, word=store_state(e))
-                if stop.wait(min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)):
+    with stamps:  # the closing lines too (the stopped line said last is stamped)
+        # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
+        dispatcher.deliverer.between = between_deliveries(heart, store_watch, st)
+        try:
+            while True:
+                heart.beat()
+                cycles += 1
+                held = workers is not None and workers.look(hold, time.monotonic())
+                try:
+                    report = dispatcher.cycle(deliver=not held)
+                except StoreError as e:
+                    if once or e.kind == "replaced":
+                        raise
+                    store_watch.down(store_problem(e), lasting=True, word=store_state(e))
+                    if stop.wait(min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)):
+                        stopped_by = stop.signal
+                        break
+                    continue
+                store_watch.up()
+                if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
+                    err.print(
+                        f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
+                    )
+                if not told:  # `ingest` then `notify` on an embedded store: nothing detects them (outside trial 9, F3)
+                    told = True
+                    waiting = undetected_documents(st)
+                    if waiting:
+                        err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
+                if config_file is not None and config_file.edited() and isinstance(dispatcher.routing, ControlLog):
+                    edit = apply_config_edit(
+                        config_file.path, cfg, dispatcher.routing, dispatcher.notifiers, _rules_of(cfg)
+                    )
+                    for line in edit_lines(config_file.path, edit, "notify"):
+                        err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+                if once:
+                    report = after_take_over(dispatcher, report, stop)
+                    break
+                if stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
                     stopped_by = stop.signal
                     break
-                continue
-            store_watch.up()
-            if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
-                err.print(
-                    f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
-                )
-            if not told:  # `ingest` then `notify` on an embedded store: nothing detects them (outside trial 9, F3)
-                told = True
-                waiting = undetected_documents(st)
-                if waiting:
-                    err.print(f"[yellow]warning:[/yellow] {escape(undetected_note(waiting))}", highlight=False)
-            if config_file is not None and config_file.edited() and isinstance(dispatcher.routing, ControlLog):
-                edit = apply_config_edit(
-                    config_file.path, cfg, dispatcher.routing, dispatcher.notifiers, _rules_of(cfg)
-                )
-                for line in edit_lines(config_file.path, edit, "notify"):
-                    err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
-            if once:
-                report = after_take_over(dispatcher, report, stop)
-                break
-            if stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
-                stopped_by = stop.signal
-                break
-    except KeyboardInterrupt:
-        stopped_by = "Ctrl-C"
-    finally:
-        st.close()
-        if workers is not None:
-            workers.close()
-        stamps.close()
-    if stopped_by is not None:
-        err.print(stopped_line("notify", stopped_by, cycles), highlight=False)
-    if once and report is not None:
-        exit_if_undelivered(report)
+        except KeyboardInterrupt:
+            stopped_by = "Ctrl-C"
+        finally:
+            st.close()
+            if workers is not None:
+                workers.close()
+        if stopped_by is not None:
+            err.print(stopped_line("notify", stopped_by, cycles), highlight=False)
+        if once and report is not None:
+            exit_if_undelivered(report)

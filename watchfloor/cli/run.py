@@ -187,131 +187,133 @@ def run(
     stamps = ExitStack()  # a live run's lines with their time (log_times); a `--once`'s as they were
     if not once:
         stamps.enter_context(log_times())
-    lock_watch.start()
-    try:
-        if serve is not None:
-            from .serve import parse_listen, start_server
+    with stamps:  # the closing lines too (the stopped line said last is stamped)
+        lock_watch.start()
+        try:
+            if serve is not None:
+                from .serve import parse_listen, start_server
 
-            host, port = parse_listen(serve)
-            # Unhealthy when no cycle has finished for three intervals (and a minute's slack for a slow one).
-            server = start_server(
-                cfg,
-                pipeline.store,
-                pipeline.control,
-                pipeline.rules,
-                host,
-                port,
-                pipeline_max_age=stale_age(wait),
-                store_watch=store_watch,
-                public=public,
-            )
-        while True:
-            heart.beat()
-            cycles += 1
-            # Deliveries owed from before a start go before a backlog is read (outside trial 18, M4: a restart's 2,400
-            # outstanding deliveries waited 74 s behind the first poll's ingest). Later cycles need no such pass: each
-            # ends with one, and a cycle behind starts the next at once.
-            owed = cycles == 1
-            behind = False
-            if once:
+                host, port = parse_listen(serve)
+                # Unhealthy when no cycle has finished for three intervals (and a minute's slack for a slow one).
+                server = start_server(
+                    cfg,
+                    pipeline.store,
+                    pipeline.control,
+                    pipeline.rules,
+                    host,
+                    port,
+                    pipeline_max_age=stale_age(wait),
+                    store_watch=store_watch,
+                    public=public,
+                )
+            while True:
+                heart.beat()
+                cycles += 1
+                # Deliveries owed from before a start go before a backlog is read (outside trial 18, M4: a restart's
+                # 2,400 outstanding deliveries waited 74 s behind the first poll's ingest). Later cycles need no such
+                # pass: each ends with one, and a cycle behind starts the next at once.
+                owed = cycles == 1
+                behind = False
+                if once:
+                    try:
+                        report, polled = _cycle(pipeline, heartbeat, lines, config, owed=owed)
+                    except Exception as e:
+                        if (gone := store_gone(e)) is not None:
+                            raise fail(gone) from None
+                        # A store that cannot be used says its reason and names the store, as every command's error
+                        # does (error_line), not "StoreError: store …" (trial 50, LOW-2).
+                        raise fail(error_line(e)) from None
+                    polled_all.add(polled)
+                    behind = bool(polled.catching_up)
+                elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
+                    report, polled = done
+                    behind = bool(polled.catching_up)
+                    changes = rule_files.edited() if rule_files is not None else []
+                    if changes:
+                        err.print(
+                            f"[yellow]{escape(edited_rules_note(changes))}[/yellow]: stop `watchfloor run` and start "
+                            "it again to use them (`watchfloor rules check` them first)",
+                            highlight=False,
+                        )
+                    if config_file is not None and config_file.edited():
+                        edit = apply_config_edit(
+                            config_file.path, cfg, pipeline.control, pipeline.dispatcher.notifiers, pipeline.rules
+                        )
+                        for line in edit_lines(config_file.path, edit):
+                            err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
                 try:
-                    report, polled = _cycle(pipeline, heartbeat, lines, config, owed=owed)
-                except Exception as e:
-                    if (gone := store_gone(e)) is not None:
-                        raise fail(gone) from None
-                    # A store that cannot be used says its reason and names the store, as every command's error
-                    # does (error_line), not "StoreError: store …" (trial 50, LOW-2).
-                    raise fail(error_line(e)) from None
-                polled_all.add(polled)
-                behind = bool(polled.catching_up)
-            elif (done := live_cycle(pipeline, heartbeat, lines, config, store_watch, wait, owed=owed)) is not None:
-                report, polled = done
-                behind = bool(polled.catching_up)
-                changes = rule_files.edited() if rule_files is not None else []
-                if changes:
+                    other = other_rules.other()
+                except Exception:  # a look, not the work: a store that failed is said by the cycle itself
+                    other = None
+                if other is not None:
+                    # It can only know that the other one started: a `run --once` may have ended since.
+                    if other.release is not None:  # the same rules: told as the start-up line tells an upgrade
+                        what, which, change_it = "another watchfloor version", "release judges", "upgrade"
+                    else:
+                        what, which, change_it = "other rules", "rules judge", "change rules"
                     err.print(
-                        f"[yellow]{escape(edited_rules_note(changes))}[/yellow]: stop `watchfloor run` and start it "
-                        "again to use them (`watchfloor rules check` them first)",
+                        f"[yellow]another process started on this store with {what}[/yellow] (fingerprint "
+                        f"{other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}; this one reads "
+                        f"with {fingerprint}). If it still runs, which {which} a document depends on which process "
+                        f"takes it: stop the one you no longer want (to {change_it}: stop every `watchfloor run` on "
+                        "the store, then start the new one)",
                         highlight=False,
                     )
-                if config_file is not None and config_file.edited():
-                    edit = apply_config_edit(
-                        config_file.path, cfg, pipeline.control, pipeline.dispatcher.notifiers, pipeline.rules
-                    )
-                    for line in edit_lines(config_file.path, edit):
-                        err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
+                # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once,
+                # `--once` too, so that the other sources are polled and alerts delivered between the slices (M1). A
+                # stop (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next
+                # start.
+                if stop.is_set():
+                    stopped_by = stop.signal
+                    unfinished = once and behind
+                    break
+                if once and not behind:
+                    report = after_take_over(pipeline.dispatcher, report, stop)
+                    break
+                # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
+                if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
+                    stopped_by = stop.signal
+                    break
+        except KeyboardInterrupt:
+            stopped_by = "Ctrl-C"
+        finally:
+            lock_watch.stop()
+            if server is not None:
+                server.stop()
             try:
-                other = other_rules.other()
-            except Exception:  # a look, not the work: a store that failed is said by the cycle itself
-                other = None
-            if other is not None:
-                # It can only know that the other one started: a `run --once` may have ended since.
-                if other.release is not None:  # the same rules: told as the start-up line tells an upgrade
-                    what, which, change_it = "another watchfloor version", "release judges", "upgrade"
-                else:
-                    what, which, change_it = "other rules", "rules judge", "change rules"
-                err.print(
-                    f"[yellow]another process started on this store with {what}[/yellow] (fingerprint "
-                    f"{other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}; this one reads with "
-                    f"{fingerprint}). If it still runs, which {which} a document depends on which process takes it: "
-                    f"stop the one you no longer want (to {change_it}: stop every `watchfloor run` on the store, then "
-                    "start the new one)",
-                    highlight=False,
-                )
-            # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once, `--once`
-            # too, so that the other sources are polled and alerts delivered between the slices (M1). A stop
-            # (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next start.
-            if stop.is_set():
-                stopped_by = stop.signal
-                unfinished = once and behind
-                break
-            if once and not behind:
-                report = after_take_over(pipeline.dispatcher, report, stop)
-                break
-            # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
-            if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
-                stopped_by = stop.signal
-                break
-    except KeyboardInterrupt:
-        stopped_by = "Ctrl-C"
-    finally:
-        lock_watch.stop()
-        if server is not None:
-            server.stop()
-        try:
-            heartbeat.flush()
-        except Exception as e:  # the store may be what failed; closing must go on
-            from watchfloor.stream_processors.stores.errors import store_problem
+                heartbeat.flush()
+            except Exception as e:  # the store may be what failed; closing must go on
+                from watchfloor.stream_processors.stores.errors import store_problem
 
-            if store_gone(e) is None:  # (a deleted store file was said already, as what stopped the run)
-                err.print(
-                    f"[yellow]could not save the last heartbeat[/yellow]: {escape(store_problem(e))}", highlight=False
-                )
-        pipeline.close()
-        stamps.close()
-    if unfinished and polled is not None:
-        # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries
-        # did (outside trial 18: it exited 0 or 3 by that alone); the next `run` goes on from the saved position.
-        where = behind_places(polled) or "the engine had more in the log"
-        held = report is not None and getattr(report, "held_back", False) and report.outstanding
-        err.print(
-            f"[yellow]not everything was read:[/yellow] stopped while catching up ({escape(where)}); the next "
-            "`watchfloor run` goes on from there"
-            + ("; the alerts raised so far are held, and go with the rest, in event time" if held else ""),
-            highlight=False,
-        )
-    if stopped_by is not None:  # after closing: the line says everything was closed as it should be
-        err.print(stopped_line("run", stopped_by, cycles), highlight=False)
-    if once and report is not None:
-        if unfinished and getattr(report, "held_back", False):
-            undelivered = UNDELIVERED_EXIT  # (said above: what the backlog raised so far is held for the next run)
-        else:
-            undelivered = exit_if_undelivered(report, then_exit=False)
-        if unfinished:
-            undelivered = UNDELIVERED_EXIT
-        exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any cycle: wins over 3 (both are said)
-        if undelivered:
-            raise typer.Exit(undelivered)
+                if store_gone(e) is None:  # (a deleted store file was said already, as what stopped the run)
+                    err.print(
+                        f"[yellow]could not save the last heartbeat[/yellow]: {escape(store_problem(e))}",
+                        highlight=False,
+                    )
+            pipeline.close()
+        if unfinished and polled is not None:
+            # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries
+            # did (outside trial 18: it exited 0 or 3 by that alone); the next `run` goes on from the saved position.
+            where = behind_places(polled) or "the engine had more in the log"
+            held = report is not None and getattr(report, "held_back", False) and report.outstanding
+            err.print(
+                f"[yellow]not everything was read:[/yellow] stopped while catching up ({escape(where)}); the next "
+                "`watchfloor run` goes on from there"
+                + ("; the alerts raised so far are held, and go with the rest, in event time" if held else ""),
+                highlight=False,
+            )
+        if stopped_by is not None:  # after closing: the line says everything was closed as it should be
+            err.print(stopped_line("run", stopped_by, cycles), highlight=False)
+        if once and report is not None:
+            if unfinished and getattr(report, "held_back", False):
+                undelivered = UNDELIVERED_EXIT  # (said above: what the backlog raised so far is held for the next run)
+            else:
+                undelivered = exit_if_undelivered(report, then_exit=False)
+            if unfinished:
+                undelivered = UNDELIVERED_EXIT
+            exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any cycle: wins over 3 (both are said)
+            if undelivered:
+                raise typer.Exit(undelivered)
 
 
 def catching_up_note(summary: PollSummary, *, engine: bool = False) -> str:

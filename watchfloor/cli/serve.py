@@ -275,22 +275,22 @@ def serve(
     watch = store_availability()  # one for the pages and the silences: an outage is one line
     stamps = ExitStack()  # its lines with their time (log_times)
     stamps.enter_context(log_times())
-    try:
-        control = open_control(store, cfg)
-        server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
-        served = ServedRules(config, list(cfg.rules), server.services)
-        while not stop.wait(1.0):
-            record_lapsed_silences(control, watch)
-            said = served.look(time.monotonic())
-            if said is not None:
-                err.print(escape(said), highlight=False)
-        stopped_by = stop.signal
-    except KeyboardInterrupt:
-        stopped_by = "Ctrl-C"
-    finally:
-        if server is not None:
-            server.stop()
-        store.close()
-        stamps.close()
-    if stopped_by is not None:
-        err.print(stopped_line("serve", stopped_by), highlight=False)
+    with stamps:  # the closing lines too (the stopped line said last is stamped)
+        try:
+            control = open_control(store, cfg)
+            server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
+            served = ServedRules(config, list(cfg.rules), server.services)
+            while not stop.wait(1.0):
+                record_lapsed_silences(control, watch)
+                said = served.look(time.monotonic())
+                if said is not None:
+                    err.print(escape(said), highlight=False)
+            stopped_by = stop.signal
+        except KeyboardInterrupt:
+            stopped_by = "Ctrl-C"
+        finally:
+            if server is not None:
+                server.stop()
+            store.close()
+        if stopped_by is not None:
+            err.print(stopped_line("serve", stopped_by), highlight=False)
