@@ -149,3 +149,54 @@ def test_status_says_a_member_of_this_host_whose_process_is_gone(
         for m in members:
             m.close()
         admin.close()
+
+
+def test_status_with_a_broker_says_the_sources_produce_has_not_read(
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
+) -> None:
+    """Trial 50 (left from MED-1): embedded, `status` names a configured JSON Lines file never read or not read to
+    its end, and is not caught up; with a broker it said "caught up", exit 0, whatever `produce` had left. It reads
+    `produce`'s positions in its outbox (the store) the same way now."""
+    story = (Path(__file__).resolve().parents[1] / "data" / "events" / "treaty_story.jsonl").read_text("utf-8")
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(story, encoding="utf-8")
+    second.write_text(story.replace('"id": "', '"id": "second-'), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+
+    def config(*paths: Path) -> str:
+        cfg = tmp_path / f"wf{len(paths)}.yaml"
+        cfg.write_text(
+            f"store: {url}\nsources: [{', '.join(f'{{kind: jsonl, path: {p}}}' for p in paths)}]\n"
+            f"kafka: {{spool_dir: {tmp_path / 'spool'}}}\n",
+            encoding="utf-8",
+        )
+        return str(cfg)
+
+    broker = ["--broker", kafka_bootstrap, "--prefix", prefix]
+    produce = ["produce", *broker, "--partitions", "1", "--once"]  # (the fixture's topics have one partition)
+    res = runner.invoke(app, [*produce, "--config", config(first)])
+    assert res.exit_code == 0, res.output
+    status = ["status", *broker, "--store", url]
+    got = json.loads(runner.invoke(app, [*status, "--config", config(first), "--json"]).stdout)
+    assert got["sources_unread"] == {}, got  # (behind all the same: no worker has read the documents)
+
+    # a source added to the config that no `produce` has read yet
+    res = runner.invoke(app, [*status, "--config", config(first, second)], env={"COLUMNS": "250"})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert f"source {second}: never read (" in said and "1 source with lines not read yet" in said, said
+    got = json.loads(runner.invoke(app, [*status, "--config", config(first, second), "--json"]).stdout)
+    assert list(got["sources_unread"]) == [str(second)] and got["caught_up"] is False, got
+
+    # a line appended to the one it read: not read to its end
+    with first.open("a", encoding="utf-8") as f:
+        f.write(story.splitlines()[0].replace('"id": "', '"id": "later-') + "\n")
+    got = json.loads(runner.invoke(app, [*status, "--config", config(first), "--json"]).stdout)
+    assert list(got["sources_unread"]) == [str(first)] and got["caught_up"] is False, got
+
+    res = runner.invoke(app, [*produce, "--config", config(first, second)])
+    assert res.exit_code == 0, res.output
+    got = json.loads(runner.invoke(app, [*status, "--config", config(first, second), "--json"]).stdout)
+    assert got["sources_unread"] == {}, got
+    res = runner.invoke(app, [*status, "--config", config(first, second)], env={"COLUMNS": "250"})
+    assert "not read yet" not in res.output and "never read" not in res.output, res.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -168,12 +168,7 @@ class Backlog:
     heartbeat: Any = None  # web.activity.Heartbeat: the live `run` that wrote the last cycle, and its rules
 
     def reasons(self) -> list[str]:
-        why = []
-        unpolled = sum(1 for what in self.unread.values() if what.startswith(NEVER_POLLED))
-        if len(self.unread) > unpolled:
-            why.append(f"{counted(len(self.unread) - unpolled, 'source')} with lines not read yet")
-        if unpolled:
-            why.append(f"{counted(unpolled, 'source')} never polled")
+        why = unread_reasons(self.unread)
         if self.documents:
             why.append(f"{counted(self.documents, 'document')} not yet read by the rules")
         if self.detections:
@@ -222,6 +217,57 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
         )
     finally:
         st.close()
+
+
+def read_outbox_unread(url: str, sources: Sequence[Any] = ()) -> dict[str, str]:
+    """With a broker: the JSON Lines sources `produce` has not read to their end, from its positions in its outbox
+    (the store at `url`), as `read_backlog` tells them for `run` (trial 50: `status --broker` said "caught up" with a
+    configured file never read). A configured file with no position counts as never read only when the store holds
+    a source position at all: a store no `produce` polls into (its outbox elsewhere, on the producer's host) would
+    otherwise call every source never read. A store that cannot be read tells nothing here (said by the ledger's
+    look)."""
+    from watchfloor.producers.poller import never_read_sources, unread_sources
+    from watchfloor.stream_processors.ports import DocumentRetention
+    from watchfloor.wiring import open_store
+
+    try:
+        st = open_store(url, create=False, upgrade=False)
+    except Exception:
+        return {}
+    try:
+        if not isinstance(st, DocumentRetention):
+            return {}
+        unread = unread_sources(st)
+        if any(name.startswith("source:") for name in st.checkpoint_positions()):
+            unread.update(never_read_sources(st, sources))
+        return unread
+    except Exception:
+        return {}
+    finally:
+        st.close()
+
+
+def unread_reasons(unread: Mapping[str, str]) -> list[str]:
+    """'2 sources with lines not read yet', '1 source never polled': the verdict's reasons for `unread`."""
+    why = []
+    unpolled = sum(1 for what in unread.values() if what.startswith(NEVER_POLLED))
+    if len(unread) > unpolled:
+        why.append(f"{counted(len(unread) - unpolled, 'source')} with lines not read yet")
+    if unpolled:
+        why.append(f"{counted(unpolled, 'source')} never polled")
+    return why
+
+
+def print_unread(unread: Mapping[str, str]) -> None:
+    """A line per source not read to its end (`status`, embedded and with a broker)."""
+    for path, what in sorted(unread.items()):
+        if what.startswith(NEVER_POLLED):
+            shown = f"[yellow]never polled[/yellow] ({escape(what.removeprefix(NEVER_POLLED).strip())})"
+        elif what.startswith("never read: "):
+            shown = f"[yellow]never read[/yellow] ({escape(what.removeprefix('never read: '))})"
+        else:
+            shown = f"[yellow]not read to its end[/yellow] ({escape(what)})"
+        err.print(f"source {escape(path)}: {shown}", highlight=False)
 
 
 @dataclass
@@ -441,26 +487,33 @@ def status(
     s = settings_for(cfg, bootstrap=broker, prefix=prefix, app_id=app_id)
     named = rules_check(rules, cfg, config)  # once: compiling a big pack takes seconds
 
-    def look() -> tuple[Any, Deliveries, RulesCheck | None] | BaseException:
+    # Only a config given names the sources `produce` reads into the store (the bundled demo's are not them).
+    sources = cfg.sources if config is not None else ()
+    Look = tuple[Any, Deliveries, RulesCheck | None, dict[str, str]]
+
+    def look() -> Look | BaseException:
         try:
             # (the watermarks too: --json said "watermarks": {} always, outside trial 31, LOW)
             st = pipeline_status(s.bootstrap, s.prefix, worker_group=s.group, watermarks=True)
         except unreachable_errors() as e:  # with --wait, a broker starting may answer at a later look
             return e
-        return st, read_deliveries(store or cfg.store), None if named is None else named.look(st)
+        url = store or cfg.store
+        compared = None if named is None else named.look(st)
+        return st, read_deliveries(url), compared, read_outbox_unread(url, sources)
 
-    def done(g: tuple[Any, Deliveries, RulesCheck | None] | BaseException) -> bool:
+    def done(g: Look | BaseException) -> bool:
         # A rollout in progress (old members leaving, new ones joining) is waited for; a pack that does not load
         # is not (no wait loads it).
         if isinstance(g, BaseException):
             return False
-        return _caught_up(g[0], g[1]) and (g[2] is None or not g[2].differs)
+        return _caught_up(g[0], g[1]) and not g[3] and (g[2] is None or not g[2].differs)
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
         raise fail(f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})") from None
-    st, deliveries, compared = got
-    caught_up = _caught_up(st, deliveries)
+    st, deliveries, compared, unread = got
+    # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
+    caught_up = _caught_up(st, deliveries) and not unread
     rules_ok = compared is None or compared.ok
     if as_json:
         out.print_json(
@@ -473,6 +526,7 @@ def status(
                         g.group: gone for g in st.groups if (gone := [m for m in g.members if member_gone(g.group, m)])
                     },
                     "deliveries": deliveries.as_dict(),
+                    "sources_unread": dict(sorted(unread.items())),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and rules_ok,
@@ -480,7 +534,7 @@ def status(
             )
         )
     else:
-        _print(st, deliveries, caught_up, compared)
+        _print(st, deliveries, caught_up, compared, unread)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
@@ -587,14 +641,7 @@ def _embedded_status(
         line = f"store {escape(deliveries.store)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
-        for path, what in sorted(backlog.unread.items()):
-            if what.startswith(NEVER_POLLED):
-                shown = f"[yellow]never polled[/yellow] ({escape(what.removeprefix(NEVER_POLLED).strip())})"
-            elif what.startswith("never read: "):
-                shown = f"[yellow]never read[/yellow] ({escape(what.removeprefix('never read: '))})"
-            else:
-                shown = f"[yellow]not read to its end[/yellow] ({escape(what)})"
-            err.print(f"source {escape(path)}: {shown}", highlight=False)
+        print_unread(backlog.unread)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
@@ -680,7 +727,13 @@ def given_up_text(n: int, maybe: int = 0) -> str:
     return f"[red]{deliveries_text(n)} given up[/red] (expired: {look}: {resend_text(n, maybe)})"
 
 
-def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesCheck | None = None) -> None:
+def _print(
+    st: Any,
+    deliveries: Deliveries,
+    caught_up: bool,
+    compared: RulesCheck | None = None,
+    unread: Mapping[str, str] | None = None,
+) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
     topics.add_column("records", justify="right")
@@ -725,7 +778,7 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
             out.print("  (never ran)", highlight=False)
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
-    why = behind_reasons(st)
+    why = behind_reasons(st) + unread_reasons(unread or {})
     if deliveries.not_taken_in and deliveries.intake_ran:
         why.append(deliveries.intake_text())
     if deliveries.pending:
@@ -733,6 +786,7 @@ def _print(st: Any, deliveries: Deliveries, caught_up: bool, compared: RulesChec
     line = f"pipeline {escape(st.prefix)}: {verdict}" + (escape(f" ({', '.join(why)})") if why else "")
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
+    print_unread(unread or {})
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
     if said is not None and compared is not None:
