@@ -16,6 +16,7 @@ from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
 from watchfloor.scoring.near_misses import Reason
+from watchfloor.scoring.scores import signed_change
 
 from .report_timeline import future_dated, timeline_svg
 
@@ -90,7 +91,7 @@ def _delta(change: Any, column: str) -> str:
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
     counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "positives")
-    text = f"{int(change):+d}" if counted else f"{change:+.2f}"
+    text = f"{int(change):+d}" if counted else signed_change(change)
     good = change < 0 if column in ("fp", "fn") else change > 0
     return f' <small class="{"up" if good else "down"}">({text})</small>'
 
@@ -147,10 +148,26 @@ def _scores_section(result: dict[str, Any]) -> str:
             if (covered := (scores.get("overall") or {}).get("covered"))
             else ""
         )
+        + _window_html(scores)
         + _events_html(scores)
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
         + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
         + "</section>"
+    )
+
+
+def _window_html(scores: dict[str, Any]) -> str:
+    """What --score-from / --score-until left out, as the terminal says it."""
+    window = scores.get("window")
+    if not window:
+        return ""
+    span = " ".join(
+        f"{word} {_e(_when(window[key]))}" for word, key in (("from", "from"), ("until", "until")) if window.get(key)
+    )
+    return (
+        f'<p class="window">Scored {span}: alerts by when they fired, labelled items by their time; '
+        f"{_e(scores.get('unscored_alerts', 0))} alert(s) of scored rules outside it unscored, "
+        f"{_e(scores.get('positives_outside_window', 0))} labelled item(s) outside it not counted.</p>"
     )
 
 

@@ -716,3 +716,29 @@ def test_scores_csv_has_the_item_and_event_columns_the_json_has() -> None:
     overall = dict(zip(SCORE_COLUMNS, score_rows(data)[-1], strict=True))
     assert (overall["items"], overall["items_caught"], overall["item_recall"]) == (3, 3, 1.0)
     assert overall["event_lead_time_median_s"] == data["overall"]["event_lead_time_s"]["median"]
+
+
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [(-0.004, "-0.004"), (0.0004, "+0.0004"), (-0.28, "-0.28"), (0.005, "+0.01"), (0.19, "+0.19"), (3e-6, "+3.0e-06")],
+)
+def test_a_change_that_two_decimals_round_to_zero_keeps_its_digits(change: float, text: str) -> None:
+    """Outside trial 53, MED-3: a precision 0.004 lower printed "-0.00", which reads as no change."""
+    from watchfloor.scoring.scores import signed_change
+
+    assert signed_change(change) == text
+
+
+def test_the_score_change_table_does_not_print_a_small_change_as_zero() -> None:
+    from watchfloor.cli._backtest_view import print_score_change
+    from watchfloor.scoring import Scores
+
+    before, after = Counts(alerts=250, fp=249), Counts(alerts=1000, fp=999)  # precision 0.004 -> 0.001: -0.003
+    screen = io.StringIO()
+    print_score_change(
+        Scores({"r": after}, after, [], [], {}),
+        Scores({"r": before}, before, [], [], {}),
+        console=Console(file=screen, width=200, color_system=None),
+    )
+    row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("r "))
+    assert "-0.003" in row and "-0.00 " not in row, row

@@ -17,9 +17,9 @@ from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
 from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
-from watchfloor.scoring.scores import f1_of
+from watchfloor.scoring.scores import f1_of, signed_change
 
-from ._common import ID_COLUMN, out
+from ._common import ID_COLUMN, counted, out
 
 SHOW_AT_MOST = 20
 T = TypeVar("T")
@@ -34,7 +34,7 @@ def _change(before: float | None, after: float | None) -> str:
         return ""
     if before is None or after is None:
         return f"{_pct(before)}→{_pct(after)}"
-    return "" if abs(after - before) < 1e-9 else f"{after - before:+.2f}"
+    return "" if abs(after - before) < 1e-9 else signed_change(after - before)
 
 
 def _int_change(before: int, after: int) -> str:
@@ -162,6 +162,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             "overall: (item, rule) pairs, an item once per rule that answers its label",
             highlight=False,
         )
+    if scores.window is not None:
+        console.print(window_line(scores), highlight=False, markup=False)
     if scores.with_events:
         total = scores.overall
         console.print(
@@ -237,6 +239,20 @@ def _false_why(a: AlertRef, unlabelled: int) -> str:
     if unlabelled:
         return f"{unlabelled} of its {n} reports unlabelled, none labelled for {a.rule}"
     return f"its report(s) labelled, none for {a.rule}"
+
+
+def window_line(scores: Scores) -> str:
+    """What --score-from / --score-until left out of the scores."""
+    w = scores.window
+    assert w is not None
+    span = " ".join(
+        part for part in (f"from {_when(w.start)}" if w.start else "", f"until {_when(w.end)}" if w.end else "") if part
+    )
+    return (
+        f"scored {span} (UTC): alerts by when they fired, labelled items by their time; "
+        f"{counted(scores.unscored_alerts, 'alert')} of scored rules outside it unscored, "
+        f"{counted(scores.positives_outside_window, 'labelled item')} outside it not counted"
+    )
 
 
 def print_score_change(scores: Scores, baseline: Scores, *, console: Console = out) -> None:

@@ -121,6 +121,21 @@ def backtest(
         list[str] | None, typer.Option("--baseline-rules", help="Rules to compare with, over the same events.")
     ] = None,
     baseline: Annotated[Path | None, typer.Option(help="A previous --json result to compare with.")] = None,
+    score_from: Annotated[
+        str | None,
+        typer.Option(
+            "--score-from",
+            help="With --labels: score only the alerts fired, and the labelled items dated, from this ISO time on "
+            "(the whole input is still replayed; alerts before it are listed as unscored).",
+        ),
+    ] = None,
+    score_until: Annotated[
+        str | None,
+        typer.Option(
+            "--score-until",
+            help="With --labels: score only the alerts fired, and the labelled items dated, before this ISO time.",
+        ),
+    ] = None,
     fail_under: Annotated[
         str | None, typer.Option("--fail-under", help="e.g. precision=0.9,recall=0.8 or RULE:recall=1; exit 1.")
     ] = None,
@@ -215,9 +230,12 @@ def backtest(
         raise fail("--fail-on-removed-true-positive compares with a baseline: give --baseline-rules or --baseline")
     if (fail_under or fail_on_removed_tp) and labels is None:
         raise fail("--fail-under and --fail-on-removed-true-positive score against --labels: give them")
+    window = _score_window(score_from, score_until)
+    if window is not None and labels is None:
+        raise fail("--score-from and --score-until choose what --labels scores: give them")
     try:
         thresholds = parse_fail_under(fail_under) if fail_under else []
-        window = parse_duration(timeline_window)
+        timeline_span = parse_duration(timeline_window)
     except ValueError as e:
         raise fail(str(e)) from None
     for option, path in (("--json", json_out), ("--html", html_out)):
@@ -251,6 +269,8 @@ def backtest(
         expectations = load_expectations(str(expect), rule_vocabulary(rule_sets.current)) if expect else None
     except TruthError as e:
         raise fail(str(e)) from None
+    if truth is not None:
+        truth.window = window
     if (problem := threshold_rules_problem(thresholds, rule_sets.current, truth)) is not None:
         raise fail(problem)  # now, not after the whole replay (outside trial 32, L6)
 
@@ -387,7 +407,7 @@ def backtest(
         collector=collectors[0],
         near_miss_limit=near_misses,
         truth=truth,
-        timeline_window=window,
+        timeline_window=timeline_span,
         baseline=results[1] if len(results) > 1 else (base_result.alerts if base_result is not None else None),
         baseline_label=", ".join(baseline_rules) if baseline_rules else (str(baseline) if baseline else None),
         sort=sort_stats,
@@ -771,6 +791,25 @@ def _received_at(given: str | None) -> Any:
         return parse_timestamp(given, "received-at")
     except InputError as e:
         raise fail(f"--received-at: {e.message}") from None
+
+
+def _score_window(score_from: str | None, score_until: str | None) -> Any:
+    """--score-from / --score-until as a scoring.ScoreWindow (None: neither given), read as --received-at is."""
+    from watchfloor.schemas.inputs import InputError, parse_timestamp
+    from watchfloor.scoring import ScoreWindow
+
+    times = []
+    for option, given in (("--score-from", score_from), ("--score-until", score_until)):
+        try:
+            times.append(parse_timestamp(given, option.lstrip("-")) if given is not None else None)
+        except InputError as e:
+            raise fail(f"{option}: {e.message}") from None
+    start, end = times
+    if start is None and end is None:
+        return None
+    if start is not None and end is not None and end <= start:
+        raise fail(f"--score-until {score_until} is not after --score-from {score_from}: nothing would be scored")
+    return ScoreWindow(start, end)
 
 
 def _kafka_broker(broker: str | None, config: Path | None) -> str:
