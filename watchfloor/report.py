@@ -96,6 +96,15 @@ def _delta(change: Any, column: str) -> str:
     return f' <small class="{"up" if good else "down"}">({text})</small>'
 
 
+def _ci(counts: dict[str, Any], column: str) -> str:
+    """A rate's 95 % Wilson interval under it (`precision_interval`, `recall_interval` in the JSON): a 1.00 on 2
+    alerts is [0.34, 1.00] (outside trial 53, MED-2)."""
+    interval = counts.get(f"{column}_interval") if column in ("precision", "recall") else None
+    if not interval:
+        return ""
+    return f'<br><small class="ci" title="95 % Wilson interval">[{interval[0]:.2f}, {interval[1]:.2f}]</small>'
+
+
 def _item(ev: dict[str, Any]) -> str:
     """A scored item as the labels file names it: its URL (a link) when it was labelled by URL, with the
     derived doc-… id beside it; else its id."""
@@ -120,7 +129,8 @@ def _scores_section(result: dict[str, Any]) -> str:
     for rule, s in items:
         d = delta.get("overall") if rule == "overall" else (delta.get("per_rule") or {}).get(rule)
         cells = "".join(
-            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}</td>" for c in cols
+            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}{_ci(s, c)}</td>"
+            for c in cols
         )
         lead = s.get("lead_time_s") or {}
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
@@ -139,7 +149,8 @@ def _scores_section(result: dict[str, Any]) -> str:
         ". Precision = true alerts / alerts (alerts citing an item "
         "labelled for their rule); recall = TP / (TP + FN), over labelled items: TP are those an alert of their rule "
         "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
-        "− labelled time.</p>"
+        "− labelled time. Under precision and recall, in brackets, their 95 % Wilson interval: how far a rate on "
+        "few alerts or items may be from the rate over many.</p>"
         f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
         + (
@@ -628,7 +639,7 @@ ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict{{font-size:.8em;padding:1px 5px;border-radius:4px;border:1px solid}}
 .verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
-small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d32}}
+small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
 .off{{display:none}}
 .scroll{{overflow-x:auto;max-width:100%}}

@@ -55,6 +55,8 @@ def test_a_window_scores_its_own_alerts_and_positives_over_the_same_replay(tmp_p
     # and a1's alert before it are not scored, a1 itself (dated before it) not counted.
     assert (w["alerts"], w["true_alerts"], w["repeat_alerts"], w["fp"], w["positives"], w["tp"]) == (2, 1, 1, 0, 2, 2)
     assert w["precision"] == pytest.approx(0.5) and w["recall"] == 1.0
+    # 1 of 2: its 95 % Wilson interval (outside trial 53, MED-2)
+    assert w["precision_interval"] == [0.0945, 0.9055] and w["recall_interval"] == [0.3424, 1.0]
     s = window["scores"]
     assert s["window"] == {"from": "2023-06-23T00:00:00+00:00", "until": "2023-06-26T03:00:00+03:00"}
     assert (s["unscored_alerts"], s["positives_outside_window"]) == (2, 1)
@@ -78,7 +80,9 @@ def test_the_html_report_says_what_the_window_left_out(tmp_path: Path) -> None:
     code, output, _ = backtest(tmp_path, *WINDOW, "--html", str(html))
     assert code == 0, output
     said = "2 alert(s) of scored rules outside it unscored, 1 labelled item(s) outside it not counted"
-    assert said in html.read_text()
+    page = html.read_text()
+    assert said in page
+    assert '<small class="ci" title="95 % Wilson interval">[0.09, 0.91]</small>' in page
 
 
 @pytest.mark.parametrize(

@@ -249,7 +249,8 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     ]
     rows = [line.split() for line in lines if line.strip().startswith(rule)]
     assert rows[0][1:8] == ["7", "7", "0", "5", "3", "1", "0.60"]  # prec. = true / alerts = 3 / 5
-    assert rows[1][1:7] == ["+1", "-1", "+2", "+1", "-0.07", "+0.14"]  # FP unchanged: blank
+    # FP unchanged: blank; each rate's change with its counts (outside trial 53, MED-2)
+    assert rows[1][1:9] == ["+1", "-1", "+2", "+1", "-0.07", "2/3→3/5", "+0.14", "6/7→7/7"]
     flat = " ".join(text.getvalue().split())
     assert "labelled items: pos., TP (caught), FN (missed)" in flat
     assert "alerts = true + FP (false) + repeats; prec. = true / alerts" in flat

@@ -17,7 +17,7 @@ from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
 from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
-from watchfloor.scoring.scores import f1_of, signed_change
+from watchfloor.scoring.scores import SMALL_N, f1_of, ratio, signed_change, wilson_interval
 
 from ._common import ID_COLUMN, counted, out
 
@@ -35,6 +35,16 @@ def _change(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return f"{_pct(before)}→{_pct(after)}"
     return "" if abs(after - before) < 1e-9 else signed_change(after - before)
+
+
+def _rate_change(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """A rate's change with the counts it rests on, `-0.28 1/2→2/9`: a -0.28 on 2 alerts is not one on 200 (outside
+    trial 53, MED-2). Blank when neither the counts nor the rate changed."""
+    if before == after:
+        return ""
+    (bn, bd), (an, ad) = before, after
+    change = _change(ratio(bn, bd), ratio(an, ad))
+    return f"{change} {bn}/{bd}→{an}/{ad}".strip()
 
 
 def _int_change(before: int, after: int) -> str:
@@ -197,6 +207,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         )
     if baseline is not None:
         print_score_change(scores, baseline, console=console)
+    if (note := small_n_note(scores, baseline)) is not None:
+        console.print(note, highlight=False, markup=False)
     if scores.unscored_rules:
         unscored = ", ".join(f"{r} ({n})" for r, n in sorted(scores.unscored_rules.items()))
         console.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
@@ -261,7 +273,8 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
     # prec. reads off the change in true and in alerts (outside trial 20, L3: TP beside FP read as one unit).
     table = _table(
         "change against the baseline",
-        "this run − the baseline (blank: unchanged)\nlabelled items: TP, FN; alerts: alerts, true, FP",
+        "this run − the baseline (blank: unchanged)\nlabelled items: TP, FN; alerts: alerts, true, FP\n"
+        "prec. and recall: the change, then true/alerts and TP/pos. before→after",
     )
     table.add_column("rule", overflow="fold")
     for col in ("TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"):
@@ -274,7 +287,9 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(_int_change(x, y) for x, y in counts),
-            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
+            _rate_change((b.true_alerts, b.alerts), (c.true_alerts, c.alerts)),
+            _rate_change((b.tp, b.tp + b.fn), (c.tp, c.tp + c.fn)),
+            _change(b.f1, c.f1),
             end_section=name == rows[-2][0],
         )
     if _per_item_differs(scores, baseline):
@@ -290,9 +305,48 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
         table.add_row(
             "[bold]per item[/bold]",
             *(_int_change(x, y) for x, y in counts),
-            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.item_recall, c.item_recall), f1s)),
+            _rate_change((b.true_alerts, b.alerts), (c.true_alerts, c.alerts)),
+            _rate_change((b.items_caught, b.items), (c.items_caught, c.items)),
+            _change(*f1s),
         )
     console.print(table)
+
+
+def _with_interval(num: int, den: int) -> str:
+    """`1/2 [0.09, 0.91]`: a rate's counts and its 95 % Wilson interval."""
+    interval = wilson_interval(num, den)
+    return f"{num}/{den}" + ("" if interval is None else f" [{interval[0]:.2f}, {interval[1]:.2f}]")
+
+
+def _rate_counts(c: Counts, what: str) -> tuple[int, int]:
+    return (c.true_alerts, c.alerts) if what == "prec." else (c.tp, c.positives)
+
+
+SHOWN_SMALL = 6  # rates listed by the small-n note; the rest are counted
+
+
+def small_n_note(scores: Scores, baseline: Scores | None = None) -> str | None:
+    """A note naming each precision or recall that rests on fewer than SMALL_N alerts or labelled items (in this run
+    or the baseline; against a baseline, those whose counts changed), with its counts and 95 % Wilson interval: n too
+    small to compare (outside trial 53, MED-2)."""
+    rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
+    small: list[str] = []
+    for name, c in rows:
+        b = None if baseline is None else (baseline.overall if name == "overall" else baseline.per_rule.get(name))
+        for what in ("prec.", "recall"):
+            sides = [_rate_counts(x, what) for x in (b, c) if x is not None]
+            if not any(0 < den < SMALL_N for _num, den in sides):
+                continue
+            if baseline is not None and len(set(sides)) == 1:
+                continue  # unchanged: nothing to compare
+            small.append(f"{name} {what} " + " → ".join(_with_interval(*side) for side in sides))
+    if not small:
+        return None
+    more = f"; and {len(small) - SHOWN_SMALL} more" if len(small) > SHOWN_SMALL else ""
+    return (
+        f"note: n too small to compare: {'; '.join(small[:SHOWN_SMALL])}{more} (rates on fewer than {SMALL_N} alerts "
+        "or labelled items; [95 % Wilson interval], in --json as precision_interval and recall_interval)"
+    )
 
 
 def _per_item_differs(scores: Scores, baseline: Scores | None) -> bool:
