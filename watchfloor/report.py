@@ -16,7 +16,7 @@ from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
 from watchfloor.scoring.near_misses import Reason
-from watchfloor.scoring.scores import signed_change
+from watchfloor.scoring.scores import f1_of, signed_change
 
 from .report_timeline import future_dated, timeline_svg
 
@@ -96,6 +96,16 @@ def _delta(change: Any, column: str) -> str:
     return f' <small class="{"up" if good else "down"}">({text})</small>'
 
 
+def _leads(counts: dict[str, Any], with_events: bool) -> str:
+    """The median lead of a score row's items, and with events of its events (`event_lead_time_s`)."""
+    lead = counts.get("lead_time_s") or {}
+    cells = f"<td>{_e(format_lead(lead.get('median')))}</td>"
+    if with_events:
+        per_event = counts.get("event_lead_time_s") or {}
+        cells += f'<td class="event-lead">{_e(format_lead(per_event.get("median")))}</td>'
+    return cells
+
+
 def _ci(counts: dict[str, Any], column: str) -> str:
     """A rate's 95 % Wilson interval under it (`precision_interval`, `recall_interval` in the JSON): a 1.00 on 2
     alerts is [0.34, 1.00] (outside trial 53, MED-2)."""
@@ -121,8 +131,22 @@ def _scores_section(result: dict[str, Any]) -> str:
     delta = (result.get("diff") or {}).get("scores") or {}
     # Labelled items first (positives, TP, FN), then alerts (alerts, true, FP): precision is true / alerts on the row
     # (outside trial 20, L3), as the terminal's table.
-    cols = ("positives", "tp", "fn", "alerts", "true_alerts", "fp", "precision", "recall", "f1")
-    names = {"tp": "TP", "fp": "FP", "fn": "FN", "f1": "F1", "true_alerts": "true"}
+    # With events, the repeats (alerts = true + FP + repeats: LOW-5) and each rule's lead per event (the desk's latency,
+    # which repeats do not move: MED-1), as the terminal and the JSON give them (outside trial 53).
+    with_events = bool(scores.get("with_events"))
+    cols = (
+        "positives",
+        "tp",
+        "fn",
+        "alerts",
+        "true_alerts",
+        "fp",
+        *(("repeat_alerts",) if with_events else ()),
+        "precision",
+        "recall",
+        "f1",
+    )
+    names = {"tp": "TP", "fp": "FP", "fn": "FN", "f1": "F1", "true_alerts": "true", "repeat_alerts": "repeats"}
     head = "".join(f"<th>{names.get(c, c)}</th>" for c in cols)
     rows = []
     items = [*sorted(scores["per_rule"].items()), ("overall", scores["overall"])]
@@ -132,9 +156,29 @@ def _scores_section(result: dict[str, Any]) -> str:
             f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}{_ci(s, c)}</td>"
             for c in cols
         )
-        lead = s.get("lead_time_s") or {}
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
-        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}<td>{_e(format_lead(lead.get('median')))}</td></tr>")
+        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}{_leads(s, with_events)}</tr>")
+    overall = scores["overall"]
+    if overall.get("items") and overall.get("items") != overall.get("positives"):
+        # An item answered by more than one rule: the overall row counts (item, rule) pairs; this row each labelled
+        # item once, what a desk reads (docs/backtest.md, "Overall"), as the terminal's `per item` row.
+        d = delta.get("overall") or {}
+        per_item = {
+            **overall,
+            "positives": overall["items"],
+            "tp": overall["items_caught"],
+            "fn": overall["items"] - overall["items_caught"],
+            "recall": overall.get("item_recall"),
+            "recall_interval": overall.get("item_recall_interval"),
+            "f1": f1_of(overall.get("precision"), overall.get("item_recall")),
+        }
+        changes = {"recall": (d.get("item_recall") or {}).get("change")} | {
+            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "precision")
+        }
+        cells = "".join(f"<td>{_num(per_item.get(c))}{_delta(changes.get(c), c)}{_ci(per_item, c)}</td>" for c in cols)
+        rows.append(
+            f'<tr class="per-item"><th>per item</th>{cells}<td>—</td>{"<td>—</td>" if with_events else ""}</tr>'
+        )
     missed = [ev for ev in scores.get("events", []) if ev["status"] == "fn"]
     missed_html = "".join(
         f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
@@ -151,8 +195,16 @@ def _scores_section(result: dict[str, Any]) -> str:
         "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
         "− labelled time. Under precision and recall, in brackets, their 95 % Wilson interval: how far a rate on "
         "few alerts or items may be from the rate over many.</p>"
-        f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th>'
+        + ("<th>median lead per event</th>" if with_events else "")
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        + (
+            "<p>per item: each labelled item once, caught by an alert of any rule its labels map to (items, "
+            "items caught, item recall); overall: (item, rule) pairs, an item once per rule that answers its label."
+            "</p>"
+            if 'class="per-item"' in rows[-1]
+            else ""
+        )
         + (
             f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert, or a sequence's step it "
             "told with a later report: the desk had been told); they have no lead time of their own.</p>"

@@ -244,16 +244,17 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     assert max(len(line) for line in lines) <= 100
     headers = [line.split() for line in lines if line.split()[:1] == ["rule"]]
     assert headers == [
-        ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"],
-        ["rule", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"],
+        ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "rep.", "prec.", "recall", "F1", "lead"],
+        ["rule", "TP", "FN", "alerts", "true", "FP", "rep.", "prec.", "recall", "F1"],
     ]
     rows = [line.split() for line in lines if line.strip().startswith(rule)]
-    assert rows[0][1:8] == ["7", "7", "0", "5", "3", "1", "0.60"]  # prec. = true / alerts = 3 / 5
+    # prec. = true / alerts = 3 / 5; alerts = true + FP + rep. (outside trial 53, LOW-5)
+    assert rows[0][1:9] == ["7", "7", "0", "5", "3", "1", "1", "0.60"]
     # FP unchanged: blank; each rate's change with its counts (outside trial 53, MED-2)
-    assert rows[1][1:9] == ["+1", "-1", "+2", "+1", "-0.07", "2/3→3/5", "+0.14", "6/7→7/7"]
+    assert rows[1][1:10] == ["+1", "-1", "+2", "+1", "+1", "-0.07", "2/3→3/5", "+0.14", "6/7→7/7"]
     flat = " ".join(text.getvalue().split())
     assert "labelled items: pos., TP (caught), FN (missed)" in flat
-    assert "alerts = true + FP (false) + repeats; prec. = true / alerts" in flat
+    assert "alerts = true + FP (false) + rep. (repeats); prec. = true / alerts" in flat
     assert "labelled items: TP, FN; alerts: alerts, true, FP" in flat
     # The JSON, the CSV's source and the report: the same number under `true_alerts` (the report's column `true`),
     # and its change against the baseline a count (+1), as the terminal's.

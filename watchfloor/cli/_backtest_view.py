@@ -139,20 +139,23 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         # alerts = true + FP + repeats (score(): true_alerts); repeats are counted with an `event` column only.
         "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
         + "alerts = true + FP (false)"
-        + (" + repeats" if scores.with_events else "")
+        + (" + rep. (repeats)" if scores.with_events else "")
         # "+" is late: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
         + "; prec. = true / alerts\nlead: median of alert time − labelled time (+: the alert came after)",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).
     table.add_column("rule", overflow="fold")
-    for col in ("pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"):
+    # With events the repeats have a column: alerts = true + FP + rep. reads off the row (outside trial 53, LOW-5).
+    rep = ("rep.",) if scores.with_events else ()
+    for col in ("pos.", "TP", "FN", "alerts", "true", "FP", *rep, "prec.", "recall", "F1", "lead"):
         table.add_column(col, justify="right", no_wrap=True)
     rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
     for name, c in rows:
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(str(v) for v in (c.positives, c.tp, c.fn, c.alerts, c.true_alerts, c.fp)),
+            *((str(c.repeat_alerts),) if rep else ()),
             *(_pct(v) for v in (c.precision, c.recall, c.f1)),
             _lead(c),
             end_section=name == rows[-2][0],
@@ -162,6 +165,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         table.add_row(
             "[bold]per item[/bold]",
             *(str(v) for v in (c.items, c.items_caught, c.items - c.items_caught, c.alerts, c.true_alerts, c.fp)),
+            *((str(c.repeat_alerts),) if rep else ()),
             *(_pct(v) for v in (c.precision, c.item_recall, f1_of(c.precision, c.item_recall))),
             "",
         )
@@ -277,13 +281,16 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
         "prec. and recall: the change, then true/alerts and TP/pos. before→after",
     )
     table.add_column("rule", overflow="fold")
-    for col in ("TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"):
+    rep = scores.with_events or baseline.with_events
+    for col in ("TP", "FN", "alerts", "true", "FP", *(("rep.",) if rep else ()), "prec.", "recall", "F1"):
         table.add_column(col, justify="right", no_wrap=True)
     names = sorted(set(scores.per_rule) | set(baseline.per_rule))
     rows = [(r, scores.per_rule.get(r, Counts()), baseline.per_rule.get(r, Counts())) for r in names]
     rows.append(("overall", scores.overall, baseline.overall))
     for name, c, b in rows:
-        counts = ((b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp))
+        counts = [(b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp)]
+        if rep:
+            counts.append((b.repeat_alerts, c.repeat_alerts))
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(_int_change(x, y) for x, y in counts),
@@ -294,13 +301,15 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
         )
     if _per_item_differs(scores, baseline):
         c, b = scores.overall, baseline.overall
-        counts = (
+        counts = [
             (b.items_caught, c.items_caught),
             (b.items - b.items_caught, c.items - c.items_caught),
             (b.alerts, c.alerts),
             (b.true_alerts, c.true_alerts),
             (b.fp, c.fp),
-        )
+        ]
+        if rep:
+            counts.append((b.repeat_alerts, c.repeat_alerts))
         f1s = (f1_of(b.precision, b.item_recall), f1_of(c.precision, c.item_recall))
         table.add_row(
             "[bold]per item[/bold]",
