@@ -192,7 +192,8 @@ def _scores_section(result: dict[str, Any]) -> str:
         f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> {_map_said(scores)}'
         ". Precision = true alerts / alerts (alerts citing an item "
         "labelled for their rule); recall = TP / (TP + FN), over labelled items: TP are those an alert of their rule "
-        "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
+        "cites, or that an alert of it citing a positive holds back as a repeat (its realert); FP counts false alerts. "
+        "Lead = alert time "
         "− labelled time. Under precision and recall, in brackets, their 95 % Wilson interval: how far a rate on "
         "few alerts or items may be from the rate over many.</p>"
         f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th>'
@@ -206,8 +207,9 @@ def _scores_section(result: dict[str, Any]) -> str:
             else ""
         )
         + (
-            f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert, or a sequence's step it "
-            "told with a later report: the desk had been told); they have no lead time of their own.</p>"
+            f"<p>{_e(covered)} of the TP are repeats held back by an alert that cites a positive (a true alert or a "
+            "repeat of one; its realert, or a sequence's step it told with a later report: the desk had been told); "
+            "they have no lead time of their own.</p>"
             if (covered := (scores.get("overall") or {}).get("covered"))
             else ""
         )
@@ -259,8 +261,8 @@ def _events_html(scores: dict[str, Any]) -> str:
         f"<h3>Events: {_e(overall.get('events_caught'))} of {_e(overall.get('events'))} caught "
         f"({_e(_num(overall.get('event_recall')))})</h3>"
         f"<p>{_e(overall.get('repeat_alerts') or 0)} alert(s) only retold an event told before (repeats: not true "
-        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or a true "
-        "alert held one back as a repeat.</p>"
+        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or an alert "
+        "citing a positive (a true alert or a repeat) held one back as a repeat.</p>"
         '<div class="scroll"><table class="events"><thead><tr><th>event</th><th>rule</th><th>status</th>'
         "<th>items caught</th><th>first told</th><th>alert</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"

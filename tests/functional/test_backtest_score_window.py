@@ -106,3 +106,39 @@ def test_a_window_without_labels_is_refused(tmp_path: Path) -> None:
         app, ["backtest", str(DATA / "ev.jsonl"), "--rules", str(DATA / "pack.yaml"), "--score-from", WINDOW[1]]
     )
     assert res.exit_code != 0 and "--score-from and --score-until choose what --labels scores" in res.output
+
+
+def test_a_labels_own_offset_is_given_in_utc_in_the_json_as_in_the_csv(tmp_path: Path) -> None:
+    """Outside trial 53, LOW-6: the JSON kept `2023-06-24T13:00:00+03:00`, labels.csv `2023-06-24T10:00:00+00:00`."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        (DATA / "labels.csv")
+        .read_text(encoding="utf-8")
+        .replace("id,label,event", "id,label,event,time")
+        .replace("voronezh\n", "voronezh,2023-06-24T13:00:00+03:00\n"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.json"
+    res = runner.invoke(
+        app,
+        [
+            "backtest",
+            str(DATA / "ev.jsonl"),
+            "--rules",
+            str(DATA / "pack.yaml"),
+            "--labels",
+            str(labels),
+            "--near-misses",
+            "0",
+            "--json",
+            str(out),
+            "--csv",
+            str(tmp_path / "csv"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    b1 = next(e for e in json.loads(out.read_text())["scores"]["events"] if e["id"] == "b1")
+    assert (b1["time"], b1["time_from"]) == ("2023-06-24T10:00:00+00:00", "label")
+    with (tmp_path / "csv" / "labels.csv").open(encoding="utf-8-sig") as f:
+        row = next(r for r in csv.DictReader(f) if r["id"] == "b1")
+    assert (row["time"], row["fired_at"]) == (b1["time"], b1["fired_at"])

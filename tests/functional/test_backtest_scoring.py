@@ -91,7 +91,7 @@ def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Pat
     # the caption names each column's unit and that alerts = true + FP here (no `event` column: no repeats)
     assert "labelled items: pos., TP (caught), FN (missed); recall = TP / pos." in output
     assert "alerts = true + FP (false); prec. = true / alerts" in output
-    assert "1 of the TP are repeats a true alert held back" in " ".join(output.split())
+    assert "1 of the TP are repeats held back by an alert that cites a positive" in " ".join(output.split())
     assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
     assert "false alert troops-deployed" in output
     # why it is false, in its reports' labels (sc-08 is labelled, as no deployment)

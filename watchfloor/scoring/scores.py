@@ -2,18 +2,18 @@
 
 Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a true
 positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the 10 it shows,
-when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a repeat (its `realert`,
-in its group, or of a sequence an earlier report of a step it told with a later one: AlertRef.repeats; status
-"covered"), else a false negative. An alert of R none of whose evidence items is labelled for R is a false positive
-(a false alert); one that cites a positive is a true alert (with events, a repeat when it retells only events its
-rule's alerts told, unless it escalates its group's alert: a higher severity than that group's true alerts of those
-events had). A detection over detections rests on the reports of the input alerts it cites (AlertRef.reports,
-scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk was told that was so), recall
-= TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None when its denominator is 0.
-"Overall" sums over the scored rules (the rules the label map names) before dividing (micro average). Lead time of a
-cited true positive = fired_at of the first alert of R that cites it − the label's time (or the item's
-published_at): negative when the alert came before the labelled time. A covered repeat has no lead time of its own
-(its alert came before it by design).
+when the replay recovered them: AlertRef.reports), or if an alert of R citing a positive (a true alert or a repeat)
+held it back as a repeat (its `realert`, in its group, or of a sequence an earlier report of a step it told with a
+later one: AlertRef.repeats; status "covered"), else a false negative. An alert of R none of whose evidence items is
+labelled for R is a false positive (a false alert); one that cites a positive is a true alert (with events, a repeat
+when it retells only events its rule's alerts told, unless it escalates its group's alert: a higher severity than
+that group's true alerts of those events had). A detection over detections rests on the reports of the input alerts
+it cites (AlertRef.reports, scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk
+was told that was so), recall = TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None
+when its denominator is 0. "Overall" sums over the scored rules (the rules the label map names) before dividing
+(micro average). Lead time of a cited true positive = fired_at of the first alert of R that cites it − the label's
+time (or the item's published_at): negative when the alert came before the labelled time. A covered repeat has no
+lead time of its own (its alert came before it by design).
 
 Why not TP / (TP + FP) (before 2026-12): TP counts items and FP alerts, so one `count` alert on 12 labelled
 reports made 12 of precision's numerator; and why covered repeats: the throttle that keeps a desk from being
@@ -26,7 +26,7 @@ import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK, Detection
@@ -156,6 +156,10 @@ class ScoreWindow:
             "from": self.start.isoformat() if self.start else None,
             "until": self.end.isoformat() if self.end else None,
         }
+
+
+def _utc_iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat()
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -322,10 +326,12 @@ class Outcome:
             "rule": self.rule,
             "labels": list(self.labels),
             "status": self.status,
-            "time": self.time.isoformat() if self.time else None,
+            # In UTC, as every time of the result and the CSV (outside trial 53, LOW-6: a label's own +03:00 here,
+            # UTC in labels.csv, where the docs say the two agree cell for cell).
+            "time": _utc_iso(self.time),
             "time_from": self.time_from,
             "alert": self.alert,
-            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "fired_at": _utc_iso(self.fired_at),
             "lead_time_s": self.lead_time_s,
             **({"why": self.why} if self.why else {}),
             **({"event": self.event} if self.event is not None else {}),
@@ -353,13 +359,13 @@ class TimelineOutcome:
             "event": self.event,
             "rule": self.rule,
             "group": dict(self.group),
-            "time": self.time.isoformat(),
+            "time": _utc_iso(self.time),
             "status": self.status,
             "alert": self.alert,
-            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "fired_at": _utc_iso(self.fired_at),
             "lead_time_s": self.lead_time_s,
             **({"false_alert": True} if self.false_alert else {}),
-            **({"earlier_false_alert": self.earlier_false_at.isoformat()} if self.earlier_false_at else {}),
+            **({"earlier_false_alert": _utc_iso(self.earlier_false_at)} if self.earlier_false_at else {}),
         }
 
 
