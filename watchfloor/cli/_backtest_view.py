@@ -140,8 +140,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
         + "alerts = true + FP (false)"
         + (" + rep. (repeats)" if scores.with_events else "")
-        # "+" is late: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
-        + "; prec. = true / alerts\nlead: median of alert time − labelled time (+: the alert came after)",
+        # in words: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
+        + "; prec. = true / alerts\nlead: median of alert time − labelled time (after: the alert came after it)",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).

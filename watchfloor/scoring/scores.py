@@ -836,14 +836,15 @@ def format_lead(seconds: float | None) -> str:
 
 
 def format_lead_short(seconds: float | None) -> str:
-    """-5400 -> '-1h30m', 93784 -> '+1d2h', 0 -> '0m' (for narrow table columns; a lead under a minute is
-    '0m', in the unit of the others, not a bare 0 that reads as "no lead computed")."""
+    """-5400 -> '1h30m before', 93784 -> '1d2h after', 0 -> 'at once': format_lead without its spaces, for narrow
+    table columns. Said in words, as the HTML report says it: a signed '+4h50m' under "lead" read as 4h50m early
+    (outside trial 53, LOW-7)."""
     if seconds is None:
         return "—"
     if abs(seconds) < 60:
-        return "0m"
-    text = format_lead(seconds).rsplit(" ", 1)[0].replace(" ", "")
-    return ("-" if seconds < 0 else "+") + text
+        return "at once"
+    amount, when = format_lead(seconds).rsplit(" ", 1)
+    return f"{amount.replace(' ', '')} {when}"
 
 
 def signed_change(d: float) -> str:
