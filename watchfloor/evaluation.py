@@ -139,7 +139,10 @@ class Truth:
                 s = Scores({}, Counts(), [], [], {})
             # A true alert finds an event before a false one (it said the truce *will* begin) that fits it; an event
             # found by a false alert only says so, or its lead reads as an early warning (outside trial 47, M3).
-            false = {a.id for a in s.false_positives}
+            # (an alert outside --score-from/--score-until citing no positive is no less false for the timeline)
+            false = {a.id for a in s.false_positives} | {
+                v.alert for v in s.verdicts if v.outside_window and not v.positives
+            }
             s.timeline = evaluate_timeline(self.timeline, alerts, window, false=false)
         return s
 

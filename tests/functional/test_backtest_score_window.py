@@ -142,3 +142,15 @@ def test_a_labels_own_offset_is_given_in_utc_in_the_json_as_in_the_csv(tmp_path:
     with (tmp_path / "csv" / "labels.csv").open(encoding="utf-8-sig") as f:
         row = next(r for r in csv.DictReader(f) if r["id"] == "b1")
     assert (row["time"], row["fired_at"]) == (b1["time"], b1["fired_at"])
+
+
+def test_an_alert_outside_the_window_citing_no_positive_is_still_false_for_the_timeline(tmp_path: Path) -> None:
+    """n1's alert (28 June, outside the window, citing only a NONE item) finds the expected event of that day as the
+    false alert it is, as without a window (it read as a true one: the scores had not called it false)."""
+    timeline = tmp_path / "timeline.csv"
+    timeline.write_text("event,time,rule\nmutiny aftermath,2023-06-28T12:00:00+00:00,wagner-mutiny\n", encoding="utf-8")
+    code, output, data = backtest(tmp_path, *WINDOW, "--timeline", str(timeline), "--timeline-window", "1d")
+    assert code == 0, output
+    (row,) = data["scores"]["timeline"]
+    n1_alert = next(a["id"] for a in data["alerts"] if a["evidence"][0]["event_id"] == "n1")
+    assert (row["status"], row["alert"], row.get("false_alert")) == ("found", n1_alert, True), row
