@@ -719,6 +719,8 @@ def test_scores_csv_has_the_item_and_event_columns_the_json_has() -> None:
     overall = dict(zip(SCORE_COLUMNS, score_rows(data)[-1], strict=True))
     assert (overall["items"], overall["items_caught"], overall["item_recall"]) == (3, 3, 1.0)
     assert overall["event_lead_time_median_s"] == data["overall"]["event_lead_time_s"]["median"]
+    low, high = data["overall"]["precision_interval"]
+    assert (overall["precision_low"], overall["precision_high"]) == (low, high)
 
 
 @pytest.mark.parametrize(
