@@ -58,7 +58,7 @@ def test_a_window_scores_its_own_alerts_and_positives_over_the_same_replay(tmp_p
     # 1 of 2: its 95 % Wilson interval (outside trial 53, MED-2)
     assert w["precision_interval"] == [0.0945, 0.9055] and w["recall_interval"] == [0.3424, 1.0]
     s = window["scores"]
-    assert s["window"] == {"from": "2023-06-23T00:00:00+00:00", "until": "2023-06-26T03:00:00+03:00"}
+    assert s["window"] == {"from": "2023-06-23T00:00:00+00:00", "until": "2023-06-26T00:00:00+00:00"}  # in UTC
     assert (s["unscored_alerts"], s["positives_outside_window"]) == (2, 1)
     assert s["false_positives"] == []
     verdicts = {v["id"]: v for v in s["verdicts"]}

@@ -152,10 +152,7 @@ class ScoreWindow:
         return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
 
     def to_json(self) -> dict[str, str | None]:
-        return {
-            "from": self.start.isoformat() if self.start else None,
-            "until": self.end.isoformat() if self.end else None,
-        }
+        return {"from": _utc_iso(self.start), "until": _utc_iso(self.end)}
 
 
 def _utc_iso(t: datetime | None) -> str | None:
