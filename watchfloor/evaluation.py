@@ -35,7 +35,7 @@ from watchfloor.scoring import (
 )
 from watchfloor.scoring.diff import with_verdicts
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
-from watchfloor.scoring.scores import Outcome
+from watchfloor.scoring.scores import Outcome, ScoreWindow
 from watchfloor.scoring.truth import NEGATIVE_LABELS
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
@@ -55,6 +55,7 @@ class Truth:
     # The baseline rules' own map when the labels' map comes from the packs (no --label-map): a label edit in the
     # pack is then part of the comparison, not applied to both sides.
     baseline_label_map: LabelMap | None = None
+    window: ScoreWindow | None = None  # --score-from / --score-until: the period the labels' scores count
 
     @classmethod
     def load(
@@ -132,13 +133,16 @@ class Truth:
         s: Scores | None = None
         label_map = self.baseline_label_map if baseline and self.baseline_label_map is not None else self.label_map
         if self.labels is not None and label_map is not None:
-            s = score(alerts, self.labels, label_map, seen=self.seen)
+            s = score(alerts, self.labels, label_map, seen=self.seen, window=self.window)
         if self.timeline is not None:
             if s is None:
                 s = Scores({}, Counts(), [], [], {})
             # A true alert finds an event before a false one (it said the truce *will* begin) that fits it; an event
             # found by a false alert only says so, or its lead reads as an early warning (outside trial 47, M3).
-            false = {a.id for a in s.false_positives}
+            # (an alert outside --score-from/--score-until citing no positive is no less false for the timeline)
+            false = {a.id for a in s.false_positives} | {
+                v.alert for v in s.verdicts if v.outside_window and not v.positives
+            }
             s.timeline = evaluate_timeline(self.timeline, alerts, window, false=false)
         return s
 

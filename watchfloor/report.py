@@ -16,6 +16,7 @@ from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
 from watchfloor.scoring.near_misses import Reason
+from watchfloor.scoring.scores import f1_of, signed_change
 
 from .report_timeline import future_dated, timeline_svg
 
@@ -90,9 +91,28 @@ def _delta(change: Any, column: str) -> str:
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
     counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "positives")
-    text = f"{int(change):+d}" if counted else f"{change:+.2f}"
+    text = f"{int(change):+d}" if counted else signed_change(change)
     good = change < 0 if column in ("fp", "fn") else change > 0
     return f' <small class="{"up" if good else "down"}">({text})</small>'
+
+
+def _leads(counts: dict[str, Any], with_events: bool) -> str:
+    """The median lead of a score row's items, and with events of its events (`event_lead_time_s`)."""
+    lead = counts.get("lead_time_s") or {}
+    cells = f"<td>{_e(format_lead(lead.get('median')))}</td>"
+    if with_events:
+        per_event = counts.get("event_lead_time_s") or {}
+        cells += f'<td class="event-lead">{_e(format_lead(per_event.get("median")))}</td>'
+    return cells
+
+
+def _ci(counts: dict[str, Any], column: str) -> str:
+    """A rate's 95 % Wilson interval under it (`precision_interval`, `recall_interval` in the JSON): a 1.00 on 2
+    alerts is [0.34, 1.00] (outside trial 53, MED-2)."""
+    interval = counts.get(f"{column}_interval") if column in ("precision", "recall") else None
+    if not interval:
+        return ""
+    return f'<br><small class="ci" title="95 % Wilson interval">[{interval[0]:.2f}, {interval[1]:.2f}]</small>'
 
 
 def _item(ev: dict[str, Any]) -> str:
@@ -111,19 +131,54 @@ def _scores_section(result: dict[str, Any]) -> str:
     delta = (result.get("diff") or {}).get("scores") or {}
     # Labelled items first (positives, TP, FN), then alerts (alerts, true, FP): precision is true / alerts on the row
     # (outside trial 20, L3), as the terminal's table.
-    cols = ("positives", "tp", "fn", "alerts", "true_alerts", "fp", "precision", "recall", "f1")
-    names = {"tp": "TP", "fp": "FP", "fn": "FN", "f1": "F1", "true_alerts": "true"}
+    # With events, the repeats (alerts = true + FP + repeats: LOW-5) and each rule's lead per event (the desk's latency,
+    # which repeats do not move: MED-1), as the terminal and the JSON give them (outside trial 53).
+    with_events = bool(scores.get("with_events"))
+    cols = (
+        "positives",
+        "tp",
+        "fn",
+        "alerts",
+        "true_alerts",
+        "fp",
+        *(("repeat_alerts",) if with_events else ()),
+        "precision",
+        "recall",
+        "f1",
+    )
+    names = {"tp": "TP", "fp": "FP", "fn": "FN", "f1": "F1", "true_alerts": "true", "repeat_alerts": "repeats"}
     head = "".join(f"<th>{names.get(c, c)}</th>" for c in cols)
     rows = []
     items = [*sorted(scores["per_rule"].items()), ("overall", scores["overall"])]
     for rule, s in items:
         d = delta.get("overall") if rule == "overall" else (delta.get("per_rule") or {}).get(rule)
         cells = "".join(
-            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}</td>" for c in cols
+            f"<td>{_num(s.get(c))}{_delta((d or {}).get(c, {}).get('change'), c) if d else ''}{_ci(s, c)}</td>"
+            for c in cols
         )
-        lead = s.get("lead_time_s") or {}
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
-        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}<td>{_e(format_lead(lead.get('median')))}</td></tr>")
+        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}{_leads(s, with_events)}</tr>")
+    overall = scores["overall"]
+    if overall.get("items") and overall.get("items") != overall.get("positives"):
+        # An item answered by more than one rule: the overall row counts (item, rule) pairs; this row each labelled
+        # item once, what a desk reads (docs/backtest.md, "Overall"), as the terminal's `per item` row.
+        d = delta.get("overall") or {}
+        per_item = {
+            **overall,
+            "positives": overall["items"],
+            "tp": overall["items_caught"],
+            "fn": overall["items"] - overall["items_caught"],
+            "recall": overall.get("item_recall"),
+            "recall_interval": overall.get("item_recall_interval"),
+            "f1": f1_of(overall.get("precision"), overall.get("item_recall")),
+        }
+        changes = {"recall": (d.get("item_recall") or {}).get("change")} | {
+            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "precision")
+        }
+        cells = "".join(f"<td>{_num(per_item.get(c))}{_delta(changes.get(c), c)}{_ci(per_item, c)}</td>" for c in cols)
+        rows.append(
+            f'<tr class="per-item"><th>per item</th>{cells}<td>—</td>{"<td>—</td>" if with_events else ""}</tr>'
+        )
     missed = [ev for ev in scores.get("events", []) if ev["status"] == "fn"]
     missed_html = "".join(
         f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
@@ -137,20 +192,47 @@ def _scores_section(result: dict[str, Any]) -> str:
         f'<section id="scores"><h2>Scores</h2><p>Against <code>{_e(scores.get("labels"))}</code> {_map_said(scores)}'
         ". Precision = true alerts / alerts (alerts citing an item "
         "labelled for their rule); recall = TP / (TP + FN), over labelled items: TP are those an alert of their rule "
-        "cites, or holds back as a repeat of a true alert (its realert); FP counts false alerts. Lead = alert time "
-        "− labelled time.</p>"
-        f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        "cites, or that an alert of it citing a positive holds back as a repeat (its realert); FP counts false alerts. "
+        "Lead = alert time "
+        "− labelled time. Under precision and recall, in brackets, their 95 % Wilson interval: how far a rate on "
+        "few alerts or items may be from the rate over many.</p>"
+        f'<div class="scroll"><table class="scores"><thead><tr><th>rule</th>{head}<th>median lead</th>'
+        + ("<th>median lead per event</th>" if with_events else "")
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
         + (
-            f"<p>{_e(covered)} of the TP are repeats a true alert held back (its realert, or a sequence's step it "
-            "told with a later report: the desk had been told); they have no lead time of their own.</p>"
+            "<p>per item: each labelled item once, caught by an alert of any rule its labels map to (items, "
+            "items caught, item recall); overall: (item, rule) pairs, an item once per rule that answers its label."
+            "</p>"
+            if 'class="per-item"' in rows[-1]
+            else ""
+        )
+        + (
+            f"<p>{_e(covered)} of the TP are repeats held back by an alert that cites a positive (a true alert or a "
+            "repeat of one; its realert, or a sequence's step it told with a later report: the desk had been told); "
+            "they have no lead time of their own.</p>"
             if (covered := (scores.get("overall") or {}).get("covered"))
             else ""
         )
+        + _window_html(scores)
         + _events_html(scores)
         + (f"<h3>Missed ({len(missed)})</h3><ul>{missed_html}</ul>" if missed else "")
         + (f"<p>Alerts of rules no label maps to (not scored): {unscored}</p>" if unscored else "")
         + "</section>"
+    )
+
+
+def _window_html(scores: dict[str, Any]) -> str:
+    """What --score-from / --score-until left out, as the terminal says it."""
+    window = scores.get("window")
+    if not window:
+        return ""
+    span = " ".join(
+        f"{word} {_e(_when(window[key]))}" for word, key in (("from", "from"), ("until", "until")) if window.get(key)
+    )
+    return (
+        f'<p class="window">Scored {span}: alerts by when they fired, labelled items by their time; '
+        f"{_e(scores.get('unscored_alerts', 0))} alert(s) of scored rules outside it unscored, "
+        f"{_e(scores.get('positives_outside_window', 0))} labelled item(s) outside it not counted.</p>"
     )
 
 
@@ -179,8 +261,8 @@ def _events_html(scores: dict[str, Any]) -> str:
         f"<h3>Events: {_e(overall.get('events_caught'))} of {_e(overall.get('events'))} caught "
         f"({_e(_num(overall.get('event_recall')))})</h3>"
         f"<p>{_e(overall.get('repeat_alerts') or 0)} alert(s) only retold an event told before (repeats: not true "
-        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or a true "
-        "alert held one back as a repeat.</p>"
+        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or an alert "
+        "citing a positive (a true alert or a repeat) held one back as a repeat.</p>"
         '<div class="scroll"><table class="events"><thead><tr><th>event</th><th>rule</th><th>status</th>'
         "<th>items caught</th><th>first told</th><th>alert</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -611,7 +693,7 @@ ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict{{font-size:.8em;padding:1px 5px;border-radius:4px;border:1px solid}}
 .verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
-small.up{{color:#2e7d32}} small.down{{color:#c62828}} .mod.asserted{{color:#2e7d32}}
+small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
 .off{{display:none}}
 .scroll{{overflow-x:auto;max-width:100%}}

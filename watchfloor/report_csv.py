@@ -81,6 +81,11 @@ SCORE_COLUMNS = (
     "lead_time_median_s",
     "lead_time_max_s",
     "event_lead_time_median_s",
+    # 95 % Wilson intervals of precision and recall (scores: precision_interval, recall_interval)
+    "precision_low",
+    "precision_high",
+    "recall_low",
+    "recall_high",
 )
 DIFF_COLUMNS = (
     "change",
@@ -305,11 +310,13 @@ def score_rows(scores: Mapping[str, Any], baseline: Mapping[str, Any] | None = N
                     run,
                     scope,
                     rule,
-                    *(c.get(k) for k in SCORE_COLUMNS[3:-4]),
+                    *(c.get(k) for k in SCORE_COLUMNS[3:-8]),
                     lead.get("min"),
                     lead.get("median"),
                     lead.get("max"),
                     (c.get("event_lead_time_s") or {}).get("median"),
+                    *(c.get("precision_interval") or (None, None)),
+                    *(c.get("recall_interval") or (None, None)),
                 ]
             )
     return rows

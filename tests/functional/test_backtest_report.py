@@ -162,11 +162,22 @@ def test_report_renders_scores_timeline_near_misses_and_diff(report: Path, chrom
     assert len(score_rows) == 4
     assert dom.having("tr", class_="overall")
     assert "0.83" in dom.text_of["scores"] and "0.86" in dom.text_of["scores"]
-    assert "1 of the TP are repeats a true alert held back" in dom.text_of["scores"]
+    assert "1 of the TP are repeats held back by an alert that cites a positive" in dom.text_of["scores"]
     # The change in scores against the baseline (which has no false alert): troops-deployed gained one FP.
     row = next(r for r in Rows(chromium.dom(report.as_uri()), "").rows if r[0].get("data-rule") == "troops-deployed")
     # (one more alert, no more true ones: precision's change read from its two counts, as in the terminal)
-    assert row[1][:9] == ["2", "2", "0", "2 (+1)", "1", "1 (+1)", "0.50 (-0.50)", "1.00", "0.67 (-0.33)"]
+    # (under precision and recall, their 95 % Wilson interval: outside trial 53, MED-2)
+    assert row[1][:9] == [
+        "2",
+        "2",
+        "0",
+        "2 (+1)",
+        "1",
+        "1 (+1)",
+        "0.50 (-0.50)[0.09, 0.91]",
+        "1.00[0.34, 1.00]",
+        "0.67 (-0.33)",
+    ]
     # Timeline: every alert a dot, every labelled positive a triangle beside them, each expected event a diamond.
     assert len(dom.having("a", class_="alert-mark")) == 6
     assert len(dom.having("a", class_="fp")) == 1

@@ -91,7 +91,7 @@ def test_scores_per_rule_overall_lead_times_and_the_terminal_table(tmp_path: Pat
     # the caption names each column's unit and that alerts = true + FP here (no `event` column: no repeats)
     assert "labelled items: pos., TP (caught), FN (missed); recall = TP / pos." in output
     assert "alerts = true + FP (false); prec. = true / alerts" in output
-    assert "1 of the TP are repeats a true alert held back" in " ".join(output.split())
+    assert "1 of the TP are repeats held back by an alert that cites a positive" in " ".join(output.split())
     assert "missed sc-10 (COMBAT_REPORT_KURSK) for troop-engagement" in output
     assert "false alert troops-deployed" in output
     # why it is false, in its reports' labels (sc-08 is labelled, as no deployment)
@@ -169,7 +169,7 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     ends[0] = row.index("troops-deployed") + len("troops-deployed")
     cells = {name: row[ends[k - 1] : ends[k]].strip() for k, name in enumerate(header.split()) if k}
     assert (cells["TP"], cells["FN"], cells["alerts"], cells["true"], cells["FP"]) == ("", "", "+1", "", "+1")
-    assert (cells["prec."], cells["F1"]) == ("-0.50", "-0.33")
+    assert (cells["prec."], cells["F1"]) == ("-0.50 1/1→1/2", "-0.33")  # with its counts (outside trial 53, MED-2)
     assert "labelled items: TP, FN; alerts: alerts, true, FP" in output
 
 
@@ -263,7 +263,8 @@ def test_a_stricter_edit_removes_the_false_alert_and_keeps_every_true_positive(t
     change = next(
         line for line in output.splitlines() if line.strip().startswith("troops-deployed") and "+0.50" in line
     )
-    assert change.split() == ["troops-deployed", "-1", "-1", "+0.50", "+0.33"]  # alerts, FP, precision, F1
+    # alerts, FP, precision (with its counts), F1
+    assert change.split() == ["troops-deployed", "-1", "-1", "+0.50", "1/2→1/1", "+0.33"]
 
 
 def test_labels_declared_in_the_pack_and_labels_keyed_by_url(tmp_path: Path) -> None:

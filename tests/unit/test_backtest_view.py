@@ -14,7 +14,7 @@ from rich.console import Console
 from watchfloor.cli import _backtest_view as view
 from watchfloor.report import render_backtest_html
 from watchfloor.schemas.events import Detection, Evidence
-from watchfloor.scoring import AlertRef, Counts, Outcome, Scores, TimelineOutcome
+from watchfloor.scoring import AlertRef, Counts, Outcome, Scores, TimelineOutcome, format_lead_short
 from watchfloor.scoring.diff import diff_alerts, score_delta
 
 T0 = datetime(2024, 6, 19, tzinfo=UTC)
@@ -49,7 +49,7 @@ def test_median_lead_is_the_same_on_the_terminal_in_the_json_and_in_the_report(s
     scores = _scores([0, 8])
     view.print_scores(scores, console=screen.console)
     row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
-    assert row.split()[-1] == "+4h"
+    assert row.split()[-2:] == ["4h", "after"]
     as_json = scores.to_json()
     assert as_json["per_rule"]["pact-signed"]["lead_time_s"]["median"] == 4 * 3600
     page = render_backtest_html({"alerts": [], "stats": {}, "scores": json.loads(json.dumps(as_json))})
@@ -60,7 +60,15 @@ def test_a_lead_of_zero_is_a_duration_like_the_others(screen: Screen) -> None:
     """Trial 6 L7: the score table's lead said a bare `0` beside the timeline's `+12h13m`."""
     view.print_scores(_scores([0, 0]), console=screen.console)
     row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
-    assert row.split()[-1] == "0m"
+    assert row.rstrip().endswith("at once"), row  # in words, as the report says it (outside trial 53, LOW-7)
+
+
+def test_the_lead_column_says_after_or_before_in_words(screen: Screen) -> None:
+    """Outside trial 53, LOW-7: `+4h50m` under "lead" read as 4h50m early; the report says "4h 50m after"."""
+    view.print_scores(_scores([4 + 50 / 60]), console=screen.console)
+    row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("pact-signed"))
+    assert row.rstrip().endswith("4h50m after"), row
+    assert format_lead_short(-7200) == "2h before" and format_lead_short(30) == "at once"
 
 
 def _alert(rule: str, at: datetime, title: str, confidence: str | None = None) -> Detection:
@@ -132,7 +140,7 @@ def test_in_80_columns_the_expected_events_table_keeps_its_event_column(screen: 
     words = set(text.split())
     assert {"upper", "house", "approves", "heads", "state", "sign", "accord"} <= words  # wrapped, not dropped
     assert "pact-ratified-by-both-chambers" in text and "party=AAA" in text
-    assert "2024-06-19 10:24" in text and "+10h24m" in text and "missed" in text
+    assert "2024-06-19 10:24" in text and "10h24m after" in text and "missed" in text
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
 
 
@@ -163,7 +171,7 @@ def test_in_80_columns_a_long_rule_id_in_the_scores_folds_and_no_number_is_cut(s
     view.print_scores(Scores({long_id: counts}, counts, [], [], {}, labels_source="labels.csv"), console=screen.console)
     text = screen.getvalue()
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
-    assert "1.00    1.00  1.00   +1h" in text
+    assert "1.00 1.00 1.00 1h after" in " ".join(text.split())
     assert long_id in "".join(line.split()[0] for line in text.splitlines() if line.strip())  # folded, whole
 
 
@@ -244,15 +252,17 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     assert max(len(line) for line in lines) <= 100
     headers = [line.split() for line in lines if line.split()[:1] == ["rule"]]
     assert headers == [
-        ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"],
-        ["rule", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"],
+        ["rule", "pos.", "TP", "FN", "alerts", "true", "FP", "rep.", "prec.", "recall", "F1", "lead"],
+        ["rule", "TP", "FN", "alerts", "true", "FP", "rep.", "prec.", "recall", "F1"],
     ]
     rows = [line.split() for line in lines if line.strip().startswith(rule)]
-    assert rows[0][1:8] == ["7", "7", "0", "5", "3", "1", "0.60"]  # prec. = true / alerts = 3 / 5
-    assert rows[1][1:7] == ["+1", "-1", "+2", "+1", "-0.07", "+0.14"]  # FP unchanged: blank
+    # prec. = true / alerts = 3 / 5; alerts = true + FP + rep. (outside trial 53, LOW-5)
+    assert rows[0][1:9] == ["7", "7", "0", "5", "3", "1", "1", "0.60"]
+    # FP unchanged: blank; each rate's change with its counts (outside trial 53, MED-2)
+    assert rows[1][1:10] == ["+1", "-1", "+2", "+1", "+1", "-0.07", "2/3→3/5", "+0.14", "6/7→7/7"]
     flat = " ".join(text.getvalue().split())
     assert "labelled items: pos., TP (caught), FN (missed)" in flat
-    assert "alerts = true + FP (false) + repeats; prec. = true / alerts" in flat
+    assert "alerts = true + FP (false) + rep. (repeats); prec. = true / alerts" in flat
     assert "labelled items: TP, FN; alerts: alerts, true, FP" in flat
     # The JSON, the CSV's source and the report: the same number under `true_alerts` (the report's column `true`),
     # and its change against the baseline a count (+1), as the terminal's.

@@ -288,6 +288,9 @@ def test_scores_per_rule_and_overall() -> None:
         "positives": 2,
         "lead_time_s": {"min": 3600.0, "median": 3600.0, "max": 3600.0},
         "event_lead_time_s": None,  # no `event` column
+        "precision_interval": [0.0945, 0.9055],  # 1 of 2, 95 % Wilson
+        "recall_interval": [0.0945, 0.9055],
+        "item_recall_interval": [0.0945, 0.9055],
     }
     assert set(data) >= {"per_rule", "overall", "events", "false_positives"}
 
@@ -716,3 +719,81 @@ def test_scores_csv_has_the_item_and_event_columns_the_json_has() -> None:
     overall = dict(zip(SCORE_COLUMNS, score_rows(data)[-1], strict=True))
     assert (overall["items"], overall["items_caught"], overall["item_recall"]) == (3, 3, 1.0)
     assert overall["event_lead_time_median_s"] == data["overall"]["event_lead_time_s"]["median"]
+    low, high = data["overall"]["precision_interval"]
+    assert (overall["precision_low"], overall["precision_high"]) == (low, high)
+
+
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [(-0.004, "-0.004"), (0.0004, "+0.0004"), (-0.28, "-0.28"), (0.005, "+0.01"), (0.19, "+0.19"), (3e-6, "+3.0e-06")],
+)
+def test_a_change_that_two_decimals_round_to_zero_keeps_its_digits(change: float, text: str) -> None:
+    """Outside trial 53, MED-3: a precision 0.004 lower printed "-0.00", which reads as no change."""
+    from watchfloor.scoring.scores import signed_change
+
+    assert signed_change(change) == text
+
+
+def test_the_score_change_table_does_not_print_a_small_change_as_zero() -> None:
+    from watchfloor.cli._backtest_view import print_score_change
+    from watchfloor.scoring import Scores
+
+    before, after = Counts(alerts=250, fp=249), Counts(alerts=1000, fp=999)  # precision 0.004 -> 0.001: -0.003
+    screen = io.StringIO()
+    print_score_change(
+        Scores({"r": after}, after, [], [], {}),
+        Scores({"r": before}, before, [], [], {}),
+        console=Console(file=screen, width=200, color_system=None),
+    )
+    row = next(line for line in screen.getvalue().splitlines() if line.lstrip().startswith("r "))
+    assert "-0.003" in row and "-0.00 " not in row, row
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "interval"),
+    [(1, 2, (0.0945, 0.9055)), (0, 10, (0.0, 0.2775)), (10, 10, (0.7225, 1.0)), (2, 9, (0.0632, 0.5474))],
+)
+def test_wilson_interval_of_known_counts(successes: int, n: int, interval: tuple[float, float]) -> None:
+    from watchfloor.scoring.scores import wilson_interval
+
+    got = wilson_interval(successes, n)
+    assert got is not None and got == pytest.approx(interval, abs=5e-5)
+
+
+def test_wilson_interval_of_nothing_is_none_and_the_json_says_it() -> None:
+    from watchfloor.scoring.scores import wilson_interval
+
+    assert wilson_interval(0, 0) is None
+    assert Counts().to_json()["precision_interval"] is None
+    c = Counts(alerts=2, fp=1, tp=1, fn=1, positives=2, items=2, items_caught=1).to_json()
+    assert c["precision_interval"] == c["recall_interval"] == c["item_recall_interval"] == [0.0945, 0.9055]
+
+
+def test_the_change_table_gives_each_rates_counts_and_a_note_when_they_are_few() -> None:
+    from watchfloor.cli._backtest_view import print_scores
+    from watchfloor.scoring import Scores
+
+    before = Counts(alerts=2, fp=1, tp=1, fn=1, positives=2)  # prec. 1/2, recall 1/2
+    after = Counts(alerts=9, fp=7, tp=2, fn=0, positives=2)  # prec. 2/9, recall 2/2
+    screen = io.StringIO()
+    print_scores(
+        Scores({"r": after}, after, [], [], {}),
+        Scores({"r": before}, before, [], [], {}),
+        console=Console(file=screen, width=220, color_system=None),
+    )
+    text = screen.getvalue()
+    change = text[text.index("change against the baseline") :]
+    row = next(line for line in change.splitlines() if line.lstrip().startswith("r "))
+    assert "-0.28 1/2→2/9" in row and "+0.50 1/2→2/2" in row, row
+    note = " ".join(text[text.index("note: n too small to compare") :].split())
+    assert "r prec. 1/2 [0.09, 0.91] → 2/9 [0.06, 0.55]" in note, note
+
+
+def test_no_small_n_note_when_every_rate_rests_on_ten_or_more() -> None:
+    from watchfloor.cli._backtest_view import small_n_note
+    from watchfloor.scoring import Scores
+
+    c = Counts(alerts=12, fp=2, tp=10, fn=5, positives=15)
+    assert small_n_note(Scores({"r": c}, c, [], [], {})) is None
+    few = Counts(alerts=3, fp=1, tp=10, fn=5, positives=15)
+    assert small_n_note(Scores({"r": few}, few, [], [], {})) is not None

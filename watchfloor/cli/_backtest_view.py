@@ -17,9 +17,9 @@ from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
 from watchfloor.scoring.diff import verdicts_of
 from watchfloor.scoring.near_misses import NearMiss, reason_lines
-from watchfloor.scoring.scores import f1_of
+from watchfloor.scoring.scores import SMALL_N, f1_of, ratio, signed_change, wilson_interval
 
-from ._common import ID_COLUMN, out
+from ._common import ID_COLUMN, counted, out
 
 SHOW_AT_MOST = 20
 T = TypeVar("T")
@@ -34,7 +34,17 @@ def _change(before: float | None, after: float | None) -> str:
         return ""
     if before is None or after is None:
         return f"{_pct(before)}→{_pct(after)}"
-    return "" if abs(after - before) < 1e-9 else f"{after - before:+.2f}"
+    return "" if abs(after - before) < 1e-9 else signed_change(after - before)
+
+
+def _rate_change(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """A rate's change with the counts it rests on, `-0.28 1/2→2/9`: a -0.28 on 2 alerts is not one on 200 (outside
+    trial 53, MED-2). Blank when neither the counts nor the rate changed."""
+    if before == after:
+        return ""
+    (bn, bd), (an, ad) = before, after
+    change = _change(ratio(bn, bd), ratio(an, ad))
+    return f"{change} {bn}/{bd}→{an}/{ad}".strip()
 
 
 def _int_change(before: int, after: int) -> str:
@@ -129,20 +139,23 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         # alerts = true + FP + repeats (score(): true_alerts); repeats are counted with an `event` column only.
         "labelled items: pos., TP (caught), FN (missed); recall = TP / pos.\n"
         + "alerts = true + FP (false)"
-        + (" + repeats" if scores.with_events else "")
-        # "+" is late: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
-        + "; prec. = true / alerts\nlead: median of alert time − labelled time (+: the alert came after)",
+        + (" + rep. (repeats)" if scores.with_events else "")
+        # in words: the alert came after the report (outside trial 53, LOW-7: "+4h50m" read as 4h50m early)
+        + "; prec. = true / alerts\nlead: median of alert time − labelled time (after: the alert came after it)",
     )
     # A rule id longer than the room left folds onto a second line; numbers are never cut ("1.…"). Items first, then
     # alerts (outside trial 20, L3: TP next to FP read as one unit, and prec. could not be checked from the table).
     table.add_column("rule", overflow="fold")
-    for col in ("pos.", "TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1", "lead"):
+    # With events the repeats have a column: alerts = true + FP + rep. reads off the row (outside trial 53, LOW-5).
+    rep = ("rep.",) if scores.with_events else ()
+    for col in ("pos.", "TP", "FN", "alerts", "true", "FP", *rep, "prec.", "recall", "F1", "lead"):
         table.add_column(col, justify="right", no_wrap=True)
     rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
     for name, c in rows:
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(str(v) for v in (c.positives, c.tp, c.fn, c.alerts, c.true_alerts, c.fp)),
+            *((str(c.repeat_alerts),) if rep else ()),
             *(_pct(v) for v in (c.precision, c.recall, c.f1)),
             _lead(c),
             end_section=name == rows[-2][0],
@@ -152,6 +165,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         table.add_row(
             "[bold]per item[/bold]",
             *(str(v) for v in (c.items, c.items_caught, c.items - c.items_caught, c.alerts, c.true_alerts, c.fp)),
+            *((str(c.repeat_alerts),) if rep else ()),
             *(_pct(v) for v in (c.precision, c.item_recall, f1_of(c.precision, c.item_recall))),
             "",
         )
@@ -162,6 +176,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             "overall: (item, rule) pairs, an item once per rule that answers its label",
             highlight=False,
         )
+    if scores.window is not None:
+        console.print(window_line(scores), highlight=False, markup=False)
     if scores.with_events:
         total = scores.overall
         console.print(
@@ -184,8 +200,11 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             )
     if scores.overall.covered:
         console.print(
-            f"{scores.overall.covered} of the TP are repeats a true alert held back (its realert, or a sequence's step "
-            "it told with a later report: the desk had been told); they have no lead time of their own"
+            # Any alert citing a positive of its story holds back its repeats, a repeat alert too (outside trial 53,
+            # LOW-2: the line said "a true alert", where 6 of 7 were held back by repeats).
+            f"{scores.overall.covered} of the TP are repeats held back by an alert that cites a positive (a true alert "
+            "or a repeat of one; its realert, or a sequence's step it told with a later report: the desk had been "
+            "told); they have no lead time of their own"
             + (
                 ""
                 if scores.with_events
@@ -195,6 +214,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         )
     if baseline is not None:
         print_score_change(scores, baseline, console=console)
+    if (note := small_n_note(scores, baseline)) is not None:
+        console.print(note, highlight=False, markup=False)
     if scores.unscored_rules:
         unscored = ", ".join(f"{r} ({n})" for r, n in sorted(scores.unscored_rules.items()))
         console.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
@@ -239,44 +260,105 @@ def _false_why(a: AlertRef, unlabelled: int) -> str:
     return f"its report(s) labelled, none for {a.rule}"
 
 
+def window_line(scores: Scores) -> str:
+    """What --score-from / --score-until left out of the scores."""
+    w = scores.window
+    assert w is not None
+    span = " ".join(
+        part for part in (f"from {_when(w.start)}" if w.start else "", f"until {_when(w.end)}" if w.end else "") if part
+    )
+    return (
+        f"scored {span} (UTC): alerts by when they fired, labelled items by their time; "
+        f"{counted(scores.unscored_alerts, 'alert')} of scored rules outside it unscored, "
+        f"{counted(scores.positives_outside_window, 'labelled item')} outside it not counted"
+    )
+
+
 def print_score_change(scores: Scores, baseline: Scores, *, console: Console = out) -> None:
     """This run minus the baseline, per rule and overall (blank: unchanged)."""
     # In the score table's order and units: items (TP, FN), then alerts (alerts, true, FP), so that a change in
     # prec. reads off the change in true and in alerts (outside trial 20, L3: TP beside FP read as one unit).
     table = _table(
         "change against the baseline",
-        "this run − the baseline (blank: unchanged)\nlabelled items: TP, FN; alerts: alerts, true, FP",
+        "this run − the baseline (blank: unchanged)\nlabelled items: TP, FN; alerts: alerts, true, FP\n"
+        "prec. and recall: the change, then true/alerts and TP/pos. before→after",
     )
     table.add_column("rule", overflow="fold")
-    for col in ("TP", "FN", "alerts", "true", "FP", "prec.", "recall", "F1"):
+    rep = scores.with_events or baseline.with_events
+    for col in ("TP", "FN", "alerts", "true", "FP", *(("rep.",) if rep else ()), "prec.", "recall", "F1"):
         table.add_column(col, justify="right", no_wrap=True)
     names = sorted(set(scores.per_rule) | set(baseline.per_rule))
     rows = [(r, scores.per_rule.get(r, Counts()), baseline.per_rule.get(r, Counts())) for r in names]
     rows.append(("overall", scores.overall, baseline.overall))
     for name, c, b in rows:
-        counts = ((b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp))
+        counts = [(b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp)]
+        if rep:
+            counts.append((b.repeat_alerts, c.repeat_alerts))
         table.add_row(
             f"[bold]{name}[/bold]" if name == "overall" else escape(name),
             *(_int_change(x, y) for x, y in counts),
-            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.recall, c.recall), (b.f1, c.f1))),
+            _rate_change((b.true_alerts, b.alerts), (c.true_alerts, c.alerts)),
+            _rate_change((b.tp, b.tp + b.fn), (c.tp, c.tp + c.fn)),
+            _change(b.f1, c.f1),
             end_section=name == rows[-2][0],
         )
     if _per_item_differs(scores, baseline):
         c, b = scores.overall, baseline.overall
-        counts = (
+        counts = [
             (b.items_caught, c.items_caught),
             (b.items - b.items_caught, c.items - c.items_caught),
             (b.alerts, c.alerts),
             (b.true_alerts, c.true_alerts),
             (b.fp, c.fp),
-        )
+        ]
+        if rep:
+            counts.append((b.repeat_alerts, c.repeat_alerts))
         f1s = (f1_of(b.precision, b.item_recall), f1_of(c.precision, c.item_recall))
         table.add_row(
             "[bold]per item[/bold]",
             *(_int_change(x, y) for x, y in counts),
-            *(_change(x, y) for x, y in ((b.precision, c.precision), (b.item_recall, c.item_recall), f1s)),
+            _rate_change((b.true_alerts, b.alerts), (c.true_alerts, c.alerts)),
+            _rate_change((b.items_caught, b.items), (c.items_caught, c.items)),
+            _change(*f1s),
         )
     console.print(table)
+
+
+def _with_interval(num: int, den: int) -> str:
+    """`1/2 [0.09, 0.91]`: a rate's counts and its 95 % Wilson interval."""
+    interval = wilson_interval(num, den)
+    return f"{num}/{den}" + ("" if interval is None else f" [{interval[0]:.2f}, {interval[1]:.2f}]")
+
+
+def _rate_counts(c: Counts, what: str) -> tuple[int, int]:
+    return (c.true_alerts, c.alerts) if what == "prec." else (c.tp, c.positives)
+
+
+SHOWN_SMALL = 6  # rates listed by the small-n note; the rest are counted
+
+
+def small_n_note(scores: Scores, baseline: Scores | None = None) -> str | None:
+    """A note naming each precision or recall that rests on fewer than SMALL_N alerts or labelled items (in this run
+    or the baseline; against a baseline, those whose counts changed), with its counts and 95 % Wilson interval: n too
+    small to compare (outside trial 53, MED-2)."""
+    rows = [*sorted(scores.per_rule.items()), ("overall", scores.overall)]
+    small: list[str] = []
+    for name, c in rows:
+        b = None if baseline is None else (baseline.overall if name == "overall" else baseline.per_rule.get(name))
+        for what in ("prec.", "recall"):
+            sides = [_rate_counts(x, what) for x in (b, c) if x is not None]
+            if not any(0 < den < SMALL_N for _num, den in sides):
+                continue
+            if baseline is not None and len(set(sides)) == 1:
+                continue  # unchanged: nothing to compare
+            small.append(f"{name} {what} " + " → ".join(_with_interval(*side) for side in sides))
+    if not small:
+        return None
+    more = f"; and {len(small) - SHOWN_SMALL} more" if len(small) > SHOWN_SMALL else ""
+    return (
+        f"note: n too small to compare: {'; '.join(small[:SHOWN_SMALL])}{more} (rates on fewer than {SMALL_N} alerts "
+        "or labelled items; [95 % Wilson interval], in --json as precision_interval and recall_interval)"
+    )
 
 
 def _per_item_differs(scores: Scores, baseline: Scores | None) -> bool:

@@ -2,18 +2,18 @@
 
 Definitions (docs/backtest.md): an item labelled for rule R (its label maps to R) is a positive of R: a true
 positive if some alert of R has it in its evidence (every report the alert rests on, also beyond the 10 it shows,
-when the replay recovered them: AlertRef.reports), or if a true alert of R held it back as a repeat (its `realert`,
-in its group, or of a sequence an earlier report of a step it told with a later one: AlertRef.repeats; status
-"covered"), else a false negative. An alert of R none of whose evidence items is labelled for R is a false positive
-(a false alert); one that cites a positive is a true alert (with events, a repeat when it retells only events its
-rule's alerts told, unless it escalates its group's alert: a higher severity than that group's true alerts of those
-events had). A detection over detections rests on the reports of the input alerts it cites (AlertRef.reports,
-scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk was told that was so), recall
-= TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None when its denominator is 0.
-"Overall" sums over the scored rules (the rules the label map names) before dividing (micro average). Lead time of a
-cited true positive = fired_at of the first alert of R that cites it − the label's time (or the item's
-published_at): negative when the alert came before the labelled time. A covered repeat has no lead time of its own
-(its alert came before it by design).
+when the replay recovered them: AlertRef.reports), or if an alert of R citing a positive (a true alert or a repeat)
+held it back as a repeat (its `realert`, in its group, or of a sequence an earlier report of a step it told with a
+later one: AlertRef.repeats; status "covered"), else a false negative. An alert of R none of whose evidence items is
+labelled for R is a false positive (a false alert); one that cites a positive is a true alert (with events, a repeat
+when it retells only events its rule's alerts told, unless it escalates its group's alert: a higher severity than
+that group's true alerts of those events had). A detection over detections rests on the reports of the input alerts
+it cites (AlertRef.reports, scoring.evidence). Precision = true alerts / alerts (a share of alerts: what the desk
+was told that was so), recall = TP / (TP + FN) (a share of labelled items), F1 their harmonic mean; each is None
+when its denominator is 0. "Overall" sums over the scored rules (the rules the label map names) before dividing
+(micro average). Lead time of a cited true positive = fired_at of the first alert of R that cites it − the label's
+time (or the item's published_at): negative when the alert came before the labelled time. A covered repeat has no
+lead time of its own (its alert came before it by design).
 
 Why not TP / (TP + FP) (before 2026-12): TP counts items and FP alerts, so one `count` alert on 12 labelled
 reports made 12 of precision's numerator; and why covered repeats: the throttle that keeps a desk from being
@@ -22,10 +22,11 @@ told the same story twice counted each repeat as missed, so a pack scored better
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK, Detection
@@ -136,14 +137,59 @@ class AlertRef:
 CAUGHT = ("tp", "covered")  # the outcome statuses of a positive caught
 
 
+@dataclass(frozen=True)
+class ScoreWindow:
+    """The period scored (--score-from / --score-until): alerts by their fired_at and positives by their time (the
+    label's, else published_at), from `start` included to `end` excluded; None: open on that side. The whole input is
+    still replayed and scored in order, so what an alert outside told still makes a later one inside a repeat, and a
+    positive inside is caught by any alert (outside trial 53, MED-3: a year's replay scored precision 0.02 where the
+    labelled three days scored 0.22, on the same alerts)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def __contains__(self, t: datetime) -> bool:
+        return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"from": _utc_iso(self.start), "until": _utc_iso(self.end)}
+
+
+def _utc_iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat()
+
+
 def _spread(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
+def _interval(successes: int, n: int) -> list[float] | None:
+    got = wilson_interval(successes, n)
+    return None if got is None else [round(got[0], 4), round(got[1], 4)]
+
+
 def ratio(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+WILSON_Z = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+SMALL_N = 10  # a rate on fewer alerts or positives than this is said to be too small to compare
+
+
+def wilson_interval(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float] | None:
+    """The Wilson score interval (95 % by default) of a rate successes / n; None when n is 0. Wilson rather than
+    the normal approximation: it stays inside [0, 1] and is not [1, 1] for 2 of 2 (outside trial 53, MED-2: a
+    -0.28 on 2 alerts read as one on 200)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def f1_of(precision: float | None, recall: float | None) -> float | None:
@@ -235,6 +281,10 @@ class Counts:
             "positives": self.positives,
             "lead_time_s": lead,
             "event_lead_time_s": _spread(self.event_lead_times),
+            # 95 % Wilson intervals ([lo, hi]; None with nothing to divide by): how far a rate on few counts can be
+            "precision_interval": _interval(self.true_alerts, self.alerts),
+            "recall_interval": _interval(self.tp, self.tp + self.fn),
+            "item_recall_interval": _interval(self.items_caught, self.items),
         }
 
 
@@ -273,10 +323,12 @@ class Outcome:
             "rule": self.rule,
             "labels": list(self.labels),
             "status": self.status,
-            "time": self.time.isoformat() if self.time else None,
+            # In UTC, as every time of the result and the CSV (outside trial 53, LOW-6: a label's own +03:00 here,
+            # UTC in labels.csv, where the docs say the two agree cell for cell).
+            "time": _utc_iso(self.time),
             "time_from": self.time_from,
             "alert": self.alert,
-            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "fired_at": _utc_iso(self.fired_at),
             "lead_time_s": self.lead_time_s,
             **({"why": self.why} if self.why else {}),
             **({"event": self.event} if self.event is not None else {}),
@@ -304,13 +356,13 @@ class TimelineOutcome:
             "event": self.event,
             "rule": self.rule,
             "group": dict(self.group),
-            "time": self.time.isoformat(),
+            "time": _utc_iso(self.time),
             "status": self.status,
             "alert": self.alert,
-            "fired_at": self.fired_at.isoformat() if self.fired_at else None,
+            "fired_at": _utc_iso(self.fired_at),
             "lead_time_s": self.lead_time_s,
             **({"false_alert": True} if self.false_alert else {}),
-            **({"earlier_false_alert": self.earlier_false_at.isoformat()} if self.earlier_false_at else {}),
+            **({"earlier_false_alert": _utc_iso(self.earlier_false_at)} if self.earlier_false_at else {}),
         }
 
 
@@ -325,6 +377,7 @@ class AlertVerdict:
     verdict: str
     positives: tuple[str, ...] = ()
     unlabelled: int = 0  # a false alert: how many of its reports the labels do not name at all
+    outside_window: bool = False  # "unscored": fired outside --score-from/--score-until (its rule is scored)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -335,6 +388,8 @@ class AlertVerdict:
         }
         if self.verdict == "false":
             out["unlabelled_reports"] = self.unlabelled
+        if self.outside_window:
+            out["outside_window"] = True
         return out
 
 
@@ -353,6 +408,10 @@ class Scores:
     # Every alert scored, in the order scored (fired_at, id): the one place an alert's verdict is decided, so the
     # JSON, the CSV and the report cannot tell it differently.
     verdicts: list[AlertVerdict] = field(default_factory=list)
+    window: ScoreWindow | None = None  # --score-from / --score-until
+    # Alerts of scored rules that fired outside `window` (verdict "unscored"), and positives dated outside it.
+    unscored_alerts: int = 0
+    positives_outside_window: int = 0
 
     def true_positive_pairs(self) -> set[tuple[str, str]]:
         return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
@@ -370,6 +429,10 @@ class Scores:
             "with_events": self.with_events,
             "verdicts": [v.to_json() for v in self.verdicts],
         }
+        if self.window is not None:
+            out["window"] = self.window.to_json()
+            out["unscored_alerts"] = self.unscored_alerts
+            out["positives_outside_window"] = self.positives_outside_window
         if self.timeline:
             out["timeline"] = [t.to_json() for t in self.timeline]
         return out
@@ -381,10 +444,12 @@ def score(
     label_map: LabelMap,
     *,
     seen: Mapping[str, datetime] | None = None,
+    window: ScoreWindow | None = None,
 ) -> Scores:
     """Score alerts against labels. `seen` (labelled id -> the item's published_at, for the labelled
     items that were among the replayed events): positives outside it are ignored, not missed — the
-    rules never saw them. Without `seen`, every labelled item counts."""
+    rules never saw them. Without `seen`, every labelled item counts. `window`: only the alerts fired in it and the
+    positives dated in it count (ScoreWindow); the others are scored in order all the same, as state."""
     alerts = sorted(alerts, key=lambda a: (a.fired_at, a.id))
     labels_by_rule = label_map.labels_by_rule()
     scored = set(labels_by_rule)
@@ -420,12 +485,18 @@ def score(
     false_positives: list[AlertRef] = []
     unscored: dict[str, int] = {}
     verdicts: list[AlertVerdict] = []
+    outside_alerts = 0
     for a in alerts:
         if a.rule not in scored:
             unscored[a.rule] = unscored.get(a.rule, 0) + 1
             verdicts.append(AlertVerdict(a.id, a.rule, "unscored"))
             continue
-        counts = per_rule[a.rule]
+        inside = window is None or a.fired_at in window
+        # An alert outside the window is scored as state only: it cites and covers positives, and tells events (a
+        # later retelling is a repeat), but is not one of the alerts precision counts.
+        counts = per_rule[a.rule] if inside else Counts()
+        if not inside:
+            outside_alerts += 1
         counts.alerts += 1
         gkey = (a.rule, tuple(sorted(a.group.items())))
         rank = SEVERITY_RANK.get(a.severity, -1)
@@ -441,9 +512,12 @@ def score(
             evidence_time.setdefault(eid, a.evidence_times[k])
         if not cited:
             counts.fp += 1
-            false_positives.append(a)
             unlabelled = sum(1 for eid in set(a.reports) if eid not in labels.items)
-            verdicts.append(AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled))
+            if inside:
+                false_positives.append(a)
+                verdicts.append(AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled))
+            else:
+                verdicts.append(AlertVerdict(a.id, a.rule, "unscored", outside_window=True))
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
             # An escalation of its group's alert (medium unconfirmed, then high confirmed: the throttle lets a more
             # severe alert through) tells the desk what it had not been told, that the story is now so: news, not a
@@ -455,12 +529,34 @@ def score(
             repeat = with_events and events <= told[a.rule] and not escalates
             if repeat:
                 counts.repeat_alerts += 1  # it retold events told before: no news for the desk
-            verdicts.append(AlertVerdict(a.id, a.rule, "repeat" if repeat else "true", tuple(cited)))
+            verdict = "repeat" if repeat else "true"
+            verdicts.append(AlertVerdict(a.id, a.rule, verdict if inside else "unscored", tuple(cited), 0, not inside))
             told[a.rule] |= events
             for eid in a.repeats:
                 # with events, only a repeat of a story it told: a new event it held back was not told
                 if eid in mine and (not with_events or event_of(eid, a.rule) in events):
                     repeat_of.setdefault((eid, a.rule), a)
+
+    def time_of(item_id: str) -> tuple[datetime | None, str | None]:
+        """The item's time as scores give it: the label's, else its published_at (None: never seen)."""
+        labelled = labels.items[item_id]
+        if labelled.time is not None:
+            return labelled.time, "label"
+        if seen is not None and item_id in seen:
+            return seen[item_id], "published_at"
+        if item_id in evidence_time:
+            return evidence_time[item_id], "published_at"
+        return None, None
+
+    outside_items: set[str] = set()
+    if window is not None:  # positives dated outside the window are not scored (an item of unknown time is)
+        for rule in scored:
+            for item_id in list(positives[rule]):
+                t_item = time_of(item_id)[0]
+                if t_item is not None and t_item not in window:
+                    del positives[rule][item_id]
+                    outside_items.add(item_id)
+            per_rule[rule].positives = len(positives[rule])
     outcomes: list[Outcome] = []
     # Overall, each story and each item once, whatever number of rules answer its label (outside trial 53, HIGH-1:
     # "3 of 3 events" for a labels file naming 2, as one event counted once per rule).
@@ -479,14 +575,7 @@ def score(
         first_told: dict[str, datetime] = {}
         for item_id, item_labels in sorted(positives[rule].items()):
             labelled = labels.items[item_id]
-            if labelled.time is not None:
-                t, t_from = labelled.time, "label"
-            elif seen is not None and item_id in seen:
-                t, t_from = seen[item_id], "published_at"
-            elif item_id in evidence_time:
-                t, t_from = evidence_time[item_id], "published_at"
-            else:
-                t, t_from = None, None
+            t, t_from = time_of(item_id)
             caught = first_alert.get((item_id, rule))
             story = event_of(item_id, rule)
             event = None if story.startswith("\x00") else story  # (an item without an event is its own story)
@@ -588,6 +677,9 @@ def score(
         map_source=label_map.source,
         with_events=with_events,
         verdicts=verdicts,
+        window=window,
+        unscored_alerts=outside_alerts,
+        positives_outside_window=len(outside_items),
     )
 
 
@@ -741,11 +833,21 @@ def format_lead(seconds: float | None) -> str:
 
 
 def format_lead_short(seconds: float | None) -> str:
-    """-5400 -> '-1h30m', 93784 -> '+1d2h', 0 -> '0m' (for narrow table columns; a lead under a minute is
-    '0m', in the unit of the others, not a bare 0 that reads as "no lead computed")."""
+    """-5400 -> '1h30m before', 93784 -> '1d2h after', 0 -> 'at once': format_lead without its spaces, for narrow
+    table columns. Said in words, as the HTML report says it: a signed '+4h50m' under "lead" read as 4h50m early
+    (outside trial 53, LOW-7)."""
     if seconds is None:
         return "—"
     if abs(seconds) < 60:
-        return "0m"
-    text = format_lead(seconds).rsplit(" ", 1)[0].replace(" ", "")
-    return ("-" if seconds < 0 else "+") + text
+        return "at once"
+    amount, when = format_lead(seconds).rsplit(" ", 1)
+    return f"{amount.replace(' ', '')} {when}"
+
+
+def signed_change(d: float) -> str:
+    """A change of a rate with its sign, in two decimals, or as many more as it takes not to round to zero: a
+    blank cell says "unchanged", and a -0.004 printed "-0.00" read as no change too (outside trial 53, MED-3)."""
+    for places in (2, 3, 4):
+        if round(abs(d), places) >= 10**-places:
+            return f"{d:+.{places}f}"
+    return f"{d:+.1e}"
