@@ -1197,6 +1197,11 @@ def notify(
     from ..wiring import WiringError, build_dispatcher, open_store
 
     cfg = app_config(config)
+    # A live notify's lines with their time (log_times), from the first (trial 54, LOW-2: the start's channel checks
+    # had none); a `--once`'s as they were. Closed when the start fails, else after the closing line.
+    stamps = ExitStack()
+    if not once:
+        stamps.enter_context(log_times())
     # its config's `subscriptions:` edits applied, the rest said, as a live `run` does (outside trial 30, F4); the file
     # as it was read (an edit made while notify starts is the first change)
     config_file = None if once or config is None else ConfigFileWatch(config)
@@ -1220,11 +1225,13 @@ def notify(
         dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:
         st.close()
+        stamps.close()
         raise fail(str(e)) from None
     try:
         print_channel_checks(dispatcher, record=st)
     except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
         st.close()
+        stamps.close()
         raise
     stop = stop_on_sigterm()
     heart = Heartbeat()
@@ -1235,9 +1242,6 @@ def notify(
     # A live notify waits out a store outage, as `run`, the workers and `archive` do (outside trial 39, H1: it exited
     # 1 within 2 s of PostgreSQL going away, and nothing restarted it): said when it goes and when it is back.
     store_watch = _notify_store_watch(interval)
-    stamps = ExitStack()  # a live notify's lines with their time (log_times); a `--once`'s as they were
-    if not once:
-        stamps.enter_context(log_times())
     with stamps:  # the closing lines too (the stopped line said last is stamped)
         # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
         dispatcher.deliverer.between = between_deliveries(heart, store_watch, st)

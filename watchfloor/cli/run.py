@@ -110,6 +110,11 @@ def run(
     from ..wiring import EmbeddedPipeline, WiringError
 
     cfg = app_config(config)
+    # A live run's lines with their time (log_times), from the first (trial 54, LOW-2: the banner and the channel
+    # checks had none); a `--once`'s as they were. Closed when the start fails, else after the closing line.
+    stamps = ExitStack()
+    if not once:
+        stamps.enter_context(log_times())
     # The config file as it was read: its `subscriptions:` edits applied, the rest said (outside trial 30, F4)
     config_file = None if once or config is None else ConfigFileWatch(config)
     try:
@@ -117,6 +122,7 @@ def run(
         if once:  # nothing runs after it to send a held reply: `update_wait` does not hold replies in `--once`
             pipeline.dispatcher.deliverer.hold_replies = False
     except (RuleLoadError, WiringError, ValueError) as e:
+        stamps.close()
         raise fail(str(e)) from None
     stop = stop_on_sigterm()
     pipeline.dispatcher.deliverer.stopping = stop.is_set  # a SIGTERM waits for the delivery under way, no more
@@ -131,6 +137,7 @@ def run(
         print_channel_checks(pipeline.dispatcher, record=pipeline.store)
     except typer.Exit:  # a channel whose config cannot work (a file channel's path that is a directory)
         pipeline.close()
+        stamps.close()
         raise
     # The rules read what comes after them: say so when they changed since the last start (outside trial 14, M1:
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
@@ -184,9 +191,6 @@ def run(
     # The liveness file, and the end of a store outage, between deliveries too (trial 50, MED-3 and LOW-1)
     pipeline.dispatcher.deliverer.between = between_deliveries(heart, store_watch, pipeline.store)
     lock_watch = LockWatch(pipeline.store, lambda line: err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False))
-    stamps = ExitStack()  # a live run's lines with their time (log_times); a `--once`'s as they were
-    if not once:
-        stamps.enter_context(log_times())
     with stamps:  # the closing lines too (the stopped line said last is stamped)
         lock_watch.start()
         try:
