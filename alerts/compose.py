@@ -110,6 +110,9 @@ Decision = Tell | Wait | Skip | Reads
 
 
 class _Missing(Exception):
+    """A row the decision needs is neither in the thread's rows nor read yet: the decision stops where the old inline
+    read was, and the deliverer reads it (the chain of links it follows is known only as it goes)."""
+
     def __init__(self, key: str) -> None:
         self.key = key
 
