@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,39 +26,35 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
-from watchfloor.schemas.events import Alert, Delivery, Event, Evidence, delivery_event, fired_first_seen
+from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 from watchfloor.stream_processors.stores.errors import StoreError
 
+from .compose import (
+    QUIET,
+    RESTARTED,
+    AckAnswers,
+    AckAsks,
+    Reads,
+    Skip,
+    Tell,
+    Wait,
+    base_notice,
+    decide,
+    may_hold_reply,
+    reply_held_until,
+    with_acks,
+)
 from .notice import (
     ACK_KIND,
     ACK_NOT_SHOWN_REINSTATED,
     DIGEST_KIND,
-    KINDS,
     REPLACEABLE,
-    REPLACED,
-    WITHDRAWN_UNSENT,
     Digest,
     Notice,
-    Revisions,
-    ThreadView,
     alert_of,
-    earlier_story,
-    escalation,
-    independent_sources,
-    later_alerts,
-    quiet_revision,
-    replaced_unsent,
-    replacement_of,
-    revised_again,
-    revision_chain,
-    standing_alerts,
-    standing_for,
-    story_period,
     thread_of,
     thread_state,
-    told_row,
-    withdrawn_unsent,
 )
 from .notifiers.base import (
     AckShowing,
@@ -79,17 +75,9 @@ from .notifiers.base import (
 )
 from .schedule import RetrySchedule
 from .threads import ThreadRows
-from .throttle import HELD
 
 log = logging.getLogger(__name__)
 
-# The detail of a reply posted as a message of its own because its thread's first message was deleted in the
-# channel: the thread goes on under it (later replies, updates of the thread's first message).
-RESTARTED = "the thread starts again here"
-# How the detail of a revision told quietly begins (ThreadView.quiet: a report of the alert's very time, read later,
-# now leads it): no reply was posted; the row's ref is the message it rewrote, which shows the revised alert now, so
-# acknowledgements, buttons, redelivery and `alerts list` go on from it, and the thread does not count it an update.
-QUIET = "told quietly: its alert's message rewritten, no reply"
 QUIET_FAILED = "rewriting its alert's message failed (told quietly: no reply is posted)"
 MAX_PER_CYCLE = 10_000  # claims per cycle: a bound, far above what one cycle meets
 DEFER_FLOOR = 1.0  # seconds at least that a row waiting for another one waits, whatever `retry.backoff` says
@@ -193,21 +181,6 @@ class _Held(Exception):
     settled when the call ends (`Deliverer._hold`), not by the attempt that gave it up."""
 
 
-@dataclass(frozen=True)
-class _Defer:
-    until: float
-    why: str
-    waits_for: str | None = None  # the key of the row of its channel it waits for: woken when that one is settled
-
-
-@dataclass(frozen=True)
-class _Skip:
-    why: str
-    replaced_by: DeliveryRecord | None = None  # the revision sent in its place
-    withdrawn_by: DeliveryRecord | None = None  # the retraction that withdrew it before it was sent
-    counted: bool = True  # in the pass's `suppressed`
-
-
 class Deliverer:
     """Works through due deliveries for one dispatcher (`owner`): claim, attempt, settle."""
 
@@ -268,7 +241,7 @@ class Deliverer:
         # (`retry.lease`, 2 min) and the channel's next rows behind it (seen in CI: a live notify cut from PostgreSQL
         # between a post and its settlement delivered nothing for 2 min after the store came back).
         self._unsettled: dict[tuple[str, str], _Unsettled] = {}
-        # (row key, channel) -> keys of the rows deferred in this pass until it is settled (`_Defer.waits_for`)
+        # (row key, channel) -> keys of the rows deferred in this pass until it is settled (`Wait.waits_for`)
         self._waits: dict[tuple[str, str], set[str]] = {}
         self.unserved: set[str] = set()  # channels with deliveries due and no notifier here (said once)
         # Channels one attempt of which may outlast the lease (email's wait for the verdict on a message): their
@@ -540,7 +513,7 @@ class Deliverer:
         try:
             built = self._notice(rec, now)
             # (a revision's only wait is for the row it revises, down any revisions replaced before they were sent)
-            if isinstance(built, _Defer) and rec.kind == "revision" and built.waits_for is not None:
+            if isinstance(built, Wait) and rec.kind == "revision" and built.waits_for is not None:
                 self._replaced_first(rec, built.waits_for, tally, now)
                 # Asked again whatever came of it: in the place of the alert it revises; or, when another dispatcher
                 # settled that alert meanwhile, at once rather than after a backoff (review 22, F7)
@@ -548,10 +521,10 @@ class Deliverer:
         except ValueError as e:  # a payload this version cannot read: nothing can send it
             self._expire(rec, f"unreadable delivery: {e}", tally)
             return
-        if isinstance(built, _Skip):
+        if isinstance(built, Skip):
             self._skip(rec, built, tally, now)
             return
-        if isinstance(built, _Defer):
+        if isinstance(built, Wait):
             if self.schedule.expired(rec.created_at, now):
                 self._expire(rec, built.why, tally)
                 return
@@ -570,7 +543,12 @@ class Deliverer:
                 self._waits.setdefault((built.waits_for, rec.channel), set()).add(rec.alert_id)
             return
         notice = built
-        until = self._reply_held_until(rec, notice, now)
+        wait = self.update_waits.get(rec.channel, 0.0)
+        # (its thread read again, as it stands now: only for a reply that may be held)
+        if may_hold_reply(rec, notice, wait, self.hold_replies):
+            until = reply_held_until(rec, self.threads.read(rec.channel, rec.thread_key), wait, now)
+        else:
+            until = None
         if until is not None:
             at = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%S UTC")
             why = f"held until {at} in case a newer reply to its thread replaces it (update_wait)"
@@ -582,7 +560,7 @@ class Deliverer:
             return
         self._deliver(rec, notifier, notice, lambda: notifier.send(notice), tally, skip)
 
-    def _skip(self, rec: DeliveryRecord, built: _Skip, tally: Tally, now: float) -> None:
+    def _skip(self, rec: DeliveryRecord, built: Skip, tally: Tally, now: float) -> None:
         """Settle `rec`, which is not to be sent (`built` says why); what waits for it is due now."""
         self._settle(rec, Settlement("suppressed", built.why, attempts=rec.attempts), tally, "suppressed")
         if built.withdrawn_by is not None:
@@ -617,7 +595,7 @@ class Deliverer:
             built = self._notice(got, now)
         except ValueError:
             built = None  # (unreadable: its own turn expires it)
-        if not isinstance(built, _Skip) or built.replaced_by is None:
+        if not isinstance(built, Skip) or built.replaced_by is None:
             self._settle(got, _unchanged(got), tally)
             return
         self._skip(got, built, tally, now)
@@ -1183,221 +1161,47 @@ class Deliverer:
 
     # -- what to send -----------------------------------------------------------------------------------------
 
-    def _notice(self, rec: DeliveryRecord, now: float) -> Notice | _Defer | _Skip:
+    def _notice(self, rec: DeliveryRecord, now: float) -> Notice | Wait | Skip:
+        """What `rec` is to tell (alerts.compose decides): its alert, its thread's rows, the rows of its channel that
+        decision asks for by key, and the acknowledgements its thread view shows, read here."""
         alert = alert_of(rec.payload) if rec.payload else self.find_alert(rec.alert_id)
         if alert is None:
             raise ValueError("no alert recorded for this delivery")
-        if rec.kind not in KINDS:
-            raise ValueError(f"unknown kind {rec.kind!r}")
-        data = rec.payload or {}
-        base = Notice(
-            key=rec.alert_id,
-            kind=rec.kind,  # checked against KINDS above
-            alert=alert,
-            channel=rec.channel,
-            group_label=str(data.get("group_label", "")),
-            parent_id=data.get("parent_alert"),
-            escalated_from=data.get("escalated_from"),
-            reason=str(data.get("reason", "")),
-            superseded_by=data.get("superseded_by"),
-        )
+        base = base_notice(rec, alert)
         # The rows of its channel and thread key: every row a reply's chain can pass through (one read, not one a link).
         thread = self.threads.read(rec.channel, rec.thread_key)
-        # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
-        if rec.kind in REPLACEABLE and not rec.unsure and not rec.ref:
-            later = revised_again(thread, rec)
-            if later is not None:
-                # Named by its alert id, as `alerts list` shows it (its delivery key alone matched no row there)
-                told = alert_of(later.payload)
-                by = f"alert {told.id} (delivery {later.alert_id})" if told is not None else later.alert_id
-                return _Skip(f"{REPLACED}: {by} revises it and goes instead", later)
-            gone = withdrawn_unsent(thread, rec)
-            if gone is not None:
-                return _Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
-        if rec.kind == "alert":
-            return dataclasses.replace(
-                base, earlier=earlier_story(thread, alert, story_period(rec.payload)), later=later_alerts(thread, rec)
+        updating = isinstance(self._notifier(rec.channel), Updating)
+        read: dict[str, DeliveryRecord | None] = {}
+        for _ in range(10_000):  # each round reads a row the last one asked for (parent links never form a cycle)
+            built = decide(
+                rec, base, thread, read, now, backoff=self.schedule.backoff, owner=self.owner, updating=updating
             )
-        if rec.parent_id is None:
-            return base
-        by_key = {r.alert_id: r for r in thread}
-
-        def row_of(key: str) -> DeliveryRecord | None:
-            if key in by_key:
-                return by_key[key]
-            found = self.store.deliveries(alert_ids={key}, channel=rec.channel)  # (a store of an older thread key)
-            return found[0] if found else None
-
-        def standing(row: DeliveryRecord | None) -> DeliveryRecord | None:
-            """What the channel has for `row`: for an alert or follow-up replaced unsent, the revision sent in its
-            place (a reply or withdrawal goes to that one)."""
-            return replacement_of(thread, row) if row is not None and replaced_unsent(row) else row
-
-        parent = told_row(row_of, rec.parent_id)
-        if rec.kind == "retraction" and parent is not None and parent.status == HELD:
-            return self._withdraw_held(rec, base, now)
-        if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
-            if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
-                return dataclasses.replace(
-                    base,
-                    kind="alert",
-                    parent_id=None,
-                    escalated_from=None,  # (a message of its own: no "was" the channel was told; review 22, F4)
-                    earlier=earlier_story(thread, alert, story_period(rec.payload)),
-                    later=later_alerts(thread, rec),
-                )
-            # ... for a follow-up never sent: this is that follow-up, under the thread's first message
-            base = dataclasses.replace(
-                base,
-                kind="followup",
-                parent_id=(parent.payload or {}).get("parent_alert"),
-                escalated_from=(parent.payload or {}).get("escalated_from"),
-            )
-            parent = standing(told_row(row_of, parent.parent_id) if parent.parent_id is not None else None)
+            if not isinstance(built, Reads):
+                break
+            for key in built.keys:
+                found = self.store.deliveries(alert_ids={key}, channel=rec.channel)
+                read[key] = found[0] if found else None
         else:
-            parent = standing(parent)
-        if parent is not None and parent.alert_id != rec.parent_id and (told := alert_of(parent.payload)):
-            base = dataclasses.replace(base, parent_id=told.id)  # it revises what the channel was told
-        if parent is None or parent.status in ("expired", "suppressed") or (parent.status != "sent" and not parent.ref):
-            if parent is not None and parent.status == "outstanding":
-                until = max(parent.next_attempt_at, parent.not_before, now + self.schedule.backoff)
-                return _Defer(until, f"waiting for {parent.alert_id} to be delivered first", parent.alert_id)
-            if rec.kind == "retraction":
-                # (the withdrawal of one withdrawn before it was sent is counted with it: "withdrawn before sending")
-                unsent = parent is not None and parent.detail.startswith(WITHDRAWN_UNSENT)
-                return _Skip("nothing to withdraw: the alert never reached this channel", counted=not unsent)
-            # its thread never reached the channel: a message of its own, with no "was" it was never told
-            return dataclasses.replace(base, escalated_from=None)
-        root = parent
-        for _ in range(10_000):  # a revision of a follow-up replies under the thread's first message (no cycles)
-            if root.kind == "alert" or root.parent_id is None:
-                break
-            up = told_row(row_of, root.parent_id)
-            if up is not None and up.kind == "followup" and replaced_unsent(up) and up.parent_id is not None:
-                up = told_row(row_of, up.parent_id)  # a follow-up never sent: its revision stood for it, go past
-            up = standing(up)
-            if up is None or not up.ref:
-                break
-            root = up
-        # The message to rewrite: the one that shows the alert revised. A revision rewrites the message of the alert
-        # it revises, so after a chain of revisions that is still the chain's first message (the thread's first,
-        # or a follow-up), not the reply of the last revision (which left the first message showing a replaced one).
-        shown, chain = parent, [parent]
-        for _ in range(10_000):
-            if base.kind != "revision" or shown.kind != "revision" or shown.parent_id is None:
-                break
-            up = told_row(row_of, shown.parent_id)
-            if up is None or not up.ref:
-                break
-            shown = up
-            chain.append(shown)
-        # Its own thread's rows: one rule and group can hold several threads, each with its own state.
-        rows = thread_of(thread, root.alert_id)
-        # A thread whose first message was deleted goes on under the reply posted again in its place.
-        again = [r for r in rows if r.status == "sent" and r.ref and r.detail.startswith(RESTARTED)]
-        if again and again[-1].alert_id != base.key:
-            if shown.alert_id == root.alert_id:
-                shown = again[-1]
-            root = again[-1]
-        # Replies of the thread another dispatcher is sending right now, claimed before this one: told first (review
-        # 22, F2: two processes sending two HIGH follow-ups at once both said "(was MEDIUM)" and both broadcast)
-        flying = {
-            r.alert_id
-            for r in rows
-            if r.status == "outstanding"
-            and r.lease_owner not in (None, self.owner)
-            and r.lease_until is not None
-            and r.lease_until > now
-            and (r.order_at, r.seq) < (rec.order_at, rec.seq)
-        }
-        # A channel that can rewrite its messages is told a revision by a report of the alert's very time by
-        # rewriting the message that shows the alert, with no reply (QUIET); the others as any revision.
-        quiet = quiet_revision(base.kind, alert.detection) and isinstance(self._notifier(rec.channel), Updating)
-        notice = _with_thread(base, shown, root, rows, flying, quiet)
-        # Told quietly, it is never in the channel on its own, whatever an earlier attempt did (its ref is the message
-        # it rewrites): a later revision of its alert, sent already or still to be, goes in its place, and a retry
-        # never writes this older alert back over the message that shows that one.
-        later = revised_again(thread, rec, sent=True) if quiet else None
-        if later is not None:
-            told = alert_of(later.payload)
-            by = f"alert {told.id} (delivery {later.alert_id})" if told is not None else later.alert_id
-            return _Skip(f"{REPLACED}: {by} revises it and goes instead", later)
-        view = notice.thread
-        if view is not None:
-            # acknowledged on the message, under any alert it showed before a late report revised it
-            ids = [view.target.id, *(al.id for r in chain if (al := alert_of(r.payload)) is not None)]
-            ack = next((k for i in dict.fromkeys(ids) if (k := self._acknowledged(i)) is not None), None)
-            if ack is not None:
-                view = dataclasses.replace(view, acknowledged=ack)
-            elif (before := self._acknowledged(view.revised_by or view.target.id, before=True)) is not None:
-                view = dataclasses.replace(view, acknowledged_before=before)  # (the alert it shows, reinstated)
-            if view.first is not None:  # the first message is updated too: it keeps its acknowledgement
-                first_alert = alert_of(root.payload)
-                known = [a for r in rows if (a := alert_of(r.payload)) is not None]
-                revisions = revision_chain(first_alert, known) if first_alert is not None else []
-                first_ids = [view.first.id, *(a.id for a in reversed(revisions))]
-                ack = next((k for i in dict.fromkeys(first_ids) if (k := self._acknowledged(i)) is not None), None)
-                if ack is not None:
-                    view = dataclasses.replace(view, first_acknowledged=ack)
-            view = self._standing_acks(view, [base.alert, *(a for r in rows if (a := alert_of(r.payload)))])
-            view = _first_place(view, root, thread, by_key)
-            notice = dataclasses.replace(notice, thread=view)
-        return notice
+            raise ValueError("its thread's rows lead nowhere")
+        if isinstance(built, Tell):
+            return with_acks(built, self._answer(built.asks)) if built.asks is not None else built.notice
+        return built
 
-    def _reply_held_until(self, rec: DeliveryRecord, notice: Notice, now: float) -> float | None:
-        """When a reply in a thread the channel has may go (its channel's `update_wait` after the OLDEST reply of
-        that thread still pending was raised, so a stream of newer ones cannot starve it), or None: now. A thread's
-        first message, a withdrawal, and a reply that may already be in the channel are never held."""
-        wait = self.update_waits.get(rec.channel, 0.0)
-        if wait <= 0 or not self.hold_replies or notice.kind not in ("followup", "revision") or notice.thread is None:
-            return None
-        if rec.unsure or rec.ref:
-            return None
-        # The replies of its thread still pending when it was raised: the ones still outstanding, and the ones sent
-        # since (the oldest of a burst goes first, in the same cycle as the rest: they share its bound).
-        pending = [
-            r.created_at
-            for r in self.threads.read(rec.channel, rec.thread_key)
-            if r.kind in ("followup", "revision")
-            and r.created_at <= rec.created_at
-            and (r.status == "outstanding" or r.updated_at >= rec.created_at)
-        ]
-        until = min([rec.created_at, *pending]) + wait
-        return until if now < until else None
+    def _answer(self, asks: AckAsks) -> AckAnswers:
+        """The control log's answers to `asks`, each asked in its order, no further than its first acknowledgement."""
 
-    def _withdraw_held(self, rec: DeliveryRecord, base: Notice, now: float) -> Notice | _Defer | _Skip:
-        """The withdrawal of an alert the channel's throttle held and a summary listed (intake.plan_retraction): a
-        message of its own, naming the alert, after that summary (review 13, F2). Not a reply under the summary:
-        that is one message for many alerts, which no notifier threads (an email's In-Reply-To, a file line)."""
-        summary = str((rec.payload or {}).get("summary") or "")
-        found = self.store.deliveries(alert_ids={summary}, channel=rec.channel) if summary else []
-        if not found or found[0].status in ("expired", "suppressed"):
-            return _Skip("nothing to withdraw: the throttle summary that listed it did not reach this channel")
-        told = found[0]
-        if told.status != "sent":
-            until = max(told.next_attempt_at, told.not_before, now + self.schedule.backoff)
-            why = f"waiting for the throttle summary {told.alert_id} that listed it to be delivered first"
-            return _Defer(until, why, told.alert_id)
-        why = base.reason or "a later report changed this alert"
-        return dataclasses.replace(base, reason=f"{why} (it was listed in this channel's throttle summary)")
+        def first_of(ids: Sequence[str]) -> AlertAcknowledged | None:
+            return next((k for i in ids if (k := self._acknowledged(i)) is not None), None)
 
-    def _standing_acks(self, view: ThreadView, known: Sequence[Alert]) -> ThreadView:
-        """`view` with the acknowledgements the thread's first message shows once it shows the thread's state: of its
-        newest standing alert (or of an alert that one revised: the desk took that story), else of its earlier ones."""
-        if view.newest_id is None:
-            return view
-        by_id = {a.id: a for a in known}
-        ids = [view.newest_id]
-        up = by_id.get(view.newest_id)
-        while up is not None and up.detection.revises is not None and up.detection.revises not in ids:
-            ids.append(up.detection.revises)
-            up = by_id.get(up.detection.revises)
-        newest = next((k for i in ids if (k := self._acknowledged(i)) is not None), None)
-        earlier = tuple(k for i in view.standing_ids if i not in ids and (k := self._acknowledged(i)) is not None)
-        before = self._acknowledged(view.newest_id, before=True) if newest is None else None
-        return dataclasses.replace(
-            view, newest_acknowledged=newest, earlier_acknowledged=earlier, newest_acknowledged_before=before
-        )
+        target = first_of(asks.target)
+        target_before = self._acknowledged(asks.target_before, before=True) if target is None else None
+        first = first_of(asks.first) if asks.first is not None else None
+        if asks.newest is None:
+            return AckAnswers(target, target_before, first)
+        newest = first_of(asks.newest)
+        earlier = tuple(k for i in asks.earlier if (k := self._acknowledged(i)) is not None)
+        newest_before = self._acknowledged(asks.newest[0], before=True) if newest is None else None
+        return AckAnswers(target, target_before, first, newest, earlier, newest_before)
 
     def _acknowledged(self, alert_id: str, *, before: bool = False) -> AlertAcknowledged | None:
         """The acknowledgement that takes the alert now; `before`: one of an earlier raising of it, reinstated since."""
@@ -1591,170 +1395,6 @@ def _unchanged(rec: DeliveryRecord) -> Settlement:
         not_before=rec.not_before,
         unsure=rec.unsure,
     )
-
-
-def _first_place(
-    view: ThreadView, root: DeliveryRecord, rows: list[DeliveryRecord], by_key: Mapping[str, DeliveryRecord]
-) -> ThreadView:
-    """`view` with what the thread's first message (`root`) said of its story's place when it was posted: its "Again:
-    …" (EarlierStory) and "Sent late: …" (LaterAlerts) lines, worked out again from the rows of its channel and
-    thread key as they stood then (those sent no later than it), so that its update keeps them (trial 46, MED-3). A
-    first message that is a reply posted on its own (RESTARTED) said neither."""
-    if root.status != "sent" or root.detail.startswith(RESTARTED):
-        return view
-    first = root.kind == "alert"
-    if root.kind == "revision" and root.parent_id is not None:  # a revision sent in place of an alert never sent
-        up = by_key.get(root.parent_id)
-        first = up is not None and up.kind == "alert" and replaced_unsent(up)
-    alert = alert_of(root.payload)
-    if not first or alert is None:
-        return view
-    then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
-    return dataclasses.replace(
-        view,
-        first_earlier=earlier_story(then, alert, story_period(root.payload)),
-        first_later=later_alerts(then, root),
-    )
-
-
-def _with_thread(
-    base: Notice,
-    parent: DeliveryRecord,
-    root: DeliveryRecord,
-    rows: list[DeliveryRecord],
-    flying: Collection[str] = (),
-    quiet: bool = False,
-) -> Notice:
-    """`base` placed in its thread: replies under `root`, updates `parent` (and `root` too, when that is another
-    message) with the thread's state: its newest standing alert in event time (ThreadView). `quiet`: told by that
-    update alone, no reply (ThreadView.quiet)."""
-    shown = alert_of(parent.payload)
-    if shown is None:
-        return base
-    sent = [r for r in rows if r.status == "sent" and r.alert_id != base.key]
-    own_seq = next((r.seq for r in rows if r.alert_id == base.key), max((r.seq for r in rows), default=0) + 1)
-    told = [(r.seq, a) for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
-    withdrawn: dict[str, str] = {}  # alert id -> why it was withdrawn
-    for r in sent:
-        if r.kind == "retraction":
-            why = str((r.payload or {}).get("reason") or "withdrawn")
-            gone = alert_of(r.payload)
-            for i in (r.parent_id, gone.id if gone is not None else None):
-                if i:
-                    withdrawn.setdefault(i, why)
-    before = [a for _, a in told]  # what the channel was told before this notice
-    # What the reader has in the channel before this notice, for "(was MEDIUM)": decided here, at sending, not at
-    # intake, because rows are sent in event time, not in the log order intake saw them in (review 21, F6: a
-    # follow-up broadcast as an escalation of a thread a revision sent before it had already made HIGH).
-    also = [(r.seq, a) for r in rows if r.alert_id in flying and r.kind != "retraction" and (a := alert_of(r.payload))]
-    shown_before = (sorted(told + also, key=lambda x: x[0]), dict(withdrawn))
-    # The rest of this notice's change, still to be told (one correction revising two alerts of the thread, or
-    # revising one and withdrawing another, is one change of the group's history, told a reply at a time): counted
-    # as told, so that no reply states a thread the change has already left (outside trial 10, F2: the first of two
-    # revisions said "MEDIUM (unconfirmed) · 3 independent sources", the withdrawn report counted in the other alert).
-    change = next((_change(r) for r in rows if r.alert_id == base.key), 0)
-    for r in rows if change else ():
-        if r.status != "outstanding" or r.alert_id == base.key or _change(r) != change:
-            continue
-        if r.kind == "retraction":
-            gone = alert_of(r.payload)
-            for i in (r.parent_id, gone.id if gone is not None else None):
-                if i:
-                    withdrawn.setdefault(i, str((r.payload or {}).get("reason") or "withdrawn"))
-        elif r.kind in ("revision", "followup") and (a := alert_of(r.payload)) is not None:
-            told.append((r.seq, a))
-    # revisions replaced before they were sent: a revision of one of them replaces what it stood for
-    passed = [a for r in rows if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
-    if base.kind in ("followup", "revision"):
-        was = [a.detection.severity for _, a in standing_alerts(*shown_before, passed)]
-        base = dataclasses.replace(base, escalated_from=escalation(was, base.alert.detection.severity))
-    if base.kind == "retraction":
-        for i in (base.parent_id, base.alert.id):
-            if i:
-                withdrawn[i] = base.reason or "withdrawn"
-    else:
-        told.append((own_seq, base.alert))
-    target = shown
-    if base.kind in ("followup", "revision"):
-        target = standing_for(shown, before, passed)  # what the message shows now: the alert's last revision sent
-    standing = standing_alerts(told, withdrawn, passed)  # the alerts the thread rests on now
-    # The reports of alerts late reports revised since they were told: they still stand, held back as repeats of the
-    # revisions (reports_told_before): the thread counts them, and a message that showed them keeps them.
-    revisions = Revisions([a for _, a in told], passed)  # (indexed once: a long thread asks for many chains)
-    standing_keys = {(a.id, a.detection.revision) for _, a in standing}
-    held = []
-    for _, a in told:
-        if (a.id, a.detection.revision) not in standing_keys:
-            now = revisions.standing_for(a)
-            if (now.id, now.detection.revision) in standing_keys:
-                held.append(revisions.told_before(a, now))
-    newest_now = max(standing, key=lambda x: (x[1].detection.fired_at, x[0]))[1] if standing else None
-    newest = newest_now or (base.alert if base.kind != "retraction" else target)
-    first_alert = alert_of(root.payload)
-    first: Alert | None = None
-    first_withdrawn: str | None = None
-    first_told: tuple[Evidence, ...] = ()
-    if first_alert is not None:
-        first_now = revisions.standing_for(first_alert)  # what the first message shows
-        first_told = revisions.told_before(first_alert, first_now)
-        first_withdrawn = withdrawn.get(first_now.id)
-        if first_withdrawn is None and first_now.id == first_alert.id:
-            first_withdrawn = withdrawn.get(root.alert_id)  # (withdrawn by its delivery key)
-        if parent.alert_id != root.alert_id:  # a reply changes: the first message too
-            first = first_now
-    # The thread's replies: not a revision that went as its first message, in place of an alert never sent (trial 25,
-    # F5: counted, "2 updates" under a thread of one reply)
-    by_key = {r.alert_id: r for r in rows}
-
-    def first_message(r: DeliveryRecord) -> bool:
-        up = told_row(by_key.get, r.parent_id) if r.kind == "revision" and r.parent_id is not None else None
-        return up is not None and up.kind == "alert" and replaced_unsent(up)
-
-    # (nor a revision told quietly: it rewrote a message, and posted none)
-    replies = sum(1 for r in sent if r.kind != "alert" and not first_message(r) and not r.detail.startswith(QUIET))
-    replies += 0 if quiet else 1
-    view = ThreadView(
-        thread_ref=root.ref,
-        target_key=parent.alert_id,
-        target_ref=parent.ref,
-        target=target,
-        severity=newest.detection.severity,
-        confidence=newest.detection.confidence,
-        sources=independent_sources((a.detection for _, a in standing), held),
-        updates=replies,
-        withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
-        revised_by=base.alert.id if base.kind == "revision" else None,
-        target_id=shown.id,
-        first_key=root.alert_id,
-        first_id=first_alert.id if first_alert is not None else root.alert_id,
-        first=first,
-        first_withdrawn=first_withdrawn,
-        newest_id=newest_now.id if newest_now is not None else None,
-        newest_fired_at=newest_now.detection.fired_at if newest_now is not None else None,
-        newest_first_seen=newest_now is not None
-        and fired_first_seen(newest_now.detection.evidence, newest_now.detection.fired_at),
-        standing_ids=tuple(
-            dict.fromkeys(a.id for _, a in sorted(standing, key=lambda x: (x[1].detection.fired_at, x[0])))
-        ),
-        told_reports=revisions.told_before(shown, base.alert if base.kind == "revision" else target),
-        first_told_reports=first_told,
-        quiet=quiet,
-    )
-    return dataclasses.replace(base, thread=view)
-
-
-def _change(row: DeliveryRecord) -> int:
-    """The change of its group's history a revision, follow-up or withdrawal row tells of (Detection.revision,
-    Retraction.revision), or 0: an alert raised in order, a row of another kind, a withdrawal enqueued before the
-    ledger kept its change."""
-    data = row.payload or {}
-    if row.kind == "retraction":
-        change = data.get("change")
-        return change if isinstance(change, int) else 0
-    if row.kind not in ("revision", "followup"):
-        return 0
-    alert = alert_of(data)
-    return alert.detection.revision if alert is not None else 0
 
 
 def _digest_sent(digest: Digest, ref: str, now: float) -> DigestSent:

@@ -10,7 +10,8 @@ import dataclasses
 from datetime import timedelta
 
 from tests.functional.delivery_helpers import RETRY, Clock, Recorder, detection, ledger
-from watchfloor.alerts.delivery import QUIET, QUIET_FAILED, _with_thread
+from watchfloor.alerts.compose import QUIET, with_thread
+from watchfloor.alerts.delivery import QUIET_FAILED
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Notice, payload, quiet_revision
 from watchfloor.alerts.notifiers.base import Notifier, TransientError
@@ -55,7 +56,7 @@ def test_only_a_same_time_revision_is_quiet() -> None:
 def test_a_quiet_revision_is_no_update_of_the_thread_and_sends_no_one_to_it() -> None:
     first = row(FIRST, 1, status="sent", ref="C1:1", detail="C1:1")
     rows = [first, row(SAME_TIME, 2)]
-    quiet = _with_thread(notice(SAME_TIME), first, first, rows, quiet=True)
+    quiet = with_thread(notice(SAME_TIME), first, first, rows, quiet=True)
     assert quiet.thread is not None and quiet.thread.quiet
     assert (quiet.thread.target_ref, quiet.thread.updates) == ("C1:1", 0)
     _, blocks = build_update(quiet)
@@ -64,13 +65,13 @@ def test_a_quiet_revision_is_no_update_of_the_thread_and_sends_no_one_to_it() ->
     assert f"A report of the same time ({at}), read after this alert was raised, now leads it" in said
     assert "see the thread" not in said and "late report" not in said
     # Told as any revision (a channel that cannot rewrite its messages: a reply), it says so, and counts it.
-    loud = _with_thread(notice(SAME_TIME), first, first, rows)
+    loud = with_thread(notice(SAME_TIME), first, first, rows)
     assert loud.thread is not None and not loud.thread.quiet and loud.thread.updates == 1
     assert "(see the thread)" in str(build_update(loud)[1])
     # Once told quietly, the next reply of the thread is its first update.
     told = dataclasses.replace(rows[1], status="sent", ref="C1:1", detail=f"{QUIET}: C1:1")
     follow = troops(4, minutes=120)
-    after = _with_thread(notice(follow, "followup"), told, first, [first, told, row(follow, 3)])
+    after = with_thread(notice(follow, "followup"), told, first, [first, told, row(follow, 3)])
     assert after.thread is not None and after.thread.updates == 1
 
 
