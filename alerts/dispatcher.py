@@ -76,6 +76,7 @@ from .notice import ACK_KIND, DIGEST_KIND, REPLACEABLE, AlertCatalog, Digest, ac
 from .notifiers.base import (
     AckShowing,
     Checking,
+    HistoryUnreadable,
     InFlight,
     Lasting,
     Misconfigured,
@@ -180,6 +181,8 @@ class ChannelCheck:
     ok: bool
     message: str
     fatal: bool = False  # the channel's config cannot work (Misconfigured): the start stops
+    # a failure a delivery sent there later shows fixed (all but HistoryUnreadable): what status and /healthz read
+    cleared_by_delivery: bool = True
 
 
 # Slack channels subscribed from Slack checked at start, at most: each costs an auth.test and a conversations.info
@@ -215,7 +218,7 @@ def check_channels(notifiers: Mapping[str, Notifier], subscribed: Iterable[str] 
         except Misconfigured as e:
             out.append(ChannelCheck(name, False, e.message, fatal=True))
         except NotifierError as e:
-            out.append(ChannelCheck(name, False, e.message))
+            out.append(ChannelCheck(name, False, e.message, cleared_by_delivery=not isinstance(e, HistoryUnreadable)))
         except Exception as e:  # a check must never stop the pipeline
             out.append(ChannelCheck(name, False, f"check failed: {type(e).__name__}: {e}"))
     if len(extra) > SUBSCRIBED_CHECKED:

@@ -266,6 +266,13 @@ class DeliveryLedger(Protocol):
         """The reference of `channel`'s delivery settled `sent` last (with one), or "" when there is none."""
         ...
 
+    def last_sent(self, channels: Collection[str]) -> dict[str, float]:
+        """Channel -> when its delivery settled `sent` last was settled (epoch seconds), for those of `channels` with
+        one: read by a channel's newest entry of the index of sent rows, so what monitoring asks of a few channels
+        does not cost the ledger's size (a failed start-up check superseded by a later delivery, `watchfloor status`
+        and /healthz)."""
+        ...
+
     def thread_end(self, channel: str, thread_key: str) -> int:
         """The greatest `seq` among `channel`'s rows of thread `thread_key` (0: none), without reading the rows: where a
         reader of what came after the thread's last row starts (a throttle summary lists through its seq)."""

@@ -238,6 +238,18 @@ class LedgerContract:
         assert store.sent_ref("other") == "C3:4.0"
         assert store.sent_ref("nowhere") == ""
 
+    def test_last_sent_is_when_each_channel_s_newest_sent_row_was_settled(self, store: Store) -> None:
+        """What `status` and /healthz compare a failed start-up check's time with (superseded by a later delivery)."""
+        assert store.last_sent(["slack"]) == {}
+        settle_row(store, "a1", "slack", "sent", now=NOW + 10)
+        settle_row(store, "a2", "slack", "sent", now=NOW + 20)
+        settle_row(store, "a0", "slack", "sent", now=NOW + 5)  # settled earlier than the newest: not it
+        store.enqueue([rec("a3", seq=9)])  # outstanding: not counted
+        settle_row(store, "a4", "slack", "expired", "gone", now=NOW + 30)  # given up: not counted
+        settle_row(store, "b1", "other", "expired", "gone", now=NOW + 40)
+        assert store.last_sent(["slack", "other", "nowhere"]) == {"slack": NOW + 20}
+        assert store.last_sent([]) == {}
+
     def test_counts_and_stats_of_some_states_only(self, store: Store) -> None:
         store.enqueue(
             [

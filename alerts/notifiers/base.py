@@ -51,6 +51,12 @@ class PermanentError(NotifierError):
     """Retrying the same request cannot help until something is fixed: bad channel, credentials, payload."""
 
 
+class HistoryUnreadable(PermanentError):
+    """A start-up `check()`'s failure that a delivery to the channel does not show fixed: the bot may post there but
+    not read its history (Slack: a scope missing, or not in the channel with chat:write.public). Every other failed
+    check is superseded by a delivery sent there after it, in what `status` and /healthz say; this one stands."""
+
+
 class Misconfigured(PermanentError):
     """The channel cannot work as its config names it, whatever is retried: a file channel whose `path` is a
     directory. Raised by a start-up `check()`: `run`, `notify` and `worker --dispatch` stop there (exit 1, as for a

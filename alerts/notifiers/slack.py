@@ -33,6 +33,7 @@ from watchfloor.schemas.events import Alert
 
 from ..notice import Digest, Notice, as_notice
 from .base import (
+    HistoryUnreadable,
     MessageFrozen,
     MessageGone,
     NotifierError,
@@ -593,7 +594,7 @@ class SlackNotifier:
         except PermanentError as e:
             error = e.answer.get("error")
             if error == "not_in_channel":  # (conversations.info did not say so: a DM's kind has no is_member)
-                raise PermanentError(
+                raise HistoryUnreadable(
                     f"slack {self.name}: the bot ({bot}) is not in {place} ({channel_id}): conversations.history "
                     "answered not_in_channel: it cannot read its history (a post whose answer is lost cannot be looked "
                     "for, and is sent again), and its posts there fail (unless the app may post to public channels it "
@@ -610,7 +611,7 @@ class SlackNotifier:
                 if needed
                 else "conversations.history: missing_scope"
             )
-            raise PermanentError(
+            raise HistoryUnreadable(
                 f"slack {self.name}: the bot can post to {place} ({channel_id}) but not read its history "
                 f"({said}). Without {scope}, a post whose answer is lost (a timeout, a 5xx) cannot be looked "
                 f"for and is sent again: it may arrive twice or more. Add {scope} under OAuth & Permissions and "

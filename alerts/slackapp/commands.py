@@ -699,7 +699,11 @@ def unsubscribe(
                 f"This channel gets `{escape(target)}` through a wider subscription: {still_ids}. {how} "
                 f"`{ctx.command} silence {escape(target)} for 1w`."
             )
-        return f"This channel has no subscription to `{escape(target)}`. `{ctx.command} list` shows its subscriptions."
+        if rule is not None and ctx.rules and rule_id(ctx, rule) is None:
+            # not a rule of the loaded packs (and no subscription keeps it): a misspelling, said as subscribe and
+            # silence say one (trial 54, LOW-4: a mistyped unsubscribe read as if nothing were wrong)
+            return f":warning: Nothing was unsubscribed: {escape(unknown_rule(ctx, target))}."
+        return f"This channel has no subscription to `{escape(target)}`. {_subscriptions_here(ctx, subs)}"
     managed = [s for s in hit if s.managed_by == "config"]
     done: list[str] = []
     for s in hit:
@@ -741,6 +745,34 @@ def unsubscribe(
 def _in_config(sub: SubscriptionCreated) -> str:
     """`, set in the config file (channel desk)` for a subscription only the config file changes; "" else."""
     return f", set in the config file for channel `{escape(sub.channel)}`" if sub.managed_by == "config" else ""
+
+
+SUBSCRIPTIONS_NAMED = 5  # a reply that lists a channel's subscriptions names this many, then how many more
+
+
+def _subscriptions_here(ctx: AppContext, subs: Sequence[SubscriptionCreated]) -> str:
+    """`Its subscriptions: `sub-…` (all alerts), …` (the first SUBSCRIPTIONS_NAMED), or that it has none."""
+    if not subs:
+        return f"It has no subscriptions: `{ctx.command} subscribe RULE` adds one."
+    named = ", ".join(
+        f"`{escape(s.id)}` ({describe_subscription(ctx, s)}{_in_config(s)})" for s in subs[:SUBSCRIPTIONS_NAMED]
+    )
+    more = len(subs) - SUBSCRIPTIONS_NAMED
+    return f"Its subscriptions: {named}" + (f", and {more} more (`{ctx.command} list`)." if more > 0 else ".")
+
+
+def _delivering(ctx: AppContext, subs: Sequence[SubscriptionCreated], rule: str) -> list[SubscriptionCreated]:
+    """Those of `subs` that may deliver an alert of `rule` (`*`: any): by rule, tag or `*`, whatever their `where`
+    and `min=` (an alert's severity can rise above its rule's, and a filter is matched by each alert's own
+    attributes), so that none that might is missed."""
+    if rule == "*":
+        return list(subs)
+    det = _rule_detection(ctx, rule)
+    if det is None:
+        return list(subs)  # (not told by the catalogue: said of no subscription that it does not deliver)
+    names = Spellings(ctx.entity_names, ctx.entity_aliases)
+    wide = {"where": {}, "min_severity": "low"}
+    return [s for s in subs if matches(as_subscription(s.model_copy(update=wide)), det, names)]
 
 
 def _rule_detection(ctx: AppContext, rule: str | None) -> Detection | None:
@@ -813,6 +845,12 @@ def _cmd_silence(
         f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
         f"until {_when(s)}{why}. {ends}"
     )
+    # A silence may be set ahead of a subscription, so it is kept; but one for a rule this channel gets nothing of
+    # is said to whoever set it (trial 54, LOW-4: accepted and announced with no word of it)
+    subs = [sub for name in ctx.channels.routing_names(channel) for sub in ctx.control.subscriptions(name)]
+    if not _delivering(ctx, subs, rule):
+        what = "any alerts" if rule == "*" else f"alerts of `{escape(rule)}`"
+        reply += f"\n:information_source: This channel gets no {what} now. {_subscriptions_here(ctx, subs)}"
     return reply + announced(announce, public)
 
 

@@ -204,6 +204,15 @@ class MemoryDeliveryLedger:
             sent = [r for r in self._deliveries.values() if r.channel == channel and r.status == "sent" and r.ref]
         return max(sent, key=lambda r: (r.updated_at, r.seq)).ref if sent else ""
 
+    def last_sent(self, channels: Collection[str]) -> dict[str, float]:
+        wanted = set(channels)
+        out: dict[str, float] = {}
+        with self._lock:
+            for r in self._deliveries.values():
+                if r.channel in wanted and r.status == "sent":
+                    out[r.channel] = max(out.get(r.channel, r.updated_at), r.updated_at)
+        return out
+
     def thread_end(self, channel: str, thread_key: str) -> int:
         with self._lock:
             seqs = [r.seq for r in self._deliveries.values() if r.channel == channel and r.thread_key == thread_key]

@@ -693,6 +693,22 @@ class SqlDeliveryLedger:
             found = conn.execute(stmt).scalar()
         return str(found or "")
 
+    def last_sent(self, channels: Collection[str]) -> dict[str, float]:
+        t = deliveries_table
+        out: dict[str, float] = {}
+        with self._read() as conn:
+            for channel in sorted(set(channels)):  # one seek each (ix_deliveries_sent, under its own WHERE)
+                stmt = (
+                    select(t.c.updated_at)
+                    .where(t.c.channel == channel, literal_column(SENT_WHERE))
+                    .order_by(t.c.updated_at.desc(), t.c.seq.desc())  # updated_at: UTC ISO 8601, ordered as text
+                    .limit(1)
+                )
+                found = conn.execute(stmt).scalar()
+                if found:
+                    out[channel] = _epoch(str(found))
+        return out
+
     def thread_end(self, channel: str, thread_key: str) -> int:
         t = deliveries_table
         stmt = select(func.max(t.c.seq)).where(t.c.channel == channel, t.c.thread_key == thread_key)

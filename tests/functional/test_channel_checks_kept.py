@@ -95,3 +95,71 @@ def test_a_failed_channel_check_is_kept_for_status_healthz_and_the_page(
     assert "warnings" not in json.loads(_get(url, "/healthz")[1])
     res = runner.invoke(app, ["status", "--config", str(cfg), "--json"], env=env)
     assert json.loads(res.output[res.output.index("{") :])["channel_checks_failed"] is None
+
+
+def _status(cfg: Path, env: dict[str, str]) -> tuple[str, dict[str, object]]:
+    res = runner.invoke(app, ["status", "--config", str(cfg)], env=env)
+    said = " ".join(res.output.split())
+    res = runner.invoke(app, ["status", "--config", str(cfg), "--json"], env=env)
+    return said, json.loads(res.output[res.output.index("{") :])
+
+
+def test_a_failed_check_is_superseded_by_a_delivery_sent_there_after_it(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Trial 54, LOW-1: Slack was down at the start (auth.test failed), then the channel took the run's alerts.
+    `status`, /healthz and the page no longer warn of the start's check; `status` says it was superseded."""
+    slack_server.channels = {"#desk"}
+    cfg = _config(tmp_path, slack_server)
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""}
+    slack_server.fail_next("auth.test", status=500, times=5)
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env=env)
+    assert res.exit_code == 0, res.output
+    assert "channel desk: check failed" in " ".join(res.output.split()), res.output  # (the start's own line)
+    assert slack_server.messages, "the run delivered nothing: no delivery after the check to test with"
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+
+    said, got = _status(cfg, env)
+    assert "check at start failed" in said and "delivered since (the last at" in said, said
+    assert got["channel_checks_failed"] is None, got
+    superseded = got["channel_checks_superseded"]
+    assert isinstance(superseded, dict) and list(superseded["channels"]) == ["desk"], got
+    health = json.loads(_get(url, "/healthz")[1])
+    assert health["status"] == "ok" and "warnings" not in health, health
+    code, page = _get(url, "/")
+    assert code == 200 and "check at start (" not in page
+
+
+def test_a_delivery_sent_before_the_failed_check_does_not_supersede_it(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Only a delivery sent after the check's time tells the channel works since; one before it tells nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fixtures.ledger import settle_row
+    from watchfloor.web.activity import record_channel_checks
+
+    cfg = _config(tmp_path, slack_server)
+    env = {"WF_TEST_SLACK": slack_server.token, "WATCHFLOOR_STORE": ""}
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    checked = datetime(2026, 12, 6, 17, 31, 44, tzinfo=UTC)
+    st = SqlStore(url)
+    try:
+        settle_row(st, "a1", "desk", "sent", now=(checked - timedelta(minutes=5)).timestamp())
+        settle_row(st, "a2", "other", "sent", now=(checked + timedelta(minutes=5)).timestamp())  # another channel
+        why = "slack desk auth.test: network error: RemoteDisconnected"
+        record_channel_checks(st, checked, [("desk", why)], {"desk": "desk"})
+    finally:
+        st.close()
+    said, got = _status(cfg, env)
+    assert "channel desk: check at start failed (2026-12-06T17:31:44+00:00): slack desk auth.test" in said, said
+    assert "delivered since" not in said and got["channel_checks_superseded"] is None, got
+    [warning] = json.loads(_get(url, "/healthz")[1])["warnings"]
+    assert warning.startswith("channel desk: check at start (2026-12-06T17:31:44+00:00) failed: slack desk auth.test")
+
+    st = SqlStore(url)
+    try:
+        settle_row(st, "a3", "desk", "sent", now=(checked + timedelta(seconds=13)).timestamp())
+    finally:
+        st.close()
+    said, got = _status(cfg, env)
+    assert "delivered since (the last at 17:31:57 UTC)" in said and got["channel_checks_failed"] is None, said
+    assert "warnings" not in json.loads(_get(url, "/healthz")[1])

@@ -74,8 +74,13 @@ def print_channel_checks(dispatcher: Any, names: Mapping[str, str] | None = None
         from watchfloor.web.activity import record_channel_checks
 
         failed = [(shown_channel(c.channel, names), c.message) for c in checks if c.channel and not c.ok]
+        cleared = {
+            shown_channel(c.channel, names): c.channel
+            for c in checks
+            if c.channel and not c.ok and getattr(c, "cleared_by_delivery", True)
+        }
         try:
-            record_channel_checks(record, datetime.now(UTC), failed)
+            record_channel_checks(record, datetime.now(UTC), failed, cleared)
         except Exception as e:  # monitoring only: the start goes on, as a failed check does
             from watchfloor.stream_processors.stores.errors import store_problem
 

@@ -165,6 +165,8 @@ class Backlog:
     # the channels whose check failed at the last dispatcher start, (channel, why), and when (a warning, no verdict)
     channel_checks: tuple[tuple[str, str], ...] = ()
     channels_checked_at: str | None = None
+    # of those, the ones a delivery sent there since supersedes: channel -> (why, its last sent delivery, epoch s)
+    channel_checks_superseded: dict[str, tuple[str, float]] = field(default_factory=dict)
     heartbeat: Any = None  # web.activity.Heartbeat: the live `run` that wrote the last cycle, and its rules
 
     def reasons(self) -> list[str]:
@@ -184,7 +186,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
     from watchfloor.schemas.events import DOCUMENT_TYPES
     from watchfloor.stream_processors.ports import DocumentRetention
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
-    from watchfloor.web.activity import heartbeat
+    from watchfloor.web.activity import heartbeat, superseded_checks
     from watchfloor.wiring import open_store
 
     from ..retention import pruned_range
@@ -192,6 +194,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
     st = open_store(url, create=False, upgrade=False)
     try:
         hb = heartbeat(st)
+        checks = superseded_checks(st, hb)  # (trial 54, LOW-1: one seek of the sent rows' index per failed channel)
         unread = {**unread_sources(st), **never_read_sources(st, sources)} if isinstance(st, DocumentRetention) else {}
         if hb.finished_at is not None:
             # A feed or GDELT source has no lines to count, but the `run` that wrote the last cycle records each
@@ -209,7 +212,8 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
             # The sources whose last poll failed, as `run` recorded them for /healthz (trial 14, L5: "caught up",
             # exit 0, while 9 sources failed).
             failing=hb.failing(datetime.now(UTC)),
-            channel_checks=hb.channel_checks,
+            channel_checks=checks.standing,
+            channel_checks_superseded=checks.superseded,
             channels_checked_at=hb.channels_checked_at,
             heartbeat=hb,
             pruned=pruned_range(st),
@@ -615,6 +619,16 @@ def _embedded_status(
                     }
                     if backlog.channel_checks
                     else None,
+                    # failed at the start, but a delivery there was sent since (no warning; trial 54, LOW-1)
+                    "channel_checks_superseded": {
+                        "at": backlog.channels_checked_at,
+                        "channels": {
+                            ch: {"why": why, "last_sent": datetime.fromtimestamp(last, UTC).isoformat()}
+                            for ch, (why, last) in sorted(backlog.channel_checks_superseded.items())
+                        },
+                    }
+                    if backlog.channel_checks_superseded
+                    else None,
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     # (as /healthz's `pipeline`: "stopped", "stale", "idle (…)"; None when it runs or cannot be told)
                     "pipeline": None if told is None else told[0],
@@ -657,6 +671,13 @@ def _embedded_status(
             err.print(
                 f"channel {escape(ch)}: [yellow]check at start failed[/yellow] "
                 f"({escape(backlog.channels_checked_at or '?')}): {escape(why)}",
+                highlight=False,
+            )
+        for ch, (why, last) in sorted(backlog.channel_checks_superseded.items()):  # trial 54, LOW-1: said, no warning
+            err.print(
+                f"channel {escape(ch)}: check at start failed ({escape(backlog.channels_checked_at or '?')}), "
+                f"[green]delivered since[/green] (the last at {datetime.fromtimestamp(last, UTC):%H:%M:%S} UTC): "
+                f"{escape(why)}",
                 highlight=False,
             )
         if down:

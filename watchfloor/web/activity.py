@@ -29,7 +29,14 @@ from pydantic import ValidationError
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
 from watchfloor.schemas.inputs import visible_text
 from watchfloor.schemas.redact import redact_url
-from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
+from watchfloor.stream_processors.ports import (
+    Checkpoint,
+    CheckpointMoved,
+    CheckpointStore,
+    DeliveryLedger,
+    EventLog,
+    StoredEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -837,12 +844,50 @@ def record_start(store: CheckpointStore, at: datetime, runner: Mapping[str, Any]
     _save(store, lambda state: {**state, "started": started})
 
 
-def record_channel_checks(store: CheckpointStore, at: datetime, failed: Sequence[tuple[str, str]]) -> None:
+def record_channel_checks(
+    store: CheckpointStore,
+    at: datetime,
+    failed: Sequence[tuple[str, str]],
+    cleared_by_delivery: Mapping[str, str] | None = None,
+) -> None:
     """Keep the channels whose check failed at a dispatcher's start, (channel as shown, why), in place of an earlier
     start's: `status`, the status page and /healthz say them (trial 33, M2). None failed: an empty list, so a start
-    after the fix clears them."""
-    checks = {"at": at.astimezone(UTC).isoformat(), "failed": [[ch, why] for ch, why in failed]}
+    after the fix clears them. `cleared_by_delivery`: channel as shown -> its ledger channel, for the failures a
+    delivery sent there later shows fixed (superseded_checks; not a bot that posts but cannot read the history)."""
+    checks = {
+        "at": at.astimezone(UTC).isoformat(),
+        "failed": [[ch, why] for ch, why in failed],
+        # (a key of its own: a reader of the version before unpacks each "failed" entry as a pair)
+        "cleared_by_delivery": dict(cleared_by_delivery or {}),
+    }
     _save(store, lambda state: {**state, "channel_checks": checks})
+
+
+@dataclass(frozen=True)
+class ChannelChecks:
+    """The failed checks of the last dispatcher start as `status`, /healthz and the status page say them now."""
+
+    standing: tuple[tuple[str, str], ...]  # (channel as shown, why): still a warning
+    superseded: dict[str, tuple[str, float]]  # channel as shown -> (why, its last delivery sent, epoch seconds)
+
+
+def superseded_checks(store: DeliveryLedger, hb: Heartbeat) -> ChannelChecks:
+    """Split the last start's failed channel checks: one whose channel has a delivery sent after the check's time
+    is superseded (trial 54, LOW-1: "check at start failed" was said for channels that had delivered dozens of
+    alerts since Slack came back), the others stand. Decided here, where it is read, from the ledger's index of sent
+    rows (one seek per failed channel), so the delivery path writes nothing more. A failure a delivery does not show
+    fixed (the bot posts but cannot read the history), and any of a start recorded before this rule, stands."""
+    cleared = {ch: key for ch, key in hb.channels_cleared_by_delivery.items() if ch in dict(hb.channel_checks)}
+    if not cleared or hb.channels_checked_at is None:
+        return ChannelChecks(hb.channel_checks, {})
+    checked = datetime.fromisoformat(hb.channels_checked_at).timestamp()
+    last = store.last_sent(set(cleared.values()))
+    superseded = {
+        ch: (why, last[cleared[ch]])
+        for ch, why in hb.channel_checks
+        if ch in cleared and last.get(cleared[ch], 0.0) > checked
+    }
+    return ChannelChecks(tuple((ch, why) for ch, why in hb.channel_checks if ch not in superseded), superseded)
 
 
 def _with_cycle(
@@ -988,6 +1033,8 @@ class Heartbeat:
     # the channels whose check failed at the last dispatcher start: (channel, why), and when (record_channel_checks)
     channel_checks: tuple[tuple[str, str], ...] = ()
     channels_checked_at: str | None = None
+    # of those, the ones a delivery sent there later supersedes: channel as shown -> its ledger channel
+    channels_cleared_by_delivery: dict[str, str] = field(default_factory=dict)
     # the process that wrote the last cycle (a lease owner id) and whether it runs as a loop (not `--once`)
     process: str | None = None
     live: bool | None = None
@@ -1054,6 +1101,10 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         behind=tuple(state.get("behind") or ()),
         channel_checks=tuple((str(ch), str(why)) for ch, why in (state.get("channel_checks") or {}).get("failed", ())),
         channels_checked_at=(state.get("channel_checks") or {}).get("at"),
+        channels_cleared_by_delivery={
+            str(ch): str(key)
+            for ch, key in ((state.get("channel_checks") or {}).get("cleared_by_delivery") or {}).items()
+        },
         process=(state.get("runner") or {}).get("process"),
         live=(state.get("runner") or {}).get("live"),
         interval=_number((state.get("runner") or {}).get("interval")),

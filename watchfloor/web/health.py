@@ -11,7 +11,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.stores.errors import store_problem
 
-from .activity import Heartbeat, heartbeat
+from .activity import Heartbeat, heartbeat, superseded_checks
 from .broker import KafkaProbe
 from .metrics import given_up, lock_verdict, maybe_delivered, oldest_outstanding, write_locked_for, write_problem
 
@@ -38,6 +38,7 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     try:
         body["log_head"] = s.store.head()
         hb = heartbeat(s.store)
+        checks = superseded_checks(s.store, hb)  # (one seek of the sent rows' index per failed channel)
         stats = s.store.delivery_stats(("outstanding", "expired"))  # (by the status index: the sent rows are not read)
         pauses = s.store.channel_pauses(now.timestamp())
         intake, stalled = s.intake_watch.look(s.store, now.timestamp())
@@ -131,9 +132,10 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
         )
     # What the last dispatcher start found wrong with a channel (a missing scope, a channel not found): a warning, not
     # a verdict, since its alerts are tried anyway and a failure then shows as outstanding deliveries (trial 33, M2:
-    # only that start's terminal said it, e.g. that a missing history scope costs the look before a re-send).
+    # only that start's terminal said it, e.g. that a missing history scope costs the look before a re-send). Not
+    # once a delivery there was sent after it (trial 54, LOW-1: "failed" said of channels delivering fine since).
     warnings += [
-        f"channel {ch}: check at start ({hb.channels_checked_at}) failed: {why}" for ch, why in hb.channel_checks
+        f"channel {ch}: check at start ({hb.channels_checked_at}) failed: {why}" for ch, why in checks.standing
     ]
     if warnings:
         body["warnings"] = warnings
