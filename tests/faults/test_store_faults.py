@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from tests.faults.readonly import require_readonly_mounts, run_readonly
 from tests.fixtures.ledger import settle_row
+from tests.fixtures.log_lines import unstamped
 from watchfloor.cli import app
 from watchfloor.stream_processors.stores import StoreError, open_store
 from watchfloor.stream_processors.stores.migrations import add_column, current_version, latest_version
@@ -41,6 +42,7 @@ _OPENER = textwrap.dedent(
     url, go, me, repo = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     sys.path.insert(0, repo)  # the tests' helper, wherever the child runs from
     from tests.fixtures.ledger import settle_row
+from tests.fixtures.log_lines import unstamped
     Path(f"{go}.{me}.ready").touch()  # imported: the parent says go once every child is here
     while not go.exists():
         time.sleep(0.001)
@@ -192,7 +194,8 @@ def _config(tmp_path: Path, url: str) -> Path:
 def _assert_one_line(output: str, exit_code: int, *expected: str) -> None:
     assert exit_code == 1, output
     assert "Traceback" not in output
-    lines = [line for line in output.strip().splitlines() if line.strip()]
+    # (a live `run` stamps its lines with their UTC time from the first: the one line's text is what counts)
+    lines = [line for line in unstamped(output.strip()) if line.strip()]
     assert len(lines) == 1, output
     assert lines[0].startswith("error: store "), lines[0]
     for e in expected:
