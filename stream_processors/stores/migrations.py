@@ -118,6 +118,12 @@ def _revisions(conn: Connection) -> None:
     create_revisions(conn)
 
 
+def _revisions_by_bulk_writers(conn: Connection) -> None:
+    from .sql_ledger import create_revisions_by_bulk_writers
+
+    create_revisions_by_bulk_writers(conn)
+
+
 def _ledger_indexes(conn: Connection) -> None:
     from .sql_ledger import create_ledger_indexes
 
@@ -236,6 +242,11 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         15, "deliveries: rev (each row's revision, moved by each write: what a thread's reader reads again)", _revisions
+    ),
+    Migration(
+        16,
+        "deliveries: a write that moves rev itself (a bulk update) is left to it by the revision trigger",
+        _revisions_by_bulk_writers,
     ),
 ]
 

@@ -50,8 +50,8 @@ def backlog_row(
 def store_of_schema_10(path: Path | str, backlog: bool = False) -> str:
     """A store (a SQLite file, or a PostgreSQL URL) as the release of schema 10 left it: its ledger without the
     claim order (`order_at`, migration 11) and its index (12), one row in it, its events without their line (13), no
-    channel backoffs (14), no row revisions (15), its version 10."""
-    assert latest_version() == 15  # (a later migration: make this the store of the release before it)
+    channel backoffs (14), no row revisions (15, and 16's trigger of updates), its version 10."""
+    assert latest_version() == 16  # (a later migration: make this the store of the release before it)
     url = f"sqlite:///{path}" if isinstance(path, Path) else path
     SqlStore(url).close()
     engine = create_engine(normalize_url(url))
@@ -66,6 +66,7 @@ def store_of_schema_10(path: Path | str, backlog: bool = False) -> str:
             conn.execute(text("DROP TABLE ledger_revision"))
         else:
             conn.execute(text("DROP TRIGGER deliveries_rev ON deliveries"))
+            conn.execute(text("DROP TRIGGER deliveries_rev_update ON deliveries"))
             conn.execute(text("DROP FUNCTION deliveries_rev()"))
             conn.execute(text("DROP SEQUENCE deliveries_rev"))
         conn.execute(text("ALTER TABLE deliveries DROP COLUMN rev"))
@@ -103,9 +104,9 @@ def test_the_store_reports_its_migration_and_prints_nothing(tmp_path: Path) -> N
     stop = on_schema_migrated(heard.append)
     try:
         store = SqlStore(url)
-        assert current_version(store.engine) == 15
+        assert current_version(store.engine) == 16
         assert store.migrated == heard[0] and len(heard) == 1
-        assert (heard[0].found, heard[0].to) == (10, 15) and "order_at" in heard[0].steps[0]
+        assert (heard[0].found, heard[0].to) == (10, 16) and "order_at" in heard[0].steps[0]
         old = {r.alert_id: r.order_at for r in store.deliveries()}
         assert old["old"] == 0.0  # settled: never claimed again, left as it was
         # The backlog is claimed in event time as this version enqueues it: the reply (fired before its thread's
@@ -159,7 +160,7 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
     )
     first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert first.exit_code == 0, first.output
-    line = f"store {url}: schema migrated 10 → 15 (deliveries: order_at"
+    line = f"store {url}: schema migrated 10 → 16 (deliveries: order_at"
     assert first.output.count(line) == 1, first.output
     said = " ".join(first.output.split())
     assert "a watchfloor that knows only version 10 refuses it from its next start (restart any still running" in said
@@ -187,8 +188,8 @@ def test_a_postgres_store_reports_its_migration_too(pg_url: str) -> None:
     assert claimed == ["older", "older-reply", "withdrawal", "newer", "digest", "listed"]
     # the claim index is built concurrently, by migration 12, not inside migration 11's transaction (review 21, F2)
     assert any("building index ix_deliveries_claim" in m and "concurrently" in m for m in built), built
-    assert [(m.found, m.to) for m in heard] == [(10, 15)]
-    assert str(heard[0]).startswith("store postgresql") and "schema migrated 10 → 15" in str(heard[0])
+    assert [(m.found, m.to) for m in heard] == [(10, 16)]
+    assert str(heard[0]).startswith("store postgresql") and "schema migrated 10 → 16" in str(heard[0])
 
 
 class _Heard(logging.Handler):
@@ -229,18 +230,18 @@ def test_a_command_that_only_reads_does_not_upgrade_an_older_store_and_store_mig
     for read in (["alerts", "list"], ["dead-letters"], ["status"]):
         got = runner.invoke(app, [*read, "--store", url])
         said = " ".join(got.output.split())
-        assert "older than this watchfloor's 15" in said and "watchfloor store migrate" in said, (read, got.output)
+        assert "older than this watchfloor's 16" in said and "watchfloor store migrate" in said, (read, got.output)
         assert "schema migrated" not in said and current_version(engine) == 10, read
         if read != ["status"]:  # (status reports each part's problem and goes on)
             assert got.exit_code == 1, (read, got.output)
     done = runner.invoke(app, ["store", "migrate", "--store", url])
     assert done.exit_code == 0, done.output
     said = " ".join(done.output.split())
-    assert f"store {url}: schema migrated 10 → 15" in said and f"store {url}: schema version 15" in said
-    assert current_version(engine) == 15 and "(nothing to do)" not in said
+    assert f"store {url}: schema migrated 10 → 16" in said and f"store {url}: schema version 16" in said
+    assert current_version(engine) == 16 and "(nothing to do)" not in said
     again = runner.invoke(app, ["store", "migrate", "--store", url])
     assert (
-        again.exit_code == 0 and "schema version 15 (nothing to do)" in again.output and "migrated" not in again.output
+        again.exit_code == 0 and "schema version 16 (nothing to do)" in again.output and "migrated" not in again.output
     )
     listed = runner.invoke(app, ["alerts", "list", "--store", url])
     assert listed.exit_code == 0, listed.output
@@ -311,11 +312,11 @@ def test_status_with_a_broker_says_an_older_store_as_it_is_and_is_not_caught_up(
     from watchfloor.cli.status import _other_schema, read_deliveries
 
     d = read_deliveries(store_of_schema_10(tmp_path / "wf.db"))
-    assert d.problem is not None and "older than this watchfloor's 15" in d.problem and _other_schema(d)
+    assert d.problem is not None and "older than this watchfloor's 16" in d.problem and _other_schema(d)
 
 
 def _revisions_migrated(url: str) -> None:
-    store = SqlStore(url)  # migrates 10 -> 15
+    store = SqlStore(url)  # migrates 10 -> 16
     try:
         first = store.thread_rows("ops", "", {})
         assert first.revisions == {"old": 0}  # a row of the old release: the revision the column starts at
