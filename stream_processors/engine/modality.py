@@ -662,16 +662,22 @@ def _closing_denial(sent: Sentence, hi: int, s: int, e: int) -> bool:
     last = sent.end - 1
     if e != last and not (e + 1 == last and sent.toks[last - sent.start] in POINT_BACK_PRONOUNS):
         return False
+    opens = _mark_between(sent, hi, s)
+    return opens >= 0 and s - opens <= _CLOSING_DENIAL_SUBJECT and not any(hi < b < opens for b in clause_breaks(sent))
+
+
+def _mark_between(sent: Sentence, hi: int, s: int) -> int:
+    """The token (document-wide) that the last comma or dash between tokens hi and s opens (after hi, at or before
+    s); -1 when there is none."""
     text = sent.text
-    at = max(text.rfind(","), text.rfind("\u2014"), text.rfind("\u2013"), text.rfind(" - "))
-    if at < 0:
-        return False
-    opens = sent.start + _words_before(text, [at])[0]
-    return (
-        hi < opens <= s
-        and s - opens <= _CLOSING_DENIAL_SUBJECT
-        and not any(hi < b < opens for b in clause_breaks(sent))
-    )
+    marks = sorted(m.start() for m in _COMMA_OR_DASH.finditer(text))
+    if not marks:
+        return -1
+    opened = [sent.start + k for k in _words_before(text, marks)]
+    return max((k for k in opened if hi < k <= s), default=-1)
+
+
+_COMMA_OR_DASH = re.compile(r",|\u2014|\u2013| - ")
 
 
 _GOES_ON_TO = frozenset("continue continues continued continuing".split())  # "…, Moscow continues to deny": made
@@ -1132,6 +1138,13 @@ def resolve(
                 # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
                 if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
                     near = pointing = True
+                # "Boris Johnson and two aides deny the allegations": the plural's words before it are its subject; it
+                # denies a claim before it only across a comma or dash ("…, officials deny"). ("denies", "denied"
+                # after the words are read as before.)
+                if near and not overlaps and cue_key == DENIAL and sent.toks[s - sent.start] == "deny":
+                    near = _mark_between(sent, hi, s) >= 0
+                    if not near:
+                        not_subject = "its words before it are its subject: no comma or dash between"
                 # "…, officials in Seoul deny": a denial closing the sentence denies the clause before its own,
                 # however long (trial 52, LOW-1: past scope_after, "…, the ministry denied" denied a short claim only).
                 if not near and cls == "negated" and s > hi and _closing_denial(sent, hi, s, e):

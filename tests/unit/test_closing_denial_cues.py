@@ -32,6 +32,23 @@ def test_a_denial_closing_the_headline_denies_the_claim(denial: str, signal: str
     assert modality("", signal, title=f"{CLAIM}, {denial}")[0] == "negated"
 
 
+def test_a_plural_denial_after_a_comma_denies_the_claim_before_it_though_the_sentence_goes_on() -> None:
+    body = "North Korean troops were killed in Kursk, officials deny, citing a briefing on Monday."
+    assert modality(body, KILLED)[0] == "negated"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # the plural's words before it are its subject, which it does not deny (no comma between)
+        "North Korean troops sent to Russia deny the reports of mass desertion.",
+        "North Korean troops sent to Russia deny looting, the ministry said.",
+    ],
+)
+def test_the_words_before_a_plural_denial_with_no_comma_are_its_subject(body: str) -> None:
+    assert modality(body, SENT)[0] == "asserted"
+
+
 @pytest.mark.parametrize(
     "denial",
     [
