@@ -1338,6 +1338,9 @@ _EN: CueTable = {
         "negated": [
             "denied",
             "denies",
+            # "…, officials deny", "…, Pyongyang and Moscow deny": the plural reads as "denies" does (trial 52, LOW-1;
+            # not when a negation, a modal or "to" leads it: modality._denial_not_made)
+            "deny",
             "dismissed",
             "rejected",
             "calling them fake",

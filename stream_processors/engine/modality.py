@@ -409,6 +409,16 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 continue
             if key not in WALK_BACK_KEYS:
                 continue
+        # "…, officials did not deny", "…, a loss officials hope to deny", "…, в Кремле это не отрицают": a denial
+        # after the claim that a negation, a modal or "to" leads denies nothing; the claim stands as it was said
+        # (trial 52, LOW-1: with "deny" read after the claim too, "did not deny" would otherwise deny it).
+        if (
+            entry.direction == "after"
+            and len(key) == 1
+            and (key[0] in LATER_DENIALS or key[0] in RU_LATER_DENIALS)
+            and _denial_not_made(toks, first)
+        ):
+            continue
         if key in WALK_BACK_KEYS and entry.direction == "before":
             if key in WALK_BACK_SAID:
                 said = _said_word(toks, last + 1)
@@ -621,6 +631,64 @@ def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
 # A Russian denial verb with an anaphor before it ends its clause, or goes on with a word of these kinds (no object
 # of its own): "Москва это отрицает, заявив …", "Песков это опроверг в интервью", "Кремль это категорически отрицает".
 _RU_NO_OBJECT_TAGS = ("VERB", "GRND", "ADVB", "PREP", "CONJ", "PRCL", "COMP", "INFN")
+
+
+# What before a denial verb after the claim leaves it unmade: a negation ("did not deny", "never denied", "neither
+# confirm nor deny", "не отрицают"), a modal ("will deny", "may deny": to come, or maybe) or an infinitive's "to"
+# ("refusing to deny", "declined to deny", "a move officials hope to deny").
+_DENIAL_NOT_MADE_AFTER = frozenset(
+    "not never nor cannot to will would may might could can should must shall не ни".split()
+)
+
+
+# The words a denial closing a sentence may have before it in its clause: its subject ("the ministry", "officials in
+# Seoul", "Pyongyang and Moscow", "a claim Moscow").
+_CLOSING_DENIAL_SUBJECT = 4
+# Denying only: not "rejected", "dismissed" ("…, three officials dismissed" are fired).
+_CLOSING_DENIALS = frozenset({"deny", "denies", "denied"})
+
+
+def _closing_denial(sent: Sentence, hi: int, s: int, e: int) -> bool:
+    """Whether the cue at tokens s..e is a verb of denying (_CLOSING_DENIALS; отрицает, опроверг … of
+    cues.RU_LATER_DENIALS) that closes its sentence (at most "it", "this", "them" after it) in a clause of its own
+    of a few words, after a comma or dash that comes after the words ending at token hi: "North Korean troops were
+    killed in Russia's Kursk region, officials in Seoul deny"; not across a ";" or a comma before a conjunction
+    (clause_breaks: "…; Seoul said, and officials deny" is another clause's)."""
+    word = sent.toks[s - sent.start]
+    if s != e or not (
+        word in _CLOSING_DENIALS or (word in RU_LATER_DENIALS and word.startswith(("отрица", "опроверг")))
+    ):
+        return False
+    last = sent.end - 1
+    if e != last and not (e + 1 == last and sent.toks[last - sent.start] in POINT_BACK_PRONOUNS):
+        return False
+    opens = _mark_between(sent, hi, s)
+    return opens >= 0 and s - opens <= _CLOSING_DENIAL_SUBJECT and not any(hi < b < opens for b in clause_breaks(sent))
+
+
+def _mark_between(sent: Sentence, hi: int, s: int) -> int:
+    """The token (document-wide) that the last comma or dash between tokens hi and s opens (after hi, at or before
+    s); -1 when there is none."""
+    text = sent.text
+    marks = sorted(m.start() for m in _COMMA_OR_DASH.finditer(text))
+    if not marks:
+        return -1
+    opened = [sent.start + k for k in _words_before(text, marks)]
+    return max((k for k in opened if hi < k <= s), default=-1)
+
+
+_COMMA_OR_DASH = re.compile(r",|\u2014|\u2013| - ")
+
+
+_GOES_ON_TO = frozenset("continue continues continued continuing".split())  # "…, Moscow continues to deny": made
+
+
+def _denial_not_made(toks: list[str], at: int) -> bool:
+    """Whether the denial verb toks[at], after a claim, is one not made (_DENIAL_NOT_MADE_AFTER right before it, or a
+    negation two words before with an adverb between: "has not yet denied", "never publicly denied")."""
+    if at > 0 and toks[at - 1] in _DENIAL_NOT_MADE_AFTER:
+        return not (toks[at - 1] == "to" and at > 1 and toks[at - 2] in _GOES_ON_TO)
+    return at > 1 and toks[at - 2] in _NEGATIONS and (toks[at - 1] in ("yet", "ever") or toks[at - 1].endswith("ly"))
 
 
 def _points_back_ru(toks: list[str], at: int) -> bool:
@@ -1070,6 +1138,17 @@ def resolve(
                 # "Киев заявил, что …, однако в Кремле назвали это фейком": pointing back across clauses (_reported).
                 if cue_key in _POINTING and s > hi and _reported(sent, lo, hi, s):
                     near = pointing = True
+                # "Boris Johnson and two aides deny the allegations": the plural's words before it are its subject; it
+                # denies a claim before it only across a comma or dash ("…, officials deny"). ("denies", "denied"
+                # after the words are read as before.)
+                if near and not overlaps and cue_key == DENIAL and sent.toks[s - sent.start] == "deny":
+                    near = _mark_between(sent, hi, s) >= 0
+                    if not near:
+                        not_subject = "its words before it are its subject: no comma or dash between"
+                # "…, officials in Seoul deny": a denial closing the sentence denies the clause before its own,
+                # however long (trial 52, LOW-1: past scope_after, "…, the ministry denied" denied a short claim only).
+                if not near and cls == "negated" and s > hi and _closing_denial(sent, hi, s, e):
+                    near = True
             elif direction == PREDICATE:
                 # "Обмен пленными … не состоялся", "the ratification … was postponed": a predicate after the words
                 # governs them when they are its subject (_predicate_subject); one that overlaps them counts, but
