@@ -281,6 +281,7 @@ class Deliverer:
         # the channel: restored from a backup, its sources read again, its alerts raised again under the same ids.
         self.posted: dict[str, dict[str, str]] = {}
         self.restored: set[str] = set()  # channels where something was found so: their thread replies are looked for
+        self.unsurveyed: set[str] = set()  # channels whose look at start failed for now (said once)
         # When the latest row whose post timed out here may be tried again (Unix time; 0: none): its post may still
         # land until then (`_fail`), which a `--once` waits out (AlertDispatcher.landing_wait).
         self.landing = 0.0
@@ -456,13 +457,17 @@ class Deliverer:
                 }
             except TransientError as e:
                 skip.add(name)
-                log.warning(
+                # Said once per channel and process: a `run --once` passes several times in an outage, and said
+                # each time, the same line came three times per channel (trial 54, LOW-3); later ones are debug.
+                log.log(
+                    logging.DEBUG if name in self.unsurveyed else logging.WARNING,
                     "alerts: channel %s: cannot look now at what was posted there after its newest delivery in the "
                     "ledger (%s); its deliveries wait until it can (a store restored from a backup would send again "
                     "what was delivered since)",
                     name,
                     e,
                 )
+                self.unsurveyed.add(name)
                 continue
             except NotifierError as e:
                 found = {}
