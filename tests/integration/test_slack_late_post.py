@@ -39,6 +39,7 @@ def test_a_post_slack_carries_out_after_its_timeout_is_found_by_the_retry_not_po
     sql_store: Store, slack_server: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, clock = sql_store, Clock()
+    slack_server.channels = {"#dprk-russia"}
     feed(store, detection(1))
     desk = slack(slack_server, name="desk", timeout=TIMEOUT)
     d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], RETRY, now=clock)
@@ -70,3 +71,25 @@ def test_a_post_slack_carries_out_after_its_timeout_is_found_by_the_retry_not_po
     assert "1 sent (1 of them found already posted, not posted again)" in delivery_summary(last, d)
     said = [r.getMessage() for r in caplog.records]
     assert [m for m in said if "attempt 1 failed" in m and "looked for in the channel in 2s, 2s after" in m], said
+
+
+def test_a_post_slack_carries_out_after_its_landing_window_may_arrive_twice_and_the_log_says_so(
+    sql_store: Store, slack_server: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The limit of the promise: a post Slack holds past the landing window is not there when the retry looks, and
+    is posted again; the log says that it may arrive twice (trial 54, HIGH-1: nothing said so)."""
+    store, clock = sql_store, Clock()
+    slack_server.channels = {"#dprk-russia"}
+    feed(store, detection(1))
+    desk = slack(slack_server, name="desk", timeout=TIMEOUT)
+    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], RETRY, now=clock)
+    release, arrived = slack_server.hold_next("chat.postMessage")
+    try:
+        with caplog.at_level(logging.INFO, logger="watchfloor.alerts"):
+            assert d.cycle().tally.failed == 1 and arrived.is_set()
+            clock.advance(2 * TIMEOUT)  # the window is over, and Slack still holds the first post
+            assert d.cycle().tally.sent == 1
+    finally:
+        release.set()
+    said = [r.getMessage() for r in caplog.records]
+    assert [m for m in said if "is not in the channel" in m and "2s after it started, it may arrive twice" in m], said
