@@ -72,8 +72,9 @@ from .notifiers.base import (
     TransientError,
     Unconfirmed,
     Updating,
+    landing_window,
 )
-from .schedule import RetrySchedule
+from .schedule import Retry, RetrySchedule
 from .threads import ThreadRows
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,10 @@ class Deliverer:
         # the channel: restored from a backup, its sources read again, its alerts raised again under the same ids.
         self.posted: dict[str, dict[str, str]] = {}
         self.restored: set[str] = set()  # channels where something was found so: their thread replies are looked for
+        self.unsurveyed: set[str] = set()  # channels whose look at start failed for now (said once)
+        # When the latest row whose post timed out here may be tried again (Unix time; 0: none): its post may still
+        # land until then (`_fail`), which a `--once` waits out (AlertDispatcher.landing_wait).
+        self.landing = 0.0
         for name in list(notifiers):
             n = self._notifier(name)
             if isinstance(n, Lasting) and n.longest_attempt() + LEASE_MARGIN > schedule.lease:
@@ -425,13 +430,17 @@ class Deliverer:
                 }
             except TransientError as e:
                 skip.add(name)
-                log.warning(
+                # Said once per channel and process: a `run --once` passes several times in an outage, and said
+                # each time, the same line came three times per channel (trial 54, LOW-3); later ones are debug.
+                log.log(
+                    logging.DEBUG if name in self.unsurveyed else logging.WARNING,
                     "alerts: channel %s: cannot look now at what was posted there after its newest delivery in the "
                     "ledger (%s); its deliveries wait until it can (a store restored from a backup would send again "
                     "what was delivered since)",
                     name,
                     e,
                 )
+                self.unsurveyed.add(name)
                 continue
             except NotifierError as e:
                 found = {}
@@ -817,6 +826,7 @@ class Deliverer:
             )
         # A reply in a thread of a channel found ahead of the store: the look at start listed no replies (Slack)
         replied = rec.channel in self.restored and isinstance(item, Notice) and item.thread is not None
+        looked = False  # looked for after an attempt that may have got through
         if ref is None and (rec.unsure or replied) and not quiet and isinstance(notifier, Reconciling):
             if isinstance(notifier, RefLearning):
                 # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
@@ -826,6 +836,7 @@ class Deliverer:
                     notifier.learn_ref(known)
             try:
                 ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
+                looked = rec.unsure
             except NotYetLookable as e:
                 # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
                 # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
@@ -869,6 +880,17 @@ class Deliverer:
                 log.info(
                     "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
                 )
+            elif looked and (window := landing_window(notifier)):
+                # Looked for once the earlier attempt's landing window was over (`_fail`); a post the channel carries
+                # out later than that is not seen by any look, and nothing can tell it apart from a lost one.
+                log.info(
+                    "alerts: %s -> %s is not in the channel after an attempt that may have got through; sending it "
+                    "again (if the channel carries that attempt's post out more than %.0fs after it started, it may "
+                    "arrive twice)",
+                    rec.alert_id,
+                    rec.channel,
+                    window,
+                )
         # (told quietly, its ref is no message of its own: given up at the same age, its update not made)
         if (ref is None or quiet) and self.schedule.expired(rec.created_at, now):
             self._expire(rec, rec.detail or "not delivered", tally)
@@ -881,6 +903,7 @@ class Deliverer:
             ref = item.thread.target_ref  # the message that shows the alert revised: rewritten below, no reply
         if ref is None:
             attempts += 1
+            posting = self.clock()  # the post's start: it may still land up to its landing window later (`_fail`)
             try:
                 ref = self._bounded(rec, "send", send)
             except MessageGone as e:
@@ -894,7 +917,7 @@ class Deliverer:
                 self._unconfirmed(rec, e, tally, skip)
                 return
             except NotifierError as e:
-                self._fail(rec, e, tally, skip)
+                self._fail(rec, e, tally, skip, posted_at=posting)
                 return
             except _Held:
                 raise
@@ -1237,6 +1260,7 @@ class Deliverer:
         *,
         ref: str = "",
         note: str = "",
+        posted_at: float | None = None,
     ) -> None:
         now = self.clock()
         attempts = rec.attempts + 1
@@ -1244,10 +1268,17 @@ class Deliverer:
         detail = f"{note}: {err.message}" if note else err.message
         unsure = rec.unsure or err.maybe_delivered
         tally.failed += 1
+        landed = self._landed_by(rec, err, posted_at, retry, now)
+        if landed:
+            # Its post (`posted_at`) may still be on its way: a look sooner could miss it, and the post go twice (trial
+            # 54, HIGH-1: held 15 s before Slack stored it, a 10 s timeout, the look 2 s later). In `not_before`, which
+            # a process started meanwhile keeps to as well; the channel waits with it, so that nothing goes before it.
+            retry = Retry(next_attempt_at=landed, not_before=max(retry.not_before, landed))
+            self.landing = max(self.landing, landed)
         # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
         # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
         given_up = self.schedule.out_of_attempts(attempts)
-        self._channel_failed(rec, err, skip, attempts, now, retried=not given_up)
+        self._channel_failed(rec, err, skip, attempts, now, retried=not given_up, landed=landed)
         if given_up:  # retry.attempts: given up like a delivery past its age
             tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
             self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
@@ -1263,6 +1294,18 @@ class Deliverer:
             )
             self._settle(rec, outcome, tally, "failed", attempts)
             wait = retry.next_attempt_at - now
+            if landed and posted_at is not None:
+                log.warning(
+                    "alerts: %s -> %s attempt %d failed (%s); looked for in the channel in %.0fs, %.0fs after the "
+                    "attempt started, when a post of it still on its way has landed; sent again only if not there",
+                    rec.alert_id,
+                    rec.channel,
+                    attempts,
+                    detail,
+                    wait,
+                    landed - posted_at,
+                )
+                return
             log.warning(
                 "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
                 rec.alert_id,
@@ -1271,6 +1314,22 @@ class Deliverer:
                 detail,
                 wait,
             )
+
+    def _landed_by(
+        self, rec: DeliveryRecord, err: NotifierError, posted_at: float | None, retry: Retry, now: float
+    ) -> float:
+        """When a post of a failed attempt, started at `posted_at`, that got no answer and may still be on its way
+        (`unanswered`: a timeout) has surely landed, if that is after `retry` and the next attempt looks in the channel
+        first: the post's start plus the channel's landing window (Slack: 2 × its `timeout`), the same the take-over
+        of a dead process's claims waits (AlertDispatcher._landed_by); never past the delivery's expiry. Else 0. (A
+        5xx is an answer: whatever the server did with the post is done, and the look after the backoff sees it.)"""
+        if posted_at is None or not (err.unanswered and err.maybe_delivered):
+            return 0.0
+        notifier = self._notifier(rec.channel)
+        if not isinstance(notifier, Reconciling):  # (sent again as it is, not looked for: nothing to wait for)
+            return 0.0
+        landed = min(posted_at + landing_window(notifier), max(rec.created_at + self.schedule.max_age, now))
+        return landed if landed > retry.next_attempt_at else 0.0
 
     def _channel_failed(
         self,
@@ -1281,6 +1340,7 @@ class Deliverer:
         now: float | None = None,
         *,
         retried: bool = True,
+        landed: float = 0.0,
     ) -> None:
         if err.channel_wide or isinstance(err, TransientError):
             # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
@@ -1296,7 +1356,9 @@ class Deliverer:
                     _say_paused(rec.channel, retry.not_before, now, err)
                 self.paused[rec.channel] = retry.not_before
                 self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
-            self.store.defer_channel(rec.channel, retry.next_attempt_at, now, hold_channel=retried)
+            # (until the failed row's retry: later when it waits for its post to land, `landed`)
+            until = max(retry.next_attempt_at, landed)
+            self.store.defer_channel(rec.channel, until, now, hold_channel=retried)
 
     def _unconfirmed(self, rec: DeliveryRecord, err: Unconfirmed, tally: Tally, skip: set[str]) -> None:
         """Handed over whole, no verdict, and the channel cannot be looked in: given up as unconfirmed, not sent

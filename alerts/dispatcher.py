@@ -84,6 +84,7 @@ from .notifiers.base import (
     NotifierError,
     Reconciling,
     Targeted,
+    landing_window,
 )
 from .routing import RoutingProvider, RoutingTable, Spellings, StaticRouting, route, silenced_by, thread_only, too_old
 from .schedule import RetrySchedule
@@ -761,23 +762,26 @@ class AlertDispatcher:
 
     def landing_wait(self) -> float:
         """Seconds until the rows this dispatcher took over from a dead process may be tried (an attempt that process
-        had on its way has landed by then), 0 when none waits for that: a `run --once` waits it out and delivers them,
-        instead of ending with them outstanding (trial 36, H1's cost)."""
-        return max(self._landing - self._clock(), 0.0)
+        had on its way has landed by then), or the rows whose own attempt timed out here (`Deliverer.landing`: a post
+        Slack may still carry out), 0 when none waits for that: a `run --once` waits it out and delivers them,
+        instead of ending with them outstanding (trial 36, H1's cost; trial 54, HIGH-1)."""
+        return max(max(self._landing, self.deliverer.landing) - self._clock(), 0.0)
+
+    def landing_for(self) -> str:
+        """What `landing_wait` waits for, said by a `--once` that waits (or will not wait that long)."""
+        now = self._clock()
+        what = []
+        if self._landing > now:
+            what.append("the deliveries taken over from a process stopped mid-send (an attempt it had on its way)")
+        if self.deliverer.landing > now:
+            what.append("the deliveries whose attempt timed out here (a post the channel may still carry out)")
+        return " and ".join(what) or "nothing"
 
     def _landed_by(self, channel: str, lease_until: float, now: float) -> float:
         """When an attempt of `channel` that a process found dead at `now` may have had on its way has surely
         ended: `now` plus the channel's longest attempt (it started before now; when is not recorded, and another
         process's lease may be of another length), never past the lease itself; `now` for a channel that says none."""
-        notifier = self._notifier(channel)
-        longest = (
-            notifier.longest_attempt()
-            if isinstance(notifier, Lasting)
-            else notifier.in_flight()
-            if isinstance(notifier, InFlight)
-            else 0.0
-        )
-        return min(lease_until, now + longest)
+        return min(lease_until, now + landing_window(self._notifier(channel)))
 
     def intake(self, limit: int = 500) -> tuple[int, int]:
         """Route new detections and retractions into the ledger; returns (events read, rows enqueued).

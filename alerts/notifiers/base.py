@@ -32,12 +32,16 @@ class NotifierError(Exception):
         channel_wide: bool = False,
         maybe_delivered: bool = False,
         answer: Mapping[str, Any] | None = None,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         self.channel_wide = channel_wide
         self.maybe_delivered = maybe_delivered
+        # No answer came (a timeout, a connection cut mid-request): the request may still be on its way, and be
+        # carried out later than the failure (a 5xx is an answer: its handling is over). Implies maybe_delivered.
+        self.unanswered = unanswered
         # The service's error answer as it gave it, when it gave one (Slack: its JSON, `error` and, for
         # missing_scope, `needed`): for a caller that reads more than the message. Never a secret.
         self.answer: Mapping[str, Any] = answer or {}
@@ -188,6 +192,17 @@ class InFlight(Protocol):
     def in_flight(self) -> float:
         """Seconds from the claim within which an attempt has surely ended."""
         ...
+
+
+def landing_window(notifier: object) -> float:
+    """Seconds from an attempt's start within which what it had on its way has surely landed: its longest attempt
+    (`Lasting`: email's exchanges; `InFlight`: Slack's look and post, a webhook's POST), 0 for one that says none.
+    A look in the channel made sooner can miss a post the channel carries out late, and post it again."""
+    if isinstance(notifier, Lasting):
+        return notifier.longest_attempt()
+    if isinstance(notifier, InFlight):
+        return notifier.in_flight()
+    return 0.0
 
 
 @runtime_checkable

@@ -675,7 +675,9 @@ class SlackNotifier:
             # Refused: nothing reached Slack. Anything else (a timeout above all) may have been processed.
             unsent = isinstance(reason, ConnectionRefusedError | socket.gaierror)
             message = self._redact(f"{where}: network error: {type(reason).__name__}: {reason}")
-            raise TransientError(message, channel_wide=True, maybe_delivered=not unsent) from None
+            raise TransientError(
+                message, channel_wide=True, maybe_delivered=not unsent, unanswered=not unsent
+            ) from None
         except SlackClientError as e:
             raise PermanentError(self._redact(f"{where}: {type(e).__name__}: {e}")) from None
         data = resp.data

@@ -6,9 +6,11 @@ while the local Slack server holds its post; real slack-sdk; SQLite on disk."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,52 @@ def test_run_once_after_a_kill_mid_post_waits_for_the_post_to_land_and_delivers_
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said  # not 3 with the taken-over row outstanding
     assert "waiting 4s for the deliveries taken over from a process stopped mid-send" in said, said
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    try:
+        rows = st.deliveries()
+    finally:
+        st.close()
+    assert rows and all(r.status == "sent" for r in rows), [(r.alert_id, r.status, r.detail) for r in rows]
+    for r in rows:
+        assert len(slack_server.messages_for(r.alert_id)) == 1, r.alert_id  # the landed post was found, not repeated
+    assert len(slack_server.requests_for("chat.postMessage")) == len(rows)
+
+
+class _ReleaseOn(logging.Handler):
+    """Lets Slack carry out the held post once the log says its attempt failed (timed out)."""
+
+    def __init__(self, release: threading.Event, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.gate, self.text = release, text
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.gate.set()
+
+
+def test_run_once_after_its_own_post_timed_out_waits_for_it_to_land_finds_it_and_delivers_the_rest_once(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Trial 54, HIGH-1 with `--once`: the first post is held by Slack past the channel's `timeout` (3 s) and carried
+    out after the timeout. The retry is not made before the post's landing window (2 × timeout from its start) is
+    over, later than the backoff (1 s), which the `--once` waits out (it used to end at once, the row outstanding,
+    exit 3): then it looks, finds the post and sends the rest, each once."""
+    slack_server.channels = {"#desk"}
+    cfg = _config(tmp_path, slack_server)
+    text = cfg.read_text(encoding="utf-8").replace("timeout: 2}", "timeout: 3}") + "retry: {backoff: 1s}\n"
+    cfg.write_text(text, encoding="utf-8")
+    release, arrived = slack_server.hold_next("chat.postMessage")
+    handler = _ReleaseOn(release, "attempt 1 failed")
+    logging.getLogger("watchfloor.alerts.delivery").addHandler(handler)
+    try:
+        res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env={"WF_TEST_SLACK": slack_server.token})
+    finally:
+        logging.getLogger("watchfloor.alerts.delivery").removeHandler(handler)
+        release.set()
+    said = " ".join(res.output.split())
+    assert arrived.is_set() and res.exit_code == 0, said  # not 3 with the timed-out row outstanding
+    assert "for the deliveries whose attempt timed out here (a post the channel may still carry out)" in said, said
+    assert "found already posted, not posted again" in said, said
     st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     try:
         rows = st.deliveries()

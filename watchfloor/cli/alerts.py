@@ -271,24 +271,32 @@ def exit_if_sources_failed(summary: Any) -> None:
     raise typer.Exit(SOURCE_FAILED_EXIT)
 
 
-# How long a `--once` waits for the attempts of a process killed mid-send to land before it looks for them in their
-# channel and sends what is not there: Slack's look and post (2 × its timeout, 20 s by default) fit; an email relay's
-# longer exchanges do not, and are left outstanding for the next run, as before.
+# How long a `--once` waits for the attempts of a process killed mid-send, or for its own posts that timed out, to
+# land before it looks for them in their channel and sends what is not there: Slack's look and post (2 × its timeout,
+# 20 s by default) fit; an email relay's longer exchanges do not, and are left outstanding for the next run, as before.
 TAKE_OVER_WAIT_MAX = 60.0
 
 
 def after_take_over(dispatcher: Any, report: Any, stop: Any) -> Any:
-    """`--once` (`run`, `notify`) after a process was killed mid-send: the deliveries it held, taken over, wait until
-    an attempt it may have had on its way has landed (`Dispatcher.landing_wait`), and the run ended with them
-    outstanding (exit 3; trial 36, H1's cost). Waited for here (at most TAKE_OVER_WAIT_MAX), then delivered: looked
-    for in the channel first, and posted only when not there. The report the exit status goes by: the later pass's,
-    when there is one."""
+    """`--once` (`run`, `notify`) after a process was killed mid-send, or after a post of its own timed out: the
+    deliveries it held, taken over, or the ones that timed out, wait until an attempt on its way has landed
+    (`Dispatcher.landing_wait`), and the run ended with them outstanding (exit 3; trial 36, H1's cost; trial 54,
+    HIGH-1). Waited for here (at most TAKE_OVER_WAIT_MAX), then delivered: looked for in the channel first, and posted
+    only when not there. The report the exit status goes by: the later pass's, when there is one."""
     left = dispatcher.landing_wait() if report is not None and report.outstanding else 0.0
-    if not 0 < left <= TAKE_OVER_WAIT_MAX:
+    if left <= 0:
+        return report
+    what = dispatcher.landing_for()
+    if left > TAKE_OVER_WAIT_MAX:
+        err.print(
+            f"not waiting {left:.0f}s for {what} to land (a `--once` waits up to {TAKE_OVER_WAIT_MAX:.0f}s): they stay "
+            "outstanding, and the next run looks for each in its channel before it sends it",
+            highlight=False,
+        )
         return report
     err.print(
-        f"waiting {left:.0f}s for the deliveries taken over from a process stopped mid-send: an attempt it had on "
-        "its way may still land; then each is looked for in its channel and sent only if it is not there",
+        f"waiting {left:.0f}s for {what}: it may still land; then each is looked for in its channel and sent only if "
+        "it is not there",
         highlight=False,
     )
     if stop.wait(left + 0.05):
