@@ -36,7 +36,7 @@ from watchfloor.scoring import (
 from watchfloor.scoring.diff import with_verdicts
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.scoring.scores import Outcome, ScoreWindow
-from watchfloor.scoring.truth import NEGATIVE_LABELS
+from watchfloor.scoring.truth import NEGATIVE_LABELS, bad_lines_error
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
 
@@ -93,6 +93,12 @@ class Truth:
             unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())
             if unmapped:
                 truth.warnings.append(f"{lmap.source}: no item in {lab.path} has the label(s) {', '.join(unmapped)}")
+            answered = set(lmap.rules_by_label)
+            if truth.baseline_label_map is not None:
+                answered |= set(truth.baseline_label_map.rules_by_label)
+            misspelt = label_case_slips(lab, answered, lmap.source)
+            if misspelt:
+                raise bad_lines_error(lab.path, misspelt)
             truth.warnings.extend(unanswered_labels(lab, lmap))
         return truth
 
@@ -298,9 +304,47 @@ def assemble(
     return ev
 
 
+def _folded_label(label: str) -> str:
+    return label.casefold().replace("-", "_")
+
+
+LABEL_SLIP_LINES = 5
+"""The lines of one misspelt label named in its error; the rest are counted."""
+
+
+def label_case_slips(lab: Labels, answered: Iterable[str], source: str) -> list[str]:
+    """An error per label of the file that no rule answers but one it does is, but for case and `-`/`_`
+    (`wagner_mutiny` for `WAGNER_MUTINY`): labels match exactly, so its items would be scored as negatives and a
+    true alert as a false one, with a warning and exit 0 that a gate never saw (outside trial 53, LOW-4). A label
+    no rule answers at all stays a warning (the file may hold other packs' labels): see `unanswered_labels`."""
+    exact = set(answered)
+    by_fold: dict[str, str] = {}
+    for a in sorted(exact):
+        by_fold.setdefault(_folded_label(a), a)
+    lines = {
+        label: lab.label_lines.get(label) or sorted(it.line for it in lab.items.values() if label in it.labels)
+        for label in lab.all_labels()
+        if label not in exact and _folded_label(label) in by_fold
+    }
+    out: list[str] = []
+    for label, at in sorted(lines.items(), key=lambda kv: kv[1][0]):
+        also = ", ".join(str(n) for n in at[1 : LABEL_SLIP_LINES + 1])
+        more = len(at) - 1 - LABEL_SLIP_LINES
+        also += f" and {more} more" if more > 0 else ""
+        meant = by_fold[_folded_label(label)]
+        out.append(
+            f"{lab.path}:{at[0]}: the label {label!r} differs from {meant}, which a rule answers, only in case or "
+            f"'-'/'_'; labels match exactly (its items would be scored as negatives): write {meant}"
+            + (f" (also on line(s) {also})" if also else "")
+            + f" (which rules answer which labels: {source})"
+        )
+    return out
+
+
 def unanswered_labels(lab: Labels, lmap: LabelMap) -> list[str]:
-    """A warning per label of the file that no rule answers but one it does is spelt close to (`pow_swap` for
-    `POW_SWAP`: its items scored as negatives, a true alert as a false one, and nothing said: outside trial 32, M2),
+    """A warning per label of the file that no rule answers but one it does is spelt close to (`POW_SWP` for
+    `POW_SWAP`: its items scored as negatives, a true alert as a false one, and nothing said: outside trial 32, M2;
+    one that differs only in case or '-'/'_' is an error, `label_case_slips`),
     and one line naming the other labels no rule answers (their items are negatives for every rule)."""
     answered = set(lmap.rules_by_label)
     out: list[str] = []
