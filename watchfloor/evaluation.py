@@ -56,6 +56,8 @@ class Truth:
     # pack is then part of the comparison, not applied to both sides.
     baseline_label_map: LabelMap | None = None
     window: ScoreWindow | None = None  # --score-from / --score-until: the period the labels' scores count
+    # The rules of --baseline-rules: a rule the map names that they lack is absent from the baseline's scores.
+    baseline_rules: frozenset[str] | None = None
 
     @classmethod
     def load(
@@ -84,6 +86,8 @@ class Truth:
                 )
         tl = load_timeline(timeline, rule_vocabulary(rules, baseline)) if timeline is not None else None
         truth = cls(lab, lmap, tl)
+        if baseline is not None:
+            truth.baseline_rules = frozenset(d.id for d in baseline.detections)
         if label_map is None and lab is not None and baseline is not None:
             base_map = label_map_from_packs({d.id: d.definition.labels for d in baseline.detections})
             truth.baseline_label_map = replace(base_map, source="the baseline's rule packs")
@@ -138,8 +142,12 @@ class Truth:
         alerts = list(alerts)
         s: Scores | None = None
         label_map = self.baseline_label_map if baseline and self.baseline_label_map is not None else self.label_map
+        absent: set[str] = set()
+        if baseline and self.baseline_rules is not None and self.label_map is not None:
+            # rules of this run's map the baseline's packs do not have: a rule the edit adds, not one it lost
+            absent = set(self.label_map.labels_by_rule()) - self.baseline_rules
         if self.labels is not None and label_map is not None:
-            s = score(alerts, self.labels, label_map, seen=self.seen, window=self.window)
+            s = score(alerts, self.labels, label_map, seen=self.seen, window=self.window, absent=absent)
         if self.timeline is not None:
             if s is None:
                 s = Scores({}, Counts(), [], [], {})

@@ -157,7 +157,9 @@ def _scores_section(result: dict[str, Any]) -> str:
             for c in cols
         )
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
-        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}{_leads(s, with_events)}</tr>")
+        # a rule the baseline's packs do not have: its change is the whole rule, not a gain over a baseline's 0
+        added = ' <small class="up">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
+        rows.append(f"<tr{attr}><th>{_e(rule)}{added}</th>{cells}{_leads(s, with_events)}</tr>")
     overall = scores["overall"]
     if overall.get("items") and overall.get("items") != overall.get("positives"):
         # An item answered by more than one rule: the overall row counts (item, rule) pairs; this row each labelled
