@@ -562,6 +562,12 @@ def test_labels_by_url_find_lines_whose_writer_escaped_the_slashes(tmp_path: Pat
         ),
         ("https://news.example/world/asia/ab12/", "world"),
         ("https://news.example/", "news.example"),
+        # outside trial 53, LOW-9: a short slug with a number is the article's; else a number of the query, not a
+        # section of the site (`International`) that thousands of lines hold
+        ("https://www.bbc.co.uk/news/world-65996531?at_medium=RSS&at_campaign=KARANGA", "world-65996531"),
+        ("https://abcnews.go.com/International/story?id=100335756", "100335756"),
+        # any scheme with a host is a URL: never the query (`…at_campaign=KARANGA` is in every BBC line)
+        ("http1xs://www.bbc.co.uk/news/world-65996531?at_medium=RSS&at_campaign=KARANGA", "world-65996531"),
     ],
 )
 def test_gate_word_of_a_label_key(key: str, word: str) -> None:
