@@ -18,7 +18,7 @@ from watchfloor.scoring import format_lead
 from watchfloor.scoring.near_misses import Reason
 from watchfloor.scoring.scores import f1_of, signed_change
 
-from .report_timeline import future_dated, timeline_svg
+from .report_timeline import VERDICT_CLASS, future_dated, timeline_svg
 
 SEVERITY_COLOURS = {"low": "#7f8c8d", "medium": "#e6a23c", "high": "#d9534f", "critical": "#8e44ad"}
 SEVERITIES = tuple(SEVERITY_COLOURS)
@@ -157,7 +157,9 @@ def _scores_section(result: dict[str, Any]) -> str:
             for c in cols
         )
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
-        rows.append(f"<tr{attr}><th>{_e(rule)}</th>{cells}{_leads(s, with_events)}</tr>")
+        # a rule the baseline's packs do not have: its change is the whole rule, not a gain over a baseline's 0
+        added = ' <small class="up">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
+        rows.append(f"<tr{attr}><th>{_e(rule)}{added}</th>{cells}{_leads(s, with_events)}</tr>")
     overall = scores["overall"]
     if overall.get("items") and overall.get("items") != overall.get("positives"):
         # An item answered by more than one rule: the overall row counts (item, rule) pairs; this row each labelled
@@ -552,17 +554,16 @@ def _near_misses_section(result: dict[str, Any]) -> str:
     )
 
 
-_BADGES = {"tp": "true alert", "fp": "false alert", "repeat": "repeat"}
+_BADGES = {"tp": "true alert", "fp": "false alert", "repeat": "repeat", "unscored": "unscored"}
 
 
 def _verdicts(result: dict[str, Any]) -> dict[str, str]:
-    """Each scored alert's badge class (tp, fp, repeat), as the scores decided it (`scores.verdicts`); a result
-    written before those were recorded: tp for the alerts that caught a positive, fp for the false ones."""
+    """Each scored alert's badge class (tp, fp, repeat, unscored), as the scores decided it (`scores.verdicts`); a
+    result written before those were recorded: tp for the alerts that caught a positive, fp for the false ones."""
     scores = result.get("scores") or {}
     recorded = scores.get("verdicts")
     if recorded is not None:
-        cls = {"true": "tp", "false": "fp", "repeat": "repeat"}
-        return {v["id"]: cls[v["verdict"]] for v in recorded if v.get("verdict") in cls}
+        return {v["id"]: VERDICT_CLASS[v["verdict"]] for v in recorded if v.get("verdict") in VERDICT_CLASS}
     out = {ev["alert"]: "tp" for ev in scores.get("events", []) if ev.get("alert")}
     out.update({a: "fp" for a in scores.get("false_positives", [])})
     return out
@@ -692,6 +693,7 @@ table.scores td{{text-align:right}} tr.overall{{font-weight:bold}} table.scores 
 ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict{{font-size:.8em;padding:1px 5px;border-radius:4px;border:1px solid}}
 .verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
+.verdict.unscored{{color:#999}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
 small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
@@ -705,8 +707,9 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} 
 {filters}
 {_problems_section(result)}
 {_scores_section(result)}
-<section id="timeline"><h2>Timeline</h2><p>● alert, its colour its severity: {legend} ·
-⊗ false alert (crossed out) · ▲ labelled item (green: caught, red: missed) · ◆ expected event</p>
+<section id="timeline"><h2>Timeline</h2><p>● alert, its colour its severity: {legend}; scored: ● true alert ·
+◌ repeat (faded, dashed ring) · ⊗ false alert (crossed out) · ○ unscored (pale, dotted grey ring) ·
+▲ labelled item (green: caught, red: missed) · ◆ expected event · ×N marks drawn side by side</p>
 {timeline_svg(result, SEVERITY_COLOURS)}</section>
 {_timeline_events_section(result)}
 {_alerts_section(alerts, _verdicts(result))}

@@ -302,6 +302,10 @@ def score_rows(scores: Mapping[str, Any], baseline: Mapping[str, Any] | None = N
         if s is None:
             continue
         entries = [("rule", r, c) for r, c in sorted(s.get("per_rule", {}).items())]
+        # a rule of the map the run's packs do not have (a baseline's, beside a candidate that adds it): a row with
+        # no numbers, not one of zeros and misses
+        entries += [("rule", r, {}) for r in s.get("absent_rules") or ()]
+        entries.sort(key=lambda e: str(e[1]))
         entries.append(("overall", None, s["overall"]))
         for scope, rule, c in entries:
             lead = c.get("lead_time_s") or {}

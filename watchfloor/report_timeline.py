@@ -1,6 +1,7 @@
 """The report's timeline (inline SVG): one row per rule; alerts as dots coloured by severity (a false alert
-crossed out), and beside them the truth: labelled items as triangles (green caught, red missed) and expected
-events of a --timeline as diamonds. Every mark carries data-rule (and data-severity) for the page's filters."""
+crossed out, a repeat faded, an unscored one pale), and beside them the truth: labelled items as triangles (green
+caught, red missed) and expected events of a --timeline as diamonds. Every mark carries data-rule (and
+data-severity) for the page's filters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Mark = tuple[str, float, dict[str, Any]]  # (rule, time, what the mark shows)
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}  # as the page's severity filter ranks them
 
 
 def _e(text: Any) -> str:
@@ -104,30 +106,79 @@ def axis_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
 NEAR_PX = 3.0  # marks of one kind on one row closer than this are drawn as one cluster, side by side
 DODGE_PX = 10.0  # the step between the marks of a cluster, shrunk so that a cluster spans no more than CLUSTER_PX
 CLUSTER_PX = 60.0
+MARK_R = 7.0  # half the width of the widest mark (an alert's dot)
+COUNT_GAP = 9.0  # from a cluster's last mark to its count
+COUNT_PAD = 3.0  # the least space between two counts
+
+
+def _step(size: int) -> float:
+    return min(DODGE_PX, CLUSTER_PX / (size - 1)) if size > 1 else 0.0
+
+
+def _count_width(size: int) -> float:
+    return 5.5 * (len(str(size)) + 1)  # "×12" at the count's 9 px font
+
+
+def _clusters(xs: list[float]) -> list[list[int]]:
+    """The indices of the marks of each cluster (marks within NEAR_PX of its first; in the order given), or of a
+    lone mark, in time order."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    out: list[list[int]] = []
+    for i in order:
+        if out and xs[i] - xs[out[-1][0]] < NEAR_PX:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return [sorted(members) for members in out]
 
 
 def dodge(xs: list[float]) -> tuple[list[float], list[tuple[float, int]]]:
     """Where to draw marks of one kind on one row that would otherwise sit on each other (outside trial 32, L5: three
     reports of one instant were drawn as one triangle): each cluster of marks within NEAR_PX of its first is spread
-    side by side about its centre, in the order given; and (centre, size) of each cluster of more than one mark, whose
-    count the picture prints above it. A lone mark stays where its time puts it."""
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    side by side about its centre, in the order given; and (centre, size) of each cluster of more than one mark. A
+    lone mark stays where its time puts it."""
     shown = list(xs)
     clusters: list[tuple[float, int]] = []
-    k = 0
-    while k < len(order):
-        j = k
-        while j + 1 < len(order) and xs[order[j + 1]] - xs[order[k]] < NEAR_PX:
-            j += 1
-        members = sorted(order[k : j + 1])  # in the order given (time, then as listed)
+    for members in _clusters(xs):
         if len(members) > 1:
             centre = sum(xs[i] for i in members) / len(members)
-            step = min(DODGE_PX, CLUSTER_PX / (len(members) - 1))
             for n, i in enumerate(members):
-                shown[i] = centre + (n - (len(members) - 1) / 2) * step
+                shown[i] = centre + (n - (len(members) - 1) / 2) * _step(len(members))
             clusters.append((centre, len(members)))
-        k = j + 1
     return shown, clusters
+
+
+def counts(xs: list[float]) -> list[tuple[float, list[int]]]:
+    """The counts the picture prints beside the marks of one row (drawn where `dodge` puts them): (x of the count,
+    the indices of the marks it counts). Each cluster's count goes after its last mark; when that would print over
+    the count before it, the two are one count, of both clusters and the marks between them, after the second (outside
+    trial 53, L3: two clusters 9 px apart printed "×2" on "×2"; now one "×4")."""
+    shown, _ = dodge(xs)
+    out: list[tuple[float, list[int]]] = []
+    for members in _clusters(xs):
+        if len(members) < 2:
+            continue
+        at = max(shown[i] for i in members) + COUNT_GAP
+        if out and at < out[-1][0] + _count_width(len(out[-1][1])) + COUNT_PAD:
+            lo = min(shown[i] for i in out[-1][1])
+            between = {i for i in range(len(xs)) if lo <= shown[i] <= at}
+            out[-1] = (at, sorted(between | set(members)))
+        else:
+            out.append((at, members))
+    return out
+
+
+VERDICT_CLASS = {"true": "tp", "false": "fp", "repeat": "repeat", "unscored": "unscored"}
+"""The class of an alert's mark (and of its badge in the alerts' list) for each verdict of the scores."""
+
+
+def alert_verdicts(scores: dict[str, Any]) -> dict[str, str]:
+    """Each alert's verdict ("true", "false", "repeat", "unscored") as the scores decided it (`scores.verdicts`); a
+    result written before those were recorded: "false" for its false positives, the others unknown."""
+    recorded = scores.get("verdicts")
+    if recorded is not None:
+        return {v["id"]: v["verdict"] for v in recorded if v.get("verdict") in VERDICT_CLASS}
+    return {a: "false" for a in scores.get("false_positives", [])}
 
 
 def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1100) -> str:
@@ -135,7 +186,6 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
     scores = result.get("scores") or {}
     truth = [ev for ev in scores.get("events", []) if ev.get("time")]
     expected = scores.get("timeline") or []
-    fps = set(scores.get("false_positives", []))
     rules = sorted({a["rule"] for a in alerts} | {ev["rule"] for ev in truth} | {t["rule"] for t in expected})
     if not rules:
         return "<p>No alerts fired and no labelled truth to show.</p>"
@@ -187,20 +237,27 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
             f"{label}</text>"
         )
 
-    def placed(marks: list[Mark], cy_of: Callable[[str], float]) -> list[tuple[float, float, dict[str, Any]]]:
+    def placed(
+        marks: list[Mark], cy_of: Callable[[str], float], severity_of: Callable[[dict[str, Any]], str] | None = None
+    ) -> list[tuple[float, float, dict[str, Any]]]:
         """(x, y, item) of each mark, with the marks of one row that coincide drawn side by side (dodge), and a
-        count beside each such cluster."""
+        count beside each such cluster. The count carries its row's data-rule (and, of alerts, the highest
+        severity among them) so that the page's filter hides it with its marks (outside trial 53, L3: the counts
+        of a filtered-out row stayed, floating over the plot)."""
         out: list[tuple[float, float, dict[str, Any]]] = []
         for rule in dict.fromkeys(r for r, _, _ in marks):
             row = [(t, item) for r, t, item in marks if r == rule]
-            xs, clusters = dodge([x(t) for t, _ in row])
+            xs, _ = dodge([x(t) for t, _ in row])
             cy = cy_of(rule)
             out += [(cx, cy, item) for cx, (_, item) in zip(xs, row, strict=True)]
-            for centre, size in clusters:
-                half = min(DODGE_PX, CLUSTER_PX / (size - 1)) * (size - 1) / 2
+            for at, members in counts([x(t) for t, _ in row]):
+                severity = ""
+                if severity_of is not None:
+                    top = max((severity_of(row[i][1]) for i in members), key=lambda s: SEVERITY_RANK.get(s, -1))
+                    severity = f' data-severity="{_e(top)}"'
                 parts.append(
-                    f'<text class="cluster" x="{centre + half + 9:.1f}" y="{cy + 4:.1f}" font-size="9" '
-                    f'fill="#555">×{size}</text>'
+                    f'<text class="cluster" data-rule="{_e(rule)}"{severity} x="{at:.1f}" y="{cy + 4:.1f}" '
+                    f'font-size="9" fill="#555">×{len(members)}</text>'
                 )
         return out
 
@@ -242,22 +299,31 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
         if fired is None or not shown(fired, f"alert {a['rule']} fired {_short(a['fired_at'])}{why}"):
             continue
         shown_alerts.append((a["rule"], fired, a))
-    for cx, cy, a in placed(shown_alerts, lambda rule: y(rule) - 3):
+    verdict_of = alert_verdicts(scores)
+    for cx, cy, a in placed(shown_alerts, lambda rule: y(rule) - 3, lambda a: str(a["severity"])):
         colour = colours.get(a["severity"], "#333")
-        false_alert = a["id"] in fps
-        tip = f"{_short(a['fired_at'])} UTC  {a['severity']}  {a['title']}" + ("  (false alert)" if false_alert else "")
-        cls = "mark alert-mark fp" if false_alert else "mark alert-mark"
-        # Colour says severity only; a false alert is crossed out (a red ring was read as a high alert's red).
+        verdict = verdict_of.get(a["id"], "")
+        said = {"false": "false alert", "repeat": "repeat", "unscored": "unscored"}
+        tip = f"{_short(a['fired_at'])} UTC  {a['severity']}  {a['title']}"
+        tip += f"  ({said[verdict]})" if verdict in said else ""
+        cls = f"mark alert-mark {VERDICT_CLASS[verdict]}" if verdict in VERDICT_CLASS else "mark alert-mark"
+        # Colour says severity only; a false alert is crossed out (a red ring was read as a high alert's red), a
+        # repeat is faded in a dashed ring and an unscored one pale in a dotted grey ring (outside trial 53, L3:
+        # drawn as true alerts, six repeats of thirteen alerts read as seven more good ones).
+        look = {
+            "repeat": 'fill-opacity="0.35" stroke="#333" stroke-dasharray="3,2"',
+            "unscored": 'fill-opacity="0.15" stroke="#999" stroke-dasharray="1,2"',
+        }.get(verdict, 'fill-opacity="0.85" stroke="#333"')
         cross = (
             f'<path class="fp-cross" d="M{cx - 5:.1f},{cy - 5:.1f} l10,10 m0,-10 l-10,10" stroke="#111" '
             f'stroke-width="2.5" stroke-linecap="round"><title>{_e(tip)}</title></path>'
-            if false_alert
+            if verdict == "false"
             else ""
         )
         parts.append(
             f'<a href="#{_e(a["id"])}" class="{cls}" data-rule="{_e(a["rule"])}" '
             f'data-severity="{_e(a["severity"])}"><circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" '
-            f'fill="{colour}" fill-opacity="0.85" stroke="#333"><title>{_e(tip)}</title></circle>{cross}</a>'
+            f'fill="{colour}" {look}><title>{_e(tip)}</title></circle>{cross}</a>'
         )
     parts.append("</svg>")
     if outside:

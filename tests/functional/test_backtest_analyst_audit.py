@@ -300,3 +300,31 @@ def test_a_label_moved_in_the_edit_shows_against_the_baseline_rules(tmp_path: Pa
     assert data["scores"]["per_rule"]["troops-deployed"]["tp"] == 0
     lost = {(x["id"], x["rule"]) for x in data["diff"]["scores"]["lost_true_positives"]}
     assert lost == {("sc-04", "troops-deployed"), ("sc-05", "troops-deployed")}
+
+
+def test_a_rule_the_baseline_lacks_is_absent_from_its_scores_with_a_shared_label_map(tmp_path: Path) -> None:
+    """Outside trial 53: with one --label-map for both runs, the baseline was scored for a rule only the candidate
+    has (recall 0, every one of its positives an FN), and the change read as a gain over a baseline's misses. The rule
+    is absent from the baseline's rows ("rule added" in the change), its items still counted per item."""
+    text = (resources.files("watchfloor") / "rules" / "dprk_russia.yaml").read_text(encoding="utf-8")
+    cut = text.index("  - id: troop-engagement\n")
+    old = write(tmp_path / "old.yaml", text[:cut])  # the candidate (the bundled pack) adds troop-engagement
+    out, csv_dir = tmp_path / "o.json", tmp_path / "csv"
+    args = ("--baseline-rules", old, "--labels", SCORING / "labels.csv", "--label-map", LABEL_MAP, "--near-misses", "0")
+    code, output = run(EVENTS, *args, "--json", out, "--csv", csv_dir)
+    assert code == 0, output
+    data = json.loads(out.read_text())
+    base, now = data["baseline"]["scores"], data["scores"]
+    assert "troop-engagement" in now["per_rule"] and "troop-engagement" not in base["per_rule"]
+    assert base["absent_rules"] == ["troop-engagement"] and data["diff"]["scores"]["rules_added"] == [
+        "troop-engagement"
+    ]
+    assert not [e for e in base["events"] if e["rule"] == "troop-engagement"]  # no misses of a rule it lacks
+    engaged = now["per_rule"]["troop-engagement"]["positives"]
+    assert engaged and base["overall"]["positives"] == now["overall"]["positives"] - engaged
+    assert base["overall"]["items"] == now["overall"]["items"]  # each labelled item once, on both sides
+    rows = [line.split(",") for line in (csv_dir / "scores.csv").read_text().splitlines()]
+    absent = [r for r in rows if r[:3] == ["baseline", "rule", "troop-engagement"]]
+    assert len(absent) == 1 and not any(absent[0][3:])  # a row with no numbers, not zeros and misses
+    said = " ".join(output.split())
+    assert "troop-engagement (rule added)" in said, output

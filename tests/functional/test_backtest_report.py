@@ -487,3 +487,21 @@ def test_alert_badges_follow_the_scores_verdicts(tmp_path: Path) -> None:
     del scores["verdicts"]
     page = _page(tmp_path, {"alerts": alerts, "scores": scores}).read_text(encoding="utf-8")
     assert page.count('<span class="verdict') == 2
+
+
+def test_the_rule_filter_hides_the_counts_of_the_rows_it_hides(tmp_path: Path, chromium) -> None:
+    """Outside trial 53, L3: with the rule filter set, another row's marks went but their counts ("×2") stayed,
+    floating over the plot. In the browser, after the page's script: the counts go with their row."""
+    from watchfloor.report import render_backtest_html
+
+    def alert(alert_id: str, rule: str, fired_at: str) -> dict:
+        return _alert(alert_id, rule, fired_at) | {"severity": "high"}
+
+    alerts = [alert(f"a-{k}", "pow-swap", "2024-01-05T00:00:00+00:00") for k in range(2)]
+    alerts += [alert(f"b-{k}", "troops-deployed", "2024-01-08T00:00:00+00:00") for k in range(3)]
+    alerts.append(alert("c-0", "pow-swap", "2024-01-20T00:00:00+00:00"))
+    page = tmp_path / "report.html"
+    page.write_text(render_backtest_html({"alerts": alerts, "stats": {}}), encoding="utf-8")
+    dom = Elements(chromium.dom(page.as_uri() + "#rule=pow-swap"))
+    counts = {a["data-rule"]: "off" in a.get("class", "").split() for a in dom.having("text", class_="cluster")}
+    assert counts == {"pow-swap": False, "troops-deployed": True}

@@ -562,6 +562,12 @@ def test_labels_by_url_find_lines_whose_writer_escaped_the_slashes(tmp_path: Pat
         ),
         ("https://news.example/world/asia/ab12/", "world"),
         ("https://news.example/", "news.example"),
+        # outside trial 53, LOW-9: a short slug with a number is the article's; else a number of the query, not a
+        # section of the site (`International`) that thousands of lines hold
+        ("https://www.bbc.co.uk/news/world-65996531?at_medium=RSS&at_campaign=KARANGA", "world-65996531"),
+        ("https://abcnews.go.com/International/story?id=100335756", "100335756"),
+        # any scheme with a host is a URL: never the query (`…at_campaign=KARANGA` is in every BBC line)
+        ("http1xs://www.bbc.co.uk/news/world-65996531?at_medium=RSS&at_campaign=KARANGA", "world-65996531"),
     ],
 )
 def test_gate_word_of_a_label_key(key: str, word: str) -> None:
@@ -731,9 +737,10 @@ def test_a_late_reports_revision_scores_in_log_order_as_in_event_time(tmp_path: 
 
 def test_a_mis_spelt_label_is_warned_of_with_the_one_meant(tmp_path: Path) -> None:
     # Outside trial 32, M2: `pow_swap` for the pack's POW_SWAP scored its item as a negative (a true alert became a
-    # false one) and nothing said so.
+    # false one) and nothing said so. A letter off is a warning (the file may hold other packs' labels, spelt close);
+    # a difference of case alone is an error (below).
     labels = tmp_path / "labels.csv"
-    text = LABELS.read_text(encoding="utf-8").replace("sc-05,TROOP_DEPLOYMENT_REPORT", "sc-05,troop_deployment_report")
+    text = LABELS.read_text(encoding="utf-8").replace("sc-05,TROOP_DEPLOYMENT_REPORT", "sc-05,TROOP_DEPLOYMENT_REPRT")
     assert text != LABELS.read_text(encoding="utf-8")
     labels.write_text(text, encoding="utf-8")
     code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
@@ -741,10 +748,33 @@ def test_a_mis_spelt_label_is_warned_of_with_the_one_meant(tmp_path: Path) -> No
     said = " ".join(output.split())
     assert (
         f"{labels}:" in said
-        and "no rule answers the label 'troop_deployment_report' (did you mean TROOP_DEPLOYMENT_REPORT?)" in said
+        and "no rule answers the label 'TROOP_DEPLOYMENT_REPRT' (did you mean TROOP_DEPLOYMENT_REPORT?)" in said
     ), said
     # a label no rule answers and none is spelt like: said once, with the others (not taken for a typo)
     assert "no rule answers the label(s) CONTEXT, TROOP_DEPLOYMENT_NONCONFIRMATION:" in said, said
+
+
+def test_a_label_that_differs_only_in_case_or_dash_is_an_error_before_the_replay(tmp_path: Path) -> None:
+    # Outside trial 53, LOW-4: `wagner_mutiny` for WAGNER_MUTINY was a warning with exit 0, and the scores (and a
+    # --fail-under gate) went on with its items as negatives.
+    labels = tmp_path / "labels.csv"
+    original = LABELS.read_text(encoding="utf-8")
+    text = original.replace("sc-05,TROOP_DEPLOYMENT_REPORT", "sc-05,troop_deployment_report")
+    text = text.replace("sc-01,TREATY_SIGNED", "sc-01,TREATY-SIGNED")
+    assert text.count("troop_deployment_report") == 1 and "TREATY-SIGNED" in text
+    labels.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    line_05 = next(n for n, ln in enumerate(lines, 1) if ln.startswith("sc-05,"))
+    line_01 = next(n for n, ln in enumerate(lines, 1) if ln.startswith("sc-01,"))
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--fail-under", "recall=0")
+    said = " ".join(output.split())
+    assert code == 1, output
+    assert (
+        f"{labels}:{line_05}: the label 'troop_deployment_report' differs from TROOP_DEPLOYMENT_REPORT, which a rule "
+        "answers, only in case or '-'/'_'" in said
+    ), said
+    assert f"{labels}:{line_01}: the label 'TREATY-SIGNED' differs from TREATY_SIGNED" in said, said
+    assert "documents," not in said  # nothing was replayed
 
 
 def test_a_fail_under_rule_that_cannot_be_scored_fails_before_the_replay(tmp_path: Path) -> None:

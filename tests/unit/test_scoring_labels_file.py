@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from watchfloor.scoring.truth import CONTRADICTIONS_SHOWN, load_labels
+from watchfloor.scoring.truth import BAD_LINES_SHOWN, CONTRADICTIONS_SHOWN, TruthError, load_labels
 
 
 def labels_file(tmp_path: Path, body: str) -> Path:
@@ -124,3 +124,31 @@ def test_scoring_counts_no_made_up_event_for_a_label_without_one(tmp_path: Path)
     got = score(alerts, labels, LabelMap("m.yaml", {"PROTEST": ("protests",)}))
     c = got.per_rule["protests"]
     assert (c.events, c.events_caught) == (1, 1)
+
+
+def test_every_bad_line_is_told_in_one_error(tmp_path: Path) -> None:
+    # Outside trial 53, LOW-4: bad times on lines 2, 3 and 4, and only line 2 was told (a run per mistake).
+    path = labels_file(
+        tmp_path,
+        "m1,MUTINY,2023-06-23 21:00\n"  # line 2: no offset
+        "m2,MUTINY,yesterday\n"  # line 3
+        "m3,MUTINY,2023-06-23T20:00:00+00:00\n"  # line 4: good
+        ",MUTINY,\n"  # line 5: no id
+        "m4,MUTINY,2023-06-23T20:00:00+00:00,extra\n"  # line 6: a cell too many
+        "m3,MUTINY,2023-06-24T20:00:00+00:00\n",  # line 7: another time for m3
+    )
+    with pytest.raises(TruthError) as e:
+        load_labels(path)
+    told = str(e.value).splitlines()
+    assert told[0] == f"{path}: 5 bad lines:"
+    assert [t.strip().split(": ", 1)[0] for t in told[1:]] == [f"{path}:{n}" for n in (2, 3, 5, 6, 7)]
+    assert "no UTC offset" in told[1] and "'yesterday'" in told[2] and "another time on line 4" in told[5]
+
+
+def test_past_twenty_bad_lines_the_rest_are_counted(tmp_path: Path) -> None:
+    path = labels_file(tmp_path, "".join(f"m{k},MUTINY,soon\n" for k in range(BAD_LINES_SHOWN + 7)))
+    with pytest.raises(TruthError) as e:
+        load_labels(path)
+    told = str(e.value).splitlines()
+    assert len(told) == 1 + BAD_LINES_SHOWN + 1 and told[-1].strip() == "… and 7 more bad line(s)"
+    assert told[0] == f"{path}: {BAD_LINES_SHOWN + 7} bad lines:"

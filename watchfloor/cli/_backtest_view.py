@@ -290,12 +290,14 @@ def print_score_change(scores: Scores, baseline: Scores, *, console: Console = o
     names = sorted(set(scores.per_rule) | set(baseline.per_rule))
     rows = [(r, scores.per_rule.get(r, Counts()), baseline.per_rule.get(r, Counts())) for r in names]
     rows.append(("overall", scores.overall, baseline.overall))
+    added = set(baseline.absent_rules)  # not in the baseline's packs: the whole row is the edit's
     for name, c, b in rows:
         counts = [(b.tp, c.tp), (b.fn, c.fn), (b.alerts, c.alerts), (b.true_alerts, c.true_alerts), (b.fp, c.fp)]
         if rep:
             counts.append((b.repeat_alerts, c.repeat_alerts))
+        shown = f"{escape(name)} (rule added)" if name in added else escape(name)
         table.add_row(
-            f"[bold]{name}[/bold]" if name == "overall" else escape(name),
+            f"[bold]{name}[/bold]" if name == "overall" else shown,
             *(_int_change(x, y) for x, y in counts),
             _rate_change((b.true_alerts, b.alerts), (c.true_alerts, c.alerts)),
             _rate_change((b.tp, b.tp + b.fn), (c.tp, c.tp + c.fn)),

@@ -228,6 +228,8 @@ def score_delta(before: Scores, after: Scores) -> dict[str, Any]:
     return {
         "per_rule": {r: counts_delta(before.per_rule.get(r, Counts()), after.per_rule.get(r, Counts())) for r in rules},
         "overall": counts_delta(before.overall, after.overall),
+        # scored now, absent from the baseline's packs: its change is the whole rule (outside trial 53)
+        "rules_added": sorted(set(before.absent_rules) & set(after.per_rule)),
         "lost_true_positives": [
             {"id": i, "label_key": key.get(i, i), "rule": r} for i, r in lost_true_positives(before, after)
         ],

@@ -412,6 +412,9 @@ class Scores:
     # Alerts of scored rules that fired outside `window` (verdict "unscored"), and positives dated outside it.
     unscored_alerts: int = 0
     positives_outside_window: int = 0
+    # Rules the label map names that this run's packs do not have (a baseline's, against a candidate that adds
+    # them): no row, not in the overall (item, rule) pairs; their items still count per item, as missed.
+    absent_rules: list[str] = field(default_factory=list)
 
     def true_positive_pairs(self) -> set[tuple[str, str]]:
         return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
@@ -435,6 +438,8 @@ class Scores:
             out["positives_outside_window"] = self.positives_outside_window
         if self.timeline:
             out["timeline"] = [t.to_json() for t in self.timeline]
+        if self.absent_rules:
+            out["absent_rules"] = list(self.absent_rules)
         return out
 
 
@@ -445,11 +450,16 @@ def score(
     *,
     seen: Mapping[str, datetime] | None = None,
     window: ScoreWindow | None = None,
+    absent: Collection[str] = (),
 ) -> Scores:
     """Score alerts against labels. `seen` (labelled id -> the item's published_at, for the labelled
     items that were among the replayed events): positives outside it are ignored, not missed — the
     rules never saw them. Without `seen`, every labelled item counts. `window`: only the alerts fired in it and the
-    positives dated in it count (ScoreWindow); the others are scored in order all the same, as state."""
+    positives dated in it count (ScoreWindow); the others are scored in order all the same, as state. `absent`: rules
+    of the map these alerts' packs do not have (a baseline's, beside a candidate that adds them): not scored per rule
+    nor in the overall (item, rule) pairs (outside trial 53: a shared --label-map gave the baseline 0 recall and 15 FN
+    for a rule it never had), their items still positives per item (which the run misses, unless another rule of
+    their labels caught them)."""
     alerts = sorted(alerts, key=lambda a: (a.fired_at, a.id))
     labels_by_rule = label_map.labels_by_rule()
     scored = set(labels_by_rule)
@@ -657,6 +667,9 @@ def score(
         for e in sorted(all_first_alert)
         if e in all_first_report
     ]
+    for rule in absent:
+        per_rule.pop(rule, None)
+    outcomes = [o for o in outcomes if o.rule not in absent]
     for c in per_rule.values():
         overall.repeat_alerts += c.repeat_alerts
         overall.tp += c.tp
@@ -680,6 +693,7 @@ def score(
         window=window,
         unscored_alerts=outside_alerts,
         positives_outside_window=len(outside_items),
+        absent_rules=sorted(absent),
     )
 
 

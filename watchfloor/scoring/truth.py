@@ -83,6 +83,8 @@ class Labels:
     # What the file says that is accepted but likely a mistake (an id labelled both NONE and positive), each
     # naming FILE:LINE; the backtest prints them as warnings.
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Each label -> the lines that write it, in order: where a misspelt label is to be fixed.
+    label_lines: dict[str, list[int]] = field(default_factory=dict, compare=False)
 
     def positives(self) -> dict[str, LabelledItem]:
         return {k: v for k, v in self.items.items() if v.labels}
@@ -171,7 +173,11 @@ class Timeline:
     names: Spellings = field(default_factory=Spellings)  # the packs' entity spellings, for matching
 
 
-def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def _read_csv(
+    path: str | Path, what: str, problems: list[str] | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header (lower case) and the (line, row) of each non-empty record. A row of more cells than the header
+    names is an error, raised, or added to `problems` (and left out) when given."""
     p = Path(path)
     try:
         text = p.read_bytes().decode("utf-8-sig")
@@ -207,7 +213,11 @@ def _read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, d
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header):
-                raise TruthError(f"{path}:{line}: {len(cells)} cells, but the header names {len(header)} columns")
+                ragged = f"{path}:{line}: {len(cells)} cells, but the header names {len(header)} columns"
+                if problems is None:
+                    raise TruthError(ragged)
+                problems.append(ragged)
+                continue
             rows.append((line, {h: c.strip() for h, c in zip(header, cells, strict=False)}))
     except csv.Error as e:
         raise TruthError(f"{path}:{reader.line_num}: {e}") from None
@@ -266,6 +276,86 @@ def yaml_error_text(e: YAMLError) -> str:
 CONTRADICTIONS_SHOWN = 5
 """Ids labelled both NONE and positive that are named one by one; the rest are counted."""
 
+BAD_LINES_SHOWN = 20
+"""The bad lines of a labels file named one by one in its error; the rest are counted."""
+
+
+def _line_of(path: str | Path, problem: str) -> int:
+    """The LINE of a problem told as FILE:LINE: …"""
+    number = problem[len(str(path)) + 1 :].split(":", 1)[0]
+    return int(number) if number.isdigit() else 0
+
+
+def bad_lines_error(path: str | Path, problems: list[str]) -> TruthError:
+    """One error for every bad line of a file (outside trial 53, LOW-4: only the first of three bad times was told,
+    a run per mistake): a single one as it is, more under a line counting them, past BAD_LINES_SHOWN counted."""
+    if len(problems) == 1:
+        return TruthError(problems[0])
+    shown = "".join(f"\n  {p}" for p in problems[:BAD_LINES_SHOWN])
+    more = len(problems) - BAD_LINES_SHOWN
+    tail = f"\n  … and {more} more bad line(s)" if more > 0 else ""
+    return TruthError(f"{path}: {len(problems)} bad lines:{shown}{tail}")
+
+
+def _labelled_row(
+    path: str | Path,
+    line: int,
+    row: dict[str, str],
+    column: str,
+    items: dict[str, LabelledItem],
+    positive_at: dict[str, int],
+    negative_at: dict[str, tuple[int, str]],
+    event_lines: dict[tuple[str, str], int],
+) -> LabelledItem:
+    """The item a labels row makes (with what `items` had of its id); a TruthError naming FILE:LINE when the row is
+    bad, before it has changed anything."""
+    item_id = row.get("id", "")
+    if not item_id:
+        raise TruthError(f"{path}:{line}: empty id")
+    cell = row.get(column, "")
+    row_labels = set(split_labels(cell))
+    labels = set(row_labels)
+    t = _time(path, line, row["time"], "time") if row.get("time") else None
+    event = (row.get("event") or "").strip() or None
+    prev = items.get(item_id)
+    events = dict(prev.events) if prev is not None else {}
+    if event is not None:
+        for label in sorted(labels):
+            had = events.get(label)
+            if had is not None and had != event:
+                raise TruthError(
+                    f"{path}:{line}: id {item_id!r} has the event {event!r} for the label {label!r}, and "
+                    f"{had!r} on line {event_lines[(item_id, label)]}"
+                )
+            events[label] = event
+    if prev is not None:
+        if prev.time is not None and t is not None and prev.time != t:
+            raise TruthError(f"{path}:{line}: id {item_id!r} has another time on line {prev.line}")
+        labels |= prev.labels
+        t = t or prev.time
+    if event is not None:
+        for label in row_labels:
+            event_lines.setdefault((item_id, label), line)
+    if row_labels:
+        positive_at.setdefault(item_id, line)
+    if not row_labels or _negative_parts(cell):
+        negative_at.setdefault(item_id, (line, cell))
+    # The item's events: its labels' and any a row without a label gave (a negative's)
+    named = set(events.values()) | set(prev.named_events if prev is not None else ())
+    if event is not None:
+        named.add(event)
+    item_event = ";".join(sorted(named)) if named else None
+    return LabelledItem(
+        item_id,
+        frozenset(labels),
+        t,
+        prev.line if prev else line,
+        item_id,
+        item_event,
+        tuple(sorted(events.items())),
+        tuple(sorted(named)),
+    )
+
 
 def load_labels(path: str | Path) -> Labels:
     """`id,label[,time][,event]` (other columns ignored; `labels` for `label` too, as `backtest --csv` writes it).
@@ -273,7 +363,8 @@ def load_labels(path: str | Path) -> Labels:
     NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
     warning naming both lines. `event` names the story an item reports, per label (an item reporting two stories
     has a row per label, each with its event; one label has one event)."""
-    header, rows = _read_csv(path, "labels")
+    problems: list[str] = []  # every bad line, told together (a run per mistake was a run per line)
+    header, rows = _read_csv(path, "labels", problems)
     # `backtest --csv` writes its labels.csv with a `labels` column: read back as it is (outside trial 40).
     column = "labels" if "label" not in header and "labels" in header else "label"
     _need(path, header, ("id", column), "labels")
@@ -281,53 +372,21 @@ def load_labels(path: str | Path) -> Labels:
     positive_at: dict[str, int] = {}  # id -> the first line giving it a label
     negative_at: dict[str, tuple[int, str]] = {}  # id -> the first line marking it a negative, and its cell
     event_lines: dict[tuple[str, str], int] = {}  # (id, label) -> the line that gave its event
+    label_lines: dict[str, list[int]] = {}
     for line, row in rows:
-        item_id = row.get("id", "")
-        if not item_id:
-            raise TruthError(f"{path}:{line}: empty id")
-        cell = row.get(column, "")
-        labels = set(split_labels(cell))
-        if labels:
-            positive_at.setdefault(item_id, line)
-        if not labels or _negative_parts(cell):
-            negative_at.setdefault(item_id, (line, cell))
-        t = _time(path, line, row["time"], "time") if row.get("time") else None
-        event = (row.get("event") or "").strip() or None
-        prev = items.get(item_id)
-        events = dict(prev.events) if prev is not None else {}
-        if event is not None:
-            for label in sorted(labels):
-                had = events.get(label)
-                if had is not None and had != event:
-                    raise TruthError(
-                        f"{path}:{line}: id {item_id!r} has the event {event!r} for the label {label!r}, and "
-                        f"{had!r} on line {event_lines[(item_id, label)]}"
-                    )
-                events[label] = event
-                event_lines.setdefault((item_id, label), line)
-        if prev is not None:
-            if prev.time is not None and t is not None and prev.time != t:
-                raise TruthError(f"{path}:{line}: id {item_id!r} has another time on line {prev.line}")
-            labels |= prev.labels
-            t = t or prev.time
-        # The item's events: its labels' and any a row without a label gave (a negative's)
-        named = set(events.values()) | set(prev.named_events if prev is not None else ())
-        if event is not None:
-            named.add(event)
-        item_event = ";".join(sorted(named)) if named else None
-        items[item_id] = LabelledItem(
-            item_id,
-            frozenset(labels),
-            t,
-            prev.line if prev else line,
-            item_id,
-            item_event,
-            tuple(sorted(events.items())),
-            tuple(sorted(named)),
-        )
+        try:
+            item = _labelled_row(path, line, row, column, items, positive_at, negative_at, event_lines)
+        except TruthError as e:
+            problems.append(str(e))
+            continue
+        items[item.id] = item
+        for label in split_labels(row.get(column, "")):
+            label_lines.setdefault(label, []).append(line)
+    if problems:
+        raise bad_lines_error(path, sorted(problems, key=lambda p: _line_of(path, p)))
     if not items:
         raise TruthError(f"{path}: no labelled rows")
-    return Labels(str(path), items, _contradictions(path, items, positive_at, negative_at))
+    return Labels(str(path), items, _contradictions(path, items, positive_at, negative_at), label_lines)
 
 
 def _negative_parts(cell: str) -> list[str]:
