@@ -535,6 +535,7 @@ def status(
                     },
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
+                    "workers_running": workers_running(st),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and rules_ok,
@@ -845,6 +846,12 @@ def _print(
             else "[red]rules not compared[/red] (above)"
         )
     err.print(line, highlight=False)
+    for group in idle_worker_groups(st):
+        err.print(
+            f"  note: no worker is running in group {escape(group)}: new documents will wait (start `watchfloor "
+            "worker`)",
+            highlight=False,
+        )
     if deliveries.not_taken_in and not deliveries.intake_ran:
         err.print(
             f"  note: {escape(deliveries.intake_text())}: nothing is delivered from this store until one runs",
@@ -877,6 +884,18 @@ def member_gone(group: str, member: str) -> int | None:
     except OSError:  # alive, another user's
         return None
     return None
+
+
+def idle_worker_groups(st: Any) -> list[str]:
+    """The workers' groups with no member while nothing waits (caught up, or only other work): nothing is behind
+    now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
+    with lag says it in the verdict's reasons instead (`behind_reasons`)."""
+    return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+
+
+def workers_running(st: Any) -> int:
+    """Members of the workers' groups (0: no worker runs)."""
+    return sum(len(g.members) for g in st.groups if g.role == "workers")
 
 
 def behind_reasons(st: Any) -> list[str]:
