@@ -30,7 +30,11 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
         import kafka.errors as kafka_errors
     except ImportError:  # pragma: no cover - exercised only without the extra
         return ()
-    return (*(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n)), KafkaNotABroker)
+    return (
+        *(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n)),
+        KafkaNotABroker,
+        KafkaNoSuchHost,
+    )
 
 
 def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> dict[str, Any]:
@@ -151,6 +155,35 @@ class KafkaNotABroker(RuntimeError):
     broker may take later is waited for like one that refuses)."""
 
 
+class KafkaNoSuchHost(RuntimeError):
+    """No host of the bootstrap addresses resolves: raised by `make_client` at once, in place of the client's
+    bootstrap timeout (outside trial 55, L5: `--broker locahost:19392` read as a 12 s "Unable to bootstrap"). One of
+    `unreachable_errors`: a name that a DNS server or a container network gives later is waited for like a broker."""
+
+
+def unresolved_hosts(servers: object) -> str | None:
+    """'no such host: H (…)' when no host of `servers` ("host:port,…" or a list of them) resolves, else None
+    (kafka-python tries the others). An address with no port is looked up with Kafka's 9092."""
+    import socket
+
+    listed = (
+        servers.split(",") if isinstance(servers, str) else list(servers) if isinstance(servers, list | tuple) else []
+    )
+    failures = []
+    for address in (str(a).strip() for a in listed):
+        if not address:
+            continue
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "9092")
+        host = host.strip("[]")  # an IPv6 literal "[::1]:9092"
+        try:
+            socket.getaddrinfo(host, int(port) if port.isdigit() else 9092, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as e:
+            failures.append(f"{host} ({e})")
+            continue
+        return None
+    return f"no such host: {', '.join(failures)}" if failures else None
+
+
 def _auth_failure_since(count: int, config: dict[str, Any]) -> KafkaAuthenticationFailed | None:
     if _auth_failures.count == count:
         return None
@@ -246,6 +279,9 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
             return net
 
         config = {**config, "kafka_client": kafka_client}
+    unknown = unresolved_hosts(config.get("bootstrap_servers"))
+    if unknown is not None:  # said at once: the client would try it until its bootstrap timeout
+        raise KafkaNoSuchHost(unknown)
     client = cls.__new__(cls)
     auth_failures, not_kafka = _auth_failures.count, _not_kafka.count
     try:

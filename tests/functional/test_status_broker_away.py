@@ -37,3 +37,23 @@ def test_status_with_the_broker_away_shows_the_stores_deliveries_then_the_error(
     assert said["deliveries"]["outstanding"] == {"pager": 9}
     assert said["broker_error"].startswith(f"Kafka broker {broker} unreachable")
     assert (said["sources_unread"], said["caught_up"], said["ok"]) == ({}, False, False)
+
+
+def test_status_says_no_such_host_for_a_broker_name_that_does_not_resolve(tmp_path: Path) -> None:
+    # (outside trial 55, L5: `--broker locahost:19392` was a 12 s "Unable to bootstrap"; .invalid never resolves)
+    res = runner.invoke(
+        app, ["status", "--broker", "wf-nosuch.invalid:19392", "--store", f"sqlite:///{tmp_path / 'wf.db'}"]
+    )
+    assert res.exit_code == 1, res.output
+    assert "Kafka broker wf-nosuch.invalid:19392 unreachable: no such host: wf-nosuch.invalid (" in res.output
+    assert "Unable to bootstrap" not in res.output
+
+
+def test_an_address_that_resolves_is_left_to_the_client() -> None:
+    from watchfloor.stream_processors.kafka.clients import unresolved_hosts
+
+    assert unresolved_hosts("127.0.0.1:9092") is None
+    assert unresolved_hosts(["wf-nosuch.invalid:9092", "localhost:9092"]) is None  # (the client tries the other)
+    assert unresolved_hosts("[::1]:9092,localhost") is None
+    said = unresolved_hosts("wf-nosuch.invalid:9092,wf-other.invalid")
+    assert said is not None and said.startswith("no such host: wf-nosuch.invalid (") and "wf-other.invalid (" in said
