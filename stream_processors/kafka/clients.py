@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from watchfloor.schemas.rules import format_elapsed
@@ -29,7 +30,11 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
         import kafka.errors as kafka_errors
     except ImportError:  # pragma: no cover - exercised only without the extra
         return ()
-    return (*(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n)), KafkaNotABroker)
+    return (
+        *(getattr(kafka_errors, n) for n in UNREACHABLE if hasattr(kafka_errors, n)),
+        KafkaNotABroker,
+        KafkaNoSuchHost,
+    )
 
 
 def client_config(cls: Any, timeout_s: float | None = None, **wanted: Any) -> dict[str, Any]:
@@ -150,6 +155,35 @@ class KafkaNotABroker(RuntimeError):
     broker may take later is waited for like one that refuses)."""
 
 
+class KafkaNoSuchHost(RuntimeError):
+    """No host of the bootstrap addresses resolves: raised by `make_client` at once, in place of the client's
+    bootstrap timeout (outside trial 55, L5: `--broker locahost:19392` read as a 12 s "Unable to bootstrap"). One of
+    `unreachable_errors`: a name that a DNS server or a container network gives later is waited for like a broker."""
+
+
+def unresolved_hosts(servers: object) -> str | None:
+    """'no such host: H (…)' when no host of `servers` ("host:port,…" or a list of them) resolves, else None
+    (kafka-python tries the others). An address with no port is looked up with Kafka's 9092."""
+    import socket
+
+    listed = (
+        servers.split(",") if isinstance(servers, str) else list(servers) if isinstance(servers, list | tuple) else []
+    )
+    failures = []
+    for address in (str(a).strip() for a in listed):
+        if not address:
+            continue
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", "9092")
+        host = host.strip("[]")  # an IPv6 literal "[::1]:9092"
+        try:
+            socket.getaddrinfo(host, int(port) if port.isdigit() else 9092, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as e:
+            failures.append(f"{host} ({e})")
+            continue
+        return None
+    return f"no such host: {', '.join(failures)}" if failures else None
+
+
 def _auth_failure_since(count: int, config: dict[str, Any]) -> KafkaAuthenticationFailed | None:
     if _auth_failures.count == count:
         return None
@@ -245,6 +279,9 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
             return net
 
         config = {**config, "kafka_client": kafka_client}
+    unknown = unresolved_hosts(config.get("bootstrap_servers"))
+    if unknown is not None:  # said at once: the client would try it until its bootstrap timeout
+        raise KafkaNoSuchHost(unknown)
     client = cls.__new__(cls)
     auth_failures, not_kafka = _auth_failures.count, _not_kafka.count
     try:
@@ -448,3 +485,47 @@ def funnel_client_logs(library: str, availability: Availability, level: int = lo
     logger.setLevel(logging.INFO)  # the recovery lines are INFO: they must be made to be seen
     logger.propagate = False
     return funnel
+
+
+class _KeptOut(ClientLogFunnel):
+    """A ClientLogFunnel without an Availability: for a command whose own lines already say when the broker is away
+    (notify's lag reader, serve's pipeline status, `status`, `replay-workers`), kafka-python's lines about it are
+    dropped; its other warnings go on to the root logger's handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(Availability("kafka-python", logging.getLogger(__name__)))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a library's bad format string must not break logging
+            msg = str(record.msg)
+        if SYMPTOMS.search(msg) or NOT_KAFKA.search(msg) or WHILE_DOWN.search(msg) or AT_START.search(msg):
+            self.suppressed += 1  # the command says it once, in its own words
+            return
+        slow = SLOW_STEP.search(msg)
+        if slow is not None and float(slow.group(1)) < SLOW_STEP_SHOWN_S:
+            self.suppressed += 1
+            return
+        if record.levelno >= self.pass_level:
+            logging.getLogger().callHandlers(record)
+
+
+@contextmanager
+def client_logs_kept_out(library: str = "kafka") -> Iterator[None]:
+    """For a command's duration, `library`'s lines about the broker being away kept out of its log (outside trial 55,
+    M1: a live notify logged 166 of kafka-python's lines in a 70 s outage, serve 21 per /metrics scrape), as the
+    workers' and archive's funnel (`funnel_client_logs`) keeps them out. A command that funnels them already keeps its
+    funnel. The logger is as it was afterwards (a command run in-process leaves nothing behind)."""
+    logger = logging.getLogger(library)
+    if any(isinstance(h, ClientLogFunnel) for h in logger.handlers):
+        yield
+        return
+    saved = (logger.propagate, list(logger.handlers))
+    logger.addHandler(_KeptOut())
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = saved[0]
+        logger.handlers[:] = saved[1]

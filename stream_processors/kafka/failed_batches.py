@@ -32,7 +32,7 @@ FILE_NAME = "failed-batches.json"  # in the worker's data directory
 TRANSIENT_NAMES = frozenset(
     {
         *UNREACHABLE,
-        *OWN,  # clients.KafkaNotABroker
+        *OWN,  # clients.KafkaNotABroker, clients.KafkaNoSuchHost
         "ProducerClosed",  # aiokafka (Faust's producer): closed under a send while the worker stops
         "OperationalError",  # SQLAlchemy: the database went away
     }

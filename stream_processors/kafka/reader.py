@@ -28,7 +28,7 @@ from typing import Any
 
 from watchfloor.schemas.events import Document
 
-from .clients import KafkaNotABroker, client_config, make_client
+from .clients import KafkaNoSuchHost, KafkaNotABroker, client_config, make_client
 from .codec import WATERMARK, Rejected, decode_document, decode_event, watermark_time
 from .topics import bootstrap_servers
 
@@ -104,7 +104,7 @@ def received_from_kafka(
     timeout_ms = int(timeout_s * 1000)
 
     def unreachable(e: BaseException) -> TimeoutError:
-        if isinstance(e, KafkaNotABroker):
+        if isinstance(e, KafkaNotABroker | KafkaNoSuchHost):
             return TimeoutError(f"Kafka broker {bootstrap} unreachable: {e}")
         return TimeoutError(f"Kafka broker {bootstrap} unreachable: no answer within {timeout_s:g}s ({_say(e)})")
 
@@ -285,6 +285,7 @@ def _timeouts() -> tuple[type[BaseException], ...]:
     return (
         *(getattr(kafka_errors, n) for n in ("KafkaTimeoutError", "NoBrokersAvailable") if hasattr(kafka_errors, n)),
         KafkaNotABroker,
+        KafkaNoSuchHost,
     )
 
 

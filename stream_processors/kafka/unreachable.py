@@ -23,8 +23,9 @@ UNREACHABLE: tuple[str, ...] = (
 )
 
 # And watchfloor's own: clients.KafkaNotABroker (something answers at the address that is not a Kafka broker), which
-# `make_client` raises in place of the client's bootstrap timeout.
-OWN: tuple[str, ...] = ("KafkaNotABroker",)
+# `make_client` raises in place of the client's bootstrap timeout; and clients.KafkaNoSuchHost (no host of the
+# address resolves), which it raises before the client tries.
+OWN: tuple[str, ...] = ("KafkaNotABroker", "KafkaNoSuchHost")
 
 # Of those, the names that only kafka-python 2.x has (3.x raises KafkaTimeoutError where 2.x raised these): kept for
 # the 2.x installs the `kafka` extra allows (kafka-python>=2.0.2,<4).

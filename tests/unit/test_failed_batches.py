@@ -92,8 +92,14 @@ def test_the_unreachable_names_are_one_list_of_real_kafka_errors_that_both_read(
     assert unreachable.ONLY_2X <= set(unreachable.UNREACHABLE) and len(names) >= len(unreachable.UNREACHABLE) - 1
     missing = [n for n in names if not isinstance(getattr(kafka.errors, n, None), type)]
     assert missing == [], f"not kafka-python {kafka.__version__} error classes: {missing}"
-    assert set(clients.unreachable_errors()) == {getattr(kafka.errors, n) for n in names} | {clients.KafkaNotABroker}
-    assert unreachable.OWN == (clients.KafkaNotABroker.__name__,) and set(unreachable.OWN) <= TRANSIENT_NAMES
+    assert set(clients.unreachable_errors()) == {getattr(kafka.errors, n) for n in names} | {
+        clients.KafkaNotABroker,
+        clients.KafkaNoSuchHost,
+    }
+    assert (
+        unreachable.OWN == (clients.KafkaNotABroker.__name__, clients.KafkaNoSuchHost.__name__)
+        and set(unreachable.OWN) <= TRANSIENT_NAMES
+    )
     for name in names:
         assert transient(getattr(kafka.errors, name)("broker away")), name
 

@@ -897,7 +897,7 @@ def _kafka_stream(
     replay.Received, so that one dated more than `skew` after it counts at that time, as the workers counted it (trial
     40, M4: dated at the time of the replay, its alert's fired_at was not the live one)."""
     try:
-        from watchfloor.stream_processors.kafka.clients import KafkaNotABroker, unreachable_errors
+        from watchfloor.stream_processors.kafka.clients import KafkaNoSuchHost, KafkaNotABroker, unreachable_errors
         from watchfloor.stream_processors.kafka.reader import KafkaReplayStats, received_from_kafka
         from watchfloor.stream_processors.kafka.topics import topic_exists
     except ImportError as e:  # the kafka extra is optional
@@ -918,7 +918,11 @@ def _kafka_stream(
     try:
         topic_exists(bootstrap, topic, KAFKA_TIMEOUT_S)
     except unreachable_errors() as e:
-        why = str(e) if isinstance(e, KafkaNotABroker) else f"no answer within {KAFKA_TIMEOUT_S:g}s ({e})"
+        why = (
+            str(e)
+            if isinstance(e, KafkaNotABroker | KafkaNoSuchHost)
+            else f"no answer within {KAFKA_TIMEOUT_S:g}s ({e})"
+        )
         raise fail(f"Kafka broker {bootstrap} unreachable: {why}") from None
     except LookupError as e:
         raise fail(f"{e} on {bootstrap}") from None

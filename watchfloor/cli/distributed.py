@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 
 from watchfloor.alerts.backlog import BacklogHold
-from watchfloor.stream_processors.kafka.clients import Availability
+from watchfloor.stream_processors.kafka.clients import Availability, client_logs_kept_out
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem, store_state
 
 from ._common import (
@@ -1202,6 +1202,8 @@ def notify(
     stamps = ExitStack()
     if not once:
         stamps.enter_context(log_times())
+        # kafka-python's lines about a broker that is away: notify's lag reader says it once itself (trial 55, M1)
+        stamps.enter_context(client_logs_kept_out())
     # its config's `subscriptions:` edits applied, the rest said, as a live `run` does (outside trial 30, F4); the file
     # as it was read (an edit made while notify starts is the first change)
     config_file = None if once or config is None else ConfigFileWatch(config)

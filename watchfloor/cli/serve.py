@@ -268,6 +268,7 @@ def serve(
         store = open_store(cfg.store)
     except (RuleLoadError, ValueError) as e:
         raise fail(str(e)) from None
+    from watchfloor.stream_processors.kafka.clients import client_logs_kept_out
     from watchfloor.web.health import store_availability
 
     stop = stop_on_sigterm()
@@ -275,6 +276,8 @@ def serve(
     watch = store_availability()  # one for the pages and the silences: an outage is one line
     stamps = ExitStack()  # its lines with their time (log_times)
     stamps.enter_context(log_times())
+    # kafka-python's lines about a broker that is away: the pipeline's status look says it once itself (trial 55, M1)
+    stamps.enter_context(client_logs_kept_out())
     with stamps:  # the closing lines too (the stopped line said last is stamped)
         try:
             control = open_control(store, cfg)

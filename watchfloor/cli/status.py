@@ -514,7 +514,11 @@ def status(
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
-        raise fail(f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})") from None
+        problem = f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})"
+        # What the store says needs no broker: whether the alerts stored still go out (outside trial 55, L6: only
+        # the broker's error was shown during an outage)
+        _print_store_only(store or cfg.store, sources, problem, as_json=as_json)
+        raise fail(problem) from None
     st, deliveries, compared, unread = got
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
     caught_up = _caught_up(st, deliveries) and not unread
@@ -531,6 +535,7 @@ def status(
                     },
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
+                    "workers_running": workers_running(st),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and rules_ok,
@@ -547,6 +552,29 @@ def status(
     # named (outside trial 13, M1): caught up, with the wrong rules.
     if not caught_up or deliveries.given_up or not rules_ok:
         raise typer.Exit(3)
+
+
+def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool) -> None:
+    """`status` with the broker away: the store's part (deliveries, detections not taken in, sources not read to
+    their end), said before the broker's error."""
+    deliveries, unread = read_deliveries(url), read_outbox_unread(url, sources)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "broker_error": problem,
+                    "deliveries": deliveries.as_dict(),
+                    "sources_unread": dict(sorted(unread.items())),
+                    "caught_up": False,
+                    "ok": False,
+                }
+            )
+        )
+        return
+    _print_deliveries(deliveries)
+    if deliveries.not_taken_in:
+        err.print(escape(deliveries.intake_text()), highlight=False)
+    print_unread(unread)
 
 
 def _caught_up(st: Any, deliveries: Deliveries) -> bool:
@@ -818,6 +846,12 @@ def _print(
             else "[red]rules not compared[/red] (above)"
         )
     err.print(line, highlight=False)
+    for group in idle_worker_groups(st):
+        err.print(
+            f"  note: no worker is running in group {escape(group)}: new documents will wait (start `watchfloor "
+            "worker`)",
+            highlight=False,
+        )
     if deliveries.not_taken_in and not deliveries.intake_ran:
         err.print(
             f"  note: {escape(deliveries.intake_text())}: nothing is delivered from this store until one runs",
@@ -850,6 +884,18 @@ def member_gone(group: str, member: str) -> int | None:
     except OSError:  # alive, another user's
         return None
     return None
+
+
+def idle_worker_groups(st: Any) -> list[str]:
+    """The workers' groups with no member while nothing waits (caught up, or only other work): nothing is behind
+    now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
+    with lag says it in the verdict's reasons instead (`behind_reasons`)."""
+    return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+
+
+def workers_running(st: Any) -> int:
+    """Members of the workers' groups (0: no worker runs)."""
+    return sum(len(g.members) for g in st.groups if g.role == "workers")
 
 
 def behind_reasons(st: Any) -> list[str]:

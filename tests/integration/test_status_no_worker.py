@@ -1,0 +1,41 @@
+"""`status` with no worker running and nothing waiting: still "caught up" (nothing is behind), with a note that new
+documents will wait (outside trial 55, L2: "caught up", exit 0, and nothing said of the missing worker)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.kafka import topic_prefix
+from watchfloor.cli import app
+from watchfloor.stream_processors.kafka.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+@pytest.fixture
+def prefix(kafka_admin: Any, kafka_bootstrap: str) -> Iterator[str]:
+    with topic_prefix(kafka_admin, "wf-noworker") as p:
+        ensure_topics(kafka_bootstrap, p, 2)
+        yield p
+
+
+def test_status_caught_up_with_no_worker_running_notes_that_new_documents_will_wait(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix, "--store", f"sqlite:///{tmp_path / 'wf.db'}"]
+    res = runner.invoke(app, ["status", *b])
+    assert res.exit_code == 0, res.output  # the verdict is the lag's: nothing waits
+    assert f"pipeline {prefix}: caught up" in res.output
+    assert f"note: no worker is running in group {prefix}-worker: new documents will wait" in res.output
+
+    res = runner.invoke(app, ["status", *b, "--json"])
+    assert res.exit_code == 0, res.output
+    said = json.loads(res.stdout)
+    assert (said["caught_up"], said["workers_running"]) == (True, 0)
