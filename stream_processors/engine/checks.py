@@ -153,11 +153,13 @@ def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str])
     neutral phrase, which cancels any cue on its words."""
     exact: dict[tuple[str, ...], list[tuple[str, str, str, str]]] = {}  # words -> [(direction, class, phrase, lang)]
     prefixed: list[tuple[tuple[str, ...], str, str, str, str]] = []
+    every: list[tuple[tuple[str, ...], str, str, str, str]] = []  # each built-in cue: (words, direction, class, ...)
     for code in languages:
         for direction, table in BUILTIN.get(code, {}).items():
             for bcls, phrases in table.items():
                 for phrase in phrases:
                     words = tuple(w.removeprefix("=") for w in phrase_words(phrase))
+                    every.append((words, direction, bcls, phrase, code))
                     if any(w.endswith("*") for w in words):
                         prefixed.append((words, direction, bcls, phrase, code))
                     else:
@@ -183,7 +185,44 @@ def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str])
                 continue
             out.append(RuleError(path, f"cue {phrase!r} is also {why} never applies", pack=pi, warning=True))
             break
+        else:
+            # Not overridden everywhere, but wherever a built-in cue of a stronger class in the same direction is
+            # written around the same words: `hedged: [threaten*]` is read future in "threatens to", the built-in
+            # cue (outside trial 56, H2: `rules check` said ok, and the pack's cue never applied there).
+            for bwords, bdir, bcls, bphrase, code in every:
+                if bcls == NEUTRAL or bdir != direction or CUE_PRIORITY.get(bcls, 9) >= CUE_PRIORITY.get(cls, 9):
+                    continue
+                if _part_of(plain, bwords):
+                    out.append(
+                        RuleError(
+                            path,
+                            f"cue {phrase!r} is read as the built-in {bcls} cue ({code}: {bphrase!r}) wherever that "
+                            f"is written (the stronger class wins on the same words): as {cls} it applies only "
+                            "elsewhere; a pack cannot switch a built-in cue off (a `neutral:` phrase reads its "
+                            "words asserted)",
+                            pack=pi,
+                            warning=True,
+                        )
+                    )
+                    break
     return out
+
+
+def _part_of(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether a cue's words can match a run of a (longer or `*`) phrase's words: each word equal, or one of the two
+    a `*` prefix of the other."""
+
+    def meets(w: str, p: str) -> bool:
+        if w == p:
+            return True
+        if w.endswith("*") and p.rstrip("*").startswith(w[:-1]):
+            return True
+        return p.endswith("*") and not w.endswith("*") and w.startswith(p[:-1])
+
+    n = len(words)
+    return any(
+        all(meets(w, p) for w, p in zip(words, phrase[k : k + n], strict=True)) for k in range(len(phrase) - n + 1)
+    )
 
 
 _SHOWN_FORMS = 4  # forms a warning names; the rest are counted

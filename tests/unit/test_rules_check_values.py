@@ -261,6 +261,18 @@ def test_a_cue_a_stronger_built_in_cue_overrides_is_warned(tmp_path: Path) -> No
     ]  # "will" after the words is no built-in cue: as an after-cue it applies
 
 
+def test_a_cue_inside_a_stronger_built_in_phrase_is_warned(tmp_path: Path) -> None:
+    """Outside trial 56, H2: `hedged: [threaten*]` (a threat as uncertain) was read future wherever the built-in
+    "threatened to" / "threatens to" is written, and `rules check` said ok. It applies elsewhere ("threatened
+    sanctions"), so the warning says where it is overridden, not that it never applies."""
+    got = _cue_warnings(tmp_path, "  hedged: [threaten*, perhaps]\n")
+    assert [line for line, _m in got] == [5], got
+    assert got[0][1].startswith("warning: cue 'threaten*' is read as the built-in future cue (en: 'threat"), got
+    assert (
+        "wherever that is written (the stronger class wins on the same words): as hedged it applies only" in got[0][1]
+    )
+
+
 def test_a_cue_under_a_built_in_prefix_or_neutral_phrase_is_warned(tmp_path: Path) -> None:
     got = _cue_warnings(tmp_path, "  hedged: [отрицается]\n  future: [soon after]\n", language="[en, ru]")
     assert [line for line, _m in got] == [5, 6], got
