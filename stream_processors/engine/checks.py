@@ -211,18 +211,18 @@ def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str])
 def _part_of(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     """Whether a cue's words can match a run of a (longer or `*`) phrase's words: each word equal, or one of the two
     a `*` prefix of the other."""
-
-    def meets(w: str, p: str) -> bool:
-        if w == p:
-            return True
-        if w.endswith("*") and p.rstrip("*").startswith(w[:-1]):
-            return True
-        return p.endswith("*") and not w.endswith("*") and w.startswith(p[:-1])
-
     n = len(words)
     return any(
-        all(meets(w, p) for w, p in zip(words, phrase[k : k + n], strict=True)) for k in range(len(phrase) - n + 1)
+        all(_meets(w, p) for w, p in zip(words, phrase[k : k + n], strict=True)) for k in range(len(phrase) - n + 1)
     )
+
+
+def _meets(w: str, p: str) -> bool:
+    if w == p:
+        return True
+    if w.endswith("*") and p.rstrip("*").startswith(w[:-1]):
+        return True
+    return p.endswith("*") and not w.endswith("*") and w.startswith(p[:-1])
 
 
 _SHOWN_FORMS = 4  # forms a warning names; the rest are counted
