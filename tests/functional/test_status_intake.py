@@ -200,3 +200,29 @@ def test_status_with_a_broker_says_the_sources_produce_has_not_read(
     assert got["sources_unread"] == {}, got
     res = runner.invoke(app, [*status, "--config", config(first, second)], env={"COLUMNS": "250"})
     assert "not read yet" not in res.output and "never read" not in res.output, res.output
+
+
+def test_status_of_a_config_with_another_partition_count_than_its_topics_is_not_caught_up(
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
+) -> None:
+    """Outside trial 55, L3: `status --config` of a config whose `kafka.partitions` differs from the topics said
+    "caught up", exit 0, while that config's workers and `produce` refuse to start (topic layout mismatch)."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    SqlStore(url).close()
+
+    def config(partitions: int) -> str:
+        cfg = tmp_path / f"wf{partitions}.yaml"
+        cfg.write_text(
+            f"store: {url}\nkafka: {{bootstrap: '{kafka_bootstrap}', prefix: {prefix}, partitions: {partitions}}}\n",
+            encoding="utf-8",
+        )
+        return str(cfg)
+
+    res = runner.invoke(app, ["status", "--config", config(1)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0 and "partitions" not in res.stderr, res.output  # (the fixture's topics: 1 partition)
+    res = runner.invoke(app, ["status", "--config", config(4)], env={"COLUMNS": "250"})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert f"the config's kafka.partitions is 4, but {prefix}.documents has 1" in said, said
+    got = json.loads(runner.invoke(app, ["status", "--config", config(4), "--json"]).stdout)
+    assert got["ok"] is False and "kafka.partitions is 4" in got["layout_mismatch"], got

@@ -523,6 +523,11 @@ def status(
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
     caught_up = _caught_up(st, deliveries) and not unread
     rules_ok = compared is None or compared.ok
+    # A config that describes the pipeline (its `kafka:` section) with another partition count than its topics: its
+    # workers and `produce` refuse to start, so a deploy gate must not pass (outside trial 55, L3: "caught up", exit 0)
+    layout = layout_mismatch(st, s.partitions) if config is not None and "kafka" in cfg.model_fields_set else None
+    if layout is not None:
+        err.print(f"[red]{escape(layout)}[/red]", highlight=False)
     if as_json:
         out.print_json(
             json.dumps(
@@ -537,8 +542,9 @@ def status(
                     "sources_unread": dict(sorted(unread.items())),
                     "workers_running": workers_running(st),
                     **({} if compared is None else {"rules": compared.as_dict()}),
+                    "layout_mismatch": layout,
                     "caught_up": caught_up,
-                    "ok": caught_up and not deliveries.given_up and rules_ok,
+                    "ok": caught_up and not deliveries.given_up and rules_ok and layout is None,
                 }
             )
         )
@@ -550,8 +556,25 @@ def status(
     # (outside trial 11, LOW 5: "caught up", exit 0, while an alert had expired undelivered): the same 3 that
     # `run --once` and `notify --once` exit with when one was given up. So with workers on other rules than those
     # named (outside trial 13, M1): caught up, with the wrong rules.
-    if not caught_up or deliveries.given_up or not rules_ok:
+    if not caught_up or deliveries.given_up or not rules_ok or layout is not None:
         raise typer.Exit(3)
+
+
+def layout_mismatch(st: Any, partitions: int) -> str | None:
+    """What the config's partition count says against the documents topic's, when they differ: the workers and
+    `produce` of that config refuse to start (`topics check` says the same)."""
+    from watchfloor.schemas.topics import TopicNames
+
+    documents = TopicNames(st.prefix).documents
+    found = {lag.partitions for g in st.groups for lag in g.topics if lag.topic == documents and lag.partitions}
+    if not found or partitions in found:
+        return None
+    have = min(found)
+    return (
+        f"the config's kafka.partitions is {partitions}, but {documents} has {have}: the workers and `produce` of "
+        f"this config refuse to start (topic layout mismatch); set partitions: {have} in its kafka: section, or "
+        "start the pipeline under a new prefix made with the new count (README, 'Changing the partition count')"
+    )
 
 
 def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool) -> None:
