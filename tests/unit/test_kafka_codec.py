@@ -27,6 +27,7 @@ from watchfloor.stream_processors.kafka.topics import (
     bootstrap_servers,
     create_command,
     faust_broker_url,
+    other_prefixes_note,
     route_event,
     topic_specs,
 )
@@ -139,3 +140,17 @@ def test_missing_topics_name_the_command_that_creates_them() -> None:
     assert create_command("h:9092", "pipe-b", 6) == (
         "watchfloor topics create --broker h:9092 --prefix pipe-b --partitions 6"
     )
+
+
+def test_missing_topics_name_the_prefixes_the_broker_has() -> None:
+    """Outside trial 55, L4: after a mistyped --prefix the fix given (create the topics) makes a second, empty
+    pipeline; the prefixes whose topics the broker holds are named."""
+    topics = ["desk.documents", "desk.signals", "other.documents", "__consumer_offsets", "dsek-x.signals"]
+    assert other_prefixes_note(topics, "dsek") == (
+        "; this broker has the topics of pipelines desk, other: a mistyped --prefix?"
+    )
+    assert (
+        other_prefixes_note(["desk.documents"], "dsek")
+        == "; this broker has the topics of pipeline desk: a mistyped --prefix?"
+    )
+    assert other_prefixes_note(["desk.documents"], "desk") == ""
