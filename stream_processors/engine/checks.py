@@ -617,10 +617,18 @@ def all_overlap_warnings(
     return out
 
 
-def never_match_warnings(cond: Condition, path: list[str | int], near: int | None, pack: int) -> list[RuleError]:
+def never_match_warnings(
+    cond: Condition,
+    path: list[str | int],
+    near: int | None,
+    pack: int,
+    key_of: Callable[[str], str | None] | None = None,
+) -> list[RuleError]:
     """A signal's `match` that no sentence can meet, said at `rules check` (outside trial 32, L2: both passed as ok,
     and `rules explain` alone showed them never matching): a phrase every match needs that is longer than `near`
-    allows, and a `none` word that every match of a required item holds."""
+    allows, and a `none` word that every match of a required item holds; and, with `key_of` (a phrase's words as
+    the signal reads them: one key for a word's forms), a `none` phrase that reads the same words as one of the
+    match's own phrases (outside trial 56, M3: `none: [coups]` excluded every "coup" of `any: [coup, …]`)."""
     out: list[RuleError] = []
     if near is not None and (need := _longest_needed(cond)) is not None and need[0] > near:
         out.append(
@@ -656,6 +664,48 @@ def never_match_warnings(cond: Condition, path: list[str | int], near: int | Non
                         )
                     )
                     break
+            else:
+                if key_of is not None:
+                    out += _none_reads_own_phrase(cond, excluded, j, path, pack, key_of)
+    return out
+
+
+def _none_reads_own_phrase(
+    cond: Clause, excluded: str, j: int, path: list[str | int], pack: int, key_of: Callable[[str], str | None]
+) -> list[RuleError]:
+    """A `none` phrase that reads the words of one of the match's own phrases: wherever that phrase matches, the
+    signal is excluded."""
+    key = key_of(excluded)
+    if key is None:
+        return []
+    for own in _own_phrases(cond):
+        if key_of(own) != key:
+            continue
+        other_form = own.strip().lower() != excluded.strip().lower()
+        hint = ""
+        if other_form and len(phrase_words(excluded)) == 1:
+            hint = f" (to exclude only the form written, mark it: '={excluded.strip()}')"
+        return [
+            RuleError(
+                [*path, "none", j],
+                f"none: {excluded!r} reads the same words as the match's own phrase {own!r}"
+                + (" (another form of them)" if other_form else "")
+                + f": wherever {own!r} matches, the signal is excluded{hint}",
+                pack=pack,
+                warning=True,
+            )
+        ]
+    return []
+
+
+def _own_phrases(cond: Condition) -> list[str]:
+    """The phrases a match's positive parts (`any`, `all`, nested) name, as written."""
+    if isinstance(cond, str):
+        return [cond]
+    out: list[str] = []
+    for part in (cond.any or (), cond.all or ()):
+        for c in part:
+            out += _own_phrases(c)
     return out
 
 

@@ -55,3 +55,22 @@ def test_a_phrase_longer_than_near_and_a_none_word_every_match_holds_are_warned_
     assert any("none: 'exchange' excludes every sentence" in w and "'prisoner exchange' (item 1 of `all`)" in w
                for w in never), never  # fmt: skip
     assert any("none: 'swap' excludes every sentence" in w and "each phrase of `any`" in w for w in never), never
+
+
+def test_a_none_word_that_reads_one_of_the_match_s_own_phrases_is_warned_of(tmp_path: Path) -> None:
+    """Outside trial 56, M3: `none: [coups]` in a pack that reads words in their forms excluded every "coup" of
+    `any: [coup, putsch]`, and `rules check` said ok (coup recall 42/50 → 16/50)."""
+    path = tmp_path / "coups.yaml"
+    path.write_text(
+        "version: 2\nname: coups\nsignals:\n"
+        "  coup:\n    match: {any: [coup, putsch, takeover], none: [coups, football]}\n"
+        "  only_plural:\n    match: {any: [coup, putsch], none: ['=coups']}\n"
+        "detections:\n  - {id: d, title: t, pattern: {any: [coup, only_plural]}}\n",
+        encoding="utf-8",
+    )
+    loaded, compiled = load_rules([str(path)], every_problem=True)
+    said = [str(p) for p in warning_problems(loaded, compiled)]
+    assert [w for w in said if "reads the same words" in w] == [
+        f"{path}:5:51: warning: none: 'coups' reads the same words as the match's own phrase 'coup' (another form of "
+        "them): wherever 'coup' matches, the signal is excluded (to exclude only the form written, mark it: '=coups')"
+    ], said
