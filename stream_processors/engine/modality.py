@@ -1218,6 +1218,20 @@ def resolve(
                 ):
                     near = False
                     not_subject = f"past {stop!r}, which opens a clause or phrase of its own the cue does not reach"
+                # "pipeline not hit by sanctions over coup": a negation of a passive participle negates the act, not
+                # its agent after "by" (nor what follows it): the sanctions exist.
+                if (
+                    near
+                    and direction == "before"
+                    and cls == "negated"
+                    and not overlaps
+                    and e < lo
+                    and (verb := _negated_passive(sent, e, lo)) is not None
+                ):
+                    near = False
+                    not_subject = (
+                        f"after 'by' of the negated participle {verb!r}: its agent, which the cue does not reach"
+                    )
                 # "nears the one-year mark of its invasion", "rather than allow him to resign": these govern only the
                 # phrase they lead to (cues.SHORT_REACH_EN).
                 if (
@@ -2345,6 +2359,48 @@ def _clause_stop(sent: Sentence, e: int, lo: int, negation: bool) -> str | None:
             continue
         return w
     return None
+
+
+def _negated_passive(sent: Sentence, e: int, lo: int) -> str | None:
+    """The passive participle right after a negation ending at token e ("not hit", "not been affected", "not directly
+    impacted") whose "by" comes before the signal's words from lo, or None: the words are its agent ("not impacted by
+    regional sanctions"). Not a participle of what comes with or after, or of a cause ("not followed by a ceasefire",
+    "not caused by a missile"): there the agent is what did not happen."""
+    toks, base = sent.toks, sent.start
+    k = e + 1 - base
+    end = lo - base
+    while k < end and (toks[k] in _PASSIVE_BE or _adverb_en(toks[k])):
+        k += 1
+    if k >= end:
+        return None
+    verb = toks[k]
+    if verb in _NOT_AGENT_PARTICIPLES or not (
+        verb in _IRREGULAR_PARTICIPLES_EN or (verb.endswith("ed") and len(verb) > 4)
+    ):
+        return None
+    k += 1
+    if k < end and _adverb_en(toks[k]):
+        k += 1
+    if k < end and toks[k] == "by" and not _marks_between(sent, e - base, end, ",;:—–"):
+        return verb
+    return None
+
+
+def _adverb_en(word: str) -> bool:
+    return word in ("yet", "even") or (word.endswith("ly") and len(word) > 4)
+
+
+_PASSIVE_BE = frozenset("be been being".split())
+_IRREGULAR_PARTICIPLES_EN = frozenset(
+    "hit hurt struck cut caught shaken shut swept spared bound taken seen held made given brought shown beaten "
+    "stung broken torn".split()
+)
+# Participles whose agent after "by" is what comes with, after or in support, or a cause: negated, it did not happen
+# or is denied ("crash not caused by a missile").
+_NOT_AGENT_PARTICIPLES = frozenset(
+    "followed accompanied preceded matched backed replaced succeeded joined supported met caused triggered sparked "
+    "prompted provoked motivated linked".split()
+)
 
 
 def _after_of(toks: list[str], at: int) -> bool:
