@@ -42,7 +42,6 @@ _OPENER = textwrap.dedent(
     url, go, me, repo = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     sys.path.insert(0, repo)  # the tests' helper, wherever the child runs from
     from tests.fixtures.ledger import settle_row
-from tests.fixtures.log_lines import unstamped
     Path(f"{go}.{me}.ready").touch()  # imported: the parent says go once every child is here
     while not go.exists():
         time.sleep(0.001)
