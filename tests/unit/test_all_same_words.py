@@ -64,12 +64,18 @@ def test_rules_check_warns_at_a_phrase_listed_in_two_items_of_one_all(tmp_path: 
     ), res.output
     # A mapping's `any` beside its `all` must hold too: one more item. Under `none` a phrase meets nothing.
     assert lines[2].startswith(f"{path}:16:19: warning: phrase 'troops' is also in item 1 of this `all`"), res.output
-    assert len(lines) == 4 and lines[3].startswith("ok: "), res.output  # 'fine' (none: offensive) says nothing
+    # 'fine' (none: offensive) is no phrase in two items; its `none` reads one of its own phrases, which is said
+    # (outside trial 56, M3): a sentence with "offensive" is excluded, so only "operation" can meet item 2
+    assert lines[3] == (
+        f"{path}:18:82: warning: none: 'offensive' reads the same words as the match's own phrase 'offensive': "
+        "wherever 'offensive' matches, the signal is excluded"
+    ), res.output
+    assert len(lines) == 5 and lines[4].startswith("ok: "), res.output
 
 
 def test_one_word_still_satisfies_both_items_as_documented(tmp_path: Path) -> None:
     loaded, compiled = load_rules([_write(tmp_path)], every_problem=True)
-    assert len(warning_problems(loaded, compiled)) == 3
+    assert len(warning_problems(loaded, compiled)) == 4  # (the three above, and fine's `none`)
     engine = Engine(compiled)
     _state, outs = engine.process_document(
         engine.initial_state(), doc("Refugees pour out of the valley after military offensive by Alphaland")
