@@ -69,15 +69,7 @@ def test_run_once_after_a_kill_mid_post_waits_for_the_post_to_land_and_delivers_
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said  # not 3 with the taken-over row outstanding
     assert "waiting 4s for the deliveries taken over from a process stopped mid-send" in said, said
-    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-    try:
-        rows = st.deliveries()
-    finally:
-        st.close()
-    assert rows and all(r.status == "sent" for r in rows), [(r.alert_id, r.status, r.detail) for r in rows]
-    for r in rows:
-        assert len(slack_server.messages_for(r.alert_id)) == 1, r.alert_id  # the landed post was found, not repeated
-    assert len(slack_server.requests_for("chat.postMessage")) == len(rows)
+    _each_sent_and_posted_once(tmp_path, slack_server)
 
 
 class _ReleaseOn(logging.Handler):
@@ -115,6 +107,11 @@ def test_run_once_after_its_own_post_timed_out_waits_for_it_to_land_finds_it_and
     assert arrived.is_set() and res.exit_code == 0, said  # not 3 with the timed-out row outstanding
     assert "for the deliveries whose attempt timed out here (a post the channel may still carry out)" in said, said
     assert "found already posted, not posted again" in said, said
+    _each_sent_and_posted_once(tmp_path, slack_server)
+
+
+def _each_sent_and_posted_once(tmp_path: Path, slack_server: FakeSlack) -> None:
+    """Every delivery of the store sent, each posted once: the post that landed late was found, not repeated."""
     st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
     try:
         rows = st.deliveries()
