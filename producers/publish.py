@@ -207,12 +207,16 @@ def own_copy_id(doc_id: str, own: str) -> str:
     return f"{doc_id}{VIA_MARK}{stable_id('via', own, length=EDITION_HASH_CHARS)}"
 
 
-def _own_copy(ev: Event, own: str) -> Event:
-    """`ev` under own_copy_id, its feed's guid kept as `metadata.guid` (set when the feed gave none)."""
-    doc = Document.model_validate(ev.payload)
+def own_copy(doc: Document, own: str) -> Document:
+    """`doc` under own_copy_id, its feed's guid kept as `metadata.guid` (set when the feed gave none)."""
     metadata = {**doc.metadata}
     metadata.setdefault("guid", doc.id)
-    new = doc.model_copy(update={"id": own_copy_id(doc.id, own), "metadata": metadata})
+    return doc.model_copy(update={"id": own_copy_id(doc.id, own), "metadata": metadata})
+
+
+def _own_copy(ev: Event, own: str) -> Event:
+    """The document event `ev` as own_copy."""
+    new = own_copy(Document.model_validate(ev.payload), own)
     return ev.model_copy(update={"id": new.id, "payload": new.model_dump(mode="json")})
 
 

@@ -104,6 +104,9 @@ class FeedResult:
     etag: str | None = None
     modified: str | None = None
     title: str | None = None
+    # The channel's own link (RSS <channel><link>, Atom's alternate link, JSON Feed's home_page_url): with the title,
+    # what tells two captures of one feed from two outlets' feeds in a backtest (backtest_live.SeenIds).
+    link: str | None = None
     version: str | None = None  # e.g. "rss20", "atom10", "json1"
     warnings: list[str] = field(default_factory=list)
     duplicates: int = 0  # entries skipped because an earlier entry of this fetch had the same id and text
@@ -333,6 +336,7 @@ def _parse_xml_feed(
     feed = d.get("feed") or {}
     title = detail_text(_cut(feed.get("title"), max_raw_chars), feed.get("title_detail")) or None
     lang = text_or_none(feed.get("language"))
+    result.link = text_or_none(feed.get("link"))
     return [from_feedparser(e, lang, max_raw_chars) for e in entries], title
 
 
@@ -414,6 +418,7 @@ def _parse_json_feed(
     result.version = "json" + version.rstrip("/").rsplit("/", 1)[-1].replace("version", "").replace(".", "")
     lang = text_or_none(doc.get("language"))
     title = html_to_text(doc["title"][:max_raw_chars]) if isinstance(doc.get("title"), str) else None
+    result.link = doc["home_page_url"].strip() or None if isinstance(doc.get("home_page_url"), str) else None
     return [from_json_feed(i, lang, max_raw_chars) for i in items if isinstance(i, Mapping)], title or None
 
 

@@ -562,8 +562,10 @@ def iter_event_blocks(
             # What the file's documents count as for corroboration: the config's source, else as `run` counts a
             # source of its kind with the defaults: a feed is one source, its url or path (producers/poller.py
             # source_identity), whatever names it gives itself; a JSON Lines or GDELT file counts each by its name.
-            feed = feeds[p] if feeds is not None and p in feeds else _default_feed(p, kind)
-            for block in _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed):
+            named = feeds is not None and p in feeds
+            feed = feeds[p] if feeds is not None and named else _default_feed(p, kind)
+            blocks = _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed, named)
+            for block in blocks:
                 if late is not None:
                     late.add(block)
                 yield block if batches is None else batches.add(block)
@@ -590,9 +592,11 @@ def _file_blocks(
     tap: LabelTap | None,
     seen_at: datetime,
     feed: str | None = None,
+    named: bool = False,
 ) -> Iterator[list[Any]]:
     """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
-    what its documents count as for corroboration (SourceRef.feed; None: each by its name)."""
+    what its documents count as for corroboration (SourceRef.feed; None: each by its name); `named`: the config names
+    the file as a source (`feed` is that source's identity)."""
     k = source_kind(p, kind)
     problem = _unread_gdelt(p, kind) if k == "gdelt" else auto_file_problem(p, kind)
     if problem is not None:
@@ -613,7 +617,17 @@ def _file_blocks(
         feed_docs = [x if feed is None else with_feed(x, feed) for x in res.items if isinstance(x, Document)]
         report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
         fr.accepted += len(feed_docs)
-        docs: list[Any] = seen.documents(feed_docs, report, fr)
+        # Which outlet's feed this is, to tell another outlet's item under a guid read before (its own copy) from an
+        # edit of the same feed (an edition): the channel's own link and title, which captures of one feed share and
+        # two outlets' feeds do not (the location cannot tell: it is another for each capture file); a channel that
+        # gives neither, by the configured source's identity if the config names the file, else unknown (an edition).
+        names = {f"link {res.link}"} if res.link else set()
+        if res.title:
+            names.add(f"title {res.title}")
+        if not names and named and feed is not None:
+            names.add(f"source {feed}")
+        own = feed if feed is not None else source_feed("rss", p)  # live: its source_name, else its url
+        docs: list[Any] = seen.documents(feed_docs, report, fr, outlet=frozenset(names) or None, own=own)
         if tap is not None:
             for d in docs:
                 if d is not None:

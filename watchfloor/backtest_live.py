@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 import msgspec
 
 from watchfloor.producers.jsonl import parse_line, truncate
-from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, as_edition, conflict_reason
+from watchfloor.producers.publish import DEFAULT_BATCH_SIZE, arrival_order, as_edition, conflict_reason, own_copy
 from watchfloor.schemas.events import DEFAULT_MAX_EDITIONS, DeadLetter, Document
 from watchfloor.schemas.inputs import CheckedInput, derive_id
 from watchfloor.stream_processors.engine.eventtime import DEFAULT_SKEW, effective_time
@@ -107,6 +107,10 @@ class SeenIds:
         # Kept for the run, one entry per item edited: live, the poller forgets an item its feed stops listing and
         # asks the log for its last edition if it comes back, which is the entry this map still holds.
         self.latest: dict[str, tuple[str, int]] = {}
+        # Feed item id -> the outlet of the feed that listed it first (documents(outlet=)): another outlet's feed
+        # listing the same guid reports it under its own copy's id, not as an edition. One entry per feed item read
+        # (feed captures are read whole into memory anyway; JSON lines keep none).
+        self.outlets: dict[str, frozenset[str]] = {}
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""
@@ -220,14 +224,26 @@ class SeenIds:
         return self.ids, (got.build().id if isinstance(got, CheckedInput) else "")
 
     def documents(
-        self, docs: list[Document], report: ReadReport, fr: FileReport, *, editions: bool = True
+        self,
+        docs: list[Document],
+        report: ReadReport,
+        fr: FileReport,
+        *,
+        editions: bool = True,
+        outlet: frozenset[str] | None = None,
+        own: str | None = None,
     ) -> list[Any]:
         """A feed's documents without the repeats of an id seen before (in this feed or another file). With
         `editions` (feeds), a changed text under a seen id is its edition; without (GDELT's rows, which the live
         poller ingests as a file's: docs/gdelt.md), it is a dead letter and the first version stands, and a
-        repeat with another date is one too, as the live store compares the whole payload."""
+        repeat with another date is one too, as the live store compares the whole payload. `outlet` (the names
+        that tell this feed from another outlet's: two feeds sharing one are one outlet; None: unknown) and `own`
+        (its identity, as own_copy_id takes it): an item another outlet's feed listed first is this feed's own copy
+        (publish.own_copy), as live."""
         if not docs:
             return docs
+        if outlet is not None and own is not None:
+            docs = self._own_copies(docs, outlet, own)
         self._make_room()
         keys = [d.id for d in docs]
         if not self.derived and any(map(_derived_form, keys)):
@@ -246,6 +262,20 @@ class SeenIds:
         return self._filter(
             docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=editions
         )
+
+    def _own_copies(self, docs: list[Document], outlet: frozenset[str], own: str) -> list[Document]:
+        """`docs` with each item whose id another outlet's feed listed first under this feed's own copy's id: a
+        document of its own that corroborates, never an edition of the other's (live: publish.ingest's
+        `own`). The first outlet to list an id keeps the plain id, as the log keeps its first document's."""
+        first = self.outlets
+        renamed: list[Document] | None = None
+        for k, d in enumerate(docs):
+            was = first.setdefault(d.id, outlet)
+            if was is not outlet and was.isdisjoint(outlet):  # no name in common: another outlet
+                if renamed is None:
+                    renamed = list(docs)
+                renamed[k] = own_copy(d, own)
+        return docs if renamed is None else renamed
 
     def _filter(
         self,

@@ -9,6 +9,7 @@ answered first. Real feed files are served over HTTP and read by feedparser thro
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -39,7 +40,8 @@ def rss(title: str, *items: tuple[str, datetime, str]) -> bytes:
     )
     return (
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
-        f"<link>https://wire.example/</link><description>d</description>{body}</channel></rss>"
+        f"<link>https://{title.lower().replace(' ', '-')}.example/</link><description>d</description>{body}"
+        "</channel></rss>"
     ).encode()
 
 
@@ -162,3 +164,72 @@ def test_a_feed_whose_url_moved_lists_its_items_again_as_its_own_not_as_another_
     run(tmp_path, server, ("b",))
     assert [d["id"] for d in read(tmp_path, "news.article")] == [GUID]
     assert read(tmp_path, "detection") == before
+
+
+def backtest(tmp_path: Path, feeds: dict[str, bytes], order: tuple[str, ...]) -> dict:  # type: ignore[type-arg]
+    """A backtest of feed files (capture name -> bytes), named on the command line in `order`; its --json result."""
+    for name, data in feeds.items():
+        (tmp_path / name).write_bytes(data)
+    out = tmp_path / f"bt-{'-'.join(order)}.json"
+    res = runner.invoke(app, ["backtest", *(str(tmp_path / name) for name in order), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def alerts_of(result: dict) -> set[tuple[str, str, int]]:  # type: ignore[type-arg]
+    """(rule, severity, how many sources its evidence counts) of each alert the backtest leaves standing."""
+    return {(a["rule"], a["severity"], len({e["source"] for e in a["evidence"]})) for a in result["alerts"]}
+
+
+def test_a_backtest_of_two_outlets_feed_files_reads_the_second_outlets_item_as_its_own_copy(tmp_path: Path) -> None:
+    """Each capture file is its own location, so the location cannot tell two outlets from two captures of one feed:
+    the channel's own link and title do. Beta Wire's denial under Alpha's guid was read as Alpha's edition and
+    withdrew both alerts (0 standing), in whichever order the files were named."""
+    feeds = {"alpha.xml": rss("Alpha News", (GUID, FIRST, CLAIM)), "beta.xml": rss("Beta Wire", (GUID, SECOND, DENIAL))}
+    for order in (("alpha.xml", "beta.xml"), ("beta.xml", "alpha.xml")):
+        result = backtest(tmp_path, feeds, order)
+        assert result["stats"]["retractions"] == 0, order
+        assert alerts_of(result) == {("troops-deployed", "medium", 1), ("troop-engagement", "medium", 1)}, order
+
+
+def test_a_backtest_of_two_outlets_feed_files_counts_the_second_outlets_confirmation_as_a_source(
+    tmp_path: Path, server: str
+) -> None:
+    """As live (the test above): two independent sources take the story high, whichever file comes first; the
+    copy's id is the live ingest's own copy's."""
+    claim, confirm = rss("Alpha News", (GUID, FIRST, CLAIM)), rss("Beta Wire", (GUID, SECOND, CONFIRM))
+    seen = []
+    for order in (("alpha.xml", "beta.xml"), ("beta.xml", "alpha.xml")):
+        result = backtest(tmp_path, {"alpha.xml": claim, "beta.xml": confirm}, order)
+        seen.append(alerts_of(result))
+        copies = {e["event_id"] for a in result["alerts"] for e in a["evidence"] if "#via-" in e["event_id"]}
+        assert len(copies) == 1, result["alerts"]
+    assert (
+        seen[0]
+        == seen[1]
+        == {
+            ("troops-deployed", "medium", 1),
+            ("troop-engagement", "medium", 1),
+            ("troop-engagement", "high", 2),
+        }
+    )
+    # The same two feeds served and polled live, Alpha's first: the same alerts stand.
+    Feeds.files = {"/a.xml": claim}
+    run(tmp_path, server)
+    Feeds.files = {"/a.xml": claim, "/b.xml": confirm}
+    run(tmp_path, server)
+    assert {(rule, severity, len(feeds)) for rule, severity, feeds in standing(tmp_path)} == seen[0]
+
+
+def test_a_backtest_of_two_captures_of_one_feed_still_reads_its_edit_as_an_edition(tmp_path: Path) -> None:
+    """Two captures of Alpha's feed (one channel): the later capture's new text under the guid is Alpha's own
+    correction, which withdraws what it takes back, as the live poll of that feed reads it; also when the second
+    capture's channel gives another title, or another link (either one in common is one outlet)."""
+    first = rss("Alpha News", (GUID, FIRST, CLAIM))
+    for second in (
+        rss("Alpha News", (GUID, FIRST, DENIAL)),
+        rss("Alpha News", (GUID, FIRST, DENIAL)).replace(b"<title>Alpha News<", b"<title>Alpha News (beta)<"),
+        rss("Alpha News", (GUID, FIRST, DENIAL)).replace(b"https://alpha-news.example/", b"https://alpha.example/"),
+    ):
+        result = backtest(tmp_path, {"alpha-1.xml": first, "alpha-2.xml": second}, ("alpha-1.xml", "alpha-2.xml"))
+        assert result["alerts"] == [] and result["stats"]["retractions"] == 2, result["stats"]
