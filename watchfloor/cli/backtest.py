@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -264,69 +265,189 @@ def backtest(
     ] = DEFAULT_MAX_EDITIONS,
 ) -> None:
     """Replay events through rules in event time. Never sleeps, never notifies (docs/backtest.md)."""
+    run_backtest_command(
+        BacktestOptions(
+            events=events,
+            rules=rules,
+            json_out=json_out,
+            html_out=html_out,
+            csv_dir=csv_dir,
+            expect=expect,
+            labels=labels,
+            label_map=label_map,
+            timeline=timeline,
+            timeline_window=timeline_window,
+            baseline_rules=baseline_rules,
+            baseline=baseline,
+            score_from=score_from,
+            score_until=score_until,
+            fail_under=fail_under,
+            fail_on_removed_tp=fail_on_removed_tp,
+            order=order,
+            received_at=received_at,
+            config=config,
+            seed=seed,
+            sort_run=sort_run,
+            spill_dir=spill_dir,
+            near_misses=near_misses,
+            from_store=from_store,
+            allow_pruned=allow_pruned,
+            from_kafka=from_kafka,
+            broker=broker,
+            since=since,
+            source_kind=source_kind,
+            max_editions=max_editions,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class BacktestOptions:
+    """The options of `watchfloor backtest`, as parsed (its parameters, one to one; their help is there)."""
+
+    events: list[str] | None
+    rules: list[str] | None
+    json_out: Path | None
+    html_out: Path | None
+    csv_dir: Path | None
+    expect: Path | None
+    labels: Path | None
+    label_map: Path | None
+    timeline: Path | None
+    timeline_window: str
+    baseline_rules: list[str] | None
+    baseline: Path | None
+    score_from: str | None
+    score_until: str | None
+    fail_under: str | None
+    fail_on_removed_tp: bool
+    order: Order
+    received_at: str | None
+    config: Path | None
+    seed: int
+    sort_run: int
+    spill_dir: Path | None
+    near_misses: int
+    from_store: str | None
+    allow_pruned: bool
+    from_kafka: str | None
+    broker: str | None
+    since: str | None
+    source_kind: str
+    max_editions: int
+
+
+@dataclass
+class _Plan:
+    """What a backtest replays and scores with, all of it checked before the replay starts (_plan)."""
+
+    events: list[str] | None  # the event files, bundled names resolved
+    cfg: Any  # the --config, or None
+    specs: list[str]  # the rules replayed, as named
+    feeds: dict[str, str | None]  # event file -> what its documents count as (config_feeds)
+    rule_sets: Any  # evaluation.RuleSets: the rules and the baseline's
+    engines: list[Any]  # the compiled rules of each replay: the rules, then the baseline's
+    run_engines: list[Any]  # their engines, with the config's event-time settings
+    thresholds: list[Any]  # --fail-under
+    timeline_span: Any  # --timeline-window
+    truth: Any  # evaluation.Truth (labels, timeline), or None
+    base_result: Any  # a --baseline result, or None
+    expectations: Any  # --expect, or None
+    expected_ids: set[str]  # the --expect entries' event ids
+    label_keys: set[str]  # the labelled items' keys
+    tap: Any  # backtest.LabelTap over both, or None
+    report: Any  # backtest.ReadReport of the reading
+    received: Any  # when the files count as received
+    late_in_files: LateInFileOrder | None
+
+
+@dataclass
+class _Replayed:
+    """The replays' results (the rules', then the baseline's) and what reading said on the way."""
+
+    results: list[Any]
+    collectors: list[Any]
+    sort_stats: Any
+    labels_checked: bool  # the labels were checked against the documents read (once: Truth.check_seen)
+
+
+def run_backtest_command(o: BacktestOptions) -> None:
+    """`watchfloor backtest`: every option checked, the inputs read and replayed (the baseline too), what the reading
+    met said, the results scored and said, the reports written, the gates judged (exit 1 when one fails)."""
+    plan = _plan(o)
+    replayed = _replay(o, plan)
+    problems = plan.report.problems()
+    late_note = _say_reading(o, plan, problems)
+    if plan.truth is not None and not replayed.labels_checked:  # (once: it keys the labels by document id)
+        _check_labels_seen(plan)
+    warnings = _input_warnings(o, plan, replayed.results)
+    run = _assembled(o, plan, replayed, warnings, late_note)
+    _say_results(o, run, replayed.results[0])
+    gates = _gates(o, plan, run, replayed)
+    _write_reports(o, plan, run)
+    _print_gates(gates)
+    if problems or not gates.get("passed", True):
+        raise typer.Exit(1)
+
+
+def _plan(o: BacktestOptions) -> _Plan:
+    """Every option checked and every file the backtest needs read (rules, labels, baseline, expectations) before
+    the replay, which may take minutes: a misspelt key, an unknown rule or an unwritable report fails now."""
     from watchfloor.schemas.rules import parse_duration
     from watchfloor.scoring import TruthError, parse_fail_under
-    from watchfloor.scoring.diff import comparison_warnings
     from watchfloor.scoring.expectations import load_expectations
     from watchfloor.scoring.truth import rule_vocabulary
 
-    from ..backtest import (
-        LabelTap,
-        LateInFileOrder,
-        ReadReport,
-        at_effective_time,
-        combined_gate,
-        late_in_file_order_note,
-        run_backtest,
-    )
-    from ..backtest_order import OrderedInputs
-    from ..evaluation import RuleSets, Truth, assemble, load_baseline_result
+    from ..backtest import LabelTap, LateInFileOrder, ReadReport
+    from ..evaluation import RuleSets, Truth, load_baseline_result
+    from ..wiring import engine_for
 
-    if not (events or from_store or from_kafka):
+    if not (o.events or o.from_store or o.from_kafka):
         raise fail("give event files, --from-store URL or --from-kafka TOPIC")
-    if baseline_rules and baseline:
+    if o.baseline_rules and o.baseline:
         raise fail("give --baseline-rules or --baseline, not both")
-    if fail_on_removed_tp and not (baseline_rules or baseline):
+    if o.fail_on_removed_tp and not (o.baseline_rules or o.baseline):
         raise fail("--fail-on-removed-true-positive compares with a baseline: give --baseline-rules or --baseline")
-    if (fail_under or fail_on_removed_tp) and labels is None:
+    if (o.fail_under or o.fail_on_removed_tp) and o.labels is None:
         raise fail("--fail-under and --fail-on-removed-true-positive score against --labels: give them")
-    window = _score_window(score_from, score_until)
-    if window is not None and labels is None:
+    window = _score_window(o.score_from, o.score_until)
+    if window is not None and o.labels is None:
         raise fail("--score-from and --score-until choose what --labels scores: give them")
     try:
-        thresholds = parse_fail_under(fail_under) if fail_under else []
-        timeline_span = parse_duration(timeline_window)
+        thresholds = parse_fail_under(o.fail_under) if o.fail_under else []
+        timeline_span = parse_duration(o.timeline_window)
     except ValueError as e:
         raise fail(str(e)) from None
-    for option, path in (("--json", json_out), ("--html", html_out)):
+    for option, path in (("--json", o.json_out), ("--html", o.html_out)):
         if path is not None and (problem := _unwritable(path)) is not None:
             raise fail(f"{option} {path}: {problem}")  # now, not after the whole replay
-    if csv_dir is not None:
+    if o.csv_dir is not None:
         from ..report_csv import unwritable_dir
 
-        if (problem := unwritable_dir(csv_dir)) is not None:
-            raise fail(f"--csv {csv_dir}: {problem}")  # now, not after the whole replay
-    if spill_dir is not None and (problem := _unusable_dir(spill_dir)) is not None:
-        raise fail(f"--spill-dir {spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
-    events = _builtin_files(events) if events else events
+        if (problem := unwritable_dir(o.csv_dir)) is not None:
+            raise fail(f"--csv {o.csv_dir}: {problem}")  # now, not after the whole replay
+    if o.spill_dir is not None and (problem := _unusable_dir(o.spill_dir)) is not None:
+        raise fail(f"--spill-dir {o.spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
+    events = _builtin_files(o.events) if o.events else o.events
     # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
-    cfg = app_config(config) if config else None
-    specs = rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
+    cfg = app_config(o.config) if o.config else None
+    specs = o.rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
     feeds, notes = config_feeds(cfg, events or [])
     for note in notes:
         err.print(note, markup=False, highlight=False)
     rule_sets = RuleSets(
-        _load_rules(specs), _load_rules(baseline_rules, "--baseline-rules (the baseline)") if baseline_rules else None
+        _load_rules(specs),
+        _load_rules(o.baseline_rules, "--baseline-rules (the baseline)") if o.baseline_rules else None,
     )
     try:
         truth = (
-            Truth.load(labels, label_map, timeline, rule_sets.current, rule_sets.baseline)
-            if (labels or timeline)
+            Truth.load(o.labels, o.label_map, o.timeline, rule_sets.current, rule_sets.baseline)
+            if (o.labels or o.timeline)
             else None
         )
-        base_result = load_baseline_result(baseline) if baseline else None
+        base_result = load_baseline_result(o.baseline) if o.baseline else None
         # Now, not after the replay: a misspelt key or an unknown rule id fails before any work.
-        expectations = load_expectations(str(expect), rule_vocabulary(rule_sets.current)) if expect else None
+        expectations = load_expectations(str(o.expect), rule_vocabulary(rule_sets.current)) if o.expect else None
     except TruthError as e:
         raise fail(str(e)) from None
     if truth is not None:
@@ -343,50 +464,76 @@ def backtest(
         else set()
     )
     label_keys = set(truth.labels.items) if truth is not None and truth.labels is not None else set()
-    tap = LabelTap(label_keys | expected_ids) if label_keys or expected_ids else None
-    report = ReadReport()
-    from ..wiring import engine_for
-
     run_engines = [engine_for(rs, cfg) for rs in engines]  # the config's event-time settings (skew, idleness)
-    received = _received_at(received_at)
+    received = _received_at(o.received_at)
     # Event files replayed in event time: the documents a live run may have taken late (read after later-dated ones
     # beyond the lateness) are counted as they are read, and said with the results (an outside user trial, M1).
     late_in_files = (
         LateInFileOrder(run_engines[0].lateness, received.timestamp() if received else None, run_engines[0].skew)
-        if from_store is None and from_kafka is None and order is Order.event_time
+        if o.from_store is None and o.from_kafka is None and o.order is Order.event_time
         else None
     )
+    return _Plan(
+        events=events,
+        cfg=cfg,
+        specs=specs,
+        feeds=feeds,
+        rule_sets=rule_sets,
+        engines=engines,
+        run_engines=run_engines,
+        thresholds=thresholds,
+        timeline_span=timeline_span,
+        truth=truth,
+        base_result=base_result,
+        expectations=expectations,
+        expected_ids=expected_ids,
+        label_keys=label_keys,
+        tap=LabelTap(label_keys | expected_ids) if label_keys or expected_ids else None,
+        report=ReadReport(),
+        received=received,
+        late_in_files=late_in_files,
+    )
+
+
+def _replay(o: BacktestOptions, plan: _Plan) -> _Replayed:
+    """The inputs read (sorted into the replay's order, spilling to disk past --sort-run) and replayed through the
+    rules, then the baseline's; the labels checked against the documents read as soon as all are."""
+    from ..backtest import at_effective_time, combined_gate, run_backtest
+    from ..backtest_order import OrderedInputs
+
+    run_engines, engines, received, tap = plan.run_engines, plan.engines, plan.received, plan.tap
     stream, reading_bar = _inputs(
-        events,
-        from_store,
-        from_kafka,
-        _kafka_broker(broker, config) if from_kafka else "",
-        since,
-        source_kind,
-        report,
+        plan.events,
+        o.from_store,
+        o.from_kafka,
+        _kafka_broker(o.broker, o.config) if o.from_kafka else "",
+        o.since,
+        o.source_kind,
+        plan.report,
         combined_gate(engines, tap.gate_words if tap else ()),
         tap,
-        order.value,
+        o.order.value,
         run_engines[0].skew,
         received,
-        id_limit=sort_run,
-        spill_dir=str(spill_dir) if spill_dir else None,
-        max_editions=max_editions,
-        rules_note=_rules_note(run_engines[0], rules, config) if from_store else None,
-        allow_pruned=allow_pruned,
-        late_in_file_order=late_in_files,
-        feeds=feeds,
+        id_limit=o.sort_run,
+        spill_dir=str(o.spill_dir) if o.spill_dir else None,
+        max_editions=o.max_editions,
+        rules_note=_rules_note(run_engines[0], o.rules, o.config) if o.from_store else None,
+        allow_pruned=o.allow_pruned,
+        late_in_file_order=plan.late_in_files,
+        feeds=plan.feeds,
     )
-    ordered = OrderedInputs(
-        order.value, passes=len(engines), seed=seed, run_size=sort_run, spill_dir=str(spill_dir) if spill_dir else None
-    )
-    collectors = [rule_sets.collector(rs, near_misses if k == 0 else 0, label_keys) for k, rs in enumerate(engines)]
+    spill_dir = str(o.spill_dir) if o.spill_dir else None
+    ordered = OrderedInputs(o.order.value, passes=len(engines), seed=o.seed, run_size=o.sort_run, spill_dir=spill_dir)
+    collectors = [
+        plan.rule_sets.collector(rs, o.near_misses if k == 0 else 0, plan.label_keys) for k, rs in enumerate(engines)
+    ]
     results = []
     checked_labels = False
     try:
         with reading_bar as advance:
             blocks = stream(advance)
-            if from_store is None and order is not Order.log:  # files and Kafka: sort at the effective time
+            if o.from_store is None and o.order is not Order.log:  # files and Kafka: sort at the effective time
                 blocks = at_effective_time(blocks, received.timestamp() if received else None, run_engines[0].skew)
             ordered.feed(blocks)
             if ordered.streams_while_reading:  # log order, one replay: it pulls the reading along
@@ -400,14 +547,11 @@ def backtest(
                         engine=run_engines[0],
                     )
                 )
-        if truth is not None and not results:
+        if plan.truth is not None and not results:
             # Everything is read (sorted for the replay): labels whose ids match no document fail now, not after a
             # replay of minutes (outside trial 53, LOW-8). A log-order replay reads as it goes: checked after it.
             checked_labels = True
-            try:
-                truth.check_seen(tap)
-            except TruthError as e:
-                raise fail(str(e)) from None
+            _check_labels_seen(plan)
         for k, rs in enumerate(engines[len(results) :], start=len(results)):
             with _bar("records", "replaying the baseline" if k else "replaying", ordered.count) as step:
                 results.append(
@@ -424,12 +568,30 @@ def backtest(
         sort_stats = ordered.stats()
     finally:
         ordered.close()
+    return _Replayed(results, collectors, sort_stats, checked_labels)
 
-    problems = report.problems()
+
+def _check_labels_seen(plan: _Plan) -> None:
+    """Labels whose ids match no document read: an error that names them (Truth.check_seen)."""
+    from watchfloor.scoring import TruthError
+
+    try:
+        plan.truth.check_seen(plan.tap)
+    except TruthError as e:
+        raise fail(str(e)) from None
+
+
+def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | None:
+    """What reading the inputs met, on stderr as `watchfloor run` says it: the `problems` (sources that failed),
+    documents a live run may have taken late, repeats, edits left out, bad records. Returns the note on late
+    documents, if any."""
+    from ..backtest import late_in_file_order_note
+
+    report, late_in_files = plan.report, plan.late_in_files
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
     late_note = (
-        late_in_file_order_note(late_in_files.count, run_engines[0].rules.lateness)
+        late_in_file_order_note(late_in_files.count, plan.run_engines[0].rules.lateness)
         if late_in_files is not None
         else None
     )
@@ -439,7 +601,7 @@ def backtest(
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.editions_left_out:  # as `watchfloor run` counts them
         err.print(
-            f"{report.editions_left_out} edits past --max-editions ({max_editions}) left out (feed items edited in "
+            f"{report.editions_left_out} edits past --max-editions ({o.max_editions}) left out (feed items edited in "
             "place more often)",
             highlight=False,
         )
@@ -449,38 +611,51 @@ def backtest(
             where = shown_origin(dl.origin, dl.line)  # a feed's entries have no line: as `run` says
             err.print(f"  {where}: {dl.reason}", markup=False, highlight=False)
         if report.dead_count > DEAD_LETTERS_SHOWN:
-            err.print(f"  {more_dead_letters(report.dead_count, json_out)}", markup=False, highlight=False)
-    if truth is not None and not checked_labels:  # (once: it keys the labels by document id)
-        try:
-            truth.check_seen(tap)
-        except TruthError as e:
-            raise fail(str(e)) from None
-    warnings = list(truth.warnings) if truth is not None else []
-    if baseline is not None and base_result is not None:  # a result of other inputs: said
-        other = base_result.mismatch(baseline, results[0].documents, ", ".join(specs))
+            err.print(f"  {more_dead_letters(report.dead_count, o.json_out)}", markup=False, highlight=False)
+    return late_note
+
+
+def _input_warnings(o: BacktestOptions, plan: _Plan, results: list[Any]) -> list[str]:
+    """The labels' warnings and a --baseline result's that does not match this run, said on stderr."""
+    warnings = list(plan.truth.warnings) if plan.truth is not None else []
+    base_result = plan.base_result
+    if o.baseline is not None and base_result is not None:  # a result of other inputs: said
+        other = base_result.mismatch(o.baseline, results[0].documents, ", ".join(plan.specs))
         if other is not None:
             warnings.append(other)
-        if not base_result.repeats_known and truth is not None:
+        if not base_result.repeats_known and plan.truth is not None:
             warnings.append(
-                f"the baseline {baseline} was written before results recorded the repeats an alert's realert held "
+                f"the baseline {o.baseline} was written before results recorded the repeats an alert's realert held "
                 "back: there they count as missed, here as covered (a recall gain that is not the edit's); "
                 "write the baseline again with this release to compare"
             )
     for warning in warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    return warnings
 
+
+def _assembled(o: BacktestOptions, plan: _Plan, replayed: _Replayed, warnings: list[str], late_note: str | None) -> Any:
+    """The result (evaluation.assemble): scores, diff, near misses, and what the terminal warned of, for a pipeline
+    that reads the JSON; the warnings that need both runs scored are said here."""
+    from watchfloor.scoring.diff import comparison_warnings
+
+    from ..evaluation import assemble
+
+    results, collectors = replayed.results, replayed.collectors
     run = assemble(
         results[0],
-        report,
-        specs,
+        plan.report,
+        plan.specs,
         collector=collectors[0],
-        near_miss_limit=near_misses,
-        truth=truth,
-        timeline_window=timeline_span,
-        baseline=results[1] if len(results) > 1 else (base_result.alerts if base_result is not None else None),
-        baseline_label=", ".join(baseline_rules) if baseline_rules else (str(baseline) if baseline else None),
-        sort=sort_stats,
-        order=order.value,
+        near_miss_limit=o.near_misses,
+        truth=plan.truth,
+        timeline_window=plan.timeline_span,
+        baseline=results[1]
+        if len(results) > 1
+        else (plan.base_result.alerts if plan.base_result is not None else None),
+        baseline_label=", ".join(o.baseline_rules) if o.baseline_rules else (str(o.baseline) if o.baseline else None),
+        sort=replayed.sort_stats,
+        order=o.order.value,
         baseline_collector=collectors[1] if len(collectors) > 1 else None,
     )
     if run.scores is not None and run.baseline_scores is not None:
@@ -490,30 +665,35 @@ def backtest(
             warnings.append(warning)
     if warnings:  # what the terminal warned of, for a pipeline that reads the JSON
         run.data["warnings"] = warnings
-    if late_note and late_in_files is not None:  # the HTML report says it too (outside trial 40)
+    if late_note and plan.late_in_files is not None:  # the HTML report says it too (outside trial 40)
         run.data["notes"] = [late_note]
-        run.data["stats"]["documents_after_later_dated_in_file"] = late_in_files.count
+        run.data["stats"]["documents_after_later_dated_in_file"] = plan.late_in_files.count
+    return run
+
+
+def _say_results(o: BacktestOptions, run: Any, result: Any) -> None:
+    """The alerts that stand, the counts, the event-time reports, scores, timeline, diff and near misses."""
     # Imported here: the views bring scoring and the engine, which every other command (rules check) skips.
     from ._backtest_view import print_alerts, print_diff, print_near_misses, print_scores, print_timeline
 
-    print_alerts(results[0].detections)  # the alerts that stand
-    changes = results[0].revisions + len(results[0].retractions)
+    print_alerts(result.detections)  # the alerts that stand
+    changes = result.revisions + len(result.retractions)
     out.print(
-        f"{counted(results[0].documents, 'document')}, {counted(results[0].signals, 'signal')}, "
-        f"{counted(len(results[0].detections), 'alert')}",
+        f"{counted(result.documents, 'document')}, {counted(result.signals, 'signal')}, "
+        f"{counted(len(result.detections), 'alert')}",
         highlight=False,
     )
     if changes:
         # Said plainly: an alert with `revision` 1 and no `revises` read as a revision of nothing (trial 41, L4).
         out.print(
-            f"on the way: {counted(results[0].revisions, 'alert')} raised when a report changed its group's history "
+            f"on the way: {counted(result.revisions, 'alert')} raised when a report changed its group's history "
             f"(`revision` > 0; `revises` names the alert it replaced, if any), "
-            f"{counted(len(results[0].retractions), 'alert')} withdrawn; each step is in `raised` in --json",
+            f"{counted(len(result.retractions), 'alert')} withdrawn; each step is in `raised` in --json",
             highlight=False,
         )
     # Event-time reports (a report dated in the future, counted at its receive time; one beyond the lateness in
     # log or random order), said as `watchfloor run` says them: a typo'd year must not pass unnoticed.
-    reported = results[0].late
+    reported = result.late
     if reported:
         from .run import late_by_source
 
@@ -543,39 +723,46 @@ def backtest(
         print_timeline(run.scores.timeline)
     if run.diff is not None:
         print_diff(run.diff, run.data["baseline"]["source"], run.scores, run.baseline_scores)
-    if near_misses:
+    if o.near_misses:
         print_near_misses(run.near_misses)
-    # The gates' verdicts, in the JSON result as on the terminal (which says them last).
+
+
+def _gates(o: BacktestOptions, plan: _Plan, run: Any, replayed: _Replayed) -> dict[str, Any]:
+    """The gates' verdicts (_gate_verdicts), kept in the JSON result as the terminal says them (last)."""
+    tap = plan.tap
     # The entries' event ids among the replayed documents (one not among them matches nothing).
-    replayed = {k for k in expected_ids if tap is not None and k in tap.seen}
+    replayed_ids = {k for k in plan.expected_ids if tap is not None and k in tap.seen}
     # ...and the documents they name: an input without `id` is named by its `url`, as in --labels.
-    doc_ids = {k: tap.seen[k][0] for k in replayed if tap is not None and tap.seen[k][0] != k}
+    doc_ids = {k: tap.seen[k][0] for k in replayed_ids if tap is not None and tap.seen[k][0] != k}
     gates = _gate_verdicts(
         run,
-        expectations,
-        results[0].detections,
-        collectors[0].evidence.all_ids(),
-        replayed,
+        plan.expectations,
+        replayed.results[0].detections,
+        replayed.collectors[0].evidence.all_ids(),
+        replayed_ids,
         doc_ids,
-        thresholds,
-        fail_on_removed_tp,
+        plan.thresholds,
+        o.fail_on_removed_tp,
     )
     if gates:
         run.data["gates"] = gates
-    if json_out:
-        json_out.write_bytes(orjson.dumps(run.data, option=orjson.OPT_INDENT_2))
-    if html_out:
+    return gates
+
+
+def _write_reports(o: BacktestOptions, plan: _Plan, run: Any) -> None:
+    """--json, --html and --csv, as asked."""
+    if o.json_out:
+        o.json_out.write_bytes(orjson.dumps(run.data, option=orjson.OPT_INDENT_2))
+    if o.html_out:
         from ..report import render_backtest_html
 
-        html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
-    if csv_dir:
+        o.html_out.write_text(render_backtest_html(run.data), encoding="utf-8")
+    if o.csv_dir:
         from ..report_csv import write_backtest_csv
 
+        truth = plan.truth
         labelled = truth.labels if truth is not None else None
-        write_backtest_csv(csv_dir, run.data, labelled, truth.seen if truth is not None else ())
-    _print_gates(gates)
-    if problems or not gates.get("passed", True):
-        raise typer.Exit(1)
+        write_backtest_csv(o.csv_dir, run.data, labelled, truth.seen if truth is not None else ())
 
 
 DEAD_LETTERS_SHOWN = 5
