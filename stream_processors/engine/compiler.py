@@ -21,6 +21,7 @@ from .checks import (
     builtin_cue_warnings,
     cue_form_warnings,
     cue_warnings,
+    goal_to_warnings,
     language_warnings,
     never_match_warnings,
     prefix_form_warnings,
@@ -325,6 +326,7 @@ def _compile_signal(
     warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of)
     if "en" in language:
         warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
+        warnings += goal_to_warnings(sdef.match, [*spath, "match"], b.pack, sname)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
