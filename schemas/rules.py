@@ -138,7 +138,11 @@ class CaptureDef(_Strict):
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
-    role: CaptureRole | None = None
+    role: CaptureRole | None = Field(
+        default=None,
+        description="actor (the default of entities): the acting one; any (the default of kind): the first named, "
+        "a headline's lead before ':' included, whatever its role",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:
