@@ -117,6 +117,10 @@ class ContextReq(MentionReq):
     words: Condition | None = None
 
 
+# Which entity a capture takes: the acting one, or the first named whatever its role.
+CaptureRole = Literal["actor", "any"]
+
+
 class CaptureDef(_Strict):
     """Names an entity of the sentence as a value, e.g. which party ratified.
 
@@ -125,10 +129,20 @@ class CaptureDef(_Strict):
     else the subject (in Russian, a mention that can be
     nominative and follows no preposition), else the nearest mention before the signal's words (in English not one
     that only describes the subject: "an ally of Moscow", "Russia's allies", ", which borders Russia,"), else
-    the first after. `kind`: the first mentioned entity of that kind (e.g. place)."""
+    the first after. `kind`: the first mentioned entity of that kind (e.g. place).
+
+    `role`: which one is taken. `actor` (the default of `entities`): the acting one, as above. `any` (the default
+    of `kind`): the first candidate named in the signal's part of the sentence (between ';'), a headline's lead
+    before ':' included, whatever its role: where or to whom an act happened ("Niger: general declares himself
+    leader")."""
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
+    role: CaptureRole | None = Field(
+        default=None,
+        description="actor (the default of entities): the acting one; any (the default of kind): the first named, "
+        "a headline's lead before ':' included, whatever its role",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:

@@ -228,7 +228,7 @@ def rule_vocabulary(*rule_sets: Any) -> RuleVocabulary:
                     got = None  # an alert reference: its captures are another detection's
                     continue
                 got.update(c[0] for c in sig.captures)
-                for name, candidates, kind in sig.captures:
+                for name, candidates, kind, _role in sig.captures:
                     can = set(candidates) if candidates else (of_kind.get(kind, set()) if kind else set())
                     before = closed.get(name, set())
                     closed[name] = None if not can or before is None else before | can

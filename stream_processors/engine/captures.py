@@ -1,6 +1,8 @@
 """Captures: which entity of a sentence a signal names as a value (the acting party, the place).
 
-The acting party follows the grammar where that is cheap:
+Role "any" (a `kind` capture's default) takes the first candidate named in the signal's part of the sentence, a
+headline's lead before ":" included, whatever its role: where or to whom an act happened. Role "actor" (the default
+of `entities`) takes the acting one, by the grammar where that is cheap:
 1. the agent of a passive: in English a "by" that closely follows a past participle among the signal's
    own words in a clear passive, a form of "be"/"get" before it ("was ratified by Russia", "was
    ratified unanimously by the DPRK", "has been formally agreed by X") or a reduced passive, as headlines
@@ -75,27 +77,34 @@ def capture(
     candidates: tuple[str, ...],
     kind: str | None,
     kinds: dict[str, str],
+    role: str = "actor",
 ) -> tuple[str | None, str]:
-    """(entity id or None, why). Russian grammar applies when the signal's words are Cyrillic."""
+    """(entity id or None, why). Role "any": the first of `candidates` (or of `kind` when it is set) named; role
+    "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic."""
     lo, hi = window
     # The part of the sentence the signal's words stand in: between the ";" around them (a news rundown lists its
     # stories so: "Смотрите в этом выпуске: …; …; …", outside trial 35), as cues and rule 3 do not reach past one.
     first, last = _part(sent, lo, hi)
-    if kind is not None:
+    if role == "any":
+        # Where or to whom an act happened is most often no actor ("Niger: general declares himself leader",
+        # outside trial 56, M1): the first candidate named, a headline's lead before ':' included.
+        what = kind if kind is not None else "of " + ", ".join(candidates)
         elsewhere = False
         for s, _e, eid in sent.mentions:
-            if kinds.get(eid) == kind:
+            if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
                 if first <= s < last:
                     whole = (first, last) == (sent.start, sent.end)
                     where = "the sentence" if whole else "the signal's part of the sentence (between ';')"
-                    return eid, f"the first {kind} named in {where}"
+                    took = f"the first {what} named in {where}"
+                    return eid, took if kind is not None else f"{took} (role: any, whether it acted or not)"
                 elsewhere = True
         if elsewhere:
-            return None, f"no {kind} named in the signal's part of the sentence (the others are past a ';')"
-        return None, f"no {kind} named in the sentence"
+            return None, f"no {what} named in the signal's part of the sentence (the others are past a ';')"
+        return None, f"no {what} named in the sentence"
     mentions = [m for m in sent.mentions if m[2] in candidates]
     if not mentions:
-        return None, "none of " + ", ".join(candidates) + " is named in the sentence"
+        named = ", ".join(candidates) if kind is None else f"the {kind} entities"
+        return None, f"none of {named} is named in the sentence"
     base = sent.start
     toks = sent.toks
     # Nor is a headline's lead before ": " the actor, a speaker or a topic: "Минобороны: беспилотник ВСУ атаковал
@@ -107,7 +116,10 @@ def capture(
     inside = [m for m in mentions if first <= m[0] and m[1] < last]
     if not inside:
         if speaker > sent.start and all(m[1] < speaker for m in mentions):
-            return None, "only the headline's lead before ':' (a speaker or a topic) is named, not the actor"
+            return None, (
+                "only the headline's lead before ':' (a speaker or a topic) is named, not the actor "
+                "(role: any takes it)"
+            )
         return None, "every mention named is in another part of the sentence (past a ';')"
     mentions = inside
     if script_of(toks[lo - base]) == "cyrillic" or (own and script_of(toks[own[0][0] - base]) == "cyrillic"):

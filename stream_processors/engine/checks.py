@@ -747,6 +747,35 @@ def prefix_form_warnings(cond: Condition, path: list[str | int], pack: int) -> l
     return out
 
 
+def goal_to_warnings(cond: Condition, path: list[str | int], pack: int, signal: str) -> list[RuleError]:
+    """An English phrase that begins with "to" and a verb ("to leave"): the cue of a goal ("call for X to", "urged X
+    to") is read at its "to", so a phrase holding that "to" holds the cue, which then never applies to it (outside
+    trial 56, L2: "call for France ambassador, troops to leave country" read the ambassador's leaving asserted).
+    Not "to" and a noun ("troops to Russia"), which no goal leads to."""
+    from .modality import is_bare_verb_en  # (here: modality imports the compiler, which imports this module)
+
+    out: list[RuleError] = []
+    for _key, phrase, where in _positive(cond, path, lambda p: p):
+        words = [w.lstrip("=") for w in phrase_words(phrase)]
+        if len(words) < 2 or words[0] != "to":
+            continue
+        # "to be held" is left alone: "to be" is a cue of its own (a thing still to be done), and writing it into a
+        # phrase is the documented way to keep it from applying.
+        if words[1] == "be" or not is_bare_verb_en(words[1].rstrip("*")):
+            continue
+        rest = " ".join(phrase_words(phrase)[1:])
+        out.append(
+            RuleError(
+                where,
+                f"phrase {phrase!r} of signal {signal!r} begins with the cue word 'to' (goal): the cue is part of the "
+                f'phrase and never applies to it ("call for X {phrase}" would read asserted); write {rest!r}',
+                pack=pack,
+                warning=True,
+            )
+        )
+    return out
+
+
 def _longest_needed(cond: Condition) -> tuple[int, str] | None:
     """A lower bound of the words a match of `cond` spans, with the phrase that sets it: the longest of what each
     required part needs at least (items of `all` may share words, so not their sum). None: nothing known."""

@@ -127,7 +127,9 @@ class CompiledSignal:
     context_any: frozenset[str]
     context_all: frozenset[str]
     context_none: frozenset[str]
-    captures: tuple[tuple[str, tuple[str, ...], str | None], ...]  # (name, candidate entities, kind)
+    # (name, candidate entities, kind, role): role 'actor' (the acting candidate) or 'any' (the first named); a `kind`
+    # capture of the actor lists that kind's entities as its candidates.
+    captures: tuple[tuple[str, tuple[str, ...], str | None, str], ...]
     uses_regex: bool
     # Atoms a sentence must hold for `node` to match it: one atom of each clause (see _node_requirements).
     needs: tuple[frozenset[str], ...] = ()

@@ -21,6 +21,7 @@ from .checks import (
     builtin_cue_warnings,
     cue_form_warnings,
     cue_warnings,
+    goal_to_warnings,
     language_warnings,
     never_match_warnings,
     prefix_form_warnings,
@@ -325,6 +326,7 @@ def _compile_signal(
     warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of)
     if "en" in language:
         warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
+        warnings += goal_to_warnings(sdef.match, [*spath, "match"], b.pack, sname)
     bad_phrase = len(b.errors) > errors_before  # said already: an unusable phrase leaves the match without one
     m = sdef.mentions
     c = sdef.context
@@ -337,10 +339,14 @@ def _compile_signal(
         context_words = b.condition(c.words, [*spath, "context", "words"], set(), language, morphology)
         if not isinstance(c.words, str):
             warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack, tests_of)
-    captures: list[tuple[str, tuple[str, ...], str | None]] = []
+    captures: list[tuple[str, tuple[str, ...], str | None, str]] = []
     for cname, cdef in sdef.capture.items():
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
-        captures.append((cname, tuple(cdef.entities), cdef.kind))
+        role = cdef.role or ("any" if cdef.kind else "actor")
+        candidates = tuple(cdef.entities)
+        if cdef.kind and role == "actor":  # the actor among the entities of that kind
+            candidates = tuple(eid for eid, (kind, _aliases) in b.entities.items() if kind == cdef.kind)
+        captures.append((cname, candidates, cdef.kind, role))
     simple = _simple_atoms(node)
     # "Any of these phrases" (most of a big pack) needs no walk of its tree: no regex, one clause.
     uses_regex = False if simple is not None else _uses_regex(node)
@@ -671,7 +677,7 @@ def _group_values(
         cap = next((c for c in signals[ref.signal].captures if c[0] == key), None) if ref.signal in signals else None
         if cap is None:
             return None
-        _name, candidates, kind = cap
+        _name, candidates, kind, _role = cap
         out |= set(candidates) if candidates else {e for e, (k, _a) in b.entities.items() if k == kind}
     return out
 
@@ -750,7 +756,7 @@ def _compile_ref(
         if k == SOURCE_KEY:
             continue
         # A capture takes one of its candidates, or an entity of its kind: another entity never comes.
-        _name, candidates, kind = next(c for c in sig.captures if c[0] == k)
+        _name, candidates, kind, _role = next(c for c in sig.captures if c[0] == k)
         if (candidates and eid not in candidates) or (kind and b.entities[eid][0] != kind):
             can = f"one of {', '.join(candidates)}" if candidates else f"an entity of kind {kind!r}"
             b.error(

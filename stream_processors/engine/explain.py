@@ -270,7 +270,7 @@ def _check(
             rules.entity_names.get(got.captures.get(cname) or ""),
             got.capture_reasons.get(cname, ""),
         )
-        for cname, _c, _k in sig.captures
+        for cname, _c, _k, _r in sig.captures
     )
     lo, hi = got.window
     reason = "matched" if viable is None or name in viable else "matched (but the document gate said no)"
@@ -285,7 +285,7 @@ def capture_miss(rules: CompiledRules, extractor: Extractor, sig: Signal, cname:
     spec = next((c for c in csig.captures if c[0] == cname), None) if csig is not None else None
     if csig is None or spec is None:
         return f"the sentence names no {cname}"
-    _n, candidates, kind = spec
+    _n, candidates, kind, _role = spec
     kinds = rules.entity_kinds
     named = [e for e in sig.entities if (kinds.get(e) == kind if kind is not None else e in candidates)]
     if not named:

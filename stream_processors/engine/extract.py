@@ -477,8 +477,8 @@ class Extractor:
         own = [sp for comp in comps for sp in comp if lo <= sp[0] and sp[1] <= hi]
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
-        for cname, candidates, kind in sig.captures:
-            value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds)
+        for cname, candidates, kind, role in sig.captures:
+            value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role)
             if value is not None:
                 captures[cname] = value
             if explain:
