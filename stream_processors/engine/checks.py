@@ -10,7 +10,15 @@ from watchfloor.schemas.rules import Clause, Condition, RulePack, language_sugge
 
 from .compiled import PREFIX, REPORTS, CompiledSignal, Node, RuleError, WordTest
 from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
-from .morphology import INFLECTED, base_language, en_in_dictionary, is_dictionary_form, word_forms, word_language
+from .morphology import (
+    INFLECTED,
+    TITLE_CASES,
+    base_language,
+    en_in_dictionary,
+    is_dictionary_form,
+    word_forms,
+    word_language,
+)
 from .text import alias_capitals, phrase_words
 
 BUILTIN_LANGUAGES = tuple(sorted(set(BUILTIN) | INFLECTED))
@@ -47,11 +55,19 @@ def title_fields(
     except ValueError as e:
         return f"title {title!r}: {e} (write a literal brace as {{{{ or }}}})"
     unknown: list[str] = []
-    for _literal, name, _spec, _conversion in parsed:
+    for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if not name or not name.isidentifier():
             return f"title {title!r}: placeholder {{{name}}} is not a name (use e.g. {{party}})"
+        # After ':' only a case (a Python format spec failed at the first alert: "Invalid format specifier").
+        if conversion is not None or (spec and spec not in TITLE_CASES):
+            given = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            cases = ", ".join(TITLE_CASES)
+            return (
+                f"title {title!r}: placeholder {given}: after ':' a placeholder takes only a case for a Russian name "
+                f"(one of {cases}, e.g. {{{name}:dative}}), and no '!'"
+            )
         if name not in allowed and name not in unsure and name not in unknown:
             unknown.append(name)
     if unknown:

@@ -217,6 +217,9 @@ class CompiledRules:
     # Pack name -> the entity names its detections' titles and attributes show, for a pack that names a shared
     # entity otherwise than the first pack that defines it (entity_names); the rest use entity_names.
     title_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # A case some title asks for ("{place:dative}") -> each entity name that takes another form in it (the others
+    # stay as written): made when the rules compile, so the engine reads no dictionary (evidence.render_title).
+    title_cases: dict[str, dict[str, str]] = field(default_factory=dict)
     # Problems that do not stop the rules from running (`rules check` prints them).
     warnings: tuple[RuleError, ...] = ()
     _json_gate: list[JsonLineGate | None] = field(default_factory=list)

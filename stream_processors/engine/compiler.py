@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import string
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ from .compiled import (
 from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
-from .morphology import base_language
+from .morphology import base_language, inflect_name_ru
 from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
@@ -251,6 +252,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         detections_by_signal={k: tuple(v) for k, v in by_signal.items()},
         entity_names=names,
         title_names=_title_names(packs, names),
+        title_cases=_title_cases(detections, packs, names),
         entity_kinds={eid: kind for eid, (kind, _a) in entities.items()},
         cue_scope=scope,
         cue_scope_after=scope_after,
@@ -273,6 +275,24 @@ def _title_names(packs: Sequence[RulePack], names: dict[str, str]) -> dict[str, 
         if own:
             out[pack.name] = {**names, **own}
     return out
+
+
+def _title_cases(
+    detections: Sequence[CompiledDetection], packs: Sequence[RulePack], names: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """Each case a title asks for ("{place:dative}") -> every entity name (of any pack) that takes another form in it
+    (morphology.inflect_name_ru); {} when no title asks for one (nearly every pack: no dictionary read)."""
+    used = {
+        spec
+        for d in detections
+        if ":" in d.definition.title
+        for _lit, name, spec, _conv in string.Formatter().parse(d.definition.title)
+        if name and spec
+    }
+    if not used:
+        return {}
+    every = set(names.values()) | {ent.name for pack in packs for ent in pack.entities.values()}
+    return {case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case)) != n} for case in sorted(used)}
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:

@@ -599,7 +599,9 @@ class Correlator:
         feeds = _feeds(items, end, evidence)
         # A pack that names a shared entity its own way shows its own name in its titles (compiler._title_names).
         names = self.rules.title_names.get(det.pack) or self.rules.entity_names
-        detection = build_detection(names, det, plan, group, fired_at, severity, confidence, evidence, own, feeds)
+        detection = build_detection(
+            names, det, plan, group, fired_at, severity, confidence, evidence, own, feeds, self.rules.title_cases
+        )
         return detection, lf, rank
 
 

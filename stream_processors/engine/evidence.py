@@ -200,11 +200,13 @@ def build_detection(
     evidence: list[EvidenceRecord],
     own: int | None = None,
     feeds: dict[str, str] | None = None,
+    cases: dict[str, dict[str, str]] | None = None,
 ) -> Detection:
     """The detection of a firing; `evidence` is the pattern's own reports (the first `own`; default all),
     then the corroborating ones, each in time order. The alert shows MAX_EVIDENCE of them
     (shown_evidence) and says how many there were. `feeds`: report id -> the hash of the configured source it
-    came through, for those that have one (Evidence.feed)."""
+    came through, for those that have one (Evidence.feed); `cases`: the names' forms in the cases titles ask for
+    (CompiledRules.title_cases)."""
     # The id covers all the evidence, not only what the alert shows: two firings of a group whose windows
     # hold more than MAX_EVIDENCE reports may show the same ones, and one id for both would leave the
     # second unsent (the store keeps one detection per id).
@@ -233,7 +235,7 @@ def build_detection(
                     seen.append(p)
     title = plan.title
     if title is None:
-        title = det.definition.title.format_map(_title_fields(names, det, group, attributes, total))
+        title = render_title(det.definition.title, _title_fields(names, det, group, attributes, total), cases)
     gkey = "|".join(f"{k}={v}" for k, v in group.items()) if group else ""
     alert_id = stable_id(det.id, gkey, *everything, length=20)
     return _make_detection(
@@ -322,6 +324,34 @@ def _title_fields(
     for name in _placeholders(det.definition.title):
         fields.setdefault(name, "")
     return fields
+
+
+def render_title(title: str, fields: dict[str, str], cases: dict[str, dict[str, str]] | None) -> str:
+    """`title` with its placeholders filled from `fields`; one with a case ("{place:dative}") takes each name's form
+    in that case from `cases` (a name with none there, or a value that is no name, as it is)."""
+    if not cases or ":" not in title:
+        return title.format_map(fields)
+    out: list[str] = []
+    for literal, name, spec, _conv in _parsed_title(title):
+        out.append(literal)
+        if name is not None:
+            value = fields.get(name, "")
+            out.append(_in_case(value, cases.get(spec, {})) if spec else value)
+    return "".join(out)
+
+
+def _in_case(value: str, forms: dict[str, str]) -> str:
+    """A placeholder's value in a case: a name, names joined by ", ", or a suffix " (name)"."""
+    if value in forms:
+        return forms[value]
+    if value.startswith(" (") and value.endswith(")"):
+        return f" ({_in_case(value[2:-1], forms)})"
+    return ", ".join(forms.get(v, v) for v in value.split(", "))
+
+
+@lru_cache(maxsize=1024)
+def _parsed_title(title: str) -> tuple[tuple[str, str | None, str | None, str | None], ...]:
+    return tuple(string.Formatter().parse(title))
 
 
 @lru_cache(maxsize=4096)

@@ -383,3 +383,81 @@ def may_be_case_ru(word: str, case: str) -> bool:
 
 def is_preposition_ru(word: str) -> bool:
     return word in _PREPOSITIONS_RU
+
+
+# -- Title cases ---------------------------------------------------------------------------------------
+# A title placeholder's case (`{place:dative}`): Russian governs a name's case by the word before it («Удар по
+# Белгородской области», not «по Белгородская область»: outside trial 57, LOW-1). The English names of the cases.
+TITLE_CASES: dict[str, str] = {
+    "nominative": "nomn",
+    "genitive": "gent",
+    "dative": "datv",
+    "accusative": "accs",
+    "instrumental": "ablt",
+    "prepositional": "loct",
+}
+_PERSON_TAGS = ("Name", "Surn", "Patr")
+_NOMINAL = ("NOUN", "ADJF", "PRTF")
+
+
+def _nominative_reading(word: str) -> Any | None:
+    """The dictionary's reading of `word` as a nominative noun, adjective or participle (a name is written in its
+    nominative), or None."""
+    for p in _analyzer().parse(word):
+        if p.is_known and p.tag.POS in _NOMINAL and p.tag.case == "nomn":
+            return p
+    return None
+
+
+def _as_written(form: str, word: str) -> str:
+    """`form` with the capitals of `word`: «КНДР», «Белгородской»."""
+    if word.isupper() and len(word) > 1:
+        return form.upper()
+    return form[:1].upper() + form[1:] if word[:1].isupper() else form
+
+
+def inflect_name_ru(name: str, case: str) -> str:
+    """A Russian name (an entity's `name`, written in the nominative) in `case` (a TITLE_CASES key): its leading
+    adjectives and its head noun agree ("Белгородская область" -> "Белгородской области", "Совет Федерации" ->
+    "Совету Федерации": the words after the head stay as they are), a person's names decline together ("Владимир
+    Путин" -> "Владимиру Путину"). A name not in Cyrillic, an indeclinable one ("КНДР") and one with a word the
+    dictionary does not know (a foreign name, "Ким Чен Ын": better as written than half declined) stay as written."""
+    grammeme = TITLE_CASES[case]
+    words = name.split(" ")
+    if grammeme == "nomn" or not all(w.isalpha() and script_of(w) == "cyrillic" for w in words):
+        return name
+    readings: list[Any] = [_nominative_reading(w) for w in words]
+    if readings[0] is None or any(
+        not any(p.is_known for p in _analyzer().parse(w)) for w in words
+    ):  # nothing to decline, or a word the dictionary does not know
+        return name
+    head = next((i for i, r in enumerate(readings) if r is not None and r.tag.POS == "NOUN"), None)
+    if head is None and all(r is not None and any(t in r.tag for t in _PERSON_TAGS) for r in readings):
+        head = len(words) - 1  # a surname declined as an adjective ("Зеленский" -> "Зеленскому")
+    if head is None or any(r is None for r in readings[:head]):
+        return name
+    last = head
+    if any(t in readings[head].tag for t in _PERSON_TAGS):  # "Владимир Путин": the person's names together
+        while (
+            last + 1 < len(words)
+            and readings[last + 1] is not None
+            and readings[last + 1].tag.POS == "NOUN"
+            and any(t in readings[last + 1].tag for t in _PERSON_TAGS)
+        ):
+            last += 1
+    noun = readings[head]
+    out = list(words)
+    for i in range(last + 1):
+        r = readings[i]
+        if "Fixd" in r.tag:
+            continue  # an abbreviation («АЭС»): as written
+        grammemes = {grammeme, r.tag.number} if r.tag.number else {grammeme}
+        if r.tag.POS != "NOUN" and r.tag.number == "sing" and r.tag.gender:
+            grammemes.add(r.tag.gender)  # an adjective keeps its noun's gender ("Белгородскую область")
+        if r.tag.POS != "NOUN" and grammeme == "accs" and noun.tag.animacy and "femn" not in grammemes:
+            grammemes.add(noun.tag.animacy)  # its accusative follows the noun's ("Верховного главнокомандующего")
+        form = r.inflect(grammemes)
+        if form is None:
+            return name  # a form the dictionary does not give: as written, not half declined
+        out[i] = _as_written(form.word, words[i])
+    return " ".join(out)
