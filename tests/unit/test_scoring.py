@@ -86,6 +86,18 @@ def test_labels_csv_with_extra_columns_several_labels_and_negatives(tmp_path: Pa
     assert set(labels.positives()) == {"n1", "n3"}
 
 
+def test_a_labels_file_from_a_semicolon_locale_spreadsheet_is_read(tmp_path: Path) -> None:
+    """Excel in a Russian, German or French locale saves "CSV UTF-8" with ';' between cells (and the byte order mark),
+    quoting a cell that holds ';' (outside trial 57, LOW-4: such a file was refused)."""
+    p = tmp_path / "labels.csv"
+    text = 'id;label;event\r\nn1;POW_EXCHANGE;обмен-1\r\nn2;NONE;\r\nn3;"POW_EXCHANGE;STRIKE";обмен-2\r\n'
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    labels = load_labels(p)
+    assert labels.items["n1"].labels == {"POW_EXCHANGE"} and labels.items["n1"].event == "обмен-1"
+    assert labels.items["n2"].labels == frozenset()
+    assert labels.items["n3"].labels == {"POW_EXCHANGE", "STRIKE"}
+
+
 def test_the_labels_csv_a_backtest_writes_reads_back_as_labels(tmp_path: Path) -> None:
     """`backtest --csv` names its column `labels` (one row per label key): `--labels` takes that file as it is."""
     from watchfloor.report_csv import LABEL_COLUMNS
@@ -107,9 +119,9 @@ def test_the_labels_csv_a_backtest_writes_reads_back_as_labels(tmp_path: Path) -
         ("", "labels.csv:1: empty labels file"),
         ("id,title\nn1,x\n", "labels.csv:1: a labels file needs the column(s) label"),
         (
-            "id;label\nn1;A\n",
-            "labels.csv:1: a labels file needs the column(s) id, label (header has: id;label); "
-            "the header is one column with ';' in it: write the file comma-separated",
+            "id\tlabel\nn1\tA\n",
+            "labels.csv:1: a labels file needs the column(s) id, label (header has: id\tlabel); "
+            "the header is one column with '\\t' in it: write the file comma-separated",
         ),
         ("id,label,time\nn1,A,yesterday\n", "labels.csv:2: column 'time': not an ISO-8601 timestamp"),
         ("id,label,time\nn1,A,2025-03-01T09:00:00\n", "labels.csv:2: column 'time': timestamp has no UTC offset"),

@@ -176,8 +176,9 @@ class Timeline:
 def _read_csv(
     path: str | Path, what: str, problems: list[str] | None = None
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The header (lower case) and the (line, row) of each non-empty record. A row of more cells than the header
-    names is an error, raised, or added to `problems` (and left out) when given."""
+    """The header (lower case) and the (line, row) of each non-empty record, comma-separated, or semicolon-separated
+    when the header line is. A row of more cells than the header names is an error, raised, or added to `problems`
+    (and left out) when given."""
     p = Path(path)
     try:
         text = p.read_bytes().decode("utf-8-sig")
@@ -189,7 +190,12 @@ def _read_csv(
         raise TruthError(f"{path}: not UTF-8 (byte {e.start}); save the {what} file as UTF-8") from None
     except OSError as e:
         raise TruthError(f"{path}: cannot read the {what} file: {e.strerror or e}") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # A spreadsheet saved in a locale whose list separator is ';' (Russian, German, French Excel: "CSV UTF-8" there
+    # writes "id;label;event") is read with it: a header line with ';' and no ',' (outside trial 57, LOW-4). A cell
+    # holding ';' (several labels) is quoted by such an export, as the csv module reads it.
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -228,7 +234,7 @@ def _need(path: str | Path, header: list[str], columns: Iterable[str], what: str
     missing = [c for c in columns if c not in header]
     if missing:
         # One column holding another delimiter: a spreadsheet's export in a locale that separates with ";".
-        sep = next((d for d in (";", "\t", "|") if len(header) == 1 and d in header[0]), None)
+        sep = next((d for d in ("\t", "|") if len(header) == 1 and d in header[0]), None)
         hint = f"; the header is one column with {sep!r} in it: write the file comma-separated" if sep else ""
         raise TruthError(
             f"{path}:1: a {what} file needs the column(s) {', '.join(missing)} "
