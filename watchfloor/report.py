@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,17 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def _news(text: Any) -> str:
+    """Text of the news (a title, a sentence), escaped, marked `lang="ru"` when it is in Cyrillic: the page around
+    it is English (`<html lang="en">`), and a screen reader or the browser's hyphenation reads Russian as English
+    otherwise (outside trial 57, LOW-3)."""
+    shown = _e(text)
+    return f'<span lang="ru">{shown}</span>' if _CYRILLIC.search(str(text)) else shown
 
 
 def safe_url(url: Any) -> str | None:
@@ -359,7 +371,7 @@ def _fired(a: dict[str, Any]) -> str:
 def _evidence(e: dict[str, Any]) -> str:
     return (
         f"<li>{_link(e.get('url'), e.get('source', ''))} · {_e(_dated(e))} · "
-        f"<code>{_e(e.get('event_id', ''))}</code><br><q>{_e(e.get('sentence', ''))}</q></li>"
+        f"<code>{_e(e.get('event_id', ''))}</code><br><q>{_news(e.get('sentence', ''))}</q></li>"
     )
 
 
@@ -374,7 +386,7 @@ def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
             f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
             f'<td class="when">{_e(_fired(a))}</td><td><code>{_e(a["rule"])}</code></td>'
             f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}{badge}</td>'
-            f"<td>{_e(a['title'])}<br><small>group: {_e(group)}</small>"
+            f"<td>{_news(a['title'])}<br><small>group: {_e(group)}</small>"
             f"<ul>{''.join(_evidence(e) for e in a['evidence'])}</ul></td></tr>"
         )
     return (
@@ -393,7 +405,7 @@ def _brief_row(a: dict[str, Any], mark: str, note: str = "") -> str:
         f'<tr data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}"><td class="{mark}">{mark}</td>'
         f"<td>{_e(_when(a['fired_at']))}</td><td><code>{_e(a['rule'])}</code>{f' [{_e(group)}]' if group else ''}</td>"
         f"<td>{_e(a['severity'])}{_conf(a)}</td>"
-        f"<td>{_e(a.get('title', ''))}{note}</td>"
+        f"<td>{_news(a.get('title', ''))}{note}</td>"
         # its verdict in the scores (true, repeat, false), when both runs were scored (outside trial 53, MED-4)
         + (f'<td class="verdict">{_e(a["verdict"])}</td>' if a.get("verdict") else "")
         + "</tr>"
@@ -542,7 +554,8 @@ def _near_misses_section(result: dict[str, Any]) -> str:
         rows.append(
             f'<tr class="miss"{rule_attr}><td class="when">{_e(_when(m["published_at"]))}</td>'
             f'<td><code>{_e(m["signal"])}</code></td><td class="mod {_e(m["modality"])}">{_e(m["modality"])}</td>'
-            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: <q>{_e(m['sentence'])}</q><ul>{why}</ul></td></tr>"
+            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: <q>{_news(m['sentence'])}</q>"
+            f"<ul>{why}</ul></td></tr>"
         )
     shown = f"{len(misses)} of {total}" if total != len(misses) else str(total)
     return (
