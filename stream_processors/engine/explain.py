@@ -337,7 +337,11 @@ def why_not(rules: CompiledRules, node: Node, sent: Any) -> str | None:
         if all(c[0] == "atom" for c in node[1]):
             shown = ", ".join(repr(t) for t in texts[:8]) + (", …" if len(texts) > 8 else "")
             return f"none of {shown}"
-        return " and ".join(reasons[:3])
+        # Which alternative lacks what, numbered as the rule lists them: joined by "and" alone, two alternatives that
+        # miss the same part read as one condition said twice (outside trial 57, LOW-3).
+        said = "; ".join(f"({k}) {r}" for k, r in enumerate(reasons[:3], start=1))
+        more = f"; … and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+        return f"no alternative holds: {said}{more}"
     if tag == "all":
         for child in node[1]:
             r = why_not(rules, child, sent)
