@@ -741,6 +741,7 @@ class SourcePoller:
             # configured source's document holds is its own copy under it, never an edition of the other's.
             own=source.source_name or source_feed("rss", url),
             configured=frozenset(i for s in self.sources if (i := source_identity(s)) is not None),
+            aggregators=frozenset(s.url for s in self.sources if isinstance(s, RssSource) and s.aggregator),
         )
         return result
 

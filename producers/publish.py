@@ -267,6 +267,7 @@ class _Batch:
         own: str | None = None,
         feed: str | None = None,
         configured: Collection[str] | None = None,
+        aggregators: Collection[str] = (),
     ) -> None:
         self.store = store
         # The identities of the sources configured now (poller.source_identity): a document whose source is none of
@@ -276,6 +277,9 @@ class _Batch:
         # document of another configured source holds is this source's own copy (own_copy_id), not an edition.
         self.own = own
         self.feed = feed
+        # The locations of the aggregator feeds configured now: their documents carry no `source.feed` (each counts
+        # by its outlet), so another aggregator's item under a guid this one lists is told by the origin it came from.
+        self.aggregators = frozenset(aggregators)
         self.places = places if places is not None else {}  # filled as the items are read (read_gdelt_archive)
         self.summary = summary
         self.origin = origin
@@ -359,6 +363,15 @@ class _Batch:
                 feed = was.get("feed") if isinstance(was, dict) else None
                 if feed is not None and feed not in self.configured:
                     foreign.discard(stored.event.id)
+        others = self.aggregators - {self.origin}
+        if self.feed is None and others:
+            # An aggregator's item under an id another configured aggregator's document holds: the probe cannot
+            # tell them apart (neither has a `source.feed`), the origin it was read from can. One read of the batch's
+            # ids the log holds, only where two aggregators are configured.
+            for stored in self.store.read_ids(sorted({ev.id for ev in self.docs} - foreign)):
+                was = stored.event.payload.get("source")
+                if stored.event.origin in others and not (isinstance(was, dict) and was.get("feed")):
+                    foreign.add(stored.event.id)
         for i, ev in enumerate(self.docs):
             if ev.id in foreign:
                 self.docs[i] = _own_copy(ev, self.own)
@@ -618,6 +631,7 @@ def ingest(
     places: Mapping[str, tuple[str, int]] | None = None,
     own: str | None = None,
     configured: Collection[str] | None = None,
+    aggregators: Collection[str] = (),
 ) -> IngestSummary:
     """Append documents and dead letters to `store` in batches; every event is committed on return.
 
@@ -642,7 +656,8 @@ def ingest(
     `own` (a feed's configured identity: its source_name or url) makes an item whose id the log holds as another
     configured source's document this source's own copy (own_copy_id), a document of its own that corroborates,
     not an edition of the other's (module docstring); `configured`, the identities of the sources configured now:
-    a document of a source that is none of them (this feed before its url moved) is not another source's.
+    a document of a source that is none of them (this feed before its url moved) is not another source's;
+    `aggregators`, the locations of the aggregator feeds configured now: another one's item is told by its origin.
     `places` (document id -> (file, line)) names where a document the log refuses was read, when that is another
     file than the source (an export file of a GDELT lastupdate.txt: `URL:member`); its dead letter says so.
     """
@@ -655,7 +670,9 @@ def ingest(
         raise ValueError("max_editions must be >= 0")
     at = now or datetime.now(UTC)
     summary = IngestSummary(origin=origin, max_editions=max_editions if editions else None)
-    batch = _Batch(store, summary, origin, at, editions, max_editions, held, latest, places, own, feed, configured)
+    batch = _Batch(
+        store, summary, origin, at, editions, max_editions, held, latest, places, own, feed, configured, aggregators
+    )
     for entry in items:
         line, item = entry if isinstance(entry, tuple) else (None, entry)
         if isinstance(item, Document):

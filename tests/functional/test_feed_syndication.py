@@ -68,10 +68,11 @@ def server() -> Iterator[str]:
         yield base
 
 
-def run(tmp_path: Path, base: str, order: tuple[str, ...] = ("a", "b")) -> str:
-    """One `run --once` of the feeds /a.xml and /b.xml, configured in `order`; its output."""
+def run(tmp_path: Path, base: str, order: tuple[str, ...] = ("a", "b"), settings: str = "") -> str:
+    """One `run --once` of the feeds /a.xml and /b.xml, configured in `order` (each with `settings`, e.g.
+    ", aggregator: true"); its output."""
     cfg = tmp_path / "wf.yaml"
-    sources = "".join(f"  - {{kind: rss, url: {base}/{name}.xml}}\n" for name in order)
+    sources = "".join(f"  - {{kind: rss, url: {base}/{name}.xml{settings}}}\n" for name in order)
     cfg.write_text(
         f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\nsources:\n{sources}"
         f"channels:\n  - {{type: file, name: archive, path: {tmp_path / 'alerts.jsonl'}}}\n"
@@ -148,6 +149,29 @@ def test_another_feeds_confirmation_under_the_same_guid_corroborates_whichever_f
     # Two independent sources: the story goes high (an escalation, beside the first outlet's medium alert).
     assert {(r[1], len(r[2])) for r in results[0] if r[0] == "troop-engagement"} == {("medium", 1), ("high", 2)}
     assert results[0] == results[1], results
+
+
+def test_another_aggregators_denial_under_the_same_guid_does_not_withdraw_the_first_aggregators_alert(
+    tmp_path: Path, server: str
+) -> None:
+    """Two `aggregator: true` feeds (each item counts by its outlet) list one guid: their documents carry no
+    `source.feed` to tell them apart, so the second aggregator's item was read as the first one's edition, and its
+    denial withdrew the alert the first aggregator's item raised. The origin each was read from tells them apart."""
+    Feeds.files["/a.xml"] = rss("Alpha Aggregator", (GUID, FIRST, CLAIM))
+    run(tmp_path, server, settings=", aggregator: true")
+    assert read(tmp_path, "detection"), "the first aggregator's claim alerts"
+    Feeds.files["/b.xml"] = rss("Beta Aggregator", (GUID, SECOND, DENIAL))
+    out = run(tmp_path, server, settings=", aggregator: true")
+    assert "edited in place" not in out, out
+    assert read(tmp_path, "detection.retraction") == [], "another aggregator's denial is no correction"
+    ids = sorted(d["id"] for d in read(tmp_path, "news.article"))
+    assert len(ids) == 2 and ids[0] == GUID and ids[1].startswith(GUID + "#via-"), ids
+    # Its own later text is still its own edition, of its own copy.
+    Feeds.files["/b.xml"] = rss("Beta Aggregator", (GUID, SECOND, DENIAL + ", again"))
+    out = run(tmp_path, server, settings=", aggregator: true")
+    assert "1 edited in place" in out, out
+    of = [d["metadata"]["edition_of"] for d in read(tmp_path, "news.article") if "edition_of" in d["metadata"]]
+    assert len(of) == 1 and of[0].startswith(GUID + "#via-"), of
 
 
 def test_a_feed_whose_url_moved_lists_its_items_again_as_its_own_not_as_another_sources(
