@@ -1061,7 +1061,10 @@ def resolve(
     phrases being `own` (token spans); `published`, the document's date, dates a recap (_dated_recap)."""
     lo, hi = window
     if not explain and is_plain(rules, sent, headline):
-        return "asserted", None, None  # most sentences: nothing could make a signal other than asserted
+        # most sentences: nothing could make a signal other than asserted, but a plan, threat or demand of it
+        if "en" in rules.languages and (not_yet := _not_yet_event(sent, lo, hi, own)) is not None:
+            return "future", not_yet[0], None
+        return "asserted", None, None
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
@@ -2205,7 +2208,9 @@ def _may_be_scheduled(rules: CompiledRules, sent: Sentence) -> bool:
 # words (callgrind, BENCHMARKS.md session 34).
 _MAY_SCHEDULE = 1  # a time word or a step's verb (_may_be_scheduled)
 _MAY_TIME = 2  # a word a time to come starts at (_time_to_come): "next" or a time word
-_MAY_WANT = 4  # an event noun, "to" and a purpose head, or a lead of an event not yet (_may_be_wanted)
+_MAY_WANT = 4  # an event noun, or "to" and a purpose head (_may_be_wanted)
+_MAY_NOT_YET = 8  # a lead of an event not yet (_not_yet_event): apart, as common words ("calls", "plans") would make
+# many sentences not plain, and a plain one needs only _not_yet_event read
 
 
 def _word_sets(sent: Sentence) -> int:
@@ -2219,12 +2224,10 @@ def _word_sets(sent: Sentence) -> int:
             got |= _MAY_SCHEDULE
         if times or "next" in toks:
             got |= _MAY_TIME
-        if (
-            not WANTED_EVENT_NOUNS.isdisjoint(toks)
-            or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks))
-            or not NOT_YET_LEADS.isdisjoint(toks)
-        ):
+        if not WANTED_EVENT_NOUNS.isdisjoint(toks) or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks)):
             got |= _MAY_WANT
+        if not NOT_YET_LEADS.isdisjoint(toks):
+            got |= _MAY_NOT_YET
         sent.word_sets = got
     return got
 
@@ -2849,6 +2852,12 @@ def _is_bare_verb_en(word: str) -> bool:
     return not ing.isdisjoint(forms)
 
 
+def may_be_not_yet(rules: CompiledRules, sent: Sentence) -> bool:
+    """Whether an English sentence holds a lead of an event not yet (_not_yet_event: "plans for", "threat of"),
+    which may make a signal of a plain sentence future."""
+    return "en" in rules.languages and bool(_word_sets(sent) & _MAY_NOT_YET)
+
+
 def _may_be_wanted(sent: Sentence) -> bool:
     """Whether the sentence holds a word _wanted_event needs (an event noun, or "to" after a purpose head)."""
     return bool(_word_sets(sent) & _MAY_WANT)
@@ -2927,6 +2936,8 @@ def _not_yet_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[s
     """(the words, why) when the signal's words in lo..hi are the object of a plan, a threat, a demand, talks or a
     preparation (cues.NOT_YET_*): "plans for military intervention", "threat of military action", "demand French
     troops leave", "weighs troop withdrawal"; else None."""
+    if not _word_sets(sent) & _MAY_NOT_YET:
+        return None
     toks, base = sent.toks, sent.start
     owned = _owned(sent, own)
     named = {k - base for m in sent.mentions for k in range(m[0], m[1] + 1)}

@@ -51,6 +51,7 @@ _ENGINE = Engine(
         ("troops_out", "Junta and Paris open talks on troop withdrawal", ("future", "talks on")),
         ("troops_out", "Protest leaders set ultimatum for French troops pullout", ("future", "ultimatum for")),
         ("offensive", "Army readies ground offensive in the north", ("future", "readies")),
+        ("intervention", "Junta prepares for military intervention by its neighbours", ("future", "prepares for")),
         ("sanctions", "Opposition renews calls for sanctions on the generals", ("future", "calls for")),
     ],
 )
