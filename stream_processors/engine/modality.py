@@ -2936,9 +2936,12 @@ def _not_yet_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[s
     """(the words, why) when the signal's words in lo..hi are the object of a plan, a threat, a demand, talks or a
     preparation (cues.NOT_YET_*): "plans for military intervention", "threat of military action", "demand French
     troops leave", "weighs troop withdrawal"; else None."""
-    if not _word_sets(sent) & _MAY_NOT_YET:
-        return None
     toks, base = sent.toks, sent.start
+    # a lead stands at most WANTED_GAP + 1 words before the first of the signal's words (most signals: none there)
+    if not _word_sets(sent) & _MAY_NOT_YET or NOT_YET_LEADS.isdisjoint(
+        toks[max(0, lo - base - WANTED_GAP - 2) : hi - base + 1]
+    ):
+        return None
     owned = _owned(sent, own)
     named = {k - base for m in sent.mentions for k in range(m[0], m[1] + 1)}
     first = next((p for p in range(max(0, lo - base), min(len(toks), hi - base + 1)) if p in owned), None)
