@@ -1106,6 +1106,16 @@ def resolve(
                 if not near and cue_key == PROPOSES_KEY and e < lo and lo - e <= reach:
                     # "за идею рождественского перемирия и обмена пленными": a second object joined by "и"
                     near = _object_phrase(sent, e, lo, joined=True)
+                # "calls for democracy to be protected after coup": the phrase it leads to ends at "after", "amid",
+                # … as a goal's does (outside trial 56, H1: the coup read future)
+                if (
+                    near
+                    and direction == NEXT_WORD
+                    and e < lo
+                    and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
+                ):
+                    near = False
+                    not_subject = "past a word that ends the phrase it leads to ('after', 'amid', …)"
                 overlaps = False
             elif direction == OBJECT:
                 # "accused North Korea of supplying weapons", "warns X against selling": the object after its "of" /

@@ -66,6 +66,8 @@ def test_a_plan_threat_or_demand_leaves_the_event_to_come(signal: str, title: st
         ("coup", "Regional body calls for summit to discuss the coup"),
         ("coup", "Ousted leader vows to save the republic from the coup"),
         ("coup", "Neighbours back push to reverse the coup"),
+        # "to be" leads to the phrase before "after", not to what came before
+        ("coup", "Ousted leader calls for democracy to be protected after the coup"),
         # the lead does not govern the words: another phrase between, or a comma
         ("coup", "Bloc calls for calm after the coup"),
         ("sanctions", "Exporters plan for winter, sanctions bite"),
