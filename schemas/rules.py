@@ -223,6 +223,15 @@ class SignalRef(_Strict):
     confidence: Literal["confirmed", "unconfirmed"] | None = Field(
         default=None, description="detection references: only alerts of this confidence"
     )
+    # A threat and an announced decision both read `future` (outside trial 56, H2): a desk that alerts on "U.S. to
+    # pause aid" but not on "ECOWAS threatens to impose sanctions" names the cue words it does not take.
+    except_cues: list[str] = Field(
+        default_factory=list,
+        description=(
+            "signal references: not a signal whose reading a cue holding one of these words or phrases decided "
+            "(a trailing * takes a word's forms: [threat*] leaves out 'threatens to', 'threat of')"
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> SignalRef:
@@ -230,6 +239,10 @@ class SignalRef(_Strict):
             raise ValueError("a reference names either a signal or a detection")
         if self.signal is not None and (self.severity is not None or self.confidence is not None):
             raise ValueError("severity and confidence filter a detection reference, not a signal")
+        if self.detection is not None and self.except_cues:
+            raise ValueError("except_cues filters a signal reference's readings, not a detection's alerts")
+        if any(not c.strip() for c in self.except_cues):
+            raise ValueError("except_cues: an empty cue")
         return self
 
 

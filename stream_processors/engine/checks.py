@@ -9,7 +9,19 @@ from collections.abc import Callable, Iterable, Sequence
 from watchfloor.schemas.rules import Clause, Condition, RulePack, language_suggestion, languages_of
 
 from .compiled import PREFIX, REPORTS, CompiledSignal, Node, RuleError, WordTest
-from .cues import BUILTIN, CUE_PRIORITY, NEUTRAL
+from .cues import (
+    BUILTIN,
+    CUE_PRIORITY,
+    NEUTRAL,
+    NOT_YET_LEADS,
+    PURPOSE_HEADS,
+    PURPOSE_HELP,
+    WANTED_EVENT_NOUNS,
+    WANTED_FOR_LEADS,
+    WANTED_HEADS,
+    WANTED_OBJECT_LEADS,
+    WANTED_OF_LEADS,
+)
 from .morphology import (
     INFLECTED,
     TITLE_CASES,
@@ -221,6 +233,67 @@ def builtin_cue_warnings(pack_cues: Sequence[PackCue], languages: Iterable[str])
                         )
                     )
                     break
+    return out
+
+
+# Words a cue that decides a reading may hold besides the cue tables': the leads of an event wanted or not yet
+# (modality._wanted_event, _not_yet_event), their prepositions, and a headline's "to" (modality._future_form).
+_LEAD_WORDS = (
+    NOT_YET_LEADS
+    | WANTED_FOR_LEADS
+    | WANTED_OBJECT_LEADS
+    | WANTED_OF_LEADS
+    | WANTED_HEADS
+    | PURPOSE_HEADS
+    | WANTED_EVENT_NOUNS
+    | frozenset({"for", "of", "on", "to", PURPOSE_HELP})
+)
+
+
+def except_cue_warnings(
+    packs: Sequence[RulePack], pack_cues: Sequence[PackCue], languages: Iterable[str]
+) -> list[RuleError]:
+    """A detection's `except_cues` that never leave a reading out: a word no built-in cue of the languages in use,
+    no cue of the packs and no lead of an event wanted or not yet holds (a typo: "threatn*"); or a reference that
+    takes only `asserted` readings, which no cue decides."""
+    vocabulary: set[str] = set(_LEAD_WORDS)
+    for code in languages:
+        for table in BUILTIN.get(code, {}).values():
+            for phrases in table.values():
+                for phrase in phrases:
+                    vocabulary.update(w.removeprefix("=") for w in phrase_words(phrase))
+    for cue in pack_cues:
+        vocabulary.update(w.removeprefix("=") for w in cue[5])
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        for di, d in enumerate(pack.detections):
+            for ri, ref in enumerate(d.pattern.refs()):
+                if not ref.except_cues:
+                    continue
+                path: list[str | int] = ["detections", di, "pattern", d.pattern.kind, ri, "except_cues"]
+                if ref.modality == "asserted" or ref.modality == ["asserted"]:
+                    out.append(
+                        RuleError(
+                            path,
+                            "except_cues leaves out readings a cue decided, and this reference takes asserted "
+                            "readings only, which no cue decides: it never leaves one out",
+                            pack=pi,
+                            warning=True,
+                        )
+                    )
+                    continue
+                for k, phrase in enumerate(ref.except_cues):
+                    lost = [w for w in phrase_words(phrase) if not any(_meets(w, v) for v in vocabulary)]
+                    if lost:
+                        out.append(
+                            RuleError(
+                                [*path, k],
+                                f"except_cues {phrase!r}: no cue holds the word {lost[0]!r} (no built-in cue, no cue "
+                                "of the packs, no lead of an event wanted or not yet): it never leaves a reading out",
+                                pack=pi,
+                                warning=True,
+                            )
+                        )
     return out
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from watchfloor.schemas.rules import DetectionDef, RulePack
 
 from .gate import JsonLineGate
+from .text import tokens
 
 
 class RuleError(ValueError):
@@ -149,6 +150,25 @@ class CompiledRef:
     detection: str | None = None  # the input detection of an alert reference
     min_rank: int = -1  # least severity rank of its alerts
     confidence: str | None = None
+    # the words of its `except_cues` (a trailing "*": a prefix): a reading one of them decided is not taken
+    except_cues: tuple[tuple[str, ...], ...] = ()
+
+
+def cue_excepted(patterns: tuple[tuple[str, ...], ...], cue: str | None) -> bool:
+    """Whether the cue words that decided a reading (Signal.cue) hold one of `patterns` (CompiledRef.except_cues) as
+    a run of words, each equal, or starting with a pattern word's prefix before its "*"."""
+    if cue is None:
+        return False
+    words = tokens(cue)
+    for pattern in patterns:
+        n = len(pattern)
+        for k in range(len(words) - n + 1):
+            if all(
+                w == p or (p[-1] == "*" and w.startswith(p[:-1]))
+                for w, p in zip(words[k : k + n], pattern, strict=True)
+            ):
+                return True
+    return False
 
 
 REPORTS = "reports"  # the title placeholder of how many reports an alert rests on (evidence._title_fields)

@@ -22,6 +22,7 @@ from .checks import (
     builtin_cue_warnings,
     cue_form_warnings,
     cue_warnings,
+    except_cue_warnings,
     goal_to_warnings,
     language_warnings,
     never_match_warnings,
@@ -208,6 +209,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
         warnings += alias_cue_warnings(cue_keys, _alias_keys(b, packs))
         warnings += cue_form_warnings(pack_cues, packs, sorted(languages or {"en"}))
+    warnings += except_cue_warnings(packs, pack_cues, sorted(languages or {"en"}))
     warnings += overlaps
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
@@ -786,4 +788,9 @@ def _compile_ref(
             ok = False
     if wrong or not ok:
         return None
-    return CompiledRef(signal=ref.signal, modalities=modalities, where=where)
+    except_cues = tuple(tuple(phrase_words(c)) for c in ref.except_cues)
+    for ci, words in enumerate(except_cues):
+        if not words:
+            b.error([*path, "except_cues", ci], f"except_cues {ref.except_cues[ci]!r}: no words")
+            return None
+    return CompiledRef(signal=ref.signal, modalities=modalities, where=where, except_cues=except_cues)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Retraction, Severity, Signal, stable_id
 
 from . import patterns as P
+from .compiled import cue_excepted
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import compose
 from .corrections import Said, item_of, restated, restatement_reason, restatements, withdraw_superseded
@@ -62,6 +63,8 @@ def new_state() -> State:
 
 def _ref_matches(ref: CompiledRef, sig: Signal) -> bool:
     if ref.signal != sig.name or sig.modality not in ref.modalities:
+        return False
+    if ref.except_cues and cue_excepted(ref.except_cues, sig.cue):
         return False
     return all(sig.captures.get(k) == v for k, v in ref.where)
 
@@ -128,6 +131,8 @@ class Correlator:
         for det, ri, ref, gkey in routes:  # _ref_matches, inlined (this runs for every signal)
             if modality not in ref.modalities or (only is not None and det.id != only):
                 continue
+            if ref.except_cues and cue_excepted(ref.except_cues, sig.cue):
+                continue  # a reading its `except_cues` leaves out ("threatens to")
             if ref.where and not all(captures.get(k) == v for k, v in ref.where):
                 continue
             if gkey is None:

@@ -1989,6 +1989,12 @@ COUNTER_VERBS = frozenset(
     halt halts halted halting repel repels repelled repelling repulse repulses repulsed repulsing punish punishes
     punished punishing avenge avenges avenged avenging investigate investigates investigated investigating probe
     probes probed probing condemn condemns condemned condemning""".split()
+) | frozenset(
+    # ... and verbs that take their object as given (outside trial 56, H1): "ECOWAS calls for summit to discuss Niger
+    # coup", "vows to save democracy from coup", "push to reverse the coup": what is discussed, reversed or saved from
+    # has happened; the cue governs the verb.
+    """discuss discusses discussing debate debates debating reverse reverses reversing overturn overturns
+    overturning undo undoes undoing save saves saving rescue rescues rescuing denounce denounces denouncing""".split()
 )
 # verbs that take their object after a particle: "respond to the attack", "put down the mutiny"
 COUNTER_PARTICLE_VERBS = frozenset(
@@ -2207,6 +2213,55 @@ PURPOSE_HELP = "help"
 PURPOSE_DONE_HEADS = frozenset("deal deals agreement agreements".split())
 # An object lead that reports the event done after these words: "the talks were key in securing the release".
 WANTED_NOT_AFTER: dict[str, frozenset[str]] = {"securing": frozenset({"in"})}
+
+# An event NOT YET, the object of a plan, a threat, a demand, talks or a preparation (outside trial 56, H1): "make plan
+# for military intervention", "finalises plans for military intervention", "threat of military action", "Protesters
+# demand French troops leave", "talks on troop withdrawal", "France weighs troop withdrawal" ("could face sanctions" is
+# hedged by its "could" already).
+# Any of the signal's own words, not only WANTED_EVENT_NOUNS (a signal names an event: what a plan, a threat or a demand
+# is of has not happened). It reads `future`, as the verbs "plans to", "threatens to", "demands X to" do; a detection
+# that must tell a threat from a decision names the cue words in `except_cues`. The lead stands before the words past
+# at most WANTED_GAP modifiers (WANTED_MODIFIERS, the signal's own words, the sentence's names), and is not one of the
+# signal's own words (a signal of threats is not governed by its own "threat"):
+# - "for" after one of NOT_YET_FOR_LEADS ("plans for", "calls for", "ultimatum for");
+# - "of" after one of NOT_YET_OF_LEADS ("threat of", "prospect of");
+# - one of NOT_YET_OBJECT_LEADS, whose object it is ("demand", "weighs", "readies"): present forms, not "considered",
+#   "prepared", "threatening" (often adjectives: "a prepared statement", "life-threatening storm");
+# - "on" after one of NOT_YET_ON_LEADS ("talks on").
+# Only when no cue governs the words: one that hedges them already ("might demand more pay") stays.
+# (modality._not_yet_event)
+NOT_YET_FOR_LEADS = frozenset(
+    "plan plans planning proposal proposals call calls calling called demands ultimatum ultimatums deadline "
+    "preparations push pushes pushing prepare prepares preparing ready readies readying brace braces bracing".split()
+)
+NOT_YET_OF_LEADS = frozenset("threat threats prospect prospects possibility idea proposal proposals".split())
+NOT_YET_OBJECT_LEADS = frozenset(
+    "demand demands demanding threaten threatens threatened weigh weighs weighing mull mulls mulling consider "
+    "considers considering prepare prepares preparing ready readies readying".split()
+)
+# ... but "demand" (and "demands") is as often the noun of markets ("as demand slows", "mortgage demand falls",
+# "Demand for abortion pills has risen": never "demand for"): a verb only after "to", a modal or a subject that looks
+# plural ("Protesters demand", "people demand"; NOT_YET_DEMAND_AFTER, or a word ending in "s" that is no determiner
+# or preposition).
+NOT_YET_DEMAND = frozenset({"demand", "demands"})
+NOT_YET_DEMAND_AFTER = frozenset("to will would could may might must people they we i you".split())
+NOT_YET_DEMAND_NOT_AFTER = frozenset("as this its his was is has does".split())
+# The signal's words are the head of the lead's object, not a word that qualifies another noun ("deadline for Niger's
+# coup leaders", "deadline for coup reversal": the coup happened): the word after the run of the signal's own words
+# ends the noun phrase: the end of the sentence, a comma, a name, an -ly adverb, an auxiliary, or one of these (an
+# article: the object of a verb among the words, "demand French troops leave the country"). Not "to" after the last of
+# them after "for": the words are the subject of the infinitive the lead asks for ("Calls For Santos to Resign"; the
+# goal table reads that verb); after "of" it is a purpose ("the prospect of a military intervention to reinstate …").
+NOT_YET_HEAD_NEXT = frozenset(
+    "of in on at to for from by with against into over under between among and or but as after before since until "
+    "unless while when if that which who amid despite following during near across through without within the a an "
+    "its their his her".split()
+)
+# "talks on"; not "talks over" / "about", which name what the talks are about as often as what they would bring
+# ("crisis talks over the wave of crime", "Macron talks about love").
+NOT_YET_ON_LEADS = frozenset("talks negotiations".split())
+NOT_YET_ON = frozenset({"on"})
+NOT_YET_LEADS = NOT_YET_FOR_LEADS | NOT_YET_OF_LEADS | NOT_YET_OBJECT_LEADS | NOT_YET_ON_LEADS
 
 # Recaps dated by the document's own date (outside trial 47, M6; modality._dated_recap; only when the reading is given
 # the document's date):

@@ -31,7 +31,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.inputs import CheckedInput
 from watchfloor.schemas.rules import format_duration
 
-from .compiled import ALERT
+from .compiled import ALERT, cue_excepted
 from .compiler import CompiledDetection, CompiledRef, CompiledRules
 from .compose import fits_ref, group_of_alert
 from .engine import Engine, Output, received_time
@@ -526,6 +526,11 @@ class Explainer:
             takes = ", ".join(sorted(refs[0][1].modalities)) if refs else "?"
             cue = f" (cue {sig.cue!r})" if sig.cue else ""
             return out("modality", f"the signal is {sig.modality}{cue}; {det.id} takes {takes}")
+        kept = [(i, r) for i, r in fitting if not (r.except_cues and cue_excepted(r.except_cues, sig.cue))]
+        if not kept:
+            names = ", ".join(" ".join(p) for p in fitting[0][1].except_cues)
+            return out("modality", f"the signal is {sig.modality} by cue {sig.cue!r}, which {det.id} excepts ({names})")
+        fitting = kept
         fitting = [(i, r) for i, r in fitting if all(sig.captures.get(k) == v for k, v in r.where)]
         if not fitting:
             wants = " or ".join(", ".join(f"{k}={v}" for k, v in r.where) for _i, r in refs)

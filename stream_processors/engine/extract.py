@@ -16,7 +16,7 @@ from watchfloor.schemas.inputs import CheckedInput
 from .captures import capture, rundown
 from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
-from .modality import ModalityReason, is_plain, read_cues, resolve
+from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
 from .scan import (
     Match,
     Scan,
@@ -373,7 +373,9 @@ class Extractor:
                     if not sent.cues_read:  # modality cues: only for sentences with a match
                         read_cues(rules, sent)
                     # Most sentences: no cue, no verb form (the window is moot).
-                    plain = is_plain(rules, sent, first)
+                    # (a plain sentence that holds a lead of an event not yet is read per signal: resolve reads
+                    # only that there)
+                    plain = is_plain(rules, sent, first) and not may_be_not_yet(rules, sent)
                     facts = sent.facts
                     if facts is None:
                         facts = sent.facts = self._facts(sent)

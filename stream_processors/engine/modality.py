@@ -140,6 +140,16 @@ from .cues import (
     NEUTRAL,
     NO_FORWARD_REACH_EN,
     NOT_CONFIRMED_RU,
+    NOT_YET_DEMAND,
+    NOT_YET_DEMAND_AFTER,
+    NOT_YET_DEMAND_NOT_AFTER,
+    NOT_YET_FOR_LEADS,
+    NOT_YET_HEAD_NEXT,
+    NOT_YET_LEADS,
+    NOT_YET_OBJECT_LEADS,
+    NOT_YET_OF_LEADS,
+    NOT_YET_ON,
+    NOT_YET_ON_LEADS,
     NOUN_UNLESS_BEFORE,
     OBJECT,
     OBJECT_ALLEGE,
@@ -1051,7 +1061,10 @@ def resolve(
     phrases being `own` (token spans); `published`, the document's date, dates a recap (_dated_recap)."""
     lo, hi = window
     if not explain and is_plain(rules, sent, headline):
-        return "asserted", None, None  # most sentences: nothing could make a signal other than asserted
+        # most sentences: nothing could make a signal other than asserted, but a plan, threat or demand of it
+        if "en" in rules.languages and (not_yet := _not_yet_event(sent, lo, hi, own)) is not None:
+            return "future", not_yet[0], None
+        return "asserted", None, None
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
@@ -1093,6 +1106,16 @@ def resolve(
                 if not near and cue_key == PROPOSES_KEY and e < lo and lo - e <= reach:
                     # "за идею рождественского перемирия и обмена пленными": a second object joined by "и"
                     near = _object_phrase(sent, e, lo, joined=True)
+                # "calls for democracy to be protected after coup": the phrase it leads to ends at "after", "amid",
+                # … as a goal's does (outside trial 56, H1: the coup read future)
+                if (
+                    near
+                    and direction == NEXT_WORD
+                    and e < lo
+                    and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
+                ):
+                    near = False
+                    not_subject = "past a word that ends the phrase it leads to ('after', 'amid', …)"
                 overlaps = False
             elif direction == OBJECT:
                 # "accused North Korea of supplying weapons", "warns X against selling": the object after its "of" /
@@ -1374,6 +1397,8 @@ def resolve(
     if (best is None or best[0] > CUE_PRIORITY["future"]) and "en" in rules.languages:
         # "Protesters demand the release of hostages", "hostage release deal moves forward" (outside trial 47, M1)
         wanted = _wanted_event(sent, lo, hi, own)
+        if wanted is None and best is None:  # "might demand more pay" stays hedged
+            wanted = _not_yet_event(sent, lo, hi, own)
         if wanted is not None:
             if explain:
                 considered.append(("future", wanted[0], "wanted", True, wanted[1]))
@@ -2194,6 +2219,8 @@ def _may_be_scheduled(rules: CompiledRules, sent: Sentence) -> bool:
 _MAY_SCHEDULE = 1  # a time word or a step's verb (_may_be_scheduled)
 _MAY_TIME = 2  # a word a time to come starts at (_time_to_come): "next" or a time word
 _MAY_WANT = 4  # an event noun, or "to" and a purpose head (_may_be_wanted)
+_MAY_NOT_YET = 8  # a lead of an event not yet (_not_yet_event): apart, as common words ("calls", "plans") would make
+# many sentences not plain, and a plain one needs only _not_yet_event read
 
 
 def _word_sets(sent: Sentence) -> int:
@@ -2209,6 +2236,8 @@ def _word_sets(sent: Sentence) -> int:
             got |= _MAY_TIME
         if not WANTED_EVENT_NOUNS.isdisjoint(toks) or ("to" in toks and not PURPOSE_HEADS.isdisjoint(toks)):
             got |= _MAY_WANT
+        if not NOT_YET_LEADS.isdisjoint(toks):
+            got |= _MAY_NOT_YET
         sent.word_sets = got
     return got
 
@@ -2833,6 +2862,12 @@ def _is_bare_verb_en(word: str) -> bool:
     return not ing.isdisjoint(forms)
 
 
+def may_be_not_yet(rules: CompiledRules, sent: Sentence) -> bool:
+    """Whether an English sentence holds a lead of an event not yet (_not_yet_event: "plans for", "threat of"),
+    which may make a signal of a plain sentence future."""
+    return "en" in rules.languages and bool(_word_sets(sent) & _MAY_NOT_YET)
+
+
 def _may_be_wanted(sent: Sentence) -> bool:
     """Whether the sentence holds a word _wanted_event needs (an event noun, or "to" after a purpose head)."""
     return bool(_word_sets(sent) & _MAY_WANT)
@@ -2905,6 +2940,86 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
             words = " ".join(toks[t - 1 : p + 1])
             return words, f"{words!r}: a purpose infinitive, what the {toks[t - 1]} is for, still to come"
     return None
+
+
+def _not_yet_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[str, str] | None:
+    """(the words, why) when the signal's words in lo..hi are the object of a plan, a threat, a demand, talks or a
+    preparation (cues.NOT_YET_*): "plans for military intervention", "threat of military action", "demand French
+    troops leave", "weighs troop withdrawal"; else None."""
+    toks, base = sent.toks, sent.start
+    # a lead stands at most WANTED_GAP + 1 words before the first of the signal's words (most signals: none there)
+    if not _word_sets(sent) & _MAY_NOT_YET or NOT_YET_LEADS.isdisjoint(
+        toks[max(0, lo - base - WANTED_GAP - 2) : hi - base + 1]
+    ):
+        return None
+    owned = _owned(sent, own)
+    named = {k - base for m in sent.mentions for k in range(m[0], m[1] + 1)}
+    first = next((p for p in range(max(0, lo - base), min(len(toks), hi - base + 1)) if p in owned), None)
+    if first is None:
+        return None
+    # the lead: past modifiers, the signal's own words and the sentence's names ("demand French troops leave")
+    j = first - 1
+    while j >= 0 and first - j <= WANTED_GAP and (toks[j] in WANTED_MODIFIERS or j in owned or j in named):
+        j -= 1
+    if j < 0 or first - j > WANTED_GAP or j in owned or _marks_between(sent, j, first, ",;:"):
+        return None
+    word = toks[j]
+    lead = -1
+    if word in NOT_YET_OBJECT_LEADS:
+        lead = j
+        if word in NOT_YET_DEMAND and not _demand_verb(toks, j):
+            return None  # "as demand slows", "mortgage demand falls": the noun
+    elif j > 0:
+        before = toks[j - 1]
+        if (
+            (word == "for" and before in NOT_YET_FOR_LEADS)
+            or (word == "of" and before in NOT_YET_OF_LEADS)
+            or (word in NOT_YET_ON and before in NOT_YET_ON_LEADS)
+        ):
+            lead = j - 1
+    if lead < 0 or lead in owned:
+        return None
+    last = first
+    while (
+        last + 1 < len(toks)
+        and (last + 1 in owned or last + 1 in named)
+        and not _marks_between(sent, last, last + 1, ",;:")
+    ):
+        last += 1
+    nxt = last + 1
+    if not (
+        nxt >= len(toks)
+        or _marks_between(sent, last, nxt, ",;:—–")
+        or toks[nxt] in NOT_YET_HEAD_NEXT
+        or toks[nxt] in _AUXILIARIES
+        or (toks[nxt].endswith("ly") and len(toks[nxt]) > 3)
+    ):
+        return None  # "deadline for Niger's coup leaders": the words qualify another noun, the lead's object
+    if word == "for" and nxt < len(toks) and toks[nxt] == "to" and not any(k > nxt for k in owned):
+        return None  # "calls for Santos to resign": the subject of the infinitive, what is asked is its verb
+    if any(
+        toks[k] in WANTED_DONE_RELATIVES and toks[k + 1] in WANTED_DONE_VERBS
+        for k in range(first + 1, min(len(toks) - 1, first + 1 + WANTED_DONE_GAP))
+    ):
+        return None  # "plans for the intervention, which took place in March": it happened
+    # the cue is the lead and its preposition ("threat of", "plans for", "weighs"): the words a pack's
+    # `except_cues` names
+    words = " ".join(toks[lead : j + 1])
+    return words, f"{words!r}: the event is what is planned, threatened, demanded or weighed, still to come"
+
+
+def _demand_verb(toks: list[str], j: int) -> bool:
+    """Whether "demand(s)" at toks[j] is a verb: after "to", a modal or a pronoun (cues.NOT_YET_DEMAND_AFTER), or
+    after a word that is no determiner, preposition or auxiliary, one that looks plural before "demand"."""
+    if j == 0:
+        return False
+    before = toks[j - 1]
+    if before in NOT_YET_DEMAND_AFTER:
+        return True
+    if before in NOT_YET_DEMAND_NOT_AFTER or before in WANTED_MODIFIERS or before in _PREPOSITIONS_EN:
+        return False
+    # "Union demands pay rise" (a singular subject before the verb "demands"); "Protesters demand"
+    return toks[j] == "demands" or before.endswith("s")
 
 
 def _wanted_lead(toks: list[str], p: int, owned: set[int]) -> int:
