@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from typer.testing import CliRunner
 
+from watchfloor.cli import app
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.migrations import (
     _PG_MIGRATE_LOCK_KEY,
@@ -102,6 +104,21 @@ DDL_WAITING = (
 )
 
 
+TRYING_THE_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND query LIKE '%pg_try_advisory_lock%' AND state = 'idle'"
+)
+
+
+def _wait_for_warning(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    done = threading.Event()
+    for _ in range(int(WAIT_S / 0.05)):
+        if text in _warnings(caplog):
+            return
+        done.wait(0.05)
+    raise AssertionError(f"never warned {text!r}")
+
+
 def _open_in_thread(url: str, out: list[SqlStore], errors: list[BaseException]) -> threading.Thread:
     def run() -> None:
         try:
@@ -150,11 +167,21 @@ def test_a_migration_behind_a_backup_lets_the_running_writers_go_on(
         said = _warnings(caplog)
         assert f"schema migration 15 waits for a lock of its table, held by PostgreSQL pid {blocker} " in said, said
         assert "application_name 'pg_dump'" in said and "deliveries (AccessShareLock)" in said, said
+        # a second new process meanwhile waits for the first one's migration, and names it
+        second = _open_in_thread(pg_url, opened, errors)
+        _wait_for(admin, TRYING_THE_LOCK, "the second opener trying the migration lock")
+        _wait_for_warning(caplog, "waiting for another process's schema migration")
+        said = _warnings(caplog)
+        assert f"schema migration, by 'watchfloor migrate 14->16 pid {os.getpid()} since " in said, said
     migrating.join(WAIT_S)
+    second.join(WAIT_S)
     try:
-        assert not migrating.is_alive() and not errors, errors
-        [store] = opened
+        assert not migrating.is_alive() and not second.is_alive() and not errors, errors
+        assert len(opened) == 2 and sorted(s.migrated is not None for s in opened) == [False, True]
+        [store] = [s for s in opened if s.migrated is not None]
         assert store.migrated is not None and (store.migrated.found, store.migrated.to) == (14, 16)
+        [other] = [s for s in opened if s.migrated is None]
+        other.close()
         assert current_version(admin) == 16
         assert "rev" in {c["name"] for c in inspect(admin).get_columns("deliveries")}
         with admin.connect() as conn:
@@ -243,17 +270,12 @@ def test_a_waiting_opener_and_a_read_command_say_that_a_migration_is_in_progress
             assert "its schema is version 14, older than this watchfloor's 16, and a schema migration is in " in said
             assert f"by 'watchfloor migrate 14->16 pid 4242 since 21:08:33Z' (PostgreSQL pid {migrator}" in said
             assert "store migrate" not in said, said
+            status = CliRunner().invoke(app, ["status", "--store", pg_url])  # what the operator reads
+            said = " ".join(status.output.split())
+            assert status.exit_code == 1 and "a schema migration is in progress, by 'watchfloor migrate" in said, said
             waiting = _open_in_thread(pg_url, opened, errors)
-            _wait_for(
-                admin,
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query LIKE '%pg_try_advisory_lock%' AND state = 'idle'",
-                "the opener trying the migration lock",
-            )
-            for _ in range(int(WAIT_S / 0.05)):
-                if "waiting for another process's schema migration" in _warnings(caplog):
-                    break
-                threading.Event().wait(0.05)
+            _wait_for(admin, TRYING_THE_LOCK, "the opener trying the migration lock")
+            _wait_for_warning(caplog, "waiting for another process's schema migration")
             said = _warnings(caplog)
             assert "waiting for another process's schema migration, by 'watchfloor migrate 14->16 pid 4242" in said
             assert f"(PostgreSQL pid {migrator}" in said, said
