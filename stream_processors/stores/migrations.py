@@ -576,8 +576,33 @@ def _build_concurrently(conn: Connection, index: PgIndex) -> None:
     if valid is False:
         log.warning("store: index %s was left invalid by an interrupted build; building it again", index.name)
         conn.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
-    log.info("store: building index %s on %s (concurrently: writes go on meanwhile)", index.name, index.table)
+    older = _open_transactions(conn)
+    if older is None:
+        log.info("store: building index %s on %s (concurrently: writes go on meanwhile)", index.name, index.table)
+    else:  # the build will wait for them, maybe long (a backup's): said, as a silent wait looks like a hang
+        log.warning(
+            "store: building index %s on %s concurrently (the running processes go on writing meanwhile); it waits "
+            "first for the transactions open before it to end: %s",
+            index.name,
+            index.table,
+            older,
+        )
     conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {index.name} ON {index.table} {index.definition}")
+
+
+def _open_transactions(conn: Connection) -> str | None:
+    """The sessions of this database in a transaction that a concurrent index build waits for (one holding a
+    snapshot or a transaction id), open for over a second (a running process's writes take less), the oldest first;
+    None when there is none."""
+    rows = conn.execute(
+        text(
+            "SELECT a.pid, a.application_name, a.state, extract(epoch FROM now() - a.xact_start) AS open_s "
+            "FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+            "AND (a.backend_xmin IS NOT NULL OR a.backend_xid IS NOT NULL) "
+            "AND a.xact_start < now() - interval '1 second' ORDER BY a.xact_start LIMIT 3"
+        )
+    ).all()
+    return "; ".join(_session(r) for r in rows) if rows else None
 
 
 def migrated(found: int, url: str) -> SchemaMigrated | None:

@@ -289,3 +289,45 @@ def test_a_waiting_opener_and_a_read_command_say_that_a_migration_is_in_progress
         assert current_version(admin) == 16
     finally:
         admin.dispose()
+
+
+def test_a_concurrent_index_build_says_which_open_transactions_it_waits_for(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Migration 12 builds its index of `deliveries` concurrently, which first waits for every transaction holding a
+    snapshot (a backup's, REPEATABLE READ as pg_dump's): the wait is said, naming it, not left to look like a hang.
+    The running processes are not held meanwhile (test_store_index_builds)."""
+    SqlStore(pg_url).close()
+    admin = _engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deliveries_claim"))
+        conn.execute(text("UPDATE watchfloor_schema SET version = 11"))
+    opened: list[SqlStore] = []
+    errors: list[BaseException] = []
+    snapshot = create_engine(normalize_url(pg_url), isolation_level="REPEATABLE READ")
+    try:
+        with snapshot.connect() as backup:
+            backup.execute(text("SET application_name = 'pg_dump'"))
+            backup.commit()
+            backup.execute(text("SELECT count(*) FROM events"))  # its snapshot, held to the end of the transaction
+            blocker = _pid(backup)
+            _wait_for(  # (the warning names transactions open for over a second: not a running process's write)
+                admin,
+                f"SELECT count(*) FROM pg_stat_activity WHERE pid = {blocker} AND xact_start < now() - interval '2 s'",
+                "the backup's transaction open for over a second",
+            )
+            migrating = _open_in_thread(pg_url, opened, errors)
+            _wait_for_warning(caplog, "store: building index ix_deliveries_claim on deliveries concurrently")
+            said = _warnings(caplog)
+            assert "it waits first for the transactions open before it to end: " in said, said
+            assert f"PostgreSQL pid {blocker} (application_name 'pg_dump', state idle in transaction" in said, said
+            backup.rollback()
+        migrating.join(WAIT_S)
+        assert not migrating.is_alive() and not errors, errors
+        [store] = opened
+        assert store.migrated is not None and store.migrated.found == 11
+        store.close()
+        assert current_version(admin) == 16
+    finally:
+        snapshot.dispose()
+        admin.dispose()
