@@ -19,7 +19,14 @@ is behind does the opener take the lock, read the version again, and apply what 
   writes them yet, and a concurrent build waits for every transaction on the database that holds a snapshot (a
   backup's), which would hold up the making of a new store.
   A waiting opener polls rather than blocks, because a concurrent build waits for every transaction holding a
-  snapshot, which a statement blocked on the lock would hold: the two would deadlock.
+  snapshot, which a statement blocked on the lock would hold: the two would deadlock. It says that it waits, naming
+  the holder: the migrating process names its lock's session (application_name `watchfloor migrate 14->16 pid N
+  since T`), which a read command names too instead of "run `store migrate`".
+  A step's DDL (ALTER TABLE, DROP TRIGGER) waits for an ACCESS EXCLUSIVE lock of its table behind any transaction
+  that reads it (a backup's), and every later read and write of that table queues behind the waiting statement. So
+  each step runs with a short lock_timeout: when it times out, the step rolls back, says who holds the table, pauses
+  (the queued writers go through) and tries again, still under the migration lock, until $WATCHFLOOR_MIGRATE_WAIT_S
+  (an hour) is spent; then a StoreError (kind "locked") names the holder, and the store stays at the last step done.
 
 To change the schema, append a `Migration` to `MIGRATIONS`, never edit or reorder one. Each must be
 idempotent, because migration 1 creates the tables as the code defines them *now*: on a fresh store a later
@@ -31,12 +38,17 @@ migration finds its column already there. `add_column` does that check for the c
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from watchfloor.schemas.redact import redact_url
 
 from .errors import StoreError
 from .notices import SchemaMigrated
@@ -48,6 +60,15 @@ WRITE_OPTION = "watchfloor_write"
 
 _PG_MIGRATE_LOCK_KEY = 0x7766_6D69_6772_6174  # "wfmigrat": serialises migrations (and nothing else)
 _PG_LOCK_POLL = 0.2  # seconds between tries of the migration lock (see the module docstring: why a poll)
+# How long one attempt of a migration step waits for a table lock (lock_timeout), and the pause before the next: the
+# running processes' reads and writes of that table queue behind a waiting attempt, so at most this long (_step).
+_PG_DDL_LOCK_TIMEOUT = 2.0
+_PG_DDL_RETRY = 3.0
+_PG_REMIND = 60.0  # a wait that goes on is said again this often
+_PG_MIGRATE_WAIT_DEFAULT = 3600.0
+MIGRATE_WAIT_ENV = "WATCHFLOOR_MIGRATE_WAIT_S"
+"""How long a migration tries, in all, for the locks of the tables it changes before it gives up (seconds)."""
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE of a lock_timeout
 
 schema_meta = MetaData()
 version_table = Table("watchfloor_schema", schema_meta, Column("version", Integer, nullable=False))
@@ -329,15 +350,31 @@ def check_current(engine: Engine, *, url: str) -> int:
         # a store of a version from before the schema was numbered: older still (review 22, F3)
         found, said = 1, "from before schema versions"
     if 0 < found < latest:
+        older = f"its schema is version {said}, older than this watchfloor's {latest}"
+        holder = _holder_of(engine)
+        if holder is not None:  # (not "run `store migrate`" while one is at it: outside trial 58, MED-1)
+            raise StoreError(
+                url,
+                f"{older}, and a schema migration is in progress, by {holder}: read it once that has ended, or "
+                "with the watchfloor that wrote it",
+                "older",
+            )
         raise StoreError(
             url,
-            f"its schema is version {said}, older than this watchfloor's {latest}, and a command that only reads "
-            "does not upgrade it (a watchfloor of the version before may still run on it); upgrade it with "
-            "`watchfloor store migrate` (or by starting `watchfloor run`), or read it with the watchfloor that "
-            "wrote it",
+            f"{older}, and a command that only reads does not upgrade it (a watchfloor of the version before may "
+            "still run on it); upgrade it with `watchfloor store migrate` (or by starting `watchfloor run`), or "
+            "read it with the watchfloor that wrote it",
             "older",
         )
     return found
+
+
+def _holder_of(engine: Engine) -> str | None:
+    """Who migrates the store now (PostgreSQL: the holder of the migration lock), or None."""
+    if engine.dialect.name != "postgresql":
+        return None  # (SQLite migrates in one write transaction: a reader sees the old version or the new)
+    with engine.connect() as conn:
+        return migration_holder(conn)
 
 
 def _set_version(conn: Connection, version: int) -> None:
@@ -352,14 +389,19 @@ def _migrate_postgres(engine: Engine, url: str, latest: int) -> int:
     version, an index build of `pg_indexes` concurrently on the lock's autocommit connection (module docstring)."""
     with engine.connect() as conn:
         lock = conn.execution_options(isolation_level="AUTOCOMMIT")
-        _take_lock(lock)
+        _take_lock(lock, url)
         try:
             found = _read_version(lock)  # again, under the lock: another process may have done it meanwhile
             if found > latest:
                 raise _newer(url, found, latest)
+            if found < latest:  # who migrates, and since when: what a waiting process and `status` say
+                since = time.strftime("%H:%M:%SZ", time.gmtime())
+                name = f"watchfloor migrate {found}->{latest} pid {os.getpid()} since {since}"
+                lock.execute(text("SELECT set_config('application_name', :name, false)"), {"name": name})
             # A new store's tables were made by this run, empty and unseen: its indexes are built in the step's
             # transaction, as a concurrent build would wait for every older transaction on the database (a backup's)
             concurrent = found > 0
+            waits = _LockWaits(url, _total_wait(url))
             for m in MIGRATIONS:
                 if m.version <= found:
                     continue
@@ -368,23 +410,152 @@ def _migrate_postgres(engine: Engine, url: str, latest: int) -> int:
                         _build_concurrently(lock, index)
                     for name in m.pg_drop:
                         lock.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-                with engine.begin() as step:
-                    schema_meta.create_all(step, checkfirst=True)
-                    if m.pg_indexes is None or not concurrent:
-                        m.apply(step)
-                    _set_version(step, m.version)  # after the step's indexes are valid, in its transaction
+                while not _step(engine, m, plain=m.pg_indexes is None or not concurrent):
+                    waits.timed_out(lock, m)  # raises once the total wait is spent
             return found
         finally:
+            lock.exec_driver_sql("RESET application_name")
             lock.execute(select(func.pg_advisory_unlock(_PG_MIGRATE_LOCK_KEY)))
 
 
-def _take_lock(conn: Connection) -> None:
-    """The migration lock, polled for (a blocked statement would hold a snapshot that a concurrent build waits for)."""
-    said = False
+def _step(engine: Engine, m: Migration, *, plain: bool) -> bool:
+    """Migration `m` in a transaction of its own that sets its version; False when a statement of it waited
+    `_PG_DDL_LOCK_TIMEOUT` for a lock (rolled back: nothing of it done). The timeout is what keeps a migration from
+    stopping the running processes: an ALTER TABLE or DROP TRIGGER waits for an ACCESS EXCLUSIVE lock of its table
+    behind any transaction that reads it (a backup's), and every later read and write of the table queues behind
+    that waiting statement, for as long as the transaction runs (outside trial 58, HIGH-1). With it they wait at
+    most the timeout per attempt. It also bounds what a killed migrator's statement holds up: the server gives it
+    up at the timeout, its client gone or not."""
+    try:
+        with engine.begin() as step:
+            step.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(_PG_DDL_LOCK_TIMEOUT * 1000)}ms'")
+            schema_meta.create_all(step, checkfirst=True)
+            if plain:
+                m.apply(step)
+            _set_version(step, m.version)  # after the step's indexes are valid, in its transaction
+    except DBAPIError as e:
+        if getattr(e.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    return True
+
+
+def _total_wait(url: str) -> float:
+    """How long a migration tries for the locks of its tables in all: $WATCHFLOOR_MIGRATE_WAIT_S, else an hour."""
+    raw = os.environ.get(MIGRATE_WAIT_ENV, "").strip()
+    try:
+        return max(float(raw), 0.0) if raw else _PG_MIGRATE_WAIT_DEFAULT
+    except ValueError:
+        raise StoreError(url, f"${MIGRATE_WAIT_ENV} is {raw!r}: give a number of seconds") from None
+
+
+class _LockWaits:
+    """A migration's attempts that timed out waiting for a table lock: said when the first one does (naming the
+    session holding the table), again every `_PG_REMIND` s, and a StoreError when the next attempt would end past
+    `total` seconds of waiting."""
+
+    def __init__(self, url: str, total: float) -> None:
+        self.url = url
+        self.total = total
+        self.first: float | None = None
+        self.said_at = 0.0
+
+    def timed_out(self, lock: Connection, m: Migration) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = now - _PG_DDL_LOCK_TIMEOUT
+        waited = now - self.first
+        holders = table_lock_holders(lock)
+        if waited + _PG_DDL_RETRY + _PG_DDL_LOCK_TIMEOUT > self.total:  # (the next attempt would end past it)
+            raise StoreError(
+                self.url,
+                f"schema migration {m.version} ({m.what}) did not get the lock of its table in {waited:.0f} s, held "
+                f"by {holders}; the store stays at version {m.version - 1} and the processes on it went on; run "
+                f"`watchfloor store migrate` again once that transaction has ended (${MIGRATE_WAIT_ENV} sets how "
+                "long to wait)",
+                "locked",
+            )
+        if self.said_at == 0.0 or now - self.said_at >= _PG_REMIND:
+            self.said_at = now
+            log.warning(
+                "store %s: schema migration %d waits for a lock of its table, held by %s (waited %.0f s); the "
+                "processes running on the store go on meanwhile (each waits at most %.0f s per attempt); trying "
+                "again every %.0f s, for up to %.0f s in all",
+                redact_url(self.url),
+                m.version,
+                holders,
+                waited,
+                _PG_DDL_LOCK_TIMEOUT,
+                _PG_DDL_LOCK_TIMEOUT + _PG_DDL_RETRY,
+                self.total,
+            )
+        time.sleep(_PG_DDL_RETRY)  # the writers queued behind the attempt go through meanwhile
+
+
+def _session(row: Any) -> str:
+    """One PostgreSQL session of pg_stat_activity, said: its pid, application, state and how long its
+    transaction has been open."""
+    app = f"application_name {row.application_name!r}" if row.application_name else "no application_name"
+    state = f"state {row.state}" if row.state else "state unknown"
+    held = f", in a transaction for {row.open_s:.0f} s" if row.open_s is not None else ""
+    return f"PostgreSQL pid {row.pid} ({app}, {state}{held})"
+
+
+def table_lock_holders(conn: Connection) -> str:
+    """The sessions holding a lock of a table of this store (its schema), the longest-open transaction first: who
+    keeps a migration's DDL waiting (a backup's transaction, a long write); "no session now" when none does."""
+    rows = conn.execute(
+        text(
+            "SELECT a.pid, a.application_name, a.state, extract(epoch FROM now() - a.xact_start) AS open_s, "
+            "string_agg(DISTINCT c.relname || ' (' || l.mode || ')', ', ') AS tables "
+            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.granted AND l.locktype = 'relation' AND c.relkind IN ('r', 'p') "
+            "AND c.relnamespace = current_schema()::regnamespace AND l.pid <> pg_backend_pid() "
+            "GROUP BY a.pid, a.application_name, a.state, a.xact_start ORDER BY a.xact_start NULLS LAST LIMIT 3"
+        )
+    ).all()
+    if not rows:
+        return "no session now (it ended meanwhile)"
+    return "; ".join(f"{_session(r)} on {r.tables}" for r in rows)
+
+
+def migration_holder(conn: Connection) -> str | None:
+    """Who holds the migration lock on this database (PostgreSQL), said; None when no one does."""
+    row = conn.execute(
+        text(
+            "SELECT a.pid, a.application_name, a.client_addr "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = :high AND l.objid::bigint = :low AND l.objsubid = 1 LIMIT 1"
+        ),
+        {"high": _PG_MIGRATE_LOCK_KEY >> 32, "low": _PG_MIGRATE_LOCK_KEY & 0xFFFF_FFFF},
+    ).first()
+    if row is None:
+        return None
+    where = f" from {row.client_addr}" if row.client_addr else ""
+    app = repr(row.application_name) if row.application_name else "a session with no application_name"
+    return f"{app} (PostgreSQL pid {row.pid}{where})"
+
+
+def _take_lock(conn: Connection, url: str) -> None:
+    """The migration lock, polled for (a blocked statement would hold a snapshot that a concurrent build waits for).
+    A wait is said (a warning: the info it was went nowhere, outside trial 58, MED-1), naming who holds it, and again
+    every `_PG_REMIND` s."""
+    started = said = 0.0
     while not conn.execute(select(func.pg_try_advisory_lock(_PG_MIGRATE_LOCK_KEY))).scalar_one():
-        if not said:
-            log.info("store: waiting for another process's schema migration")
-            said = True
+        now = time.monotonic()
+        if not started:
+            started = now
+        if not said or now - said >= _PG_REMIND:
+            said = now
+            holder = migration_holder(conn) or "a process that has just let it go"
+            log.warning(
+                "store %s: waiting for another process's schema migration, by %s%s",
+                redact_url(url),
+                holder,
+                f" (waited {now - started:.0f} s)" if now > started else "",
+            )
         time.sleep(_PG_LOCK_POLL)
 
 
@@ -405,8 +576,33 @@ def _build_concurrently(conn: Connection, index: PgIndex) -> None:
     if valid is False:
         log.warning("store: index %s was left invalid by an interrupted build; building it again", index.name)
         conn.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
-    log.info("store: building index %s on %s (concurrently: writes go on meanwhile)", index.name, index.table)
+    older = _open_transactions(conn)
+    if older is None:
+        log.info("store: building index %s on %s (concurrently: writes go on meanwhile)", index.name, index.table)
+    else:  # the build will wait for them, maybe long (a backup's): said, as a silent wait looks like a hang
+        log.warning(
+            "store: building index %s on %s concurrently (the running processes go on writing meanwhile); it waits "
+            "first for the transactions open before it to end: %s",
+            index.name,
+            index.table,
+            older,
+        )
     conn.exec_driver_sql(f"CREATE INDEX CONCURRENTLY {index.name} ON {index.table} {index.definition}")
+
+
+def _open_transactions(conn: Connection) -> str | None:
+    """The sessions of this database in a transaction that a concurrent index build waits for (one holding a
+    snapshot or a transaction id), open for over a second (a running process's writes take less), the oldest first;
+    None when there is none."""
+    rows = conn.execute(
+        text(
+            "SELECT a.pid, a.application_name, a.state, extract(epoch FROM now() - a.xact_start) AS open_s "
+            "FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() "
+            "AND (a.backend_xmin IS NOT NULL OR a.backend_xid IS NOT NULL) "
+            "AND a.xact_start < now() - interval '1 second' ORDER BY a.xact_start LIMIT 3"
+        )
+    ).all()
+    return "; ".join(_session(r) for r in rows) if rows else None
 
 
 def migrated(found: int, url: str) -> SchemaMigrated | None:
@@ -427,6 +623,7 @@ def _newer(url: str, found: int, latest: int) -> StoreError:
 
 
 __all__ = [
+    "MIGRATE_WAIT_ENV",
     "MIGRATIONS",
     "Migration",
     "PgIndex",
@@ -436,5 +633,7 @@ __all__ = [
     "latest_version",
     "migrate",
     "migrated",
+    "migration_holder",
+    "table_lock_holders",
     "version_table",
 ]

@@ -21,8 +21,8 @@ class SchemaMigrated:
     def __str__(self) -> str:
         return (
             f"store {redact_url(self.url)}: schema migrated {self.found} → {self.to} ({'; '.join(self.steps)}); "
-            f"a watchfloor that knows only version {self.found} refuses it from its next start (restart any still "
-            "running on it)"
+            f"a watchfloor that knows only version {self.found} refuses it from its next start (one still running on "
+            "it goes on: restart it with this release)"
         )
 
 

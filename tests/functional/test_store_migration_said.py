@@ -163,7 +163,11 @@ def test_run_on_a_store_of_the_previous_schema_says_it_migrated_it(tmp_path: Pat
     line = f"store {url}: schema migrated 10 → 16 (deliveries: order_at"
     assert first.output.count(line) == 1, first.output
     said = " ".join(first.output.split())
-    assert "a watchfloor that knows only version 10 refuses it from its next start (restart any still running" in said
+    assert (
+        "a watchfloor that knows only version 10 refuses it from its next start (one still running on it goes on: "
+        in said
+    )
+    assert "restart it with this release)" in said
     again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert again.exit_code == 0 and "schema migrated" not in again.output, again.output
 

@@ -163,8 +163,9 @@ def forget_relay(
 @store_app.command("migrate")
 def migrate_store(store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Bring the store's schema up to this watchfloor's version, as `run` does when it starts (commands that only read,
-    `status`, `alerts list`, `dead-letters`, never do). Stop every watchfloor of an older version on the store first:
-    it refuses the store from then on."""
+    `status`, `alerts list`, `dead-letters`, never do). A watchfloor of an older version still running on the store
+    goes on; started again, it refuses the store: restart it with this release. On PostgreSQL, take a `pg_dump`
+    first: restoring it is the way back."""
     from watchfloor.stream_processors.stores.migrations import latest_version
 
     from ..wiring import open_store
