@@ -356,8 +356,10 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     reported: list[int] = []  # the "would" found future after a verb of saying (_reported_would)
     n = len(toks)
     for entry, first, last in find_matches(rules.cue_automaton, norm, toks):
-        # "May 9" is a date, not a hedge: ignore a cue followed by a number.
-        if last + 1 < n and toks[last + 1].isdigit():
+        # "May 9" is a date, not a hedge: ignore a cue followed by a number. Not a Russian predicate after its
+        # subject, which a date after it only dates ("Обмен пленными не состоялся 5 января", "… состоится 25.12";
+        # trial 57, HIGH-1).
+        if last + 1 < n and toks[last + 1].isdigit() and (entry.direction != PREDICATE or toks[last].isascii()):
             continue
         # "In May North Korea and Russia signed", "Theresa May said": the month or a name, not the modal.
         if first == last and toks[first] == "may" and _is_month_may(sent, first):
