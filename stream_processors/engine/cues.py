@@ -746,6 +746,14 @@ NOT_CONFIRMING_RU = [
 PREDICATE_OBJECT_FIRST = frozenset(
     {("отложили",), ("перенесли",), ("отменили",), ("сорвали",), ("предотвратили",), ("удалось", "предотвратить")}
 )
+# ... and a verb in the singular past with its subject after it: "Обмен пленными сорвал Киев", "Ратификацию договора
+# отложила Госдума" (trial 57, HIGH-2); only when the word after it is that subject (modality._subject_after_ru):
+# "Обстрел сорвал эвакуацию" says the shelling happened.
+PREDICATE_OBJECT_SUBJECT_AFTER = frozenset(
+    (f"{stem}{end}",)
+    for stem in ("отложил", "отменил", "сорвал", "предотвратил", "перенес")
+    for end in (("", "а", "о") if stem != "перенес" else ("", "ла", "ло"))
+)
 # "Обмена пленными пока не было", "Обмена пленными не будет": a negated existence, its subject in the genitive.
 PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет")})
 
@@ -760,7 +768,7 @@ def _ru_predicates() -> dict[str, list[str]]:
     negated += [" ".join(key) for key in sorted(PREDICATE_GENITIVE)]
     negated += [f"{aux}{v}" for aux in ("", "был* ", "будет ", "будут ") for v in _RU_CALLED_OFF]
     negated += _RU_CALLED_OFF_VERBS
-    negated += [" ".join(key) for key in sorted(PREDICATE_OBJECT_FIRST)]
+    negated += [" ".join(key) for key in sorted(PREDICATE_OBJECT_FIRST | PREDICATE_OBJECT_SUBJECT_AFTER)]
     # not recorded, not confirmed: "Атака беспилотников на Белгород не подтвердилась", "… не зафиксировано" (outside
     # trial 35, M2)
     negated += [f"не {v}" for v in _RU_NOT_CONFIRMED]

@@ -179,6 +179,7 @@ from .cues import (
     PREDICATE_HEADLINE_BEFORE,
     PREDICATE_HEADLINE_ONLY,
     PREDICATE_OBJECT_FIRST,
+    PREDICATE_OBJECT_SUBJECT_AFTER,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
     PRESUMED_DEAD,
@@ -302,7 +303,7 @@ from .morphology import (
     word_forms,
 )
 from .scan import Sentence, Span, find_matches
-from .text import aligned_word_view, tokens
+from .text import aligned_word_view, cased_tokens, tokens
 
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 # A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
@@ -468,7 +469,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 else PREDICATE_GEN
                 if key in PREDICATE_GENITIVE
                 else PREDICATE_OBJ
-                if key in PREDICATE_OBJECT_FIRST
+                if key in PREDICATE_OBJECT_FIRST or key in PREDICATE_OBJECT_SUBJECT_AFTER
                 else PREDICATE_KEY
             )
         elif key in CALL_OFF and direction == "before":
@@ -1156,7 +1157,12 @@ def resolve(
                 # governs them when they are its subject (_predicate_subject); one that overlaps them counts, but
                 # not a headline's participle inside them ("ratifies long delayed treaty").
                 reach = scope_after
-                near = overlaps and cue_key != PREDICATE_BARE
+                # (nor a verb that needs its subject after it: "Удар сорвал эвакуацию, пострадавших нет")
+                near = (
+                    overlaps
+                    and cue_key != PREDICATE_BARE
+                    and tuple(sent.toks[s - sent.start : e - sent.start + 1]) not in PREDICATE_OBJECT_SUBJECT_AFTER
+                )
                 # The words of a relative clause or participle phrase between are not counted ("Обмен пленными,
                 # который должен был состояться в пятницу, сорван").
                 if (
@@ -1592,6 +1598,8 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
         case = "gent" if key == PREDICATE_GEN else "accs" if key == PREDICATE_OBJ else "nomn"
         if not may_be_case_ru(first, case):
             return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES[case]})"
+        if key == PREDICATE_OBJ and tuple(toks[first_cue : last_cue + 1]) in PREDICATE_OBJECT_SUBJECT_AFTER:
+            return _subject_after_ru(sent, first, last_cue)
         after = toks[last_cue + 1] if last_cue + 1 < len(toks) else ""
         if key == PREDICATE_GEN and after and tags_ru(after)[:1] and tags_ru(after)[0].startswith(("NOUN", "NPRO")):
             return f"{after!r} is what there was not"  # "в ходе обмена … не было инцидентов"
@@ -1605,6 +1613,47 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 
 
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+_RU_GENDERS = ("masc", "femn", "neut")
+_RU_NAMED = frozenset({"anim", "Geox", "Orgn", "Surn", "Name"})  # a person, a place, a body: one who calls off
+
+
+def _subject_after_ru(sent: Sentence, head: str, verb: int) -> str | None:
+    """Why the words before the singular past verb of calling off at token `verb` (sentence-relative;
+    cues.PREDICATE_OBJECT_SUBJECT_AFTER), their first word `head`, are not its object put first with its subject
+    after it; None when they are. The word after the verb, past at most two adjectives, is a nominative of the
+    verb's gender ("сорвал Киев", "отложила Государственная дума"); and either `head` cannot be that subject
+    ("Ратификацию …", "Обмен …" before "сорвала") or the word after is a name or a person ("Киев", "Зеленский",
+    "Кремль"): "Обстрел сорвал обмен пленными", "Удар сорвал эвакуацию" say the strike happened."""
+    toks = sent.toks
+    verb_tags = tags_ru(toks[verb])
+    grams = set(re.split("[ ,]", verb_tags[0])) if verb_tags else set()
+    gender = next((g for g in _RU_GENDERS if g in grams), None)
+    if gender is None or "sing" not in grams:
+        return f"{toks[verb]!r} is not a singular past verb"
+
+    def agrees(tag: str, pos: tuple[str, ...]) -> bool:
+        parts = set(re.split("[ ,]", tag))
+        return tag.startswith(pos) and "nomn" in parts and "sing" in parts and (gender in parts or "Fixd" in parts)
+
+    subject: list[str] = []
+    at = verb + 1
+    while at < len(toks) and at <= verb + 3:
+        subject = [t for t in tags_ru(toks[at]) if agrees(t, ("NOUN",))]
+        if subject or not any(agrees(t, ("ADJF",)) for t in tags_ru(toks[at])):
+            break
+        at += 1  # "официальный Киев", "Государственная дума"
+    if not subject:
+        return f"no subject of {toks[verb]!r} after it: the words before are its subject"
+    if not any(agrees(t, ("NOUN", "ADJF")) for t in tags_ru(head)):
+        return None
+    cased = cased_tokens(sent.text)
+    if len(cased) == len(toks) and cased[at][:1].isupper():
+        return None
+    if any(_RU_NAMED.intersection(re.split("[ ,]", t)) for t in subject):
+        return None
+    return f"{toks[at]!r} after {toks[verb]!r} may be its object, and the words before its subject"
+
+
 _RELATIVE_EN = frozenset({"which", "who", "whom", "whose"})
 
 
@@ -1833,6 +1882,8 @@ def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> 
     if e < lo:
         return f"{lo - e} word(s) before"
     if direction in (NEXT_WORD, APPEAL, OBJECT):  # "deal to be approved": among the signal's words, leading on
+        if s > hi:  # "Обмен пленными сорвал Киев": after them (trial 57, HIGH-2: "among" was said of it)
+            return f"{s - hi} word(s) after, and it governs only the word it leads to"
         return "among the signal's words, and it governs the word it leads to"
     if overlaps:
         return "inside the signal's words"

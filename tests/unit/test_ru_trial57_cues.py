@@ -11,8 +11,9 @@ import pytest
 from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
+from watchfloor.stream_processors.engine.explain import explain_extraction
 
-from .engine_helpers import reading
+from .engine_helpers import doc, reading
 
 _PACK = RulePack.model_validate(
     {
@@ -81,3 +82,59 @@ def test_a_date_after_a_done_exchange_leaves_it_asserted(text: str) -> None:
 )
 def test_english_dates_read_as_before(text: str, want: tuple[str, str | None]) -> None:
     assert _read("swap_en", text) == want
+
+
+@pytest.mark.parametrize(
+    ("signal", "text", "cue"),
+    [
+        ("swap_ru", "Обмен военнопленными сорвал Киев", "сорвал"),
+        ("swap_ru", "Обмен военнопленными отменил Зеленский", "отменил"),
+        ("swap_ru", "Обмен военнопленными перенесла Украина", "перенесла"),
+        ("swap_ru", "Обмен военнопленными отложил Кремль в последний момент", "отложил"),
+        ("swap_ru", "Обмен военнопленными сорвал официальный Киев", "сорвал"),
+        ("swap_ru", "В Москве заявили, что обмен военнопленными сорвала Украина", "сорвала"),
+        ("ratification_ru", "Ратификацию договора с Минском отложила Госдума", "отложила"),
+        ("ratification_ru", "Ратификацию договора с Минском отложила Государственная дума", "отложила"),
+        # (as before: the plural, and the subject first)
+        ("swap_ru", "Обмен военнопленными отложили депутаты", "отложили"),
+        ("swap_ru", "Киев сорвал обмен военнопленными", "сорвал"),
+    ],
+)
+def test_the_object_first_and_a_singular_verb_of_calling_off_is_negated(signal: str, text: str, cue: str) -> None:
+    assert _read(signal, text) == ("negated", cue)
+
+
+@pytest.mark.parametrize(
+    ("signal", "text"),
+    [
+        # the words before are the subject: what they did happened
+        ("strike_ru", "Обстрел сорвал обмен военнопленными"),
+        ("strike_ru", "Удар сорвал эвакуацию"),
+        ("strike_ru", "Атака сорвала переговоры"),
+        ("swap_ru", "Обмен военнопленными сорвал планы Киева"),
+        # a negation cancels the calling off
+        ("swap_ru", "Обмен военнопленными не сорвал Киев"),
+    ],
+)
+def test_a_singular_verb_of_calling_off_with_its_subject_before_leaves_it_asserted(signal: str, text: str) -> None:
+    assert _read(signal, text) == ("asserted", None)
+
+
+def test_the_english_call_off_reads_as_before() -> None:
+    assert _read("swap_en", "Kyiv called off the prisoner swap") == ("negated", "called off")
+    assert _read("swap_en", "The prisoner swap called off the talks") == ("asserted", None)
+
+
+def _cue_reasons(signal: str, title: str) -> list[str]:
+    exp = explain_extraction(_ENGINE.rules, doc("Пленные.", title=title))
+    checks = [c for s in exp.sentences for c in s.signals if c.signal == signal and c.matched]
+    return [f"{c.words}: {c.reason}" for c in checks[0].cues]
+
+
+def test_explain_says_where_a_verb_of_calling_off_after_the_words_stands() -> None:
+    """It stands after the signal's words, not "among" them (trial 57, HIGH-2: the reason given was false)."""
+    reasons = _cue_reasons("swap_ru", "Обмен военнопленными сорвал планы Киева")
+    assert "сорвал: on the side it does not govern (1 word(s) after, and it governs only the word it leads to)" in (
+        reasons
+    )
+    assert not any("among the signal's words" in r for r in reasons)
