@@ -235,6 +235,16 @@ RU_CALLED_IT_FAKE = [
     for obj in ("это ", "эту информацию ", "эти сообщения ", "это сообщение ", "это заявление ", "эти данные ")
     for kind in ("фейк*", "ложн*", "ложью", "дезинформаци*", "вымысл*", "выдумк*")
 ]
+# ... and as the English "calls coup reports fake" (CALLED_*): a verb of naming, its object, then a word of denial
+# deny the object ("Песков назвал сообщения об обмене пленными фейком"; trial 57, MED-1). "Провокацией" denies only
+# a report ("назвал сообщения об ударе провокацией"; "назвал удар провокацией" says the strike happened).
+CALLED_VERBS_RU = frozenset("назвал назвала назвали назвало назвав называет называют называл называла называли".split())
+CALLED_DENIALS_RU = frozenset(
+    "фейком фейками фейковым фейковыми ложью ложным ложными лживыми дезинформацией вбросом вбросами выдумкой "
+    "выдумками вымыслом фальшивкой фальшивками необоснованными беспочвенными голословными".split()
+)
+CALLED_REPORT_DENIALS_RU = frozenset({"провокацией", "провокационными"})
+CALLED_NOT_OBJECT_RU = frozenset("что чтобы если когда который которые которая которое но однако хотя".split())
 
 
 def _ru_disclaimers() -> list[str]:

@@ -79,10 +79,14 @@ from .cues import (
     CALL_OFF_ATTEMPTS_RU,
     CALL_OFF_NOT_AFTER,
     CALLED_DENIALS,
+    CALLED_DENIALS_RU,
     CALLED_GAP,
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
+    CALLED_NOT_OBJECT_RU,
+    CALLED_REPORT_DENIALS_RU,
     CALLED_VERBS,
+    CALLED_VERBS_RU,
     COMMITMENT_REACH_STOPS,
     COMMITMENT_TIME_TO_COME,
     COMMITMENT_TO_EN,
@@ -583,6 +587,8 @@ def _called_false(sent: Sentence) -> list[Cue]:
     out: list[Cue] = []
     for v, word in enumerate(toks):
         if word not in CALLED_VERBS:
+            if word in CALLED_VERBS_RU:
+                out += _called_false_ru(sent, v)
             continue
         for d in range(v + 2, min(v + 2 + CALLED_GAP, n)):
             # "Police call handlers used fake system": a verb's past form between, the noun "call" and a clause
@@ -596,6 +602,28 @@ def _called_false(sent: Sentence) -> list[Cue]:
                         out.append(("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after"))
                 break
     return out
+
+
+def _called_false_ru(sent: Sentence, v: int) -> list[Cue]:
+    """_called_false of a Russian verb of naming at token v (cues.CALLED_*_RU): "Песков назвал сообщения об обмене
+    пленными фейком". The object: one to CALLED_GAP words, in the clause, no comma, no verb nor word that opens a
+    clause; a denial after a preposition names a topic ("назвал борьбу с дезинформацией …")."""
+    toks = sent.toks
+    for d in range(v + 1, min(v + 2 + CALLED_GAP, len(toks))):
+        word = toks[d]
+        if word in CALLED_DENIALS_RU or word in CALLED_REPORT_DENIALS_RU:
+            if (
+                d == v + 1  # "назвал фейком сообщения …": the after-cue "назвал* фейк*"
+                or is_preposition_ru(toks[d - 1])
+                or (word in CALLED_REPORT_DENIALS_RU and toks[v + 1] not in RU_POINT_BACK_NOUNS)
+                or any(sent.start + v < b <= sent.start + d for b in clause_breaks(sent))
+                or _comma_between(sent, v, d)
+            ):
+                return []
+            return [("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after")]
+        if word in CALLED_NOT_OBJECT_RU or _verb_of_its_own(word, True):
+            return []
+    return []
 
 
 def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
@@ -1613,6 +1641,7 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 
 
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+
 _RU_GENDERS = ("masc", "femn", "neut")
 _RU_NAMED = frozenset({"anim", "Geox", "Orgn", "Surn", "Name"})  # a person, a place, a body: one who calls off
 

@@ -28,6 +28,12 @@ _PACK = RulePack.model_validate(
             "swap_ru": {"match": {"all": [{"any": ["обмен"]}, {"any": ["пленными", "военнопленными"]}]}, "near": 3},
             "ratification_ru": {"match": {"all": ["ратификаци*", "договор*"]}, "near": 4},
             "strike_ru": {"match": {"any": ["обстрел", "удар", "атака"]}},
+            "casualties_ru": {
+                "match": {"all": [{"any": ["беспилотник*", "удар*"]}, {"any": ["пострадавш*", "погибш*", "жертв*"]}]},
+                "near": 8,
+            },
+            "coup_en": {"match": {"any": ["coup"]}},
+            "casualties_en": {"match": {"all": [{"any": ["drone", "strike"]}, {"any": ["casualties", "injured"]}]}},
         },
     }
 )
@@ -138,3 +144,38 @@ def test_explain_says_where_a_verb_of_calling_off_after_the_words_stands() -> No
         reasons
     )
     assert not any("among the signal's words" in r for r in reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Захарова назвала сообщения об обмене военнопленными фейком",
+        "В Минобороны назвали публикации об обмене военнопленными ложью",
+        "В Кремле назвали слухи об обмене военнопленными дезинформацией",
+        "Песков назвал сообщения об обмене военнопленными провокацией",
+        "Песков называет заявления Киева об обмене военнопленными ложными",
+    ],
+)
+def test_naming_a_report_false_denies_it(text: str) -> None:
+    """As the English "calls coup reports fake" (trial 57, MED-1)."""
+    assert _read("swap_ru", text)[0] == "negated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Песков назвал обмен военнопленными важным шагом",
+        # a provocation is a deed, not a report: it happened
+        "Захарова назвала обмен военнопленными провокацией",
+        # the topic after a preposition, and a report of something else
+        "Песков назвал борьбу с дезинформацией важной, обмен военнопленными состоялся",
+        "Обмен военнопленными состоялся, а Песков назвал сообщения о потерях фейком",
+    ],
+)
+def test_other_naming_leaves_the_exchange_asserted(text: str) -> None:
+    assert _read("swap_ru", text) == ("asserted", None)
+
+
+def test_the_english_naming_denial_reads_as_before() -> None:
+    assert _read("coup_en", "Gabon government calls coup reports fake")[0] == "negated"
+    assert _read("coup_en", "Junta calls coup a rescue of the nation") == ("asserted", None)
