@@ -765,7 +765,8 @@ PREDICATE_OBJECT_SUBJECT_AFTER = frozenset(
     for end in (("", "а", "о") if stem != "перенес" else ("", "ла", "ло"))
 )
 # "Обмена пленными пока не было", "Обмена пленными не будет": a negated existence, its subject in the genitive.
-PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет")})
+# "…, пострадавших нет", "Погибших и раненых нет": the present "нет" (trial 57, MED-2).
+PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет"), ("нет",)})
 
 
 def _ru_predicates() -> dict[str, list[str]]:

@@ -1584,6 +1584,8 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
             return f"a participle after {before!r} is an attribute, not a predicate"  # "resigns from delayed project"
     gap = toks[end + 1 : first_cue]
     russian = not toks[first_cue].isascii()
+    if key == PREDICATE_GEN and toks[first_cue] == "нет" and _none_of_ru(toks, end, gap, last_cue + 1):
+        return None  # "Беспилотник сбит, пострадавших нет": the words' last, right before it, is what there is not
     # A relative clause or participle phrase set off by a comma pair says more of the subject and is not the main
     # clause: its verbs and its commas are not between the subject and its predicate ("Обмен пленными, который
     # планировался на пятницу, не состоялся", "The swap, which was planned for Friday, did not take place").
@@ -1641,6 +1643,20 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 
 
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+
+
+def _none_of_ru(toks: list[str], end: int, gap: list[str], after: int) -> bool:
+    """Whether the signal's last word toks[end] is the genitive of "нет" right after it: "пострадавших нет", or
+    joined with others ("погибших и пострадавших нет", "жертв или раненых нет"); not when a noun after "нет" is
+    what there is not ("погибших нет данных")."""
+    if not may_be_case_ru(toks[end], "gent"):
+        return False
+    if after < len(toks) and tags_ru(toks[after])[:1] and tags_ru(toks[after])[0].startswith(("NOUN", "NPRO")):
+        return False
+    if not gap:
+        return True
+    return len(gap) <= 3 and gap[0] in ("и", "или") and all(may_be_case_ru(w, "gent") for w in gap[1:])
+
 
 _RU_GENDERS = ("masc", "femn", "neut")
 _RU_NAMED = frozenset({"anim", "Geox", "Orgn", "Surn", "Name"})  # a person, a place, a body: one who calls off

@@ -179,3 +179,35 @@ def test_other_naming_leaves_the_exchange_asserted(text: str) -> None:
 def test_the_english_naming_denial_reads_as_before() -> None:
     assert _read("coup_en", "Gabon government calls coup reports fake")[0] == "negated"
     assert _read("coup_en", "Junta calls coup a rescue of the nation") == ("asserted", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Над Брянском сбиты три беспилотника, пострадавших нет",
+        "Беспилотник атаковал Брянск, погибших нет",
+        "Удар по Брянску: погибших и пострадавших нет",
+        "Удар по Брянску, жертв нет",
+    ],
+)
+def test_none_hurt_after_the_casualty_word_negates_it(text: str) -> None:
+    """«пострадавших нет», as «не было» (trial 57, MED-2)."""
+    assert _read("casualties_ru", text) == ("negated", "нет")
+
+
+@pytest.mark.parametrize(
+    ("signal", "text"),
+    [
+        ("casualties_ru", "Удар беспилотника по Брянску, пострадавших много"),
+        ("casualties_ru", "Удар беспилотника по Брянску, есть пострадавшие"),
+        # "нет" is said of the casualties, not of the exchange
+        ("swap_ru", "Обмен военнопленными состоялся, пострадавших нет"),
+    ],
+)
+def test_other_casualty_lines_stay_asserted(signal: str, text: str) -> None:
+    assert _read(signal, text) == ("asserted", None)
+
+
+def test_the_english_casualty_line_reads_as_before() -> None:
+    assert _read("casualties_en", "Drone strike on Bryansk, no casualties")[0] == "negated"
+    assert _read("casualties_en", "Drone strike on Bryansk, many injured") == ("asserted", None)
