@@ -1584,7 +1584,7 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
             return f"a participle after {before!r} is an attribute, not a predicate"  # "resigns from delayed project"
     gap = toks[end + 1 : first_cue]
     russian = not toks[first_cue].isascii()
-    if key == PREDICATE_GEN and toks[first_cue] == "нет" and _none_of_ru(toks, end, gap, last_cue + 1):
+    if key == PREDICATE_GEN and toks[first_cue] == "нет" and _none_of_ru(sent, end, first_cue, last_cue + 1):
         return None  # "Беспилотник сбит, пострадавших нет": the words' last, right before it, is what there is not
     # A relative clause or participle phrase set off by a comma pair says more of the subject and is not the main
     # clause: its verbs and its commas are not between the subject and its predicate ("Обмен пленными, который
@@ -1645,17 +1645,30 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
 
 
-def _none_of_ru(toks: list[str], end: int, gap: list[str], after: int) -> bool:
-    """Whether the signal's last word toks[end] is the genitive of "нет" right after it: "пострадавших нет", or
-    joined with others ("погибших и пострадавших нет", "жертв или раненых нет"); not when a noun after "нет" is
-    what there is not ("погибших нет данных")."""
+def _none_of_ru(sent: Sentence, end: int, cue: int, after: int) -> bool:
+    """Whether the signal's last word (token `end`, sentence-relative) is the genitive of "нет" (token `cue`) after
+    it: "пострадавших нет", joined with others ("погибших и пострадавших нет", "жертв или раненых нет"), or with a
+    short phrase set off by a comma pair between ("Пострадавших, по предварительным данным, нет", "…, как сообщил
+    губернатор, …"); not when a noun after "нет" is what there is not ("погибших нет данных")."""
+    toks = sent.toks
+    gap = toks[end + 1 : cue]
     if not may_be_case_ru(toks[end], "gent"):
         return False
     if after < len(toks) and tags_ru(toks[after])[:1] and tags_ru(toks[after])[0].startswith(("NOUN", "NPRO")):
         return False
     if not gap:
         return True
+    if (
+        len(gap) <= _NONE_OF_ASIDE
+        and _marks_between(sent, end, end + 1, ",") == 1
+        and _marks_between(sent, cue - 1, cue, ",") == 1
+        and _marks_between(sent, end, cue, ",") == 2
+    ):
+        return gap[0] == "как" or not any(_verb_of_its_own(w, True) for w in gap)  # ("…, как сообщили в МЧС, …")
     return len(gap) <= 3 and gap[0] in ("и", "или") and all(may_be_case_ru(w, "gent") for w in gap[1:])
+
+
+_NONE_OF_ASIDE = 4  # the words of a phrase set off between a genitive and its "нет"
 
 
 _RU_GENDERS = ("masc", "femn", "neut")
