@@ -235,6 +235,16 @@ RU_CALLED_IT_FAKE = [
     for obj in ("это ", "эту информацию ", "эти сообщения ", "это сообщение ", "это заявление ", "эти данные ")
     for kind in ("фейк*", "ложн*", "ложью", "дезинформаци*", "вымысл*", "выдумк*")
 ]
+# ... and as the English "calls coup reports fake" (CALLED_*): a verb of naming, its object, then a word of denial
+# deny the object ("Песков назвал сообщения об обмене пленными фейком"; trial 57, MED-1). "Провокацией" denies only
+# a report ("назвал сообщения об ударе провокацией"; "назвал удар провокацией" says the strike happened).
+CALLED_VERBS_RU = frozenset("назвал назвала назвали назвало назвав называет называют называл называла называли".split())
+CALLED_DENIALS_RU = frozenset(
+    "фейком фейками фейковым фейковыми ложью ложным ложными лживыми дезинформацией вбросом вбросами выдумкой "
+    "выдумками вымыслом фальшивкой фальшивками необоснованными беспочвенными голословными".split()
+)
+CALLED_REPORT_DENIALS_RU = frozenset({"провокацией", "провокационными"})
+CALLED_NOT_OBJECT_RU = frozenset("что чтобы если когда который которые которая которое но однако хотя".split())
 
 
 def _ru_disclaimers() -> list[str]:
@@ -746,8 +756,17 @@ NOT_CONFIRMING_RU = [
 PREDICATE_OBJECT_FIRST = frozenset(
     {("отложили",), ("перенесли",), ("отменили",), ("сорвали",), ("предотвратили",), ("удалось", "предотвратить")}
 )
+# ... and a verb in the singular past with its subject after it: "Обмен пленными сорвал Киев", "Ратификацию договора
+# отложила Госдума" (trial 57, HIGH-2); only when the word after it is that subject (modality._subject_after_ru):
+# "Обстрел сорвал эвакуацию" says the shelling happened.
+PREDICATE_OBJECT_SUBJECT_AFTER = frozenset(
+    (f"{stem}{end}",)
+    for stem in ("отложил", "отменил", "сорвал", "предотвратил", "перенес")
+    for end in (("", "а", "о") if stem != "перенес" else ("", "ла", "ло"))
+)
 # "Обмена пленными пока не было", "Обмена пленными не будет": a negated existence, its subject in the genitive.
-PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет")})
+# "…, пострадавших нет", "Погибших и раненых нет": the present "нет" (trial 57, MED-2).
+PREDICATE_GENITIVE = frozenset({("не", "было"), ("не", "будет"), ("нет",)})
 
 
 def _ru_predicates() -> dict[str, list[str]]:
@@ -760,7 +779,7 @@ def _ru_predicates() -> dict[str, list[str]]:
     negated += [" ".join(key) for key in sorted(PREDICATE_GENITIVE)]
     negated += [f"{aux}{v}" for aux in ("", "был* ", "будет ", "будут ") for v in _RU_CALLED_OFF]
     negated += _RU_CALLED_OFF_VERBS
-    negated += [" ".join(key) for key in sorted(PREDICATE_OBJECT_FIRST)]
+    negated += [" ".join(key) for key in sorted(PREDICATE_OBJECT_FIRST | PREDICATE_OBJECT_SUBJECT_AFTER)]
     # not recorded, not confirmed: "Атака беспилотников на Белгород не подтвердилась", "… не зафиксировано" (outside
     # trial 35, M2)
     negated += [f"не {v}" for v in _RU_NOT_CONFIRMED]

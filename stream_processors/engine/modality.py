@@ -79,10 +79,14 @@ from .cues import (
     CALL_OFF_ATTEMPTS_RU,
     CALL_OFF_NOT_AFTER,
     CALLED_DENIALS,
+    CALLED_DENIALS_RU,
     CALLED_GAP,
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
+    CALLED_NOT_OBJECT_RU,
+    CALLED_REPORT_DENIALS_RU,
     CALLED_VERBS,
+    CALLED_VERBS_RU,
     COMMITMENT_REACH_STOPS,
     COMMITMENT_TIME_TO_COME,
     COMMITMENT_TO_EN,
@@ -189,6 +193,7 @@ from .cues import (
     PREDICATE_HEADLINE_BEFORE,
     PREDICATE_HEADLINE_ONLY,
     PREDICATE_OBJECT_FIRST,
+    PREDICATE_OBJECT_SUBJECT_AFTER,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
     PREPARES_RU,
     PRESUMED_DEAD,
@@ -312,7 +317,7 @@ from .morphology import (
     word_forms,
 )
 from .scan import Sentence, Span, find_matches
-from .text import aligned_word_view, tokens
+from .text import aligned_word_view, cased_tokens, tokens
 
 Cue = tuple[str, int, int, str, str]  # (class, first, last, key, direction): Sentence.cues
 # A cue's direction in Sentence.cues: "before" and "after" as listed; "back", a verification disclaimer next to
@@ -366,8 +371,10 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     reported: list[int] = []  # the "would" found future after a verb of saying (_reported_would)
     n = len(toks)
     for entry, first, last in find_matches(rules.cue_automaton, norm, toks):
-        # "May 9" is a date, not a hedge: ignore a cue followed by a number.
-        if last + 1 < n and toks[last + 1].isdigit():
+        # "May 9" is a date, not a hedge: ignore a cue followed by a number. Not a Russian predicate after its
+        # subject, which a date after it only dates ("Обмен пленными не состоялся 5 января", "… состоится 25.12";
+        # trial 57, HIGH-1).
+        if last + 1 < n and toks[last + 1].isdigit() and (entry.direction != PREDICATE or toks[last].isascii()):
             continue
         # "In May North Korea and Russia signed", "Theresa May said": the month or a name, not the modal.
         if first == last and toks[first] == "may" and _is_month_may(sent, first):
@@ -476,7 +483,7 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
                 else PREDICATE_GEN
                 if key in PREDICATE_GENITIVE
                 else PREDICATE_OBJ
-                if key in PREDICATE_OBJECT_FIRST
+                if key in PREDICATE_OBJECT_FIRST or key in PREDICATE_OBJECT_SUBJECT_AFTER
                 else PREDICATE_KEY
             )
         elif key in CALL_OFF and direction == "before":
@@ -590,6 +597,8 @@ def _called_false(sent: Sentence) -> list[Cue]:
     out: list[Cue] = []
     for v, word in enumerate(toks):
         if word not in CALLED_VERBS:
+            if word in CALLED_VERBS_RU:
+                out += _called_false_ru(sent, v)
             continue
         for d in range(v + 2, min(v + 2 + CALLED_GAP, n)):
             # "Police call handlers used fake system": a verb's past form between, the noun "call" and a clause
@@ -603,6 +612,28 @@ def _called_false(sent: Sentence) -> list[Cue]:
                         out.append(("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after"))
                 break
     return out
+
+
+def _called_false_ru(sent: Sentence, v: int) -> list[Cue]:
+    """_called_false of a Russian verb of naming at token v (cues.CALLED_*_RU): "Песков назвал сообщения об обмене
+    пленными фейком". The object: one to CALLED_GAP words, in the clause, no comma, no verb nor word that opens a
+    clause; a denial after a preposition names a topic ("назвал борьбу с дезинформацией …")."""
+    toks = sent.toks
+    for d in range(v + 1, min(v + 2 + CALLED_GAP, len(toks))):
+        word = toks[d]
+        if word in CALLED_DENIALS_RU or word in CALLED_REPORT_DENIALS_RU:
+            if (
+                d == v + 1  # "назвал фейком сообщения …": the after-cue "назвал* фейк*"
+                or is_preposition_ru(toks[d - 1])
+                or (word in CALLED_REPORT_DENIALS_RU and toks[v + 1] not in RU_POINT_BACK_NOUNS)
+                or any(sent.start + v < b <= sent.start + d for b in clause_breaks(sent))
+                or _comma_between(sent, v, d)
+            ):
+                return []
+            return [("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after")]
+        if word in CALLED_NOT_OBJECT_RU or _verb_of_its_own(word, True):
+            return []
+    return []
 
 
 def _governed_walk_backs(sent: Sentence, cues: list[Cue]) -> list[Cue]:
@@ -1177,7 +1208,12 @@ def resolve(
                 # governs them when they are its subject (_predicate_subject); one that overlaps them counts, but
                 # not a headline's participle inside them ("ratifies long delayed treaty").
                 reach = scope_after
-                near = overlaps and cue_key != PREDICATE_BARE
+                # (nor a verb that needs its subject after it: "Удар сорвал эвакуацию, пострадавших нет")
+                near = (
+                    overlaps
+                    and cue_key != PREDICATE_BARE
+                    and tuple(sent.toks[s - sent.start : e - sent.start + 1]) not in PREDICATE_OBJECT_SUBJECT_AFTER
+                )
                 # The words of a relative clause or participle phrase between are not counted ("Обмен пленными,
                 # который должен был состояться в пятницу, сорван").
                 if (
@@ -1573,6 +1609,8 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
             return f"a participle after {before!r} is an attribute, not a predicate"  # "resigns from delayed project"
     gap = toks[end + 1 : first_cue]
     russian = not toks[first_cue].isascii()
+    if key == PREDICATE_GEN and toks[first_cue] == "нет" and _none_of_ru(sent, end, first_cue, last_cue + 1):
+        return None  # "Беспилотник сбит, пострадавших нет": the words' last, right before it, is what there is not
     # A relative clause or participle phrase set off by a comma pair says more of the subject and is not the main
     # clause: its verbs and its commas are not between the subject and its predicate ("Обмен пленными, который
     # планировался на пятницу, не состоялся", "The swap, which was planned for Friday, did not take place").
@@ -1615,6 +1653,8 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
         case = "gent" if key == PREDICATE_GEN else "accs" if key == PREDICATE_OBJ else "nomn"
         if not may_be_case_ru(first, case):
             return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES[case]})"
+        if key == PREDICATE_OBJ and tuple(toks[first_cue : last_cue + 1]) in PREDICATE_OBJECT_SUBJECT_AFTER:
+            return _subject_after_ru(sent, first, last_cue)
         after = toks[last_cue + 1] if last_cue + 1 < len(toks) else ""
         if key == PREDICATE_GEN and after and tags_ru(after)[:1] and tags_ru(after)[0].startswith(("NOUN", "NPRO")):
             return f"{after!r} is what there was not"  # "в ходе обмена … не было инцидентов"
@@ -1628,6 +1668,75 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
 
 
 _CASE_NAMES = {"nomn": "a nominative", "gent": "a genitive", "accs": "an accusative"}
+
+
+def _none_of_ru(sent: Sentence, end: int, cue: int, after: int) -> bool:
+    """Whether the signal's last word (token `end`, sentence-relative) is the genitive of "нет" (token `cue`) after
+    it: "пострадавших нет", joined with others ("погибших и пострадавших нет", "жертв или раненых нет"), or with a
+    short phrase set off by a comma pair between ("Пострадавших, по предварительным данным, нет", "…, как сообщил
+    губернатор, …"); not when a noun after "нет" is what there is not ("погибших нет данных")."""
+    toks = sent.toks
+    gap = toks[end + 1 : cue]
+    if not may_be_case_ru(toks[end], "gent"):
+        return False
+    if after < len(toks) and tags_ru(toks[after])[:1] and tags_ru(toks[after])[0].startswith(("NOUN", "NPRO")):
+        return False
+    if not gap:
+        return True
+    if (
+        len(gap) <= _NONE_OF_ASIDE
+        and _marks_between(sent, end, end + 1, ",") == 1
+        and _marks_between(sent, cue - 1, cue, ",") == 1
+        and _marks_between(sent, end, cue, ",") == 2
+    ):
+        return gap[0] == "как" or not any(_verb_of_its_own(w, True) for w in gap)  # ("…, как сообщили в МЧС, …")
+    return len(gap) <= 3 and gap[0] in ("и", "или") and all(may_be_case_ru(w, "gent") for w in gap[1:])
+
+
+_NONE_OF_ASIDE = 4  # the words of a phrase set off between a genitive and its "нет"
+
+
+_RU_GENDERS = ("masc", "femn", "neut")
+_RU_NAMED = frozenset({"anim", "Geox", "Orgn", "Surn", "Name"})  # a person, a place, a body: one who calls off
+
+
+def _subject_after_ru(sent: Sentence, head: str, verb: int) -> str | None:
+    """Why the words before the singular past verb of calling off at token `verb` (sentence-relative;
+    cues.PREDICATE_OBJECT_SUBJECT_AFTER), their first word `head`, are not its object put first with its subject
+    after it; None when they are. The word after the verb, past at most two adjectives, is a nominative of the
+    verb's gender ("сорвал Киев", "отложила Государственная дума"); and either `head` cannot be that subject
+    ("Ратификацию …", "Обмен …" before "сорвала") or the word after is a name or a person ("Киев", "Зеленский",
+    "Кремль"): "Обстрел сорвал обмен пленными", "Удар сорвал эвакуацию" say the strike happened."""
+    toks = sent.toks
+    verb_tags = tags_ru(toks[verb])
+    grams = set(re.split("[ ,]", verb_tags[0])) if verb_tags else set()
+    gender = next((g for g in _RU_GENDERS if g in grams), None)
+    if gender is None or "sing" not in grams:
+        return f"{toks[verb]!r} is not a singular past verb"
+
+    def agrees(tag: str, pos: tuple[str, ...]) -> bool:
+        parts = set(re.split("[ ,]", tag))
+        return tag.startswith(pos) and "nomn" in parts and "sing" in parts and (gender in parts or "Fixd" in parts)
+
+    subject: list[str] = []
+    at = verb + 1
+    while at < len(toks) and at <= verb + 3:
+        subject = [t for t in tags_ru(toks[at]) if agrees(t, ("NOUN",))]
+        if subject or not any(agrees(t, ("ADJF",)) for t in tags_ru(toks[at])):
+            break
+        at += 1  # "официальный Киев", "Государственная дума"
+    if not subject:
+        return f"no subject of {toks[verb]!r} after it: the words before are its subject"
+    if not any(agrees(t, ("NOUN", "ADJF")) for t in tags_ru(head)):
+        return None
+    cased = cased_tokens(sent.text)
+    if len(cased) == len(toks) and cased[at][:1].isupper():
+        return None
+    if any(_RU_NAMED.intersection(re.split("[ ,]", t)) for t in subject):
+        return None
+    return f"{toks[at]!r} after {toks[verb]!r} may be its object, and the words before its subject"
+
+
 _RELATIVE_EN = frozenset({"which", "who", "whom", "whose"})
 
 
@@ -1856,6 +1965,8 @@ def _where(direction: str, s: int, e: int, lo: int, hi: int, overlaps: bool) -> 
     if e < lo:
         return f"{lo - e} word(s) before"
     if direction in (NEXT_WORD, APPEAL, OBJECT):  # "deal to be approved": among the signal's words, leading on
+        if s > hi:  # "Обмен пленными сорвал Киев": after them (trial 57, HIGH-2: "among" was said of it)
+            return f"{s - hi} word(s) after, and it governs only the word it leads to"
         return "among the signal's words, and it governs the word it leads to"
     if overlaps:
         return "inside the signal's words"
