@@ -67,15 +67,6 @@ from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
 MAX_TOLD = 3  # reports told before a revision, shown below its evidence (the rest counted)
-TOLD_NOTE = (
-    "Shown here before a late report revised this alert: these reports still stand (held back as repeats of the "
-    "revised alert), and the thread counts them."
-)
-# ... when the alert shown is a revision by a report of its very time (Detection.same_time), which is no late report
-SAME_TIME_TOLD_NOTE = (
-    "Shown here before a report of the same time, read later, came to lead this alert: these reports still stand "
-    "(held back as repeats of the revised alert), and the thread counts them."
-)
 MAX_SENTENCE = 600
 MAX_LABEL = 200  # a link's label
 MAX_LINK_URL = 1000  # longer URLs are not linked: with the rest of a section they could pass its limit
@@ -409,7 +400,9 @@ def _full(
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         told_at = max(ev.published_at for ev in told)
         blocks += _evidence_blocks(told, words.text("told_before"), told_at, most=MAX_TOLD, words=words)
-        blocks.append(_context(SAME_TIME_TOLD_NOTE if det.same_time and det.cause is None else TOLD_NOTE))
+        blocks.append(
+            _context(words.text("same_time_told_note" if det.same_time and det.cause is None else "told_note"))
+        )
     buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
     newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it
@@ -449,8 +442,7 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
         parts.append(words.text("thread_now", state=severity_label(thread.severity, thread.confidence, words)))
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
-        cause = revision_cause(det, when=when_text, quote=escape)
-        blocks.append(_context(words.text("revised_above", cause=cause)))
+        blocks.append(_context(words.text("revised_above", cause=_revision_cause(det, words))))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, words.text("new_evidence"), det.fired_at, words=words) if new else []
     # the alert's id, as `alerts list` names it (not a revision's key)
@@ -541,7 +533,18 @@ def _thread_status(thread: ThreadView, words: Wording = ENGLISH) -> str:
     )
 
 
-def told_before(shown: Alert, now: Alert) -> str:
+def _revision_cause(det: Detection, words: Wording) -> str:
+    """notice.revision_cause of "this alert" in mrkdwn and `words` (English: revision_cause itself)."""
+    if words.language == ENGLISH.language:
+        return revision_cause(det, when=when_text, quote=escape)
+    if det.cause is None and det.same_time:
+        return words.text("cause_same_time", when=when_text(det.fired_at))
+    if det.cause is None:
+        return words.text("cause_late")
+    return words.text("cause_changed", cause=escape(det.cause))
+
+
+def told_before(shown: Alert, now: Alert, words: Wording = ENGLISH) -> str:
     """What the message said that the revised alert no longer carries (outside trial 9: "(Kursk)" dropped when a late
     report that names no place became the alert's first): " · the reports told before also named place Kursk", or
     "". Those reports still stand (held back as repeats of the revised alert), so the desk keeps what it was told."""
@@ -552,7 +555,7 @@ def told_before(shown: Alert, now: Alert) -> str:
     if not lost:
         return ""
     said = ", ".join(f"{k} {v}" for k, v in lost[:10])
-    return f" · the reports told before also named {fit(escape(said), 300)}"
+    return words.text("also_named", said=fit(escape(said), 300))
 
 
 def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[dict[str, Any]]]:
@@ -572,15 +575,15 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         if thread.quiet:  # no reply to see: the message itself says what changed (a report of its very time leads)
-            cause = revision_cause(alert.detection, when=when_text, quote=escape)
-            status = f"*Revised*: {cause} · now alert {fit(thread.revised_by, 100)}"
+            cause = _revision_cause(alert.detection, words)
+            status = words.text("revised_quiet", cause=cause, id=fit(thread.revised_by, 100))
         else:
             if alert.detection.cause is not None:
                 why = f"({escape(fit(alert.detection.cause, 300))})"
             else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
-                why = "by a report of the same time, read later" if alert.detection.same_time else "by a late report"
-            status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
-        status += told_before(target, alert)
+                why = words.text("by_same_time" if alert.detection.same_time else "by_late_report")
+            status = words.text("revised_by", why=why, id=fit(thread.revised_by, 100))
+        status += told_before(target, alert, words)
     else:
         alert = target
         status = f"*{words.text('updated')}* · {_thread_status(thread, words)}"
@@ -602,7 +605,7 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
             blocks, thread.acknowledged, alert.id, thread.acknowledged_before
         )
     if thread.revised_by is not None:
-        status += f" · thread {_thread_status(thread, words)}"
+        status += words.text("thread_state", status=_thread_status(thread, words))
     lead, status, prefix = _first_place(thread, status, words)
     blocks = _full(
         notice,

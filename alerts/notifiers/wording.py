@@ -27,6 +27,28 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "evidence": "Evidence",
         "new_evidence": "New evidence",
         "told_before": "Told before",
+        # below the reports told before a revision; the second when a report of the alert's very time leads it now
+        "told_note": (
+            "Shown here before a late report revised this alert: these reports still stand (held back as repeats of "
+            "the revised alert), and the thread counts them."
+        ),
+        "same_time_told_note": (
+            "Shown here before a report of the same time, read later, came to lead this alert: these reports still "
+            "stand (held back as repeats of the revised alert), and the thread counts them."
+        ),
+        # what changed a revised alert (English: notice.revision_cause, which says the same)
+        "cause_late": "A late report changed this alert",
+        "cause_same_time": (
+            "A report of the same time ({when}), read after this alert was raised, now leads it: reports of one time "
+            "are taken in the order of their ids, as a backtest takes them"
+        ),
+        "cause_changed": "This alert changed: {cause}",
+        "revised_quiet": "*Revised*: {cause} · now alert {id}",
+        "revised_by": "*Revised* {why}: now alert {id} (see the thread)",
+        "by_late_report": "by a late report",
+        "by_same_time": "by a report of the same time, read later",
+        "thread_state": " · thread {status}",
+        "also_named": " · the reports told before also named {said}",
         "more_evidence": "+{n} more evidence not shown",
         "footer": "alert {id} · {fired}",
         "footer_two": "alert {id}{newest} · first: {first}, {fired}",
@@ -100,6 +122,26 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "evidence": "Сообщения",
         "new_evidence": "Новые сообщения",
         "told_before": "Показано ранее",
+        "told_note": (
+            "Показаны здесь до того, как более позднее сообщение пересмотрело это оповещение: они остаются в силе "
+            "(придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+        ),
+        "same_time_told_note": (
+            "Показаны здесь до того, как сообщение того же времени, прочитанное позже, стало главным в этом "
+            "оповещении: они остаются в силе (придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+        ),
+        "cause_late": "Запоздавшее сообщение изменило это оповещение",
+        "cause_same_time": (
+            "Сообщение того же времени ({when}), прочитанное после того, как оповещение было поднято, теперь главное "
+            "в нём: сообщения одного времени берутся в порядке их идентификаторов, как в проверке на архиве"
+        ),
+        "cause_changed": "Оповещение изменено: {cause}",
+        "revised_quiet": "*Пересмотрено*: {cause} · теперь оповещение {id}",
+        "revised_by": "*Пересмотрено* {why}: теперь оповещение {id} (см. ветку)",
+        "by_late_report": "запоздавшим сообщением",
+        "by_same_time": "сообщением того же времени, прочитанным позже",
+        "thread_state": " · ветка {status}",
+        "also_named": " · показанные ранее сообщения называли также {said}",
         "more_evidence": "и ещё {n} не показано",
         "footer": "оповещение {id} · {fired}",
         "footer_two": "оповещение {id}{newest} · первое: {first}, {fired}",

@@ -39,7 +39,7 @@ def report(n: int, source: str) -> Evidence:
     )
 
 
-def pow_alert(n: int, severity: str, confidence: str, evidence: tuple[Evidence, ...]) -> Detection:
+def pow_alert(n: int, severity: str, confidence: str, evidence: tuple[Evidence, ...], **kw: Any) -> Detection:
     return Detection(
         id=f"det{n:04d}",
         rule="pow-returned",
@@ -50,6 +50,7 @@ def pow_alert(n: int, severity: str, confidence: str, evidence: tuple[Evidence, 
         fired_at=max(ev.published_at for ev in evidence),
         confidence=confidence,  # type: ignore[arg-type]
         evidence=evidence,
+        **kw,
     )
 
 
@@ -113,6 +114,32 @@ def test_a_russian_channel_words_its_messages_in_russian(slack_server: FakeSlack
     # what the articles and rules said is quoted as written; none of the English wording is left
     assert "Домой из украинского плена возвращаются 95 российских военнослужащих." in answer
     for english in ("Severity", "Rule", "Sources", "Evidence", "Update", "independent", "Acknowledge", "Silence"):
+        assert english not in first + answer, english
+
+
+def test_a_revision_by_a_late_report_is_worded_in_russian(slack_server: FakeSlack) -> None:
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[SlackChannel(name="desk", channel="#ru-desk", language="ru")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (report(1, "Первый канал"),)))])
+    assert dispatcher.cycle().ok
+    # a late report, older than the first: the alert is revised to rest on it, the first one's report held beside it
+    late = pow_alert(3, "medium", "unconfirmed", (report(0, "ТАСС"),), revises="det0001", revision=1)
+    store.append([detection_event(late)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    (reply,) = slack_server.thread(root["ts"])
+    first = said(root)
+    assert "*Пересмотрено* запоздавшим сообщением: теперь оповещение det0003 (см. ветку)" in first
+    assert "*Показано ранее* (1)" in first and "они остаются в силе" in first
+    answer = said(reply)
+    assert "*Пересмотрено* · :large_yellow_circle: СРЕДНЯЯ (не подтверждено)" in answer
+    assert "Запоздавшее сообщение изменило это оповещение; сообщение выше теперь показывает" in answer
+    for english in ("Revised", "late report", "Told before", "still stand"):
         assert english not in first + answer, english
 
 
