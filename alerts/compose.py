@@ -32,6 +32,7 @@ from .notice import (
     standing_for,
     story_period,
     thread_of,
+    thread_reports,
     told_row,
     withdrawn_unsent,
 )
@@ -523,6 +524,7 @@ def with_thread(
         severity=newest.detection.severity,
         confidence=newest.detection.confidence,
         sources=independent_sources((a.detection for _, a in standing), held),
+        reports=thread_reports((a.detection for _, a in standing), held),
         updates=replies,
         withdrawn=(base.reason or "withdrawn") if base.kind == "retraction" else None,
         revised_by=base.alert.id if base.kind == "revision" else None,

@@ -92,6 +92,11 @@ class ThreadView:
     confidence: str | None  # ... and that alert's confirmation
     sources: int  # independent sources of the thread's standing alerts (this one's too, unless it is withdrawn)
     updates: int  # replies in the thread, this one included
+    # Reports (documents) the same standing alerts rest on (thread_reports): several of one source when corroboration
+    # counted documents of one outlet (`distinct: document`) or copies of one story, which Slack then says ("2 reports
+    # from 1 source", not "1 independent source" beside a confirmation: outside trial 57, MED-3).
+    # 0: not known (a view built without it), the sources alone are said.
+    reports: int = 0
     withdrawn: str | None = None  # for a withdrawal: why the target alert was withdrawn
     revised_by: str | None = None  # the alert that replaced the target, when it was revised
     acknowledged: AlertAcknowledged | None = None  # who acknowledged the target: its message keeps saying so
@@ -693,6 +698,19 @@ def independent_sources(detections: Iterable[Detection], held: Iterable[Sequence
         if name in outlets:  # a report counted by that name: the same source (the engine's link)
             union(feed, name)
     return len({find(o) for o in outlets})
+
+
+def thread_reports(detections: Iterable[Detection], held: Iterable[Sequence[Evidence]] = ()) -> int:
+    """Reports over `detections` and the reports `held` beside them (as independent_sources takes them): each report
+    once (by its event id), and at least as many as any one detection rests on (its evidence shows ten at most)."""
+    ids: set[str] = set()
+    most = 0
+    for det in detections:
+        ids.update(ev.event_id for ev in det.evidence)
+        most = max(most, det.reports)
+    for evidence in held:
+        ids.update(ev.event_id for ev in evidence)
+    return max(len(ids), most)
 
 
 def escalation(previous: Iterable[str], severity: str) -> str | None:

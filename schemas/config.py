@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
@@ -414,6 +414,23 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 Seconds = Annotated[float, BeforeValidator(_seconds)]  # seconds, or a duration: `10`, `2.5`, `10s`, `2m`
 
 
+# The languages Slack messages can be worded in (a Slack channel's `language`; alerts/notifiers/wording.py has one
+# table of wording per language).
+LanguageCode = Literal["en", "ru"]
+
+
+def _known_language(value: object) -> object:
+    """A language the messages can be worded in, or an error naming the setting and the languages there are (the
+    Literal's own "Input should be 'en' or 'ru'" did not say which setting it was)."""
+    known = get_args(LanguageCode)
+    if value not in known:
+        raise ValueError(f"language {value!r} is not one Slack messages can be worded in (known: {', '.join(known)})")
+    return value
+
+
+Language = Annotated[LanguageCode, BeforeValidator(_known_language)]
+
+
 class SlackChannel(_Strict):
     type: Literal["slack"] = "slack"
     name: str
@@ -426,6 +443,9 @@ class SlackChannel(_Strict):
     timeout: Seconds = Field(default=10.0, gt=0)  # seconds per Web API call (or a duration: 10s)
     # A follow-up that raises the alert to high or critical is also posted to the channel, not only the thread.
     broadcast_escalations: bool = True
+    # The language of the messages' own wording (labels, status lines, buttons); what they quote stays as written.
+    # None: the `slack:` section's `language`.
+    language: Language | None = None
 
 
 class WebhookChannel(_Strict):
@@ -663,6 +683,8 @@ class SlackApp(_Strict):
     signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"  # names the variable holding the app's signing secret
     base_url: str | None = None  # Web API root of a Slack-compatible server; None: Slack itself
     command: str = Field(default="/watchfloor", pattern=r"^/[a-z0-9_-]+$")  # the slash command's name
+    # The language of Slack messages' own wording for channels that name none (and channels subscribed from Slack).
+    language: Language = "en"
     # Who may change what the channels get from Slack (subscribe, unsubscribe, silence, unsilence: by command or
     # button). Empty: anyone in the channel. Reading (list, silences, rules, help) and Acknowledge stay open to all.
     managers: list[ManagerId] = Field(

@@ -162,6 +162,8 @@ def _slack(ch: SlackChannel, ctx: NotifierContext) -> Notifier:
         timeout=ch.timeout,
         broadcast_escalations=ch.broadcast_escalations,
         deployment=ctx.deployment,
+        # the channel's own language, else the `slack:` section's
+        language=ch.language or (ctx.slack.language if ctx.slack else "en"),
     )
 
 
@@ -283,7 +285,10 @@ def build_channel_notifiers(cfg: AppConfig, env: Mapping[str, str] | None = None
     def slack_for(channel_id: str) -> Notifier:
         assert token is not None
         name = f"slack:{channel_id}"
-        return SlackNotifier(name, channel_id, token, base_url=slack.base_url, deployment=deployment_of(cfg.store))
+        deployment = deployment_of(cfg.store)
+        return SlackNotifier(
+            name, channel_id, token, base_url=slack.base_url, deployment=deployment, language=slack.language
+        )
 
     state = "is not set" if token is None else "is set but empty"
     unbuilt = f"the Slack token is read from the environment variable {slack.token_env}, which {state}"

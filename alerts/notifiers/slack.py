@@ -52,6 +52,7 @@ from .slack_blocks import (
     build_update,
     digest_blocks,
     digest_metadata,
+    digest_title,
     escape,
     fallback_text,
     first_metadata,
@@ -63,6 +64,7 @@ from .slack_blocks import (
     target_metadata,
     with_acknowledgement,
 )
+from .wording import wording
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,7 @@ class SlackNotifier:
         history_limit: int = HISTORY_LIMIT,
         broadcast_escalations: bool = True,
         deployment: str | None = None,
+        language: str = "en",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not token or not token.strip():
@@ -189,6 +192,7 @@ class SlackNotifier:
         self._public_only = False  # Slack refused to list private channels (missing_scope: no groups:read)
         self.history_limit = history_limit
         self.broadcast_escalations = broadcast_escalations
+        self.words = wording(language)  # the messages' own wording (the channel's `language`); quotes stay as written
         # Which store (deployment) posts: written in each message's metadata, so the look after an interrupted
         # attempt finds this deployment's message, not another's that posts the same alert id to the channel
         # (staging and production; alert ids are a function of the reports). None: not written, anything matches.
@@ -212,8 +216,8 @@ class SlackNotifier:
         notice = self._with_earlier_link(as_notice(notice))
         args: dict[str, Any] = {
             "channel": self.channel,
-            "text": notice_text(notice),
-            "blocks": build_blocks(notice),
+            "text": notice_text(notice, self.words),
+            "blocks": build_blocks(notice, self.words),
             "metadata": self._stamped(metadata(notice)),
             "unfurl_links": False,
             "unfurl_media": False,
@@ -244,8 +248,8 @@ class SlackNotifier:
         data = self._call(
             "chat.postMessage",
             channel=self.channel,
-            text=fit(digest.title(), 3000),
-            blocks=digest_blocks(digest),
+            text=fit(digest_title(digest, self.words), 3000),
+            blocks=digest_blocks(digest, self.words),
             metadata=self._stamped(digest_metadata(digest)),
             unfurl_links=False,
             unfurl_media=False,
@@ -271,13 +275,13 @@ class SlackNotifier:
             notice = dataclasses.replace(notice, thread=dataclasses.replace(thread, first_earlier=linked))
             thread = notice.thread
             assert thread is not None
-        text, blocks = build_update(notice)
+        text, blocks = build_update(notice, self.words)
         frozen: MessageFrozen | None = None
         try:
             self._rewrite(thread.target_ref, text, blocks, self._stamped(target_metadata(notice)))
         except MessageFrozen as e:
             frozen = e
-        first = build_first_update(notice)
+        first = build_first_update(notice, self.words)
         if first is not None:
             self._rewrite(thread.thread_ref, *first, self._stamped(first_metadata(notice)))
         if frozen is not None:

@@ -11,6 +11,8 @@ The only control sequences in a message are the source links built here from htt
 out of their <url|label> brackets (other schemes, and URLs too long to fit, stay unlinked), and times as Slack's
 date token (`when_text`: shown in each reader's timezone, the UTC text its fallback), in mrkdwn only. Newlines are
 flattened wherever one could change the layout (source names, group labels, fields).
+The messages' own wording (labels, status lines, buttons) is a channel's language (`words`: alerts.notifiers.wording;
+English by default); what they quote stays as written.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from urllib.parse import urlsplit
 from watchfloor.alerts.slackapp.buttons import (
     ACK_ACTION,
     ACTIONS_BLOCK_ID,
+    SILENCE_FOR_HOURS,
     VALUE_LIMIT,
+    ButtonLabels,
     actions_block,
     parse_button_value,
 )
@@ -49,6 +53,7 @@ from ..notice import (
     Digest,
     DigestLine,
     EarlierStory,
+    LaterAlerts,
     Notice,
     ThreadView,
     as_notice,
@@ -56,19 +61,12 @@ from ..notice import (
     independent_sources,
     later_text,
     revision_cause,
+    thread_reports,
 )
+from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
 MAX_TOLD = 3  # reports told before a revision, shown below its evidence (the rest counted)
-TOLD_NOTE = (
-    "Shown here before a late report revised this alert: these reports still stand (held back as repeats of the "
-    "revised alert), and the thread counts them."
-)
-# ... when the alert shown is a revision by a report of its very time (Detection.same_time), which is no late report
-SAME_TIME_TOLD_NOTE = (
-    "Shown here before a report of the same time, read later, came to lead this alert: these reports still stand "
-    "(held back as repeats of the revised alert), and the thread counts them."
-)
 MAX_SENTENCE = 600
 MAX_LABEL = 200  # a link's label
 MAX_LINK_URL = 1000  # longer URLs are not linked: with the rest of a section they could pass its limit
@@ -247,10 +245,10 @@ def when_text(at: datetime) -> str:
     return f"<!date^{epoch}^{DATE_TOKEN}|{escape(shown)}>"
 
 
-def severity_label(severity: str, confidence: str | None) -> str:
-    label = f"{SEVERITY_EMOJI.get(severity, '')} {escape(severity.upper())}".strip()
+def severity_label(severity: str, confidence: str | None, words: Wording = ENGLISH) -> str:
+    label = f"{SEVERITY_EMOJI.get(severity, '')} {escape(words.severity(severity))}".strip()
     if confidence == "unconfirmed":
-        label += " (unconfirmed)"
+        label += words.text("unconfirmed")
     return label
 
 
@@ -278,7 +276,12 @@ def _group(det: Detection, label: str) -> str:
 
 
 def _evidence_blocks(
-    evidence: tuple[Evidence, ...], title: str, fired_at: datetime, total: int = 0, most: int = MAX_EVIDENCE
+    evidence: tuple[Evidence, ...],
+    title: str,
+    fired_at: datetime,
+    total: int = 0,
+    most: int = MAX_EVIDENCE,
+    words: Wording = ENGLISH,
 ) -> list[dict[str, Any]]:
     """The evidence, `most` of it, and how many reports there are in all (`total`, when the alert
     rests on more than it holds: then it holds the first and the newest, and so does the message)."""
@@ -289,26 +292,37 @@ def _evidence_blocks(
     blocks: list[dict[str, Any]] = [{"type": "divider"}, _context(f"*{title}* ({count})")]
     blocks += [block for ev in shown for block in _evidence_item(ev, fired_at)]
     if count > len(shown):
-        blocks.append(_context(f"+{count - len(shown)} more evidence not shown"))
+        blocks.append(_context(words.text("more_evidence", n=count - len(shown))))
     return blocks
 
 
-def _footer(key: str, det: Detection, first: str | None = None, thread: ThreadView | None = None) -> dict[str, Any]:
+def _footer(
+    key: str, det: Detection, first: str | None = None, thread: ThreadView | None = None, words: Wording = ENGLISH
+) -> dict[str, Any]:
     """`alert KEY · fired …`; `first`: the message shows a thread whose newest standing alert, KEY, is what its
     buttons act on, and `first` is the alert it first showed, which `det` is: `alert KEY, fired … · first: FIRST,
     fired …`, each time beside its own alert (trial MED-3: after a corroboration raised MEDIUM to HIGH, the footer
     named the MEDIUM alert while Acknowledge took the HIGH one; trial 46, LOW-4: with the one time after both ids, the
     first alert's time read as the newest's)."""
-    fired = fired_text(when_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at))
+    fired = _fired(when_text(det.fired_at), fired_first_seen(det.evidence, det.fired_at), words)
     if first is not None and first != key:
         newest = ""
         if thread is not None and thread.newest_fired_at is not None:
-            newest = ", " + fired_text(when_text(thread.newest_fired_at), thread.newest_first_seen)
-        return _context(f"alert {fit(key, 200)}{newest} · first: {fit(first, 200)}, {fired}")
-    return _context(f"alert {fit(key, 200)} · {fired}")
+            newest = ", " + _fired(when_text(thread.newest_fired_at), thread.newest_first_seen, words)
+        return _context(words.text("footer_two", id=fit(key, 200), newest=newest, first=fit(first, 200), fired=fired))
+    return _context(words.text("footer", id=fit(key, 200), fired=fired))
 
 
-def _buttons(notice: Notice, alert: Alert, thread: ThreadView | None = None) -> list[dict[str, Any]]:
+def _fired(when: str, first_seen: bool, words: Wording) -> str:
+    """schemas.events.fired_text in `words` (English: fired_text itself)."""
+    if words.language == ENGLISH.language:
+        return fired_text(when, first_seen)
+    return words.text("fired_first_seen" if first_seen else "fired", when=when)
+
+
+def _buttons(
+    notice: Notice, alert: Alert, thread: ThreadView | None = None, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """Acknowledge, Silence 24h, Unsubscribe (alerts.slackapp.buttons). Left out when the alert's own id, rule
     and channel cannot fit a button's value (2,000): such an alert could not be named by a click anyway. `thread`:
     the message is the thread's first, showing the thread's state: its buttons act on what it shows, the thread's
@@ -320,16 +334,29 @@ def _buttons(notice: Notice, alert: Alert, thread: ThreadView | None = None) -> 
     if thread is not None and thread.newest_id is not None:
         alert_id = thread.newest_id
         standing = tuple(i for i in thread.standing_ids if i != alert_id)
-    block = actions_block(alert_id, det.rule, notice.channel, dict(det.group), standing)
+    block = actions_block(alert_id, det.rule, notice.channel, dict(det.group), standing, labels=button_labels(words))
     if any(len(str(e.get("value", ""))) > VALUE_LIMIT for e in block["elements"]):
         return []
     return [block]
+
+
+def button_labels(words: Wording) -> ButtonLabels:
+    """The buttons' visible text in `words` (their action ids and values are the same in every language)."""
+    return ButtonLabels(
+        ack=words.text("ack"),
+        silence=words.text("silence", hours=SILENCE_FOR_HOURS),
+        unsubscribe=words.text("unsubscribe"),
+        unsubscribe_title=words.text("unsubscribe_title"),
+        unsubscribe_text=words.text("unsubscribe_text"),
+        cancel=words.text("cancel"),
+    )
 
 
 def _full(
     notice: Notice,
     alert: Alert,
     *,
+    words: Wording,
     severity: str,
     confidence: str | None,
     status: str = "",
@@ -349,15 +376,15 @@ def _full(
     blocks += [
         {
             "type": "header",
-            "text": plain(fit(f"Withdrawn: {title}" if withdrawn else title, HEADER_LIMIT)),
+            "text": plain(fit(words.text("withdrawn_header", title=title) if withdrawn else title, HEADER_LIMIT)),
         },
     ]
-    fields = [_mrkdwn(f"*Severity*\n{severity_label(severity, confidence)}")]
-    fields.append(_field("Rule", det.rule, quoted=False))  # (the config's: an id people copy)
+    fields = [_mrkdwn(f"*{words.text('severity')}*\n{severity_label(severity, confidence, words)}")]
+    fields.append(_field(words.text("rule"), det.rule, quoted=False))  # (the config's: an id people copy)
     if det.group:
-        fields.append(_field("Group", _group(det, notice.group_label)))
+        fields.append(_field(words.text("group"), _group(det, notice.group_label)))
     if sources is not None:
-        fields.append(_field("Sources", sources))
+        fields.append(_field(words.text("sources"), sources))
     for key, values in det.attributes.items():
         if len(fields) >= MAX_FIELDS:
             break
@@ -368,15 +395,21 @@ def _full(
         blocks.append(_context(status))
     if det.description:
         blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
-    blocks += _evidence_blocks(det.evidence, "Evidence", det.fired_at, det.reports)
+    blocks += _evidence_blocks(det.evidence, words.text("evidence"), det.fired_at, det.reports, words=words)
     if told:
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
-        blocks += _evidence_blocks(told, "Told before", max(ev.published_at for ev in told), most=MAX_TOLD)
-        blocks.append(_context(SAME_TIME_TOLD_NOTE if det.same_time and det.cause is None else TOLD_NOTE))
-    buttons = [] if withdrawn else _buttons(notice, alert, thread)
+        told_at = max(ev.published_at for ev in told)
+        blocks += _evidence_blocks(told, words.text("told_before"), told_at, most=MAX_TOLD, words=words)
+        blocks.append(
+            _context(words.text("same_time_told_note" if det.same_time and det.cause is None else "told_note"))
+        )
+    buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
     newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it
-    blocks.append(_footer(newest, det, alert.id, thread) if newest is not None else _footer(alert.id, det))
+    if newest is not None:
+        blocks.append(_footer(newest, det, alert.id, thread, words))
+    else:
+        blocks.append(_footer(alert.id, det, words=words))
     blocks += buttons
     return blocks[:MAX_BLOCKS]
 
@@ -386,79 +419,132 @@ def _new_evidence(alert: Alert, before: Alert) -> tuple[Evidence, ...]:
     return tuple(ev for ev in alert.detection.evidence if ev.event_id not in seen)
 
 
-def _reply(notice: Notice, thread: ThreadView) -> list[dict[str, Any]]:
+def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str, Any]]:
     """A follow-up, revision or withdrawal under its thread: what changed, no rule description again."""
     det = notice.alert.detection
     if notice.kind == "retraction":
-        text = f"*Withdrawn*: {fit(one_line(notice.reason or 'a later report changed this alert'), 1500)}"
+        why = fit(one_line(notice.reason or words.text("changed_default")), 1500)
+        text = f"*{words.text('withdrawn')}*: {why}"
         if notice.superseded_by:
-            text += f" · replaced by alert {fit(notice.superseded_by, 100)}"
+            text += words.text("replaced_by", id=fit(notice.superseded_by, 100))
         # The withdrawn alert's id, as `alerts list` names it (the withdrawal's own key is in the metadata only).
-        return [{"type": "section", "text": _mrkdwn(text)}, _footer(notice.alert.id, thread.target.detection)]
-    word = "Revised" if notice.kind == "revision" else "Update"
-    parts = [f"*{word}*", severity_label(det.severity, det.confidence)]
+        footer = _footer(notice.alert.id, thread.target.detection, words=words)
+        return [{"type": "section", "text": _mrkdwn(text)}, footer]
+    word = words.text("revised" if notice.kind == "revision" else "update")
+    parts = [f"*{word}*", severity_label(det.severity, det.confidence, words)]
     if notice.escalated_from:
-        parts[-1] += f" (was {escape(notice.escalated_from.upper())})"
+        parts[-1] += words.text("was", severity=escape(words.severity(notice.escalated_from)))
     # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
     # two, read "unconfirmed · 2 independent sources" as a contradiction); and when the thread stands elsewhere (a
     # late report revising an older MEDIUM alert of a thread whose newest alert is HIGH), it says so: not a downgrade.
-    parts.append(f"{_count(thread.sources, 'independent source')} in the thread")
+    parts.append(words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words)))
     if (thread.severity, thread.confidence) != (det.severity, det.confidence):
-        parts.append(f"thread now {severity_label(thread.severity, thread.confidence)}")
+        parts.append(words.text("thread_now", state=severity_label(thread.severity, thread.confidence, words)))
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
-        cause = revision_cause(det, when=when_text, quote=escape)
-        blocks.append(_context(f"{cause}; the message above now shows the revised alert."))
+        blocks.append(_context(words.text("revised_above", cause=_revision_cause(det, words))))
     new = _new_evidence(notice.alert, thread.target)
-    blocks += _evidence_blocks(new, "New evidence", det.fired_at) if new else []
-    blocks.append(_footer(notice.alert.id, det))  # the alert's id, as `alerts list` names it (not a revision's key)
-    blocks += _buttons(notice, notice.alert)
+    blocks += _evidence_blocks(new, words.text("new_evidence"), det.fired_at, words=words) if new else []
+    # the alert's id, as `alerts list` names it (not a revision's key)
+    blocks.append(_footer(notice.alert.id, det, words=words))
+    blocks += _buttons(notice, notice.alert, words=words)
     return blocks[:MAX_BLOCKS]
 
 
-def build_blocks(notice: Notice | Alert) -> list[dict[str, Any]]:
-    """The blocks of the message that delivers `notice` (a bare alert: a new alert of its own)."""
+def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[str, Any]]:
+    """The blocks of the message that delivers `notice` (a bare alert: a new alert of its own), worded in `words`."""
     notice = as_notice(notice)
     if notice.thread is not None:
-        return _reply(notice, notice.thread)
+        return _reply(notice, notice.thread, words)
     det = notice.alert.detection
     if notice.kind == "retraction":  # a withdrawal of its own (its alert had no message: a throttle summary's)
-        status = f"Withdrawn: {escape(one_line(notice.reason or 'a later report changed this alert'))}"
+        why = escape(one_line(notice.reason or words.text("changed_default")))
+        status = f"{words.text('prefix_withdrawn')}{why}"
         if notice.superseded_by:
-            status += f" · replaced by alert {escape(fit(notice.superseded_by, 100))}"
+            status += words.text("replaced_by", id=escape(fit(notice.superseded_by, 100)))
         severity, confidence = det.severity, det.confidence
-        return _full(notice, notice.alert, severity=severity, confidence=confidence, status=status, withdrawn=True)
+        return _full(
+            notice, notice.alert, words=words, severity=severity, confidence=confidence, status=status, withdrawn=True
+        )
     status = ""
     if notice.kind in ("followup", "revision") and notice.parent_id:
-        status = f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {fit(notice.parent_id, 100)}"
+        status = words.text("revises" if notice.kind == "revision" else "follows", id=fit(notice.parent_id, 100))
     if notice.earlier is not None:
-        status = " · ".join(filter(None, [status, earlier_line(notice.earlier)]))
-    lead = later_text(notice.later, when_text, escape) if notice.later is not None else ""
-    return _full(notice, notice.alert, severity=det.severity, confidence=det.confidence, status=status, lead=lead)
-
-
-def earlier_line(earlier: EarlierStory) -> str:
-    """earlier_text in mrkdwn, with a link to the message that tells that story when the notifier found one
-    (EarlierStory.link)."""
-    text = earlier_text(earlier, when_text, escape)
-    if not earlier.link.startswith("https://"):
-        return text
-    return f"{text} (<{earlier.link}|its message>)"
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'s' if n != 1 else ''}"
-
-
-def _thread_status(thread: ThreadView) -> str:
-    """The thread's state in words: "now HIGH · 3 independent sources and 2 updates in the thread"."""
-    return (
-        f"now {severity_label(thread.severity, thread.confidence)} · {_count(thread.sources, 'independent source')} "
-        f"and {_count(thread.updates, 'update')} in the thread"
+        status = " · ".join(filter(None, [status, earlier_line(notice.earlier, words)]))
+    lead = _later_line(notice.later, words) if notice.later is not None else ""
+    return _full(
+        notice, notice.alert, words=words, severity=det.severity, confidence=det.confidence, status=status, lead=lead
     )
 
 
-def told_before(shown: Alert, now: Alert) -> str:
+def earlier_line(earlier: EarlierStory, words: Wording = ENGLISH) -> str:
+    """earlier_text in mrkdwn, with a link to the message that tells that story when the notifier found one
+    (EarlierStory.link)."""
+    text = _earlier_text(earlier, words)
+    if not earlier.link.startswith("https://"):
+        return text
+    return f"{text} (<{earlier.link}|{words.text('its_message')}>)"
+
+
+def _earlier_text(earlier: EarlierStory, words: Wording) -> str:
+    """notice.earlier_text in mrkdwn and `words` (English, and the rare "Same story as …" line in any language:
+    earlier_text itself)."""
+    if words.language == ENGLISH.language or earlier.within is not None:
+        return earlier_text(earlier, when_text, escape)
+    more = words.text("again_more", n=earlier.count) if earlier.count > 1 else ""
+    return words.text("again", id=escape(earlier.alert_id), when=when_text(earlier.fired_at), more=more)
+
+
+def _later_line(later: LaterAlerts, words: Wording) -> str:
+    """notice.later_text in mrkdwn and `words` (English: later_text itself)."""
+    if words.language == ENGLISH.language:
+        return later_text(later, when_text, escape)
+    state = words.severity(later.severity) + (words.text("unconfirmed") if later.confidence == "unconfirmed" else "")
+    what = words.text("a_later_alert") if later.count == 1 else words.text("later_alerts", n=later.count)
+    return words.text(
+        "sent_late", what=what, id=escape(later.alert_id), state=escape(state), when=when_text(later.fired_at)
+    )
+
+
+def _sources_text(sources: int, reports: int, words: Wording) -> str:
+    """What a thread's reports are: "3 independent sources"; when they all come from one source, several reports of
+    it (`distinct: document`, which confirms a desk reading one outlet by a second document; or copies of one
+    story), the reports and the source, "2 reports from 1 source" (outside trial 57, MED-3: "1 independent source"
+    beside a confirmation by two documents read as "confirmed on a single source"). Several sources are said as
+    before: there the count is no contradiction."""
+    if _one_source_of_several_reports(sources, reports):
+        return words.text(
+            "reports_from", reports=words.count(reports, "report"), sources=words.count(sources, "source")
+        )
+    return words.count(sources, "independent_source")
+
+
+def _one_source_of_several_reports(sources: int, reports: int) -> bool:
+    return sources == 1 and reports > 1
+
+
+def _thread_status(thread: ThreadView, words: Wording = ENGLISH) -> str:
+    """The thread's state in words: "now HIGH · 3 independent sources and 2 updates in the thread"."""
+    return words.text(
+        "thread_status",
+        state=severity_label(thread.severity, thread.confidence, words),
+        sources=_sources_text(thread.sources, thread.reports, words),
+        updates=words.count(thread.updates, "update"),
+    )
+
+
+def _revision_cause(det: Detection, words: Wording) -> str:
+    """notice.revision_cause of "this alert" in mrkdwn and `words` (English: revision_cause itself)."""
+    if words.language == ENGLISH.language:
+        return revision_cause(det, when=when_text, quote=escape)
+    if det.cause is None and det.same_time:
+        return words.text("cause_same_time", when=when_text(det.fired_at))
+    if det.cause is None:
+        return words.text("cause_late")
+    return words.text("cause_changed", cause=escape(det.cause))
+
+
+def told_before(shown: Alert, now: Alert, words: Wording = ENGLISH) -> str:
     """What the message said that the revised alert no longer carries (outside trial 9: "(Kursk)" dropped when a late
     report that names no place became the alert's first): " · the reports told before also named place Kursk", or
     "". Those reports still stand (held back as repeats of the revised alert), so the desk keeps what it was told."""
@@ -469,10 +555,10 @@ def told_before(shown: Alert, now: Alert) -> str:
     if not lost:
         return ""
     said = ", ".join(f"{k} {v}" for k, v in lost[:10])
-    return f" · the reports told before also named {fit(escape(said), 300)}"
+    return words.text("also_named", said=fit(escape(said), 300))
 
 
-def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
+def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[dict[str, Any]]]:
     """Text and blocks that replace the message `notice` changes: the thread's first message, showing the thread's
     state, or a reply (a follow-up a late report revised), showing its own alert's (build_first_update then says
     the thread's state on the first message)."""
@@ -481,68 +567,90 @@ def build_update(notice: Notice) -> tuple[str, list[dict[str, Any]]]:
     target = thread.target
     if thread.withdrawn is not None:  # withdrawn by this notice: the first message names what the thread stands on
         first = thread if thread.target_is_first else None
-        return _withdrawn(notice, target, thread.withdrawn, first, thread.acknowledged)
+        return _withdrawn(notice, target, thread.withdrawn, first, thread.acknowledged, words)
     if thread.target_is_first and thread.first_withdrawn is not None:
         # A follow-up told after the first alert was withdrawn: that alert stays withdrawn (not "Updated", with its
         # Acknowledge button back, as if it stood); the message says which alert the thread stands on now.
-        return _withdrawn(notice, target, thread.first_withdrawn, thread, thread.first_acknowledged)
+        return _withdrawn(notice, target, thread.first_withdrawn, thread, thread.first_acknowledged, words)
     if thread.revised_by is not None:
         alert = notice.alert  # the revised alert is what stands now
         if thread.quiet:  # no reply to see: the message itself says what changed (a report of its very time leads)
-            cause = revision_cause(alert.detection, when=when_text, quote=escape)
-            status = f"*Revised*: {cause} · now alert {fit(thread.revised_by, 100)}"
+            cause = _revision_cause(alert.detection, words)
+            status = words.text("revised_quiet", cause=cause, id=fit(thread.revised_by, 100))
         else:
             if alert.detection.cause is not None:
                 why = f"({escape(fit(alert.detection.cause, 300))})"
             else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
-                why = "by a report of the same time, read later" if alert.detection.same_time else "by a late report"
-            status = f"*Revised* {why}: now alert {fit(thread.revised_by, 100)} (see the thread)"
-        status += told_before(target, alert)
+                why = words.text("by_same_time" if alert.detection.same_time else "by_late_report")
+            status = words.text("revised_by", why=why, id=fit(thread.revised_by, 100))
+        status += told_before(target, alert, words)
     else:
         alert = target
-        status = f"*Updated* · {_thread_status(thread)}"
+        status = f"*{words.text('updated')}* · {_thread_status(thread, words)}"
     if not thread.target_is_first:  # a reply: its own alert's state (the first message says the thread's)
         det = alert.detection
-        sources = f"{independent_sources([det], [thread.told_reports])} independent"
+        told = [thread.told_reports]
+        sources = _reply_sources(independent_sources([det], told), thread_reports([det], told), words)
         blocks = _full(
             notice,
             alert,
+            words=words,
             severity=det.severity,
             confidence=det.confidence,
             status=status,
             sources=sources,
             told=thread.told_reports,
         )
-        return fallback_text(alert), _acknowledged(blocks, thread.acknowledged, alert.id, thread.acknowledged_before)
+        return fallback_text(alert, words=words), _acknowledged(
+            blocks, thread.acknowledged, alert.id, thread.acknowledged_before
+        )
     if thread.revised_by is not None:
-        status += f" · thread {_thread_status(thread)}"
-    lead, status, prefix = _first_place(thread, status)
+        status += words.text("thread_state", status=_thread_status(thread, words))
+    lead, status, prefix = _first_place(thread, status, words)
     blocks = _full(
         notice,
         alert,
+        words=words,
         severity=thread.severity,
         confidence=thread.confidence,
         status=status,
-        sources=f"{thread.sources} independent in the thread",
+        sources=_first_sources(thread, words),
         thread=thread,
         told=thread.told_reports,
         lead=lead,
     )
-    text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence))
+    text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
     return text, _first_acknowledged(blocks, thread)
 
 
-def _first_place(thread: ThreadView, status: str) -> tuple[str, str, str]:
+def _first_sources(thread: ThreadView, words: Wording) -> str:
+    """The Sources field of the thread's first message: "2 independent in the thread", or, when corroboration
+    are several reports of one source, "2 reports from 1 source in the thread" (_sources_text)."""
+    if _one_source_of_several_reports(thread.sources, thread.reports):
+        return words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words))
+    return words.text(
+        "independent_in_thread", n=thread.sources, count=words.count(thread.sources, "independent_source")
+    )
+
+
+def _reply_sources(sources: int, reports: int, words: Wording) -> str:
+    """The Sources field of a reply rewritten with its own alert: "2 independent", or "2 reports from 1 source"."""
+    if _one_source_of_several_reports(sources, reports):
+        return _sources_text(sources, reports, words)
+    return words.text("independent", n=sources, count=words.count(sources, "independent_source"))
+
+
+def _first_place(thread: ThreadView, status: str, words: Wording = ENGLISH) -> tuple[str, str, str]:
     """What the thread's first message said of its story's place when it was posted, kept by its update (trial 46,
     MED-3): the "Sent late: …" lead above the header, the "Again: …" line after `status`, and the text's prefix."""
     later = thread.first_later
-    lead = later_text(later, when_text, escape) if later is not None else ""
+    lead = _later_line(later, words) if later is not None else ""
     if thread.first_earlier is not None:
-        status = f"{status} · {earlier_line(thread.first_earlier)}"
-    return lead, status, "Sent late: " if later is not None else ""
+        status = f"{status} · {earlier_line(thread.first_earlier, words)}"
+    return lead, status, words.text("prefix_sent_late") if later is not None else ""
 
 
-def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | None:
+def build_first_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[dict[str, Any]]] | None:
     """Text and blocks that replace the thread's first message when `notice` changed a reply (build_update): what
     it shows (its alert's latest revision sent) with the thread's state. None when the first message is the one
     build_update rewrites."""
@@ -550,42 +658,50 @@ def build_first_update(notice: Notice) -> tuple[str, list[dict[str, Any]]] | Non
     if thread is None or thread.first is None:
         return None
     if thread.first_withdrawn is not None:  # it stays withdrawn, and says what the thread stands on now
-        return _withdrawn(notice, thread.first, thread.first_withdrawn, thread, thread.first_acknowledged)
-    lead, status, prefix = _first_place(thread, f"*Updated* · {_thread_status(thread)}")
+        return _withdrawn(notice, thread.first, thread.first_withdrawn, thread, thread.first_acknowledged, words)
+    lead, status, prefix = _first_place(thread, f"*{words.text('updated')}* · {_thread_status(thread, words)}", words)
     blocks = _full(
         notice,
         thread.first,
+        words=words,
         severity=thread.severity,
         confidence=thread.confidence,
         status=status,
-        sources=f"{thread.sources} independent in the thread",
+        sources=_first_sources(thread, words),
         thread=thread,
         told=thread.first_told_reports,
         lead=lead,
     )
-    text = fallback_text(thread.first, prefix=prefix, state=(thread.severity, thread.confidence))
+    text = fallback_text(thread.first, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
     return text, _first_acknowledged(blocks, thread)
 
 
 def _withdrawn(
-    notice: Notice, alert: Alert, why: str, thread: ThreadView | None = None, ack: AlertAcknowledged | None = None
+    notice: Notice,
+    alert: Alert,
+    why: str,
+    thread: ThreadView | None = None,
+    ack: AlertAcknowledged | None = None,
+    words: Wording = ENGLISH,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The message of a withdrawn alert. `thread`, for the thread's first message: when another alert of the thread
     stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …"). `ack`: who
     acknowledged the alert before it was withdrawn, which the message keeps saying (outside trial 30, F6)."""
-    status = f"*Withdrawn*: {fit(one_line(why), 1500)}"
+    status = f"*{words.text('withdrawn')}*: {fit(one_line(why), 1500)}"
     if thread is not None and thread.newest_id is not None:
-        status += f" · the thread stands on alert {fit(thread.newest_id, 100)}: {_thread_status(thread)}"
+        status += words.text("stands_on", id=fit(thread.newest_id, 100), status=_thread_status(thread, words))
     else:
-        status += " (see the thread)"
+        status += words.text("see_thread")
     det = alert.detection
-    blocks = _full(notice, alert, severity=det.severity, confidence=det.confidence, status=status, withdrawn=True)
+    blocks = _full(
+        notice, alert, words=words, severity=det.severity, confidence=det.confidence, status=status, withdrawn=True
+    )
     if ack is not None:
         from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
         text = f":ballot_box_with_check: Acknowledged by {who(ack.by)} at {when_text(ack.at)}, before it was withdrawn"
         blocks = [*blocks, {"type": "context", "elements": [_mrkdwn(cut_mrkdwn(text))]}][:MAX_BLOCKS]
-    return fallback_text(alert, prefix="Withdrawn: "), blocks
+    return fallback_text(alert, prefix=words.text("prefix_withdrawn"), words=words), blocks
 
 
 def _acknowledged(
@@ -698,28 +814,31 @@ def with_acknowledgement(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowle
     return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
 
 
-def fallback_text(alert: Alert, *, prefix: str = "", state: tuple[str, str | None] | None = None) -> str:
+def fallback_text(
+    alert: Alert, *, prefix: str = "", state: tuple[str, str | None] | None = None, words: Wording = ENGLISH
+) -> str:
     """The plain `text` shown in notifications and by clients that cannot render blocks (escaped); `state`
     (severity, confidence) overrides the alert's own, for a message that shows its thread's state."""
     det = alert.detection
     severity, confidence = state if state is not None else (det.severity, det.confidence)
-    unconfirmed = " (unconfirmed)" if confidence == "unconfirmed" else ""
-    raw = f"{prefix}[{severity.upper()}{unconfirmed}] {det.title or det.rule} ({det.rule})"
+    unconfirmed = words.text("unconfirmed") if confidence == "unconfirmed" else ""
+    raw = f"{prefix}[{words.severity(severity)}{unconfirmed}] {det.title or det.rule} ({det.rule})"
     return fit(one_line(raw), FALLBACK_LIMIT)
 
 
-def notice_text(notice: Notice) -> str:
+def notice_text(notice: Notice, words: Wording = ENGLISH) -> str:
     if notice.thread is None and notice.kind != "retraction":
         # (what a notification shows: one sent late says so before its old state, review of 260549a, finding 7)
-        return fallback_text(notice.alert, prefix="Sent late: " if notice.later is not None else "")
+        prefix = words.text("prefix_sent_late") if notice.later is not None else ""
+        return fallback_text(notice.alert, prefix=prefix, words=words)
     if notice.kind == "retraction":
         # The title first, then why: a phone's push shows the start (trial 38, LOW-5: "Withdrawn: corrected by the
         # publisher: …" said which story only past the cut)
         det = notice.alert.detection
         why = f" — {notice.reason}" if notice.reason else ""
-        return fit(one_line(f"Withdrawn: {det.title or det.rule}{why}"), FALLBACK_LIMIT)
-    word = "Revised" if notice.kind == "revision" else "Update"
-    return fallback_text(notice.alert, prefix=f"{word}: ")
+        return fit(one_line(f"{words.text('prefix_withdrawn')}{det.title or det.rule}{why}"), FALLBACK_LIMIT)
+    prefix = words.text("prefix_revised" if notice.kind == "revision" else "prefix_update")
+    return fallback_text(notice.alert, prefix=prefix, words=words)
 
 
 def metadata(notice: Notice) -> dict[str, Any]:
@@ -759,15 +878,15 @@ MAX_DIGEST_TITLE = 300  # a digest line's title (before inert() may double it)
 MAX_DIGEST_GROUP = 200
 
 
-def digest_line(entry: DigestLine) -> str:
+def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
     """One digest line in mrkdwn: the severity, title, rule, group and time, then the report's source linked to the
     article and the alert id (`alerts list` takes it), so alerts of one title are told apart (outside trial 19, L4).
     The quoted parts (title, group: captured from articles) are escaped and made inert; the source is a link's
     label, as in an alert's evidence (the name alone, inert, when the URL is not one to link). The time is Slack's
     date token (when_text: ~60 characters, where the UTC text was 20). At most ~2,650 characters, so a section of
     them stays under 3,000."""
-    unconfirmed = ", unconfirmed" if entry.unconfirmed else ""
-    head = f"{SEVERITY_EMOJI.get(entry.severity, '')} [{escape(entry.severity.upper())}{unconfirmed}]".lstrip()
+    unconfirmed = words.text("digest_unconfirmed") if entry.unconfirmed else ""
+    head = f"{SEVERITY_EMOJI.get(entry.severity, '')} [{escape(words.severity(entry.severity))}{unconfirmed}]".lstrip()
     title = inert(fit(one_line(entry.title), MAX_DIGEST_TITLE))
     text = f"{head} {title} ({fit(one_line(entry.rule), 100)})"
     if entry.group:
@@ -779,7 +898,9 @@ def digest_line(entry: DigestLine) -> str:
         text += f" · {link(entry.url, entry.source)}"
     elif entry.source:  # no link to make: the name alone, inert like the other quoted parts
         text += f" · {inert(fit(one_line(entry.source), MAX_LABEL))}"
-    text += f" · alert `{inert(fit(one_line(entry.alert_id), 64))}`"
+    text += f" · {words.text('digest_alert')} `{inert(fit(one_line(entry.alert_id), 64))}`"
+    if entry.earlier and words.language != ENGLISH.language:
+        return text + words.text("digest_earlier", count=words.count(entry.earlier, "earlier_alert"))
     return text + escape(entry.earlier_text())
 
 
@@ -798,25 +919,42 @@ def _sections_of(lines: list[str]) -> list[dict[str, Any]]:
     return [{"type": "section", "text": _mrkdwn("\n".join(lines_))} for lines_ in sections]
 
 
-def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
+def digest_blocks(digest: Digest, words: Wording = ENGLISH) -> list[dict[str, Any]]:
     """Block Kit for a digest: a header, one mrkdwn line per alert (`digest_line`), a footer. At most 40 lines of
     at most one section each, so header + 40 + footer stay under the 50 blocks a message may have."""
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(fit(one_line(digest.title()), HEADER_LIMIT))}]
+    title = digest_title(digest, words)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(fit(one_line(title), HEADER_LIMIT))}]
     if not digest.detections:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No new alerts.", "verbatim": True}})
-    blocks += _sections_of([digest_line(e) for e in digest.entries()[:DIGEST_LISTED]])
+        none = words.text("no_new_alerts")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": none, "verbatim": True}})
+    blocks += _sections_of([digest_line(e, words) for e in digest.entries()[:DIGEST_LISTED]])
     gone = [inert(escape(fit(line, MAX_DIGEST_TITLE * 2))) for line in digest.withdrawals()[:DIGEST_WITHDRAWN]]
     blocks += _sections_of([f":wastebasket: {line}" for line in gone])
     more = len(digest.detections) - DIGEST_LISTED
-    footer = f"{more} more not listed · " if more > 0 else ""
+    footer = words.text("digest_more", n=more) if more > 0 else ""
     if digest.silenced:
-        footer += f"{digest.silenced} silenced · "
-    if digest.left_out():
+        footer += words.text("digest_silenced", n=digest.silenced)
+    if digest.left_out():  # (English only: a throttle summary's, and alerts withdrawn before the digest was made)
         footer += f"{digest.left_out()} · "
-    footer += f"{'throttle summary' if digest.throttle else 'digest'} {digest.id}"
+    footer += words.text("throttle_footer" if digest.throttle else "digest_footer", id=digest.id)
     context = {"type": "mrkdwn", "text": fit(footer, TEXT_LIMIT), "verbatim": True}
     blocks.append({"type": "context", "elements": [context]})
     return blocks
+
+
+def digest_title(digest: Digest, words: Wording = ENGLISH) -> str:
+    """The digest's title (Digest.title) in `words`: a throttle summary's stays English (its window's text)."""
+    if words.language == ENGLISH.language or digest.throttle:
+        return digest.title()
+    told = len(digest.alert_ids())
+    stories = ""
+    if told > len(digest.detections):
+        stories = words.text("digest_stories", count=words.count(len(digest.detections), "story"))
+    try:
+        when = digest.slot.strftime("%Y-%m-%d %H:%M %Z")
+    except (OverflowError, ValueError):
+        when = digest.slot.isoformat()
+    return words.text("digest_title", count=words.count(told, "alert"), stories=stories, when=when)
 
 
 def digest_metadata(digest: Digest) -> dict[str, Any]:

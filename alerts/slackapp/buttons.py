@@ -75,8 +75,29 @@ def parse_button_value(text: str) -> ButtonValue:
     return ButtonValue(alert_id, rule, channel, group, tuple(standing) if standing is not None else None)
 
 
+@dataclass(frozen=True)
+class ButtonLabels:
+    """The buttons' visible text (a Slack channel's `language`: alerts.notifiers.wording); the default is English. Only
+    the text: what a click does is read from the action id and the value, the same in every language."""
+
+    ack: str = "Acknowledge"
+    silence: str = f"Silence {SILENCE_FOR_HOURS}h"
+    unsubscribe: str = "Unsubscribe"
+    unsubscribe_title: str = "Unsubscribe?"
+    unsubscribe_text: str = "This channel will stop getting alerts of this rule."
+    cancel: str = "Cancel"
+
+
+ENGLISH_LABELS = ButtonLabels()
+
+
 def actions_block(
-    alert_id: str, rule: str, channel: str, group: dict[str, str], standing: tuple[str, ...] = ()
+    alert_id: str,
+    rule: str,
+    channel: str,
+    group: dict[str, str],
+    standing: tuple[str, ...] = (),
+    labels: ButtonLabels = ENGLISH_LABELS,
 ) -> dict[str, Any]:
     """The Block Kit `actions` block with the three buttons, for a message posted to `channel` that shows alert
     `alert_id` (and stands for the alerts `standing` too: a thread's first message, showing the thread's state)."""
@@ -88,26 +109,26 @@ def actions_block(
             {
                 "type": "button",
                 "action_id": ACK_ACTION,
-                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "text": {"type": "plain_text", "text": labels.ack},
                 "style": "primary",
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": SILENCE_ACTION,
-                "text": {"type": "plain_text", "text": f"Silence {SILENCE_FOR_HOURS}h"},
+                "text": {"type": "plain_text", "text": labels.silence},
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": UNSUBSCRIBE_ACTION,
-                "text": {"type": "plain_text", "text": "Unsubscribe"},
+                "text": {"type": "plain_text", "text": labels.unsubscribe},
                 "value": value,
                 "confirm": {
-                    "title": {"type": "plain_text", "text": "Unsubscribe?"},
-                    "text": {"type": "plain_text", "text": "This channel will stop getting alerts of this rule."},
-                    "confirm": {"type": "plain_text", "text": "Unsubscribe"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
+                    "title": {"type": "plain_text", "text": labels.unsubscribe_title},
+                    "text": {"type": "plain_text", "text": labels.unsubscribe_text},
+                    "confirm": {"type": "plain_text", "text": labels.unsubscribe},
+                    "deny": {"type": "plain_text", "text": labels.cancel},
                 },
             },
         ],

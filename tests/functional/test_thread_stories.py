@@ -394,8 +394,10 @@ def test_a_feed_that_renamed_itself_is_one_source_in_the_thread(desk: Desk) -> N
     [_, follow] = desk.detections()
     assert (follow.severity, follow.confidence) == ("medium", "unconfirmed")
     [reply] = [m for m in desk.slack.messages if m.get("thread_ts") not in (None, m["ts"])]
-    assert status_of(desk.first_message()).split(" · ")[-1] == "1 independent source and 1 update in the thread"
-    assert reply["blocks"][0]["text"]["text"].split(" · ")[-1] == "1 independent source in the thread"
+    # (its three reports said with the one source: "1 independent source" beside several reports read as a story
+    # resting on a single report, outside trial 57, MED-3)
+    assert status_of(desk.first_message()).split(" · ")[-1] == "3 reports from 1 source and 1 update in the thread"
+    assert reply["blocks"][0]["text"]["text"].split(" · ")[-1] == "3 reports from 1 source in the thread"
     old = first.evidence[0].model_copy(update={"feed": None, "event_id": "doc-0", "story": None})  # no feed: old
     assert independent_sources([first.model_copy(update={"evidence": (old, *first.evidence)})]) == 1
     other = old.model_copy(update={"source": "Coastal Times", "story": None})

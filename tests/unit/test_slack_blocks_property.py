@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from tests.fixtures.blockkit import message_problems
 from watchfloor.alerts.notice import Digest, Notice, ThreadView
-from watchfloor.alerts.notifiers.slack_blocks import build_blocks, build_update, digest_blocks, fit, notice_text
+from watchfloor.alerts.notifiers.slack_blocks import (
+    build_blocks,
+    build_update,
+    digest_blocks,
+    digest_title,
+    fit,
+    notice_text,
+)
+from watchfloor.alerts.notifiers.wording import LANGUAGES, wording
 from watchfloor.schemas.events import Alert, Detection, Evidence
 
 NASTY = ["<!channel>", "<!here>", "<@U024BE7LH>", "<#C123|x>", "&amp;", "<http://evil.example|click>", "|", ">", "\n"]
@@ -91,6 +99,7 @@ def notices(draw: st.DrawFn) -> Notice:
             severity=det.severity,
             confidence=det.confidence,
             sources=draw(st.integers(0, 10_000)),
+            reports=draw(st.integers(0, 10_000)),
             updates=draw(st.integers(1, 10_000)),
             withdrawn=draw(text) if kind == "retraction" else None,
             revised_by=det.id if kind == "revision" else None,
@@ -109,13 +118,17 @@ def notices(draw: st.DrawFn) -> Notice:
     )
 
 
+languages = st.sampled_from(LANGUAGES)  # every language's wording (alerts.notifiers.wording)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(notices())
-def test_every_message_we_build_is_one_slack_takes(notice: Notice) -> None:
-    body = {"text": notice_text(notice), "blocks": build_blocks(notice)}
+@given(notices(), languages)
+def test_every_message_we_build_is_one_slack_takes(notice: Notice, language: str) -> None:
+    words = wording(language)
+    body = {"text": notice_text(notice, words), "blocks": build_blocks(notice, words)}
     assert message_problems(body) == []
     if notice.thread is not None:
-        text_, blocks = build_update(notice)
+        text_, blocks = build_update(notice, words)
         assert message_problems({"text": text_, "blocks": blocks}) == []
 
 
@@ -134,10 +147,11 @@ digests = st.builds(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(digests)
-def test_every_digest_we_build_is_one_slack_takes(digest: Digest) -> None:
+@given(digests, languages)
+def test_every_digest_we_build_is_one_slack_takes(digest: Digest, language: str) -> None:
     """A digest lists up to 40 hostile alerts (the rest counted): still within every limit, still pings nobody."""
-    body = {"text": fit(digest.title(), 3000), "blocks": digest_blocks(digest)}
+    words = wording(language)
+    body = {"text": fit(digest_title(digest, words), 3000), "blocks": digest_blocks(digest, words)}
     assert message_problems(body) == []
 
 

@@ -1,0 +1,267 @@
+"""The fixed wording of Slack messages (labels, status lines, buttons) per language: a Slack channel's `language`.
+
+Data, not code: one table of message templates per language (`MESSAGES`, str.format placeholders), and one of counted
+nouns (`NOUNS`: a noun's forms after a number, as the language's plural rule picks them). English is the default and
+says what the messages said before there was a choice. What quotes an article or a rule (titles, evidence, groups,
+reasons) is never translated. Every language has every key (tests/unit/test_wording.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import get_args
+
+from watchfloor.schemas.config import LanguageCode
+
+LANGUAGES: tuple[str, ...] = get_args(LanguageCode)
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        # fields and headings of an alert's message
+        "severity": "Severity",
+        "rule": "Rule",
+        "group": "Group",
+        "sources": "Sources",
+        "unconfirmed": " (unconfirmed)",
+        "evidence": "Evidence",
+        "new_evidence": "New evidence",
+        "told_before": "Told before",
+        # below the reports told before a revision; the second when a report of the alert's very time leads it now
+        "told_note": (
+            "Shown here before a late report revised this alert: these reports still stand (held back as repeats of "
+            "the revised alert), and the thread counts them."
+        ),
+        "same_time_told_note": (
+            "Shown here before a report of the same time, read later, came to lead this alert: these reports still "
+            "stand (held back as repeats of the revised alert), and the thread counts them."
+        ),
+        # what changed a revised alert (English: notice.revision_cause, which says the same)
+        "cause_late": "A late report changed this alert",
+        "cause_same_time": (
+            "A report of the same time ({when}), read after this alert was raised, now leads it: reports of one time "
+            "are taken in the order of their ids, as a backtest takes them"
+        ),
+        "cause_changed": "This alert changed: {cause}",
+        "revised_quiet": "*Revised*: {cause} · now alert {id}",
+        "revised_by": "*Revised* {why}: now alert {id} (see the thread)",
+        "by_late_report": "by a late report",
+        "by_same_time": "by a report of the same time, read later",
+        "thread_state": " · thread {status}",
+        "also_named": " · the reports told before also named {said}",
+        "more_evidence": "+{n} more evidence not shown",
+        "footer": "alert {id} · {fired}",
+        "footer_two": "alert {id}{newest} · first: {first}, {fired}",
+        # (English "fired", "again" and "sent_late" are said by the texts every channel shares, events.fired_text and
+        # notice's earlier_text and later_text: these entries say the same, as the other languages' model)
+        "fired": "fired {when}",
+        "fired_first_seen": "fired {when} (first seen, undated)",
+        "withdrawn_header": "Withdrawn: {title}",
+        # status lines
+        "follows": "Follows alert {id}",
+        "revises": "Revises alert {id}",
+        "update": "Update",
+        "revised": "Revised",
+        "updated": "Updated",
+        "withdrawn": "Withdrawn",
+        "was": " (was {severity})",
+        "in_thread": "{count} in the thread",
+        # the Sources field: of a thread's first message, of a reply rewritten with its own alert ({count}: the number
+        # with its noun, for languages that need it)
+        "independent_in_thread": "{n} independent in the thread",
+        "independent": "{n} independent",
+        "thread_now": "thread now {state}",
+        "thread_status": "now {state} · {sources} and {updates} in the thread",
+        "revised_above": "{cause}; the message above now shows the revised alert.",
+        "changed_default": "a later report changed this alert",
+        "replaced_by": " · replaced by alert {id}",
+        "stands_on": " · the thread stands on alert {id}: {status}",
+        "see_thread": " (see the thread)",
+        "again": "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new story",
+        "again_more": " ({n} earlier in this channel)",
+        "its_message": "its message",
+        "sent_late": (
+            "Sent late: {what} of this rule and group reached this channel first; the newest, {id}, is {state}, "
+            "fired {when}"
+        ),
+        "a_later_alert": "a later alert",
+        "later_alerts": "{n} later alerts",
+        # what a thread's sources are: independent sources, or when corroboration counted reports (documents) of
+        # fewer sources, the reports and the sources they came from
+        "reports_from": "{reports} from {sources}",
+        # buttons (their action ids and values are the same in every language)
+        "ack": "Acknowledge",
+        "silence": "Silence {hours}h",
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_title": "Unsubscribe?",
+        "unsubscribe_text": "This channel will stop getting alerts of this rule.",
+        "cancel": "Cancel",
+        # notification text (the fallback)
+        "prefix_withdrawn": "Withdrawn: ",
+        "prefix_update": "Update: ",
+        "prefix_revised": "Revised: ",
+        "prefix_sent_late": "Sent late: ",
+        # digests
+        "no_new_alerts": "No new alerts.",
+        "digest_unconfirmed": ", unconfirmed",
+        "digest_alert": "alert",
+        "digest_more": "{n} more not listed · ",
+        "digest_silenced": "{n} silenced · ",
+        "digest_footer": "digest {id}",
+        "throttle_footer": "throttle summary {id}",
+        "digest_title": "watchfloor digest · {count}{stories} · {when}",
+        "digest_stories": " in {count}",
+        "digest_earlier": " · after {count} of this story",
+    },
+    "ru": {
+        "severity": "Важность",
+        "rule": "Правило",
+        "group": "Группа",
+        "sources": "Источники",
+        "unconfirmed": " (не подтверждено)",
+        "evidence": "Сообщения",
+        "new_evidence": "Новые сообщения",
+        "told_before": "Показано ранее",
+        "told_note": (
+            "Показаны здесь до того, как более позднее сообщение пересмотрело это оповещение: они остаются в силе "
+            "(придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+        ),
+        "same_time_told_note": (
+            "Показаны здесь до того, как сообщение того же времени, прочитанное позже, стало главным в этом "
+            "оповещении: они остаются в силе (придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+        ),
+        "cause_late": "Запоздавшее сообщение изменило это оповещение",
+        "cause_same_time": (
+            "Сообщение того же времени ({when}), прочитанное после того, как оповещение было поднято, теперь главное "
+            "в нём: сообщения одного времени берутся в порядке их идентификаторов, как в проверке на архиве"
+        ),
+        "cause_changed": "Оповещение изменено: {cause}",
+        "revised_quiet": "*Пересмотрено*: {cause} · теперь оповещение {id}",
+        "revised_by": "*Пересмотрено* {why}: теперь оповещение {id} (см. ветку)",
+        "by_late_report": "запоздавшим сообщением",
+        "by_same_time": "сообщением того же времени, прочитанным позже",
+        "thread_state": " · ветка {status}",
+        "also_named": " · показанные ранее сообщения называли также {said}",
+        "more_evidence": "и ещё {n} не показано",
+        "footer": "оповещение {id} · {fired}",
+        "footer_two": "оповещение {id}{newest} · первое: {first}, {fired}",
+        "fired": "поднято {when}",
+        "fired_first_seen": "поднято {when} (время получения, без даты)",
+        "withdrawn_header": "Отозвано: {title}",
+        "follows": "Продолжает оповещение {id}",
+        "revises": "Пересматривает оповещение {id}",
+        "update": "Обновление",
+        "revised": "Пересмотрено",
+        "updated": "Обновлено",
+        "withdrawn": "Отозвано",
+        "was": " (была {severity})",
+        "in_thread": "{count} в ветке",
+        "independent_in_thread": "{count} в ветке",
+        "independent": "{count}",
+        "thread_now": "ветка теперь {state}",
+        "thread_status": "теперь {state} · {sources} и {updates} в ветке",
+        "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
+        "changed_default": "более позднее сообщение изменило это оповещение",
+        "replaced_by": " · заменено оповещением {id}",
+        "stands_on": " · ветка держится на оповещении {id}: {status}",
+        "see_thread": " (см. ветку)",
+        "again": ("Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; это новый сюжет"),
+        "again_more": " (всего ранее в этом канале: {n})",
+        "its_message": "его сообщение",
+        "sent_late": (
+            "Отправлено с опозданием: {what} этого правила и группы пришли в канал раньше; последнее, {id}, — "
+            "{state}, поднято {when}"
+        ),
+        "a_later_alert": "более позднее оповещение",
+        "later_alerts": "более поздние оповещения ({n})",
+        "reports_from": "{reports} из {sources}",
+        "ack": "Принято",
+        "silence": "Тишина {hours} ч",
+        "unsubscribe": "Отписаться",
+        "unsubscribe_title": "Отписаться?",
+        "unsubscribe_text": "Этот канал перестанет получать оповещения этого правила.",
+        "cancel": "Отмена",
+        "prefix_withdrawn": "Отозвано: ",
+        "prefix_update": "Обновление: ",
+        "prefix_revised": "Пересмотрено: ",
+        "prefix_sent_late": "С опозданием: ",
+        "no_new_alerts": "Новых оповещений нет.",
+        "digest_unconfirmed": ", не подтверждено",
+        "digest_alert": "оповещение",
+        "digest_more": "ещё {n} не в списке · ",
+        "digest_silenced": "заглушено: {n} · ",
+        "digest_footer": "сводка {id}",
+        "throttle_footer": "сводка ограничения {id}",
+        "digest_title": "Сводка watchfloor · {count}{stories} · {when}",
+        "digest_stories": " в {count}",
+        "digest_earlier": " · после {count} этого сюжета",
+    },
+}
+
+# A counted noun's forms: English (one, other); Russian (one, few, many): 1 источник, 2 источника, 5 источников.
+NOUNS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "en": {
+        "independent_source": ("independent source", "independent sources"),
+        "update": ("update", "updates"),
+        "report": ("report", "reports"),
+        "source": ("source", "sources"),  # after "from"
+        "alert": ("alert", "alerts"),
+        "story": ("story", "stories"),
+        "earlier_alert": ("earlier alert", "earlier alerts"),
+    },
+    "ru": {
+        "independent_source": ("независимый источник", "независимых источника", "независимых источников"),
+        "update": ("обновление", "обновления", "обновлений"),
+        "report": ("сообщение", "сообщения", "сообщений"),
+        "source": ("источника", "источников", "источников"),  # after «из»: the genitive
+        "alert": ("оповещение", "оповещения", "оповещений"),
+        "story": ("сюжете", "сюжетах", "сюжетах"),  # after «в»: the prepositional
+        "earlier_alert": ("более раннего оповещения", "более ранних оповещений", "более ранних оповещений"),  # «после»
+    },
+}
+
+# Severity levels as shown (upper case, as the English messages show them); a level no table knows is shown as named.
+SEVERITIES: Mapping[str, Mapping[str, str]] = {
+    "en": {"low": "LOW", "medium": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"},
+    "ru": {"low": "НИЗКАЯ", "medium": "СРЕДНЯЯ", "high": "ВЫСОКАЯ", "critical": "КРИТИЧЕСКАЯ"},
+}
+
+
+def plural_form(language: str, n: int) -> int:
+    """Which of a counted noun's forms `n` takes in `language`: English 0 (one) or 1 (other); Russian 0 for 1, 21, 101
+    (not 11), 1 for 2-4, 22-24 (not 12-14), 2 for the rest (0, 5-20, 25-30, ...)."""
+    n = abs(n)
+    if language == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return 0
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return 1
+        return 2
+    return 0 if n == 1 else 1
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The wording of one language: `text(key, ...)` a message, `count(n, noun)` "2 independent sources"."""
+
+    language: str = "en"
+
+    def text(self, key: str, **values: object) -> str:
+        template = MESSAGES[self.language][key]
+        return template.format(**values) if values else template
+
+    def count(self, n: int, noun: str) -> str:
+        return f"{n} {NOUNS[self.language][noun][plural_form(self.language, n)]}"
+
+    def severity(self, level: str) -> str:
+        return SEVERITIES[self.language].get(level, level.upper())
+
+
+ENGLISH = Wording()
+
+
+def wording(language: str) -> Wording:
+    """The wording of `language` (validated at load: schemas.config.Language)."""
+    if language not in MESSAGES:
+        raise ValueError(f"no wording for language {language!r} (known: {', '.join(LANGUAGES)})")
+    return Wording(language)
