@@ -1321,8 +1321,9 @@ class Deliverer:
         """When a post of a failed attempt, started at `posted_at`, that got no answer and may still be on its way
         (`unanswered`: a timeout) has surely landed, if that is after `retry` and the next attempt looks in the channel
         first: the post's start plus the channel's landing window (Slack: 2 × its `timeout`), the same the take-over
-        of a dead process's claims waits (AlertDispatcher._landed_by); never past the delivery's expiry. Else 0. (A
-        5xx is an answer: whatever the server did with the post is done, and the look after the backoff sees it.)"""
+        of a dead process's claims waits (AlertDispatcher._landed_by); never past the delivery's expiry. Else 0. (The
+        service's own 5xx is an answer: whatever it did with the post is done, and the look after the backoff sees it;
+        a gateway's 502/504 in front of it is not, and is `unanswered`.)"""
         if posted_at is None or not (err.unanswered and err.maybe_delivered):
             return 0.0
         notifier = self._notifier(rec.channel)
