@@ -74,7 +74,16 @@ from .notifiers.base import (
     Updating,
     landing_window,
 )
-from .schedule import Retry, RetrySchedule
+from .schedule import (
+    ChannelWait,
+    FailedAttempt,
+    RetrySchedule,
+    after_failed,
+    channel_wait,
+    given_up,
+    out_of_attempts_why,
+    redeliver_advice,
+)
 from .threads import ThreadRows
 
 log = logging.getLogger(__name__)
@@ -332,7 +341,9 @@ class Deliverer:
                 # (its keeper settles it and says when it is due again: no backoff of the channel past the row's own,
                 # which the keeper's lease on it makes every dispatcher keep meanwhile)
                 held = TransientError(str(e), channel_wide=True, maybe_delivered=True)
-                self._channel_failed(rec, held, skip, retried=False)
+                now = self.clock()
+                wait = channel_wait(self.schedule, rec.attempts + 1, rec.created_at, None, now, retried=False)
+                self._channel_waits(rec.channel, wait, held, skip, now)
             finally:
                 self._claim = None
             self._wake(rec, handled)
@@ -1130,7 +1141,7 @@ class Deliverer:
                 settle = dataclasses.replace(settle, status="expired", detail=f"given up: {settle.detail}")
             elif err.channel_wide or isinstance(err, TransientError):
                 # The channel failed: it backs off with this row, as after any failure of the whole channel
-                # (`_channel_failed`), deferred while the row is still ours (trial 46, MED-2)
+                # (`schedule.channel_wait`), deferred while the row is still ours (trial 46, MED-2)
                 self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
         else:
             value = done[0] if done else None
@@ -1262,104 +1273,73 @@ class Deliverer:
         note: str = "",
         posted_at: float | None = None,
     ) -> None:
+        """Record a failed attempt as the retry stage decides (`schedule.after_failed`): retried later, or given up."""
         now = self.clock()
-        attempts = rec.attempts + 1
-        retry = self.schedule.after_failure(attempts, err.retry_after, now, rec.created_at)
+        notifier = self._notifier(rec.channel)
+        failed = FailedAttempt(
+            attempts=rec.attempts,
+            created_at=rec.created_at,
+            unsure=rec.unsure,
+            retry_after=err.retry_after,
+            maybe_delivered=err.maybe_delivered,
+            unanswered=err.unanswered,
+            whole_channel=err.channel_wide or isinstance(err, TransientError),
+            posted_at=posted_at,
+            # (a channel that is not looked in sends it again as it is: nothing to wait for)
+            landing_window=landing_window(notifier) if isinstance(notifier, Reconciling) else 0.0,
+        )
+        plan = after_failed(self.schedule, failed, now)
         detail = f"{note}: {err.message}" if note else err.message
-        unsure = rec.unsure or err.maybe_delivered
         tally.failed += 1
-        landed = self._landed_by(rec, err, posted_at, retry, now)
-        if landed:
+        if plan.landed:
             # Its post (`posted_at`) may still be on its way: a look sooner could miss it, and the post go twice (trial
-            # 54, HIGH-1: held 15 s before Slack stored it, a 10 s timeout, the look 2 s later). In `not_before`, which
-            # a process started meanwhile keeps to as well; the channel waits with it, so that nothing goes before it.
-            retry = Retry(next_attempt_at=landed, not_before=max(retry.not_before, landed))
-            self.landing = max(self.landing, landed)
+            # 54, HIGH-1: held 15 s before Slack stored it, a 10 s timeout, the look 2 s later), which a `--once`
+            # waits out (AlertDispatcher.landing_wait).
+            self.landing = max(self.landing, plan.landed)
         # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
         # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
-        given_up = self.schedule.out_of_attempts(attempts)
-        self._channel_failed(rec, err, skip, attempts, now, retried=not given_up, landed=landed)
-        if given_up:  # retry.attempts: given up like a delivery past its age
-            tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
-            self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
-        else:
-            outcome = Settlement(
-                "outstanding",
-                detail,
-                ref=ref,
-                attempts=attempts,
-                next_attempt_at=retry.next_attempt_at,
-                not_before=retry.not_before,
-                unsure=unsure,
-            )
-            self._settle(rec, outcome, tally, "failed", attempts)
-            wait = retry.next_attempt_at - now
-            if landed and posted_at is not None:
-                log.warning(
-                    "alerts: %s -> %s attempt %d failed (%s); looked for in the channel in %.0fs, %.0fs after the "
-                    "attempt started, when a post of it still on its way has landed; sent again only if not there",
-                    rec.alert_id,
-                    rec.channel,
-                    attempts,
-                    detail,
-                    wait,
-                    landed - posted_at,
-                )
-                return
+        self._channel_waits(rec.channel, plan.channel, err, skip, now)
+        if plan.given_up:  # retry.attempts: given up like a delivery past its age
+            tried = dataclasses.replace(rec, attempts=plan.attempts, unsure=plan.unsure)
+            self._expire(tried, out_of_attempts_why(detail, plan.attempts), tally, ref=ref)
+            return
+        self._settle(rec, plan.outstanding(detail, ref), tally, "failed", plan.attempts)
+        wait = plan.retry.next_attempt_at - now
+        if plan.landed and posted_at is not None:
             log.warning(
-                "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+                "alerts: %s -> %s attempt %d failed (%s); looked for in the channel in %.0fs, %.0fs after the "
+                "attempt started, when a post of it still on its way has landed; sent again only if not there",
                 rec.alert_id,
                 rec.channel,
-                attempts,
+                plan.attempts,
                 detail,
                 wait,
+                plan.landed - posted_at,
             )
+            return
+        log.warning(
+            "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+            rec.alert_id,
+            rec.channel,
+            plan.attempts,
+            detail,
+            wait,
+        )
 
-    def _landed_by(
-        self, rec: DeliveryRecord, err: NotifierError, posted_at: float | None, retry: Retry, now: float
-    ) -> float:
-        """When a post of a failed attempt, started at `posted_at`, that got no answer and may still be on its way
-        (`unanswered`: a timeout) has surely landed, if that is after `retry` and the next attempt looks in the channel
-        first: the post's start plus the channel's landing window (Slack: 2 × its `timeout`), the same the take-over
-        of a dead process's claims waits (AlertDispatcher._landed_by); never past the delivery's expiry. Else 0. (The
-        service's own 5xx is an answer: whatever it did with the post is done, and the look after the backoff sees it;
-        a gateway's 502/504 in front of it is not, and is `unanswered`.)"""
-        if posted_at is None or not (err.unanswered and err.maybe_delivered):
-            return 0.0
-        notifier = self._notifier(rec.channel)
-        if not isinstance(notifier, Reconciling):  # (sent again as it is, not looked for: nothing to wait for)
-            return 0.0
-        landed = min(posted_at + landing_window(notifier), max(rec.created_at + self.schedule.max_age, now))
-        return landed if landed > retry.next_attempt_at else 0.0
-
-    def _channel_failed(
-        self,
-        rec: DeliveryRecord,
-        err: NotifierError,
-        skip: set[str],
-        attempts: int = 0,
-        now: float | None = None,
-        *,
-        retried: bool = True,
-        landed: float = 0.0,
+    def _channel_waits(
+        self, channel: str, wait: ChannelWait | None, err: NotifierError, skip: set[str], now: float
     ) -> None:
-        if err.channel_wide or isinstance(err, TransientError):
-            # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
-            # so a broken channel costs one attempt per backoff period, not one per alert. When this one is retried
-            # (`retried`), the channel itself backs off until then (defer_channel -> channel_backoffs): a row raised
-            # meanwhile waits too, and does not go before it. At `now` of the row's own retry: the backoff ends
-            # exactly when it is due again, never later. A row given up has no retry for the channel to wait for.
-            now = self.clock() if now is None else now
-            retry = self.schedule.after_failure(attempts or rec.attempts + 1, err.retry_after, now, rec.created_at)
-            skip.add(rec.channel)
-            if retry.not_before:  # the channel itself asked everyone to wait
-                if retry.not_before > self.paused.get(rec.channel, 0.0):
-                    _say_paused(rec.channel, retry.not_before, now, err)
-                self.paused[rec.channel] = retry.not_before
-                self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
-            # (until the failed row's retry: later when it waits for its post to land, `landed`)
-            until = max(retry.next_attempt_at, landed)
-            self.store.defer_channel(rec.channel, until, now, hold_channel=retried)
+        """Make `channel`'s other rows wait as the retry stage decided (`schedule.channel_wait`), for every dispatcher
+        on the store; this process skips the channel for the rest of the cycle. None: only the failed row waits."""
+        if wait is None:
+            return
+        skip.add(channel)
+        if wait.paused_until:  # the channel itself asked everyone to wait
+            if wait.paused_until > self.paused.get(channel, 0.0):
+                _say_paused(channel, wait.paused_until, now, err)
+            self.paused[channel] = wait.paused_until
+            self.store.defer_channel(channel, wait.paused_until, now, server_asked=True)
+        self.store.defer_channel(channel, wait.until, now, hold_channel=wait.hold)
 
     def _unconfirmed(self, rec: DeliveryRecord, err: Unconfirmed, tally: Tally, skip: set[str]) -> None:
         """Handed over whole, no verdict, and the channel cannot be looked in: given up as unconfirmed, not sent
@@ -1380,8 +1360,7 @@ class Deliverer:
         self._expire(tried, why, tally, says_how=True)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:
-        outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
-        self._settle(rec, outcome, tally, "expired")
+        self._settle(rec, given_up(why, rec.attempts, unsure=rec.unsure, ref=ref), tally, "expired")
         tally.expired += 1
         tally.expired_by_channel[rec.channel] = tally.expired_by_channel.get(rec.channel, 0) + 1
         if says_how:  # `why` gives the command already, after the look it asks for (outside trial 12, L4: twice)
@@ -1393,10 +1372,7 @@ class Deliverer:
             rec.channel,
             rec.attempts,
             why,
-            # Its last attempt may have got through (outside trial 23, M3-5: "re-send" of a post that had landed).
-            "it may have got through (not confirmed): look in the channel; redeliver looks there before sending"
-            if rec.unsure
-            else "re-send with",
+            redeliver_advice(rec.unsure),
             rec.alert_id,
             rec.channel,
         )
