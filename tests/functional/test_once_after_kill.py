@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -68,7 +69,8 @@ def test_run_once_after_a_kill_mid_post_waits_for_the_post_to_land_and_delivers_
     res = runner.invoke(app, ["run", "--once", "--config", str(cfg)], env={"WF_TEST_SLACK": slack_server.token})
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said  # not 3 with the taken-over row outstanding
-    assert "waiting 4s for the deliveries taken over from a process stopped mid-send" in said, said
+    # (4 s from the take-over, less the time the run took to get there: 3 s on a loaded machine)
+    assert re.search(r"waiting [1-4]s for the deliveries taken over from a process stopped mid-send", said), said
     _each_sent_and_posted_once(tmp_path, slack_server)
 
 
