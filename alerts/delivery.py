@@ -686,6 +686,26 @@ class Deliverer:
             self._settle(rec, wait, tally)
             tally.deferred += 1
             return
+        targets, firsts = self._ack_targets(rows)
+        rewritten = self._show_ack(rec, notifier, ack, targets, firsts, tally, skip)
+        if rewritten is None:
+            return
+        shown, gone, frozen = rewritten
+        parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
+        if gone:
+            parts.append(f"deleted in the channel: {', '.join(gone)}")
+        if frozen:
+            parts.append(f"may not be changed any more: {', '.join(frozen)}")
+        detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
+        # No `delivery` event: no alert was delivered (the activity page counts those).
+        self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
+        tally.acks_shown += len(shown)
+        if shown:
+            log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+
+    def _ack_targets(self, rows: Sequence[DeliveryRecord]) -> tuple[dict[str, str | None], dict[str, DeliveryRecord]]:
+        """The messages an acknowledgement may show on, from the rows of its alert in the channel: (message ref -> the
+        ref of the thread it replies in, None for a message of its own; ref -> the row of a thread's first message)."""
         targets: dict[str, str | None] = {}  # message ref -> the ref of the thread it replies in (None: its own)
         firsts: dict[str, DeliveryRecord] = {}  # ref -> the row of a thread's first message
         for r in rows:
@@ -711,6 +731,21 @@ class Deliverer:
                     if above is None and up.kind == "alert":
                         firsts.setdefault(up.ref, up)
                 up = self._revised_row(up)
+        return targets, firsts
+
+    def _show_ack(
+        self,
+        rec: DeliveryRecord,
+        notifier: AckShowing,
+        ack: AlertAcknowledged,
+        targets: Mapping[str, str | None],
+        firsts: Mapping[str, DeliveryRecord],
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[list[str], list[str], list[str]] | None:
+        """Rewrite each of `targets` to show `ack` where it still offers to acknowledge the alert: (the refs shown on,
+        those deleted in the channel, those that may not be changed any more); None when a rewrite failed (recorded:
+        the row retried or given up)."""
         shown: list[str] = []
         gone: list[str] = []
         frozen: list[str] = []
@@ -742,22 +777,12 @@ class Deliverer:
                 raise
             except NotifierError as e:
                 self._fail(rec, e, tally, skip, note="showing the acknowledgement of alert " + ack.alert_id)
-                return
+                return None
             except Exception as e:  # a notifier bug must not stop the others
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}"), tally, skip)
-                return
-        parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
-        if gone:
-            parts.append(f"deleted in the channel: {', '.join(gone)}")
-        if frozen:
-            parts.append(f"may not be changed any more: {', '.join(frozen)}")
-        detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
-        # No `delivery` event: no alert was delivered (the activity page counts those).
-        self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
-        tally.acks_shown += len(shown)
-        if shown:
-            log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+                return None
+        return shown, gone, frozen
 
     def _first_shows(
         self, first: DeliveryRecord, ack: AlertAcknowledged
@@ -822,86 +847,16 @@ class Deliverer:
         # Posts nothing: after an interrupted attempt there is nothing to look for, and its update rewrites whole
         # messages from the ledger's state, so doing it again (a retry, a crash's takeover) writes the same.
         quiet = isinstance(item, Notice) and item.thread is not None and item.thread.quiet
-        if ref is None and not quiet and not rec.unsure and item.key in self.posted.get(rec.channel, {}):
-            # Posted after the ledger's newest delivery to the channel, found at start: the store was restored from
-            # an older backup and raised the alert again (`_survey`). (An attempt that may have got through is
-            # looked for now, below, as before.)
-            ref = self.posted[rec.channel].pop(item.key)
-            found = True
-            log.info(
-                "alerts: %s -> %s was posted after the store's newest delivery to it (%s): a store restored from a "
-                "backup raised it again; not sending again",
-                rec.alert_id,
-                rec.channel,
-                ref,
-            )
+        if ref is None and not quiet and not rec.unsure:
+            ref = self._posted_before_restore(rec, item)
+            found = ref is not None
         # A reply in a thread of a channel found ahead of the store: the look at start listed no replies (Slack)
         replied = rec.channel in self.restored and isinstance(item, Notice) and item.thread is not None
-        looked = False  # looked for after an attempt that may have got through
         if ref is None and (rec.unsure or replied) and not quiet and isinstance(notifier, Reconciling):
-            if isinstance(notifier, RefLearning):
-                # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
-                # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
-                known = self.store.sent_ref(rec.channel)
-                if known:
-                    notifier.learn_ref(known)
-            try:
-                ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
-                looked = rec.unsure
-            except NotYetLookable as e:
-                # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
-                # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
-                teller = self._teller(rec, now)
-                if teller is not None and not self.schedule.expired(rec.created_at, now):
-                    why = f"waiting for {teller.alert_id} to be delivered to the channel first, to look in it ({e})"
-                    wait = Settlement(
-                        "outstanding",
-                        why,
-                        attempts=rec.attempts,
-                        next_attempt_at=now + max(self.schedule.delay(1), DEFER_FLOOR),
-                        not_before=rec.not_before,
-                        unsure=True,
-                    )
-                    self._settle(rec, wait, tally)
-                    tally.deferred += 1
-                    log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, why)
-                    return
-                log.warning(
-                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
-                    "(it may arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    e,
-                )
-            except TransientError as e:  # cannot tell now; sending blind could post it twice
-                self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
+            settled, ref = self._look_first(rec, notifier, item, tally, skip, now)
+            if settled:
                 return
-            except NotifierError as e:
-                # It cannot, until something changes (a missing scope; a Slack channel that is not listed and was
-                # never delivered to, so its ID is unknown): at-least-once, said, since a copy is better than a loss.
-                log.warning(
-                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
-                    "(it may arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    e,
-                )
-            if ref is not None:
-                found = True
-                log.info(
-                    "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
-                )
-            elif looked and (window := landing_window(notifier)):
-                # Looked for once the earlier attempt's landing window was over (`_fail`); a post the channel carries
-                # out later than that is not seen by any look, and nothing can tell it apart from a lost one.
-                log.info(
-                    "alerts: %s -> %s is not in the channel after an attempt that may have got through; sending it "
-                    "again (if the channel carries that attempt's post out more than %.0fs after it started, it may "
-                    "arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    window,
-                )
+            found = ref is not None
         # (told quietly, its ref is no message of its own: given up at the same age, its update not made)
         if (ref is None or quiet) and self.schedule.expired(rec.created_at, now):
             self._expire(rec, rec.detail or "not delivered", tally)
@@ -914,59 +869,196 @@ class Deliverer:
             ref = item.thread.target_ref  # the message that shows the alert revised: rewritten below, no reply
         if ref is None:
             attempts += 1
-            posting = self.clock()  # the post's start: it may still land up to its landing window later (`_fail`)
-            try:
-                ref = self._bounded(rec, "send", send)
-            except MessageGone as e:
-                # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
-                # as a message of its own, which the thread goes on under (as when its update finds it gone).
-                restarted = self._restart(rec, notifier, item, e, tally, skip)
-                if restarted is None:
-                    return
-                ref, detail = restarted
-            except Unconfirmed as e:
-                self._unconfirmed(rec, e, tally, skip)
+            posted = self._post(rec, notifier, item, send, tally, skip)
+            if posted is None:
                 return
-            except NotifierError as e:
-                self._fail(rec, e, tally, skip, posted_at=posting)
-                return
-            except _Held:
-                raise
-            except Exception as e:  # a notifier bug must not stop the others; it may have sent
-                log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
-                self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
-                return
+            ref, detail = posted
         # (posted as a message of its own, `detail` said: nothing of the old thread is left to update)
         if not detail and isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
-            try:
-                self._bounded(rec, "update", lambda: notifier.update(item), ref=ref)
-            except MessageGone as e:
-                # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
-                # when it was the thread's first message, the reply under it cannot be seen either: it is posted
-                # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
-                if e.ref == item.thread.thread_ref:
-                    restarted = self._restart(rec, notifier, item, e, tally, skip, ref=ref)
-                    if restarted is None:
-                        return
-                    ref, detail = restarted
-                else:
-                    detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
-                    log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
-            except MessageFrozen as e:
-                # There, but the channel will not let it change (Slack: cant_update_message, edit_window_closed):
-                # no retry can either. The notice itself is in the channel (the reply is posted), so it is sent,
-                # the update given up and said, not retried as an outage until retry.max_age (trial 33, L1).
-                which = "the thread's first message" if e.ref == item.thread.thread_ref else "the message it changes"
-                detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
-                log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
-            except NotifierError as e:
-                # (told quietly, the update is the delivery: never expired here, checked above, it is retried)
-                if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
-                    log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
-                else:
-                    note = "sent; updating the thread's first message failed"
-                    self._fail(rec, e, tally, skip, ref=ref, note=QUIET_FAILED if quiet else note)
-                    return
+            updated = self._update_thread(rec, notifier, item, ref, quiet=quiet, now=now, tally=tally, skip=skip)
+            if updated is None:
+                return
+            ref, detail = updated
+        self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
+
+    def _posted_before_restore(self, rec: DeliveryRecord, item: Notice | Digest) -> str | None:
+        """The message of `item` posted after the ledger's newest delivery to the channel, found at start: the store
+        was restored from an older backup and raised the alert again (`_survey`). (An attempt that may have got
+        through is looked for by `_look_first`, as before.) None: not found so."""
+        if item.key not in self.posted.get(rec.channel, {}):
+            return None
+        ref = self.posted[rec.channel].pop(item.key)
+        log.info(
+            "alerts: %s -> %s was posted after the store's newest delivery to it (%s): a store restored from a "
+            "backup raised it again; not sending again",
+            rec.alert_id,
+            rec.channel,
+            ref,
+        )
+        return ref
+
+    def _look_first(
+        self,
+        rec: DeliveryRecord,
+        notifier: Reconciling,
+        item: Notice | Digest,
+        tally: Tally,
+        skip: set[str],
+        now: float,
+    ) -> tuple[bool, str | None]:
+        """Look in the channel for `item` after an attempt that may have got through (or a reply in a channel found
+        ahead of the store): (settled, the message found). `settled`: the row was settled here (waiting for another
+        delivery to tell where to look, or the look failed for now), nothing more to do; else None is sent (again)."""
+        looked = False  # looked for after an attempt that may have got through
+        ref: str | None = None
+        if isinstance(notifier, RefLearning):
+            # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
+            # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
+            known = self.store.sent_ref(rec.channel)
+            if known:
+                notifier.learn_ref(known)
+        try:
+            ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
+            looked = rec.unsure
+        except NotYetLookable as e:
+            # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
+            # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
+            teller = self._teller(rec, now)
+            if teller is not None and not self.schedule.expired(rec.created_at, now):
+                why = f"waiting for {teller.alert_id} to be delivered to the channel first, to look in it ({e})"
+                wait = Settlement(
+                    "outstanding",
+                    why,
+                    attempts=rec.attempts,
+                    next_attempt_at=now + max(self.schedule.delay(1), DEFER_FLOOR),
+                    not_before=rec.not_before,
+                    unsure=True,
+                )
+                self._settle(rec, wait, tally)
+                tally.deferred += 1
+                log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, why)
+                return True, None
+            log.warning(
+                "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                "(it may arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                e,
+            )
+        except TransientError as e:  # cannot tell now; sending blind could post it twice
+            self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
+            return True, None
+        except NotifierError as e:
+            # It cannot, until something changes (a missing scope; a Slack channel that is not listed and was
+            # never delivered to, so its ID is unknown): at-least-once, said, since a copy is better than a loss.
+            log.warning(
+                "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                "(it may arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                e,
+            )
+        if ref is not None:
+            log.info("alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref)
+        elif looked and (window := landing_window(notifier)):
+            # Looked for once the earlier attempt's landing window was over (`_fail`); a post the channel carries
+            # out later than that is not seen by any look, and nothing can tell it apart from a lost one.
+            log.info(
+                "alerts: %s -> %s is not in the channel after an attempt that may have got through; sending it "
+                "again (if the channel carries that attempt's post out more than %.0fs after it started, it may "
+                "arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                window,
+            )
+        return False, ref
+
+    def _post(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice | Digest,
+        send: Callable[[], str],
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[str, str] | None:
+        """Send `item`: (its message's ref, the row's detail: "" unless it was posted as a message of its own, its
+        thread's first message gone); None when it failed (recorded: the row retried or given up)."""
+        posting = self.clock()  # the post's start: it may still land up to its landing window later (`_fail`)
+        try:
+            return self._bounded(rec, "send", send), ""
+        except MessageGone as e:
+            # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
+            # as a message of its own, which the thread goes on under (as when its update finds it gone).
+            return self._restart(rec, notifier, item, e, tally, skip)
+        except Unconfirmed as e:
+            self._unconfirmed(rec, e, tally, skip)
+        except NotifierError as e:
+            self._fail(rec, e, tally, skip, posted_at=posting)
+        except _Held:
+            raise
+        except Exception as e:  # a notifier bug must not stop the others; it may have sent
+            log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
+            self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
+        return None
+
+    def _update_thread(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice,
+        ref: str,
+        *,
+        quiet: bool,
+        now: float,
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[str, str] | None:
+        """Rewrite the thread's first message (or the message a revision changes) after `item` went in as `ref`:
+        (its ref, the row's detail: "" when all went as usual); None when the update failed and the row is retried
+        (recorded)."""
+        assert item.thread is not None and isinstance(notifier, Updating)
+        detail = ""
+        try:
+            self._bounded(rec, "update", lambda: notifier.update(item), ref=ref)
+        except MessageGone as e:
+            # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
+            # when it was the thread's first message, the reply under it cannot be seen either: it is posted
+            # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
+            if e.ref == item.thread.thread_ref:
+                return self._restart(rec, notifier, item, e, tally, skip, ref=ref)
+            detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
+            log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+        except MessageFrozen as e:
+            # There, but the channel will not let it change (Slack: cant_update_message, edit_window_closed):
+            # no retry can either. The notice itself is in the channel (the reply is posted), so it is sent,
+            # the update given up and said, not retried as an outage until retry.max_age (trial 33, L1).
+            which = "the thread's first message" if e.ref == item.thread.thread_ref else "the message it changes"
+            detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
+            log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
+        except NotifierError as e:
+            # (told quietly, the update is the delivery: never expired here, checked above, it is retried)
+            if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
+                log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
+            else:
+                note = "sent; updating the thread's first message failed"
+                self._fail(rec, e, tally, skip, ref=ref, note=QUIET_FAILED if quiet else note)
+                return None
+        return ref, detail
+
+    def _record_sent(
+        self,
+        rec: DeliveryRecord,
+        item: Notice | Digest,
+        ref: str,
+        detail: str,
+        attempts: int,
+        tally: Tally,
+        *,
+        found: bool,
+        quiet: bool,
+    ) -> None:
+        """Settle `rec` as sent (`found`: an earlier attempt had got through, found in the channel), and say so."""
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
         if found:  # told apart in the ledger (alerts list) and the log (/metrics), not only in this cycle's line
             detail = f"{detail or ref} ({FOUND_NOTE})"
@@ -974,7 +1066,7 @@ class Deliverer:
             detail = f"{QUIET}: {detail or ref}"
         self._settle(
             rec,
-            Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)),
+            Settlement("sent", detail or ref, ref=ref, attempts=attempts),
             tally,
             "sent",
             extra=extra,
@@ -988,7 +1080,7 @@ class Deliverer:
             tally.digests += 1
         if not found:  # (a find was said above: "had got through before")
             how = f"{rec.kind}, {QUIET}" if detail.startswith(QUIET) else rec.kind
-            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, how, max(attempts, 1))
+            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, how, attempts)
 
     def _restart(
         self,
