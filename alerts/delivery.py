@@ -74,7 +74,16 @@ from .notifiers.base import (
     Updating,
     landing_window,
 )
-from .schedule import Retry, RetrySchedule
+from .schedule import (
+    ChannelWait,
+    FailedAttempt,
+    RetrySchedule,
+    after_failed,
+    channel_wait,
+    given_up,
+    out_of_attempts_why,
+    redeliver_advice,
+)
 from .threads import ThreadRows
 
 log = logging.getLogger(__name__)
@@ -332,7 +341,9 @@ class Deliverer:
                 # (its keeper settles it and says when it is due again: no backoff of the channel past the row's own,
                 # which the keeper's lease on it makes every dispatcher keep meanwhile)
                 held = TransientError(str(e), channel_wide=True, maybe_delivered=True)
-                self._channel_failed(rec, held, skip, retried=False)
+                now = self.clock()
+                wait = channel_wait(self.schedule, rec.attempts + 1, rec.created_at, None, now, retried=False)
+                self._channel_waits(rec.channel, wait, held, skip, now)
             finally:
                 self._claim = None
             self._wake(rec, handled)
@@ -675,6 +686,26 @@ class Deliverer:
             self._settle(rec, wait, tally)
             tally.deferred += 1
             return
+        targets, firsts = self._ack_targets(rows)
+        rewritten = self._show_ack(rec, notifier, ack, targets, firsts, tally, skip)
+        if rewritten is None:
+            return
+        shown, gone, frozen = rewritten
+        parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
+        if gone:
+            parts.append(f"deleted in the channel: {', '.join(gone)}")
+        if frozen:
+            parts.append(f"may not be changed any more: {', '.join(frozen)}")
+        detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
+        # No `delivery` event: no alert was delivered (the activity page counts those).
+        self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
+        tally.acks_shown += len(shown)
+        if shown:
+            log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+
+    def _ack_targets(self, rows: Sequence[DeliveryRecord]) -> tuple[dict[str, str | None], dict[str, DeliveryRecord]]:
+        """The messages an acknowledgement may show on, from the rows of its alert in the channel: (message ref -> the
+        ref of the thread it replies in, None for a message of its own; ref -> the row of a thread's first message)."""
         targets: dict[str, str | None] = {}  # message ref -> the ref of the thread it replies in (None: its own)
         firsts: dict[str, DeliveryRecord] = {}  # ref -> the row of a thread's first message
         for r in rows:
@@ -700,6 +731,21 @@ class Deliverer:
                     if above is None and up.kind == "alert":
                         firsts.setdefault(up.ref, up)
                 up = self._revised_row(up)
+        return targets, firsts
+
+    def _show_ack(
+        self,
+        rec: DeliveryRecord,
+        notifier: AckShowing,
+        ack: AlertAcknowledged,
+        targets: Mapping[str, str | None],
+        firsts: Mapping[str, DeliveryRecord],
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[list[str], list[str], list[str]] | None:
+        """Rewrite each of `targets` to show `ack` where it still offers to acknowledge the alert: (the refs shown on,
+        those deleted in the channel, those that may not be changed any more); None when a rewrite failed (recorded:
+        the row retried or given up)."""
         shown: list[str] = []
         gone: list[str] = []
         frozen: list[str] = []
@@ -731,22 +777,12 @@ class Deliverer:
                 raise
             except NotifierError as e:
                 self._fail(rec, e, tally, skip, note="showing the acknowledgement of alert " + ack.alert_id)
-                return
+                return None
             except Exception as e:  # a notifier bug must not stop the others
                 log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
                 self._fail(rec, PermanentError(f"error: {type(e).__name__}"), tally, skip)
-                return
-        parts = [f"shown on {', '.join(shown)}" if shown else "no message to rewrite (none offers to acknowledge it)"]
-        if gone:
-            parts.append(f"deleted in the channel: {', '.join(gone)}")
-        if frozen:
-            parts.append(f"may not be changed any more: {', '.join(frozen)}")
-        detail = f"acknowledgement of {ack.alert_id}: {'; '.join(parts)}"
-        # No `delivery` event: no alert was delivered (the activity page counts those).
-        self._settle(rec, Settlement("sent", detail, ref=shown[0] if shown else "", attempts=rec.attempts + 1), tally)
-        tally.acks_shown += len(shown)
-        if shown:
-            log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+                return None
+        return shown, gone, frozen
 
     def _first_shows(
         self, first: DeliveryRecord, ack: AlertAcknowledged
@@ -811,86 +847,16 @@ class Deliverer:
         # Posts nothing: after an interrupted attempt there is nothing to look for, and its update rewrites whole
         # messages from the ledger's state, so doing it again (a retry, a crash's takeover) writes the same.
         quiet = isinstance(item, Notice) and item.thread is not None and item.thread.quiet
-        if ref is None and not quiet and not rec.unsure and item.key in self.posted.get(rec.channel, {}):
-            # Posted after the ledger's newest delivery to the channel, found at start: the store was restored from
-            # an older backup and raised the alert again (`_survey`). (An attempt that may have got through is
-            # looked for now, below, as before.)
-            ref = self.posted[rec.channel].pop(item.key)
-            found = True
-            log.info(
-                "alerts: %s -> %s was posted after the store's newest delivery to it (%s): a store restored from a "
-                "backup raised it again; not sending again",
-                rec.alert_id,
-                rec.channel,
-                ref,
-            )
+        if ref is None and not quiet and not rec.unsure:
+            ref = self._posted_before_restore(rec, item)
+            found = ref is not None
         # A reply in a thread of a channel found ahead of the store: the look at start listed no replies (Slack)
         replied = rec.channel in self.restored and isinstance(item, Notice) and item.thread is not None
-        looked = False  # looked for after an attempt that may have got through
         if ref is None and (rec.unsure or replied) and not quiet and isinstance(notifier, Reconciling):
-            if isinstance(notifier, RefLearning):
-                # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
-                # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
-                known = self.store.sent_ref(rec.channel)
-                if known:
-                    notifier.learn_ref(known)
-            try:
-                ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
-                looked = rec.unsure
-            except NotYetLookable as e:
-                # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
-                # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
-                teller = self._teller(rec, now)
-                if teller is not None and not self.schedule.expired(rec.created_at, now):
-                    why = f"waiting for {teller.alert_id} to be delivered to the channel first, to look in it ({e})"
-                    wait = Settlement(
-                        "outstanding",
-                        why,
-                        attempts=rec.attempts,
-                        next_attempt_at=now + max(self.schedule.delay(1), DEFER_FLOOR),
-                        not_before=rec.not_before,
-                        unsure=True,
-                    )
-                    self._settle(rec, wait, tally)
-                    tally.deferred += 1
-                    log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, why)
-                    return
-                log.warning(
-                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
-                    "(it may arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    e,
-                )
-            except TransientError as e:  # cannot tell now; sending blind could post it twice
-                self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
+            settled, ref = self._look_first(rec, notifier, item, tally, skip, now)
+            if settled:
                 return
-            except NotifierError as e:
-                # It cannot, until something changes (a missing scope; a Slack channel that is not listed and was
-                # never delivered to, so its ID is unknown): at-least-once, said, since a copy is better than a loss.
-                log.warning(
-                    "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
-                    "(it may arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    e,
-                )
-            if ref is not None:
-                found = True
-                log.info(
-                    "alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref
-                )
-            elif looked and (window := landing_window(notifier)):
-                # Looked for once the earlier attempt's landing window was over (`_fail`); a post the channel carries
-                # out later than that is not seen by any look, and nothing can tell it apart from a lost one.
-                log.info(
-                    "alerts: %s -> %s is not in the channel after an attempt that may have got through; sending it "
-                    "again (if the channel carries that attempt's post out more than %.0fs after it started, it may "
-                    "arrive twice)",
-                    rec.alert_id,
-                    rec.channel,
-                    window,
-                )
+            found = ref is not None
         # (told quietly, its ref is no message of its own: given up at the same age, its update not made)
         if (ref is None or quiet) and self.schedule.expired(rec.created_at, now):
             self._expire(rec, rec.detail or "not delivered", tally)
@@ -903,59 +869,196 @@ class Deliverer:
             ref = item.thread.target_ref  # the message that shows the alert revised: rewritten below, no reply
         if ref is None:
             attempts += 1
-            posting = self.clock()  # the post's start: it may still land up to its landing window later (`_fail`)
-            try:
-                ref = self._bounded(rec, "send", send)
-            except MessageGone as e:
-                # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
-                # as a message of its own, which the thread goes on under (as when its update finds it gone).
-                restarted = self._restart(rec, notifier, item, e, tally, skip)
-                if restarted is None:
-                    return
-                ref, detail = restarted
-            except Unconfirmed as e:
-                self._unconfirmed(rec, e, tally, skip)
+            posted = self._post(rec, notifier, item, send, tally, skip)
+            if posted is None:
                 return
-            except NotifierError as e:
-                self._fail(rec, e, tally, skip, posted_at=posting)
-                return
-            except _Held:
-                raise
-            except Exception as e:  # a notifier bug must not stop the others; it may have sent
-                log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
-                self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
-                return
+            ref, detail = posted
         # (posted as a message of its own, `detail` said: nothing of the old thread is left to update)
         if not detail and isinstance(item, Notice) and item.thread is not None and isinstance(notifier, Updating):
-            try:
-                self._bounded(rec, "update", lambda: notifier.update(item), ref=ref)
-            except MessageGone as e:
-                # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
-                # when it was the thread's first message, the reply under it cannot be seen either: it is posted
-                # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
-                if e.ref == item.thread.thread_ref:
-                    restarted = self._restart(rec, notifier, item, e, tally, skip, ref=ref)
-                    if restarted is None:
-                        return
-                    ref, detail = restarted
-                else:
-                    detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
-                    log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
-            except MessageFrozen as e:
-                # There, but the channel will not let it change (Slack: cant_update_message, edit_window_closed):
-                # no retry can either. The notice itself is in the channel (the reply is posted), so it is sent,
-                # the update given up and said, not retried as an outage until retry.max_age (trial 33, L1).
-                which = "the thread's first message" if e.ref == item.thread.thread_ref else "the message it changes"
-                detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
-                log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
-            except NotifierError as e:
-                # (told quietly, the update is the delivery: never expired here, checked above, it is retried)
-                if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
-                    log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
-                else:
-                    note = "sent; updating the thread's first message failed"
-                    self._fail(rec, e, tally, skip, ref=ref, note=QUIET_FAILED if quiet else note)
-                    return
+            updated = self._update_thread(rec, notifier, item, ref, quiet=quiet, now=now, tally=tally, skip=skip)
+            if updated is None:
+                return
+            ref, detail = updated
+        self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
+
+    def _posted_before_restore(self, rec: DeliveryRecord, item: Notice | Digest) -> str | None:
+        """The message of `item` posted after the ledger's newest delivery to the channel, found at start: the store
+        was restored from an older backup and raised the alert again (`_survey`). (An attempt that may have got
+        through is looked for by `_look_first`, as before.) None: not found so."""
+        if item.key not in self.posted.get(rec.channel, {}):
+            return None
+        ref = self.posted[rec.channel].pop(item.key)
+        log.info(
+            "alerts: %s -> %s was posted after the store's newest delivery to it (%s): a store restored from a "
+            "backup raised it again; not sending again",
+            rec.alert_id,
+            rec.channel,
+            ref,
+        )
+        return ref
+
+    def _look_first(
+        self,
+        rec: DeliveryRecord,
+        notifier: Reconciling,
+        item: Notice | Digest,
+        tally: Tally,
+        skip: set[str],
+        now: float,
+    ) -> tuple[bool, str | None]:
+        """Look in the channel for `item` after an attempt that may have got through (or a reply in a channel found
+        ahead of the store): (settled, the message found). `settled`: the row was settled here (waiting for another
+        delivery to tell where to look, or the look failed for now), nothing more to do; else None is sent (again)."""
+        looked = False  # looked for after an attempt that may have got through
+        ref: str | None = None
+        if isinstance(notifier, RefLearning):
+            # Where to look may be known only from an earlier delivery (Slack: a channel conversations.list does
+            # not show is looked in by the ID a post was answered with, kept in its ref), maybe another process's.
+            known = self.store.sent_ref(rec.channel)
+            if known:
+                notifier.learn_ref(known)
+        try:
+            ref = self._bounded(rec, "look", lambda: notifier.find_delivered(item))
+            looked = rec.unsure
+        except NotYetLookable as e:
+            # Where to look is told only by a delivery to the channel that succeeds. One due now goes first, and
+            # this one is looked for after it; with none, waiting could only end in expiry: sent again below.
+            teller = self._teller(rec, now)
+            if teller is not None and not self.schedule.expired(rec.created_at, now):
+                why = f"waiting for {teller.alert_id} to be delivered to the channel first, to look in it ({e})"
+                wait = Settlement(
+                    "outstanding",
+                    why,
+                    attempts=rec.attempts,
+                    next_attempt_at=now + max(self.schedule.delay(1), DEFER_FLOOR),
+                    not_before=rec.not_before,
+                    unsure=True,
+                )
+                self._settle(rec, wait, tally)
+                tally.deferred += 1
+                log.info("alerts: %s -> %s: %s", rec.alert_id, rec.channel, why)
+                return True, None
+            log.warning(
+                "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                "(it may arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                e,
+            )
+        except TransientError as e:  # cannot tell now; sending blind could post it twice
+            self._fail(rec, e, tally, skip, note="could not look in the channel for an earlier attempt")
+            return True, None
+        except NotifierError as e:
+            # It cannot, until something changes (a missing scope; a Slack channel that is not listed and was
+            # never delivered to, so its ID is unknown): at-least-once, said, since a copy is better than a loss.
+            log.warning(
+                "alerts: cannot tell whether %s reached %s after an interrupted attempt (%s); sending it again "
+                "(it may arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                e,
+            )
+        if ref is not None:
+            log.info("alerts: %s -> %s had got through before (%s); not sending again", rec.alert_id, rec.channel, ref)
+        elif looked and (window := landing_window(notifier)):
+            # Looked for once the earlier attempt's landing window was over (`_fail`); a post the channel carries
+            # out later than that is not seen by any look, and nothing can tell it apart from a lost one.
+            log.info(
+                "alerts: %s -> %s is not in the channel after an attempt that may have got through; sending it "
+                "again (if the channel carries that attempt's post out more than %.0fs after it started, it may "
+                "arrive twice)",
+                rec.alert_id,
+                rec.channel,
+                window,
+            )
+        return False, ref
+
+    def _post(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice | Digest,
+        send: Callable[[], str],
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[str, str] | None:
+        """Send `item`: (its message's ref, the row's detail: "" unless it was posted as a message of its own, its
+        thread's first message gone); None when it failed (recorded: the row retried or given up)."""
+        posting = self.clock()  # the post's start: it may still land up to its landing window later (`_fail`)
+        try:
+            return self._bounded(rec, "send", send), ""
+        except MessageGone as e:
+            # A reply refused because the thread's first message was deleted (Slack: thread_not_found): posted
+            # as a message of its own, which the thread goes on under (as when its update finds it gone).
+            return self._restart(rec, notifier, item, e, tally, skip)
+        except Unconfirmed as e:
+            self._unconfirmed(rec, e, tally, skip)
+        except NotifierError as e:
+            self._fail(rec, e, tally, skip, posted_at=posting)
+        except _Held:
+            raise
+        except Exception as e:  # a notifier bug must not stop the others; it may have sent
+            log.exception("alerts: notifier %s raised for %s", rec.channel, rec.alert_id)
+            self._fail(rec, PermanentError(f"error: {type(e).__name__}", maybe_delivered=True), tally, skip)
+        return None
+
+    def _update_thread(
+        self,
+        rec: DeliveryRecord,
+        notifier: Notifier,
+        item: Notice,
+        ref: str,
+        *,
+        quiet: bool,
+        now: float,
+        tally: Tally,
+        skip: set[str],
+    ) -> tuple[str, str] | None:
+        """Rewrite the thread's first message (or the message a revision changes) after `item` went in as `ref`:
+        (its ref, the row's detail: "" when all went as usual); None when the update failed and the row is retried
+        (recorded)."""
+        assert item.thread is not None and isinstance(notifier, Updating)
+        detail = ""
+        try:
+            self._bounded(rec, "update", lambda: notifier.update(item), ref=ref)
+        except MessageGone as e:
+            # Deleted in the channel (a desk member removed it): no retry will find it. The update is given up;
+            # when it was the thread's first message, the reply under it cannot be seen either: it is posted
+            # again as a message of its own, and the thread goes on under that one (`RESTARTED`).
+            if e.ref == item.thread.thread_ref:
+                return self._restart(rec, notifier, item, e, tally, skip, ref=ref)
+            detail = f"{ref} (the message it changes, {e.ref}, was deleted in the channel: not updated)"
+            log.warning("alerts: %s -> %s: %s", rec.alert_id, rec.channel, detail)
+        except MessageFrozen as e:
+            # There, but the channel will not let it change (Slack: cant_update_message, edit_window_closed):
+            # no retry can either. The notice itself is in the channel (the reply is posted), so it is sent,
+            # the update given up and said, not retried as an outage until retry.max_age (trial 33, L1).
+            which = "the thread's first message" if e.ref == item.thread.thread_ref else "the message it changes"
+            detail = f"{ref} ({which}, {e.ref}, may not be changed any more: not updated: {e.message})"
+            log.warning("alerts: %s -> %s: sent; %s", rec.alert_id, rec.channel, detail)
+        except NotifierError as e:
+            # (told quietly, the update is the delivery: never expired here, checked above, it is retried)
+            if self.schedule.expired(rec.created_at, now):  # the reply is there; give up on the update
+                log.warning("alerts: %s -> %s: gave up updating its thread: %s", rec.alert_id, rec.channel, e)
+            else:
+                note = "sent; updating the thread's first message failed"
+                self._fail(rec, e, tally, skip, ref=ref, note=QUIET_FAILED if quiet else note)
+                return None
+        return ref, detail
+
+    def _record_sent(
+        self,
+        rec: DeliveryRecord,
+        item: Notice | Digest,
+        ref: str,
+        detail: str,
+        attempts: int,
+        tally: Tally,
+        *,
+        found: bool,
+        quiet: bool,
+    ) -> None:
+        """Settle `rec` as sent (`found`: an earlier attempt had got through, found in the channel), and say so."""
         extra = [digest_sent_event(_digest_sent(item, ref, self.clock()))] if isinstance(item, Digest) else []
         if found:  # told apart in the ledger (alerts list) and the log (/metrics), not only in this cycle's line
             detail = f"{detail or ref} ({FOUND_NOTE})"
@@ -963,7 +1066,7 @@ class Deliverer:
             detail = f"{QUIET}: {detail or ref}"
         self._settle(
             rec,
-            Settlement("sent", detail or ref, ref=ref, attempts=max(attempts, 1)),
+            Settlement("sent", detail or ref, ref=ref, attempts=attempts),
             tally,
             "sent",
             extra=extra,
@@ -977,7 +1080,7 @@ class Deliverer:
             tally.digests += 1
         if not found:  # (a find was said above: "had got through before")
             how = f"{rec.kind}, {QUIET}" if detail.startswith(QUIET) else rec.kind
-            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, how, max(attempts, 1))
+            log.info("alerts: %s -> %s sent (%s, attempt %d)", rec.alert_id, rec.channel, how, attempts)
 
     def _restart(
         self,
@@ -1130,7 +1233,7 @@ class Deliverer:
                 settle = dataclasses.replace(settle, status="expired", detail=f"given up: {settle.detail}")
             elif err.channel_wide or isinstance(err, TransientError):
                 # The channel failed: it backs off with this row, as after any failure of the whole channel
-                # (`_channel_failed`), deferred while the row is still ours (trial 46, MED-2)
+                # (`schedule.channel_wait`), deferred while the row is still ours (trial 46, MED-2)
                 self.store.defer_channel(rec.channel, retry.next_attempt_at, now)
         else:
             value = done[0] if done else None
@@ -1262,103 +1365,73 @@ class Deliverer:
         note: str = "",
         posted_at: float | None = None,
     ) -> None:
+        """Record a failed attempt as the retry stage decides (`schedule.after_failed`): retried later, or given up."""
         now = self.clock()
-        attempts = rec.attempts + 1
-        retry = self.schedule.after_failure(attempts, err.retry_after, now, rec.created_at)
+        notifier = self._notifier(rec.channel)
+        failed = FailedAttempt(
+            attempts=rec.attempts,
+            created_at=rec.created_at,
+            unsure=rec.unsure,
+            retry_after=err.retry_after,
+            maybe_delivered=err.maybe_delivered,
+            unanswered=err.unanswered,
+            whole_channel=err.channel_wide or isinstance(err, TransientError),
+            posted_at=posted_at,
+            # (a channel that is not looked in sends it again as it is: nothing to wait for)
+            landing_window=landing_window(notifier) if isinstance(notifier, Reconciling) else 0.0,
+        )
+        plan = after_failed(self.schedule, failed, now)
         detail = f"{note}: {err.message}" if note else err.message
-        unsure = rec.unsure or err.maybe_delivered
         tally.failed += 1
-        landed = self._landed_by(rec, err, posted_at, retry, now)
-        if landed:
+        if plan.landed:
             # Its post (`posted_at`) may still be on its way: a look sooner could miss it, and the post go twice (trial
-            # 54, HIGH-1: held 15 s before Slack stored it, a 10 s timeout, the look 2 s later). In `not_before`, which
-            # a process started meanwhile keeps to as well; the channel waits with it, so that nothing goes before it.
-            retry = Retry(next_attempt_at=landed, not_before=max(retry.not_before, landed))
-            self.landing = max(self.landing, landed)
+            # 54, HIGH-1: held 15 s before Slack stored it, a 10 s timeout, the look 2 s later), which a `--once`
+            # waits out (AlertDispatcher.landing_wait).
+            self.landing = max(self.landing, plan.landed)
         # The channel's other rows deferred first, while this one is still ours: settled first, it would be free and
         # backing off, and another dispatcher could claim the channel's next row before the deferral (trial 46, MED-2)
-        given_up = self.schedule.out_of_attempts(attempts)
-        self._channel_failed(rec, err, skip, attempts, now, retried=not given_up, landed=landed)
-        if given_up:  # retry.attempts: given up like a delivery past its age
-            tried = dataclasses.replace(rec, attempts=attempts, unsure=unsure)
-            self._expire(tried, f"{detail}; {attempts} attempts, as many as retry.attempts allows", tally, ref=ref)
-        else:
-            outcome = Settlement(
-                "outstanding",
-                detail,
-                ref=ref,
-                attempts=attempts,
-                next_attempt_at=retry.next_attempt_at,
-                not_before=retry.not_before,
-                unsure=unsure,
-            )
-            self._settle(rec, outcome, tally, "failed", attempts)
-            wait = retry.next_attempt_at - now
-            if landed and posted_at is not None:
-                log.warning(
-                    "alerts: %s -> %s attempt %d failed (%s); looked for in the channel in %.0fs, %.0fs after the "
-                    "attempt started, when a post of it still on its way has landed; sent again only if not there",
-                    rec.alert_id,
-                    rec.channel,
-                    attempts,
-                    detail,
-                    wait,
-                    landed - posted_at,
-                )
-                return
+        self._channel_waits(rec.channel, plan.channel, err, skip, now)
+        if plan.given_up:  # retry.attempts: given up like a delivery past its age
+            tried = dataclasses.replace(rec, attempts=plan.attempts, unsure=plan.unsure)
+            self._expire(tried, out_of_attempts_why(detail, plan.attempts), tally, ref=ref)
+            return
+        self._settle(rec, plan.outstanding(detail, ref), tally, "failed", plan.attempts)
+        wait = plan.retry.next_attempt_at - now
+        if plan.landed and posted_at is not None:
             log.warning(
-                "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+                "alerts: %s -> %s attempt %d failed (%s); looked for in the channel in %.0fs, %.0fs after the "
+                "attempt started, when a post of it still on its way has landed; sent again only if not there",
                 rec.alert_id,
                 rec.channel,
-                attempts,
+                plan.attempts,
                 detail,
                 wait,
+                plan.landed - posted_at,
             )
+            return
+        log.warning(
+            "alerts: %s -> %s attempt %d failed (%s); next attempt in %.0fs",
+            rec.alert_id,
+            rec.channel,
+            plan.attempts,
+            detail,
+            wait,
+        )
 
-    def _landed_by(
-        self, rec: DeliveryRecord, err: NotifierError, posted_at: float | None, retry: Retry, now: float
-    ) -> float:
-        """When a post of a failed attempt, started at `posted_at`, that got no answer and may still be on its way
-        (`unanswered`: a timeout) has surely landed, if that is after `retry` and the next attempt looks in the channel
-        first: the post's start plus the channel's landing window (Slack: 2 × its `timeout`), the same the take-over
-        of a dead process's claims waits (AlertDispatcher._landed_by); never past the delivery's expiry. Else 0. (A
-        5xx is an answer: whatever the server did with the post is done, and the look after the backoff sees it.)"""
-        if posted_at is None or not (err.unanswered and err.maybe_delivered):
-            return 0.0
-        notifier = self._notifier(rec.channel)
-        if not isinstance(notifier, Reconciling):  # (sent again as it is, not looked for: nothing to wait for)
-            return 0.0
-        landed = min(posted_at + landing_window(notifier), max(rec.created_at + self.schedule.max_age, now))
-        return landed if landed > retry.next_attempt_at else 0.0
-
-    def _channel_failed(
-        self,
-        rec: DeliveryRecord,
-        err: NotifierError,
-        skip: set[str],
-        attempts: int = 0,
-        now: float | None = None,
-        *,
-        retried: bool = True,
-        landed: float = 0.0,
+    def _channel_waits(
+        self, channel: str, wait: ChannelWait | None, err: NotifierError, skip: set[str], now: float
     ) -> None:
-        if err.channel_wide or isinstance(err, TransientError):
-            # The whole channel failed: its other deliveries wait as long as this one (every dispatcher's),
-            # so a broken channel costs one attempt per backoff period, not one per alert. When this one is retried
-            # (`retried`), the channel itself backs off until then (defer_channel -> channel_backoffs): a row raised
-            # meanwhile waits too, and does not go before it. At `now` of the row's own retry: the backoff ends
-            # exactly when it is due again, never later. A row given up has no retry for the channel to wait for.
-            now = self.clock() if now is None else now
-            retry = self.schedule.after_failure(attempts or rec.attempts + 1, err.retry_after, now, rec.created_at)
-            skip.add(rec.channel)
-            if retry.not_before:  # the channel itself asked everyone to wait
-                if retry.not_before > self.paused.get(rec.channel, 0.0):
-                    _say_paused(rec.channel, retry.not_before, now, err)
-                self.paused[rec.channel] = retry.not_before
-                self.store.defer_channel(rec.channel, retry.not_before, now, server_asked=True)
-            # (until the failed row's retry: later when it waits for its post to land, `landed`)
-            until = max(retry.next_attempt_at, landed)
-            self.store.defer_channel(rec.channel, until, now, hold_channel=retried)
+        """Make `channel`'s other rows wait as the retry stage decided (`schedule.channel_wait`), for every dispatcher
+        on the store; this process skips the channel for the rest of the cycle. None: only the failed row waits."""
+        if wait is None:
+            return
+        skip.add(channel)
+        if wait.paused_until:  # the channel itself asked everyone to wait
+            if wait.paused_until > self.paused.get(channel, 0.0):
+                _say_paused(channel, wait.paused_until, now, err)
+            self.paused[channel] = wait.paused_until
+            self.store.defer_channel(channel, wait.paused_until, now, server_asked=True)
+        self.store.defer_channel(channel, wait.until, now, hold_channel=wait.hold)
 
     def _unconfirmed(self, rec: DeliveryRecord, err: Unconfirmed, tally: Tally, skip: set[str]) -> None:
         """Handed over whole, no verdict, and the channel cannot be looked in: given up as unconfirmed, not sent
@@ -1379,8 +1452,7 @@ class Deliverer:
         self._expire(tried, why, tally, says_how=True)
 
     def _expire(self, rec: DeliveryRecord, why: str, tally: Tally, *, ref: str = "", says_how: bool = False) -> None:
-        outcome = Settlement("expired", f"given up: {why}", ref=ref, attempts=rec.attempts, unsure=rec.unsure)
-        self._settle(rec, outcome, tally, "expired")
+        self._settle(rec, given_up(why, rec.attempts, unsure=rec.unsure, ref=ref), tally, "expired")
         tally.expired += 1
         tally.expired_by_channel[rec.channel] = tally.expired_by_channel.get(rec.channel, 0) + 1
         if says_how:  # `why` gives the command already, after the look it asks for (outside trial 12, L4: twice)
@@ -1392,10 +1464,7 @@ class Deliverer:
             rec.channel,
             rec.attempts,
             why,
-            # Its last attempt may have got through (outside trial 23, M3-5: "re-send" of a post that had landed).
-            "it may have got through (not confirmed): look in the channel; redeliver looks there before sending"
-            if rec.unsure
-            else "re-send with",
+            redeliver_advice(rec.unsure),
             rec.alert_id,
             rec.channel,
         )

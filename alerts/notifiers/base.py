@@ -39,8 +39,9 @@ class NotifierError(Exception):
         self.retry_after = retry_after
         self.channel_wide = channel_wide
         self.maybe_delivered = maybe_delivered
-        # No answer came (a timeout, a connection cut mid-request): the request may still be on its way, and be
-        # carried out later than the failure (a 5xx is an answer: its handling is over). Implies maybe_delivered.
+        # No answer came (a timeout, a connection cut mid-request, a gateway's 502/504 in front of the service): the
+        # request may still be on its way, and be carried out later than the failure (the service's own 5xx is an
+        # answer: its handling is over). Implies maybe_delivered.
         self.unanswered = unanswered
         # The service's error answer as it gave it, when it gave one (Slack: its JSON, `error` and, for
         # missing_scope, `needed`): for a caller that reads more than the message. Never a secret.

@@ -78,6 +78,10 @@ PARTIAL_ERRORS = frozenset({"internal_error", "fatal_error"})
 # workspace's edit window): the same call fails the same way for ever (MessageFrozen).
 FROZEN_ERRORS = frozenset({"cant_update_message", "edit_window_closed"})
 NON_JSON = "Received a response in a non-JSON format"
+# HTTP statuses of a gateway in front of Slack, not of Slack: 504 Gateway Timeout (the proxy gave up waiting) and
+# 502 Bad Gateway (the upstream's connection cut, or a bad answer). No answer of Slack's: the post may still be carried
+# out behind the proxy later, as after a timeout of our own (`unanswered`), so the retry waits for its landing window.
+GATEWAY_STATUSES = frozenset({502, 504})
 # Errors about the token or the channel: every delivery to the channel would fail the same way now.
 CHANNEL_ERRORS = frozenset(
     {
@@ -711,6 +715,15 @@ class SlackNotifier:
         # Slack's answer, its fields that say what failed (not the whole body: a web server's page, or an echo)
         fields = ("error", "needed", "provided")
         answer = {k: self._redact(str(data[k])) for k in fields if isinstance(data, dict) and k in data}
+        if status in GATEWAY_STATUSES:  # a proxy's, not Slack's: the post may still be on its way behind it
+            return TransientError(
+                message,
+                retry_after=retry_after,
+                channel_wide=True,
+                maybe_delivered=True,
+                answer=answer,
+                unanswered=True,
+            )
         if status >= 500:  # the server failed while handling it: it may have posted
             return TransientError(
                 message, retry_after=retry_after, channel_wide=True, maybe_delivered=True, answer=answer

@@ -93,3 +93,50 @@ def test_a_post_slack_carries_out_after_its_landing_window_may_arrive_twice_and_
         release.set()
     said = [r.getMessage() for r in caplog.records]
     assert [m for m in said if "is not in the channel" in m and "2s after it started, it may arrive twice" in m], said
+
+
+@pytest.mark.parametrize("gateway", [504, 502])
+def test_a_post_a_proxy_answers_with_a_gateway_error_while_slack_still_carries_it_out_is_posted_once(
+    sql_store: Store, slack_server: FakeSlack, gateway: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy's 504 Gateway Timeout (or 502 Bad Gateway: the upstream's connection cut) is no answer of Slack's: the
+    post may still be on its way behind the proxy, as after a timeout of our own. Its retry waits for the landing window
+    and looks first (it used to keep the 5xx backoff, look 0.5 s later, find nothing yet and post a copy)."""
+    store, clock = sql_store, Clock()
+    slack_server.channels = {"#dprk-russia"}
+    feed(store, detection(1))
+    desk = slack(slack_server, name="desk", timeout=TIMEOUT)
+    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], RETRY, now=clock)
+    if gateway == 504:
+        release = slack_server.gateway_timeout_next("chat.postMessage")
+    else:
+        release = threading.Event()
+        slack_server.fail_next("chat.postMessage", status=502)
+    try:
+        with caplog.at_level(logging.INFO, logger="watchfloor.alerts"):
+            first = d.cycle()  # the proxy's page; Slack has not carried the post out yet
+            assert first.tally.failed == 1 and first.outstanding == 1
+            (row,) = store.deliveries(channel="desk")
+            assert row.status == "outstanding" and row.unsure, row
+            clock.advance(1.5 * BACKOFF)  # past the backoff: the retry used to look (nothing yet) and post again
+            d.cycle()
+            release.set()  # Slack carries the first post out now, within its landing window
+            landed = threading.Event()
+            for _ in range(600):
+                if gateway == 502 or slack_server.messages_for("det0001"):
+                    break
+                landed.wait(0.05)
+            clock.advance(2 * TIMEOUT)  # the window from the post's start is over
+            last = d.cycle()
+    finally:
+        release.set()
+    posted = slack_server.messages_for("det0001")
+    (row,) = store.deliveries(channel="desk")
+    if gateway == 504:  # carried out behind the proxy: found by the look, not posted again
+        assert len(posted) == 1, posted
+        assert row.status == "sent" and row.ref.endswith(posted[0]["ts"]), row
+        assert last.tally.found == 1, last.tally
+    else:  # (this 502 carried nothing out: posted by the retry after the window, once)
+        assert len(posted) == 1 and last.tally.sent == 1 and last.tally.found == 0, (posted, last.tally)
+    said = [r.getMessage() for r in caplog.records]
+    assert [m for m in said if f"HTTP {gateway}" in m and "looked for in the channel in 2s, 2s after" in m], said

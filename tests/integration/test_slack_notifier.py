@@ -238,6 +238,18 @@ def test_server_errors_are_transient(slack_server: FakeSlack, status: int) -> No
     assert len(slack_server.requests_for("chat.postMessage")) == 1
 
 
+@pytest.mark.parametrize(("status", "unanswered"), [(500, False), (502, True), (503, False), (504, True)])
+def test_a_gateways_502_or_504_is_no_answer_of_slacks_a_5xx_of_slacks_is(
+    slack_server: FakeSlack, status: int, unanswered: bool
+) -> None:
+    """A proxy's 504 (it gave up waiting) or 502 (its upstream connection cut) leaves the post maybe on its way behind
+    it, like a timeout of our own: `unanswered`, so that the retry waits for its landing window before it looks."""
+    slack_server.fail_next("chat.postMessage", status=status)
+    with pytest.raises(TransientError) as info:
+        notifier(slack_server).send(notice_of(alert()))
+    assert info.value.maybe_delivered and info.value.unanswered is unanswered
+
+
 @pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable", "request_timeout"])
 def test_transient_error_codes(slack_server: FakeSlack, error: str) -> None:
     slack_server.fail_next("chat.postMessage", body={"ok": False, "error": error})
