@@ -587,7 +587,11 @@ def _speaker_end(sent: Sentence, lo: int) -> int:
     if not after or after[0] > lo or after[0] - sent.start > _SPEAKER_WORDS:
         return sent.start
     named = {i for s, e, _eid in sent.mentions if e < after[0] for i in range(s, e + 1)}
-    if any(i not in named for i in range(sent.start, after[0])):
+    # GDELT's "Actor (Country):" (docs/gdelt.md: an adjective or a role, then the CAMEO country the producer adds,
+    # "South African (South Africa): Fight with …", "Police (Russia): …"): the country in parentheses right before
+    # the colon names the actor, so the lead counts as names (outside trial 59, HIGH-1: the alert was lost).
+    country_named = text[:at].rstrip().endswith(")") and "(" in text[:at] and after[0] - 1 in named
+    if not country_named and any(i not in named for i in range(sent.start, after[0])):
         # a lead of other words ("Ukraine war:", "BBC India:") is a topic, never the subject; one of names alone
         # may be ("Russia:", GDELT's "Vladimir Putin (Russia):")
         return after[0]
