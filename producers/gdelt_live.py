@@ -8,6 +8,7 @@ import re
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,9 @@ class LiveFile:
     at: datetime
     url: str
     data: bytes
+    # Why the file is damaged though it arrived whole (GDELT's own copy broken: the latest matched its size and MD5),
+    # or None. A damaged file is not read: the poller dead-letters it once and goes on past it.
+    damaged: str | None = None
 
 
 def stamp(at: datetime) -> str:
@@ -184,9 +188,10 @@ def check_line(data: bytes, export: ExportLine) -> None:
         )
 
 
-def archive_problem(data: bytes, max_unzipped_bytes: int | None = None) -> str | None:
+def archive_problem(data: bytes, max_unzipped_bytes: int | None = None, *, past_cap_read: bool = False) -> str | None:
     """Why `data` is not a whole zip archive (every member read through and its CRC checked), or None. Read a piece
-    at a time and, with `max_unzipped_bytes`, no further than that in all (testzip inflated a zip bomb whole)."""
+    at a time and, with `max_unzipped_bytes`, no further than that in all (testzip inflated a zip bomb whole); past
+    it, a problem, unless `past_cap_read` (the file is read anyway, up to its cap, with a dead letter there)."""
     total = 0
     name = ""
     try:
@@ -197,11 +202,15 @@ def archive_problem(data: bytes, max_unzipped_bytes: int | None = None) -> str |
                     while piece := member.read(_CHECK_PIECE):
                         total += len(piece)
                         if max_unzipped_bytes is not None and total > max_unzipped_bytes:
+                            if past_cap_read:
+                                return None
                             return f"expands past max_unzipped_bytes ({max_unzipped_bytes:,} bytes unzipped)"
     except zipfile.BadZipFile as e:
         if "CRC" in str(e):
             return f"member {name!r} is damaged (its CRC does not match)"
         return f"not a readable zip archive: {e}"
+    except zlib.error as e:  # a broken deflate stream under a whole central directory (trial 59, HIGH-2)
+        return f"member {name!r} is damaged (zlib: {e})"
     except (OSError, EOFError, NotImplementedError, RuntimeError) as e:
         return f"not a readable zip archive: {e}"
     return None
@@ -222,13 +231,13 @@ class LiveExports:
     * after `last` (the time of the last file read, the poller's checkpoint), each file up to the latest, oldest
       first; without a `last`, the latest alone. Files more than `catch_up` before the latest are not fetched, and
       the log says which were skipped.
-    * The latest file is checked against its line (size, MD5), the ones before it (no line) by reading the archive
-      through (testzip): a file is published whole or not at all.
-    * A file GDELT never published (404, 410, no such local file) is logged and passed over, as is an earlier file
-      that arrived whole (its Content-Length) but is no readable archive: GDELT's copy is broken, and waiting for
-      it would hold back every file after it. Anything else (a malformed lastupdate.txt, a failed download, the
-      latest file not matching its line, a file over `max_bytes`) raises GdeltSourceError: the poll fails there,
-      and the next one starts again after the last file read.
+    * The latest file is checked against its line (size, MD5), and every file by reading the archive through (each
+      member's CRC): a file is published whole or not at all.
+    * A file GDELT never published (404, 410, no such local file) is logged and passed over. A file that arrived
+      whole (its Content-Length; the latest: its size and MD5) but is no readable archive is yielded `damaged`:
+      GDELT's copy is broken, and waiting for it would hold back every file after it. Anything else (a malformed
+      lastupdate.txt, a failed download, the latest file not matching its line, a file over `max_bytes`) raises
+      GdeltSourceError: the poll fails there, and the next one starts again after the last file read.
     * HTTP is feed_http's (deadline, size cap, redirects); the source's credentials (`credentials`, the URL's
       `user:password@`) go to the configured URL's origin only: to the files lastupdate.txt lists there, not to
       those it lists on another scheme, host or port. Every file is held to the address policy of the configured
@@ -279,12 +288,9 @@ class LiveExports:
                 continue
             if latest:
                 check_line(data, export)
-            else:
-                problem = archive_problem(data, self.max_unzipped_bytes)
-                if problem is not None:
-                    self._warn(f"{name}: {problem}; passed over")
-                    continue
-            yield LiveFile(at, url, data)
+            # Read through before any row is used: waiting for a broken copy would hold back every file after it.
+            problem = archive_problem(data, self.max_unzipped_bytes, past_cap_read=latest)
+            yield LiveFile(at, url, data, None if problem is None else f"{name}: {problem}; passed over")
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)

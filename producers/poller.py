@@ -614,6 +614,15 @@ class SourcePoller:
             for file in exports.new_files(last):
                 if result.ingested is None:
                     result.ingested = IngestSummary(origin=url)
+                if file.damaged is not None:
+                    # GDELT's copy is broken and stays so: a dead letter once, the checkpoint past it, and the poll
+                    # goes on to the next file; the poll still fails, so `status` and `run --once` say it (trial 59).
+                    damaged = DeadLetter(origin=redact_url(file.url), reason=file.damaged)
+                    past = Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)})
+                    result.ingested.merge(ingest(self.store, [damaged], url, checkpoint=(name, past)))
+                    result.error = result.error or file.damaged
+                    read = True
+                    continue
                 failed: list[OSError] = []
                 # Where each row was read (the export, its member, its line): a re-listed event's dead letter names
                 # it, not lastupdate.txt with no line (trial 48, MED-2).
