@@ -27,6 +27,9 @@ SLOT = timedelta(minutes=15)
 """GDELT 2.0 publishes an export file every 15 minutes, named by its time."""
 
 LASTUPDATE_MAX_BYTES = 64 * 1024
+LISTED_WAIT = timedelta(hours=6)
+"""How long after its slot a file lastupdate.txt listed but that was not found is looked for again at each poll
+(a mirror or CDN that lags its own listing; trial 59, HIGH-3): until the latest export is this much later."""
 """lastupdate.txt is three lines of about 100 bytes; anything much larger is not one."""
 
 EXPORT_SUFFIX = ".export.csv.zip"  # compared lower-cased: GDELT writes .export.CSV.zip
@@ -233,7 +236,9 @@ class LiveExports:
       the log says which were skipped.
     * The latest file is checked against its line (size, MD5), and every file by reading the archive through (each
       member's CRC): a file is published whole or not at all.
-    * A file GDELT never published (404, 410, no such local file) is logged and passed over. A file that arrived
+    * A file GDELT never published (404, 410, no such local file) is logged and passed over; but one lastupdate.txt
+      listed (the latest, not found: the poll fails) is `pending`, looked for again at each poll, the later files
+      read meanwhile, until LISTED_WAIT after it, then passed over, said once. A file that arrived
       whole (its Content-Length; the latest: its size and MD5) but is no readable archive is yielded `damaged`:
       GDELT's copy is broken, and waiting for it would hold back every file after it. Anything else (a malformed
       lastupdate.txt, a failed download, the latest file not matching its line, a file over `max_bytes`) raises
@@ -254,6 +259,10 @@ class LiveExports:
     query: Mapping[str, str] = field(default_factory=dict)  # query parameters (query_env), for the same requests
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
     latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
+    # Files lastupdate.txt listed that were not found (the poller keeps them in its checkpoint): looked for again at
+    # each poll until LISTED_WAIT after them, not passed over as a slot GDELT never published. Added to here; the
+    # poller takes out each one it reads.
+    pending: set[datetime] = field(default_factory=set)
     max_unzipped_bytes: int | None = None  # how far an earlier export is read through when it is checked
 
     def new_files(self, last: datetime | None) -> Iterator[LiveFile]:
@@ -269,6 +278,14 @@ class LiveExports:
                 f"{_name(export.url)}: {export.size} bytes (lastupdate.txt line {export.line}), more than "
                 f"max_bytes ({self.max_bytes})"
             )
+        for at in sorted(a for a in self.pending if last is not None and a <= last):  # behind the checkpoint
+            url = slot_url(export.url, at)
+            if self._still_missing(at, export.at, _name(url)):
+                continue
+            data = self._get(url, self.max_bytes)
+            if data is not None:  # published at last: read, out of order (its ids make a repeat add nothing)
+                problem = archive_problem(data, self.max_unzipped_bytes)
+                yield LiveFile(at, url, data, None if problem is None else f"{_name(url)}: {problem}; passed over")
         todo = plan(export.at, last, self.catch_up)
         if todo.skipped:
             self._warn(
@@ -283,7 +300,11 @@ class LiveExports:
             name = _name(url)
             if data is None:
                 if latest:
+                    self.pending.add(at)  # listed, so published: looked for again while the poll goes on past it
                     raise GdeltSourceError(f"{name}: not found, though lastupdate.txt line {export.line} names it")
+                if at in self.pending:
+                    self._still_missing(at, export.at, name)
+                    continue
                 self._warn(f"{name}: not published by GDELT (not found); passed over")
                 continue
             if latest:
@@ -291,6 +312,17 @@ class LiveExports:
             # Read through before any row is used: waiting for a broken copy would hold back every file after it.
             problem = archive_problem(data, self.max_unzipped_bytes, past_cap_read=latest)
             yield LiveFile(at, url, data, None if problem is None else f"{name}: {problem}; passed over")
+
+    def _still_missing(self, at: datetime, latest: datetime, name: str) -> bool:
+        """Whether the listed file of `at` is no longer looked for (LISTED_WAIT before `latest`): then it is said once
+        and dropped from `pending`."""
+        if latest - at <= LISTED_WAIT:
+            return False
+        self.pending.discard(at)
+        self._warn(
+            f"{name}: listed by lastupdate.txt but still not found {format_duration(LISTED_WAIT)} later; passed over"
+        )
+        return True
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -563,3 +563,60 @@ def test_an_event_relisted_with_other_counts_is_a_dead_letter_naming_the_export_
     # the documents themselves still count as the source's, as configured
     origin = {se.event.origin for se in store.read(types={"news.article"})}
     assert origin == {gdelt_server.url("/gdeltv2/lastupdate.txt")}
+
+
+def test_a_listed_file_not_found_at_first_is_looked_for_again_and_read_when_it_appears(
+    gdelt_server: GdeltServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Trial 59 (HIGH-3): lastupdate.txt listed T1 before the mirror had it; T1 was then passed over as "not published
+    by GDELT" when T2 came, and its events lost when it appeared."""
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    t1 = gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    del gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"]  # listed, not served yet
+    missing = poll(store, source(gdelt_server))
+    assert missing.error == f"{T1}.export.CSV.zip: not found, though lastupdate.txt line 1 names it"
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    with caplog.at_level(logging.WARNING, logger="watchfloor.producers.gdelt_live"):
+        later = poll(store, source(gdelt_server))
+    assert later.error is None and later.warnings == [], later.warnings  # T1 not "passed over"
+    assert ids(store) >= {"gdelt:1194000007", "gdelt:1194000008"}
+    gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"] = t1  # it appears
+    gdelt_server.requests.clear()
+    found = poll(store, source(gdelt_server))
+    assert found.error is None, found.error
+    assert gdelt_server.zips_fetched() == [T1]
+    assert ids(store) >= {"gdelt:1194000006", "gdelt:1194000009"}  # its events read (old code: lost)
+    state = store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state
+    assert state == {"at": T2, "export": gdelt_server.export_url(T2)}  # not moved back, nothing pending
+    gdelt_server.requests.clear()
+    poll(store, source(gdelt_server))
+    assert gdelt_server.zips_fetched() == []  # read once
+
+
+def test_a_listed_file_still_not_found_six_hours_on_is_passed_over_said_once(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    del gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"]
+    poll(store, source(gdelt_server))
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    assert poll(store, source(gdelt_server)).warnings == []
+    late = "20241028123000"  # 6h15 after T1
+    gdelt_server.publish(late, THIRD)
+    gdelt_server.announce(late)
+    given_up = poll(store, source(gdelt_server))
+    assert f"{T1}.export.CSV.zip: listed by lastupdate.txt but still not found 6h later; passed over" in (
+        given_up.warnings
+    ), given_up.warnings
+    gdelt_server.requests.clear()
+    again = poll(store, source(gdelt_server))
+    assert again.warnings == [] and gdelt_server.zips_fetched() == []  # said once, not looked for again
