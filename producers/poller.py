@@ -248,6 +248,23 @@ def _is_http(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
+def gdelt_exports_read(
+    store: CheckpointStore, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> dict[str, tuple[datetime, list[str]]]:
+    """Of each lastupdate.txt source (GDELT live) among `sources` that has read a file: its URL (redacted) -> the time
+    of the last export read, and the listed files not found yet (`status`, trial 59 MED-3: a stalled or stale
+    lastupdate.txt read "caught up")."""
+    out: dict[str, tuple[datetime, list[str]]] = {}
+    for source in sources:
+        if not isinstance(source, GdeltSource) or source.url is None:
+            continue
+        state = store.load_checkpoint(checkpoint_name(source.url)).state or {}
+        at = parse_stamp(state.get("at"))
+        if at is not None and state.get("export"):  # (a first poll that failed keeps a time, no file read)
+            out[redact_url(source.url)] = (at, [str(p) for p in state.get("pending") or []])
+    return out
+
+
 def own_poll(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
     """A source's own `poll` interval: a feed's, a GDELT lastupdate.txt's; None: every poll (files)."""
     if isinstance(source, RssSource) or (isinstance(source, GdeltSource) and source.url is not None):

@@ -620,3 +620,22 @@ def test_a_listed_file_still_not_found_six_hours_on_is_passed_over_said_once(gde
     gdelt_server.requests.clear()
     again = poll(store, source(gdelt_server))
     assert again.warnings == [] and gdelt_server.zips_fetched() == []  # said once, not looked for again
+
+
+def test_status_says_the_last_gdelt_export_read_and_its_age(gdelt_server: GdeltServer, tmp_path: Path) -> None:
+    """Trial 59 (MED-3): a stalled or stale lastupdate.txt read "caught up", the last export read nowhere said."""
+    gdelt_server.publish(T3, ROWS)
+    gdelt_server.announce(T3)
+    cfg = tmp_path / "watchfloor.yaml"
+    lastupdate_url = gdelt_server.url("/gdeltv2/lastupdate.txt")
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{PACK}]\n"
+        f"sources:\n  - {{kind: gdelt, url: {lastupdate_url!r}}}\n",
+        encoding="utf-8",
+    )
+    assert CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 0
+    res = CliRunner().invoke(app, ["status", "--config", str(cfg)])
+    assert f"source {lastupdate_url}: last GDELT export read {T3} (" in " ".join(res.output.split()), res.output
+    res = CliRunner().invoke(app, ["status", "--config", str(cfg), "--json"])
+    told = json.loads(res.stdout)["gdelt_exports_read"][lastupdate_url]
+    assert told["last"] == T3 and told["age_seconds"] > 0 and told["pending"] == [], told
