@@ -256,3 +256,13 @@ def test_ingest_of_a_folder_with_damaged_exports_names_them_and_keeps_no_row_of_
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     assert f"cannot read GDELT archive {crc}, member {crc.stem}: Bad CRC" in text  # (a source says its last error)
     assert f"{len(rows)} new documents" in res.output, res.output
+
+
+def test_run_once_over_a_folder_with_damaged_exports_alerts_on_the_rest_and_exits_4(tmp_path: Path) -> None:
+    """Trial 59 (HIGH-2): a broken deflate stream escaped as `cycle failed error: Error -3 …`, stopping every alert."""
+    broken, _crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 4, res.output
+    assert "cannot read GDELT archive" in res.output and "Traceback" not in res.output
+    assert _sent(tmp_path), res.output  # the good file's alerts went out
