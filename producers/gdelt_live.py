@@ -8,6 +8,7 @@ import re
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,9 @@ SLOT = timedelta(minutes=15)
 """GDELT 2.0 publishes an export file every 15 minutes, named by its time."""
 
 LASTUPDATE_MAX_BYTES = 64 * 1024
+LISTED_WAIT = timedelta(hours=6)
+"""How long after its slot a file lastupdate.txt listed but that was not found is looked for again at each poll
+(a mirror or CDN that lags its own listing; trial 59, HIGH-3): until the latest export is this much later."""
 """lastupdate.txt is three lines of about 100 bytes; anything much larger is not one."""
 
 EXPORT_SUFFIX = ".export.csv.zip"  # compared lower-cased: GDELT writes .export.CSV.zip
@@ -58,6 +62,9 @@ class LiveFile:
     at: datetime
     url: str
     data: bytes
+    # Why the file is damaged though it arrived whole (GDELT's own copy broken: the latest matched its size and MD5),
+    # or None. A damaged file is not read: the poller dead-letters it once and goes on past it.
+    damaged: str | None = None
 
 
 def stamp(at: datetime) -> str:
@@ -184,9 +191,10 @@ def check_line(data: bytes, export: ExportLine) -> None:
         )
 
 
-def archive_problem(data: bytes, max_unzipped_bytes: int | None = None) -> str | None:
+def archive_problem(data: bytes, max_unzipped_bytes: int | None = None, *, past_cap_read: bool = False) -> str | None:
     """Why `data` is not a whole zip archive (every member read through and its CRC checked), or None. Read a piece
-    at a time and, with `max_unzipped_bytes`, no further than that in all (testzip inflated a zip bomb whole)."""
+    at a time and, with `max_unzipped_bytes`, no further than that in all (testzip inflated a zip bomb whole); past
+    it, a problem, unless `past_cap_read` (the file is read anyway, up to its cap, with a dead letter there)."""
     total = 0
     name = ""
     try:
@@ -197,11 +205,15 @@ def archive_problem(data: bytes, max_unzipped_bytes: int | None = None) -> str |
                     while piece := member.read(_CHECK_PIECE):
                         total += len(piece)
                         if max_unzipped_bytes is not None and total > max_unzipped_bytes:
+                            if past_cap_read:
+                                return None
                             return f"expands past max_unzipped_bytes ({max_unzipped_bytes:,} bytes unzipped)"
     except zipfile.BadZipFile as e:
         if "CRC" in str(e):
             return f"member {name!r} is damaged (its CRC does not match)"
         return f"not a readable zip archive: {e}"
+    except zlib.error as e:  # a broken deflate stream under a whole central directory (trial 59, HIGH-2)
+        return f"member {name!r} is damaged (zlib: {e})"
     except (OSError, EOFError, NotImplementedError, RuntimeError) as e:
         return f"not a readable zip archive: {e}"
     return None
@@ -222,13 +234,15 @@ class LiveExports:
     * after `last` (the time of the last file read, the poller's checkpoint), each file up to the latest, oldest
       first; without a `last`, the latest alone. Files more than `catch_up` before the latest are not fetched, and
       the log says which were skipped.
-    * The latest file is checked against its line (size, MD5), the ones before it (no line) by reading the archive
-      through (testzip): a file is published whole or not at all.
-    * A file GDELT never published (404, 410, no such local file) is logged and passed over, as is an earlier file
-      that arrived whole (its Content-Length) but is no readable archive: GDELT's copy is broken, and waiting for
-      it would hold back every file after it. Anything else (a malformed lastupdate.txt, a failed download, the
-      latest file not matching its line, a file over `max_bytes`) raises GdeltSourceError: the poll fails there,
-      and the next one starts again after the last file read.
+    * The latest file is checked against its line (size, MD5), and every file by reading the archive through (each
+      member's CRC): a file is published whole or not at all.
+    * A file GDELT never published (404, 410, no such local file) is logged and passed over; but one lastupdate.txt
+      listed (the latest, not found: the poll fails) is `pending`, looked for again at each poll, the later files
+      read meanwhile, until LISTED_WAIT after it, then passed over, said once. A file that arrived
+      whole (its Content-Length; the latest: its size and MD5) but is no readable archive is yielded `damaged`:
+      GDELT's copy is broken, and waiting for it would hold back every file after it. Anything else (a malformed
+      lastupdate.txt, a failed download, the latest file not matching its line, a file over `max_bytes`) raises
+      GdeltSourceError: the poll fails there, and the next one starts again after the last file read.
     * HTTP is feed_http's (deadline, size cap, redirects); the source's credentials (`credentials`, the URL's
       `user:password@`) go to the configured URL's origin only: to the files lastupdate.txt lists there, not to
       those it lists on another scheme, host or port. Every file is held to the address policy of the configured
@@ -245,6 +259,10 @@ class LiveExports:
     query: Mapping[str, str] = field(default_factory=dict)  # query parameters (query_env), for the same requests
     warnings: list[str] = field(default_factory=list)  # what was passed over, also logged
     latest: datetime | None = None  # the time of the export lastupdate.txt named, once read
+    # Files lastupdate.txt listed that were not found (the poller keeps them in its checkpoint): looked for again at
+    # each poll until LISTED_WAIT after them, not passed over as a slot GDELT never published. Added to here; the
+    # poller takes out each one it reads.
+    pending: set[datetime] = field(default_factory=set)
     max_unzipped_bytes: int | None = None  # how far an earlier export is read through when it is checked
 
     def new_files(self, last: datetime | None) -> Iterator[LiveFile]:
@@ -260,6 +278,14 @@ class LiveExports:
                 f"{_name(export.url)}: {export.size} bytes (lastupdate.txt line {export.line}), more than "
                 f"max_bytes ({self.max_bytes})"
             )
+        for at in sorted(a for a in self.pending if last is not None and a <= last):  # behind the checkpoint
+            url = slot_url(export.url, at)
+            if self._still_missing(at, export.at, _name(url)):
+                continue
+            data = self._get(url, self.max_bytes)
+            if data is not None:  # published at last: read, out of order (its ids make a repeat add nothing)
+                problem = archive_problem(data, self.max_unzipped_bytes)
+                yield LiveFile(at, url, data, None if problem is None else f"{_name(url)}: {problem}; passed over")
         todo = plan(export.at, last, self.catch_up)
         if todo.skipped:
             self._warn(
@@ -274,17 +300,29 @@ class LiveExports:
             name = _name(url)
             if data is None:
                 if latest:
+                    self.pending.add(at)  # listed, so published: looked for again while the poll goes on past it
                     raise GdeltSourceError(f"{name}: not found, though lastupdate.txt line {export.line} names it")
+                if at in self.pending:
+                    self._still_missing(at, export.at, name)
+                    continue
                 self._warn(f"{name}: not published by GDELT (not found); passed over")
                 continue
             if latest:
                 check_line(data, export)
-            else:
-                problem = archive_problem(data, self.max_unzipped_bytes)
-                if problem is not None:
-                    self._warn(f"{name}: {problem}; passed over")
-                    continue
-            yield LiveFile(at, url, data)
+            # Read through before any row is used: waiting for a broken copy would hold back every file after it.
+            problem = archive_problem(data, self.max_unzipped_bytes, past_cap_read=latest)
+            yield LiveFile(at, url, data, None if problem is None else f"{name}: {problem}; passed over")
+
+    def _still_missing(self, at: datetime, latest: datetime, name: str) -> bool:
+        """Whether the listed file of `at` is no longer looked for (LISTED_WAIT before `latest`): then it is said once
+        and dropped from `pending`."""
+        if latest - at <= LISTED_WAIT:
+            return False
+        self.pending.discard(at)
+        self._warn(
+            f"{name}: listed by lastupdate.txt but still not found {format_duration(LISTED_WAIT)} later; passed over"
+        )
+        return True
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)

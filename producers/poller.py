@@ -59,7 +59,7 @@ from .gdelt import (
     read_gdelt,
     read_gdelt_archive,
 )
-from .gdelt_live import SLOT, LiveExports, parse_stamp, stamp
+from .gdelt_live import SLOT, LiveExports, LiveFile, parse_stamp, stamp
 from .jsonl import JsonlPosition, JsonlSourceError, OpenDecompressors, read_jsonl_slice
 from .publish import DEFAULT_BATCH_SIZE, IngestSummary, Located, ingest, source_feed
 from .rss import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, FeedError, FeedResult, fetch_feed
@@ -248,6 +248,23 @@ def _is_http(url: str) -> bool:
     return urllib.parse.urlsplit(url).scheme in ("http", "https")
 
 
+def gdelt_exports_read(
+    store: CheckpointStore, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> dict[str, tuple[datetime, list[str]]]:
+    """Of each lastupdate.txt source (GDELT live) among `sources` that has read a file: its URL (redacted) -> the time
+    of the last export read, and the listed files not found yet (`status`, trial 59 MED-3: a stalled or stale
+    lastupdate.txt read "caught up")."""
+    out: dict[str, tuple[datetime, list[str]]] = {}
+    for source in sources:
+        if not isinstance(source, GdeltSource) or source.url is None:
+            continue
+        state = store.load_checkpoint(checkpoint_name(source.url)).state or {}
+        at = parse_stamp(state.get("at"))
+        if at is not None and state.get("export"):  # (a first poll that failed keeps a time, no file read)
+            out[redact_url(source.url)] = (at, [str(p) for p in state.get("pending") or []])
+    return out
+
+
 def own_poll(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
     """A source's own `poll` interval: a feed's, a GDELT lastupdate.txt's; None: every poll (files)."""
     if isinstance(source, RssSource) or (isinstance(source, GdeltSource) and source.url is not None):
@@ -265,6 +282,17 @@ def _unless_failed(
     """ingest's `checkpoint` of one GDELT file: (name, position), or none if the file's read failed part-way
     (`failed`, filled by _until_error as it is read; ingest asks once the file is read): it must not be marked read."""
     return lambda _summary: None if failed else (name, position)
+
+
+def _live_state(at: datetime, export: str | None, pending: set[datetime]) -> dict[str, Any]:
+    """A lastupdate.txt source's checkpoint: the time of the last export read (and its URL), and the files
+    lastupdate.txt listed that were not found yet, looked for again (gdelt_live.LiveExports.pending)."""
+    state: dict[str, Any] = {"at": stamp(at)}
+    if export is not None:
+        state["export"] = export
+    if pending:
+        state["pending"] = sorted(stamp(p) for p in pending)
+    return state
 
 
 def _gdelt_options(source: GdeltSource) -> GdeltOptions:
@@ -592,7 +620,10 @@ class SourcePoller:
         assert url is not None
         result = SourceResult(origin=url, kind="gdelt")
         name = checkpoint_name(url)
-        last = parse_stamp((self.store.load_checkpoint(name).state or {}).get("at"))
+        saved = self.store.load_checkpoint(name).state or {}
+        last = parse_stamp(saved.get("at"))
+        export_read = saved.get("export")
+        waiting = {at for at in map(parse_stamp, saved.get("pending") or []) if at is not None}
         try:
             credentials = source_credentials(source, self.env)
             query = source_query(source, self.env)
@@ -608,12 +639,38 @@ class SourcePoller:
             credentials=credentials,
             query=query,
             max_unzipped_bytes=options.max_unzipped_bytes,
+            pending=set(waiting),
         )
         read = False
+        at_read = last
+
+        def past(file: LiveFile) -> Checkpoint:
+            """The position once `file` is read: a listed file read late (behind the checkpoint) does not move it
+            back, and is no longer pending."""
+            if at_read is None or file.at > at_read:
+                return Checkpoint(0, _live_state(file.at, redact_url(file.url), exports.pending - {file.at}))
+            return Checkpoint(0, _live_state(at_read, export_read, exports.pending - {file.at}))
+
+        def now_read(file: LiveFile) -> None:
+            nonlocal read, at_read, export_read, waiting
+            read = True
+            exports.pending.discard(file.at)
+            waiting = set(exports.pending)
+            if at_read is None or file.at > at_read:
+                at_read, export_read = file.at, redact_url(file.url)
+
         try:
             for file in exports.new_files(last):
                 if result.ingested is None:
                     result.ingested = IngestSummary(origin=url)
+                if file.damaged is not None:
+                    # GDELT's copy is broken and stays so: a dead letter once, the checkpoint past it, and the poll
+                    # goes on to the next file; the poll still fails, so `status` and `run --once` say it (trial 59).
+                    damaged = DeadLetter(origin=redact_url(file.url), reason=file.damaged)
+                    result.ingested.merge(ingest(self.store, [damaged], url, checkpoint=(name, past(file))))
+                    result.error = result.error or file.damaged
+                    now_read(file)
+                    continue
                 failed: list[OSError] = []
                 # Where each row was read (the export, its member, its line): a re-listed event's dead letter names
                 # it, not lastupdate.txt with no line (trial 48, MED-2).
@@ -621,7 +678,7 @@ class SourcePoller:
                 items = read_gdelt_archive(
                     file.data, redact_url(file.url), options=options, max_body_chars=self.max_body_chars, places=places
                 )
-                position = Checkpoint(0, {"at": stamp(file.at), "export": redact_url(file.url)})
+                position = past(file)
                 result.ingested.merge(
                     ingest(
                         self.store,
@@ -638,13 +695,15 @@ class SourcePoller:
                 if failed:  # checked whole before, so hardly ever; its rows read stand, and it is read again
                     result.error = str(failed[0])
                     break
-                read = True
+                now_read(file)
         except GdeltSourceError as e:
             result.error = str(e)
         if last is None and not read and exports.latest is not None and result.error is not None:
             # A first poll that failed on its file starts from that file next time, not from whatever is the latest
             # by then: what a source follows starts when it is first seen.
-            self.store.commit(name, Checkpoint(0, {"at": stamp(exports.latest - SLOT)}), [])
+            self.store.commit(name, Checkpoint(0, _live_state(exports.latest - SLOT, None, exports.pending)), [])
+        elif at_read is not None and exports.pending != waiting:  # a listed file not found, or one given up on
+            self.store.commit(name, Checkpoint(0, _live_state(at_read, export_read, exports.pending)), [])
         result.warnings = exports.warnings
         result.not_modified = result.ingested is None and result.error is None
         return result

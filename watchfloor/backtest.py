@@ -23,6 +23,7 @@ from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import (
     GdeltSourceError,
     auto_folder_problem,
+    export_files,
     looks_like_gdelt,
     not_gdelt,
     read_gdelt,
@@ -722,11 +723,22 @@ def _gdelt_blocks(
     """A GDELT file's (or folder's) documents, a block at a time (with the options' defaults, as `watchfloor
     ingest FILE` reads it); a repeated event id is a repeat or a dead letter, never an edition, as live."""
     try:
-        rows = read_gdelt(p, max_body_chars=max_body_chars)
+        files = export_files(p)
     except GdeltSourceError as e:
         report.source_error(p, str(e))
         report.files.pop()
         return
+
+    def each_file() -> Iterator[tuple[int, Document | DeadLetter]]:
+        # File by file, as live and `ingest` read a folder: a damaged file is said (naming it) and the rest read
+        # (trial 59, MED-4); a damaged archive gives no row (read_gdelt checks it whole first).
+        for file in files:
+            try:
+                yield from read_gdelt(file, max_body_chars=max_body_chars)
+            except GdeltSourceError as e:  # a truncated or damaged archive
+                report.source_error(p, str(e))
+
+    rows = each_file()
     block: list[Document] = []
 
     def flush() -> list[Any]:
@@ -742,19 +754,17 @@ def _gdelt_blocks(
             on_items(len(docs))
         return docs
 
-    try:
-        for _line, item in rows:
-            if isinstance(item, DeadLetter):
-                report.add_dead([item], fr)
-                continue
-            block.append(item)
-            if len(block) >= GDELT_BLOCK:
-                yield flush()
-                block = []
-    except GdeltSourceError as e:  # a truncated archive: the rows read stand
-        report.source_error(p, str(e))
-        if not (block or fr.accepted or fr.dead):  # nothing read: the error says it, not also "no events in it"
-            report.files.remove(fr)
+    errors_before = len(report.errors)
+    for _line, item in rows:
+        if isinstance(item, DeadLetter):
+            report.add_dead([item], fr)
+            continue
+        block.append(item)
+        if len(block) >= GDELT_BLOCK:
+            yield flush()
+            block = []
+    if len(report.errors) > errors_before and not (block or fr.accepted or fr.dead):
+        report.files.remove(fr)  # nothing read: the error says it, not also "no events in it"
     if block:
         yield flush()
     if on_bytes is not None:

@@ -210,3 +210,59 @@ def test_a_backtest_of_gdelt_exports_raises_what_the_live_poller_raises(tmp_path
             "(give a changed document a new id)",
         )
     ]
+
+
+def _damaged_folder(tmp_path: Path) -> tuple[Path, Path, Path, list[str]]:
+    """A folder of three exports (trial 59): a deflate stream with 40 bytes flipped (its central directory whole), a
+    stored member with one byte changed (its CRC does not match), then a good file; returns them and the good rows."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    broken, crc, good = (folder / f"2024102210{m}00.export.CSV.zip" for m in ("00", "15", "30"))
+    for path, rows, method in ((broken, lines[:3], zipfile.ZIP_DEFLATED), (crc, lines[3:6], zipfile.ZIP_STORED)):
+        with zipfile.ZipFile(path, "w", method) as z:
+            z.writestr(path.name.removesuffix(".zip"), "".join(r + "\n" for r in rows))
+    data = bytearray(broken.read_bytes())
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    for k in range(start + 40, start + 80):
+        data[k] ^= 0x5A
+    broken.write_bytes(bytes(data))
+    data = bytearray(crc.read_bytes())
+    data[30 + len(crc.name.removesuffix(".zip")) + 5] ^= 1  # inside the first row's GLOBALEVENTID: still a row
+    crc.write_bytes(bytes(data))
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(good.name.removesuffix(".zip"), "".join(r + "\n" for r in lines[6:]))
+    return broken, crc, good, lines[6:]
+
+
+def test_a_backtest_says_each_damaged_export_of_a_folder_and_reads_the_rest(tmp_path: Path) -> None:
+    broken, crc, _good, rows = _damaged_folder(tmp_path)
+    out = tmp_path / "result.json"
+    res = runner.invoke(app, ["backtest", str(broken.parent), "--rules", str(PACK), "--json", str(out)])
+    text = " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert f"cannot read GDELT archive {broken}, member {broken.stem}: zlib: Error -3" in text, res.output
+    assert f"cannot read GDELT archive {crc}, member {crc.stem}: Bad CRC-32" in text, res.output
+    data = json.loads(out.read_text())
+    # the good file read (it used to be left unread after the first damaged one), no row of a damaged one
+    assert data["stats"]["documents"] == len(rows) and data["stats"]["sources_failed"] == 2, data["stats"]
+
+
+def test_ingest_of_a_folder_with_damaged_exports_names_them_and_keeps_no_row_of_them(tmp_path: Path) -> None:
+    broken, crc, _good, rows = _damaged_folder(tmp_path)
+    store = f"sqlite:///{tmp_path / 'wf.db'}"
+    res = runner.invoke(app, ["ingest", "--store", store, "--source-kind", "gdelt", str(broken.parent)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert f"cannot read GDELT archive {crc}, member {crc.stem}: Bad CRC" in text  # (a source says its last error)
+    assert f"{len(rows)} new documents" in res.output, res.output
+
+
+def test_run_once_over_a_folder_with_damaged_exports_alerts_on_the_rest_and_exits_4(tmp_path: Path) -> None:
+    """Trial 59 (HIGH-2): a broken deflate stream escaped as `cycle failed error: Error -3 …`, stopping every alert."""
+    broken, _crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    res = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 4, res.output
+    assert "cannot read GDELT archive" in res.output and "Traceback" not in res.output
+    assert _sent(tmp_path), res.output  # the good file's alerts went out

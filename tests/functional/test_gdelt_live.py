@@ -238,7 +238,7 @@ def test_a_download_cut_short_fails_the_poll_and_is_fetched_again(gdelt_server: 
     assert len(ids(store)) == 7
 
 
-def test_a_missed_file_that_is_no_archive_is_passed_over_with_a_warning(gdelt_server: GdeltServer) -> None:
+def test_a_missed_file_that_is_no_archive_is_dead_lettered_once_and_passed_over(gdelt_server: GdeltServer) -> None:
     store = MemoryStore()
     gdelt_server.publish(T0, FIRST)
     gdelt_server.announce(T0)
@@ -247,10 +247,60 @@ def test_a_missed_file_that_is_no_archive_is_passed_over_with_a_warning(gdelt_se
     gdelt_server.publish(T2, THIRD)
     gdelt_server.announce(T2)
     result = poll(store, source(gdelt_server))
-    assert result.error is None, result.error
-    (warning,) = result.warnings
-    assert warning.startswith(f"{T1}.export.CSV.zip: not a readable zip archive") and warning.endswith("passed over")
+    assert result.error is not None, result.error
+    assert result.error.startswith(f"{T1}.export.CSV.zip: not a readable zip archive")
+    assert result.error.endswith("passed over")
     assert ids(store) >= {"gdelt:1194000007", "gdelt:1194000008"} and "gdelt:1194000006" not in ids(store)
+    assert len(list(store.read(types={"dead_letter"}))) == 1
+
+
+def deflate_damaged(data: bytes) -> bytes:
+    """`data` (one deflated member) with 40 bytes of its compressed stream flipped: the central directory, the
+    sizes and so the listed MD5 of the copy are GDELT's own, its content unreadable (trial 59, HIGH-2)."""
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    out = bytearray(data)
+    for k in range(start + 40, start + 80):
+        out[k] ^= 0x5A
+    return bytes(out)
+
+
+def test_a_latest_file_whose_deflate_stream_is_broken_is_said_dead_lettered_once_and_the_next_read(
+    gdelt_server: GdeltServer,
+) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"] = deflate_damaged(export_zip(SECOND, T1))
+    gdelt_server.announce(T1)  # its true size and MD5: GDELT's own copy is the broken one
+    broken = poll(store, source(gdelt_server))
+    assert broken.error is not None, "a broken latest file must fail the poll (status, run --once)"
+    assert broken.error.startswith(f"{T1}.export.CSV.zip: member '{T1}.export.CSV' is damaged (zlib: "), broken.error
+    assert ids(store) == {"gdelt:1194000001", "gdelt:1194000002", "gdelt:1194000003"}  # none of its rows
+    assert len(list(store.read(types={"dead_letter"}))) == 1
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    gdelt_server.requests.clear()
+    nxt = poll(store, source(gdelt_server))
+    assert nxt.error is None, nxt.error
+    assert gdelt_server.zips_fetched() == [T2]  # the broken one is not fetched again
+    assert ids(store) >= {"gdelt:1194000007", "gdelt:1194000008"}
+    assert len(list(store.read(types={"dead_letter"}))) == 1
+
+
+def test_run_once_with_a_broken_latest_file_exits_4_naming_it(gdelt_server: GdeltServer, tmp_path: Path) -> None:
+    gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"] = deflate_damaged(export_zip(SECOND, T1))
+    gdelt_server.announce(T1)
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{PACK}]\n"
+        f"sources:\n  - {{kind: gdelt, url: {gdelt_server.url('/gdeltv2/lastupdate.txt')!r}}}\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert res.exit_code == 4, res.output
+    assert f"{T1}.export.CSV.zip: member '{T1}.export.CSV' is damaged (zlib: " in res.output
+    assert "Traceback" not in res.output
 
 
 def test_the_latest_file_not_found_fails_the_poll(gdelt_server: GdeltServer) -> None:
@@ -513,3 +563,79 @@ def test_an_event_relisted_with_other_counts_is_a_dead_letter_naming_the_export_
     # the documents themselves still count as the source's, as configured
     origin = {se.event.origin for se in store.read(types={"news.article"})}
     assert origin == {gdelt_server.url("/gdeltv2/lastupdate.txt")}
+
+
+def test_a_listed_file_not_found_at_first_is_looked_for_again_and_read_when_it_appears(
+    gdelt_server: GdeltServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Trial 59 (HIGH-3): lastupdate.txt listed T1 before the mirror had it; T1 was then passed over as "not published
+    by GDELT" when T2 came, and its events lost when it appeared."""
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    t1 = gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    del gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"]  # listed, not served yet
+    missing = poll(store, source(gdelt_server))
+    assert missing.error == f"{T1}.export.CSV.zip: not found, though lastupdate.txt line 1 names it"
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    with caplog.at_level(logging.WARNING, logger="watchfloor.producers.gdelt_live"):
+        later = poll(store, source(gdelt_server))
+    assert later.error is None and later.warnings == [], later.warnings  # T1 not "passed over"
+    assert ids(store) >= {"gdelt:1194000007", "gdelt:1194000008"}
+    gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"] = t1  # it appears
+    gdelt_server.requests.clear()
+    found = poll(store, source(gdelt_server))
+    assert found.error is None, found.error
+    assert gdelt_server.zips_fetched() == [T1]
+    assert ids(store) >= {"gdelt:1194000006", "gdelt:1194000009"}  # its events read (old code: lost)
+    state = store.load_checkpoint(checkpoint_name(gdelt_server.url("/gdeltv2/lastupdate.txt"))).state
+    assert state == {"at": T2, "export": gdelt_server.export_url(T2)}  # not moved back, nothing pending
+    gdelt_server.requests.clear()
+    poll(store, source(gdelt_server))
+    assert gdelt_server.zips_fetched() == []  # read once
+
+
+def test_a_listed_file_still_not_found_six_hours_on_is_passed_over_said_once(gdelt_server: GdeltServer) -> None:
+    store = MemoryStore()
+    gdelt_server.publish(T0, FIRST)
+    gdelt_server.announce(T0)
+    poll(store, source(gdelt_server))
+    gdelt_server.publish(T1, SECOND)
+    gdelt_server.announce(T1)
+    del gdelt_server.files[f"/gdeltv2/{T1}.export.CSV.zip"]
+    poll(store, source(gdelt_server))
+    gdelt_server.publish(T2, THIRD)
+    gdelt_server.announce(T2)
+    assert poll(store, source(gdelt_server)).warnings == []
+    late = "20241028123000"  # 6h15 after T1
+    gdelt_server.publish(late, THIRD)
+    gdelt_server.announce(late)
+    given_up = poll(store, source(gdelt_server))
+    assert f"{T1}.export.CSV.zip: listed by lastupdate.txt but still not found 6h later; passed over" in (
+        given_up.warnings
+    ), given_up.warnings
+    gdelt_server.requests.clear()
+    again = poll(store, source(gdelt_server))
+    assert again.warnings == [] and gdelt_server.zips_fetched() == []  # said once, not looked for again
+
+
+def test_status_says_the_last_gdelt_export_read_and_its_age(gdelt_server: GdeltServer, tmp_path: Path) -> None:
+    """Trial 59 (MED-3): a stalled or stale lastupdate.txt read "caught up", the last export read nowhere said."""
+    gdelt_server.publish(T3, ROWS)
+    gdelt_server.announce(T3)
+    cfg = tmp_path / "watchfloor.yaml"
+    lastupdate_url = gdelt_server.url("/gdeltv2/lastupdate.txt")
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{PACK}]\n"
+        f"sources:\n  - {{kind: gdelt, url: {lastupdate_url!r}}}\n",
+        encoding="utf-8",
+    )
+    assert CliRunner().invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 0
+    res = CliRunner().invoke(app, ["status", "--config", str(cfg)])
+    assert f"source {lastupdate_url}: last GDELT export read {T3} (" in " ".join(res.output.split()), res.output
+    res = CliRunner().invoke(app, ["status", "--config", str(cfg), "--json"])
+    told = json.loads(res.stdout)["gdelt_exports_read"][lastupdate_url]
+    assert told["last"] == T3 and told["age_seconds"] > 0 and told["pending"] == [], told

@@ -168,6 +168,8 @@ class Backlog:
     # of those, the ones a delivery sent there since supersedes: channel -> (why, its last sent delivery, epoch s)
     channel_checks_superseded: dict[str, tuple[str, float]] = field(default_factory=dict)
     heartbeat: Any = None  # web.activity.Heartbeat: the live `run` that wrote the last cycle, and its rules
+    # GDELT lastupdate.txt source -> (the time of the last export read, listed files not found yet); no verdict
+    gdelt_read: dict[str, tuple[datetime, list[str]]] = field(default_factory=dict)
 
     def reasons(self) -> list[str]:
         why = unread_reasons(self.unread)
@@ -182,7 +184,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
     """The embedded runner's and the dispatcher's backlog in the store at `url` (read only); `sources`: those the
     config given names, whose JSON Lines files with lines and no saved position are unread too."""
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
-    from watchfloor.producers.poller import never_read_sources, unread_sources
+    from watchfloor.producers.poller import gdelt_exports_read, never_read_sources, unread_sources
     from watchfloor.schemas.events import DOCUMENT_TYPES
     from watchfloor.stream_processors.ports import DocumentRetention
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
@@ -218,6 +220,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
             heartbeat=hb,
             pruned=pruned_range(st),
             unread=unread,  # (every store: memory, SQL)
+            gdelt_read=gdelt_exports_read(st, sources),
         )
     finally:
         st.close()
@@ -664,6 +667,14 @@ def _embedded_status(
                         for o, (secs, e) in sorted(backlog.failing.items())
                     },
                     "sources_unread": dict(sorted(backlog.unread.items())),
+                    "gdelt_exports_read": {
+                        o: {
+                            "last": f"{at:%Y%m%d%H%M%S}",
+                            "age_seconds": round((datetime.now(UTC) - at).total_seconds()),
+                            "pending": pending,
+                        }
+                        for o, (at, pending) in sorted(backlog.gdelt_read.items())
+                    },
                     "channel_checks_failed": {
                         "at": backlog.channels_checked_at,
                         "channels": {ch: why for ch, why in backlog.channel_checks},
@@ -707,6 +718,17 @@ def _embedded_status(
         if deliveries.given_up:
             line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
         print_unread(backlog.unread)
+        for origin, (at, pending) in sorted(backlog.gdelt_read.items()):
+            # GDELT publishes every 15 minutes: the age of the last export read tells a stalled or stale
+            # lastupdate.txt, which polls that find nothing new do not (trial 59, MED-3).
+            age = format_elapsed((datetime.now(UTC) - at).total_seconds())
+            waiting = ""
+            if pending:
+                waiting = f"; {counted(len(pending), 'listed file')} not found yet ({', '.join(pending)})"
+            err.print(
+                f"source {escape(origin)}: last GDELT export read {at:%Y%m%d%H%M%S} ({age} ago){escape(waiting)}",
+                highlight=False,
+            )
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
