@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from typer.testing import CliRunner
 
+from tests.integration.store_threads import open_in_thread
 from watchfloor.cli import app
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.migrations import (
@@ -119,18 +120,6 @@ def _wait_for_warning(caplog: pytest.LogCaptureFixture, text: str) -> None:
     raise AssertionError(f"never warned {text!r}")
 
 
-def _open_in_thread(url: str, out: list[SqlStore], errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            out.append(SqlStore(url))
-        except BaseException as e:  # reported by the test
-            errors.append(e)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
 def _warnings(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
 
@@ -148,7 +137,7 @@ def test_a_migration_behind_a_backup_lets_the_running_writers_go_on(
     errors: list[BaseException] = []
     with _backup_of(pg_url) as holder:
         blocker = _pid(holder)
-        migrating = _open_in_thread(pg_url, opened, errors)
+        migrating = open_in_thread(pg_url, opened, errors)
         writer_engine = create_engine(normalize_url(pg_url))
         try:
             with writer_engine.connect() as writer:
@@ -168,7 +157,7 @@ def test_a_migration_behind_a_backup_lets_the_running_writers_go_on(
         assert f"schema migration 15 waits for a lock of its table, held by PostgreSQL pid {blocker} " in said, said
         assert "application_name 'pg_dump'" in said and "deliveries (AccessShareLock)" in said, said
         # a second new process meanwhile waits for the first one's migration, and names it
-        second = _open_in_thread(pg_url, opened, errors)
+        second = open_in_thread(pg_url, opened, errors)
         _wait_for(admin, TRYING_THE_LOCK, "the second opener trying the migration lock")
         _wait_for_warning(caplog, "waiting for another process's schema migration")
         said = _warnings(caplog)
@@ -204,7 +193,7 @@ def test_a_migration_that_never_gets_its_lock_gives_up_saying_who_holds_it(
     try:
         with _backup_of(pg_url) as holder:
             blocker = _pid(holder)
-            migrating = _open_in_thread(pg_url, opened, errors)
+            migrating = open_in_thread(pg_url, opened, errors)
             migrating.join(WAIT_S)
             assert not migrating.is_alive()
         assert not opened
@@ -273,7 +262,7 @@ def test_a_waiting_opener_and_a_read_command_say_that_a_migration_is_in_progress
             status = CliRunner().invoke(app, ["status", "--store", pg_url])  # what the operator reads
             said = " ".join(status.output.split())
             assert status.exit_code == 1 and "a schema migration is in progress, by 'watchfloor migrate" in said, said
-            waiting = _open_in_thread(pg_url, opened, errors)
+            waiting = open_in_thread(pg_url, opened, errors)
             _wait_for(admin, TRYING_THE_LOCK, "the opener trying the migration lock")
             _wait_for_warning(caplog, "waiting for another process's schema migration")
             said = _warnings(caplog)
@@ -316,7 +305,7 @@ def test_a_concurrent_index_build_says_which_open_transactions_it_waits_for(
                 f"SELECT count(*) FROM pg_stat_activity WHERE pid = {blocker} AND xact_start < now() - interval '2 s'",
                 "the backup's transaction open for over a second",
             )
-            migrating = _open_in_thread(pg_url, opened, errors)
+            migrating = open_in_thread(pg_url, opened, errors)
             _wait_for_warning(caplog, "store: building index ix_deliveries_claim on deliveries concurrently")
             said = _warnings(caplog)
             assert "it waits first for the transactions open before it to end: " in said, said

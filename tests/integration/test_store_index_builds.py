@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from tests.integration.store_threads import open_in_thread
 from watchfloor.schemas.events import Event
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement
 from watchfloor.stream_processors.stores.migrations import current_version, latest_version
@@ -136,18 +137,6 @@ def blocker(pg_url: str) -> Iterator[Callable[[str], None]]:
         engine.dispose()
 
 
-def _open_in_thread(url: str, out: list[SqlStore], errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            out.append(SqlStore(url))
-        except BaseException as e:  # reported by the test
-            errors.append(e)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
 @pytest.mark.integration
 def test_postgres_upgrade_from_7_builds_indexes_while_another_process_writes(
     pg_url: str, blocker: Callable[[str], None]
@@ -163,7 +152,7 @@ def test_postgres_upgrade_from_7_builds_indexes_while_another_process_writes(
     blocker("deliveries")
     opened: list[SqlStore] = []
     errors: list[BaseException] = []
-    migrating = _open_in_thread(pg_url, opened, errors)
+    migrating = open_in_thread(pg_url, opened, errors)
     try:
         _wait_for(admin, _building("deliveries"), "the build of an index of deliveries waiting")
         for i in range(40):  # the running process's writes, during the build
@@ -261,9 +250,9 @@ def test_postgres_two_openers_at_once_migrate_once(pg_url: str, blocker: Callabl
     opened: list[SqlStore] = []
     errors: list[BaseException] = []
     try:
-        first = _open_in_thread(pg_url, opened, errors)
+        first = open_in_thread(pg_url, opened, errors)
         _wait_for(admin, _building("deliveries"), "the first opener's build waiting")
-        second = _open_in_thread(pg_url, opened, errors)
+        second = open_in_thread(pg_url, opened, errors)
         _wait_for(
             admin,
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -410,7 +399,7 @@ def test_postgres_new_store_opens_beside_an_open_snapshot(pg_url: str) -> None:
     errors: list[BaseException] = []
     with engine.connect() as backup:
         backup.execute(text("SELECT count(*) FROM pg_class"))  # its snapshot, held to the end of the transaction
-        t = _open_in_thread(pg_url, opened, errors)
+        t = open_in_thread(pg_url, opened, errors)
         t.join(WAIT_S)
         done = not t.is_alive()
         backup.rollback()
