@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -430,3 +431,41 @@ def test_produce_copies_its_dead_letters_where_dead_letters_and_metrics_read(tmp
         _, body = get(url + "/metrics")
         counted = sum(v for (name, _), v in samples(body).items() if name == "watchfloor_dead_letters_total")
         assert counted == 3, body
+
+
+def test_a_live_run_says_when_a_failing_source_reads_again(tmp_path: Path) -> None:
+    """Trial 59 (LOW-3): once a failing source recovered, its failure lines just stopped; nothing said it read again."""
+    cfg = config(tmp_path, [good(), typo(tmp_path)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
+    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    # Quiet cycles print nothing: without the line this waits for, the loop would block until the run ends.
+    watchdog = threading.Timer(60, proc.send_signal, (signal.SIGTERM,))
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(unstamped(line)[0] + "\n")
+            if "typo.jsonl failed" in line and not (tmp_path / "typo.jsonl").exists():
+                (tmp_path / "typo.jsonl").write_text("", encoding="utf-8")  # the mistyped file made: it reads now
+            if "read again" in line or len(lines) > 200:
+                break
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    lines += [x + "\n" for x in unstamped(rest)]
+    text = "".join(lines)
+    assert proc.returncode == 0, text
+    again = [x for x in lines if "read again" in x]
+    assert len(again) == 1 and f"source {tmp_path / 'typo.jsonl'} read again after failing for" in again[0], text
+    # Said once: the cycles after it say nothing more of that source.
+    assert not any("typo.jsonl" in x for x in lines[lines.index(again[0]) + 1 :]), text

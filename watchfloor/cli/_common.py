@@ -97,7 +97,17 @@ def error_line(e: BaseException) -> str:
     if isinstance(e, OSError):
         where = f"{e.filename}: " if e.filename else ""
         return f"{where}{e.strerror or e}"
-    return f"{type(e).__name__}: {e}"
+    return f"{exception_name(e)}: {e}"
+
+
+def exception_name(e: BaseException) -> str:
+    """The exception's class as a reader can place it: `zlib.error`, not a bare `error` (trial 59, LOW-3: `run
+    --once` said "error: error: Error -3 …" and a live cycle "cycle failed error: …")."""
+    name = type(e).__name__
+    module = type(e).__module__
+    if name.islower() and module not in ("builtins", "__main__"):
+        return f"{module}.{name}"
+    return name
 
 
 class _CommandGroup(TyperGroup):
@@ -368,6 +378,7 @@ class QuietCycles:
         self.last: float | None = None  # when a line was last printed
         self.held = 0  # quiet cycles not printed since
         self.since: datetime | None = None
+        self.recoveries = SourceRecoveries()  # the sources that failed, to say when each reads again
 
     def line(self, text: str, *, quiet: bool) -> str | None:
         """`text` to print now, with a note of the quiet cycles before it, or None to print nothing."""
@@ -421,6 +432,37 @@ def source_failed(origin: str, error: str | None) -> str:
     error without control characters (an HTTP reason phrase is the feed server's to write)."""
     said = f"[yellow]source {escape(redact_url(origin))} failed[/yellow]"
     return f"{said}: {escape(visible_text(error or ''))}"
+
+
+class SourceRecoveries:
+    """Which sources failed their last poll, so that a live command says when one reads again: the failure lines
+    just stopped, and an operator could not tell a recovered source from one no longer polled (trial 59, LOW-3)."""
+
+    def __init__(self) -> None:
+        self._failing: dict[str, float] = {}  # origin -> monotonic time of its first failed poll in a row
+
+    def lines(self, sources: Sequence[Any], now: float) -> list[str]:
+        """The "read again" lines for this poll's `sources` (each with `.origin` and `.error`): one per source that
+        failed its previous poll and was read now. A source not polled this time keeps its state."""
+        said: list[str] = []
+        for src in sources:
+            if src.error is not None:
+                self._failing.setdefault(src.origin, now)
+            elif (since := self._failing.pop(src.origin, None)) is not None:
+                said.append(
+                    f"[green]source {escape(redact_url(src.origin))} read again[/green] "
+                    f"after failing for {_seconds_said(now - since)}"
+                )
+        return said
+
+
+def _seconds_said(seconds: float) -> str:
+    s = max(0, round(seconds))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    return f"{s // 3600}h {s % 3600 // 60}m"
 
 
 def source_absent(origin: str) -> str:

@@ -448,6 +448,8 @@ def produce(
                 health.record(summary, chosen, producer.store)
                 for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
                     err.print(source_failed(src.origin, src.error), highlight=False)
+                for line in lines.recoveries.lines(summary.sources, time.monotonic()):
+                    err.print(line, highlight=False)
                 for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
                     err.print(source_absent(src.origin), highlight=False)
                 print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them

@@ -25,6 +25,7 @@ from ._common import (
     edited,
     err,
     error_line,
+    exception_name,
     fail,
     interval_seconds,
     log_times,
@@ -430,7 +431,7 @@ def live_cycle(
             store_watch.down(store_problem(e), lasting=True, word=store_state(e))
         else:
             err.print(
-                f"[red]cycle failed[/red] {type(e).__name__}: {escape(str(e))}; retrying in {wait:g}s",
+                f"[red]cycle failed[/red] {exception_name(e)}: {escape(str(e))}; retrying in {wait:g}s",
                 highlight=False,
             )
         return None
@@ -546,6 +547,8 @@ def _cycle(
     settling = False  # every source is in: what follows is delivered batch by batch again
     for src in summary.errors:  # every cycle, one line per source that failed (a live run goes on)
         err.print(source_failed(src.origin, src.error), highlight=False)
+    for line in lines.recoveries.lines(summary.sources, time.monotonic()) if lines is not None else []:
+        err.print(line, highlight=False)
     for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
         err.print(source_absent(src.origin), highlight=False)
     print_dead_letters(summary.dead_letters)
