@@ -4,7 +4,7 @@ near misses, and assemble everything into the backtest's JSON result (which the 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -279,7 +279,8 @@ def assemble(
         ev.scores = truth.score(alerts, timeline_window)
         if ev.scores is not None:
             if collector is not None:
-                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector, alerts)
+                verdicts = {v.alert: v.verdict for v in ev.scores.verdicts}
+                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector, alerts, verdicts)
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
         base_repeats = (
@@ -418,11 +419,25 @@ def carried_repeats(
     return out
 
 
-def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts: list[AlertRef]) -> list[Outcome]:
+def _false_holders(
+    o: Outcome, held_by: Mapping[str, list[str]], rule_of: Mapping[str, str], verdicts: Mapping[str, str]
+) -> list[str]:
+    """The alerts of the outcome's rule whose realert held its report back and that the scores count false."""
+    return [a for a in held_by.get(o.item, ()) if rule_of.get(a) == o.rule and verdicts.get(a) == "false"]
+
+
+def _with_reasons(
+    outcomes: list[Outcome],
+    collector: NearMissCollector,
+    alerts: list[AlertRef],
+    verdicts: Mapping[str, str] | None = None,
+) -> list[Outcome]:
     """Each missed positive with what kept it from an alert of its rule: its near miss's reason for that rule
     (a modality, a realert of a false alert, a count short of reports), else the alert of another rule that
     rests on it (then the rules made a signal of it: outside trial 17, H3), else that the rules made no signal of
-    it; unknown (left blank) when the collector dropped candidates past its bound."""
+    it; unknown (left blank) when the collector dropped candidates past its bound. A realert held back by an alert
+    the scores count false (`verdicts`: alert id -> verdict) says so: a false alert silencing the real event is
+    what the analyst must see (outside trial 61, M5: "realert: R alerted at T; quiet for 30d" alone, 74 times)."""
     reasons: dict[str, list[Any]] = {}
     for m in collector.near_misses():
         reasons.setdefault(m.signal.document_id, []).extend(m.reasons)
@@ -430,6 +445,11 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts:
     for a in sorted(alerts, key=lambda a: (a.fired_at, a.id)):
         for eid in dict.fromkeys(a.reports):
             resting.setdefault(eid, []).append(a)
+    held_by: dict[str, list[str]] = {}  # report id -> the alerts whose realert held it back
+    for alert_id, held in collector.repeats.items():
+        for eid in held:
+            held_by.setdefault(eid, []).append(alert_id)
+    rule_of = {a.id: a.rule for a in alerts}
     # a detection over detections -> the rules whose alerts it reads
     reads = {d.id: sorted({r.detection for r in d.refs if r.detection is not None}) for d in collector.rules.detections}
     out: list[Outcome] = []
@@ -445,6 +465,11 @@ def _with_reasons(outcomes: list[Outcome], collector: NearMissCollector, alerts:
         others = [a for a in resting.get(o.item, []) if a.rule != o.rule]
         if mine:
             why = f"{mine[0].kind}: {mine[0].detail}"
+            if mine[0].kind == "realert" and (held := _false_holders(o, held_by, rule_of, verdicts or {})):
+                why += (
+                    f" — held back by a false alert ({', '.join(held)}: it cites no report labelled for {o.rule}), "
+                    "so a false alert silenced this report"
+                )
         elif others:
             # Its signal made another rule's alert: "no signal" would be untrue. A detection over detections reads
             # alerts, so one of its inputs' alerts resting on the item is said as such.

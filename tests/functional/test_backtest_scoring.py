@@ -310,6 +310,14 @@ def test_a_false_alert_says_why_and_unlabelled_reports_are_named_as_the_cause(tm
     assert "note: 1 of the 2 false alert(s) rest only on reports the labels do not name" in flat
     verdicts = json.loads(out.read_text())["scores"]["verdicts"]
     assert sorted(v["unlabelled_reports"] for v in verdicts if v["verdict"] == "false") == [0, 1]
+    # The labelled repeat its realert held back says that the alert holding it was false (outside trial 61, M5: the
+    # missed reports said only "realert: … quiet for 30d", hiding that a false alert silenced the real event).
+    false_ids = {v["id"] for v in verdicts if v["verdict"] == "false"}
+    missed = next(o for o in json.loads(out.read_text())["scores"]["events"] if o["id"] == "sc-05")
+    assert missed["status"] == "fn" and missed["why"].startswith("realert: "), missed
+    held = missed["why"].split("held back by a false alert (", 1)[1].split(":", 1)[0]
+    assert held in false_ids and "so a false alert silenced this report" in missed["why"], missed
+    assert "held back by a false alert" in flat
     # with every report labelled, no note
     code, output = run(EVENTS, "--labels", LABELS, "--label-map", MAP)
     assert code == 0 and "rest only on reports the labels do not name" not in output
