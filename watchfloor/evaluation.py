@@ -39,6 +39,7 @@ from watchfloor.scoring.scores import Outcome, ScoreWindow
 from watchfloor.scoring.truth import NEGATIVE_LABELS, bad_lines_error
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
+from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
 from .backtest import LabelTap, ReadReport, result_json
 
@@ -84,7 +85,10 @@ class Truth:
                     f"{labels}: which rules answer which labels? Give --label-map MAP.yaml (LABEL: [rule-id]) "
                     "or declare `labels:` on the pack's detections"
                 )
-        tl = load_timeline(timeline, rule_vocabulary(rules, baseline)) if timeline is not None else None
+        vocab = rule_vocabulary(rules, baseline)
+        if lab is not None and lmap is not None:
+            lab = _labels_with_groups(lab, lmap, vocab)
+        tl = load_timeline(timeline, vocab) if timeline is not None else None
         truth = cls(lab, lmap, tl)
         if baseline is not None:
             truth.baseline_rules = frozenset(d.id for d in baseline.detections)
@@ -134,7 +138,7 @@ class Truth:
                 f"{self.labels.path}: {len(missing)} of {len(self.labels.items)} labelled ids are not among the "
                 f"events (not scored), e.g. {sample}"
             )
-        self.labels = Labels(self.labels.path, items)
+        self.labels = replace(self.labels, items=items)  # (keeps the spellings its group cells compare in)
 
     def score(self, alerts: Iterable[AlertRef], window: timedelta, *, baseline: bool = False) -> Scores | None:
         """`baseline`: the alerts of --baseline-rules, scored with those rules' own labels when the map comes from
@@ -417,6 +421,32 @@ def carried_repeats(
         if extra:
             out[d.id] = list(dict.fromkeys([*out.get(d.id, ()), *extra]))
     return out
+
+
+def _labels_with_groups(lab: Labels, lmap: LabelMap, vocab: RuleVocabulary) -> Labels:
+    """The labels with the packs' spellings to compare their `group` cells in, each cell checked as a timeline's is:
+    a name no rule its labels map to can carry (`plce=KURSK`), or a value none can take, is an error naming
+    FILE:LINE, not a positive no alert could ever catch."""
+    problems: list[str] = []
+    for item in lab.items.values():
+        if not item.group:
+            continue
+        rules = sorted({r for label in item.labels for r in lmap.rules_by_label.get(label, ())})
+        if not rules:
+            continue
+        for k, v in item.group:
+            allowed = [vocab.keys.get(r) for r in rules]
+            if all(a is not None and k not in a for a in allowed):
+                can = sorted({x for a in allowed if a is not None for x in a})
+                problems.append(
+                    f"{lab.path}:{item.line}: column 'group': the alerts of {', '.join(rules)} carry no {k!r} "
+                    f"(they can carry: {', '.join(can) or 'nothing'})"
+                )
+            elif (wrong := vocab.value_problem(rules, k, v)) is not None:
+                problems.append(f"{lab.path}:{item.line}: column 'group': {wrong}")
+    if problems:
+        raise TruthError("\n".join(problems))
+    return replace(lab, names=vocab.spellings)
 
 
 def _false_holders(

@@ -859,3 +859,42 @@ detections:
     assert "missed ps-1 (PORT_STRIKE) for port-strike-spreads — count: 1 of 2 distinct documents within 2d" in said, (
         said
     )
+
+
+def test_a_labels_group_column_counts_only_an_alert_about_that_party(tmp_path: Path) -> None:
+    """Outside trial 61, M4: the labels could not say whose story an item is, so an alert naming the wrong country
+    ("Ukraine quit the grain deal" on a report of Russia quitting) scored as a true alert and its event as caught.
+    A `group` cell (a timeline's syntax) counts only an alert that carries it."""
+    text = LABELS.read_text(encoding="utf-8")
+    right = tmp_path / "right.csv"
+    right.write_text(
+        text.replace("id,label,time,note", "id,label,time,note,group").replace(
+            "sc-03,TREATY_RATIFICATION_DUMA,2024-10-24T07:30:00+00:00,the vote came half an hour before the report",
+            "sc-03,TREATY_RATIFICATION_DUMA,2024-10-24T07:30:00+00:00,the Duma's vote,party=RUS",
+        ),
+        encoding="utf-8",
+    )
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(right.read_text(encoding="utf-8").replace("party=RUS", "party=PRK"), encoding="utf-8")
+    bare = tmp_path / "bare.csv"
+    bare.write_text(right.read_text(encoding="utf-8").replace("party=RUS", "Russia"), encoding="utf-8")
+    per = {}
+    for name, labels in (("plain", LABELS), ("right", right), ("wrong", wrong), ("bare", bare)):
+        out = tmp_path / f"{name}.json"
+        code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--json", out)
+        assert code == 0, output
+        s = json.loads(out.read_text())["scores"]
+        per[name] = (s["per_rule"]["treaty-ratified"]["tp"], s["per_rule"]["treaty-ratified"]["fn"])
+        per[name + " sc-03"] = next(e["status"] for e in s["events"] if e["id"] == "sc-03")
+    assert per["right"] == per["plain"] == per["bare"] and per["right sc-03"] == "tp", per
+    # The alert about Russia's ratification does not catch a report labelled as North Korea's.
+    assert per["wrong sc-03"] == "fn" and per["wrong"][0] == per["plain"][0] - 1, per
+
+
+def test_a_labels_group_naming_what_no_alert_can_carry_is_an_error_at_its_line(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label,group\nsc-03,TREATY_RATIFICATION_DUMA,prty=RUS\nsc-04,NONE,\n", encoding="utf-8")
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
+    assert code != 0
+    flat = " ".join(output.split())
+    assert f"{labels}:2: column 'group': the alerts of treaty-ratified carry no 'prty'" in flat, output

@@ -483,6 +483,11 @@ def score(
         event = item.event_for(positives[rule].get(item_id, ())) if item is not None else None
         return event if event is not None else "\x00" + item_id
 
+    def about(item_id: str, a: AlertRef) -> bool:
+        """Whether the alert is about the item's story: its group, when the labels give one (`group` column)."""
+        item = labels.items.get(item_id)
+        return item is None or item.carried_by(a.group, a.attributes, labels.names)
+
     first_alert: dict[tuple[str, str], AlertRef] = {}
     repeat_of: dict[tuple[str, str], AlertRef] = {}  # (item, rule) -> the first true alert that held it back
     told: dict[str, set[str]] = {r: set() for r in scored}  # rule -> events its true alerts told so far
@@ -514,7 +519,7 @@ def score(
         cited: dict[str, None] = {}  # the positives it rests on, once each, in its order
         events: set[str] = set()
         for eid in a.reports:  # every report it rests on, not only the 10 it shows
-            if eid in mine:
+            if eid in mine and about(eid, a):
                 cited[eid] = None
                 events.add(event_of(eid, a.rule))
                 first_alert.setdefault((eid, a.rule), a)
@@ -544,7 +549,7 @@ def score(
             told[a.rule] |= events
             for eid in a.repeats:
                 # with events, only a repeat of a story it told: a new event it held back was not told
-                if eid in mine and (not with_events or event_of(eid, a.rule) in events):
+                if eid in mine and about(eid, a) and (not with_events or event_of(eid, a.rule) in events):
                     repeat_of.setdefault((eid, a.rule), a)
 
     def time_of(item_id: str) -> tuple[datetime | None, str | None]:

@@ -57,6 +57,19 @@ class LabelledItem:
     # Every event the file names for the item (its labels' and a row's without a label), distinct and sorted: kept
     # apart, never read back out of the joined `event` (review 24, M2: "Gaza; wave 2" split into two stories).
     named_events: tuple[str, ...] = field(default=(), compare=False)
+    # Whose story it is, when the file says (`group` column, a timeline's syntax: `party=RUS`, or a bare `RUS`): only
+    # an alert carrying it counts the item as caught (outside trial 61, M4: "Ukraine quit the grain deal", citing a
+    # report of Russia quitting, scored as a true alert and the event as caught).
+    group: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    any_group_value: str | None = field(default=None, compare=False)
+
+    def carried_by(
+        self, alert_group: Mapping[str, str], attributes: Mapping[str, Iterable[str]], names: Spellings | None
+    ) -> bool:
+        """Whether an alert (its group and attributes) is about this item's group; True when the file gives none."""
+        if not self.group and self.any_group_value is None:
+            return True
+        return alert_carries(dict(self.group), alert_group, attributes, names, any_value=self.any_group_value)
 
     def event_for(self, labels: Iterable[str]) -> str | None:
         """The event of the first of `labels` (sorted) that has one; else the item's one event when the file names
@@ -85,6 +98,8 @@ class Labels:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # Each label -> the lines that write it, in order: where a misspelt label is to be fixed.
     label_lines: dict[str, list[int]] = field(default_factory=dict, compare=False)
+    # The packs' entity spellings, what a `group` cell's values are compared in (set by Truth.load)
+    names: Spellings = field(default_factory=Spellings, compare=False)
 
     def positives(self) -> dict[str, LabelledItem]:
         return {k: v for k, v in self.items.items() if v.labels}
@@ -323,7 +338,20 @@ def _labelled_row(
     labels = set(row_labels)
     t = _time(path, line, row["time"], "time") if row.get("time") else None
     event = (row.get("event") or "").strip() or None
+    try:
+        group_cell, bare = parse_group(row.get("group") or "")
+    except ValueError as e:
+        raise TruthError(f"{path}:{line}: column 'group': {e}") from None
+    group = tuple(sorted(group_cell.items()))
     prev = items.get(item_id)
+    if prev is not None and (group or bare) and (prev.group or prev.any_group_value):
+        if (prev.group, prev.any_group_value) != (group, bare):
+            raise TruthError(
+                f"{path}:{line}: id {item_id!r} has another group than on line {prev.line}: one item is one "
+                "story's (label its other story's report apart, or leave the group out)"
+            )
+    if prev is not None and not (group or bare):
+        group, bare = prev.group, prev.any_group_value
     events = dict(prev.events) if prev is not None else {}
     if event is not None:
         for label in sorted(labels):
@@ -360,12 +388,14 @@ def _labelled_row(
         item_event,
         tuple(sorted(events.items())),
         tuple(sorted(named)),
+        group,
+        bare,
     )
 
 
 def load_labels(path: str | Path) -> Labels:
-    """`id,label[,time][,event]` (other columns ignored; `labels` for `label` too, as `backtest --csv` writes it).
-    An id may have several rows or `;`-separated labels;
+    """`id,label[,time][,event][,group]` (other columns ignored; `labels` for `label` too, as `backtest --csv`
+    writes it). An id may have several rows or `;`-separated labels;
     NONE (or an empty cell) marks a labelled negative. An id with a label and NONE is a positive, with a
     warning naming both lines. `event` names the story an item reports, per label (an item reporting two stories
     has a row per label, each with its event; one label has one event)."""
