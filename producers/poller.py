@@ -295,7 +295,8 @@ def _live_state(at: datetime, export: str | None, pending: set[datetime]) -> dic
     return state
 
 
-def _gdelt_options(source: GdeltSource) -> GdeltOptions:
+def gdelt_options(source: GdeltSource) -> GdeltOptions:
+    """The rows a GDELT source keeps and how far it reads a file: what `run` reads it with, and a backtest of it."""
     return GdeltOptions(
         root_only=source.root_only,
         min_mentions=source.min_mentions,
@@ -568,7 +569,7 @@ class SourcePoller:
         if isinstance(source, AutoGdeltFolder) and not done and (problem := auto_folder_problem(source.path)):
             result.error = problem
             return result
-        options = _gdelt_options(source)
+        options = gdelt_options(source)
         result.ingested = IngestSummary(origin=source.path)
         committed = saved
         for file in files:
@@ -630,7 +631,7 @@ class SourcePoller:
         except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
             result.error = str(e)
             return result
-        options = _gdelt_options(source)
+        options = gdelt_options(source)
         exports = LiveExports(
             url,
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,

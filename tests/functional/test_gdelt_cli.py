@@ -266,3 +266,45 @@ def test_run_once_over_a_folder_with_damaged_exports_alerts_on_the_rest_and_exit
     assert res.exit_code == 4, res.output
     assert "cannot read GDELT archive" in res.output and "Traceback" not in res.output
     assert _sent(tmp_path), res.output  # the good file's alerts went out
+
+
+def _alert_ids(result: Path) -> list[str]:
+    return sorted(a["id"] for a in json.loads(result.read_text())["alerts"])
+
+
+def test_a_backtest_of_a_config_reads_its_gdelt_folder_with_the_sources_filters(tmp_path: Path) -> None:
+    """Trial 59, MED-2: `backtest --config` refused to run without event files, and the folder named read unfiltered,
+    so a filtered source's backtest raised alerts its live run never raised."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    shutil.copy(EXPORT, folder / "20241021000000.export.CSV")
+    cfg = _config(tmp_path, '[{kind: gdelt, path: gdelt, event_codes: ["19"]}]')
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    live_ids = sorted(json.loads(x)["id"] for x in (tmp_path / "alerts.jsonl").read_text().splitlines())
+    assert live_ids and _sent(tmp_path) == [(COMBAT, "PRK", "high")], live.output
+    # (a lastupdate.txt source beside it, which a backtest cannot replay: left out, said)
+    followed = "{kind: gdelt, url: http://127.0.0.1:9/gdeltv2/lastupdate.txt}"
+    cfg.write_text(cfg.read_text().replace('["19"]}]', f'["19"]}}, {followed}]'), encoding="utf-8")
+    # the config alone: its file and folder sources, each read as `run` reads it; the lastupdate.txt said, not read
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), "--json", str(tmp_path / "cfg.json")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "source http://127.0.0.1:9/gdeltv2/lastupdate.txt is not replayed" in text, res.output
+    assert 'read with its event_codes: ["19"], as `run` reads it' in text, res.output
+    assert _alert_ids(tmp_path / "cfg.json") == live_ids
+    # the folder named, with the config: the same filters
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), str(folder), "--json", str(tmp_path / "named.json")])
+    assert res.exit_code == 0, res.output
+    assert _alert_ids(tmp_path / "named.json") == live_ids
+    # without the config, the options' defaults: every event code
+    res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(tmp_path / "all.json")])
+    assert res.exit_code == 0, res.output
+    unfiltered = json.loads((tmp_path / "all.json").read_text())
+    assert unfiltered["stats"]["documents"] == 7 and len(unfiltered["alerts"]) > len(live_ids)
+
+
+def test_a_backtest_of_a_config_without_file_sources_says_what_to_give(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, "[{kind: gdelt, url: http://127.0.0.1:9/gdeltv2/lastupdate.txt}]")
+    res = runner.invoke(app, ["backtest", "--config", str(cfg)])
+    assert res.exit_code == 1
+    assert f"{cfg} names no file or folder source: give event files" in " ".join(res.output.split()), res.output
