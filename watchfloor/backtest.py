@@ -739,22 +739,28 @@ def _gdelt_blocks(
         report.files.pop()
         return
 
+    # Each document's file (`archive.zip:member`) and line, as read_gdelt reads it: the dead letter of an event a
+    # later export lists again names them, as live (trial 59, MED-1: it named the folder, line null). Taken out
+    # as each row is read, so it holds one entry at a time.
+    read_at: dict[str, tuple[str, int]] = {}
+
     def each_file() -> Iterator[tuple[int, Document | DeadLetter]]:
         # File by file, as live and `ingest` read a folder: a damaged file is said (naming it) and the rest read
         # (trial 59, MED-4); a damaged archive gives no row (read_gdelt checks it whole first).
         for file in files:
             try:
-                yield from read_gdelt(file, options=options, max_body_chars=max_body_chars)
+                yield from read_gdelt(file, options=options, max_body_chars=max_body_chars, places=read_at)
             except GdeltSourceError as e:  # a truncated or damaged archive
                 report.source_error(p, str(e))
 
     rows = each_file()
     block: list[Document] = []
+    places: list[tuple[str, int]] = []
 
     def flush() -> list[Any]:
         # Not as a feed's: the live poller makes no editions of GDELT rows (a re-listed event with other counts is
         # a dead letter there, the first version standing), so neither does a backtest (docs/gdelt.md).
-        docs: list[Any] = seen.documents(block, report, fr, editions=False)
+        docs: list[Any] = seen.documents(block, report, fr, editions=False, places=places)
         fr.accepted += len(block)
         if tap is not None:
             for d in docs:
@@ -765,14 +771,15 @@ def _gdelt_blocks(
         return docs
 
     errors_before = len(report.errors)
-    for _line, item in rows:
+    for line, item in rows:
         if isinstance(item, DeadLetter):
             report.add_dead([item], fr)
             continue
         block.append(item)
+        places.append(read_at.pop(item.id, (p, line)))
         if len(block) >= GDELT_BLOCK:
             yield flush()
-            block = []
+            block, places = [], []
     if len(report.errors) > errors_before and not (block or fr.accepted or fr.dead):
         report.files.remove(fr)  # nothing read: the error says it, not also "no events in it"
     if block:
