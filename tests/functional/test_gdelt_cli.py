@@ -311,3 +311,22 @@ def test_a_backtest_of_a_config_without_file_sources_says_what_to_give(tmp_path:
     res = runner.invoke(app, ["backtest", "--config", str(cfg)])
     assert res.exit_code == 1
     assert f"{cfg} names no file or folder source: give event files" in " ".join(res.output.split()), res.output
+
+
+def test_a_damaged_export_of_a_folder_is_said_once_and_passed_over_until_it_changes(tmp_path: Path) -> None:
+    """A folder source tried a damaged export again at every poll, failing the source each time, though the file
+    (GDELT's broken copy) never changed; a file still being downloaded changes, and is read once whole."""
+    broken, _crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 4 and "passed over until it changes" in " ".join(first.output.split()), first.output
+    again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert again.exit_code == 0 and "cannot read GDELT archive" not in again.output, again.output
+    # the damaged file replaced by a whole one (a new size and time): read at the next poll
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    broken.unlink()
+    with zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(broken.stem, "".join(r + "\n" for r in lines[:3]))
+    fixed = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert fixed.exit_code == 0, fixed.output
+    assert "3 new documents" in fixed.output and "cannot read GDELT archive" not in fixed.output, fixed.output
