@@ -295,7 +295,14 @@ def _live_state(at: datetime, export: str | None, pending: set[datetime]) -> dic
     return state
 
 
-def _gdelt_options(source: GdeltSource) -> GdeltOptions:
+def _folder_state(files: dict[str, Any], damaged: dict[str, Any]) -> Checkpoint:
+    """A GDELT path source's checkpoint: each file read (its size and mtime), and each that failed as it was then
+    (its size, mtime and ctime), passed over until it changes."""
+    return Checkpoint(0, {"files": files, "damaged": damaged} if damaged else {"files": files})
+
+
+def gdelt_options(source: GdeltSource) -> GdeltOptions:
+    """The rows a GDELT source keeps and how far it reads a file: what `run` reads it with, and a backtest of it."""
     return GdeltOptions(
         root_only=source.root_only,
         min_mentions=source.min_mentions,
@@ -562,15 +569,19 @@ class SourcePoller:
             result.error = str(e)
             return result
         name = checkpoint_name(source.path)
-        saved = (self.store.load_checkpoint(name).state or {}).get("files") or {}
+        state = self.store.load_checkpoint(name).state or {}
+        saved = state.get("files") or {}
         listed = {str(f) for f in files}
         done = {k: v for k, v in saved.items() if k in listed}  # files gone from the folder are forgotten
+        # A folder's files that failed (a damaged export), each as it was then (size, mtime, ctime): passed over
+        # until it changes, said once, not at every poll (trial 59). A .zip still being downloaded changes as it grows.
+        damaged = {k: v for k, v in (state.get("damaged") or {}).items() if k in listed}
         if isinstance(source, AutoGdeltFolder) and not done and (problem := auto_folder_problem(source.path)):
             result.error = problem
             return result
-        options = _gdelt_options(source)
+        options = gdelt_options(source)
         result.ingested = IngestSummary(origin=source.path)
-        committed = saved
+        committed, committed_damaged = saved, state.get("damaged") or {}
         for file in files:
             try:
                 st = file.stat()
@@ -580,10 +591,15 @@ class SourcePoller:
             stamp = [st.st_size, st.st_mtime_ns]
             if done.get(str(file)) == stamp:
                 continue
+            # (ctime too: a file made readable again by chmod keeps its size and mtime)
+            as_failed = [*stamp, st.st_ctime_ns]
+            if damaged.get(str(file)) == as_failed:
+                continue
             failed: list[OSError] = []
             own = file == Path(source.path)
             places: dict[str, tuple[str, int]] | None = None if own else {}  # a folder's file: its rows named by it
             after = {**done, str(file): stamp}
+            damaged_after = {k: v for k, v in damaged.items() if k != str(file)}
             try:
                 items = read_gdelt(file, options=options, max_body_chars=self.max_body_chars, places=places)
             except GdeltSourceError as e:
@@ -602,15 +618,25 @@ class SourcePoller:
                         # one that failed part-way is not marked read, and its rows read stand. (The map, ~100 bytes
                         # a file, is written whole each time: small beside the file's own rows, ~1,500 in a GDELT
                         # 2.0 export.)
-                        checkpoint=_unless_failed(name, Checkpoint(0, {"files": after}), failed),
+                        checkpoint=_unless_failed(name, _folder_state(after, damaged_after), failed),
                     )
                 )
-            if failed:  # not marked read: the next poll tries it again (a .zip still being downloaded, say)
+            if failed and own:  # the source's one file: not marked read, tried again at the next poll
                 result.error = str(failed[0])
                 continue
+            if failed:
+                # A folder's file: not marked read, but passed over until it changes (a .zip still being downloaded
+                # grows; GDELT's broken copy does not, and failed the source at every poll): said once, as this
+                # poll's error. No dead letter: a download caught half-way is no bad record, and is read once whole.
+                result.error = f"{failed[0]}; passed over until it changes"
+                damaged = {**damaged_after, str(file): as_failed}
+                continue
+            damaged = damaged_after
             done = committed = after
-        if done != committed:  # only files gone from the folder forgotten: no document goes with it
-            self.store.commit(name, Checkpoint(0, {"files": done}), [])
+            committed_damaged = damaged
+        if (done, damaged) != (committed, committed_damaged):
+            # files gone from the folder forgotten, files found damaged: no document goes with it
+            self.store.commit(name, _folder_state(done, damaged), [])
         return result
 
     def _poll_gdelt_live(self, source: GdeltSource) -> SourceResult:
@@ -630,7 +656,7 @@ class SourcePoller:
         except MissingSecret as e:  # checked at start (wiring.build_poller); gone since
             result.error = str(e)
             return result
-        options = _gdelt_options(source)
+        options = gdelt_options(source)
         exports = LiveExports(
             url,
             timeout=source.timeout.total_seconds() if source.timeout is not None else self.timeout,

@@ -341,7 +341,7 @@ class _Batch:
         for i in sorted(clash):
             ev = self.docs[i]
             self.summary.conflicts += 1
-            self.refuse(ev, self.lines[i], conflict_reason(ev.id), "id")
+            self.refuse(ev, self.lines[i], conflict_reason(ev.id, relisted=_gdelt_row(ev)), "id")
         keep = [i for i in range(len(self.docs)) if i not in clash and i not in drop]
         return [self.docs[i] for i in keep], [self.lines[i] for i in keep]
 
@@ -565,13 +565,26 @@ class _Batch:
             self.dead_letters.clear()
 
 
-def conflict_reason(doc_id: str) -> str:
+def conflict_reason(doc_id: str, *, relisted: bool = False) -> str:
     """The dead letter's reason for a document whose id the log (or an earlier record) holds with other
-    content: the first version stands (a backtest of files says the same)."""
+    content: the first version stands (a backtest of files says the same). `relisted`: a GDELT row, whose id is
+    GDELT's event id (no one who reads this can give it another): GDELT listed the event again with other counts, a
+    later date added or another article, as it does routinely (trial 59, LOW-3)."""
+    if relisted:
+        return (
+            f"id {doc_id[:200]!r} is already in the log with different content: GDELT listed this event again "
+            "(other counts, date added or article); the first version read stands, this one was not ingested"
+        )
     return (
         f"id {doc_id[:200]!r} is already in the log with different content; this version was not ingested "
         "(give a changed document a new id)"
     )
+
+
+def _gdelt_row(ev: Event) -> bool:
+    """Whether a document is a GDELT event row (producers/gdelt.py keeps its coded fields under metadata.gdelt)."""
+    meta = ev.payload.get("metadata")
+    return isinstance(meta, dict) and "gdelt" in meta
 
 
 def in_event_time_order(events: list[Event], lines: list[int | None]) -> tuple[list[Event], list[int | None]]:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import (
+    GdeltOptions,
     GdeltSourceError,
     auto_folder_problem,
     export_files,
@@ -531,6 +532,7 @@ def iter_event_blocks(
     late_in_file_order: LateInFileOrder | None = None,
     feeds: Mapping[str, str | None] | None = None,
     skew: float = DEFAULT_SKEW.total_seconds(),
+    gdelt_options: Mapping[str, GdeltOptions] | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
@@ -546,7 +548,9 @@ def iter_event_blocks(
     `feeds`: for a file the config names as a source (as given here), what its documents count as for
     corroboration, as `run` counts them (poller.source_identity; None: each by its outlet's name); a file not in it
     counts as `run` counts a source of its kind configured with the defaults. `skew`: the config's event-time skew
-    (an entry dated more than it after `received_at` dates no edition: SeenIds)."""
+    (an entry dated more than it after `received_at` dates no edition: SeenIds). `gdelt_options`: for a GDELT file or
+    folder (as given here) that is, or lies in, a configured source, that source's options (its filters), as `run`
+    reads it; any other is read with the defaults."""
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     seen = SeenIds(
         holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions, received=at, skew=skew
@@ -565,7 +569,10 @@ def iter_event_blocks(
             # source_identity), whatever names it gives itself; a JSON Lines or GDELT file counts each by its name.
             named = feeds is not None and p in feeds
             feed = feeds[p] if feeds is not None and named else _default_feed(p, kind)
-            blocks = _file_blocks(p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed, named)
+            options = gdelt_options.get(p) if gdelt_options is not None else None
+            blocks = _file_blocks(
+                p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed, named, options
+            )
             for block in blocks:
                 if late is not None:
                     late.add(block)
@@ -594,10 +601,11 @@ def _file_blocks(
     seen_at: datetime,
     feed: str | None = None,
     named: bool = False,
+    options: GdeltOptions | None = None,
 ) -> Iterator[list[Any]]:
     """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
     what its documents count as for corroboration (SourceRef.feed; None: each by its name); `named`: the config names
-    the file as a source (`feed` is that source's identity)."""
+    the file as a source (`feed` is that source's identity); `options`: a GDELT file's (None: the defaults)."""
     k = source_kind(p, kind)
     problem = _unread_gdelt(p, kind) if k == "gdelt" else auto_file_problem(p, kind)
     if problem is not None:
@@ -606,7 +614,7 @@ def _file_blocks(
     fr = FileReport(p, k)
     report.files.append(fr)
     if k == "gdelt":
-        blocks = _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap)
+        blocks = _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap, options or GdeltOptions())
         yield from (blocks if feed is None else (_with_feed(b, feed) for b in blocks))
         return
     if k == "rss":
@@ -719,9 +727,11 @@ def _gdelt_blocks(
     on_bytes: Callable[[int], None] | None,
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
+    options: GdeltOptions,
 ) -> Iterator[list[Any]]:
-    """A GDELT file's (or folder's) documents, a block at a time (with the options' defaults, as `watchfloor
-    ingest FILE` reads it); a repeated event id is a repeat or a dead letter, never an edition, as live."""
+    """A GDELT file's (or folder's) documents, a block at a time, read with `options` (a configured source's, else the
+    defaults, as `watchfloor ingest FILE` reads it); a repeated event id is a repeat or a dead letter, never an
+    edition, as live."""
     try:
         files = export_files(p)
     except GdeltSourceError as e:
@@ -729,22 +739,28 @@ def _gdelt_blocks(
         report.files.pop()
         return
 
+    # Each document's file (`archive.zip:member`) and line, as read_gdelt reads it: the dead letter of an event a
+    # later export lists again names them, as live (trial 59, MED-1: it named the folder, line null). Taken out
+    # as each row is read, so it holds one entry at a time.
+    read_at: dict[str, tuple[str, int]] = {}
+
     def each_file() -> Iterator[tuple[int, Document | DeadLetter]]:
         # File by file, as live and `ingest` read a folder: a damaged file is said (naming it) and the rest read
         # (trial 59, MED-4); a damaged archive gives no row (read_gdelt checks it whole first).
         for file in files:
             try:
-                yield from read_gdelt(file, max_body_chars=max_body_chars)
+                yield from read_gdelt(file, options=options, max_body_chars=max_body_chars, places=read_at)
             except GdeltSourceError as e:  # a truncated or damaged archive
                 report.source_error(p, str(e))
 
     rows = each_file()
     block: list[Document] = []
+    places: list[tuple[str, int]] = []
 
     def flush() -> list[Any]:
         # Not as a feed's: the live poller makes no editions of GDELT rows (a re-listed event with other counts is
         # a dead letter there, the first version standing), so neither does a backtest (docs/gdelt.md).
-        docs: list[Any] = seen.documents(block, report, fr, editions=False)
+        docs: list[Any] = seen.documents(block, report, fr, editions=False, places=places)
         fr.accepted += len(block)
         if tap is not None:
             for d in docs:
@@ -755,14 +771,15 @@ def _gdelt_blocks(
         return docs
 
     errors_before = len(report.errors)
-    for _line, item in rows:
+    for line, item in rows:
         if isinstance(item, DeadLetter):
             report.add_dead([item], fr)
             continue
         block.append(item)
+        places.append(read_at.pop(item.id, (p, line)))
         if len(block) >= GDELT_BLOCK:
             yield flush()
-            block = []
+            block, places = [], []
     if len(report.errors) > errors_before and not (block or fr.accepted or fr.dead):
         report.files.remove(fr)  # nothing read: the error says it, not also "no events in it"
     if block:

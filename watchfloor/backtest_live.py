@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, KeysView
+from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any, cast
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["LiveBatches", "SeenIds"]
 
 EDITION_STEP = timedelta(microseconds=1)  # an edition follows the newest entry read before it (SeenIds)
+
+Place = tuple[str | None, int | None, bytes | str]
+"""Where an input was read, for its dead letter: its file (None: the file being read), its line, its text."""
 
 
 class _Keys(msgspec.Struct):
@@ -180,8 +183,8 @@ class SeenIds:
         crlf = valid_lines[0].endswith(b"\r") or valid_lines[-1].endswith(b"\r")  # a CRLF file: as its LF copy
         prints = list(map(hash, map(bytes.rstrip, valid_lines) if crlf else valid_lines))
 
-        def where(k: int) -> tuple[int | None, bytes | str]:
-            return base + at[k] + 1, valid_lines[k]
+        def where(k: int) -> Place:
+            return None, base + at[k] + 1, valid_lines[k]
 
         try:
             recs = list(map(_decode_key, valid_lines))
@@ -232,6 +235,7 @@ class SeenIds:
         editions: bool = True,
         outlet: frozenset[str] | None = None,
         own: str | None = None,
+        places: Sequence[tuple[str, int]] | None = None,
     ) -> list[Any]:
         """A feed's documents without the repeats of an id seen before (in this feed or another file). With
         `editions` (feeds), a changed text under a seen id is its edition; without (GDELT's rows, which the live
@@ -239,7 +243,8 @@ class SeenIds:
         repeat with another date is one too, as the live store compares the whole payload. `outlet` (the names
         that tell this feed from another outlet's: two feeds sharing one are one outlet; None: unknown) and `own`
         (its identity, as own_copy_id takes it): an item another outlet's feed listed first is this feed's own copy
-        (publish.own_copy), as live."""
+        (publish.own_copy), as live. `places` (GDELT's rows): each document's file (`archive.zip:member`) and line,
+        which its dead letter names, as live (trial 59, MED-1: it named the folder only)."""
         if not docs:
             return docs
         if outlet is not None and own is not None:
@@ -259,9 +264,12 @@ class SeenIds:
             prints = [hash((d.type, d.title, d.body)) for d in docs]
         else:
             prints = [hash((d.type, d.title, d.body, d.published_at)) for d in docs]
-        return self._filter(
-            docs, keys, prints, self.ids, report, fr, lambda k: (None, docs[k].title), editions=editions
-        )
+
+        def where(k: int) -> Place:
+            return (*places[k], docs[k].title) if places is not None else (None, None, docs[k].title)
+
+        # Without editions (GDELT's rows), another content under a seen id is an event GDELT listed again.
+        return self._filter(docs, keys, prints, self.ids, report, fr, where, editions=editions, relisted=not editions)
 
     def _own_copies(self, docs: list[Document], outlet: frozenset[str], own: str) -> list[Document]:
         """`docs` with each item whose id another outlet's feed listed first under this feed's own copy's id: a
@@ -285,9 +293,10 @@ class SeenIds:
         table: dict[str, int],
         report: ReadReport,
         fr: FileReport,
-        where: Callable[[int], tuple[int | None, bytes | str]],
+        where: Callable[[int], Place],
         *,
         editions: bool = False,
+        relisted: bool = False,
     ) -> list[Any]:
         new = dict(zip(keys, prints, strict=True))
         recalled, missing = self._recall(table, new.keys()) if self.spilled is not None else ([], -1)
@@ -316,6 +325,7 @@ class SeenIds:
             fr,
             lambda j: where(at[j]),
             edition if editions else None,
+            relisted,
         )
         self._settle([(table, recalled)])
         if editioned:
@@ -377,12 +387,14 @@ class SeenIds:
         prints: list[int],
         report: ReadReport,
         fr: FileReport,
-        where: Callable[[int], tuple[int | None, bytes | str]],
+        where: Callable[[int], Place],
         edition: Callable[[int], bool | None] | None = None,
+        relisted: bool = False,
     ) -> list[int]:
         """The positions kept: the first of each id; a repeat is counted, another content dead-lettered (with
         `edition`, a feed's: read as its edition if that is new, else a repeat; or left out past max_editions, which
-        `edition` counts)."""
+        `edition` counts). `where(k)`: the k-th one's file (None: the file read), line and text; `relisted`: GDELT's
+        rows (the dead letter says GDELT listed the event again)."""
         kept: list[int] = []
         for k, ((table, key), fp) in enumerate(zip(keyed, prints, strict=True)):
             held = table.get(key)
@@ -402,11 +414,15 @@ class SeenIds:
                     report.already_seen += 1
                     fr.already_seen += 1
             else:
-                line, raw = where(k)
+                origin, line, raw = where(k)
                 doc_id = key if table is self.ids else self._url_id(key)
                 text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
                 letter = DeadLetter(
-                    origin=fr.path, line=line, field="id", reason=conflict_reason(doc_id), raw=truncate(text)
+                    origin=origin or fr.path,
+                    line=line,
+                    field="id",
+                    reason=conflict_reason(doc_id, relisted=relisted),
+                    raw=truncate(text),
                 )
                 report.add_dead([letter], fr)
         return kept

@@ -203,13 +203,16 @@ def test_a_backtest_of_gdelt_exports_raises_what_the_live_poller_raises(tmp_path
     logged = json.loads(replayed.read_text())
     assert data["stats"]["documents"] == logged["stats"]["documents"] == 3
     assert [a["evidence"] for a in data["alerts"]] == [a["evidence"] for a in logged["alerts"]]
-    assert [(d["field"], d["reason"]) for d in data["dead_letters"]] == [
-        (
-            "id",
-            "id 'gdelt:1194000003' is already in the log with different content; this version was not ingested "
-            "(give a changed document a new id)",
-        )
+    # Named by the export file and the row's line, as live names it (trial 59, MED-1: the folder, line null), and
+    # said as what it is: GDELT listed the event again (LOW-3: "give a changed document a new id" was no advice).
+    reason = (
+        "id 'gdelt:1194000003' is already in the log with different content: GDELT listed this event again (other "
+        "counts, date added or article); the first version read stands, this one was not ingested"
+    )
+    assert [(d["origin"], d["line"], d["field"], d["reason"]) for d in data["dead_letters"]] == [
+        (str(folder / "20241022120000.export.CSV"), 1, "id", reason)
     ]
+    assert reason in " ".join(live.output.split()), live.output
 
 
 def _damaged_folder(tmp_path: Path) -> tuple[Path, Path, Path, list[str]]:
@@ -266,3 +269,64 @@ def test_run_once_over_a_folder_with_damaged_exports_alerts_on_the_rest_and_exit
     assert res.exit_code == 4, res.output
     assert "cannot read GDELT archive" in res.output and "Traceback" not in res.output
     assert _sent(tmp_path), res.output  # the good file's alerts went out
+
+
+def _alert_ids(result: Path) -> list[str]:
+    return sorted(a["id"] for a in json.loads(result.read_text())["alerts"])
+
+
+def test_a_backtest_of_a_config_reads_its_gdelt_folder_with_the_sources_filters(tmp_path: Path) -> None:
+    """Trial 59, MED-2: `backtest --config` refused to run without event files, and the folder named read unfiltered,
+    so a filtered source's backtest raised alerts its live run never raised."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    shutil.copy(EXPORT, folder / "20241021000000.export.CSV")
+    cfg = _config(tmp_path, '[{kind: gdelt, path: gdelt, event_codes: ["19"]}]')
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    live_ids = sorted(json.loads(x)["id"] for x in (tmp_path / "alerts.jsonl").read_text().splitlines())
+    assert live_ids and _sent(tmp_path) == [(COMBAT, "PRK", "high")], live.output
+    # (a lastupdate.txt source beside it, which a backtest cannot replay: left out, said)
+    followed = "{kind: gdelt, url: http://127.0.0.1:9/gdeltv2/lastupdate.txt}"
+    cfg.write_text(cfg.read_text().replace('["19"]}]', f'["19"]}}, {followed}]'), encoding="utf-8")
+    # the config alone: its file and folder sources, each read as `run` reads it; the lastupdate.txt said, not read
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), "--json", str(tmp_path / "cfg.json")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "source http://127.0.0.1:9/gdeltv2/lastupdate.txt is not replayed" in text, res.output
+    assert 'read with its event_codes: ["19"], as `run` reads it' in text, res.output
+    assert _alert_ids(tmp_path / "cfg.json") == live_ids
+    # the folder named, with the config: the same filters
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), str(folder), "--json", str(tmp_path / "named.json")])
+    assert res.exit_code == 0, res.output
+    assert _alert_ids(tmp_path / "named.json") == live_ids
+    # without the config, the options' defaults: every event code
+    res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(tmp_path / "all.json")])
+    assert res.exit_code == 0, res.output
+    unfiltered = json.loads((tmp_path / "all.json").read_text())
+    assert unfiltered["stats"]["documents"] == 7 and len(unfiltered["alerts"]) > len(live_ids)
+
+
+def test_a_backtest_of_a_config_without_file_sources_says_what_to_give(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, "[{kind: gdelt, url: http://127.0.0.1:9/gdeltv2/lastupdate.txt}]")
+    res = runner.invoke(app, ["backtest", "--config", str(cfg)])
+    assert res.exit_code == 1
+    assert f"{cfg} names no file or folder source: give event files" in " ".join(res.output.split()), res.output
+
+
+def test_a_damaged_export_of_a_folder_is_said_once_and_passed_over_until_it_changes(tmp_path: Path) -> None:
+    """A folder source tried a damaged export again at every poll, failing the source each time, though the file
+    (GDELT's broken copy) never changed; a file still being downloaded changes, and is read once whole."""
+    broken, _crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 4 and "passed over until it changes" in " ".join(first.output.split()), first.output
+    again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert again.exit_code == 0 and "cannot read GDELT archive" not in again.output, again.output
+    # the damaged file replaced by a whole one (a new size and time): read at the next poll
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    broken.unlink()
+    with zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(broken.stem, "".join(r + "\n" for r in lines[:3]))
+    fixed = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert fixed.exit_code == 0, fixed.output
+    assert "3 new documents" in fixed.output and "cannot read GDELT archive" not in fixed.output, fixed.output

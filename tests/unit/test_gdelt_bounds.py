@@ -15,7 +15,7 @@ import pytest
 
 from watchfloor.producers import gdelt
 from watchfloor.producers.gdelt import MAX_ROW_BYTES, GdeltOptions, read_gdelt, read_gdelt_archive
-from watchfloor.producers.poller import _gdelt_options
+from watchfloor.producers.poller import gdelt_options
 from watchfloor.schemas.config import GdeltSource
 from watchfloor.schemas.events import DeadLetter, Document
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
@@ -99,9 +99,9 @@ def test_a_zip_bomb_is_given_up_on_after_the_unzipped_cap(counted: list[Counting
 def test_the_default_cap_is_a_multiple_of_the_download_cap() -> None:
     assert GdeltOptions().max_unzipped_bytes == 16 * 20 * MiB
     live = GdeltSource(url="http://data.example/gdeltv2/lastupdate.txt", max_bytes=MiB)
-    assert _gdelt_options(live).max_unzipped_bytes == 16 * MiB
+    assert gdelt_options(live).max_unzipped_bytes == 16 * MiB
     pinned = GdeltSource(path="exports/", max_unzipped_bytes=5 * MiB)
-    assert _gdelt_options(pinned).max_unzipped_bytes == 5 * MiB
+    assert gdelt_options(pinned).max_unzipped_bytes == 5 * MiB
 
 
 def test_a_long_row_is_dead_lettered_and_the_rows_around_it_kept(tmp_path: Path) -> None:

@@ -345,6 +345,7 @@ class _Plan:
     cfg: Any  # the --config, or None
     specs: list[str]  # the rules replayed, as named
     feeds: dict[str, str | None]  # event file -> what its documents count as (config_feeds)
+    gdelt_options: dict[str, Any]  # GDELT file or folder -> its configured source's options (config_gdelt_options)
     rule_sets: Any  # evaluation.RuleSets: the rules and the baseline's
     engines: list[Any]  # the compiled rules of each replay: the rules, then the baseline's
     run_engines: list[Any]  # their engines, with the config's event-time settings
@@ -402,8 +403,20 @@ def _plan(o: BacktestOptions) -> _Plan:
     from ..evaluation import RuleSets, Truth, load_baseline_result
     from ..wiring import engine_for
 
-    if not (o.events or o.from_store or o.from_kafka):
-        raise fail("give event files, --from-store URL or --from-kafka TOPIC")
+    # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
+    cfg = app_config(o.config) if o.config else None
+    given = o.events
+    if not (given or o.from_store or o.from_kafka):
+        if cfg is None:
+            raise fail("give event files, --from-store URL or --from-kafka TOPIC (or a --config with file sources)")
+        # The config's file and folder sources, each read as `run` reads it (trial 59, MED-2).
+        given, notes = config_files(cfg)
+        for note in notes:
+            err.print(note, markup=False, highlight=False)
+        if not given:
+            raise fail(
+                f"{o.config} names no file or folder source: give event files, --from-store URL or --from-kafka TOPIC"
+            )
     if o.baseline_rules and o.baseline:
         raise fail("give --baseline-rules or --baseline, not both")
     if o.fail_on_removed_tp and not (o.baseline_rules or o.baseline):
@@ -428,12 +441,11 @@ def _plan(o: BacktestOptions) -> _Plan:
             raise fail(f"--csv {o.csv_dir}: {problem}")  # now, not after the whole replay
     if o.spill_dir is not None and (problem := _unusable_dir(o.spill_dir)) is not None:
         raise fail(f"--spill-dir {o.spill_dir}: {problem}")  # now, not when a run first spills (a bare OSError)
-    events = _builtin_files(o.events) if o.events else o.events
-    # The rules: --rules, else the --config's `rules:` (what `run` reads with that config), else the bundled pack.
-    cfg = app_config(o.config) if o.config else None
+    events = _builtin_files(given) if given else given
     specs = o.rules or (list(cfg.rules) if cfg is not None else ["builtin:dprk_russia"])
     feeds, notes = config_feeds(cfg, events or [])
-    for note in notes:
+    gdelt_options, filtered = config_gdelt_options(cfg, events or [])
+    for note in notes + filtered:
         err.print(note, markup=False, highlight=False)
     rule_sets = RuleSets(
         _load_rules(specs),
@@ -478,6 +490,7 @@ def _plan(o: BacktestOptions) -> _Plan:
         cfg=cfg,
         specs=specs,
         feeds=feeds,
+        gdelt_options=gdelt_options,
         rule_sets=rule_sets,
         engines=engines,
         run_engines=run_engines,
@@ -522,6 +535,7 @@ def _replay(o: BacktestOptions, plan: _Plan) -> _Replayed:
         allow_pruned=o.allow_pruned,
         late_in_file_order=plan.late_in_files,
         feeds=plan.feeds,
+        gdelt_options=plan.gdelt_options,
     )
     spill_dir = str(o.spill_dir) if o.spill_dir else None
     ordered = OrderedInputs(o.order.value, passes=len(engines), seed=o.seed, run_size=o.sort_run, spill_dir=spill_dir)
@@ -861,6 +875,7 @@ def _inputs(
     allow_pruned: bool = False,
     late_in_file_order: LateInFileOrder | None = None,
     feeds: dict[str, str | None] | None = None,
+    gdelt_options: dict[str, Any] | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
     `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing).
@@ -923,6 +938,7 @@ def _inputs(
             late_in_file_order=late_in_file_order,
             feeds=feeds,
             skew=skew,  # an entry dated past the received time + skew dates no edition (SeenIds)
+            gdelt_options=gdelt_options,
         )
 
     return from_files, _bar("bytes", "reading", input_bytes(events))
@@ -946,20 +962,9 @@ def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], li
     confirmed HIGH alert in the backtest that `run` on that config never raised."""
     from watchfloor.producers.poller import source_identity
 
-    if cfg is None or not events:
-        return {}, []
-    named = {_resolved(e): e for e in events}
     feeds: dict[str, str | None] = {}
     notes = []
-    for source in cfg.sources:
-        where = getattr(source, "path", None) or getattr(source, "url", None)
-        if where is None:
-            continue
-        # The file itself, or (a GDELT folder) a file in it; a `file://` URL is its path (review of e5a6945, 8).
-        configured = _resolved(str(where))
-        inside = [r for r in named if r == configured or (source.kind == "gdelt" and _within(r, configured))]
-        if not inside:
-            continue
+    for source, where, inside, named in _configured(cfg, events):
         given = ", ".join(named[r] for r in inside)
         for r in inside:
             feeds[named[r]] = source_identity(source)
@@ -971,13 +976,86 @@ def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], li
             setting = f"`source_name: {source.source_name}`: counted as that source"
         else:
             continue
-        lead = (
-            f"{given} is a source of the config"
-            if inside == [configured]
-            else f"{given} {'is' if len(inside) == 1 else 'are'} in {where}, a source of the config"
-        )
-        notes.append(f"note: {lead} with {setting}, as `run` counts it")
+        notes.append(f"note: {_lead(given, inside, where)} with {setting}, as `run` counts it")
     return feeds, notes
+
+
+def config_gdelt_options(cfg: Any, events: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """For each event file or folder that is, or lies in, a GDELT `path` source of the config: that source's options
+    (poller.gdelt_options: `event_codes`, `countries`, `root_only`, `min_mentions`, `max_unzipped_bytes`), by the file
+    as given, so the backtest keeps the rows `run` keeps (trial 59, MED-2: a filtered source was backtested
+    unfiltered); and a note for each whose filters are not the defaults."""
+    from watchfloor.producers.gdelt import GdeltOptions
+    from watchfloor.producers.poller import gdelt_options
+
+    options: dict[str, Any] = {}
+    notes = []
+    for source, where, inside, named in _configured(cfg, events):
+        if source.kind != "gdelt":
+            continue
+        own = gdelt_options(source)
+        for r in inside:
+            options[named[r]] = own
+        defaults = GdeltOptions()
+        filters = [
+            f"{key}: {value}"
+            for key, value, default in (
+                ("event_codes", json.dumps(own.event_codes), json.dumps(defaults.event_codes)),
+                ("countries", json.dumps(own.countries), json.dumps(defaults.countries)),
+                ("root_only", str(own.root_only).lower(), str(defaults.root_only).lower()),
+                ("min_mentions", own.min_mentions, defaults.min_mentions),
+            )
+            if value != default
+        ]
+        if filters:
+            given = ", ".join(named[r] for r in inside)
+            notes.append(f"note: {_lead(given, inside, where)}: read with its {', '.join(filters)}, as `run` reads it")
+    return options, notes
+
+
+def _configured(cfg: Any, events: list[str]) -> Iterator[tuple[Any, str, list[str], dict[str, str]]]:
+    """Each source of the config that names event files (the file itself, or, a GDELT folder, files in it): the
+    source, where the config puts it, those files resolved, and each resolved file -> the file as given."""
+    if cfg is None or not events:
+        return
+    named = {_resolved(e): e for e in events}
+    for source in cfg.sources:
+        where = getattr(source, "path", None) or getattr(source, "url", None)
+        if where is None:
+            continue
+        # The file itself, or (a GDELT folder) a file in it; a `file://` URL is its path (review of e5a6945, 8).
+        configured = _resolved(str(where))
+        inside = [r for r in named if r == configured or (source.kind == "gdelt" and _within(r, configured))]
+        if inside:
+            yield source, str(where), inside, named
+
+
+def _lead(given: str, inside: list[str], where: str) -> str:
+    if len(inside) == 1 and _resolved(where) == inside[0]:
+        return f"{given} is a source of the config"
+    return f"{given} {'is' if len(inside) == 1 else 'are'} in {where}, a source of the config"
+
+
+def config_files(cfg: Any) -> tuple[list[str], list[str]]:
+    """What `backtest --config FILE` replays when given no event files: the config's sources that are files or
+    folders (a JSON Lines file, a feed file, a GDELT file or folder), each read as `run` reads it (config_feeds,
+    config_gdelt_options); and a note for each source it leaves out (one at an http(s) URL: a backtest replays
+    files, `--from-store` what `run` stored; an `optional` JSON Lines file not there)."""
+    files: list[str] = []
+    notes: list[str] = []
+    for source in cfg.sources:
+        where = str(getattr(source, "path", None) or getattr(source, "url", None))
+        followed = source.kind == "gdelt" and source.url is not None  # a lastupdate.txt, http(s) or file://
+        if followed or ("://" in where and urlsplit(where).scheme.lower() != "file"):
+            notes.append(
+                f"note: source {redact_url(where)} is not replayed: a backtest reads files and folders "
+                "(`--from-store URL` replays what `run` stored from it)"
+            )
+        elif source.kind == "jsonl" and source.optional and not Path(where).exists():
+            notes.append(f"note: source {where} is not replayed: an optional file, not there")
+        else:
+            files.append(where)
+    return files, notes
 
 
 def _within(path: str, folder: str) -> bool:
