@@ -44,7 +44,8 @@ NATO, accused Moscow"). The same heads after a passive's "by" are people no enti
 Nor, in English, is what the act was done to the actor (outside trial 61): a name right before the agreement the
 signal's words act on ("Ukraine grain deal collapses", "renewal of vital Ukraine crop deal"), the target of an
 attack's "on"/"against"/"at" ("strikes on Ukraine"), and for 3 the object of a verb whose subject the signal's words
-are ("Missile Attack Leaves Ukrainians Bereft"); a mention among the signal's words is not "after" them. One among
+are ("Missile Attack Leaves Ukrainians Bereft") or a mention in a relative clause after them, and the country of a
+place ("Ukraine's Odesa"); a mention among the signal's words is not "after" them. One among
 them that a verb follows is its subject and acts ("Grain Deal Collapses as Russia Refuses to Extend It"), and with
 none before, so does the owner of an attack noun among them ("after Russian attack").
 """
@@ -220,6 +221,8 @@ def capture(
         # treaty the signal's words act on ("Ukraine grain deal collapses", "renewal of vital Ukraine crop deal",
         # "extending Ukraine's grain-export deal": H2).
         acted_on |= _targets_en(toks, base, mentions) | _deal_modifiers_en(toks, base, own, lo, hi, mentions)
+        # The owner of a place is where, not who ("Ukraine's Odesa is alive despite shelling").
+        acted_on |= _place_owners_en(sent, mentions, kinds)
         if acted_on:
             mentions = [m for m in mentions if m[0] not in acted_on]
             if not mentions:
@@ -284,6 +287,15 @@ def _nearest(
             if not mentions:
                 word = sent.words(inside[0][0], inside[0][1])
                 return None, f"the only mention is inside the signal's words ({word!r}), not their subject"
+        # A relative clause after the words describes another noun ("hit in the area of the Danube River, which forms
+        # part of the Ukraine-Romania border", outside trial 61): its mentions are not the act's actor.
+        relative = _relative_before_en(sent, hi, mentions[0][0])
+        if relative is not None:
+            word = sent.words(mentions[0][0], mentions[0][1])
+            return (
+                None,
+                f"the first mention after the signal's words ({word!r}) is in a relative clause (', {relative}')",
+            )
         # When the signal's words are the subject of a verb after them, the first mention after is its object, what
         # their act did, not its actor, and so is what follows it: "Missile Attack Leaves Ukrainians Bereft",
         # "Putsch bid strikes French partner Burkina Faso" (outside trial 61, M3).
@@ -974,6 +986,35 @@ def _inner_owner_en(
                 or any(a <= k <= z for a, z, _ in mentions)
             ):
                 break
+    return None
+
+
+def _place_owners_en(sent: Sentence, mentions: list[tuple[int, int, str]], kinds: dict[str, str]) -> dict[int, str]:
+    """The mentions (by start) that own, by a possessive "'s", a place named right after them ("Ukraine's Odesa",
+    "Russia's Belgorod region"): where the act happened, not who did it; start -> why."""
+    places = {s: (e, eid) for s, e, eid in sent.mentions if kinds.get(eid) == "place"}
+    if not places:
+        return {}
+    toks, base = sent.toks, sent.start
+    out: dict[int, str] = {}
+    for s, e, eid in mentions:
+        if kinds.get(eid) == "place" or e + 2 - base >= len(toks) or toks[e + 1 - base] != "s":
+            continue
+        place = places.get(e + 2)
+        if place is not None:
+            out[s] = f"{toks[s - base]!r}: the country of the place {sent.words(e + 2, place[0])!r}"
+    return out
+
+
+def _relative_before_en(sent: Sentence, hi: int, s: int) -> str | None:
+    """The relative pronoun after a comma between the signal's words (ending at hi) and the mention at s (", which
+    forms part of …"), else None."""
+    if "," not in sent.text:
+        return None
+    toks, base = sent.toks, sent.start
+    for c in _comma_tokens(sent):
+        if hi < c <= s and toks[c - base] in _EN_RELATIVE | {"where"}:
+            return toks[c - base]
     return None
 
 

@@ -2,7 +2,8 @@
 signal's words act on ("Ukraine grain deal", "renewal of vital Ukraine crop deal") is not the actor, nor is a
 mention among the signal's words "the first mention after" them; a verb among them names its subject ("Russia
 refuses to extend"); the target of an attack's "on"/"against"/"at" and the object of a verb whose subject is the
-signal's words ("Attack Leaves Ukrainians Bereft") are not the attacker. The trial's real headlines (Bloomberg, Le
+signal's words ("Attack Leaves Ukrainians Bereft"), the country of a place ("Ukraine's Odesa") and a mention in a
+relative clause after the words are not the attacker. The trial's real headlines (Bloomberg, Le
 Monde, 2023) and variants written for these tests."""
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def test_a_signal_of_the_deal_words_alone_keeps_the_name_before_them() -> None:
          "the first mention after the signal's words ('ukrainians') is the object of 'leaves'"),
         ("Russian strikes on Ukraine hit Odesa port", "RUS", "the nearest mention before"),
         ("Attacks against Kyiv and Ukraine's ports hit Odesa", None, "every mention named is what the act was done to"),
-        ("Missile strike hits Ukraine's Odesa port", None, "the only mention is inside the signal's words"),
+        ("Missile strike hits Ukraine's main port of Odesa", None, "the only mention is inside the signal's words"),
         ("Odesa port attack kills three Ukrainians", None, "the first mention after the signal's words"),
         # The owner of an attack among the signal's words struck; a subject before them stays.
         ("Blaze engulfs Odesa port after Russian attack", "RUS", "the owner of 'attack' within the signal's words"),
@@ -128,6 +129,12 @@ def test_a_signal_of_the_deal_words_alone_keeps_the_name_before_them() -> None:
          "the nearest mention before"),
         ("Odesa port hit by Russian missiles", "RUS", "the agent of a passive"),
         ("Strike on Odesa port, Ukraine says", "UKR", "the first mention after"),
+        # The trial's other two: the country of a place, and a relative clause after the words, name where.
+        ("Ukraine's Odesa is alive and joking despite missile attacks", None,
+         "every mention named is what the act was done to ('ukraine': the country of the place 'odesa')"),
+        ("The strikes hit the port in Odesa, which lies far from Ukraine's front line", None,
+         "the first mention after the signal's words ('ukraine') is in a relative clause (', which')"),
+        ("Russia's strikes on Ukraine's Odesa port", "RUS", "the nearest mention before"),
     ],
 )  # fmt: skip
 def test_the_target_is_not_the_attacker(title: str, attacker: str | None, why: str) -> None:
