@@ -41,6 +41,13 @@ subject (", a country bordering Russia,", ", which borders Russia,"), and any be
 describes. Then 2 takes a mention farther back only from the same clause, and when none is left before the words
 there is no capture, not 3: the subject is named and is none of the candidates ("The Nordic country, which joined
 NATO, accused Moscow"). The same heads after a passive's "by" are people no entity names ("by an ally of Moscow").
+Nor, in English, is what the act was done to the actor (outside trial 61): a name right before the agreement the
+signal's words act on ("Ukraine grain deal collapses", "renewal of vital Ukraine crop deal"), the target of an
+attack's "on"/"against"/"at" ("strikes on Ukraine"), and for 3 the object of a verb whose subject the signal's words
+are ("Missile Attack Leaves Ukrainians Bereft") or a mention in a relative clause after them, and the country of a
+place ("Ukraine's Odesa"); a mention among the signal's words is not "after" them. One among
+them that a verb follows is its subject and acts ("Grain Deal Collapses as Russia Refuses to Extend It"), and with
+none before, so does the owner of an attack noun among them ("after Russian attack").
 """
 
 from __future__ import annotations
@@ -122,7 +129,9 @@ def capture(
             )
         return None, "every mention named is in another part of the sentence (past a ';')"
     mentions = inside
-    if script_of(toks[lo - base]) == "cyrillic" or (own and script_of(toks[own[0][0] - base]) == "cyrillic"):
+    acted_on: dict[int, str] = {}  # English: mentions of what the act was done to (start -> why)
+    russian = script_of(toks[lo - base]) == "cyrillic" or bool(own and script_of(toks[own[0][0] - base]) == "cyrillic")
+    if russian:
         got = _russian_agent(sent, own, mentions)
         if got is not None:
             return got, "the agent of a passive (instrumental after a passive participle)"
@@ -207,6 +216,23 @@ def capture(
                     other = _other_agent(toks, base, own, mentions[0][0])
                     return None, f"only the agent of another verb is named ('by' after {other!r})"
                 mentions = others
+        # What the act was done to is not its actor (outside trial 61): the target of an attack's "on"/"against"/"at"
+        # ("Mass strikes on Ukraine hit Kyiv" named Ukraine the attacker, M3), and a name that qualifies the deal or
+        # treaty the signal's words act on ("Ukraine grain deal collapses", "renewal of vital Ukraine crop deal",
+        # "extending Ukraine's grain-export deal": H2).
+        acted_on |= _targets_en(toks, base, mentions) | _deal_modifiers_en(toks, base, own, lo, hi, mentions)
+        # The owner of a place is where, not who ("Ukraine's Odesa is alive despite shelling").
+        acted_on |= _place_owners_en(sent, mentions, kinds)
+        if acted_on:
+            mentions = [m for m in mentions if m[0] not in acted_on]
+            if not mentions:
+                return None, f"every mention named is what the act was done to ({'; '.join(acted_on.values())})"
+        # A verb among the signal's words whose subject is a mention inside them: that subject acted ("Grain Deal
+        # Collapses as Russia Refuses to Extend It" names Russia, not "Ukraine" before the words).
+        inner = _inner_subject_en(sent, own, lo, hi, mentions)
+        if inner is not None:
+            eid, verb = inner
+            return eid, f"the subject of {verb!r} within the signal's words"
         # A mention before the words that only describes the subject, or whose ally, neighbour, critic … the
         # subject is ("The parliament of Armenia, an ally of Moscow, ratified", "Allies of Moscow ratified"), is not
         # the actor: neither 2 nor 3.
@@ -230,22 +256,58 @@ def capture(
                     far = f"{sent.words(near[0], near[1])!r} is before {word!r}"
                     return None, f"no mention before the signal's words names the actor ({note}; {far})"
                 return near[2], f"the nearest mention before the signal's words ({note})"
-    return _nearest(sent, mentions, lo, hi)
+    got, why = _nearest(sent, mentions, lo, hi, own, english=not russian)
+    if got is None and acted_on:
+        why += f" (skipped {'; '.join(acted_on.values())})"
+    return got, why
 
 
-def _nearest(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int, hi: int) -> tuple[str | None, str]:
+def _nearest(
+    sent: Sentence, mentions: list[tuple[int, int, str]], lo: int, hi: int, own: list[Span], *, english: bool
+) -> tuple[str | None, str]:
     """Rules 2 and 3 over the mentions left: the nearest before the signal's words, else the first after in their
-    clause (in English not the other side of a bilateral act)."""
+    clause (in English not the other side of a bilateral act, nor a verb's object)."""
     toks = sent.toks
     base = sent.start
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
     if before:
         return max(before, key=lambda m: m[1])[2], "the nearest mention before the signal's words"
+    # A mention among the signal's words but not of them (between two of their words) is not "after" them: in
+    # English it is a subject (taken before this) or what they act on ("renewal of vital Ukraine crop deal", outside
+    # trial 61, H2). One the signal's own words name ("troops from @PRK") is still taken.
+    if english:
+        # But the owner of an attack noun among them acted ("blaze in Mykolaiv after Russian attack": Russia struck).
+        owner = _inner_owner_en(toks, base, own, lo, hi, mentions)
+        if owner is not None:
+            eid, noun = owner
+            return eid, f"the owner of {noun!r} within the signal's words"
+        inside = [m for m in mentions if m[0] <= hi and not any(a <= m[0] and m[1] <= z for a, z in own)]
+        if inside:
+            mentions = [m for m in mentions if m not in inside]
+            if not mentions:
+                word = sent.words(inside[0][0], inside[0][1])
+                return None, f"the only mention is inside the signal's words ({word!r}), not their subject"
+        # A relative clause after the words describes another noun ("hit in the area of the Danube River, which forms
+        # part of the Ukraine-Romania border", outside trial 61): its mentions are not the act's actor.
+        relative = _relative_before_en(sent, hi, mentions[0][0])
+        if relative is not None:
+            word = sent.words(mentions[0][0], mentions[0][1])
+            return (
+                None,
+                f"the first mention after the signal's words ({word!r}) is in a relative clause (', {relative}')",
+            )
+        # When the signal's words are the subject of a verb after them, the first mention after is its object, what
+        # their act did, not its actor, and so is what follows it: "Missile Attack Leaves Ukrainians Bereft",
+        # "Putsch bid strikes French partner Burkina Faso" (outside trial 61, M3).
+        verb = _object_of_en(sent, mentions[0][0], hi)
+        if verb is not None:
+            word = sent.words(mentions[0][0], mentions[0][1])
+            return None, f"the first mention after the signal's words ({word!r}) is the object of {verb!r}"
     # Not across a clause break (";", ", and", ", but" …), as cues do not reach across one: "… imposed sanctions on
     # Niger on Sunday, and the EU may follow" does not name the EU.
     if mentions[0][0] >= _clause_end(sent, hi):
         return None, "the first mention after the signal's words is in another clause"
-    if script_of(toks[lo - base]) != "cyrillic":
+    if script_of(toks[lo - base]) != "cyrillic":  # (as before: by the first of the signal's words)
         # The other side of a bilateral act is not its actor: "Deputies ratified the pact with Pyongyang" names the
         # treaty's other party (outside trial 23: read as North Korea ratifying, 18 days early), as does "the
         # treaty between Russia and North Korea".
@@ -768,6 +830,224 @@ def _attacker_en(toks: list[str], base: int, s: int, e: int) -> str | None:
     if q < base or toks[q - base] not in ("in", "during", "amid"):
         return None
     return next((w for w in toks[e + 1 - base : e + 4 - base] if w in _EN_ATTACKS), None)
+
+
+# Heads whose "on"/"against"/"at"/"upon" names the target, not the attacker ("strikes on Ukraine", "war against
+# Ukraine", "missiles at Kyiv", "fired on the city").
+_EN_ATTACK_HEADS = _EN_ATTACKS | {
+    "missile", "missiles", "rocket", "rockets", "drone", "drones", "shells", "fired", "firing", "fires", "war",
+    "aggression", "assaults", "offensives", "invasions", "crackdowns", "airstrike", "retaliation",
+}  # fmt: skip
+_EN_TARGET_PREPOSITIONS = frozenset({"on", "against", "at", "upon", "onto"})
+
+
+def _targets_en(toks: list[str], base: int, mentions: list[tuple[int, int, str]]) -> dict[int, str]:
+    """The mentions (by start) that an attack's "on"/"against"/"at" governs, past a determiner ("strikes on
+    Ukraine", "attacks against the US"), and those joined to one by "and"/"or" ("strikes on Kyiv and Odesa"):
+    start -> why. What was struck, not who struck (outside trial 61, M3)."""
+    out: dict[int, str] = {}
+    prev_end, prev_why = -1, ""
+    for s, e, _eid in mentions:
+        i = s - base - 1
+        while i >= 0 and toks[i] in _EN_DETERMINERS:
+            i -= 1
+        word = toks[i] if i >= 0 else ""
+        if word in _EN_TARGET_PREPOSITIONS and i > 0 and toks[i - 1] in _EN_ATTACK_HEADS:
+            out[s] = prev_why = f"{toks[s - base]!r}: the target of {toks[i - 1] + ' ' + word!r}"
+        elif word in ("and", "or") and prev_why and i == prev_end - base + 1:
+            out[s] = f"{toks[s - base]!r}: joined to {prev_why}"
+        else:
+            prev_why = ""
+        prev_end = e
+    return out
+
+
+# Nouns of an agreement, a text acted on ("the Ukraine grain deal", "the North Korea treaty"): a name right before
+# one names what the act was done to or is about, not its actor.
+_EN_AGREEMENTS = frozenset(
+    {
+        "deal", "deals", "pact", "pacts", "accord", "accords", "agreement", "agreements", "treaty", "treaties",
+        "initiative", "corridor", "truce", "truces", "ceasefire", "armistice", "charter", "protocol", "convention",
+    }
+)  # fmt: skip
+
+
+def _deal_modifiers_en(
+    toks: list[str], base: int, own: list[Span], lo: int, hi: int, mentions: list[tuple[int, int, str]]
+) -> dict[int, str]:
+    """The mentions (by start) right before, or a possessive "'s" before, words of the signal that end in a noun of
+    an agreement, when the signal has other words, its act, beside them: "Ukraine grain deal collapses", "renewal of
+    vital Ukraine crop deal", "extending Ukraine's grain-export deal" (outside trial 61, H2). Such a name qualifies
+    the deal acted on; start -> why. Not a name the signal's own words hold, nor a signal of the deal's words
+    alone."""
+    if len(own) < 2:
+        return {}
+    out: dict[int, str] = {}
+    for s, e, _eid in mentions:
+        if e >= hi or any(a <= s and e <= z for a, z in own):
+            continue
+        j = e + 1
+        if toks[j - base] == "s":
+            j += 1
+        for a, z in own:
+            if a == j and lo <= a and toks[z - base] in _EN_AGREEMENTS and any(sp != (a, z) for sp in own):
+                words = " ".join(toks[a - base : z + 1 - base])
+                out[s] = f"{toks[s - base]!r}: names the {words!r} acted on"
+                break
+    return out
+
+
+_EN_VERB_OPENERS = frozenset(
+    {
+        "will", "would", "could", "should", "may", "might", "must", "can", "shall", "has", "have", "had", "is", "are",
+        "was", "were", "did", "does", "to",
+    }
+)  # fmt: skip
+_EN_SAY = frozenset(
+    {
+        "says", "said", "say", "tells", "told", "claims", "claimed", "reports", "reported", "adds", "added", "insists",
+        "insisted", "warns", "warned", "according", "announces", "announced",
+    }
+)  # fmt: skip
+
+
+def _finite_en(word: str) -> bool:
+    """Whether an English word reads as a finite verb: in the past ("refused", "struck") or the third person
+    ("refuses", "kills"), by its shape and the dictionary ("strikes" of "strike"; not "talks", "ports")."""
+    if _past_en(word):
+        return True
+    if not word.endswith("s") or word.endswith("ss"):
+        return False
+    return is_bare_verb_en(word[:-1]) or (word.endswith("es") and is_bare_verb_en(word[:-2]))
+
+
+def _inner_subject_en(
+    sent: Sentence, own: list[Span], lo: int, hi: int, mentions: list[tuple[int, int, str]]
+) -> tuple[str, str] | None:
+    """(entity, verb) of a mention inside the signal's words, not of them, that a verb follows right after it (past
+    "not"/an adverb), not across a comma: the verb's subject, on the way to the signal's act ("grain deal collapses
+    as Russia refuses to extend it"). The last such; None when there is none. Not a speaker ("Russia says")."""
+    toks, base = sent.toks, sent.start
+    commas = set(_comma_tokens(sent)) if "," in sent.text else set()
+    found: tuple[str, str] | None = None
+    for s, e, eid in mentions:
+        if s <= lo or e >= hi or any(a <= s and e <= z for a, z in own):
+            continue
+        v = e + 1
+        if v in commas:
+            continue
+        while v < hi and _adverb_en(toks[v - base]):
+            v += 1
+        word = toks[v - base]
+        if word in _EN_SAY or not (word in _EN_VERB_OPENERS or _finite_en(word)):
+            continue
+        # a past form before a noun qualifies it ("the Turkey and United Nations-brokered grain deal")
+        after = toks[v + 1 - base] if v < hi else ""
+        if _past_en(word) and after and not _verb_goes_on_en(after):
+            continue
+        found = (eid, word)
+    return found
+
+
+def _verb_goes_on_en(word: str) -> bool:
+    """Whether `word` may follow a past form that is a verb ("refused to", "pulled out of", "halted the deal"),
+    not an adjective of it ("brokered grain deal")."""
+    return word in _EN_AFTER_VERB or word in _EN_PARTICLES or word in _EN_PREPOSITIONS or _adverb_en(word)
+
+
+_EN_OWNER_GAP = 2  # words between the owner and its attack noun ("Russia Black Sea attack", "Russian missile strike")
+
+
+def _inner_owner_en(
+    toks: list[str], base: int, own: list[Span], lo: int, hi: int, mentions: list[tuple[int, int, str]]
+) -> tuple[str, str] | None:
+    """(entity, noun) of a mention inside the signal's words, not of them, that owns an attack noun among them, right
+    before it or past a possessive and at most _EN_OWNER_GAP other nouns: "Mykolaiv after Russian attack", "Odesa
+    amid Russia Black Sea attack fears". The attacker; None when there is none."""
+    heads = {a: toks[a - base] for a, _z in own if toks[a - base] in _EN_ATTACK_HEADS}
+    if not heads:
+        return None
+    for s, e, eid in mentions:
+        if s <= lo or e >= hi or any(a <= s and e <= z for a, z in own):
+            continue
+        j = e + 1
+        if toks[j - base] == "s":
+            j += 1
+        for k in range(j, min(j + _EN_OWNER_GAP, hi) + 1):
+            if k in heads:
+                return eid, heads[k]
+            word = toks[k - base]
+            if (
+                word in _EN_PREPOSITIONS
+                or word in _EN_DETERMINERS
+                or word in _EN_CONJUNCTIONS
+                or _finite_en(word)
+                or any(a <= k <= z for a, z in own)
+                or any(a <= k <= z for a, z, _ in mentions)
+            ):
+                break
+    return None
+
+
+def _place_owners_en(sent: Sentence, mentions: list[tuple[int, int, str]], kinds: dict[str, str]) -> dict[int, str]:
+    """The mentions (by start) that own, by a possessive "'s", a place named right after them ("Ukraine's Odesa",
+    "Russia's Belgorod region"): where the act happened, not who did it; start -> why."""
+    places = {s: (e, eid) for s, e, eid in sent.mentions if kinds.get(eid) == "place"}
+    if not places:
+        return {}
+    toks, base = sent.toks, sent.start
+    out: dict[int, str] = {}
+    for s, e, eid in mentions:
+        if kinds.get(eid) == "place" or e + 2 - base >= len(toks) or toks[e + 1 - base] != "s":
+            continue
+        place = places.get(e + 2)
+        if place is not None:
+            out[s] = f"{toks[s - base]!r}: the country of the place {sent.words(e + 2, place[0])!r}"
+    return out
+
+
+def _relative_before_en(sent: Sentence, hi: int, s: int) -> str | None:
+    """The relative pronoun after a comma between the signal's words (ending at hi) and the mention at s (", which
+    forms part of …"), else None."""
+    if "," not in sent.text:
+        return None
+    toks, base = sent.toks, sent.start
+    for c in _comma_tokens(sent):
+        if hi < c <= s and toks[c - base] in _EN_RELATIVE | {"where"}:
+            return toks[c - base]
+    return None
+
+
+_EN_QUANTITY = frozenset(
+    {
+        "of", "dozens", "hundreds", "thousands", "scores", "several", "many", "some", "two", "three", "four", "five",
+        "six", "seven", "eight", "nine", "ten", "least", "more", "than",
+    }
+)  # fmt: skip
+
+
+def _object_of_en(sent: Sentence, s: int, hi: int) -> str | None:
+    """The verb whose object the mention at s (after the signal's words, which end at hi) is: a finite verb after
+    the signal's words, right before the mention past determiners and a quantity, whose subject they are ("Missile
+    Attack Leaves Ukrainians Bereft", "drone strike kills 5 Russian soldiers"); not across a comma, nor a verb of
+    saying (", says Russia"). Else None. The object of the signal's own verb is left to rule 3 ("African Union
+    suspends Niger" names Niger for a capture of NER and MLI: the way to capture what was acted on)."""
+    toks, base = sent.toks, sent.start
+    if s <= hi or (("," in sent.text) and s in _comma_tokens(sent)):
+        return None
+    q = s - 1
+    while q > hi and (toks[q - base] in _EN_DETERMINERS or toks[q - base] in _EN_QUANTITY or toks[q - base].isdigit()):
+        q -= 1
+    if q <= hi or (q + 1 < s and "," in sent.text and q + 1 in _comma_tokens(sent)):
+        return None
+    word = toks[q - base]
+    if word in _EN_SAY or word in _EN_INTRANSITIVE or not _finite_en(word):
+        return None
+    # after a preposition or a determiner a past form qualifies a noun ("raids unions over suspected North Korea link")
+    before = toks[q - 1 - base]
+    if before in _EN_PREPOSITIONS or before in _EN_DETERMINERS:
+        return None
+    return word
 
 
 def _agentless_passive_en(toks: list[str], base: int, own: list[Span]) -> tuple[str, int] | None:

@@ -58,13 +58,15 @@ def test_role_any_takes_the_headlines_lead_the_actor_capture_leaves() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # The first country of the sentence is France; the place of the putsch is the one the capture lists.
-        ("Putsch bid strikes French partner Burkina Faso", {"country": "FRA", "scene": "BFA", "actor": "FRA"}),
+        # The first country of the sentence is France; the place of the putsch is the one the capture lists. France
+        # is the object of "strikes", whose subject is the signal's words: struck, not the actor (outside trial 61,
+        # M3; it was taken as the first mention after the words).
+        ("Putsch bid strikes French partner Burkina Faso", {"country": "FRA", "scene": "BFA", "actor": None}),
         # The actor of that kind: who struck, not the first country named.
         ("Mali says French jets struck a convoy", {"country": "MLI", "country_actor": "FRA", "scene": "MLI"}),
     ],
 )
-def test_role_says_which_entity_a_capture_takes(text: str, expected: dict[str, str]) -> None:
+def test_role_says_which_entity_a_capture_takes(text: str, expected: dict[str, str | None]) -> None:
     got = _captures(text)
     assert {k: got[k][0] for k in expected} == expected, got
 
