@@ -19,9 +19,14 @@ from pydantic import (
 
 from .events import MODALITIES, Modality, Severity
 
-# A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is.
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is. Russian units
+# too ("2ч", "24 ч", "30 мин", "3 дн"): a desk types what the Russian buttons show (outside trial 62, M6: "2ч" was
+# a bad duration). No bare "м": минута or месяц.
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w|сек|с|мин|ч|дн|д|сут|нед)\.?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {
+    "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+    "с": 1, "сек": 1, "мин": 60, "ч": 3600, "д": 86400, "дн": 86400, "сут": 86400, "нед": 604800,
+}  # fmt: skip
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -31,7 +36,7 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+            return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
     raise ValueError(f"bad duration {value!r}: write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w")
 
 
