@@ -294,7 +294,11 @@ def _title_cases(
     if not used:
         return {}
     every = set(names.values()) | {ent.name for pack in packs for ent in pack.entities.values()}
-    return {case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case)) != n} for case in sorted(used)}
+    persons = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "person"}
+    return {
+        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons)) != n}
+        for case in sorted(used)
+    }
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:
