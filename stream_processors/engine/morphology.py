@@ -475,8 +475,9 @@ def _as_written(form: str, word: str) -> str:
 
 
 # How a name takes a title's case (title_form_ru): from the dictionary; kept as written because it does not decline
-# (or is in the nominative already); guessed by its ending; kept because a word is unknown to the dictionary.
-DECLINED, KEPT, GUESSED, UNKNOWN = "declined", "kept", "guessed", "unknown"
+# (or is in the nominative already); a surname guessed by its ending; a foreign name's last word declined as a
+# man's (_foreign_form); kept because a word is unknown to the dictionary.
+DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN = "declined", "kept", "guessed", "foreign", "unknown"
 
 
 def inflect_name_ru(name: str, case: str, person: bool = False) -> str:
@@ -486,23 +487,24 @@ def inflect_name_ru(name: str, case: str, person: bool = False) -> str:
 
 
 def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]:
-    """A Russian name (an entity's `name`, written in the nominative; `person`: an entity of kind person) in `case`
-    (a TITLE_CASES key), and how it got it (DECLINED, KEPT, GUESSED, UNKNOWN). Its leading adjectives and its head
-    noun agree ("Белгородская область" -> "Белгородской области", "Совет Федерации" -> "Совету Федерации": the words
-    after the head stay as they are), a person's names decline together ("Владимир Путин" -> "Владимиру Путину"; a
-    surname the dictionary does not know by its ending: "Владимиру Зеленскому"), a hyphenated name whole
-    ("Ростову-на-Дону"), a declinable abbreviation takes a lower-case ending ("МИДу России"), and a foreign name
-    whose last word nothing is guessed for declines that word as alias matching does ("Ким Чен Ыном":
-    declines_as_foreign_noun_ru). A name not in Cyrillic, an indeclinable one ("КНДР", "ООН", "Шойгу"), a word in
-    capitals the dictionary does not call a declinable abbreviation ("ВСУ", "ХАМАС") and any other name with a
-    word the dictionary does not know ("Чхве Сон Хи") stay as written: better than half declined."""
+    """A Russian name (an entity's `name`, written in the nominative; `person`: an entity of kind person) in
+    `case` (a TITLE_CASES key), and how it got it (DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN).
+
+    Its leading adjectives and its head noun agree ("Белгородская область" -> "Белгородской области", "Совет
+    Федерации" -> "Совету Федерации": the words after the head stay as they are); a person's names decline together
+    ("Владимир Путин" -> "Владимиру Путину"; a surname the dictionary does not know, by its ending: "Владимиру
+    Зеленскому"); a hyphenated name whole ("Ростову-на-Дону"); a declinable abbreviation takes a lower-case ending
+    ("МИДу России"); a foreign name whose last word nothing is guessed for declines that word as alias matching does
+    ("Ким Чен Ыном": declines_as_foreign_noun_ru). A name not in Cyrillic, an indeclinable one ("КНДР", "ООН",
+    "Шойгу"), a word in capitals the dictionary does not call a declinable abbreviation ("ВСУ", "ХАМАС") and any
+    other name with a word the dictionary does not know ("Чхве Сон Хи") stay as written: better than half declined."""
     grammeme = TITLE_CASES[case]
     words = name.split(" ")
     if grammeme == "nomn" or not all(_is_name_word(w) for w in words):
         return name, KEPT
     foreign = _foreign_form(words, grammeme, person)
     if foreign is not None:
-        return foreign, GUESSED
+        return foreign, FOREIGN
     readings: list[Any] = [_nominative_reading(w) for w in words]
     if person and len(words) == 1 and readings[0] is None:
         surname = next((p for p in _analyzer().parse(name) if {"Surn", "nomn"} <= p.tag.grammemes), None)

@@ -162,3 +162,30 @@ def test_anything_else_after_a_colon_is_refused_at_load(tmp_path: Path, placehol
     assert res.exit_code == 1, res.output
     assert f"bad.yaml:21:12: title 'Удар по {placeholder}" in res.output, res.output
     assert "a placeholder takes only a case for a Russian name" in res.output, res.output
+
+
+def test_rules_check_names_what_a_case_placeholder_cannot_decline(tmp_path: Path) -> None:
+    """Outside trial 62, H2: the author learnt from a live alert that a name stays as written in its case."""
+    pack = tmp_path / "cases.yaml"
+    pack.write_text(
+        PACK.replace("  KJU:", "  CHOE: {name: Чхве Сон Хи, kind: person, aliases: [Чхве Сон Хи]}\n  KJU:").replace(
+            "[RUS, PRK, KJU, ZEL, MID]", "[RUS, PRK, KJU, ZEL, MID, CHOE]"
+        ),
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["rules", "check", str(pack)])
+    assert res.exit_code == 0, res.output
+    said = [line for line in res.output.splitlines() if "can hold" in line]
+    assert said == [
+        f"{pack}:26:12: warning: title 'Договор ратифицирован {{party:instrumental}}': {{party:instrumental}} can hold "
+        "names that stay as written, a word of each unknown to the dictionary: «Чхве Сон Хи»; and names declined as "
+        "a man's foreign name (a woman's does not decline in Russian): «Ким Чен Ын» → «Ким Чен Ыном»"
+    ], res.output
+
+
+def test_rules_check_is_quiet_when_every_name_declines(tmp_path: Path) -> None:
+    pack = tmp_path / "cases.yaml"
+    pack.write_text(PACK.replace("[RUS, PRK, KJU, ZEL, MID]", "[RUS, PRK, ZEL, MID]"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(pack)])
+    assert res.exit_code == 0, res.output
+    assert "can hold" not in res.output, res.output
