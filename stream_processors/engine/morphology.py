@@ -574,13 +574,15 @@ def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]
 def _foreign_form(words: list[str], grammeme: str, person: bool) -> str | None:
     """A foreign name whose last word nothing is guessed for ("Ким Чен Ын", "Ким Ир Сен") in `grammeme`: that word
     declined as a masculine noun, the others as written (Russian declines only the last part of such a name: "Ким
-    Чен Ына"); None for any other name, and for one that starts with a first name the dictionary knows ("Владимир
+    Чен Ына"); None for any other name, and for one that starts with a first name the dictionary declines ("Владимир
     Ын" would be half declined). A person's accusative is its genitive; another's its nominative."""
     if not declines_as_foreign_noun_ru(words[-1]) or not all(w[:1].isupper() for w in words):
         return None
+    if _is_capitals(words[-1]):
+        return None  # a letter abbreviation («ШОС», «ГУР»): it does not decline
     first = _nominative_reading(words[0]) if len(words) > 1 else None
-    if first is not None and "Name" in first.tag:
-        return None
+    if first is not None and "Name" in first.tag and "Fixd" not in first.tag:
+        return None  # («Ли», a first name to the dictionary, does not decline: «Ли Чжэ Мёну» is whole)
     if grammeme == "accs":
         ending = _MASCULINE_CASE_ENDINGS["gent"] if person else ""
     else:

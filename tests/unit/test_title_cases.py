@@ -100,6 +100,9 @@ def test_a_name_in_a_case(name: str, case: str, form: str) -> None:
         ("Ким Чен Ын", "dative", "Ким Чен Ыну"),
         ("Ким Чен Ын", "accusative", "Ким Чен Ына"),
         ("Ким Ир Сен", "prepositional", "Ким Ир Сене"),
+        ("Ли Чжэ Мён", "dative", "Ли Чжэ Мёну"),  # «Ли» does not decline
+        ("ШОС", "prepositional", "ШОС"),  # a letter abbreviation, not a foreign name
+        ("ГУР", "instrumental", "ГУР"),
     ],
 )
 def test_a_person_in_a_case(name: str, case: str, form: str) -> None:
