@@ -49,7 +49,7 @@ from .compiled import (
 from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
-from .morphology import base_language, inflect_name_ru
+from .morphology import FOREIGN, TITLE_CASES, UNKNOWN, base_language, inflect_name_ru, title_form_ru
 from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
@@ -215,6 +215,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += alias_tie_warnings(packs)
     warnings += alias_plural_warnings(packs)
     warnings += shared_entity_warnings(packs)
+    warnings += _title_case_warnings(detections, packs, signals, entities, names)
 
     if b.errors:
         raise CompileErrors(b.errors, warnings)
@@ -294,7 +295,81 @@ def _title_cases(
     if not used:
         return {}
     every = set(names.values()) | {ent.name for pack in packs for ent in pack.entities.values()}
-    return {case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case)) != n} for case in sorted(used)}
+    persons = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "person"}
+    return {
+        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons)) != n}
+        for case in sorted(used)
+    }
+
+
+_SHOWN_NAMES = 6  # of a title case warning's list
+
+
+def _title_case_warnings(
+    detections: Sequence[CompiledDetection],
+    packs: Sequence[RulePack],
+    signals: dict[str, CompiledSignal],
+    entities: EntityAliases,
+    names: dict[str, str],
+) -> list[RuleError]:
+    """A title placeholder with a case (`{party:instrumental}`) that can hold a name which stays as written in it, a
+    word of it unknown to the dictionary («Чхве Сон Хи»), or whose form is a foreign man's name's («Ким Чен Ыном»:
+    a woman's would not decline): said at the title, naming them, so the author sees it before a reader does
+    (outside trial 62, H2). The names a placeholder can hold: those its captures may take (their entities, or the
+    entities of their kind), the entities of kind place for `{place}`; a detection over detections is not judged."""
+    pack_at = {p.name: i for i, p in enumerate(packs)}
+    title_names = _title_names(packs, names)
+    out: list[RuleError] = []
+    for d in detections:
+        if ":" not in d.definition.title or any(r.detection is not None for r in d.refs):
+            continue
+        shown = title_names.get(d.pack, names)
+        cases: dict[str, list[str]] = {}
+        for _lit, field, spec, _conv in string.Formatter().parse(d.definition.title):
+            if field and spec in TITLE_CASES and spec != "nominative":
+                cases.setdefault(field.removesuffix("_suffix"), []).append(spec)
+        for field, field_cases in cases.items():
+            held: set[str] = set()
+            for r in d.refs:
+                for cname, candidates, kind, _role in signals[r.signal].captures:
+                    if cname == field:
+                        held |= set(candidates) or {e for e, (k, _a) in entities.items() if kind in (None, k)}
+            if field == "place" and not held:
+                held = {e for e, (k, _a) in entities.items() if k == "place"}
+            unknown: list[str] = []
+            foreign: list[str] = []
+            for name in sorted({shown.get(e, e) for e in held}):
+                person = any(entities[e][0] == "person" for e in held if shown.get(e, e) == name)
+                form, how = title_form_ru(name, field_cases[0], person)
+                if how == UNKNOWN:
+                    unknown.append(f"«{name}»")
+                elif how == FOREIGN:
+                    foreign.append(f"«{name}» → «{form}»")
+            said: list[str] = []
+            if unknown:
+                said.append("names that stay as written, a word of each unknown to the dictionary: " + _listed(unknown))
+            if foreign:
+                said.append(
+                    "names declined as a man's foreign name (a woman's does not decline in Russian): "
+                    + _listed(foreign)
+                )
+            if said:
+                placeholder = "{" + field + ":" + field_cases[0] + "}"
+                di = next(i for i, x in enumerate(packs[pack_at[d.pack]].detections) if x.id == d.id)
+                out.append(
+                    RuleError(
+                        ["detections", di, "title"],
+                        f"title {d.definition.title!r}: {placeholder} can hold " + "; and ".join(said),
+                        pack=pack_at[d.pack],
+                        warning=True,
+                    )
+                )
+    return out
+
+
+def _listed(items: list[str]) -> str:
+    more = len(items) - _SHOWN_NAMES
+    return ", ".join(items[:_SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:

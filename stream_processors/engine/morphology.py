@@ -263,7 +263,19 @@ def _ru_forms(word: str) -> frozenset[str]:
 # letter abbreviations ("ЛНР") stay as written.
 _HARD_CONSONANTS = frozenset("бвгдзклмнпрстфх")
 _RU_VOWELS = frozenset("аеиоуыэюяё")
-_MASCULINE_ENDINGS = ("а", "у", "ом", "е")
+# The masculine noun's endings by case (the genitive's is also an animate accusative's).
+_MASCULINE_CASE_ENDINGS = {"gent": "а", "datv": "у", "ablt": "ом", "loct": "е"}
+_MASCULINE_ENDINGS = tuple(_MASCULINE_CASE_ENDINGS.values())
+
+
+def declines_as_foreign_noun_ru(word: str) -> bool:
+    """A name word the analyser guesses nothing for that ends in a hard consonant after a vowel ("Ын", "Сен"): it
+    declines as a masculine noun ("Ким Чен Ына"), in alias matching and in titles alike."""
+    low = word.lower()
+    if len(low) < 2 or low[-1] not in _HARD_CONSONANTS or low[-2] not in _RU_VOWELS:
+        return False
+    parses = _analyzer().parse(word)
+    return bool(parses) and all(str(p.tag) == "UNKN" for p in parses)
 
 
 @lru_cache(maxsize=50_000)
@@ -278,9 +290,8 @@ def _ru_name_forms(word: str) -> frozenset[str]:
     if chosen:
         forms = {f.word.replace("ё", "е") for p in chosen for f in p.lexeme}
         return frozenset({word} | {f for f in forms if f.isalpha()})
-    if parses and not any(p.is_known for p in parses) and all(str(p.tag) == "UNKN" for p in parses):
-        if len(word) >= 2 and word[-1] in _HARD_CONSONANTS and word[-2] in _RU_VOWELS:
-            return frozenset({word} | {word + e for e in _MASCULINE_ENDINGS})
+    if declines_as_foreign_noun_ru(word):
+        return frozenset({word} | {word + e for e in _MASCULINE_ENDINGS})
     return _ru_forms(word)
 
 
@@ -409,48 +420,136 @@ def _nominative_reading(word: str) -> Any | None:
     return None
 
 
+# A surname the dictionary does not know, after a first name it knows, declines by its ending ("Владимир Зеленский" ->
+# "Владимиру Зеленскому"): the adjectival -ский/-цкий/-ской and the possessive -ов/-ев/-ин/-ын, masculine or
+# feminine as the first name is. (ending, gender) -> the ending's replacement by case; the accusative of a person is
+# the genitive in the masculine.
+_ADJ_MASC = {"gent": "ого", "datv": "ому", "accs": "ого", "ablt": "им", "loct": "ом"}
+_SURNAME_ENDINGS: tuple[tuple[str, str, int, dict[str, str]], ...] = (
+    ("ский", "masc", 2, _ADJ_MASC),
+    ("цкий", "masc", 2, _ADJ_MASC),
+    ("ской", "masc", 2, _ADJ_MASC),
+    ("цкой", "masc", 2, _ADJ_MASC),
+    ("ская", "femn", 2, {"gent": "ой", "datv": "ой", "accs": "ую", "ablt": "ой", "loct": "ой"}),
+    ("цкая", "femn", 2, {"gent": "ой", "datv": "ой", "accs": "ую", "ablt": "ой", "loct": "ой"}),
+    *(
+        (end, "masc", 0, {"gent": "а", "datv": "у", "accs": "а", "ablt": "ым", "loct": "е"})
+        for end in ("ов", "ев", "ёв", "ин", "ын")
+    ),
+    *(
+        (end, "femn", 1, {"gent": "ой", "datv": "ой", "accs": "у", "ablt": "ой", "loct": "ой"})
+        for end in ("ова", "ева", "ёва", "ина", "ына")
+    ),
+)
+
+
+def _surname_by_ending(word: str, gender: str | None, grammeme: str) -> str | None:
+    """An unknown surname in `grammeme`, by its ending, for a person of `gender`; None for another ending."""
+    for end, end_gender, cut, endings in _SURNAME_ENDINGS:
+        if word.lower().endswith(end) and len(word) > len(end) + 1 and end_gender == gender:
+            return word[: len(word) - cut] + endings[grammeme]
+    return None
+
+
+def _is_name_word(word: str) -> bool:
+    """A Cyrillic word, or a hyphenated one ("Ростов-на-Дону")."""
+    return all(part.isalpha() and script_of(part) == "cyrillic" for part in word.split("-"))
+
+
+def _is_capitals(word: str) -> bool:
+    return word.isupper() and len(word) > 1
+
+
+def _known(word: str) -> bool:
+    return any(p.is_known for p in _analyzer().parse(word))
+
+
 def _as_written(form: str, word: str) -> str:
-    """`form` with the capitals of `word`: «КНДР», «Белгородской»."""
+    """`form` with the capitals of `word`, part by part of a hyphenated one («Ростову-на-Дону»)."""
+    parts, written = form.split("-"), word.split("-")
+    if len(parts) == len(written) and len(parts) > 1:
+        return "-".join(_as_written(f, w) for f, w in zip(parts, written, strict=True))
     if word.isupper() and len(word) > 1:
         return form.upper()
     return form[:1].upper() + form[1:] if word[:1].isupper() else form
 
 
-def inflect_name_ru(name: str, case: str) -> str:
-    """A Russian name (an entity's `name`, written in the nominative) in `case` (a TITLE_CASES key): its leading
-    adjectives and its head noun agree ("Белгородская область" -> "Белгородской области", "Совет Федерации" ->
-    "Совету Федерации": the words after the head stay as they are), a person's names decline together ("Владимир
-    Путин" -> "Владимиру Путину"). A name not in Cyrillic, an indeclinable one ("КНДР") and one with a word the
-    dictionary does not know (a foreign name, "Ким Чен Ын": better as written than half declined) stay as written."""
+# How a name takes a title's case (title_form_ru): from the dictionary; kept as written because it does not decline
+# (or is in the nominative already); a surname guessed by its ending; a foreign name's last word declined as a
+# man's (_foreign_form); kept because a word is unknown to the dictionary.
+DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN = "declined", "kept", "guessed", "foreign", "unknown"
+
+
+def inflect_name_ru(name: str, case: str, person: bool = False) -> str:
+    """A Russian name (an entity's `name`, written in the nominative) in `case` (a TITLE_CASES key): title_form_ru's
+    form."""
+    return title_form_ru(name, case, person)[0]
+
+
+def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]:
+    """A Russian name (an entity's `name`, written in the nominative; `person`: an entity of kind person) in
+    `case` (a TITLE_CASES key), and how it got it (DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN).
+
+    Its leading adjectives and its head noun agree ("Белгородская область" -> "Белгородской области", "Совет
+    Федерации" -> "Совету Федерации": the words after the head stay as they are); a person's names decline together
+    ("Владимир Путин" -> "Владимиру Путину"; a surname the dictionary does not know, by its ending: "Владимиру
+    Зеленскому"); a hyphenated name whole ("Ростову-на-Дону"); a declinable abbreviation takes a lower-case ending
+    ("МИДу России"); a foreign name whose last word nothing is guessed for declines that word as alias matching does
+    ("Ким Чен Ыном": declines_as_foreign_noun_ru). A name not in Cyrillic, an indeclinable one ("КНДР", "ООН",
+    "Шойгу"), a word in capitals the dictionary does not call a declinable abbreviation ("ВСУ", "ХАМАС") and any
+    other name with a word the dictionary does not know ("Чхве Сон Хи") stay as written: better than half declined."""
     grammeme = TITLE_CASES[case]
     words = name.split(" ")
-    if grammeme == "nomn" or not all(w.isalpha() and script_of(w) == "cyrillic" for w in words):
-        return name
+    if grammeme == "nomn" or not all(_is_name_word(w) for w in words):
+        return name, KEPT
+    foreign = _foreign_form(words, grammeme, person)
+    if foreign is not None:
+        return foreign, FOREIGN
     readings: list[Any] = [_nominative_reading(w) for w in words]
-    if readings[0] is None or any(
-        not any(p.is_known for p in _analyzer().parse(w)) for w in words
-    ):  # nothing to decline, or a word the dictionary does not know
-        return name
+    if person and len(words) == 1 and readings[0] is None:
+        surname = next((p for p in _analyzer().parse(name) if {"Surn", "nomn"} <= p.tag.grammemes), None)
+        form = _surname_by_ending(name, surname.tag.gender, grammeme) if surname is not None else None
+        if form is not None:  # a surname alone, read by the analyser's guess ("Зеленский")
+            return form, GUESSED
+    first_name = readings[0] is not None and "Name" in readings[0].tag
+    guessed = {
+        i
+        for i, w in enumerate(words)
+        if i and first_name and not _known(w) and _surname_by_ending(w, readings[0].tag.gender, grammeme)
+    }  # "Владимир Зеленский": the surname by its ending
+    # A word in capitals the dictionary does not know is a letter abbreviation, which does not decline («ВСУ»).
+    unknown = [w for i, w in enumerate(words) if i not in guessed and not _known(w) and not _is_capitals(w)]
+    if unknown:
+        return name, UNKNOWN
+    if readings[0] is None:
+        return name, KEPT
     head = next((i for i, r in enumerate(readings) if r is not None and r.tag.POS == "NOUN"), None)
     if head is None and all(r is not None and any(t in r.tag for t in _PERSON_TAGS) for r in readings):
         head = len(words) - 1  # a surname declined as an adjective ("Зеленский" -> "Зеленскому")
     if head is None or any(r is None for r in readings[:head]):
-        return name
+        return name, KEPT
     last = head
     if any(t in readings[head].tag for t in _PERSON_TAGS):  # "Владимир Путин": the person's names together
-        while (
-            last + 1 < len(words)
-            and readings[last + 1] is not None
-            and readings[last + 1].tag.POS == "NOUN"
-            and any(t in readings[last + 1].tag for t in _PERSON_TAGS)
+        while last + 1 < len(words) and (
+            last + 1 in guessed
+            or (
+                readings[last + 1] is not None
+                and readings[last + 1].tag.POS == "NOUN"
+                and any(t in readings[last + 1].tag for t in _PERSON_TAGS)
+            )
         ):
             last += 1
     noun = readings[head]
     out = list(words)
     for i in range(last + 1):
+        if i in guessed:
+            out[i] = _surname_by_ending(words[i], noun.tag.gender, grammeme) or words[i]
+            continue
         r = readings[i]
         if "Fixd" in r.tag:
-            continue  # an abbreviation («АЭС»): as written
+            continue  # an indeclinable word («АЭС», «Шойгу»): as written
+        if _is_capitals(words[i]) and "Abbr" not in r.tag:
+            continue  # capitals the dictionary does not call an abbreviation that declines («ХАМАС»): as written
         grammemes = {grammeme, r.tag.number} if r.tag.number else {grammeme}
         if r.tag.POS != "NOUN" and r.tag.number == "sing" and r.tag.gender:
             grammemes.add(r.tag.gender)  # an adjective keeps its noun's gender ("Белгородскую область")
@@ -458,6 +557,34 @@ def inflect_name_ru(name: str, case: str) -> str:
             grammemes.add(noun.tag.animacy)  # its accusative follows the noun's ("Верховного главнокомандующего")
         form = r.inflect(grammemes)
         if form is None:
-            return name  # a form the dictionary does not give: as written, not half declined
-        out[i] = _as_written(form.word, words[i])
-    return " ".join(out)
+            return name, KEPT  # a form the dictionary does not give: as written, not half declined
+        if _is_capitals(words[i]):
+            # An abbreviation keeps its capitals and takes its ending in lower case («МИДу», «МИДом»).
+            if not form.word.startswith(words[i].lower()):
+                return name, KEPT
+            out[i] = words[i] + form.word[len(words[i]) :]
+        else:
+            out[i] = _as_written(form.word, words[i])
+    form_text = " ".join(out)
+    if guessed and form_text != name:
+        return form_text, GUESSED
+    return form_text, (DECLINED if form_text != name else KEPT)
+
+
+def _foreign_form(words: list[str], grammeme: str, person: bool) -> str | None:
+    """A foreign name whose last word nothing is guessed for ("Ким Чен Ын", "Ким Ир Сен") in `grammeme`: that word
+    declined as a masculine noun, the others as written (Russian declines only the last part of such a name: "Ким
+    Чен Ына"); None for any other name, and for one that starts with a first name the dictionary declines ("Владимир
+    Ын" would be half declined). A person's accusative is its genitive; another's its nominative."""
+    if not declines_as_foreign_noun_ru(words[-1]) or not all(w[:1].isupper() for w in words):
+        return None
+    if _is_capitals(words[-1]):
+        return None  # a letter abbreviation («ШОС», «ГУР»): it does not decline
+    first = _nominative_reading(words[0]) if len(words) > 1 else None
+    if first is not None and "Name" in first.tag and "Fixd" not in first.tag:
+        return None  # («Ли», a first name to the dictionary, does not decline: «Ли Чжэ Мёну» is whole)
+    if grammeme == "accs":
+        ending = _MASCULINE_CASE_ENDINGS["gent"] if person else ""
+    else:
+        ending = _MASCULINE_CASE_ENDINGS[grammeme]
+    return " ".join([*words[:-1], words[-1] + ending])
