@@ -277,11 +277,13 @@ def shown_evidence(evidence: Sequence[_E], limit: int, own: int | None = None) -
 
 
 def evidence_to_show(evidence: Sequence[_E], total: int, limit: int) -> list[_E]:
-    """What a message shows of an alert's evidence: the first `limit`, or, when the alert rests on more
-    reports (`total`) than it holds, the first and the newest, as the engine chose them (shown_evidence)."""
-    if total > len(evidence):
+    """What a message shows of an alert's evidence: all of it up to `limit`; past that (more held than `limit`, or
+    the alert rests on more reports, `total`, than it holds) the first and the newest, as the engine chose them
+    (shown_evidence): the report that tipped a count is what a reader needs (outside trial 62, L2: of 7 reports,
+    the first 5 were shown and the newest, which made the alert, was one of the "2 more not shown")."""
+    if total > len(evidence) or len(evidence) > limit:
         return shown_evidence(evidence, limit)
-    return list(evidence[:limit])
+    return list(evidence)
 
 
 class Detection(_Frozen):

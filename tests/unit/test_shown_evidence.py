@@ -36,3 +36,14 @@ def test_shown_is_an_ordered_selection_within_the_limit(n: int, limit: int, own:
         kept_own = min(n if own is None else own, n)
         # the newest of the group that is cut: the last corroborating report, or the last own one
         assert shown[-1] == (n - 1 if kept_own < limit else kept_own - 1)
+
+
+def test_a_message_of_more_reports_than_it_shows_shows_the_first_and_the_newest() -> None:
+    """Outside trial 62, L2: a count of 7 reports, all held, showed the first 5 and hid the newest, the report that
+    made the alert, among "2 more not shown"; the README promises the first and the newest."""
+    from watchfloor.schemas.events import evidence_to_show
+
+    reports = [f"c{i}" for i in range(1, 8)]
+    assert evidence_to_show(reports, 7, 5) == ["c1", "c4", "c5", "c6", "c7"]
+    assert evidence_to_show(reports[:5], 5, 5) == reports[:5]  # all of it fits: as it is
+    assert evidence_to_show(reports, 12, 5) == ["c1", "c4", "c5", "c6", "c7"]  # rests on more than it holds
