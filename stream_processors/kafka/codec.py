@@ -61,6 +61,15 @@ def decode_event(raw: bytes | str | None) -> Event:
         raise Rejected(f"not JSON: {e}") from None
     if not isinstance(obj, dict):
         raise Rejected(f"not an event envelope: a JSON {type(obj).__name__}")
+    if "payload" not in obj and obj.get("type") in DOCUMENT_TYPES:
+        # An article in the input format (a JSON Lines line), published straight to the topic: say what to do, not
+        # "Field required" (outside trial 60, MED-1: the README's "Kafka is already where your news arrives" led a
+        # desk to publish its articles there).
+        raise Rejected(
+            "an input document, not a watchfloor event envelope: only `watchfloor produce` writes the documents "
+            "topic (give it these records as a JSON Lines source; docs/kafka.md, 'Who writes the documents topic')",
+            "payload",
+        )
     version = obj.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         raise Rejected(f"unknown schema_version {version!r} (this worker reads {SCHEMA_VERSION})", "schema_version")

@@ -154,3 +154,20 @@ def test_missing_topics_name_the_prefixes_the_broker_has() -> None:
         == "; this broker has the topics of pipeline desk: a mistyped --prefix?"
     )
     assert other_prefixes_note(["desk.documents"], "desk") == ""
+
+
+def test_an_input_document_published_to_the_topic_says_who_writes_it() -> None:
+    """Outside trial 60, MED-1: an article in the input format published straight to the documents topic was refused
+    as "invalid event envelope: Field required"; the reason now says what it is and what writes the topic."""
+    article = {
+        "type": "news.article",
+        "id": "good-x1",
+        "published_at": "2024-12-18T10:00:00+00:00",
+        "source": "Test wire",
+        "title": "North Korean troops killed in Kursk fighting, Ukraine says",
+        "body": "Ukraine said North Korean soldiers were killed in combat in the Kursk region.",
+    }
+    with pytest.raises(Rejected) as e:
+        decode_event(orjson.dumps(article))
+    assert e.value.reason.startswith("an input document, not a watchfloor event envelope: only `watchfloor produce`")
+    assert e.value.field == "payload"
