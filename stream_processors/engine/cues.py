@@ -586,6 +586,7 @@ _EN_CALLED_OFF = (
 )
 
 
+_EN_LIKELIHOOD = ("unlikely", "likely", "possible")
 _EN_HEDGE_ADJECTIVES = ("unlikely", "likely", "possible", "uncertain", "doubtful", "in doubt", "still in doubt")
 _EN_HEDGE_COPULAS = (
     *("is are was were remains remain seems seem looks look appears appear".split()),
@@ -702,6 +703,7 @@ def _en_predicates() -> dict[str, list[str]]:
     # adjective of likelihood after its subject says the event may or may not come (outside trial 61, H1); bare only in
     # a headline (PREDICATE_HEADLINE_ONLY).
     hedged += [f"{b} {a}" for b in _EN_HEDGE_COPULAS for a in _EN_HEDGE_ADJECTIVES]
+    hedged += [f"{b} not {a}" for b in ("is", "are", "was", "were") for a in _EN_LIKELIHOOD]
     hedged += list(_EN_HEDGE_ADJECTIVES)
     fut = [f"{a} {v}" for a in future for v in _EN_OCCUR_BARE]
     fut += [f"{a} be {v}" for a in future for v in _EN_HELD]
@@ -717,6 +719,9 @@ def _en_predicates() -> dict[str, list[str]]:
 
 
 PREDICATE_HEADLINE_ONLY = frozenset(tuple(w.split()) for w in (*_EN_CALLED_OFF, *_EN_HEDGE_ADJECTIVES))
+# "Grain deal extension not likely", "is not possible": still a likelihood, which a negation before it does not cancel
+# (as it cancels "not postponed"); "not in doubt" is sure, and cancels.
+HEDGE_ADJECTIVE_KEYS = frozenset(tuple(f"{b} {a}".split()) for b in ("", *_EN_HEDGE_COPULAS) for a in _EN_LIKELIHOOD)
 # ... nor after a verb that makes its object what the adjective says ("Turkey makes grain deal extension possible"):
 # the words are that verb's object, not the adjective's subject.
 PREDICATE_HEDGE_NOT_AFTER = frozenset(

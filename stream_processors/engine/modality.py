@@ -132,6 +132,7 @@ from .cues import (
     HEADLINE_TO_MOTION,
     HEADLINE_TO_PARTICLES,
     HEADLINE_TO_PLACES,
+    HEDGE_ADJECTIVE_KEYS,
     HOPES_RU,
     ING_ONLY,
     LATER_DENIALS,
@@ -480,7 +481,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             # "Обмен пленными не отложен", "exchange not postponed": a negation before the predicate cancels it;
             # "to ensure attacks never happen again": they did happen.
             if first > 0 and toks[first - 1] in _NEGATIONS and key[0] not in _NEGATIONS:
-                continue
+                # ... but "Grain deal extension not likely", "is not possible": still a likelihood, hedged
+                if key not in HEDGE_ADJECTIVE_KEYS:
+                    continue
             if last + 1 < n and toks[last + 1] in _AGAIN and not _NEGATIONS.isdisjoint(key):
                 continue
             cue_key = (

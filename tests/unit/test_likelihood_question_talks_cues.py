@@ -58,6 +58,9 @@ def _body(signal: str, body: str) -> tuple[str, str | None]:
         ("extended", "Grain deal extension possible, Kremlin says", ("hedged", "possible")),
         ("extended", "Grain deal extension still in doubt", ("hedged", "still in doubt")),
         ("extended", "Grain deal extension is unlikely", ("hedged", "is unlikely")),
+        # ... which a negation does not cancel: not likely is still a likelihood
+        ("extended", "Grain deal extension not likely, Kremlin says", ("hedged", "likely")),
+        ("extended", "Grain deal renewal is not possible", ("hedged", "is not possible")),
         # H5: a yes/no question opened by a modal asks; it does not say what will be
         ("ended", "Will Russia quit the grain deal?", ("hedged", "will …?")),
         ("ended", "Could Russia quit the grain deal?", ("hedged", "could")),
@@ -85,6 +88,8 @@ def test_headline_readings(signal: str, title: str, want: tuple[str, str]) -> No
         ("ended", "Will Russia, after the strikes, quit the grain deal?", ("future", "will")),
         # a verb that makes its object what the adjective says: the words are its object
         ("extended", "Turkey makes grain deal extension possible", ("asserted", None)),
+        # "not in doubt" is sure
+        ("extended", "Grain deal renewal not in doubt", ("asserted", None)),
         # "unlikely" before a noun says what kind, not whether
         ("extended", "Grain deal renewal takes an unlikely turn", ("asserted", None)),
         # an event noun discussed has happened
