@@ -2297,7 +2297,9 @@ WANTED_NOT_AFTER: dict[str, frozenset[str]] = {"securing": frozenset({"in"})}
 # (modality._not_yet_event)
 NOT_YET_FOR_LEADS = frozenset(
     "plan plans planning proposal proposals call calls calling called demands ultimatum ultimatums deadline "
-    "preparations push pushes pushing prepare prepares preparing ready readies readying brace braces bracing".split()
+    "preparations push pushes pushing prepare prepares preparing ready readies readying brace braces bracing "
+    # "Russia, UN set for grain deal renewal", "Sudan set for elections" (outside trial 61, H4)
+    "set".split()
 )
 NOT_YET_OF_LEADS = frozenset("threat threats prospect prospects possibility idea proposal proposals".split())
 NOT_YET_OBJECT_LEADS = frozenset(

@@ -72,6 +72,7 @@ def _body(signal: str, body: str) -> tuple[str, str | None]:
         ("extended", "Talks on grain deal extension end without agreement", ("future", "talks on")),
         ("extended", "Turkey hosts talks on extending the grain deal", ("future", "talks on")),
         ("extended", "Russia, UN set for grain deal renewal talks", ("future", "renewal talks")),
+        ("extended", "Russia, UN set for grain deal renewal", ("future", "set for")),
         ("extended", "Officials discuss grain deal renewal", ("future", "discuss grain deal renewal")),
     ],
 )
