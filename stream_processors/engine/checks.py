@@ -364,8 +364,11 @@ def cue_form_warnings(
         # A form that is a built-in cue word (any direction) is read by that cue, as what it means: "would" is not
         # `future: [will]` in another tense, nor "might" `hedged: [may]` (lemminflect's forms of one lemma).
         read = listed[(pi, direction, cls)] | builtin_words
+        # An adjective's comparative and superlative ("unlikelier", "unlikeliest") are no forms a cue misses: a
+        # hedge is written in its plain degree (outside trial 61, L4).
+        degrees = _degrees_en(word) if lang == "en" else frozenset()
         missing = sorted(
-            (f for f in forms if f not in read and not any(f.startswith(x) for x in prefixes)),
+            (f for f in forms if f not in read and f not in degrees and not any(f.startswith(x) for x in prefixes)),
             key=lambda f: (len(f), f),
         )
         if not missing:
@@ -385,6 +388,17 @@ def cue_form_warnings(
             )
         )
     return out
+
+
+def _degrees_en(word: str) -> frozenset[str]:
+    """The spellings an English adjective's comparative and superlative may take ("likely": "likelier", "likeliest";
+    "big": "bigger", "biggest")."""
+    stems = {word, word + word[-1:]}
+    if word.endswith("y"):
+        stems.add(word[:-1] + "i")
+    if word.endswith("e"):
+        stems.add(word[:-1])
+    return frozenset(f"{stem}{end}" for stem in stems for end in ("er", "est"))
 
 
 def _covered(words: tuple[str, ...], pattern: tuple[str, ...]) -> bool:

@@ -586,6 +586,17 @@ _EN_CALLED_OFF = (
 )
 
 
+_EN_LIKELIHOOD = ("unlikely", "likely", "possible")
+_EN_HEDGE_ADJECTIVES = ("unlikely", "likely", "possible", "uncertain", "doubtful", "in doubt", "still in doubt")
+_EN_HEDGE_COPULAS = (
+    *("is are was were remains remain seems seem looks look appears appear".split()),
+    "is still",
+    "are still",
+    "now looks",
+    "now seems",
+)
+
+
 def _en_predicates() -> dict[str, list[str]]:
     """The English `predicate` cues, by class (see above)."""
     neg_bare = (
@@ -688,6 +699,12 @@ def _en_predicates() -> dict[str, list[str]]:
     hedged += [
         f"{a} to {v}" for a in ("is likely", "are likely", "is unlikely", "are unlikely") for v in _EN_OCCUR_BARE
     ]
+    # "Grain deal renewal unlikely, Kremlin says", "the extension is possible", "Pact Extension Still in Doubt": an
+    # adjective of likelihood after its subject says the event may or may not come (outside trial 61, H1); bare only in
+    # a headline (PREDICATE_HEADLINE_ONLY).
+    hedged += [f"{b} {a}" for b in _EN_HEDGE_COPULAS for a in _EN_HEDGE_ADJECTIVES]
+    hedged += [f"{b} not {a}" for b in ("is", "are", "was", "were") for a in _EN_LIKELIHOOD]
+    hedged += list(_EN_HEDGE_ADJECTIVES)
     fut = [f"{a} {v}" for a in future for v in _EN_OCCUR_BARE]
     fut += [f"{a} be {v}" for a in future for v in _EN_HELD]
     fut += [f"{a} {w} for" for a in ("is", "are", "was", "were") for w in ("scheduled", "planned", "slated", "set")]
@@ -701,7 +718,15 @@ def _en_predicates() -> dict[str, list[str]]:
     return {"negated": negated, "conditional": conditional, "future": fut, "hedged": hedged}
 
 
-PREDICATE_HEADLINE_ONLY = frozenset(tuple(w.split()) for w in _EN_CALLED_OFF)
+PREDICATE_HEADLINE_ONLY = frozenset(tuple(w.split()) for w in (*_EN_CALLED_OFF, *_EN_HEDGE_ADJECTIVES))
+# "Grain deal extension not likely", "is not possible": still a likelihood, which a negation before it does not cancel
+# (as it cancels "not postponed"); "not in doubt" is sure, and cancels.
+HEDGE_ADJECTIVE_KEYS = frozenset(tuple(f"{b} {a}".split()) for b in ("", *_EN_HEDGE_COPULAS) for a in _EN_LIKELIHOOD)
+# ... nor after a verb that makes its object what the adjective says ("Turkey makes grain deal extension possible"):
+# the words are that verb's object, not the adjective's subject.
+PREDICATE_HEDGE_NOT_AFTER = frozenset(
+    "make makes made making keep keeps kept render renders rendered deem deems deemed find finds found".split()
+)
 # ... and then only at the headline's end or before one of these ("Hostage deal delayed", "State visit postponed
 # amid protests", "Vote delayed until next month"; not "anguish over cancelled op": a participle before its noun).
 PREDICATE_HEADLINE_BEFORE = frozenset(
@@ -1300,6 +1325,10 @@ _EN: CueTable = {
             "seem*",
             "possibl*",
             "likely",
+            # "Russia is unlikely to quit the grain deal": hedged, as "is unlikely to take place" (the predicates
+            # below); not negated, which denies (outside trial 61, H1). Not alone: "an unlikely rethink" is what kind.
+            "unlikely to",
+            "unlikely that",
             "probably",
             "perhaps",
             "believed to",
@@ -1848,7 +1877,9 @@ HEADLINE_TO_EXCEPTIONS = frozenset(
     "vote votes voted law laws bill bills decree decrees order orders ordered sign signs signed "
     "agree agrees agreed decide decides decided begin begins began start starts started continue continues "
     "continued fail fails failed refuse refuses refused sends sent dispatches dispatched deploys deployed "
-    "uses used helps helped urges urged calls called asks asked wants tries tried".split()
+    "uses used helps helped urges urged calls called asks asked wants tries tried "
+    # "Russia likely to quit grain deal": a hedge, whose infinitive is what may come (outside trial 61, H1)
+    "likely unlikely".split()
 )
 HEADLINE_LANGUAGES = frozenset({"en"})
 # ... and only when the word after "to" can be a verb (modality._verb_follows: "Kim to visit", not "to missile launch
@@ -2027,6 +2058,20 @@ COUNTER_PARTICLE_VERBS = frozenset(
     )
     for verb in verbs.split()
 )
+# A negation of a verb whose object holds a goal ("had not responded to a last-minute attempt to renew the deal",
+# modality._nested_goal; outside trial 61, H3) negates that verb, not the act the goal governs: the attempt hedges it.
+# Not these verbs, which say only whether the goal was made ("made no attempt to renew", "did not make any effort to"),
+# and past these words after the negation ("has not yet responded").
+NEGATED_LIGHT_VERBS = frozenset(
+    """make makes made making take takes took taken taking give gives gave given giving launch launches launched
+    launching mount mounts mounted mounting undertake undertakes undertook undertaken undertaking see sees saw seen
+    any""".split()
+)
+NEGATED_VERB_SKIP = frozenset("yet even ever once been so".split())
+# ... and only for these negations before the verb ("rejects new bid to advance elections" rejects the bid's aim), and
+# not past one of these between the verb and the goal ("didn't acknowledge his defeat and asked supporters to …")
+NEGATED_VERB_NEGATIONS = frozenset({"not", "never"})
+NEGATED_VERB_NOT_BETWEEN = frozenset("and or but that which who when while as if because".split())
 COUNTERED_GAP = 4
 COUNTERED_NOT_BETWEEN = frozenset(
     """any future possible potential further new more another fresh renewed next every all attempted initial and or
@@ -2155,7 +2200,7 @@ RECAP_TIME_WORDS_EN = RECAP_MONTHS_EN | {"last", "ago", "earlier"}
 #   "await their release", "seeking the release of". Only forms that leave the event to come: not "secured",
 #   "negotiated", "won", "welcomed" ("Qatar secured the release of two hostages" reports it).
 # (modality._wanted_event)
-WANTED_EVENT_NOUNS = frozenset("release releases freeing extension exchange swap handover".split())
+WANTED_EVENT_NOUNS = frozenset("release releases freeing extension exchange swap handover renewal prolongation".split())
 WANTED_FOR_LEADS = frozenset(
     (
         "call calls called calling plea pleas plead pleads pleaded pleading appeal appeals appealed appealing "
@@ -2181,7 +2226,8 @@ WANTED_OBJECT_LEADS = frozenset(
 # ... but "discuss" only an exchange or a handover: a release is often discussed once made ("held a briefing to
 # discuss the release of two Americans"; on the 2023 corpus the one such reading).
 WANTED_DISCUSS = frozenset("discuss discusses discussed discussing".split())
-WANTED_DISCUSSED_NOUNS = frozenset("exchange swap handover".split())
+# ... and an extension or renewal discussed is still to come (outside trial 61, H4: "Officials Discuss Extension")
+WANTED_DISCUSSED_NOUNS = frozenset("exchange swap handover extension renewal prolongation".split())
 # ... or "of" after one of these: "the idea of a prisoner exchange", "the prospect of a swap" (outside trial 51, M4).
 WANTED_OF_LEADS = frozenset("idea ideas prospect prospects possibility proposal proposals".split())
 # ... or "on" / "to" after an agreement (AGREE_FORMS): "the two sides agreed on a swap", "agreed to a prisoner
@@ -2189,7 +2235,7 @@ WANTED_OF_LEADS = frozenset("idea ideas prospect prospects possibility proposal 
 # made ("agreed to a truce extension", as "agreed to extend": AGREED_DONE_VERBS); nor a truce or a deal, not among
 # WANTED_EVENT_NOUNS ("agreed to a truce" reports the truce).
 WANTED_AGREED_PREPOSITIONS = frozenset({"on", "to"})
-WANTED_NOT_AGREED = frozenset({"extension"})
+WANTED_NOT_AGREED = frozenset({"extension", "renewal", "prolongation"})
 # A second object joined by "and" / "or" to a first one of these (perhaps after one word that qualifies it, and
 # WANTED_MODIFIERS): "discussed a ceasefire and a prisoner exchange", "the idea of a Christmas truce and exchange".
 WANTED_JOINED_NOUNS = frozenset(
@@ -2251,7 +2297,9 @@ WANTED_NOT_AFTER: dict[str, frozenset[str]] = {"securing": frozenset({"in"})}
 # (modality._not_yet_event)
 NOT_YET_FOR_LEADS = frozenset(
     "plan plans planning proposal proposals call calls calling called demands ultimatum ultimatums deadline "
-    "preparations push pushes pushing prepare prepares preparing ready readies readying brace braces bracing".split()
+    "preparations push pushes pushing prepare prepares preparing ready readies readying brace braces bracing "
+    # "Russia, UN set for grain deal renewal", "Sudan set for elections" (outside trial 61, H4)
+    "set".split()
 )
 NOT_YET_OF_LEADS = frozenset("threat threats prospect prospects possibility idea proposal proposals".split())
 NOT_YET_OBJECT_LEADS = frozenset(
@@ -2280,7 +2328,10 @@ NOT_YET_HEAD_NEXT = frozenset(
 # ("crisis talks over the wave of crime", "Macron talks about love").
 NOT_YET_ON_LEADS = frozenset("talks negotiations".split())
 NOT_YET_ON = frozenset({"on"})
-NOT_YET_LEADS = NOT_YET_FOR_LEADS | NOT_YET_OF_LEADS | NOT_YET_OBJECT_LEADS | NOT_YET_ON_LEADS
+# ... and discussion of an act named by its gerund: "Officials Discuss Extending Grain Deal" (outside trial 61, H4);
+# an event noun discussed has happened ("meet to discuss the coup": asserted, COUNTER_VERBS), so only a gerund.
+NOT_YET_DISCUSS = frozenset("discuss discusses discussed discussing debate debates debated debating".split())
+NOT_YET_LEADS = NOT_YET_FOR_LEADS | NOT_YET_OF_LEADS | NOT_YET_OBJECT_LEADS | NOT_YET_ON_LEADS | NOT_YET_DISCUSS
 
 # Recaps dated by the document's own date (outside trial 47, M6; modality._dated_recap; only when the reading is given
 # the document's date):

@@ -132,6 +132,7 @@ from .cues import (
     HEADLINE_TO_MOTION,
     HEADLINE_TO_PARTICLES,
     HEADLINE_TO_PLACES,
+    HEDGE_ADJECTIVE_KEYS,
     HOPES_RU,
     ING_ONLY,
     LATER_DENIALS,
@@ -140,6 +141,10 @@ from .cues import (
     MOVES_NOUN_AFTER,
     MOVES_TO,
     NEARING_AFTER_SUBJECT_EN,
+    NEGATED_LIGHT_VERBS,
+    NEGATED_VERB_NEGATIONS,
+    NEGATED_VERB_NOT_BETWEEN,
+    NEGATED_VERB_SKIP,
     NEGATION_REACH_STOPS_EN,
     NEUTRAL,
     NO_FORWARD_REACH_EN,
@@ -147,6 +152,7 @@ from .cues import (
     NOT_YET_DEMAND,
     NOT_YET_DEMAND_AFTER,
     NOT_YET_DEMAND_NOT_AFTER,
+    NOT_YET_DISCUSS,
     NOT_YET_FOR_LEADS,
     NOT_YET_HEAD_NEXT,
     NOT_YET_LEADS,
@@ -192,6 +198,7 @@ from .cues import (
     PREDICATE_GENITIVE,
     PREDICATE_HEADLINE_BEFORE,
     PREDICATE_HEADLINE_ONLY,
+    PREDICATE_HEDGE_NOT_AFTER,
     PREDICATE_OBJECT_FIRST,
     PREDICATE_OBJECT_SUBJECT_AFTER,
     PREDICATE_SUBJECT_PREPOSITIONS_EN,
@@ -474,7 +481,9 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
             # "Обмен пленными не отложен", "exchange not postponed": a negation before the predicate cancels it;
             # "to ensure attacks never happen again": they did happen.
             if first > 0 and toks[first - 1] in _NEGATIONS and key[0] not in _NEGATIONS:
-                continue
+                # ... but "Grain deal extension not likely", "is not possible": still a likelihood, hedged
+                if key not in HEDGE_ADJECTIVE_KEYS:
+                    continue
             if last + 1 < n and toks[last + 1] in _AGAIN and not _NEGATIONS.isdisjoint(key):
                 continue
             cue_key = (
@@ -1112,9 +1121,16 @@ def resolve(
     revived = False
     # why the words before a predicate are not its subject (_predicate_subject), or not an accusation's object
     not_subject: str | None = None
+    # "Will Russia quit the grain deal?": the modal that opens a yes/no question asks, it does not say (outside trial
+    # 61, H5); the question hedges the words after it (below), not the modal's future.
+    asking = _asking_modal(rules, sent, lo)
     while True:
         for cue in cues:
             cls, s, e, cue_key, direction = cue
+            if s == asking and cls != "hedged":  # ("May troops be sent?": hedged by its "may" alike)
+                if explain:
+                    considered.append((cls, _cue_words(sent, cue), direction, False, _QUESTION_OPENER_WHY))
+                continue
             overlaps = s <= hi and e >= lo
             pointing = False
             # A headline's "China to retract claim …": the walk-back is still to come.
@@ -1253,6 +1269,12 @@ def resolve(
                     and not GOAL_REACH_STOPS.isdisjoint(sent.toks[e + 1 - sent.start : lo - sent.start])
                 ):
                     near = False
+                # "Residents in Odessa were told to shelter after cruise missiles were launched": a goal inside the
+                # signal's words governs its own verb's phrase; when none of the signal's words stand in it, it
+                # governs none of them (outside trial 61, M2).
+                if near and direction == GOAL and overlaps and lo < s and not _goal_holds_own(sent, e, hi, own):
+                    near = False
+                    not_subject = "inside the signal's words, it governs a verb and phrase that hold none of them"
                 # "agree to disarm after an assault by Baku": a commitment's phrase ends there too, unless a time to
                 # come follows ("vow to retaliate after next week's vote").
                 if (
@@ -1326,6 +1348,13 @@ def resolve(
                     ):
                         near = False
                         not_subject = "past the phrase of the infinitive tried (a comma, coordinator or verb between)"
+                # "had not responded to a last-minute attempt to renew the deal": the negation governs "responded";
+                # the renewal is the object of the attempt after it, which governs it (outside trial 61, H3).
+                if near and cls == "negated" and not overlaps and e < lo:
+                    nested = _nested_goal(sent, cues, e, lo)
+                    if nested is not None:
+                        near = False
+                        not_subject = f"the negation governs {nested[0]!r}; the words are what {nested[1]!r} governs"
                 # "vows to crush armed mutiny", "fails to stop the attack": the cue governs the verb of countering,
                 # not what it acts on, which exists already.
                 if near and not overlaps and e < lo and (verb := _countered_object(sent, e, lo, own)):
@@ -1451,7 +1480,7 @@ def resolve(
         # "Did Prigozhin die in a plane crash?": a yes/no question asks whether it happened.
         question = _yes_no_question(rules, sent)
         if question is not None:
-            asked = _asked(sent, question, lo)
+            asked = asking >= 0 or _asked(sent, question, lo)
             if explain:
                 why = _QUESTION_WHY if asked else "the question does not ask about the signal's words"
                 considered.append(("hedged", question[0], "question", asked, why))
@@ -1602,7 +1631,12 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
     if key == PREDICATE_BARE:
         if not headline:
             return "a participle without an auxiliary is a predicate only in a headline"
-        if last_cue + 1 < len(toks) and toks[last_cue + 1] not in PREDICATE_HEADLINE_BEFORE:
+        # (a comma after it ends the clause: "Grain deal renewal unlikely, Kremlin says")
+        if (
+            last_cue + 1 < len(toks)
+            and toks[last_cue + 1] not in PREDICATE_HEADLINE_BEFORE
+            and not _marks_between(sent, last_cue, last_cue + 1, ",;:—–")
+        ):
             return f"a participle before {toks[last_cue + 1]!r} is an attribute, not a predicate"
         before = toks[first_cue - 1]
         if before in PREDICATE_SUBJECT_PREPOSITIONS_EN or before in _SUBJECT_DETERMINERS_EN:
@@ -1664,6 +1698,8 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
         i -= 1
     if i >= 0 and toks[i] in PREDICATE_SUBJECT_PREPOSITIONS_EN:
         return f"the words are the object of the preposition {toks[i]!r}"
+    if i >= 0 and cue[0] == "hedged" and toks[i] in PREDICATE_HEDGE_NOT_AFTER:
+        return f"the words are the object of {toks[i]!r}, which the adjective says of them"
     return None
 
 
@@ -2196,6 +2232,31 @@ def _yes_no_question(rules: CompiledRules, sent: Sentence) -> tuple[str, int] | 
     return None
 
 
+_QUESTION_OPENER_WHY = "it opens a yes/no question, which asks whether"
+
+
+def _asking_modal(rules: CompiledRules, sent: Sentence, lo: int) -> int:
+    """The token (document-wide) of the modal ("will", "would", "could", "can" …; cues.QUESTION_MODAL_OPENERS) that
+    opens the yes/no question the signal's words from token lo stand in, after it with no comma between ("Will Russia
+    quit the grain deal?"); -1 when there is none. A definite noun phrase after it is asked too ("Will the deal be
+    extended?"): what is to come is not taken as given."""
+    if "?" not in sent.text:
+        return -1
+    question = _yes_no_question(rules, sent)
+    if question is None:
+        return -1
+    first = question[1]
+    at = lo - sent.start
+    if sent.toks[first] not in QUESTION_MODAL_OPENERS or sent.toks[first] in _DONE_OPENERS:
+        return -1
+    if at <= first or _marks_between(sent, first, at, ","):
+        return -1
+    return sent.start + first
+
+
+_DONE_OPENERS = frozenset({"did", "does", "do"})  # (no cue: "Did Iran direct the Hamas attacks?" presupposes them)
+
+
 def _asked(sent: Sentence, question: tuple[str, int], lo: int) -> bool:
     """Whether the yes/no question asks about the signal's words from token lo: they follow its opener, with no
     comma between ("Was Mossadeq, later overthrown in a 1953 coup, elected …?" asks nothing of the coup), and they
@@ -2253,6 +2314,46 @@ def _countered_object(sent: Sentence, e: int, lo: int, own: list[Span]) -> str:
     if _marks_between(sent, end, lo - base, ",;:"):  # "won't stop, even during a truce"
         return ""
     return verb
+
+
+def _goal_holds_own(sent: Sentence, e: int, hi: int, own: list[Span]) -> bool:
+    """Whether the phrase of a goal whose "to" is token e holds one of the signal's own words (`own`, up to token hi):
+    within GOAL_REACH words after it, before a word that ends the phrase (GOAL_REACH_STOPS: "told to shelter after
+    cruise missiles were launched" holds no missile)."""
+    toks, base = sent.toks, sent.start
+    for k in range(e + 1, min(hi, e + GOAL_REACH) + 1):
+        if toks[k - base] in GOAL_REACH_STOPS:
+            return False
+        if any(a <= k <= z for a, z in own):
+            return True
+    return False
+
+
+def _nested_goal(sent: Sentence, cues: list[Cue], e: int, lo: int) -> tuple[str, str] | None:
+    """(the verb negated, the goal's words) when a negation ending at token e governs an English verb whose object holds
+    a goal cue (an attempt, a call, a plan … + "to": cues' `goal` tables) that governs the signal's words from token lo
+    ("had not responded to a last-minute attempt to renew the deal"); None when the verb is the goal's own ("did not
+    attempt to renew") or one that only says it was made ("made no attempt to", cues.NEGATED_LIGHT_VERBS)."""
+    toks, base = sent.toks, sent.start
+    if toks[e - base] not in NEGATED_VERB_NEGATIONS:
+        return None
+    v = e + 1 - base
+    while v < len(toks) and (toks[v] in NEGATED_VERB_SKIP or _adverb_en(toks[v])):
+        v += 1  # "has not yet responded", "may not necessarily want to"
+    if v >= len(toks) or base + v >= lo or not toks[v].isascii() or toks[v] in NEGATED_LIGHT_VERBS:
+        return None
+    for goal in cues:
+        if goal[4] != GOAL or goal[0] == "negated" or goal[2] >= lo or lo - goal[2] > GOAL_REACH:
+            continue
+        # (a goal's cue is its "to"; its key, the words from its lead to that "to")
+        lead = goal[1] - len(goal[3].split()) + 1
+        if lead <= base + v:
+            return None  # "did not attempt to renew": the verb negated is the goal's own
+        between = toks[v + 1 : lead - base]
+        if not NEGATED_VERB_NOT_BETWEEN.isdisjoint(between) or _marks_between(sent, v, lead - base, ",;:—–"):
+            return None  # "didn't acknowledge his defeat and asked supporters to protest": a clause of its own
+        return toks[v], _cue_words(sent, goal)
+    return None
 
 
 def _may_be_future(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
@@ -3022,6 +3123,10 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
             ):
                 words = " ".join(toks[j : p + 1])
                 return words, f"{words!r}: the event is what is asked for or awaited, still to come"
+            if j > 0 and toks[j] in NOT_YET_ON and toks[j - 1] in NOT_YET_ON_LEADS:
+                # "Talks on grain deal extension end without agreement" (outside trial 61, H4)
+                words = " ".join(toks[j - 1 : j + 1])
+                return words, f"{words!r}: the event is what the talks are on, still to come"
             if j > 0 and (
                 (toks[j] == "of" and toks[j - 1] in WANTED_OF_LEADS)
                 or (
@@ -3076,7 +3181,13 @@ def _not_yet_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[s
         return None
     word = toks[j]
     lead = -1
-    if word in NOT_YET_OBJECT_LEADS:
+    # a gerund right after discuss or "talks on": the act discussed ("push for gambling reform": not "gambling")
+    gerund = (
+        toks[first].endswith("ing")
+        and first == j + 1
+        and (word in NOT_YET_DISCUSS or (word in NOT_YET_ON and j > 0 and toks[j - 1] in NOT_YET_ON_LEADS))
+    )
+    if word in NOT_YET_OBJECT_LEADS or (word in NOT_YET_DISCUSS and gerund):
         lead = j
         if word in NOT_YET_DEMAND and not _demand_verb(toks, j):
             return None  # "as demand slows", "mortgage demand falls": the noun
@@ -3098,7 +3209,8 @@ def _not_yet_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[s
     ):
         last += 1
     nxt = last + 1
-    if not (
+    # (a gerund right after the lead heads its own phrase: "talks on extending Ukraine's grain-export deal")
+    if not gerund and not (
         nxt >= len(toks)
         or _marks_between(sent, last, nxt, ",;:—–")
         or toks[nxt] in NOT_YET_HEAD_NEXT

@@ -49,6 +49,12 @@ def test_a_form_a_built_in_cue_reads_is_not_named(tmp_path: Path) -> None:
     assert len(got) == 1 and "cue 'suspect' matches only as written: 'suspects', 'suspecting' are not read" in got[0]
 
 
+def test_an_adjectives_comparative_and_superlative_are_not_named(tmp_path: Path) -> None:
+    """Outside trial 61, L4: `after: {hedged: [unlikely]}` warned that "unlikelier", "unlikeliest" are not read."""
+    assert _warnings(tmp_path, "  after:\n    hedged: [unlikely, doubtful, uncertain]\n") == []
+    assert _warnings(tmp_path, "  hedged: [big]\n") == []
+
+
 def test_a_built_in_cue_word_is_not_warned(tmp_path: Path) -> None:
     """lemminflect's forms of "will" and "may" are "would" and "might": other words, other cues (or none)."""
     assert _warnings(tmp_path, "  hedged: [may]\n  after:\n    future: [will]\n") == []

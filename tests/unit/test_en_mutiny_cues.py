@@ -36,8 +36,8 @@ def reading(title: str, signal: str) -> str:
         ("Why did the mercenaries rebel against the army?", "mutiny", "asserted"),
         ("What set off the mutiny?", "mutiny", "asserted"),
         ("The militia launched an attack on the city", "attack", "asserted"),
-        # ... nor a question that a future already reads
-        ("Will the militia attack the city?", "attack", "future"),
+        # ... and a question opened by "will" asks too: its "will" is no future (outside trial 61, H5)
+        ("Will the militia attack the city?", "attack", "hedged"),
         # Russian yes/no questions, with "ли" or by intonation alone, the usual form of a Russian headline's
         # (outside trial 41, M1: this last one read asserted before), but not a wh-question
         ("Погиб ли командир наемников?", "death_ru", "hedged"),
