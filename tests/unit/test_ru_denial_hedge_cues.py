@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import pytest
 
+from watchfloor.schemas.events import Detection, Retraction
 from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.explain import explain_extraction
 
 from .engine_helpers import doc, reading
+from .test_corrections import doc as doc_of
+from .test_corrections import edit, history
 
 _PACK = RulePack.model_validate(
     {
@@ -177,3 +180,18 @@ def test_explain_names_the_naming_denial_of_a_long_object() -> None:
 def test_the_english_naming_denial_reads_as_before() -> None:
     assert _read("Gabon government calls coup reports fake", "coup_en")[0] == "negated"
     assert _read("Junta calls coup a rescue of the nation", "coup_en") == ("asserted", None)
+
+
+def test_an_edit_in_place_into_the_official_denial_withdraws_the_alert() -> None:
+    """rules.md "Corrections": only another modality withdraws, so an edit into "… не соответствует
+    действительности", read as asserted, withdrew nothing (the trial's note under H1). The bundled pack."""
+    claim = doc_of("ria-1", "Военнослужащие КНДР погибли в боях в Курской области")
+    denial = edit(
+        claim,
+        "Информация о том, что военнослужащие КНДР погибли в Курской области, не соответствует действительности, "
+        "заявил Песков",
+        5,
+    )
+    [raised, gone] = history([claim, denial])
+    assert isinstance(raised, Detection) and isinstance(gone, Retraction)
+    assert gone.alert_id == raised.id and gone.reason.startswith("corrected by the publisher: ")
