@@ -617,6 +617,10 @@ def _called_false(sent: Sentence) -> list[Cue]:
     return out
 
 
+# The verbs "якобы" hedges as a predicate: a finite verb, a short participle (not "якобы воюющие", an attribute).
+_RU_FINITE_TAGS = ("VERB", "PRTS")
+
+
 def _alleged_verb_ru(sent: Sentence) -> list[Cue]:
     """ "Военнослужащие КНДР якобы воюют в …": "якобы" before a verb (a finite verb or a short participle in any
     reading: "якобы прибыли" is also the noun "прибыль"), an adverb or "не" perhaps between ("якобы уже воюют",
@@ -634,9 +638,6 @@ def _alleged_verb_ru(sent: Sentence) -> list[Cue]:
         if verb < len(toks) and any(t.startswith(_RU_FINITE_TAGS) for t in tags_ru(toks[verb])):
             out.append(("hedged", sent.start + i, sent.start + verb, PREDICATE_KEY, PREDICATE))
     return out
-
-
-_RU_FINITE_TAGS = ("VERB", "PRTS")
 
 
 # "назвали провокацией сообщения о …": a naming with its denial first, read before a word for what was said only.
