@@ -239,10 +239,49 @@ RU_CALLED_IT_FAKE = [
 # deny the object ("Песков назвал сообщения об обмене пленными фейком"; trial 57, MED-1). "Провокацией" denies only
 # a report ("назвал сообщения об ударе провокацией"; "назвал удар провокацией" says the strike happened).
 CALLED_VERBS_RU = frozenset("назвал назвала назвали назвало назвав называет называют называл называла называли".split())
-CALLED_DENIALS_RU = frozenset(
-    "фейком фейками фейковым фейковыми ложью ложным ложными лживыми дезинформацией вбросом вбросами выдумкой "
-    "выдумками вымыслом фальшивкой фальшивками необоснованными беспочвенными голословными".split()
+# The nouns of denial after a verb of naming (trial 62, H1: "назвали ложью / вымыслом / уткой сообщения …"); the
+# adjectives are CALLED_DENIALS_RU's others.
+CALLED_DENIAL_NOUNS_RU = (
+    "фейком фейками ложью дезинформацией вбросом вбросами выдумкой выдумками вымыслом вымыслами фальшивкой "
+    "фальшивками уткой клеветой неправдой враньем враньём домыслами измышлениями фальсификацией".split()
 )
+CALLED_DENIALS_RU = frozenset(
+    [
+        *CALLED_DENIAL_NOUNS_RU,
+        *"фейковым фейковыми ложным ложными лживыми необоснованными беспочвенными голословными".split(),
+        # "назвал сообщения очередной фейковой новостью" (trial 62, H1): a feminine adjective only before a noun in
+        # the instrumental (modality._called_false_ru), as "-ой" is also the genitive ("автором фейковой новости")
+        *"фейковой ложной лживой фальшивой недостоверной недостоверными вымышленными выдуманными".split(),
+    ]
+)
+CALLED_DENIALS_RU_FEMININE = frozenset("фейковой ложной лживой фальшивой недостоверной".split())
+# The verb right before its denial noun, the object after them: "В Минобороны назвали ложью сообщения о …" (before)
+# and the object first, "Сообщения о … в Кремле назвали вымыслом" (after). Not "провокацией": "назвали провокацией
+# удар" says the strike happened (modality._called_false_ru reads it before a word for what was said only).
+RU_CALLED_FALSE_FIRST = [
+    f"{verb} {noun}"
+    for verb in ("назвал*", "назвав", "называет", "называют", "называл*", "называя")
+    for noun in CALLED_DENIAL_NOUNS_RU
+]
+# The standard official denial, after what it denies: "Сообщения о … не соответствуют действительности, заявил
+# Песков" (trial 62, H1).
+RU_NOT_TRUE = [
+    f"{verb} {what}"
+    for verb in (
+        "не соответствует",
+        "не соответствуют",
+        "не соответствовал*",
+        "не имеет отношения к",
+        "не имеют отношения к",
+        "не имеет ничего общего с",
+        "не имеют ничего общего с",
+    )
+    for what in (
+        ("действительности", "реальности")
+        if verb.endswith(("соответствует", "соответствуют", "соответствовал*", " к"))
+        else ("действительностью", "реальностью")
+    )
+]
 CALLED_REPORT_DENIALS_RU = frozenset({"провокацией", "провокационными"})
 CALLED_NOT_OBJECT_RU = frozenset("что чтобы если когда который которые которая которое но однако хотя".split())
 
@@ -1576,6 +1615,8 @@ _RU: CueTable = {
             *(c for c in REVOKES_RATIFICATION if not c.isascii()),
             # foiling an attempt: "пресекли попытки ВСУ прорваться", "сорвана очередная попытка прорыва"
             *FOILED_ATTEMPTS_RU,
+            # "В Минобороны назвали ложью сообщения о …" (RU_CALLED_FALSE_FIRST)
+            *RU_CALLED_FALSE_FIRST,
         ],
         "conditional": ["если", "в случае", "при условии", "бы", "ли", "как только", "в зависимости от"],
         "future": [
@@ -1716,6 +1757,10 @@ _RU: CueTable = {
             "оказал* ошибочн*",
             # "…, однако в Кремле назвали это фейком": pointing back (RU_CALLED_IT_FAKE)
             *RU_CALLED_IT_FAKE,
+            # "Сообщения о … в Кремле назвали вымыслом" (RU_CALLED_FALSE_FIRST)
+            *RU_CALLED_FALSE_FIRST,
+            # "Сообщения о … не соответствуют действительности" (RU_NOT_TRUE)
+            *RU_NOT_TRUE,
         ],
         "hedged": ["не подтвержд*", "не удалось подтвердить", "не удалось проверить", "неподтвержд*"],
     },

@@ -80,6 +80,7 @@ from .cues import (
     CALL_OFF_NOT_AFTER,
     CALLED_DENIALS,
     CALLED_DENIALS_RU,
+    CALLED_DENIALS_RU_FEMININE,
     CALLED_GAP,
     CALLED_NOT_BEFORE_DENIAL,
     CALLED_NOT_OBJECT,
@@ -573,6 +574,8 @@ def read_cues(rules: CompiledRules, sent: Sentence) -> None:
     if reported:
         _conditions_after(found, reported)
     found += _called_false(sent)
+    if "якобы" in toks:
+        found += _alleged_verb_ru(sent)
     if not found:
         return
     if len(found) == 1:  # (most sentences that hold a cue hold one: nothing overlaps)
@@ -623,25 +626,67 @@ def _called_false(sent: Sentence) -> list[Cue]:
     return out
 
 
+# The verbs "якобы" hedges as a predicate: a finite verb, a short participle (not "якобы воюющие", an attribute).
+_RU_FINITE_TAGS = ("VERB", "PRTS")
+
+
+def _alleged_verb_ru(sent: Sentence) -> list[Cue]:
+    """ "Военнослужащие КНДР якобы воюют в …": "якобы" before a verb (a finite verb or a short participle in any
+    reading: "якобы прибыли" is also the noun "прибыль"), an adverb or "не" perhaps between ("якобы уже воюют",
+    "якобы не воюют": a claim either way), is a predicate's hedge, which governs the subject before it as a listed
+    predicate does (_predicate_subject; trial 62, H1: any verb, not only "якобы состоялся / прошёл …",
+    cues._ru_predicates)."""
+    toks = sent.toks
+    out: list[Cue] = []
+    for i, word in enumerate(toks):
+        if word != "якобы":
+            continue
+        verb = i + 1
+        if verb + 1 < len(toks) and (toks[verb] == "не" or tags_ru(toks[verb])[:1] == ("ADVB",)):
+            verb += 1
+        if verb < len(toks) and any(t.startswith(_RU_FINITE_TAGS) for t in tags_ru(toks[verb])):
+            out.append(("hedged", sent.start + i, sent.start + verb, PREDICATE_KEY, PREDICATE))
+    return out
+
+
+# "назвали провокацией сообщения о …": a naming with its denial first, read before a word for what was said only.
+CALLED_DENIAL_FIRST_RU = "~called it false, denial first"
+# "не соответствующими действительности / реальности": a denial of three words after a verb of naming.
+_REALITY_RU = frozenset({"действительности", "реальности"})
+
+
 def _called_false_ru(sent: Sentence, v: int) -> list[Cue]:
     """_called_false of a Russian verb of naming at token v (cues.CALLED_*_RU): "Песков назвал сообщения об обмене
-    пленными фейком". The object: one to CALLED_GAP words, in the clause, no comma, no verb nor word that opens a
-    clause; a denial after a preposition names a topic ("назвал борьбу с дезинформацией …")."""
+    пленными фейком". The object: every word to the denial in the clause (trial 62, H1: a count of words cut
+    "сообщения о военных КНДР в Курской области" short), no comma, no verb nor word that opens a clause; a denial
+    after a preposition names a topic ("назвал борьбу с дезинформацией …"); "не соответствующими действительности"
+    is one. "назвали провокацией сообщения …": before a word for what was said, the object after it."""
     toks = sent.toks
-    for d in range(v + 1, min(v + 2 + CALLED_GAP, len(toks))):
+    n = len(toks)
+    if v + 2 < n and toks[v + 1] in CALLED_REPORT_DENIALS_RU and toks[v + 2] in RU_POINT_BACK_NOUNS:
+        return [("negated", sent.start + v, sent.start + v + 1, CALLED_DENIAL_FIRST_RU, "before")]
+    for d in range(v + 1, n):
         word = toks[d]
-        if word in CALLED_DENIALS_RU or word in CALLED_REPORT_DENIALS_RU:
-            if (
-                d == v + 1  # "назвал фейком сообщения …": the after-cue "назвал* фейк*"
-                or is_preposition_ru(toks[d - 1])
-                or (word in CALLED_REPORT_DENIALS_RU and toks[v + 1] not in RU_POINT_BACK_NOUNS)
-                or any(sent.start + v < b <= sent.start + d for b in clause_breaks(sent))
-                or _comma_between(sent, v, d)
-            ):
+        end = d
+        if word == "не" and d + 2 < n and toks[d + 1].startswith("соответствующ") and toks[d + 2] in _REALITY_RU:
+            end = d + 2
+        elif word in CALLED_DENIALS_RU_FEMININE and d + 1 < n:
+            if not may_be_case_ru(toks[d + 1], "ablt"):
+                return []  # "назвал его автором фейковой новости": the genitive, not what the object is called
+            end = d + 1  # "… фейковой новостью"
+        elif word not in CALLED_DENIALS_RU and word not in CALLED_REPORT_DENIALS_RU:
+            if word in CALLED_NOT_OBJECT_RU or _verb_of_its_own(word, True):
                 return []
-            return [("negated", sent.start + v, sent.start + d, CALLED_DENIAL, "after")]
-        if word in CALLED_NOT_OBJECT_RU or _verb_of_its_own(word, True):
+            continue
+        if (
+            d == v + 1  # "назвал фейком сообщения …": the cues "назвал* фейком" (cues.RU_CALLED_FALSE_FIRST)
+            or is_preposition_ru(toks[d - 1])
+            or (word in CALLED_REPORT_DENIALS_RU and toks[v + 1] not in RU_POINT_BACK_NOUNS)
+            or any(sent.start + v < b <= sent.start + end for b in clause_breaks(sent))
+            or _comma_between(sent, v, end)
+        ):
             return []
+        return [("negated", sent.start + v, sent.start + end, CALLED_DENIAL, "after")]
     return []
 
 
