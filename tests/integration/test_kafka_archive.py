@@ -61,6 +61,9 @@ def test_archive_then_backtest_from_store(kafka_bootstrap: str, prefix: str, tmp
     assert store.count(types={"news.article"}) == len(docs)
     dead = store.read(0, types={EventType.DEAD_LETTER.value})
     assert len(dead) == 1 and "not JSON" in dead[0].event.payload["reason"]
+    # The workers' stage: a bad documents record is one dead letter of stage `ingest`, whether a worker or the
+    # archive read it first (outside trial 60, MED-2: it was `archive` when the archive came first).
+    assert dead[0].event.payload["stage"] == "ingest"
     assert store.count(types={"watermark"}) == 0
 
     # A second archiver of the same group starts after the committed offsets: nothing again.

@@ -17,7 +17,7 @@ from watchfloor.schemas.topics import TopicNames
 from ._common import ConfigOpt, app, app_config, counted, err, fail, out, shown_origin
 from .distributed import KAFKA_EXTRA, BrokerOpt, PrefixOpt, settings_for
 
-STAGES = ("ingest", "engine", "event-time", "notify", "archive")  # DeadLetter.stage, as the writers set it
+STAGES = ("ingest", "engine", "event-time", "correlate", "notify", "archive")  # DeadLetter.stage, as the writers set it
 # How long the look at the broker may take: the store's dead letters are listed whatever the broker does.
 KAFKA_LOOK_S = 3.0
 
