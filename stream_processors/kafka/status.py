@@ -32,7 +32,7 @@ from .clients import client_config, make_client
 from .codec import watermark_time
 from .reader import RECALL_CHUNK, RECALL_LIMIT, _timeouts, newest_watermark
 from .rules_guard import member_rules
-from .topics import bootstrap_servers
+from .topics import bootstrap_servers, other_prefixes_note
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,9 @@ class PipelineStatus:
     # documents partition -> the newest watermark (event time, Unix seconds) the publisher wrote there; only
     # with pipeline_status(watermarks=True), and only for partitions with one within RECALL_LIMIT records of the end
     watermarks: dict[int, float] = field(default_factory=dict)
+    # With topics missing: "; this broker has the topics of pipelines …: a mistyped --prefix?" when other prefixes'
+    # topics are there, as a worker says it (outside trial 60, LOW-2: `status --prefix TYPO` said only "behind").
+    prefix_note: str = ""
 
     @property
     def watermark(self) -> float | None:
@@ -217,7 +220,8 @@ def pipeline_status(
             docs = {tp: int(o) for tp, o in end.items() if tp.topic == names.documents and o > 0}
             marks = _published_watermarks(consumer, docs, timeout_s)
         missing = [t for t in names.all() if t not in existing]
-        return PipelineStatus(servers, prefix, topics, missing, groups, ends=ends, watermarks=marks)
+        note = other_prefixes_note(existing, prefix) if missing else ""
+        return PipelineStatus(servers, prefix, topics, missing, groups, ends=ends, watermarks=marks, prefix_note=note)
     finally:
         consumer.close()
         admin.close()

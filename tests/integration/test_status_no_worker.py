@@ -39,3 +39,17 @@ def test_status_caught_up_with_no_worker_running_notes_that_new_documents_will_w
     assert res.exit_code == 0, res.output
     said = json.loads(res.stdout)
     assert (said["caught_up"], said["workers_running"]) == (True, 0)
+
+
+def test_status_of_a_mistyped_prefix_says_which_pipelines_the_broker_has(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Outside trial 60, LOW-2: `status --prefix TYPO` said "behind (topics missing)" with none of the "a mistyped
+    --prefix?" the worker says for the same typo."""
+    typo = prefix + "x"
+    b = ["--broker", kafka_bootstrap, "--prefix", typo, "--store", f"sqlite:///{tmp_path / 'wf.db'}"]
+    res = runner.invoke(app, ["status", *b])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 3, res.output
+    assert f"pipeline {typo}: behind (topics missing; this broker has the topics of" in flat, flat
+    assert f"{prefix}" in flat.split("this broker has the topics of", 1)[1] and "a mistyped --prefix?" in flat

@@ -950,7 +950,7 @@ def behind_reasons(st: Any) -> list[str]:
     if st.caught_up:
         return []
     if st.missing:
-        return ["topics missing"]
+        return [f"topics missing{st.prefix_note}"]
     why = ["lag"]
     for g in st.groups:
         if g.lag and not g.members and (g.started or g.role == "workers"):
