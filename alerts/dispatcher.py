@@ -305,7 +305,10 @@ class StoryBook:
         """The story of `det` (delivery key `key`), the detection event at `position`."""
         self._read_before(position)
         self.read_to = max(self.read_to, position)
-        return self.stories.take(position, key, det, self.catalog.open_period(det.rule))
+        rule = det.rule
+        return self.stories.take(
+            position, key, det, self.catalog.open_period(rule), self.catalog.confirmation_reach(rule)
+        )
 
     def withdrawn(self, position: int, retraction: Retraction) -> None:
         """The retraction event at `position`: its alert no longer keeps its story going."""
@@ -351,7 +354,16 @@ class StoryBook:
                 tk = thread_key(fields.rule, fields.group)
                 period = self.catalog.open_period(fields.rule)
                 self.stories.add(
-                    at, fields.key, fields.id, tk, fields.fired_at, fields.revises, period, ahead=fields.ahead
+                    at,
+                    fields.key,
+                    fields.id,
+                    tk,
+                    fields.fired_at,
+                    fields.revises,
+                    period,
+                    ahead=fields.ahead,
+                    reach=self.catalog.confirmation_reach(fields.rule),
+                    reports_from=fields.reports_from,
                 )
             if on_batch is not None:
                 on_batch(position - 1 if done or not batch else batch[-1][0])

@@ -6,7 +6,10 @@ channels they were routed to and whether they were routed at all. A detection
 - that `revises` an earlier one is part of that one's story;
 - else continues the story whose first detection fired within the rule's open period (window or realert) of its
   own, in event time; of several, the latest at or before it (else the earliest after it), so a late report joins
-  the story it is part of, not the one started last; a story none of whose alerts stands any more (each withdrawn
+  the story it is part of, not the one started last; a confirmed detection also looks further back, to a story
+  begun at or after its earliest report, within its rule's `corroborate.within` (outside trial 62, M1: a MEDIUM's
+  confirmation by another outlet past `realert` was a second message, "a new story"); a story none of whose alerts
+  stands any more (each withdrawn
   by a retraction earlier in the log, or replaced by a revision that was) is over, and is not continued: a claim
   restored after a publisher's denial, or another outlet's report after the withdrawal, starts a story of its own
   (a new message, not an "Update" under a thread that says "Withdrawn");
@@ -31,8 +34,9 @@ second dispatcher decides the same), and rows written before stories keep their 
 in whichever thread holds a row of its story).
 
 What is kept (`Stories(keep=...)`): a story is continued by a detection that fires within its rule's open period of
-its first one, or by a revision of one of its alerts, and the engine raises those for reports within its allowed
-lateness of its watermark. So a story is *over for good* once its newest alert fired more than its open period +
+its first one (a confirmation: within `corroborate.within`, when longer; that is the period below), or by a revision
+of one of its alerts, and the engine raises those for reports within its allowed lateness of its watermark. So a story
+is *over for good* once its newest alert fired more than its open period +
 `keep` (the lateness and a margin: the dispatcher sees no watermark, only the newest `fired_at` of the detections
 before, which a source lagging behind the others can be ahead of) before the newest detection taken before it:
 from there on no detection joins it (a time join or a revision), and it is forgotten. That is decided by log order
@@ -60,7 +64,7 @@ from typing import Final
 
 from pydantic_core import TzInfo
 
-from watchfloor.schemas.detection_fields import dated_ahead
+from watchfloor.schemas.detection_fields import dated_ahead, reports_from
 from watchfloor.schemas.events import Alert, Detection, Retraction
 from watchfloor.stream_processors.ports import ORDER_LAST, DeliveryRecord
 
@@ -468,13 +472,27 @@ class Stories:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def take(self, position: int, key: str, det: Detection, period: timedelta) -> Story:
+    def take(
+        self, position: int, key: str, det: Detection, period: timedelta, reach: timedelta = timedelta(0)
+    ) -> Story:
         """The story of `det` (delivery key `key`, at `position` in the log), remembered for those after it. Taken
-        again (a replay of the same event), it is the story decided the first time."""
+        again (a replay of the same event), it is the story decided the first time. `reach`: its rule's
+        confirmation reach (AlertCatalog.confirmation_reach)."""
         n = self._number.get(key)
         if n is None:
             tk = thread_key(det.rule, det.group)
-            n = self.add(position, key, det.id, tk, det.fired_at, det.revises, period, ahead=dated_ahead(det))
+            n = self.add(
+                position,
+                key,
+                det.id,
+                tk,
+                det.fired_at,
+                det.revises,
+                period,
+                ahead=dated_ahead(det),
+                reach=reach,
+                reports_from=reports_from(det),
+            )
         return self._story(n)
 
     def add(
@@ -488,11 +506,15 @@ class Stories:
         period: timedelta,
         *,
         ahead: bool = False,
+        reach: timedelta = timedelta(0),
+        reports_from: datetime | None = None,
     ) -> int:
         """`take` without the Story (what a read of the log's earlier detections needs): a detection with delivery
         key `key`, alert id `alert_id`, of the rule and group whose thread key is `thread`. Returns its number.
         `ahead`: it shows a report dated after it fired (detection_fields.dated_ahead), so its time is a receive time,
-        not event time: it does not move the newest event time (what decides which stories are over)."""
+        not event time: it does not move the newest event time (what decides which stories are over).
+        `reports_from`: a confirmed detection's earliest report (DetectionFields.reports_from); it also continues a
+        story begun at or after that report, up to `reach` (its rule's `corroborate.within`) before it fired."""
         n = self._number.get(key)
         if n is not None:
             return n
@@ -501,8 +523,12 @@ class Stories:
             t = self._threads[thread] = _Thread(len(self._by_number))
             self._by_number.append(t)
         fired = _micros(fired_at)
-        t.span = max(t.span, period // _US)
-        root = self._story_root(position, fired_at, fired, revises, t, period)
+        # (a story is kept while a confirmation may still reach back to it: `reach`, when longer than the period)
+        t.span = max(t.span, period // _US, reach // _US)
+        back = None
+        if reports_from is not None and reach > period:
+            back = max(_micros(reports_from), fired - reach // _US)
+        root = self._story_root(position, fired_at, fired, revises, t, period, back)
         # Far behind the newest (a report beyond the lateness, as a backfill of older news brings): the story it begins
         # or joins would be over at once, and its next report (a second outlet's, minutes later) would begin another.
         behind = self._keep is not None and fired + t.span + self._keep < self._newest
@@ -639,11 +665,19 @@ class Stories:
         return found
 
     def _story_root(
-        self, position: int, fired_at: datetime, fired: int, revises: str | None, t: _Thread, period: timedelta
+        self,
+        position: int,
+        fired_at: datetime,
+        fired: int,
+        revises: str | None,
+        t: _Thread,
+        period: timedelta,
+        back: int | None = None,
     ) -> int:
         """The first detection of the story a detection is part of: the revised alert's, else that of the story
         started within `period` of it in event time (the latest at or before it, else the earliest after it), else
-        -1 (its own). Only detections before `position` count."""
+        -1 (its own). Only detections before `position` count. `back` (microseconds): a confirmation's reach back, the
+        earliest a story it continues may have begun when that is before its open period (Stories.add)."""
         if revises is not None:
             revised = self._latest(t, revises)
             if revised >= 0 and self._position[revised] < position and not self._over(self._root[revised]):
@@ -655,6 +689,11 @@ class Stories:
             low, high = fired - span, fired + span
         else:
             low, high = _micros(_shifted(fired_at, -period)), _micros(_shifted(fired_at, period))
+        # A confirmation whose reports began before its open period: back to the story its earliest report began (a
+        # MEDIUM unconfirmed report, corroborated by another outlet past `realert` but within `corroborate.within`, is
+        # one story told twice otherwise: outside trial 62, M1). Only backwards: a later story is no confirmation's.
+        if back is not None:
+            low = min(low, back)
         # Those within `period` of it: a slice of the roots by fired_at, not all of them. The roots are in
         # (fired_at, position) order, so the latest at or before it is the first before `position` going back from
         # its fired_at, and the earliest after it the first going forward.

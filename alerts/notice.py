@@ -64,9 +64,16 @@ class AlertCatalog:
     entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # id -> aliases, spellings of `where`
     # the rule packs' allowed lateness: how far behind the newest a report is still on time (what stories keep)
     lateness: timedelta = DEFAULT_LATENESS
+    # rule -> its `corroborate.within`, of rules that corroborate: how far back a confirmation's reports may reach
+    corroboration_windows: Mapping[str, timedelta] = field(default_factory=dict)
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)
+
+    def confirmation_reach(self, rule: str) -> timedelta:
+        """How far back a confirmed alert of `rule` may continue the story its earliest report began (intake.Stories):
+        its `corroborate.within`; nothing for a rule that does not corroborate."""
+        return self.corroboration_windows.get(rule, timedelta(0))
 
     def group_label(self, group: Mapping[str, str]) -> str:
         """The group by entity names ("Russia, North Korea"), not as `party=RUS`; ids without a name stay."""

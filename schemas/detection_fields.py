@@ -2,17 +2,19 @@
 
 The alert dispatcher rebuilds every story from the log's detections at start-up (alerts.dispatcher.StoryBook): of
 each it needs the rule, group, event time, alert id, revision and what it revises, and whether `Detection` accepts
-the payload at all (intake dead-letters one it refuses, which then starts and joins no story), and whether a report it
-shows is dated after it fired (`ahead`). Building the whole
-envelope and model for that was most of the start-up (BENCHMARKS.md, "Stories at dispatcher start-up").
+the payload at all (intake dead-letters one it refuses, which then starts and joins no story), whether a report it
+shows is dated after it fired (`ahead`), and, of a confirmed detection, its earliest report's time (`reports_from`).
+Building the whole envelope and model for that was most of the start-up (BENCHMARKS.md, "Stories at dispatcher
+start-up").
 
 `detection_fields` decodes the payload with msgspec into structs that mirror `Detection` and `Evidence`, field for
 field and constraint for constraint, with unknown fields refused as pydantic does (`extra="forbid"`). Like the input
 contract's fast path (schemas/inputs.py) it only ever ACCEPTS: msgspec's rules are stricter than pydantic's lax
 mode (no "1" for an int, no 1.0, no unix time for a date), so what it accepts `Detection` accepts too, with the same
-values. `fired_at`, whose value counts, is read by datetime.fromisoformat in the form pydantic writes only (msgspec
-rounds a seventh decimal that pydantic truncates). Whatever it refuses, and a `fired_at` in any other form, is
-decided by `Detection.model_validate(orjson.loads(payload))`, the check the dispatcher's intake makes.
+values. `fired_at` and the reports' `published_at`, whose values count, are read by datetime.fromisoformat in the form
+pydantic writes only (msgspec rounds a seventh decimal that pydantic truncates). Whatever it refuses, and a time in
+any other form, is decided by `Detection.model_validate(orjson.loads(payload))`, the check the dispatcher's intake
+makes.
 tests/unit/test_detection_fields.py holds both to the same verdicts and values.
 """
 
@@ -28,7 +30,6 @@ from pydantic import ValidationError
 
 from .events import Detection, detection_key
 
-_AwareTime = Annotated[datetime, msgspec.Meta(tz=True)]  # AwareDatetime; only whether it holds is used
 _Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
@@ -38,7 +39,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     event_id: str
     signal: str
     source: str
-    published_at: _AwareTime
+    published_at: str  # (read by `_time`, as `fired_at` is: its value counts)
     sentence: str
     url: str | None = None
     modality: Literal["asserted", "hedged", "future", "conditional", "negated", "recap"] = "asserted"
@@ -48,7 +49,7 @@ class _Evidence(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 class _Detection(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """events.Detection, as msgspec checks it; `fired_at` is kept as text and read by `_fired_at`."""
+    """events.Detection, as msgspec checks it; `fired_at` is kept as text and read by `_time`."""
 
     id: str
     rule: str
@@ -88,6 +89,9 @@ class DetectionFields(NamedTuple):
     # a report it shows is dated after it fired: a future-dated report, processed at its receive time (stories do not
     # take its time for the newest event time: the engine's watermark does not move for it either)
     ahead: bool = False
+    # a confirmed detection's earliest report (None: not confirmed, or no report shown): the story that report began
+    # is the one its confirmation continues, however long before (within `corroborate.within`) that was
+    reports_from: datetime | None = None
 
 
 def detection_fields(payload: str | bytes) -> DetectionFields | None:
@@ -97,17 +101,22 @@ def detection_fields(payload: str | bytes) -> DetectionFields | None:
         d = _decode(payload)
     except _DECODE_ERRORS:
         return _checked(payload)
-    fired = _fired_at(d.fired_at)
+    fired = _time(d.fired_at)
     if fired is None:
         return _checked(payload)
-    if any(e.published_at > fired for e in d.evidence):
-        # (rare: a future-dated report. msgspec rounds a seventh decimal that pydantic truncates, so its times are
-        # never earlier than the model's: "not ahead" holds for the model too, "ahead" is the model's to say)
-        return _checked(payload)
-    return DetectionFields(detection_key(d.id, d.revision), d.id, d.rule, d.group, fired, d.revises)
+    earliest = None
+    for e in d.evidence:
+        at = _time(e.published_at)
+        if at is None or at > fired:  # (rare: a date in another form, or a future-dated report: the model's to say)
+            return _checked(payload)
+        if earliest is None or at < earliest:
+            earliest = at
+    if d.confidence != "confirmed":
+        earliest = None
+    return DetectionFields(detection_key(d.id, d.revision), d.id, d.rule, d.group, fired, d.revises, False, earliest)
 
 
-def _fired_at(text: str) -> datetime | None:
+def _time(text: str) -> datetime | None:
     if _PLAIN_TIME.match(text) is None:
         return None
     try:
@@ -123,9 +132,18 @@ def _checked(payload: str | bytes) -> DetectionFields | None:
     except ValidationError:
         return None
     key = detection_key(det.id, det.revision)
-    return DetectionFields(key, det.id, det.rule, det.group, det.fired_at, det.revises, dated_ahead(det))
+    return DetectionFields(
+        key, det.id, det.rule, det.group, det.fired_at, det.revises, dated_ahead(det), reports_from(det)
+    )
 
 
 def dated_ahead(det: Detection) -> bool:
     """Whether a report `det` shows is dated after it fired (DetectionFields.ahead)."""
     return any(e.published_at > det.fired_at for e in det.evidence)
+
+
+def reports_from(det: Detection) -> datetime | None:
+    """When `det`'s earliest report was published, when it is confirmed (DetectionFields.reports_from)."""
+    if det.confidence != "confirmed" or not det.evidence:
+        return None
+    return min(e.published_at for e in det.evidence)

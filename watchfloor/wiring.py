@@ -305,13 +305,15 @@ def open_control(store: Store, cfg: AppConfig) -> ControlLog:
 
 def build_catalog(rules: CompiledRules) -> AlertCatalog:
     """How alerts of these rules are presented: entity names for groups (and aliases, which a `where` may name an
-    entity by); an alert stays open for follow-ups for its rule's window or realert period, whichever is longer."""
+    entity by); an alert stays open for follow-ups for its rule's window or realert period, whichever is longer, and
+    a confirmed one continues the story its earliest report began, within the rule's `corroborate.within`."""
     periods = {d.id: max(d.within or timedelta(0), d.realert) for d in rules.detections}
     return AlertCatalog(
         entity_names=dict(rules.entity_names),
         open_periods=periods,
         entity_aliases=entity_aliases(rules),
         lateness=rules.lateness,
+        corroboration_windows={d.id: c.within for d in rules.detections if (c := d.definition.corroborate) is not None},
     )
 
 

@@ -144,9 +144,16 @@ def hook() -> Iterator[Hook]:
     yield from webhook_server()
 
 
-def _desk(tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook, catalog: AlertCatalog) -> Desk:
+def _desk(
+    tmp_path: Path,
+    slack_server: FakeSlack,
+    smtp_server: LocalSMTP,
+    hook: Hook,
+    catalog: AlertCatalog,
+    pack: Path = PACK,
+) -> Desk:
     store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
-    _, rules = load_rules([str(PACK)])
+    _, rules = load_rules([str(pack)])
     console = io.StringIO()
     archive = tmp_path / "alerts.jsonl"
     mail = EmailNotifier(
@@ -402,3 +409,43 @@ def test_a_feed_that_renamed_itself_is_one_source_in_the_thread(desk: Desk) -> N
     assert independent_sources([first.model_copy(update={"evidence": (old, *first.evidence)})]) == 1
     other = old.model_copy(update={"source": "Coastal Times", "story": None})
     assert independent_sources([first.model_copy(update={"evidence": (other, *first.evidence)})]) == 2
+
+
+def test_a_confirmation_within_the_corroboration_window_but_past_realert_continues_the_story(
+    tmp_path: Path, slack_server: FakeSlack, smtp_server: LocalSMTP, hook: Hook
+) -> None:
+    """Outside trial 62, M1: an `any` rule with `realert: 1d` and `corroborate: {within: 72h}`. A second source 33 hours
+    after the first report raised the HIGH confirmed alert as a new story: a second top-level message ("Again: … a
+    new story") while the first stayed MEDIUM, unconfirmed, for good. A confirmation continues the story its earliest
+    report began, within `corroborate.within`: it follows up in the first report's thread and its first message shows
+    HIGH."""
+    pack = tmp_path / "any.yaml"
+    pack.write_text(
+        PACK.read_text(encoding="utf-8")
+        .replace("pattern: {count: {signal: border_closed, at_least: 2}}", "pattern: {any: border_closed}")
+        .replace("    within: 2d\n    realert: 1d", "    realert: 1d")
+        .replace("within: 2d, severity: high", "within: 72h, severity: high"),
+        encoding="utf-8",
+    )
+    _, rules = load_rules([str(pack)])
+    assert rules.detections[0].within is None and rules.detections[0].realert == timedelta(days=1)
+    d = _desk(tmp_path, slack_server, smtp_server, hook, build_catalog(rules), pack)
+    try:
+        d.tell(news(1, "Harbor Ledger", 0, WIRE))
+        d.tell(news(3, "Coastal Times", 33, OWN))
+        first, follow = d.detections()
+        assert (first.severity, first.confidence) == ("medium", "unconfirmed")
+        assert (follow.severity, follow.confidence) == ("high", "confirmed")
+        top = [m for m in d.slack.messages if m.get("thread_ts") in (None, m["ts"])]
+        replies = [m for m in d.slack.messages if m.get("thread_ts") not in (None, m["ts"])]
+        assert len(top) == 1 and len(replies) == 1, d.slack.messages
+        assert replies[0]["thread_ts"] == top[0]["ts"]
+        assert "HIGH" in status_of(d.first_message()), d.first_message()
+        assert "a new story" not in str(d.slack.messages)
+        # A report past both windows is a new story: its "Again" line names that story's HIGH confirmation, the
+        # last alert of it, not the MEDIUM it confirmed (M1's second point: it named the MEDIUM).
+        d.tell(news(4, "Harbor Ledger", 200, SHORT_OWN))
+        later = [m for m in d.slack.messages if m.get("thread_ts") in (None, m["ts"])][1:]
+        assert len(later) == 1 and f"last alert of this rule and group was {follow.id}," in str(later[0]), later
+    finally:
+        d.store.close()

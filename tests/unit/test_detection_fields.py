@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from watchfloor.schemas.detection_fields import DetectionFields, _Detection, _Evidence, dated_ahead, detection_fields
+from watchfloor.schemas.detection_fields import (
+    DetectionFields,
+    _Detection,
+    _Evidence,
+    dated_ahead,
+    detection_fields,
+    reports_from,
+)
 from watchfloor.schemas.events import Detection, Evidence, detection_event_id
 
 T0 = datetime(2024, 12, 16, 9, 30, tzinfo=UTC)
@@ -51,7 +58,14 @@ def by_the_model(text: str | bytes) -> DetectionFields | None:
     except ValidationError:
         return None
     return DetectionFields(
-        detection_event_id(det), det.id, det.rule, det.group, det.fired_at, det.revises, dated_ahead(det)
+        detection_event_id(det),
+        det.id,
+        det.rule,
+        det.group,
+        det.fired_at,
+        det.revises,
+        dated_ahead(det),
+        reports_from(det),
     )
 
 
@@ -118,6 +132,26 @@ def test_evidence_times_in_every_form(published_at: Any) -> None:
     payload = base()
     payload["evidence"][1]["published_at"] = published_at
     assert_same(orjson.dumps(payload))
+
+
+@pytest.mark.parametrize("published_at", TIMES)
+def test_a_confirmations_earliest_report_in_every_form(published_at: Any) -> None:
+    # (a confirmed detection's earliest report decides how far back its story may have begun: Stories.add)
+    payload = base(confidence="confirmed", fired_at="2024-12-18T09:30:00Z")
+    payload["evidence"][1]["published_at"] = published_at
+    assert_same(orjson.dumps(payload))
+
+
+def test_only_a_confirmation_has_its_earliest_report() -> None:
+    payload = base(confidence="confirmed")
+    payload["evidence"][0]["published_at"] = "2024-12-15T09:30:00.5+03:00"
+    confirmed = assert_same(orjson.dumps(payload))
+    assert confirmed is not None and confirmed.reports_from == datetime(2024, 12, 15, 6, 30, 0, 500_000, tzinfo=UTC)
+    for confidence in ("unconfirmed", None):
+        got = assert_same(orjson.dumps({**payload, "confidence": confidence}))
+        assert got is not None and got.reports_from is None
+    none = assert_same(orjson.dumps({**payload, "evidence": [], "evidence_total": 0}))
+    assert none is not None and none.reports_from is None
 
 
 @pytest.mark.parametrize("field", sorted(Detection.model_fields))
