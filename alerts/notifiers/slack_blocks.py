@@ -63,6 +63,7 @@ from ..notice import (
     revision_cause,
     thread_reports,
 )
+from .reasons import worded_reason
 from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
@@ -245,6 +246,12 @@ def when_text(at: datetime) -> str:
     return f"<!date^{epoch}^{DATE_TOKEN}|{escape(shown)}>"
 
 
+def own_reason(reason: str, words: Wording) -> str | None:
+    """A withdrawal's or revision's reason watchfloor wrote itself, in `words`' language and mrkdwn (escaped, its time
+    a date token); None in English and for a reason someone else wrote (shown as written: reasons.worded_reason)."""
+    return worded_reason(one_line(reason), words, when_text, escape)
+
+
 def severity_label(severity: str, confidence: str | None, words: Wording = ENGLISH) -> str:
     label = f"{SEVERITY_EMOJI.get(severity, '')} {escape(words.severity(severity))}".strip()
     if confidence == "unconfirmed":
@@ -424,7 +431,7 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     det = notice.alert.detection
     if notice.kind == "retraction":
         why = fit(one_line(notice.reason or words.text("changed_default")), 1500)
-        text = f"*{words.text('withdrawn')}*: {why}"
+        text = f"*{words.text('withdrawn')}*: {own_reason(notice.reason or '', words) or why}"
         if notice.superseded_by:
             text += words.text("replaced_by", id=fit(notice.superseded_by, 100))
         # The withdrawn alert's id, as `alerts list` names it (the withdrawal's own key is in the metadata only).
@@ -459,7 +466,7 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     det = notice.alert.detection
     if notice.kind == "retraction":  # a withdrawal of its own (its alert had no message: a throttle summary's)
         why = escape(one_line(notice.reason or words.text("changed_default")))
-        status = f"{words.text('prefix_withdrawn')}{why}"
+        status = f"{words.text('prefix_withdrawn')}{own_reason(notice.reason or '', words) or why}"
         if notice.superseded_by:
             status += words.text("replaced_by", id=escape(fit(notice.superseded_by, 100)))
         severity, confidence = det.severity, det.confidence
@@ -541,7 +548,7 @@ def _revision_cause(det: Detection, words: Wording) -> str:
         return words.text("cause_same_time", when=when_text(det.fired_at))
     if det.cause is None:
         return words.text("cause_late")
-    return words.text("cause_changed", cause=escape(det.cause))
+    return words.text("cause_changed", cause=own_reason(det.cause, words) or escape(det.cause))
 
 
 def told_before(shown: Alert, now: Alert, words: Wording = ENGLISH) -> str:
@@ -579,7 +586,8 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
             status = words.text("revised_quiet", cause=cause, id=fit(thread.revised_by, 100))
         else:
             if alert.detection.cause is not None:
-                why = f"({escape(fit(alert.detection.cause, 300))})"
+                cause = alert.detection.cause
+                why = f"({own_reason(cause, words) or escape(fit(cause, 300))})"
             else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
                 why = words.text("by_same_time" if alert.detection.same_time else "by_late_report")
             status = words.text("revised_by", why=why, id=fit(thread.revised_by, 100))
@@ -687,7 +695,7 @@ def _withdrawn(
     """The message of a withdrawn alert. `thread`, for the thread's first message: when another alert of the thread
     stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …"). `ack`: who
     acknowledged the alert before it was withdrawn, which the message keeps saying (outside trial 30, F6)."""
-    status = f"*{words.text('withdrawn')}*: {fit(one_line(why), 1500)}"
+    status = f"*{words.text('withdrawn')}*: {own_reason(why, words) or fit(one_line(why), 1500)}"
     if thread is not None and thread.newest_id is not None:
         status += words.text("stands_on", id=fit(thread.newest_id, 100), status=_thread_status(thread, words))
     else:
@@ -835,7 +843,9 @@ def notice_text(notice: Notice, words: Wording = ENGLISH) -> str:
         # The title first, then why: a phone's push shows the start (trial 38, LOW-5: "Withdrawn: corrected by the
         # publisher: …" said which story only past the cut)
         det = notice.alert.detection
-        why = f" — {notice.reason}" if notice.reason else ""
+        # (a notification shows no date token: the reason's time as UTC text)
+        said = worded_reason(one_line(notice.reason or ""), words, utc_text, lambda x: x)
+        why = f" — {said or notice.reason}" if notice.reason else ""
         return fit(one_line(f"{words.text('prefix_withdrawn')}{det.title or det.rule}{why}"), FALLBACK_LIMIT)
     prefix = words.text("prefix_revised" if notice.kind == "revision" else "prefix_update")
     return fallback_text(notice.alert, prefix=prefix, words=words)

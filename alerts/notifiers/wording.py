@@ -74,6 +74,20 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_status": "now {state} · {sources} and {updates} in the thread",
         "revised_above": "{cause}; the message above now shows the revised alert.",
         "changed_default": "a later report changed this alert",
+        # the reasons watchfloor writes itself (alerts/notifiers/reasons.py; English: the reason as the engine wrote it)
+        "reason_corrected": (
+            "corrected by the publisher: {source} edited item {item} at {when}, and the new text no longer reports "
+            "what this alert rested on"
+        ),
+        "reason_restated": (
+            "corrected by the publisher: {source} edited item {item} at {when}, and the new text reports what this "
+            "alert rested on as {now}, no longer {before}"
+        ),
+        "reason_late": (
+            "a late report ({doc}, {when}) changed the history of this group: this alert would not have been raised"
+        ),
+        "reason_input_withdrawn": "its input alert {id} ({rule}) was withdrawn: {reason}",
+        "reason_throttle_listed": "{reason} (it was listed in this channel's throttle summary)",
         "replaced_by": " · replaced by alert {id}",
         "stands_on": " · the thread stands on alert {id}: {status}",
         "see_thread": " (see the thread)",
@@ -162,6 +176,19 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
         "changed_default": "более позднее сообщение изменило это оповещение",
+        "reason_corrected": (
+            "исправлено издателем: материал {item} ({source}) изменён {when}, и в новом тексте больше нет того, на чём "
+            "основывалось оповещение"
+        ),
+        "reason_restated": (
+            "исправлено издателем: материал {item} ({source}) изменён {when}, и новый текст подаёт то, на чём "
+            "основывалось оповещение, как {now}, а не как {before}"
+        ),
+        "reason_late": (
+            "запоздавшее сообщение ({doc}, {when}) изменило историю этой группы: это оповещение не было бы поднято"
+        ),
+        "reason_input_withdrawn": "отозвано входное оповещение {id} ({rule}): {reason}",
+        "reason_throttle_listed": "{reason} (оно было в сводке ограничения этого канала)",
         "replaced_by": " · заменено оповещением {id}",
         "stands_on": " · ветка держится на оповещении {id}: {status}",
         "see_thread": " (см. ветку)",
