@@ -110,6 +110,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Unsubscribe?",
         "unsubscribe_text": "This channel will stop getting alerts of this rule.",
         "cancel": "Cancel",
+        # what the Slack app posts in a channel for everyone when a silence there starts or ends (its answers to whoever
+        # typed or clicked stay English); {button}: the Silence button's own label
+        "silenced_by_button": (
+            ":mute: {who} silenced {what} in this channel for {hours}h, until {until} (the *{button}* button on an "
+            "alert). {ends}"
+        ),
+        "silenced_by_command": (
+            ":mute: {who} silenced {what} in this channel for {duration}, until {until}{why}. {ends}"
+        ),
+        "silence_ends": "(`{id}`; `{command} unsilence {id}` ends it)",
+        "silence_reason": ": “{reason}”",
+        "silence_no_reason": " (no reason given)",
+        "unsilenced": (
+            ":loud_sound: {who} ended silence `{id}` ({what}) in this channel: its alerts are sent here again."
+        ),
+        "every_rule": "every rule",
         # notification text (the fallback)
         "prefix_withdrawn": "Withdrawn: ",
         "prefix_update": "Update: ",
@@ -123,6 +139,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_silenced": "{n} silenced · ",
         "digest_footer": "digest {id}",
         "throttle_footer": "throttle summary {id}",
+        # (English: Digest.left_out, which words these for every channel kind)
+        "left_out": "held, then {parts}: not listed",
+        "left_withdrawn": "{n} withdrawn",
+        "left_revised_apart": "{n} revised (the revision is told on its own)",
+        "left_revised_listed": "{n} revised (the revision is listed above)",
+        "left_withdrawn_before_digest": "{n} withdrawn before this digest",
         "digest_title": "watchfloor digest · {count}{stories} · {when}",
         "digest_stories": " in {count}",
         "digest_earlier": " · after {count} of this story",
@@ -208,6 +230,20 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Отписаться?",
         "unsubscribe_text": "Этот канал перестанет получать оповещения этого правила.",
         "cancel": "Отмена",
+        "silenced_by_button": (
+            ":mute: Тишина: {what} в этом канале на {hours} ч, до {until} — включил(а) {who} кнопкой *{button}* на "
+            "оповещении. {ends}"
+        ),
+        "silenced_by_command": (
+            ":mute: Тишина: {what} в этом канале на {duration}, до {until} — включил(а) {who}{why}. {ends}"
+        ),
+        "silence_ends": "(`{id}`; `{command} unsilence {id}` снимает её)",
+        "silence_reason": ": «{reason}»",
+        "silence_no_reason": " (причина не указана)",
+        "unsilenced": (
+            ":loud_sound: Тишина `{id}` ({what}) в этом канале снята — снял(а) {who}: оповещения снова приходят сюда."
+        ),
+        "every_rule": "все правила",
         "prefix_withdrawn": "Отозвано: ",
         "prefix_update": "Обновление: ",
         "prefix_revised": "Пересмотрено: ",
@@ -219,6 +255,11 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_silenced": "заглушено: {n} · ",
         "digest_footer": "сводка {id}",
         "throttle_footer": "сводка ограничения {id}",
+        "left_out": "не в списке: {parts}",
+        "left_withdrawn": "отозвано после задержки — {n}",
+        "left_revised_apart": "пересмотрено после задержки — {n} (пересмотр отправлен отдельным сообщением)",
+        "left_revised_listed": "пересмотрено после задержки — {n} (пересмотр — в списке выше)",
+        "left_withdrawn_before_digest": "отозвано до этой сводки — {n}",
         "digest_title": "Сводка watchfloor · {count}{stories} · {when}",
         "digest_stories": " в {count}",
         "digest_earlier": " · после {count} этого сюжета",
@@ -254,6 +295,13 @@ SEVERITIES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# A duration's units as `format_duration` writes them (2h, 30m), in a language's words (2 ч, 30 мин)
+DURATION_UNITS: Mapping[str, Mapping[str, str]] = {
+    "en": {"w": "w", "d": "d", "h": "h", "m": "m", "s": "s"},
+    "ru": {"w": " нед.", "d": " сут.", "h": " ч", "m": " мин", "s": " с"},
+}
+
+
 def plural_form(language: str, n: int) -> int:
     """Which of a counted noun's forms `n` takes in `language`: English 0 (one) or 1 (other); Russian 0 for 1, 21, 101
     (not 11), 1 for 2-4, 22-24 (not 12-14), 2 for the rest (0, 5-20, 25-30, ...)."""
@@ -282,6 +330,12 @@ class Wording:
 
     def severity(self, level: str) -> str:
         return SEVERITIES[self.language].get(level, level.upper())
+
+    def duration(self, written: str) -> str:
+        """A duration as format_duration writes it ("2h") in this language ("2 ч"); another text as it is."""
+        number, unit = written[:-1], written[-1:]
+        units = DURATION_UNITS[self.language]
+        return f"{number}{units[unit]}" if number.isdigit() and unit in units else written
 
 
 ENGLISH = Wording()

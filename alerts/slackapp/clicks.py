@@ -271,7 +271,8 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Anno
     if value.rule not in ctx.rules:
         return f":warning: Unknown rule `{escape(value.rule[:80])}`: nothing was silenced."
     group = group_of(ctx.control.store, value)
-    what = f"`{escape(value.rule)}`" + (f" ({ctx.group_text(group)})" if group else "")
+    # (the group as the alert's Group field and a `group=` silence show it: trial 62, M3, `(place=Суджа)`)
+    what = f"`{escape(value.rule)}`" + (f" ({ctx.group_shown(group)})" if group else "")
     s, new = ctx.control.button_silence(
         value.rule,
         group=group,
@@ -286,9 +287,15 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Anno
             f"{when_text(s.ends_at)}, by {who(s.by)}. (`{s.id}`)"
         )
     until = when_text(s.ends_at)
-    public = (
-        f":mute: {who(actor)} silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until {until} (the "
-        f"*Silence {SILENCE_FOR_HOURS}h* button on an alert). (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    said = ctx.words([value.channel])  # said in the channel for everyone: in its language, naming its button
+    public = said.text(
+        "silenced_by_button",
+        who=who(actor),
+        what=what,
+        hours=SILENCE_FOR_HOURS,
+        until=until,
+        button=said.text("silence", hours=SILENCE_FOR_HOURS),
+        ends=said.text("silence_ends", id=s.id, command=ctx.command),
     )
     reply = (
         f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "
