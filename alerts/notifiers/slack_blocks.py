@@ -944,12 +944,26 @@ def digest_blocks(digest: Digest, words: Wording = ENGLISH) -> list[dict[str, An
     footer = words.text("digest_more", n=more) if more > 0 else ""
     if digest.silenced:
         footer += words.text("digest_silenced", n=digest.silenced)
-    if digest.left_out():  # (English only: a throttle summary's, and alerts withdrawn before the digest was made)
-        footer += f"{digest.left_out()} · "
+    if digest.left_out():  # a throttle summary's held alerts since withdrawn or revised, a digest's withdrawn ones
+        footer += f"{_left_out(digest, words)} · "
     footer += words.text("throttle_footer" if digest.throttle else "digest_footer", id=digest.id)
     context = {"type": "mrkdwn", "text": fit(footer, TEXT_LIMIT), "verbatim": True}
     blocks.append({"type": "context", "elements": [context]})
     return blocks
+
+
+def _left_out(digest: Digest, words: Wording) -> str:
+    """Digest.left_out in `words` (English: itself)."""
+    if words.language == ENGLISH.language:
+        return digest.left_out()
+    if not digest.throttle:
+        return words.text("left_out", parts=words.text("left_withdrawn_before_digest", n=digest.withdrawn))
+    parts = [words.text("left_withdrawn", n=digest.withdrawn)] if digest.withdrawn else []
+    if digest.revised > digest.revised_listed:
+        parts.append(words.text("left_revised_apart", n=digest.revised - digest.revised_listed))
+    if digest.revised_listed:
+        parts.append(words.text("left_revised_listed", n=digest.revised_listed))
+    return words.text("left_out", parts="; ".join(parts))
 
 
 def digest_title(digest: Digest, words: Wording = ENGLISH) -> str:
