@@ -395,7 +395,7 @@ def _full(
     for key, values in det.attributes.items():
         if len(fields) >= MAX_FIELDS:
             break
-        name = fit(one_line(key.replace("_", " ").capitalize()), 100)
+        name = fit(one_line(words.capture_label(key)), 100)
         fields.append(_field(name, ", ".join(values)))
     blocks.append({"type": "section", "fields": fields})
     if status:

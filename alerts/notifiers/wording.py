@@ -302,6 +302,29 @@ DURATION_UNITS: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# A capture's field label by its name (the pack's ASCII slug), per language; a name no table knows is shown as
+# English shows every one: "place_name" -> "Place name" (outside trial 62, M2: `*Place*` in a Russian message)
+CAPTURE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {},
+    "ru": {
+        "place": "Место",
+        "location": "Место",
+        "party": "Сторона",
+        "side": "Сторона",
+        "country": "Страна",
+        "body": "Орган",
+        "organization": "Организация",
+        "person": "Лицо",
+        "actor": "Участник",
+        "target": "Цель",
+        "weapon": "Оружие",
+        "unit": "Подразделение",
+        "city": "Город",
+        "region": "Регион",
+    },
+}
+
+
 def plural_form(language: str, n: int) -> int:
     """Which of a counted noun's forms `n` takes in `language`: English 0 (one) or 1 (other); Russian 0 for 1, 21, 101
     (not 11), 1 for 2-4, 22-24 (not 12-14), 2 for the rest (0, 5-20, 25-30, ...)."""
@@ -330,6 +353,10 @@ class Wording:
 
     def severity(self, level: str) -> str:
         return SEVERITIES[self.language].get(level, level.upper())
+
+    def capture_label(self, key: str) -> str:
+        """The field label of capture `key`: this language's for a known name, else the name as English shows it."""
+        return CAPTURE_LABELS[self.language].get(key) or key.replace("_", " ").capitalize()
 
     def duration(self, written: str) -> str:
         """A duration as format_duration writes it ("2h") in this language ("2 ч"); another text as it is."""

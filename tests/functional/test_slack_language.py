@@ -287,3 +287,26 @@ def test_an_english_channel_keeps_the_correction_as_the_engine_wrote_it(slack_se
     assert f"*Withdrawn*: {reason}" in shown and "at 2026-12-06 23:58:22 UTC, and the new text" in shown
     assert f"This alert changed: {reason}; the message above" in shown
     assert text == f"Withdrawn: Военнопленные вернулись домой — {reason}"
+
+
+def test_capture_labels_are_russian_for_known_names_and_as_written_for_others(slack_server: FakeSlack) -> None:
+    """Outside trial 62, M2: `*Place*`, `*Party*` in a Russian message."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[
+            SlackChannel(name="desk", channel="#ru-desk", language="ru"),
+            SlackChannel(name="world", channel="#world"),
+        ],
+        subscriptions=[Subscription(channel="desk"), Subscription(channel="world")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    attributes = {"place": ("Курская область",), "party": ("КНДР",), "border_post": ("Суджа",)}
+    det = pow_alert(1, "medium", "unconfirmed", (report(1, "Первый канал"),), attributes=attributes)
+    store.append([detection_event(det)])
+    assert dispatcher.cycle().ok
+    shown = {slack_server.channel_id(m["channel"]): said(m) for m in slack_server.messages}
+    russian, english = shown[FakeSlack.channel_id("#ru-desk")], shown[FakeSlack.channel_id("#world")]
+    assert "*Место*\nКурская область" in russian and "*Сторона*\nКНДР" in russian
+    assert "*Border post*\nСуджа" in russian  # a name no table knows: as English shows it
+    assert "*Place*\nКурская область" in english and "*Party*\nКНДР" in english and "*Border post*" in english
