@@ -610,7 +610,7 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
             told=thread.told_reports,
         )
         return fallback_text(alert, words=words), _acknowledged(
-            blocks, thread.acknowledged, alert.id, thread.acknowledged_before
+            blocks, thread.acknowledged, alert.id, thread.acknowledged_before, words
         )
     if thread.revised_by is not None:
         status += words.text("thread_state", status=_thread_status(thread, words))
@@ -628,7 +628,7 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
         lead=lead,
     )
     text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
-    return text, _first_acknowledged(blocks, thread)
+    return text, _first_acknowledged(blocks, thread, words)
 
 
 def _first_sources(thread: ThreadView, words: Wording) -> str:
@@ -681,7 +681,7 @@ def build_first_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, l
         lead=lead,
     )
     text = fallback_text(thread.first, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
-    return text, _first_acknowledged(blocks, thread)
+    return text, _first_acknowledged(blocks, thread, words)
 
 
 def _withdrawn(
@@ -717,6 +717,7 @@ def _acknowledged(
     ack: AlertAcknowledged | None,
     shown_id: str | None = None,
     before: AlertAcknowledged | None = None,
+    words: Wording = ENGLISH,
 ) -> list[dict[str, Any]]:
     """The message keeps saying who acknowledged it (and loses that button). When what was acknowledged is an alert
     a late report has revised since into `shown_id`, the one the message shows now, it says that instead, and keeps
@@ -739,7 +740,7 @@ def _acknowledged(
         return _said_before(blocks, text)
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
-    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
+    return acknowledged_blocks(blocks, ack, words)[:MAX_BLOCKS]
 
 
 # A line above the Acknowledge button saying what was acknowledged that the button does not take (an earlier alert of
@@ -768,13 +769,15 @@ def _reinstated_text(ack: AlertAcknowledged, *, line: bool = True) -> str:
     return f":ballot_box_with_check: {text[0].upper()}{text[1:]}" if line else text
 
 
-def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> list[dict[str, Any]]:
+def _first_acknowledged(
+    blocks: list[dict[str, Any]], thread: ThreadView, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """The thread's first message, showing the thread's state, says who acknowledged what it shows (the thread's newest
     standing alert), and loses that button, only when that alert is acknowledged. Until then its button stays (it
     takes the newest alert and the thread's earlier ones together), and acknowledgements of the earlier standing
     alerts are said above it, so the desk sees what was taken and that the newest alert was not."""
     if thread.newest_acknowledged is not None:
-        return _acknowledged(blocks, thread.newest_acknowledged, thread.newest_id)
+        return _acknowledged(blocks, thread.newest_acknowledged, thread.newest_id, words=words)
     before = thread.newest_acknowledged_before
     if not thread.earlier_acknowledged:
         return blocks if before is None else _said_before(blocks, _reinstated_text(before))
@@ -815,11 +818,13 @@ def offers_ack(
     return False
 
 
-def with_acknowledgement(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
+def with_acknowledgement(
+    blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """A message's blocks as Slack has them, showing `ack` as a click on its Acknowledge button does."""
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
-    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
+    return acknowledged_blocks(blocks, ack, words)[:MAX_BLOCKS]
 
 
 def fallback_text(

@@ -110,6 +110,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Unsubscribe?",
         "unsubscribe_text": "This channel will stop getting alerts of this rule.",
         "cancel": "Cancel",
+        # the line that replaces the Acknowledge button; the note given with it (`alerts ack --note`)
+        "acknowledged": ":white_check_mark: Acknowledged by {who} at {when}",
+        "ack_note": ": “{note}”",
         # what the Slack app posts in a channel for everyone when a silence there starts or ends (its answers to whoever
         # typed or clicked stay English); {button}: the Silence button's own label
         "silenced_by_button": (
@@ -230,6 +233,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Отписаться?",
         "unsubscribe_text": "Этот канал перестанет получать оповещения этого правила.",
         "cancel": "Отмена",
+        "acknowledged": ":white_check_mark: Принято: {who}, {when}",
+        "ack_note": ": «{note}»",
         "silenced_by_button": (
             ":mute: Тишина: {what} в этом канале на {hours} ч, до {until} — включил(а) {who} кнопкой *{button}* на "
             "оповещении. {ends}"

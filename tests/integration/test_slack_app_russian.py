@@ -16,7 +16,7 @@ import pytest
 from tests.fixtures.blockkit import readable
 from tests.integration import test_slack_app as base
 from tests.integration.test_slack_app import DESK, Env, Served, ephemeral, posted_alerts, slack, stop
-from watchfloor.alerts.slackapp.buttons import SILENCE_ACTION, button_value
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, button_value
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +141,16 @@ def test_help_and_rules_match_what_a_russian_channel_shows(env: Env, served: Ser
     assert "• `ru-ratified` *Договор ратифицирован [body]* (high)" in listed, listed
     assert "• `ru-strike` *Удар по [place]* (low)" in listed, listed
     assert "{" not in listed
+
+
+def test_an_acknowledge_click_is_said_in_russian_on_the_message(env: Env, served: Served) -> None:
+    """Outside trial 62, L4: "Acknowledged by @alice at …" next to Russian fields."""
+    env.inbox.write_text(json.dumps(ARTICLE, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert env.cli("run", "--once", "--config", str(env.config)).returncode == 0
+    (message, alert), *_ = posted_alerts(env)
+    det = alert["detection"]
+    value = button_value(alert["id"], det["rule"], "desk", det["group"])
+    assert slack(env, served).block_action(ACK_ACTION, value, message=message, channel_id=DESK).status == 200
+    (update,) = env.slack.requests_for("chat.update")
+    (line,) = [b for b in update.body["blocks"] if b.get("block_id") == "wf_acknowledged"]
+    assert readable(line["elements"][0]["text"]).startswith(":white_check_mark: Принято: <@U0ALICE001>, 20"), line
