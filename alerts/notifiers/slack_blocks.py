@@ -944,6 +944,16 @@ def digest_blocks(digest: Digest, words: Wording = ENGLISH) -> list[dict[str, An
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": none, "verbatim": True}})
     blocks += _sections_of([digest_line(e, words) for e in digest.entries()[:DIGEST_LISTED]])
     gone = [inert(escape(fit(line, MAX_DIGEST_TITLE * 2))) for line in digest.withdrawals()[:DIGEST_WITHDRAWN]]
+    if words.language != ENGLISH.language:  # (English: Digest.withdrawals, the line every channel kind shows)
+        gone = [
+            words.text(
+                "digest_withdrawn_since",
+                what=inert(escape(fit(one_line(what), MAX_DIGEST_TITLE))),
+                id=inert(escape(fit(alert_id, 64))),
+                why=own_reason(why, words) or inert(escape(fit(one_line(why), MAX_DIGEST_TITLE))),
+            )
+            for alert_id, what, why in digest.withdrawn_earlier[:DIGEST_WITHDRAWN]
+        ]
     blocks += _sections_of([f":wastebasket: {line}" for line in gone])
     more = len(digest.detections) - DIGEST_LISTED
     footer = words.text("digest_more", n=more) if more > 0 else ""
