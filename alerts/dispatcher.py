@@ -96,6 +96,7 @@ from .throttle import (
     held_detail,
     next_window_end,
     plan_summary,
+    revised_into,
     summaries_of_held,
     summary_id,
     summary_thread,
@@ -604,6 +605,7 @@ class AlertDispatcher:
             throttle=str(plan.spec or spec),
             withdrawn=len(plan.withdrawn),
             revised=len(plan.revised),
+            revised_listed=len(revised_into(plan.revised, plan.listed)),
         )
         log.info("throttle summary %s -> %s due: %d alert(s) held", key, channel, len(plan.listed))
         return DeliveryRecord(

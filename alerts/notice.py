@@ -848,6 +848,9 @@ class Digest:
     throttle: str = ""
     withdrawn: int = 0
     revised: int = 0
+    # Of those revised, the ones whose revision the summary lists itself (held too): not "told on its own" (outside
+    # trial 62, M4: the footer said so of a revision listed two lines above it, and nothing else was posted)
+    revised_listed: int = 0
     # A digest's: alerts an earlier digest of its subscription told of, withdrawn since, as (alert id, what it said,
     # why it was withdrawn), so the desk reading digests alone hears of it (outside trial 26, F1).
     withdrawn_earlier: tuple[tuple[str, str, str], ...] = ()
@@ -885,8 +888,13 @@ class Digest:
         parts = []
         if self.withdrawn:
             parts.append(f"{self.withdrawn} withdrawn")
-        if self.revised:
-            parts.append(f"{self.revised} revised (the revision is told on its own)")
+        apart = self.revised - self.revised_listed
+        if apart:
+            parts.append(f"{apart} revised (the revision is told on its own)")
+        if self.revised_listed == 1:
+            parts.append("1 revised (its revision is listed above)")
+        elif self.revised_listed:
+            parts.append(f"{self.revised_listed} revised (their revisions are listed above)")
         return ("held, then " + " and ".join(parts) + ": not listed") if parts else ""
 
     def withdrawals(self) -> list[str]:
@@ -956,7 +964,8 @@ class Digest:
                     {"id": i, "title": what, "reason": why} for i, what, why in self.withdrawn_earlier
                 ]
             return out
-        return {"throttle": self.throttle, "withdrawn": self.withdrawn, "revised": self.revised}
+        out = {"throttle": self.throttle, "withdrawn": self.withdrawn, "revised": self.revised}
+        return {**out, "revised_listed": self.revised_listed} if self.revised_listed else out
 
     def to_payload(self) -> dict[str, Any]:
         """The ledger row's payload: everything a later attempt needs."""
@@ -1001,6 +1010,7 @@ class Digest:
                 throttle=str(d.get("throttle") or ""),
                 withdrawn=int(d.get("withdrawn") or 0),
                 revised=int(d.get("revised") or 0),
+                revised_listed=int(d.get("revised_listed") or 0),
                 withdrawn_earlier=tuple(
                     (str(x["id"]), str(x.get("title") or ""), str(x.get("reason") or ""))
                     for x in d.get("withdrawn_earlier") or ()

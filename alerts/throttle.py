@@ -137,6 +137,19 @@ class SummaryPlan:
         return max(h.end for h in (*self.listed, *self.withdrawn, *self.revised))
 
 
+def revised_into(revised: Sequence[Held], listed: Sequence[Held]) -> list[Held]:
+    """Of the held alerts `revised` since, those whose revision is among `listed` (held too, and listed by the same
+    summary), directly or through another of `revised`: their revision is told there, not on its own."""
+    told = {h.detection.revises for h in listed} - {None}
+    out: list[Held] = []
+    while True:
+        more = [h for h in revised if h.detection.id in told and h not in out]
+        if not more:
+            return out
+        out += more
+        told |= {h.detection.revises for h in more} - {None}
+
+
 def plan_summary(held: Sequence[Held], after: int, head: int, now: datetime) -> SummaryPlan | None:
     """The next summary of a channel whose previous one listed positions up to `after` (0: none yet), at `now`
     (the dispatcher's clock), the log's head being `head`; None when no held alert is ready to be told (none new,

@@ -336,7 +336,7 @@ class SlackNotifier:
             "channel": channel_id,
             "ts": ts,
             "text": str(message.get("text") or "watchfloor alert"),
-            "blocks": with_acknowledgement(blocks, ack),
+            "blocks": with_acknowledgement(blocks, ack, self.words),
             "link_names": False,
             "parse": "none",
         }

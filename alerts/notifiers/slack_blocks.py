@@ -63,6 +63,7 @@ from ..notice import (
     revision_cause,
     thread_reports,
 )
+from .reasons import worded_reason
 from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
@@ -245,6 +246,12 @@ def when_text(at: datetime) -> str:
     return f"<!date^{epoch}^{DATE_TOKEN}|{escape(shown)}>"
 
 
+def own_reason(reason: str, words: Wording) -> str | None:
+    """A withdrawal's or revision's reason watchfloor wrote itself, in `words`' language and mrkdwn (escaped, its time
+    a date token); None in English and for a reason someone else wrote (shown as written: reasons.worded_reason)."""
+    return worded_reason(one_line(reason), words, when_text, escape)
+
+
 def severity_label(severity: str, confidence: str | None, words: Wording = ENGLISH) -> str:
     label = f"{SEVERITY_EMOJI.get(severity, '')} {escape(words.severity(severity))}".strip()
     if confidence == "unconfirmed":
@@ -388,7 +395,7 @@ def _full(
     for key, values in det.attributes.items():
         if len(fields) >= MAX_FIELDS:
             break
-        name = fit(one_line(key.replace("_", " ").capitalize()), 100)
+        name = fit(one_line(words.capture_label(key)), 100)
         fields.append(_field(name, ", ".join(values)))
     blocks.append({"type": "section", "fields": fields})
     if status:
@@ -424,7 +431,7 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     det = notice.alert.detection
     if notice.kind == "retraction":
         why = fit(one_line(notice.reason or words.text("changed_default")), 1500)
-        text = f"*{words.text('withdrawn')}*: {why}"
+        text = f"*{words.text('withdrawn')}*: {own_reason(notice.reason or '', words) or why}"
         if notice.superseded_by:
             text += words.text("replaced_by", id=fit(notice.superseded_by, 100))
         # The withdrawn alert's id, as `alerts list` names it (the withdrawal's own key is in the metadata only).
@@ -459,7 +466,7 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     det = notice.alert.detection
     if notice.kind == "retraction":  # a withdrawal of its own (its alert had no message: a throttle summary's)
         why = escape(one_line(notice.reason or words.text("changed_default")))
-        status = f"{words.text('prefix_withdrawn')}{why}"
+        status = f"{words.text('prefix_withdrawn')}{own_reason(notice.reason or '', words) or why}"
         if notice.superseded_by:
             status += words.text("replaced_by", id=escape(fit(notice.superseded_by, 100)))
         severity, confidence = det.severity, det.confidence
@@ -541,7 +548,7 @@ def _revision_cause(det: Detection, words: Wording) -> str:
         return words.text("cause_same_time", when=when_text(det.fired_at))
     if det.cause is None:
         return words.text("cause_late")
-    return words.text("cause_changed", cause=escape(det.cause))
+    return words.text("cause_changed", cause=own_reason(det.cause, words) or escape(det.cause))
 
 
 def told_before(shown: Alert, now: Alert, words: Wording = ENGLISH) -> str:
@@ -579,7 +586,8 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
             status = words.text("revised_quiet", cause=cause, id=fit(thread.revised_by, 100))
         else:
             if alert.detection.cause is not None:
-                why = f"({escape(fit(alert.detection.cause, 300))})"
+                cause = alert.detection.cause
+                why = f"({own_reason(cause, words) or escape(fit(cause, 300))})"
             else:  # (trial 32, L4: a report of the alert's own time, read later, is no late report)
                 why = words.text("by_same_time" if alert.detection.same_time else "by_late_report")
             status = words.text("revised_by", why=why, id=fit(thread.revised_by, 100))
@@ -602,7 +610,7 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
             told=thread.told_reports,
         )
         return fallback_text(alert, words=words), _acknowledged(
-            blocks, thread.acknowledged, alert.id, thread.acknowledged_before
+            blocks, thread.acknowledged, alert.id, thread.acknowledged_before, words
         )
     if thread.revised_by is not None:
         status += words.text("thread_state", status=_thread_status(thread, words))
@@ -620,7 +628,7 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
         lead=lead,
     )
     text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
-    return text, _first_acknowledged(blocks, thread)
+    return text, _first_acknowledged(blocks, thread, words)
 
 
 def _first_sources(thread: ThreadView, words: Wording) -> str:
@@ -673,7 +681,7 @@ def build_first_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, l
         lead=lead,
     )
     text = fallback_text(thread.first, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
-    return text, _first_acknowledged(blocks, thread)
+    return text, _first_acknowledged(blocks, thread, words)
 
 
 def _withdrawn(
@@ -687,7 +695,7 @@ def _withdrawn(
     """The message of a withdrawn alert. `thread`, for the thread's first message: when another alert of the thread
     stands, the message names it and the thread's state ("· the thread stands on alert X: now HIGH · …"). `ack`: who
     acknowledged the alert before it was withdrawn, which the message keeps saying (outside trial 30, F6)."""
-    status = f"*{words.text('withdrawn')}*: {fit(one_line(why), 1500)}"
+    status = f"*{words.text('withdrawn')}*: {own_reason(why, words) or fit(one_line(why), 1500)}"
     if thread is not None and thread.newest_id is not None:
         status += words.text("stands_on", id=fit(thread.newest_id, 100), status=_thread_status(thread, words))
     else:
@@ -709,6 +717,7 @@ def _acknowledged(
     ack: AlertAcknowledged | None,
     shown_id: str | None = None,
     before: AlertAcknowledged | None = None,
+    words: Wording = ENGLISH,
 ) -> list[dict[str, Any]]:
     """The message keeps saying who acknowledged it (and loses that button). When what was acknowledged is an alert
     a late report has revised since into `shown_id`, the one the message shows now, it says that instead, and keeps
@@ -731,7 +740,7 @@ def _acknowledged(
         return _said_before(blocks, text)
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
-    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
+    return acknowledged_blocks(blocks, ack, words)[:MAX_BLOCKS]
 
 
 # A line above the Acknowledge button saying what was acknowledged that the button does not take (an earlier alert of
@@ -760,13 +769,15 @@ def _reinstated_text(ack: AlertAcknowledged, *, line: bool = True) -> str:
     return f":ballot_box_with_check: {text[0].upper()}{text[1:]}" if line else text
 
 
-def _first_acknowledged(blocks: list[dict[str, Any]], thread: ThreadView) -> list[dict[str, Any]]:
+def _first_acknowledged(
+    blocks: list[dict[str, Any]], thread: ThreadView, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """The thread's first message, showing the thread's state, says who acknowledged what it shows (the thread's newest
     standing alert), and loses that button, only when that alert is acknowledged. Until then its button stays (it
     takes the newest alert and the thread's earlier ones together), and acknowledgements of the earlier standing
     alerts are said above it, so the desk sees what was taken and that the newest alert was not."""
     if thread.newest_acknowledged is not None:
-        return _acknowledged(blocks, thread.newest_acknowledged, thread.newest_id)
+        return _acknowledged(blocks, thread.newest_acknowledged, thread.newest_id, words=words)
     before = thread.newest_acknowledged_before
     if not thread.earlier_acknowledged:
         return blocks if before is None else _said_before(blocks, _reinstated_text(before))
@@ -807,11 +818,13 @@ def offers_ack(
     return False
 
 
-def with_acknowledgement(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
+def with_acknowledgement(
+    blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """A message's blocks as Slack has them, showing `ack` as a click on its Acknowledge button does."""
     from watchfloor.alerts.slackapp.clicks import acknowledged_blocks  # not at import: clicks imports us
 
-    return acknowledged_blocks(blocks, ack)[:MAX_BLOCKS]
+    return acknowledged_blocks(blocks, ack, words)[:MAX_BLOCKS]
 
 
 def fallback_text(
@@ -835,7 +848,9 @@ def notice_text(notice: Notice, words: Wording = ENGLISH) -> str:
         # The title first, then why: a phone's push shows the start (trial 38, LOW-5: "Withdrawn: corrected by the
         # publisher: …" said which story only past the cut)
         det = notice.alert.detection
-        why = f" — {notice.reason}" if notice.reason else ""
+        # (a notification shows no date token: the reason's time as UTC text)
+        said = worded_reason(one_line(notice.reason or ""), words, utc_text, lambda x: x)
+        why = f" — {said or notice.reason}" if notice.reason else ""
         return fit(one_line(f"{words.text('prefix_withdrawn')}{det.title or det.rule}{why}"), FALLBACK_LIMIT)
     prefix = words.text("prefix_revised" if notice.kind == "revision" else "prefix_update")
     return fallback_text(notice.alert, prefix=prefix, words=words)
@@ -929,17 +944,41 @@ def digest_blocks(digest: Digest, words: Wording = ENGLISH) -> list[dict[str, An
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": none, "verbatim": True}})
     blocks += _sections_of([digest_line(e, words) for e in digest.entries()[:DIGEST_LISTED]])
     gone = [inert(escape(fit(line, MAX_DIGEST_TITLE * 2))) for line in digest.withdrawals()[:DIGEST_WITHDRAWN]]
+    if words.language != ENGLISH.language:  # (English: Digest.withdrawals, the line every channel kind shows)
+        gone = [
+            words.text(
+                "digest_withdrawn_since",
+                what=inert(escape(fit(one_line(what), MAX_DIGEST_TITLE))),
+                id=inert(escape(fit(alert_id, 64))),
+                why=own_reason(why, words) or inert(escape(fit(one_line(why), MAX_DIGEST_TITLE))),
+            )
+            for alert_id, what, why in digest.withdrawn_earlier[:DIGEST_WITHDRAWN]
+        ]
     blocks += _sections_of([f":wastebasket: {line}" for line in gone])
     more = len(digest.detections) - DIGEST_LISTED
     footer = words.text("digest_more", n=more) if more > 0 else ""
     if digest.silenced:
         footer += words.text("digest_silenced", n=digest.silenced)
-    if digest.left_out():  # (English only: a throttle summary's, and alerts withdrawn before the digest was made)
-        footer += f"{digest.left_out()} · "
+    if digest.left_out():  # a throttle summary's held alerts since withdrawn or revised, a digest's withdrawn ones
+        footer += f"{_left_out(digest, words)} · "
     footer += words.text("throttle_footer" if digest.throttle else "digest_footer", id=digest.id)
     context = {"type": "mrkdwn", "text": fit(footer, TEXT_LIMIT), "verbatim": True}
     blocks.append({"type": "context", "elements": [context]})
     return blocks
+
+
+def _left_out(digest: Digest, words: Wording) -> str:
+    """Digest.left_out in `words` (English: itself)."""
+    if words.language == ENGLISH.language:
+        return digest.left_out()
+    if not digest.throttle:
+        return words.text("left_out", parts=words.text("left_withdrawn_before_digest", n=digest.withdrawn))
+    parts = [words.text("left_withdrawn", n=digest.withdrawn)] if digest.withdrawn else []
+    if digest.revised > digest.revised_listed:
+        parts.append(words.text("left_revised_apart", n=digest.revised - digest.revised_listed))
+    if digest.revised_listed:
+        parts.append(words.text("left_revised_listed", n=digest.revised_listed))
+    return words.text("left_out", parts="; ".join(parts))
 
 
 def digest_title(digest: Digest, words: Wording = ENGLISH) -> str:

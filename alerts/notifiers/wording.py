@@ -74,6 +74,20 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_status": "now {state} · {sources} and {updates} in the thread",
         "revised_above": "{cause}; the message above now shows the revised alert.",
         "changed_default": "a later report changed this alert",
+        # the reasons watchfloor writes itself (alerts/notifiers/reasons.py; English: the reason as the engine wrote it)
+        "reason_corrected": (
+            "corrected by the publisher: {source} edited item {item} at {when}, and the new text no longer reports "
+            "what this alert rested on"
+        ),
+        "reason_restated": (
+            "corrected by the publisher: {source} edited item {item} at {when}, and the new text reports what this "
+            "alert rested on as {now}, no longer {before}"
+        ),
+        "reason_late": (
+            "a late report ({doc}, {when}) changed the history of this group: this alert would not have been raised"
+        ),
+        "reason_input_withdrawn": "its input alert {id} ({rule}) was withdrawn: {reason}",
+        "reason_throttle_listed": "{reason} (it was listed in this channel's throttle summary)",
         "replaced_by": " · replaced by alert {id}",
         "stands_on": " · the thread stands on alert {id}: {status}",
         "see_thread": " (see the thread)",
@@ -96,6 +110,25 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Unsubscribe?",
         "unsubscribe_text": "This channel will stop getting alerts of this rule.",
         "cancel": "Cancel",
+        # the line that replaces the Acknowledge button; the note given with it (`alerts ack --note`)
+        "acknowledged": ":white_check_mark: Acknowledged by {who} at {when}",
+        "ack_note": ": “{note}”",
+        # what the Slack app posts in a channel for everyone when a silence there starts or ends (its answers to whoever
+        # typed or clicked stay English); {button}: the Silence button's own label
+        "silenced_by_button": (
+            ":mute: {who} silenced {what} in this channel for {hours}h, until {until} (the *{button}* button on an "
+            "alert). {ends}"
+        ),
+        "silenced_by_command": (
+            ":mute: {who} silenced {what} in this channel for {duration}, until {until}{why}. {ends}"
+        ),
+        "silence_ends": "(`{id}`; `{command} unsilence {id}` ends it)",
+        "silence_reason": ": “{reason}”",
+        "silence_no_reason": " (no reason given)",
+        "unsilenced": (
+            ":loud_sound: {who} ended silence `{id}` ({what}) in this channel: its alerts are sent here again."
+        ),
+        "every_rule": "every rule",
         # notification text (the fallback)
         "prefix_withdrawn": "Withdrawn: ",
         "prefix_update": "Update: ",
@@ -109,9 +142,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_silenced": "{n} silenced · ",
         "digest_footer": "digest {id}",
         "throttle_footer": "throttle summary {id}",
+        # (English: Digest.left_out, which words these for every channel kind)
+        "left_out": "held, then {parts}: not listed",
+        "left_withdrawn": "{n} withdrawn",
+        "left_revised_apart": "{n} revised (the revision is told on its own)",
+        "left_revised_listed": "{n} revised (the revision is listed above)",
+        "left_withdrawn_before_digest": "{n} withdrawn before this digest",
         "digest_title": "watchfloor digest · {count}{stories} · {when}",
         "digest_stories": " in {count}",
         "digest_earlier": " · after {count} of this story",
+        "digest_withdrawn_since": "Withdrawn since an earlier digest: {what} · alert {id} · {why}",
     },
     "ru": {
         "severity": "Важность",
@@ -162,6 +202,19 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
         "changed_default": "более позднее сообщение изменило это оповещение",
+        "reason_corrected": (
+            "исправлено издателем: материал {item} ({source}) изменён {when}, и в новом тексте больше нет того, на чём "
+            "основывалось оповещение"
+        ),
+        "reason_restated": (
+            "исправлено издателем: материал {item} ({source}) изменён {when}, и новый текст подаёт то, на чём "
+            "основывалось оповещение, как {now}, а не как {before}"
+        ),
+        "reason_late": (
+            "запоздавшее сообщение ({doc}, {when}) изменило историю этой группы: это оповещение не было бы поднято"
+        ),
+        "reason_input_withdrawn": "отозвано входное оповещение {id} ({rule}): {reason}",
+        "reason_throttle_listed": "{reason} (оно было в сводке ограничения этого канала)",
         "replaced_by": " · заменено оповещением {id}",
         "stands_on": " · ветка держится на оповещении {id}: {status}",
         "see_thread": " (см. ветку)",
@@ -181,6 +234,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "unsubscribe_title": "Отписаться?",
         "unsubscribe_text": "Этот канал перестанет получать оповещения этого правила.",
         "cancel": "Отмена",
+        "acknowledged": ":white_check_mark: Принято: {who}, {when}",
+        "ack_note": ": «{note}»",
+        "silenced_by_button": (
+            ":mute: Тишина: {what} в этом канале на {hours} ч, до {until} — включил(а) {who} кнопкой *{button}* на "
+            "оповещении. {ends}"
+        ),
+        "silenced_by_command": (
+            ":mute: Тишина: {what} в этом канале на {duration}, до {until} — включил(а) {who}{why}. {ends}"
+        ),
+        "silence_ends": "(`{id}`; `{command} unsilence {id}` снимает её)",
+        "silence_reason": ": «{reason}»",
+        "silence_no_reason": " (причина не указана)",
+        "unsilenced": (
+            ":loud_sound: Тишина `{id}` ({what}) в этом канале снята — снял(а) {who}: оповещения снова приходят сюда."
+        ),
+        "every_rule": "все правила",
         "prefix_withdrawn": "Отозвано: ",
         "prefix_update": "Обновление: ",
         "prefix_revised": "Пересмотрено: ",
@@ -192,9 +261,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_silenced": "заглушено: {n} · ",
         "digest_footer": "сводка {id}",
         "throttle_footer": "сводка ограничения {id}",
+        "left_out": "не в списке: {parts}",
+        "left_withdrawn": "отозвано после задержки — {n}",
+        "left_revised_apart": "пересмотрено после задержки — {n} (пересмотр отправлен отдельным сообщением)",
+        "left_revised_listed": "пересмотрено после задержки — {n} (пересмотр — в списке выше)",
+        "left_withdrawn_before_digest": "отозвано до этой сводки — {n}",
         "digest_title": "Сводка watchfloor · {count}{stories} · {when}",
         "digest_stories": " в {count}",
         "digest_earlier": " · после {count} этого сюжета",
+        "digest_withdrawn_since": "Отозвано после прошлой сводки: {what} · оповещение {id} · {why}",
     },
 }
 
@@ -227,6 +302,36 @@ SEVERITIES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# A duration's units as `format_duration` writes them (2h, 30m), in a language's words (2 ч, 30 мин)
+DURATION_UNITS: Mapping[str, Mapping[str, str]] = {
+    "en": {"w": "w", "d": "d", "h": "h", "m": "m", "s": "s"},
+    "ru": {"w": " нед.", "d": " сут.", "h": " ч", "m": " мин", "s": " с"},
+}
+
+
+# A capture's field label by its name (the pack's ASCII slug), per language; a name no table knows is shown as
+# English shows every one: "place_name" -> "Place name" (outside trial 62, M2: `*Place*` in a Russian message)
+CAPTURE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {},
+    "ru": {
+        "place": "Место",
+        "location": "Место",
+        "party": "Сторона",
+        "side": "Сторона",
+        "country": "Страна",
+        "body": "Орган",
+        "organization": "Организация",
+        "person": "Лицо",
+        "actor": "Участник",
+        "target": "Цель",
+        "weapon": "Оружие",
+        "unit": "Подразделение",
+        "city": "Город",
+        "region": "Регион",
+    },
+}
+
+
 def plural_form(language: str, n: int) -> int:
     """Which of a counted noun's forms `n` takes in `language`: English 0 (one) or 1 (other); Russian 0 for 1, 21, 101
     (not 11), 1 for 2-4, 22-24 (not 12-14), 2 for the rest (0, 5-20, 25-30, ...)."""
@@ -255,6 +360,16 @@ class Wording:
 
     def severity(self, level: str) -> str:
         return SEVERITIES[self.language].get(level, level.upper())
+
+    def capture_label(self, key: str) -> str:
+        """The field label of capture `key`: this language's for a known name, else the name as English shows it."""
+        return CAPTURE_LABELS[self.language].get(key) or key.replace("_", " ").capitalize()
+
+    def duration(self, written: str) -> str:
+        """A duration as format_duration writes it ("2h") in this language ("2 ч"); another text as it is."""
+        number, unit = written[:-1], written[-1:]
+        units = DURATION_UNITS[self.language]
+        return f"{number}{units[unit]}" if number.isdigit() and unit in units else written
 
 
 ENGLISH = Wording()

@@ -156,7 +156,8 @@ def build_app(
                     channel=slack_channel,
                     ts=ts,
                     text=str(message.get("text") or "watchfloor alert"),
-                    blocks=clicks.acknowledged_blocks(message.get("blocks") or [], record),
+                    # (the line in the channel's language, as the rest of the message)
+                    blocks=clicks.acknowledged_blocks(message.get("blocks") or [], record, now.words([value.channel])),
                 )
             except (SlackApiError, SlackClientError) as e:
                 log.warning("slack app: acknowledged %s but could not update the message: %s", value.alert_id, e)

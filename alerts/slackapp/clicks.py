@@ -17,6 +17,7 @@ from watchfloor.stream_processors.ports import DeliveryLedger, EventLog
 from ..notice import ThreadState, thread_state
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
+from ..notifiers.wording import ENGLISH, Wording
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
 from .commands import Announce, AppContext, announced, unsubscribe, who
 
@@ -178,17 +179,22 @@ def ack_said(click: AckClick) -> str:
     return text
 
 
-def ack_line(ack: AlertAcknowledged) -> str:
-    return f":white_check_mark: Acknowledged by {who(ack.by)} at {when_text(ack.at)}"
+def ack_line(ack: AlertAcknowledged, words: Wording = ENGLISH) -> str:
+    """Who acknowledged the alert and when, in `words`, with the note they gave (`alerts ack --note`: trial 62, L4,
+    written and never shown)."""
+    said = words.text("acknowledged", who=who(ack.by), when=when_text(ack.at))
+    return said + (words.text("ack_note", note=escape(" ".join(ack.note.split())[:300])) if ack.note else "")
 
 
-def acknowledged_blocks(blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged) -> list[dict[str, Any]]:
+def acknowledged_blocks(
+    blocks: Sequence[Mapping[str, Any]], ack: AlertAcknowledged, words: Wording = ENGLISH
+) -> list[dict[str, Any]]:
     """The message's blocks with the Acknowledge button gone and a line saying who acknowledged it and when
     (in place of our buttons block, or at the end). Everything else is kept as Slack sent it, but the line above the
     button that said what it had not taken yet ("… is not acknowledged yet"), which it has now."""
     from ..notifiers.slack_blocks import EARLIER_ACKS_BLOCK_ID
 
-    line = {"type": "context", "block_id": ACK_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": ack_line(ack)}]}
+    line = {"type": "context", "block_id": ACK_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": ack_line(ack, words)}]}
     out: list[dict[str, Any]] = []
     placed = False
     for block in blocks:
@@ -271,7 +277,8 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Anno
     if value.rule not in ctx.rules:
         return f":warning: Unknown rule `{escape(value.rule[:80])}`: nothing was silenced."
     group = group_of(ctx.control.store, value)
-    what = f"`{escape(value.rule)}`" + (f" ({ctx.group_text(group)})" if group else "")
+    # (the group as the alert's Group field and a `group=` silence show it: trial 62, M3, `(place=Суджа)`)
+    what = f"`{escape(value.rule)}`" + (f" ({ctx.group_shown(group)})" if group else "")
     s, new = ctx.control.button_silence(
         value.rule,
         group=group,
@@ -286,9 +293,15 @@ def silence(ctx: AppContext, value: ButtonValue, actor: Actor, *, announce: Anno
             f"{when_text(s.ends_at)}, by {who(s.by)}. (`{s.id}`)"
         )
     until = when_text(s.ends_at)
-    public = (
-        f":mute: {who(actor)} silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until {until} (the "
-        f"*Silence {SILENCE_FOR_HOURS}h* button on an alert). (`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
+    said = ctx.words([value.channel])  # said in the channel for everyone: in its language, naming its button
+    public = said.text(
+        "silenced_by_button",
+        who=who(actor),
+        what=what,
+        hours=SILENCE_FOR_HOURS,
+        until=until,
+        button=said.text("silence", hours=SILENCE_FOR_HOURS),
+        ends=said.text("silence_ends", id=s.id, command=ctx.command),
     )
     reply = (
         f":mute: Silenced {what} in this channel for {SILENCE_FOR_HOURS}h, until "

@@ -34,6 +34,7 @@ from watchfloor.stream_processors.vocabulary import RuleVocabulary
 from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where, uncarried_tags
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
+from ..notifiers.wording import Wording, wording
 from ..routing import Spellings, matches
 from .buttons import SILENCE_FOR_HOURS
 
@@ -193,6 +194,10 @@ class AppContext:
     entity_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entity id -> gazetteer aliases
     command: str = "/watchfloor"
     managers: tuple[str, ...] = ()  # `slack.managers`: who may subscribe, silence… (empty: anyone); see managers.py
+    # The wording of what is posted in a channel for everyone (a silence's start and end): the configured Slack
+    # channels' `language` by routing name, and the `slack:` section's for the others (`slack:<id>`)
+    languages: Mapping[str, str] = field(default_factory=dict)
+    language: str = "en"
     # Held while the rules on offer are replaced (offer) or read together (now): a command reads one set of them
     _swap: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
@@ -221,6 +226,15 @@ class AppContext:
             aliases=self.entity_aliases,
             tags={r.id: frozenset(r.tags) for r in rules},
         )
+
+    def words(self, routing_names: Sequence[str]) -> Wording:
+        """The wording of the channel these routing names post to: the first configured one's language."""
+        return wording(next((self.languages[n] for n in routing_names if n in self.languages), self.language))
+
+    def group_shown(self, group: Mapping[str, str]) -> str:
+        """A group as an alert's Group field shows it: its entity names ("Суджа", not `place=Суджа`), the same from a
+        button (the alert's group keys) as from `group=` (any key) (outside trial 62, M3)."""
+        return ", ".join(escape(self.entity_name(v)) for v in group.values())
 
     def entity_name(self, value: str) -> str:
         return self.entity_names.get(value, value)
@@ -283,7 +297,7 @@ def run_command(
     refusal is the reply (None: anyone may)."""
     words = split_words(text)
     if not words:
-        return help_text(ctx)
+        return help_text(ctx, channel)
     verb, args = words[0].lower(), words[1:]
     handler = _COMMANDS.get(verb)
     if handler is None:
@@ -321,24 +335,40 @@ def split_words(text: str) -> list[str]:
         return [_QUOTED.sub(r"\1", w) for w in _WORD.findall(text)]
 
 
-def help_text(ctx: AppContext, *_: object) -> str:
+def help_text(ctx: AppContext, channel: SlackChannelRef | None = None) -> str:
+    """The commands, in English; the buttons named as they read in `channel` (its language), and a `where` example
+    with a place the rules on offer know (outside trial 62, M5: "Silence 24h" and `place=Kursk` in a Russian channel
+    whose buttons read «Тишина 24 ч» and whose pack knows no Kursk)."""
     c = ctx.command
+    words = ctx.words(ctx.channels.routing_names(channel)) if channel is not None else ctx.words([])
+    place = _example_place(ctx)
+    buttons = ", ".join([words.text("ack"), words.text("silence", hours=SILENCE_FOR_HOURS), words.text("unsubscribe")])
     return "\n".join(
         [
             "*watchfloor* — alerts on geopolitical news, in this channel.",
             f"`{c} subscribe RULE|tag:TAG|* [min=SEVERITY] [max_age=DURATION] [where KEY=VALUE…] "
             "[digest daily HH:MM Area/City]` — send alerts here (`max_age=3d`: alerts about reports older than that "
-            "when raised start no thread here; `where place=Kursk`: only alerts placed in Kursk)",
+            f"when raised start no thread here; `where place={place}`: only alerts placed in {place})",
             f"`{c} unsubscribe RULE|tag:TAG|*|ID` — stop them",
             f"`{c} list` — this channel's subscriptions",
             f"`{c} silence RULE [group=VALUE] for DURATION [reason…]` — drop alerts here for a while",
             f"`{c} silences` — silences in force here",
             f"`{c} unsilence ID` — end a silence of this channel now",
             f"`{c} rules` — the rules you can subscribe to",
-            "Severities: low, medium, high, critical. Alerts have buttons: Acknowledge, "
-            f"Silence {SILENCE_FOR_HOURS}h, Unsubscribe.",
+            f"Severities: low, medium, high, critical. Alerts have buttons: {buttons}.",
         ]
     )
+
+
+def _example_place(ctx: AppContext) -> str:
+    """A place for help's `where` example: Kursk when the rules on offer know it (or know no places at all), else
+    the shortest-named place they know (one word where there is one: it needs no quotes)."""
+    ids = {i for r in ctx.rules.values() for i in r.where_values.get("place", ())}
+    known = {n.casefold() for i in ids for n in (i, ctx.entity_name(i), *ctx.entity_aliases.get(i, ()))}
+    if not ids or "kursk" in known:
+        return "Kursk"
+    names = sorted({escape(ctx.entity_name(i)) for i in ids}, key=lambda n: (" " in n, len(n), n))
+    return names[0]
 
 
 _LEADING_MENTIONS = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>\s*)+")  # `<@U…>` (the app's, as Slack writes it)
@@ -370,7 +400,7 @@ def mention_reply(ctx: AppContext, text: str) -> str:
 
 
 def _cmd_help(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, actor: Actor) -> str:
-    return help_text(ctx)
+    return help_text(ctx, channel)
 
 
 def parse_target(ctx: AppContext, word: str, verb: str) -> tuple[list[str], list[str]]:
@@ -837,9 +867,15 @@ def _cmd_silence(
     )
     ends = f"(`{s.id}`; `{ctx.command} unsilence {s.id}` ends it)"
     why = f": “{escape(reason)}”" if reason else " (no reason given)"
-    public = (
-        f":mute: {who(actor)} silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
-        f"until {_when(s)}{why}. {ends}"
+    said = ctx.words(ctx.channels.routing_names(channel))  # (the channel's language: it is said there for everyone)
+    public = said.text(
+        "silenced_by_command",
+        who=who(actor),
+        what=_silence_what(ctx, s, said),
+        duration=said.duration(format_duration(duration)),
+        until=_when(s),
+        why=said.text("silence_reason", reason=escape(reason)) if reason else said.text("silence_no_reason"),
+        ends=said.text("silence_ends", id=s.id, command=ctx.command),
     )
     reply = (
         f":mute: Silenced {_silence_what(ctx, s)} in this channel for {format_duration(duration)}, "
@@ -896,9 +932,13 @@ def _group_keys(ctx: AppContext, rule: str) -> set[str] | None:
     return {k for r in infos for k in r.group_by or ()}
 
 
-def _silence_what(ctx: AppContext, s: Silence) -> str:
-    rule = "every rule" if s.rule == "*" else f"`{escape(s.rule)}`"
-    return rule if not s.group else f"{rule} ({ctx.group_text(s.group)})"
+def _silence_what(ctx: AppContext, s: Silence, said: Wording | None = None) -> str:
+    """The rule and group a silence holds back; in `said`, for everyone in a channel (the group as alerts show it)."""
+    if said is None:
+        rule = "every rule" if s.rule == "*" else f"`{escape(s.rule)}`"
+        return rule if not s.group else f"{rule} ({ctx.group_text(s.group)})"
+    rule = said.text("every_rule") if s.rule == "*" else f"`{escape(s.rule)}`"
+    return rule if not s.group else f"{rule} ({ctx.group_shown(s.group)})"
 
 
 def _when(s: Silence) -> str:
@@ -956,10 +996,8 @@ def _cmd_unsilence(
             f"or with {_cli_remove(sil_id)}."
         )
     s = ctx.control.unsilence(sil_id, by=actor, reason="unsilenced from Slack")
-    public = (
-        f":loud_sound: {who(actor)} ended silence `{s.id}` ({_silence_what(ctx, s)}) in this channel: "
-        "its alerts are sent here again."
-    )
+    said = ctx.words(ctx.channels.routing_names(channel))
+    public = said.text("unsilenced", who=who(actor), id=s.id, what=_silence_what(ctx, s, said))
     reply = f":loud_sound: Ended silence `{s.id}` ({_silence_what(ctx, s)}): its alerts are sent again."
     return reply + announced(announce, public)
 

@@ -345,3 +345,32 @@ def test_the_reply_a_revision_rewrote_shows_the_revisions_acknowledgement(
         if "det0003" in [v.alert_id for v in ack_values(m)]:
             raise AssertionError(f"still offers det0003's button: {texts(m['blocks'])}")
     assert "Acknowledged by kim" in texts(slack_server.message(CHANNEL, reply["ts"])["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", ":white_check_mark: Acknowledged by Иван at {when}: “Проверено дежурным”"),
+        ("ru", ":white_check_mark: Принято: Иван, {when}: «Проверено дежурным»"),
+    ],
+)
+def test_the_cli_acknowledgement_is_said_in_the_channels_language_with_its_note(
+    store: MemoryStore, slack_server: FakeSlack, clock: Clock, language: str, line: str
+) -> None:
+    """Outside trial 62, L4: "Acknowledged by …" was English in a Russian channel, and `alerts ack --note` was
+    recorded but never shown."""
+    from watchfloor.alerts.notifiers.slack import SlackNotifier
+    from watchfloor.alerts.notifiers.slack_blocks import when_text
+
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="slack-ops")])
+    desk = SlackNotifier("slack-ops", CHANNEL, slack_server.token, base_url=slack_server.base_url, language=language)
+    d = AlertDispatcher(store, {"slack-ops": desk}, [], RETRY, now=clock, routing=control, catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    [posted] = slack_server.messages_for("det0001")
+    ack, _ = control.acknowledge("det0001", by=Actor(via="cli", name="Иван"), note="Проверено  дежурным")
+    assert d.cycle().ok
+    now = slack_server.message(CHANNEL, posted["ts"])
+    (said,) = [b for b in now["blocks"] if b.get("block_id") == "wf_acknowledged"]
+    assert said["elements"][0]["text"] == line.format(when=when_text(ack.at))

@@ -420,3 +420,51 @@ def test_a_summary_after_an_outage_says_which_report_each_line_is(tmp_path: Path
         "· Coastal Observer 4 https://observer.example.org/a/14 · alert det0004"
     )  # what console and email show
     assert all(not e.sentence for a in plain.detections for e in a.evidence)  # the ledger keeps no sentence
+
+
+@pytest.mark.parametrize(
+    ("language", "footer"),
+    [
+        ("en", "held, then 1 withdrawn and 1 revised (its revision is listed above): not listed · throttle summary "),
+        (
+            "ru",
+            "не в списке: отозвано после задержки — 1; пересмотрено после задержки — 1 (пересмотр — в списке выше) "
+            "· сводка ограничения ",
+        ),
+    ],
+)
+def test_a_summary_listing_the_revision_of_a_held_alert_says_so(
+    tmp_path: Path, slack_server: FakeSlack, language: str, footer: str
+) -> None:
+    """Outside trial 62, M4: the summary listed the revision of a held alert and its footer said "the revision is told
+    on its own" (nothing else was posted), in English in a Russian channel."""
+    from watchfloor.alerts.notifiers.slack import SlackNotifier
+
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    clock = Clock(T0 + timedelta(minutes=30))
+    desk = SlackNotifier("desk", "#desk", slack_server.token, base_url=slack_server.base_url, language=language)
+    d = AlertDispatcher(
+        store, {"desk": desk}, [Subscription(channel="desk")], RETRY, now=clock, throttles={"desk": SPEC}
+    )
+    store.append([raised(1, 1), raised(2, 2), raised(3, 3), raised(4, 4)])
+    d.cycle()
+    revision = Detection(
+        id="det0033",
+        rule="shells-shipped",
+        title="Rail cars said to carry shells westward (#3, revised)",
+        severity="critical",
+        group={"route": "R3"},
+        fired_at=T0 + timedelta(minutes=3),
+        revises="det0003",
+        revision=1,
+    )
+    event = detection_event(revision).model_copy(update={"received_at": T0 + timedelta(minutes=31)})
+    store.append([event, withdrawn(4, 32)])
+    d.cycle()
+    assert len(slack_server.messages) == 2  # the window's two; the rest held
+    clock.at = T0 + timedelta(hours=1)
+    d.cycle()
+    summary = slack_server.messages[-1]
+    assert len(slack_server.messages) == 3 and "det0033" in json.dumps(summary["blocks"], ensure_ascii=False)
+    (context,) = [b for b in summary["blocks"] if b["type"] == "context"]
+    assert context["elements"][0]["text"].startswith(footer), context

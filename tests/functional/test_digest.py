@@ -367,3 +367,34 @@ def test_an_alert_an_earlier_digest_listed_and_withdrawn_since_is_told_in_the_ne
 
 def texts(blocks: list[dict[str, object]]) -> str:
     return json.dumps(blocks)
+
+
+def test_a_withdrawal_since_an_earlier_digest_is_said_in_russian_with_its_reason_worded() -> None:
+    """Outside trial 62, H3: a digest line of an alert withdrawn since was English in a Russian channel, and the
+    correction's reason in it too (its time bare UTC text)."""
+    from watchfloor.alerts.notifiers.wording import wording
+    from watchfloor.stream_processors.engine.corrections import correction_reason
+
+    at = datetime(2026, 12, 6, 23, 58, 22, tzinfo=UTC)
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", at)
+    digest = Digest(
+        id="dig-1",
+        subscription_id="sub-1",
+        channel="desk",
+        slot=at,
+        since=None,
+        after_position=0,
+        through_position=1,
+        detections=(),
+        withdrawn_earlier=(("d1", "Удар по Судже (ru-strike)", reason),),
+    )
+    said = digest_blocks(digest, wording("ru"))[-2]["text"]["text"]
+    token = f"<!date^{int(at.timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
+    assert said.startswith(
+        ":wastebasket: Отозвано после прошлой сводки: Удар по Судже (ru-strike) · оповещение d1 · исправлено "
+        f"издателем: материал https://ria.example/a10 (РИА Пример) изменён {token}, и в новом тексте"
+    ), said
+    # English: as every channel kind says it
+    english = digest_blocks(digest)[-2]["text"]["text"]
+    assert english.startswith(":wastebasket: Withdrawn since an earlier digest") and "edited item https" in english
+    assert "Отозвано" not in english

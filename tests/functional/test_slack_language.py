@@ -13,10 +13,13 @@ import pytest
 
 from tests.fixtures.slack_server import FakeSlack
 from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notifiers.slack_blocks import own_reason
+from watchfloor.alerts.notifiers.wording import wording
 from watchfloor.alerts.slackapp.buttons import ACK_ACTION, SILENCE_ACTION, UNSUBSCRIBE_ACTION
 from watchfloor.config import ConfigError, load_config
 from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel, Subscription
-from watchfloor.schemas.events import Detection, Evidence, detection_event
+from watchfloor.schemas.events import Detection, Evidence, Retraction, detection_event, retraction_event
+from watchfloor.stream_processors.engine.corrections import correction_reason, restatement_reason
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.wiring import build_dispatcher
 
@@ -199,3 +202,111 @@ def test_an_unknown_language_is_refused_at_load_naming_the_known_ones(tmp_path: 
         load_config(path)
     assert str(path) in str(caught.value)
     assert "language 'de' is not one Slack messages can be worded in (known: en, ru)" in str(caught.value)
+
+
+EDITED = datetime(2026, 12, 6, 23, 58, 22, tzinfo=UTC)
+EDITED_TOKEN = f"<!date^{int(EDITED.timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
+
+
+def corrected_thread(server: FakeSlack, language: str, reason: str) -> tuple[list[dict[str, Any]], str]:
+    """An unconfirmed alert, confirmed (det0002), whose confirmation a correction by the publisher revises back onto
+    the first report (det0003) and withdraws with `reason`: the thread's messages (first as updated, then replies),
+    and the withdrawal's notification text."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=server.base_url),
+        channels=[SlackChannel(name="desk", channel="#ru-desk", language=language)],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": server.token}, catalog=CATALOG)
+    first = report(1, "Первый канал")
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (first,)))])
+    assert dispatcher.cycle().ok
+    store.append([detection_event(pow_alert(2, "critical", "confirmed", (first, report(2, "ТАСС"))))])
+    assert dispatcher.cycle().ok
+    revised = pow_alert(3, "medium", "unconfirmed", (first,), revises="det0001", revision=1, cause=reason)
+    gone = Retraction(alert_id="det0002", rule="pow-returned", group=GROUP, reason=reason, revision=1, at=EDITED)
+    store.append([detection_event(revised), retraction_event(gone)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
+    replies = server.thread(root["ts"])
+    (withdrawal,) = [m for m in replies if " — " in m["text"]]  # (the notification of a withdrawal says why)
+    return [root, *replies], withdrawal["text"]
+
+
+def test_a_correction_by_the_publisher_is_worded_in_russian_with_a_date_token(slack_server: FakeSlack) -> None:
+    """Outside trial 62, H3: the reason watchfloor writes for a withdrawal or revision by a publisher's edit was
+    English in a Russian channel, its time bare UTC text where every other time is a date token."""
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    messages, text = corrected_thread(slack_server, "ru", reason)
+    shown = "\n".join(said(m) for m in messages)
+    worded = (
+        f"исправлено издателем: материал https://ria.example/a10 (РИА Пример) изменён {EDITED_TOKEN}, и в новом "
+        "тексте больше нет того, на чём основывалось оповещение"
+    )
+    assert f"*Отозвано*: {worded}" in shown  # the withdrawal
+    assert f"Оповещение изменено: {worded}; сообщение выше" in shown  # the revision's reply
+    assert "corrected by the publisher" not in shown and "edited item" not in shown
+    # a notification cannot show the token: its UTC text (to the minute, as other notification times)
+    assert text == (
+        "Отозвано: Военнопленные вернулись домой — исправлено издателем: материал https://ria.example/a10 (РИА "
+        "Пример) изменён 2026-12-06 23:58 UTC, и в новом тексте больше нет того, на чём основывалось оповещение"
+    )
+
+
+def test_the_other_reasons_watchfloor_writes_are_worded_in_russian_and_a_quoted_one_stays() -> None:
+    words = wording("ru")
+    restated = restatement_reason("ТАСС", "t-1", EDITED, "hedged", "asserted")
+    assert own_reason(restated, words) == (
+        f"исправлено издателем: материал t-1 (ТАСС) изменён {EDITED_TOKEN}, и новый текст подаёт то, на чём "
+        "основывалось оповещение, как утверждение, а не как предположение"
+    )
+    late = (
+        f"a late report (doc-7, {EDITED.isoformat()}) changed the history of this group: this alert would not have "
+        "been raised"
+    )
+    assert own_reason(late, words) == (
+        f"запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило историю этой группы: это оповещение не было бы поднято"
+    )
+    composed = (
+        f"its input alert det0009 (troops) was withdrawn: {late} (it was listed in this channel's throttle summary)"
+    )
+    assert own_reason(composed, words) == (
+        f"отозвано входное оповещение det0009 (troops): запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило "
+        "историю этой группы: это оповещение не было бы поднято (оно было в сводке ограничения этого канала)"
+    )
+    # someone else's reason is quoted as written; English is the reason itself
+    assert own_reason("ложное сообщение <см. ТАСС>", words) is None
+    assert own_reason(restated, wording("en")) is None
+
+
+def test_an_english_channel_keeps_the_correction_as_the_engine_wrote_it(slack_server: FakeSlack) -> None:
+    reason = correction_reason("Harbour Wire", "hw-1", EDITED)
+    messages, text = corrected_thread(slack_server, "en", reason)
+    shown = "\n".join(said(m) for m in messages)
+    assert f"*Withdrawn*: {reason}" in shown and "at 2026-12-06 23:58:22 UTC, and the new text" in shown
+    assert f"This alert changed: {reason}; the message above" in shown
+    assert text == f"Withdrawn: Военнопленные вернулись домой — {reason}"
+
+
+def test_capture_labels_are_russian_for_known_names_and_as_written_for_others(slack_server: FakeSlack) -> None:
+    """Outside trial 62, M2: `*Place*`, `*Party*` in a Russian message."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[
+            SlackChannel(name="desk", channel="#ru-desk", language="ru"),
+            SlackChannel(name="world", channel="#world"),
+        ],
+        subscriptions=[Subscription(channel="desk"), Subscription(channel="world")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    attributes = {"place": ("Курская область",), "party": ("КНДР",), "border_post": ("Суджа",)}
+    det = pow_alert(1, "medium", "unconfirmed", (report(1, "Первый канал"),), attributes=attributes)
+    store.append([detection_event(det)])
+    assert dispatcher.cycle().ok
+    shown = {slack_server.channel_id(m["channel"]): said(m) for m in slack_server.messages}
+    russian, english = shown[FakeSlack.channel_id("#ru-desk")], shown[FakeSlack.channel_id("#world")]
+    assert "*Место*\nКурская область" in russian and "*Сторона*\nКНДР" in russian
+    assert "*Border post*\nСуджа" in russian  # a name no table knows: as English shows it
+    assert "*Place*\nКурская область" in english and "*Party*\nКНДР" in english and "*Border post*" in english

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -26,18 +27,16 @@ from .server import Services
 log = logging.getLogger(__name__)
 
 
-class _Placeholders(dict[str, str]):
-    """Fills a title template for a list of rules: `{party}` -> `[party]`, `{place_suffix}` -> nothing."""
-
-    def __missing__(self, key: str) -> str:
-        return "" if key.endswith("_suffix") else f"[{key}]"
+# A title template's placeholder: `{party}`, `{place:dative}` (a case form), `{place_suffix}`
+_PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)(?::\w+)?\}(?!\})")
 
 
 def rule_title(template: str) -> str:
-    try:
-        return template.format_map(_Placeholders())
-    except (ValueError, IndexError, AttributeError):  # not a template after all: as written
-        return template
+    """A title template for a list of rules: `{party}` -> `[party]`, `{place:dative}` -> `[place]` (the case is the
+    title's, not the reader's: trial 62, M5, a case form left the whole template raw, `Удар по {place:dative}`),
+    `{place_suffix}` -> nothing; any other brace as written."""
+    named = _PLACEHOLDER.sub(lambda m: "" if m[1].endswith("_suffix") else f"[{m[1]}]", template)
+    return named.replace("{{", "{").replace("}}", "}")  # (a doubled brace is the template's literal one)
 
 
 def rule_catalogue(rules: CompiledRules) -> dict[str, RuleInfo]:
@@ -108,6 +107,8 @@ def app_context(
         entity_aliases=dict(vocab.aliases),
         command=slack.command,
         managers=tuple(slack.managers),
+        languages={ch.name: ch.language or slack.language for ch in cfg.channels if isinstance(ch, SlackChannel)},
+        language=slack.language,
     )
 
 
