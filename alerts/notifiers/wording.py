@@ -182,7 +182,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "by_same_time": "сообщением того же времени, прочитанным позже",
         "thread_state": " · ветка {status}",
         "also_named": " · показанные ранее сообщения называли также {said}",
-        "more_evidence": "и ещё {n} не показано",
+        "more_evidence": "не показано ещё: {n}",
         "footer": "оповещение {id} · {fired}",
         "footer_two": "оповещение {id}{newest} · первое: {first}, {fired}",
         "fired": "поднято {when}",

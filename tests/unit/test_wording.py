@@ -115,3 +115,10 @@ def test_a_russian_digest_is_worded_in_russian_and_an_english_one_as_before() ->
     english = str(digest_blocks(digest))
     assert "[HIGH, unconfirmed] Обмен пленными (pow-returned)" in english and "2 silenced · digest dig-1" in english
     assert digest_title(digest) == digest.title()
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 21])
+def test_the_reports_not_shown_read_right_after_any_number_in_russian(n: int) -> None:
+    # Outside trial 62, L2: «и ещё 2 не показано» (a number 2-4 takes «не показаны»); the count after a colon reads
+    # right whatever the number.
+    assert wording("ru").text("more_evidence", n=n) == f"не показано ещё: {n}"
