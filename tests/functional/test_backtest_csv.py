@@ -171,7 +171,7 @@ signals:
   flood:
     match: {any: [flood]}
     capture:
-      city: {entities: [RIV]}
+      city: {entities: [RIV], role: any}  # (the place flooded, not an actor: "reaches Riverton" has it as object)
 detections:
   - id: flood-warning
     title: "+{city} flooded"
