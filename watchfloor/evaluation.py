@@ -36,7 +36,7 @@ from watchfloor.scoring import (
 from watchfloor.scoring.diff import with_verdicts
 from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.scoring.scores import Outcome, ScoreWindow
-from watchfloor.scoring.truth import NEGATIVE_LABELS, bad_lines_error
+from watchfloor.scoring.truth import NEGATIVE_LABELS, LabelledItem, bad_lines_error
 from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
@@ -284,7 +284,9 @@ def assemble(
         if ev.scores is not None:
             if collector is not None:
                 verdicts = {v.alert: v.verdict for v in ev.scores.verdicts}
-                ev.scores.outcomes = _with_reasons(ev.scores.outcomes, collector, alerts, verdicts)
+                ev.scores.outcomes = _with_reasons(
+                    ev.scores.outcomes, collector, alerts, verdicts, truth.labels.items if truth.labels else {}
+                )
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
         base_repeats = (
@@ -433,6 +435,16 @@ def _labels_with_groups(lab: Labels, lmap: LabelMap, vocab: RuleVocabulary) -> L
             continue
         rules = sorted({r for label in item.labels for r in lmap.rules_by_label.get(label, ())})
         if not rules:
+            # A negative (or a label no rule answers): its group decides nothing, but a name no rule's alerts can
+            # carry is a slip all the same (outside trial 63, LOW-3: accepted silently on a negative row).
+            every = {k for ks in vocab.keys.values() if ks is not None for k in ks}
+            if every and not any(ks is None for ks in vocab.keys.values()):
+                for k, _v in item.group:
+                    if k not in every:
+                        problems.append(
+                            f"{lab.path}:{item.line}: column 'group': no rule's alerts carry {k!r} "
+                            f"(they can carry: {', '.join(sorted(every))})"
+                        )
             continue
         for k, v in item.group:
             allowed = [vocab.keys.get(r) for r in rules]
@@ -461,6 +473,7 @@ def _with_reasons(
     collector: NearMissCollector,
     alerts: list[AlertRef],
     verdicts: Mapping[str, str] | None = None,
+    labelled: Mapping[str, LabelledItem] | None = None,
 ) -> list[Outcome]:
     """Each missed positive with what kept it from an alert of its rule: its near miss's reason for that rule
     (a modality, a realert of a false alert, a count short of reports), else the alert of another rule that
@@ -493,12 +506,38 @@ def _with_reasons(
         ]
         inputs = reads.get(o.rule) or []
         others = [a for a in resting.get(o.item, []) if a.rule != o.rule]
+        own = [a for a in resting.get(o.item, []) if a.rule == o.rule]
+        item = (labelled or {}).get(o.item)
+        if own and o.group:
+            # An alert of its rule rests on it, about another party (the labels' `group`): that is why it is missed,
+            # not "no signal" (outside trial 63, HIGH-1: the rules made a signal and an alert citing it).
+            a = own[0]
+            carried = ";".join(f"{k}={v}" for k, v in sorted(a.group.items())) or "no group"
+            line = f", line {item.line}" if item is not None and item.line else ""
+            out.append(
+                replace(
+                    o,
+                    why=f"no alert of {o.rule} carries {o.group}: {a.id} ({carried}) cites it in vain (the labels' "
+                    f"group{line})",
+                )
+            )
+            continue
         if mine:
             why = f"{mine[0].kind}: {mine[0].detail}"
             if mine[0].kind == "realert" and (held := _false_holders(o, held_by, rule_of, verdicts or {})):
                 why += (
                     f" — held back by a false alert ({', '.join(held)}: it cites no report labelled for {o.rule}), "
                     "so a false alert silenced this report"
+                )
+            elif (
+                mine[0].kind == "realert"
+                and o.group
+                and (holders := [h for h in held_by.get(o.item, ()) if rule_of.get(h) == o.rule])
+            ):
+                # Held back by an alert about another party: it does not cover it (outside trial 63, HIGH-1).
+                why += (
+                    f" — the alert that held it back ({', '.join(holders)}) does not carry {o.group} (the labels' "
+                    "group), so it does not cover it"
                 )
         elif others:
             # Its signal made another rule's alert: "no signal" would be untrue. A detection over detections reads

@@ -101,6 +101,10 @@ DIFF_COLUMNS = (
     "title_after",
     "changes",
     "details",
+    # what the scores made of each side (true, repeat, false, unscored), with labels: the terminal, JSON and HTML
+    # said it, no CSV did (outside trial 63, MED-3: a removed baseline alert's verdict was in no CSV)
+    "verdict_before",
+    "verdict_after",
 )
 TIMELINE_COLUMNS = (
     "event",
@@ -370,6 +374,8 @@ def diff_rows(diff: Mapping[str, Any]) -> list[list[Any]]:
                 a.get("title"),
                 ";".join(what["changes"]) if what else None,
                 "; ".join(what["details"]) if what else None,
+                b.get("verdict"),
+                a.get("verdict"),
             ]
         )
 

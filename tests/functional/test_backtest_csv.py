@@ -144,6 +144,13 @@ def test_every_csv_row_agrees_with_the_json_result(tmp_path: Path) -> None:
         *(("changed", c["after"]["id"]) for c in data["diff"]["changed"]),
     ]
     assert [r["alert_after"] for r in diff if r["change"] == "added"] == s["false_positives"]
+    # ...and each side's verdict, as the JSON gives it (outside trial 63, MED-3: in no CSV before)
+    assert [r["verdict_after"] for r in diff if r["change"] == "added"] == ["false"] * len(s["false_positives"])
+    assert [(r["verdict_before"], r["verdict_after"]) for r in diff] == [
+        *(("", a.get("verdict", "")) for a in data["diff"]["added"]),
+        *((b.get("verdict", ""), "") for b in data["diff"]["removed"]),
+        *((c["before"].get("verdict", ""), c["after"].get("verdict", "")) for c in data["diff"]["changed"]),
+    ]
 
 
 def test_without_labels_alerts_only_and_a_previous_runs_files_are_removed(tmp_path: Path) -> None:

@@ -889,6 +889,23 @@ def test_a_labels_group_column_counts_only_an_alert_about_that_party(tmp_path: P
     assert per["right"] == per["plain"] == per["bare"] and per["right sc-03"] == "tp", per
     # The alert about Russia's ratification does not catch a report labelled as North Korea's.
     assert per["wrong sc-03"] == "fn" and per["wrong"][0] == per["plain"][0] - 1, per
+    # ...and every view says why: the group, not "no signal" nor the label map (outside trial 63, HIGH-1/2, MED-1).
+    s = json.loads((tmp_path / "wrong.json").read_text())["scores"]
+    missed = next(e for e in s["events"] if e["id"] == "sc-03")
+    assert missed["group"] == "party=PRK", missed
+    assert missed["why"].startswith("no alert of treaty-ratified carries party=PRK: "), missed
+    assert missed["why"].endswith("(party=RUS) cites it in vain (the labels' group, line 4)"), missed
+    [false] = [v for v in s["verdicts"] if v.get("labelled_for_another_group")]
+    assert false["verdict"] == "false" and false["labelled_for_another_group"] == [
+        {"id": "sc-03", "group": "party=PRK"}
+    ]
+    code, output = run(EVENTS, "--labels", wrong, "--label-map", MAP)
+    flat = " ".join(output.split())
+    assert (
+        "its report(s) labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
+        "carries party=RUS" in flat
+    ), flat
+    assert "none for treaty-ratified" not in flat
 
 
 def test_a_labels_group_naming_what_no_alert_can_carry_is_an_error_at_its_line(tmp_path: Path) -> None:
@@ -898,3 +915,31 @@ def test_a_labels_group_naming_what_no_alert_can_carry_is_an_error_at_its_line(t
     assert code != 0
     flat = " ".join(output.split())
     assert f"{labels}:2: column 'group': the alerts of treaty-ratified carry no 'prty'" in flat, output
+
+
+def test_a_repeat_held_back_by_an_alert_about_another_place_says_the_group_is_why_it_is_not_covered(
+    tmp_path: Path,
+) -> None:
+    """Outside trial 63, HIGH-1's second case: a report held back by a realert is covered by the alert that held it,
+    unless the labels' group says it is another story; then its `why` said only the realert."""
+    text = LABELS.read_text(encoding="utf-8").replace("id,label,time,note", "id,label,time,note,group")
+    text = text.replace(
+        "sc-05,TROOP_DEPLOYMENT_REPORT,,a second outlet half an hour later",
+        "sc-05,TROOP_DEPLOYMENT_REPORT,,a second outlet half an hour later,place=DONBAS",
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text(text, encoding="utf-8")
+    out = tmp_path / "o.json"
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--json", out)
+    assert code == 0, output
+    missed = next(e for e in json.loads(out.read_text())["scores"]["events"] if e["id"] == "sc-05")
+    assert missed["status"] == "fn" and missed["why"].startswith("realert: "), missed
+    assert "does not carry place=DONBAS (the labels' group), so it does not cover it" in missed["why"], missed
+
+
+def test_a_misspelt_group_name_on_a_negative_row_is_an_error_too(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,label,group\nsc-03,TREATY_RATIFICATION_DUMA,\nsc-07,NONE,prty=XYZ\n", encoding="utf-8")
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
+    flat = " ".join(output.split())
+    assert code != 0 and f"{labels}:3: column 'group': no rule's alerts carry 'prty'" in flat, output

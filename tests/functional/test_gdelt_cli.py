@@ -313,6 +313,18 @@ def test_a_backtest_of_a_config_without_file_sources_says_what_to_give(tmp_path:
     assert f"{cfg} names no file or folder source: give event files" in " ".join(res.output.split()), res.output
 
 
+def test_a_backtest_of_a_config_whose_jsonl_source_is_a_folder_says_so_as_run_does(tmp_path: Path) -> None:
+    """Outside trial 63, MED-2: it was read as a GDELT folder ("no GDELT export files … --source-kind gdelt …", an
+    option nobody gave), and with --labels it blamed the labels file."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    cfg = _config(tmp_path, f"[{{kind: jsonl, path: {folder}}}]")
+    res = runner.invoke(app, ["backtest", "--config", str(cfg)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 1 and f"source {folder} (kind: jsonl) is a folder: a jsonl source is one file" in flat, flat
+    assert "GDELT" not in flat
+
+
 def test_a_damaged_export_of_a_folder_is_said_once_and_passed_over_until_it_changes(tmp_path: Path) -> None:
     """A folder source tried a damaged export again at every poll, failing the source each time, though the file
     (GDELT's broken copy) never changed; a file still being downloaded changes, and is read once whole."""

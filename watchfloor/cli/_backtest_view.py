@@ -228,8 +228,9 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
     _more(shown, missed, lambda o: o.rule, "missed", console=console)
     false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
     unlabelled = {v.alert: v.unlabelled for v in scores.verdicts if v.verdict == "false"}
+    other_group = {v.alert: v.other_group for v in scores.verdicts if v.verdict == "false" and v.other_group}
     for a in false_alerts:
-        why = _false_why(a, unlabelled.get(a.id, 0))
+        why = _false_why(a, unlabelled.get(a.id, 0), other_group.get(a.id, ()))
         console.print(
             f"  false alert {a.rule} at {_when(a.fired_at)}: {a.title} — {why}", highlight=False, markup=False
         )
@@ -249,9 +250,17 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         )
 
 
-def _false_why(a: AlertRef, unlabelled: int) -> str:
-    """Why a false alert is false, in the words of its reports' labels: none labelled, or labelled but not for its
-    rule."""
+def _false_why(a: AlertRef, unlabelled: int, other_group: Sequence[tuple[str, str]] = ()) -> str:
+    """Why a false alert is false, in the words of its reports' labels: labelled for its rule but as another group's
+    story (the labels' `group`), none labelled, or labelled but not for its rule (outside trial 63, HIGH-2: a group
+    mismatch read "labelled, none for R", which sent the reader to the label map)."""
+    if other_group:
+        groups = ", ".join(sorted({g for _, g in other_group}))
+        carried = ";".join(f"{k}={v}" for k, v in sorted(a.group.items())) or "no group"
+        return (
+            f"its report(s) labelled for {a.rule} as the story of {groups} (the labels' group), and this alert "
+            f"carries {carried}"
+        )
     n = len(set(a.reports))
     if n and unlabelled == n:
         return f"none of its {n} report(s) is labelled" if n > 1 else "its report is not labelled"

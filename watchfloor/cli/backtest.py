@@ -1053,6 +1053,10 @@ def config_files(cfg: Any) -> tuple[list[str], list[str]]:
             )
         elif source.kind == "jsonl" and source.optional and not Path(where).exists():
             notes.append(f"note: source {where} is not replayed: an optional file, not there")
+        elif source.kind != "gdelt" and Path(where).is_dir():
+            # As `run` says it; read as a folder it was called a GDELT folder with no export files (outside trial
+            # 63, MED-2), and with --labels "none of its ids matches an event", which blamed the labels.
+            raise fail(f"source {where} (kind: {source.kind}) is a folder: a {source.kind} source is one file")
         else:
             files.append(where)
     return files, notes

@@ -303,6 +303,7 @@ class Outcome:
     label_key: str = ""  # the item as the labels file names it (its URL when labelled by URL); "" = `item`
     why: str = ""  # a missed one: what kept it from an alert of its rule (its near miss's reason), when known
     event: str | None = None  # the story the labels say it reports (their `event` column), when they say one
+    group: str = ""  # whose story it is, as the labels' `group` column says it ("" when it says none)
 
     @property
     def lead_time_s(self) -> float | None:
@@ -331,6 +332,7 @@ class Outcome:
             "fired_at": _utc_iso(self.fired_at),
             "lead_time_s": self.lead_time_s,
             **({"why": self.why} if self.why else {}),
+            **({"group": self.group} if self.group else {}),
             **({"event": self.event} if self.event is not None else {}),
         }
 
@@ -378,6 +380,9 @@ class AlertVerdict:
     positives: tuple[str, ...] = ()
     unlabelled: int = 0  # a false alert: how many of its reports the labels do not name at all
     outside_window: bool = False  # "unscored": fired outside --score-from/--score-until (its rule is scored)
+    # A false alert that cites positives of its rule labelled as another group's story (the labels' `group` column,
+    # which the alert does not carry): (item id, the label's group) of each. What made it false, not the label map.
+    other_group: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -388,6 +393,8 @@ class AlertVerdict:
         }
         if self.verdict == "false":
             out["unlabelled_reports"] = self.unlabelled
+            if self.other_group:
+                out["labelled_for_another_group"] = [{"id": i, "group": g} for i, g in self.other_group]
         if self.outside_window:
             out["outside_window"] = True
         return out
@@ -518,7 +525,10 @@ def score(
         mine = positives[a.rule]
         cited: dict[str, None] = {}  # the positives it rests on, once each, in its order
         events: set[str] = set()
+        elsewhere: dict[str, str] = {}  # positives of its rule it cites, labelled as another group's story
         for eid in a.reports:  # every report it rests on, not only the 10 it shows
+            if eid in mine and not about(eid, a):
+                elsewhere[eid] = labels.items[eid].group_text
             if eid in mine and about(eid, a):
                 cited[eid] = None
                 events.add(event_of(eid, a.rule))
@@ -530,7 +540,9 @@ def score(
             unlabelled = sum(1 for eid in set(a.reports) if eid not in labels.items)
             if inside:
                 false_positives.append(a)
-                verdicts.append(AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled))
+                verdicts.append(
+                    AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled, other_group=tuple(elsewhere.items()))
+                )
             else:
                 verdicts.append(AlertVerdict(a.id, a.rule, "unscored", outside_window=True))
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
@@ -618,6 +630,7 @@ def score(
                         held.fired_at,
                         labelled.label_key,
                         event=event,
+                        group=labelled.group_text,
                     )
                 )
                 continue
@@ -633,6 +646,7 @@ def score(
                         t_from,
                         label_key=labelled.label_key,
                         event=event,
+                        group=labelled.group_text,
                     )
                 )
                 continue
@@ -648,6 +662,7 @@ def score(
                 caught.fired_at,
                 labelled.label_key,
                 event=event,
+                group=labelled.group_text,
             )
             if o.lead_time_s is not None:
                 counts.lead_times.append(o.lead_time_s)

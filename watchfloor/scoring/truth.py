@@ -63,6 +63,13 @@ class LabelledItem:
     group: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     any_group_value: str | None = field(default=None, compare=False)
 
+    @property
+    def group_text(self) -> str:
+        """The `group` cell as the labels file wrote it (`party=PRK;place=KURSK`, or a bare value); "" when none."""
+        if self.any_group_value is not None:
+            return self.any_group_value
+        return ";".join(f"{k}={v}" for k, v in self.group)
+
     def carried_by(
         self, alert_group: Mapping[str, str], attributes: Mapping[str, Iterable[str]], names: Spellings | None
     ) -> bool:
