@@ -7,7 +7,6 @@ A live `run` goes on, saying so once per source each cycle, without a traceback.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from tests.fixtures.log_lines import unstamped
+from tests.fixtures.watchfloor_process import command_env
 from watchfloor.cli import app
 from watchfloor.config import load_config
 from watchfloor.web.build import build_services
@@ -247,17 +247,20 @@ def test_healthz_degrades_at_once_when_every_source_failed(tmp_path: Path) -> No
         assert any(p.startswith("every source polled") for p in health["problems"])
 
 
-def test_a_live_run_goes_on_and_says_each_failure_once_a_cycle(tmp_path: Path) -> None:
-    cfg = config(tmp_path, [good(), typo(tmp_path), feed()])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
-    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
-    proc = subprocess.Popen(
+def live_run(cfg: Path) -> subprocess.Popen[str]:
+    """A live `watchfloor run` of `cfg` polling every 0.2 s, its stdout and stderr read together, line by line."""
+    return subprocess.Popen(
         [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "0.2"],
-        env=env,
+        env=command_env(PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def test_a_live_run_goes_on_and_says_each_failure_once_a_cycle(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [good(), typo(tmp_path), feed()])
+    proc = live_run(cfg)
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -436,15 +439,7 @@ def test_produce_copies_its_dead_letters_where_dead_letters_and_metrics_read(tmp
 def test_a_live_run_says_when_a_failing_source_reads_again(tmp_path: Path) -> None:
     """Trial 59 (LOW-3): once a failing source recovered, its failure lines just stopped; nothing said it read again."""
     cfg = config(tmp_path, [good(), typo(tmp_path)])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
-    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", WATCHFLOOR_NATIVE="0")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor", "run", "--config", str(cfg), "--interval", "0.2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = live_run(cfg)
     lines: list[str] = []
     # Quiet cycles print nothing: without the line this waits for, the loop would block until the run ends.
     watchdog = threading.Timer(60, proc.send_signal, (signal.SIGTERM,))
