@@ -806,6 +806,7 @@ class Correlate:
                         self.guard.check(parse_rules(event.headers), origin)
                 outputs = self._tracked(st, ev, part, headers, touched[part], layouts[part].hour_ids, resent)
             except Rejected as r:
+                log.warning("correlate: %s rejected: %s", origin, r.reason)
                 pending.append(await self.out.dead_letter(rejected_letter(r, origin, event.value, "correlate"), at))
                 continue
             except Exception as e:  # a correlator bug: this record leaves no trace in the state
@@ -994,7 +995,10 @@ class Notify:
                     ev = ev.model_copy(update={"received_at": _record_time(e.message)})
                 events.append(ev)
             except Rejected as r:
-                await self.out.dead_letter(rejected_letter(r, topic, raw, "notify"), datetime.now(UTC))
+                # Named by partition and offset, as every other stage's dead letters are (outside trial 60, LOW-1).
+                origin = record_origin(topic, e.message.partition, e.message.offset)
+                log.warning("notify: %s rejected: %s", origin, r.reason)
+                await self.out.dead_letter(rejected_letter(r, origin, raw, "notify"), datetime.now(UTC))
         if not events or self.sink is None:
             return
         await self._keep(events)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.fixtures.correlate_agent import Outputs, Record, correlate_agent, correlate_record
+from tests.fixtures.correlate_agent import Message, Outputs, Record, correlate_agent, correlate_record
 from watchfloor.schemas.events import Event, signal_event, watermark_event
 from watchfloor.schemas.inputs import parse_document
 from watchfloor.schemas.topics import TopicNames
@@ -344,3 +344,17 @@ def test_an_agent_whose_head_came_back_after_another_writer_reads_the_table_agai
     run([correlate_agent(table, pc, out) for _ in range(2)], cut, heads_back)
     assert out.sent == ref_out.sent
     assert states_of(eng, table) == states_of(eng, ref_table)
+
+
+def test_a_record_that_does_not_belong_on_the_correlate_topic_is_dead_lettered_and_said(caplog: Any) -> None:
+    """Garbage on the correlate topic is dead-lettered under its partition and offset, and said in the log as the
+    extract agent says a refused document (outside trial 60, LOW-1: the worker kept silent)."""
+    names = TopicNames("t")
+    out = Outputs(names)
+    agent = correlate_agent({}, PartitionCorrelator(engine(), PARTS), out)
+    bad = [Record(Message(names.correlate, 1, 5), b"not json at all", None)]
+    caplog.set_level("WARNING")
+    run([agent], [bad])
+    letters = [orjson.loads(v) for t, _k, v in out.sent if t == names.dead_letters]
+    assert [(d["origin"], d["stage"]) for d in letters] == [("kafka:t.correlate[1]@5", "correlate")]
+    assert "correlate: kafka:t.correlate[1]@5 rejected:" in caplog.text
