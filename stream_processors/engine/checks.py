@@ -257,13 +257,20 @@ def except_cue_warnings(
     no cue of the packs and no lead of an event wanted or not yet holds (a typo: "threatn*"); or a reference that
     takes only `asserted` readings, which no cue decides."""
     vocabulary: set[str] = set(_LEAD_WORDS)
+    classed: list[tuple[tuple[str, ...], str, str]] = []  # each cue that decides a class: (words, class, phrase)
     for code in languages:
         for table in BUILTIN.get(code, {}).values():
-            for phrases in table.values():
+            for bcls, phrases in table.items():
                 for phrase in phrases:
-                    vocabulary.update(w.removeprefix("=") for w in phrase_words(phrase))
+                    words = tuple(w.removeprefix("=") for w in phrase_words(phrase))
+                    vocabulary.update(words)
+                    if bcls in CUE_PRIORITY:
+                        classed.append((words, bcls, phrase))
     for cue in pack_cues:
-        vocabulary.update(w.removeprefix("=") for w in cue[5])
+        words = tuple(w.removeprefix("=") for w in cue[5])
+        vocabulary.update(words)
+        if cue[2] in CUE_PRIORITY:
+            classed.append((words, cue[2], cue[4]))
     out: list[RuleError] = []
     for pi, pack in enumerate(packs):
         for di, d in enumerate(pack.detections):
@@ -294,7 +301,36 @@ def except_cue_warnings(
                                 warning=True,
                             )
                         )
+                        continue
+                    shut = _other_class_only(phrase, ref.modality, classed)
+                    if shut is not None:
+                        out.append(RuleError([*path, k], shut, pack=pi, warning=True))
     return out
+
+
+def _other_class_only(
+    phrase: str, modality: str | Sequence[str], classed: Sequence[tuple[tuple[str, ...], str, str]]
+) -> str | None:
+    """Why an except-cue never leaves a reading out when every cue that holds it decides a class the reference does
+    not take (outside trial 61, M1: `except_cues: [reportedly]` on `[asserted, future]`: a reading "reportedly"
+    decides is hedged, not taken anyway), else None. Words a lead of an event wanted or not yet may hold are left
+    alone: their class is decided as they are read."""
+    taken = {modality} if isinstance(modality, str) else set(modality)
+    if "any" in taken:
+        return None
+    words = tuple(phrase_words(phrase))
+    if any(_meets(w, v) for w in words for v in _LEAD_WORDS):
+        return None
+    holding = [(cls, p) for cue_words, cls, p in classed if _part_of(words, cue_words)]
+    if not holding or any(cls in taken for cls, _p in holding):
+        return None
+    classes = sorted({cls for cls, _p in holding}, key=lambda c: CUE_PRIORITY[c])
+    shown = ", ".join(repr(p) for _c, p in holding[:3])
+    return (
+        f"except_cues {phrase!r}: the cues that hold it ({shown}) read {' or '.join(classes)}, and this reference "
+        f"takes {', '.join(sorted(taken))} readings only: such a reading is not taken anyway, so it never leaves one "
+        "out (a reading is decided by its strongest cue, and only that cue's words are compared)"
+    )
 
 
 def _part_of(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:

@@ -73,6 +73,21 @@ def test_except_cues_on_asserted_readings_only_are_warned(tmp_path: Path) -> Non
     assert "takes asserted readings only, which no cue decides" in got[0], got
 
 
+def test_an_except_cue_only_cues_of_a_class_not_taken_hold_is_warned(tmp_path: Path) -> None:
+    """`reportedly` and `unless` are held only by hedged and conditional cues: on a reference taking asserted and
+    future readings they never leave one out (such readings are not taken anyway), and rules check says so
+    (outside trial 61, M1). A word a taken class's cue holds ("will", "threat*"; "could", which "could soon" holds,
+    a future cue) and a reference taking any reading are not warned of."""
+    ref = "{signal: sanctions, modality: [asserted, future], except_cues: [reportedly, could, will, threat*, unless]}"
+    got = _warnings(tmp_path, ref)
+    assert len(got) == 2, got
+    assert "except_cues 'reportedly': the cues that hold it (" in got[0], got
+    assert "read hedged" in got[0] and "takes asserted, future readings only" in got[0], got
+    assert "except_cues 'unless'" in got[1] and "read conditional" in got[1], got
+    assert _warnings(tmp_path, "{signal: sanctions, modality: [asserted, hedged], except_cues: [reportedly]}") == []
+    assert _warnings(tmp_path, "{signal: sanctions, modality: any, except_cues: [reportedly]}") == []
+
+
 def test_except_cues_are_refused_on_a_detection_reference() -> None:
     with pytest.raises(ValidationError, match="except_cues filters a signal reference"):
         SignalRef.model_validate({"detection": "other", "except_cues": ["threaten*"]})
