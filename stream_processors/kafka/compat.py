@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .security import KafkaSecurity
+from .unreachable import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ SETTLE_ROUNDS = 2  # event-loop rounds without a new record after which a batch 
 # How long a stop may take before the worker exits anyway: under the 30 s a container runtime (Kubernetes'
 # default terminationGracePeriodSeconds, `docker stop`'s 10 s is configurable) waits before SIGKILL.
 STOP_GRACE_S = float(os.environ.get("WATCHFLOOR_STOP_GRACE_S", "25"))
+# The same when the broker is known to be away: the stop's waits are all for the broker (commits, a last fetch,
+# leaving the group), which cannot answer, and nothing is lost by leaving now (outside trial 60, LOW-3: a SIGTERM
+# during an outage took the full 25 s and read like a hang).
+STOP_GRACE_BROKER_AWAY_S = min(STOP_GRACE_S, 3.0)
 
 
 async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
@@ -397,7 +402,7 @@ class RecoveryWatch:
         )
 
 
-def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
+def exit_if_stuck(app: Any, grace_s: float, *, broker_away: bool = False) -> threading.Timer:
     """Exit the process if the app's stop has not finished within `grace_s` seconds (a daemon thread's timer).
 
     Faust's stop first waits for every record its streams took to be acknowledged, committing offsets as it
@@ -407,15 +412,22 @@ def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
     offsets are committed, so what was not committed is read again by the next worker, and every step
     downstream is idempotent. The exit code is 1 if the app had crashed, else 0 (a stop was asked for). A
     crashed app's ``after_stuck_stop(reason)``, when set, is called first: the worker restarts itself there
-    after a crash a fresh start cures (it does not return then)."""
+    after a crash a fresh start cures (it does not return then). `broker_away`: the broker was unreachable when
+    the stop began, which the line says instead of a stop that hung."""
 
     def give_up() -> None:
         crashed = bool(getattr(app, "crashed", False))
-        log.warning(
-            "the worker did not stop within %.0f s; exiting now (records not yet committed are read again by the "
-            "next worker)",
-            grace_s,
-        )
+        if broker_away:
+            log.warning(
+                "the broker is unreachable, so the worker stops without waiting for it; exiting now (records not "
+                "yet committed are read again by the next worker)"
+            )
+        else:
+            log.warning(
+                "the worker did not stop within %.0f s; exiting now (records not yet committed are read again by "
+                "the next worker)",
+                grace_s,
+            )
         after = getattr(app, "after_stuck_stop", None)
         if crashed and after is not None:
             after(getattr(app, "crash_reason", None))
@@ -428,6 +440,28 @@ def exit_if_stuck(app: Any, grace_s: float) -> threading.Timer:
     timer.daemon = True  # a stop that finishes exits the process, and the timer with it
     timer.start()
     return timer
+
+
+def quiet_stop_errors(app: Any, fallback: Callable[[Any], object]) -> Callable[[Any], None]:
+    """A `threading.excepthook` for the worker: once its stop has begun, the consumer thread that ends by a
+    cancellation or an unreachable broker (aiokafka's fetcher, closed while a fetch waited to retry: NodeNotReadyError,
+    then CancelledError) leaves one line, not two tracebacks a newcomer reads as a crash (outside trial 60, LOW-3).
+    Anything else, or before the stop, goes to `fallback` (Python's own hook: the traceback)."""
+
+    def hook(args: Any) -> None:
+        chain: list[BaseException] = []
+        e: BaseException | None = args.exc_value
+        while e is not None and len(chain) < 5:
+            chain.append(e)
+            e = e.__context__
+        expected = any(isinstance(x, asyncio.CancelledError) or type(x).__name__ in UNREACHABLE for x in chain)
+        if getattr(app, "stopping", False) and expected:
+            names = " after ".join(f"{type(x).__name__}" for x in chain)
+            log.info("%s ended while the worker stopped (%s)", getattr(args.thread, "name", "a thread"), names)
+            return
+        fallback(args)
+
+    return hook
 
 
 class WorkerStalled(RuntimeError):
@@ -555,10 +589,14 @@ def app_class() -> Any:
 
     class App(faust.App):
         after_stuck_stop: Callable[[BaseException | None], None] | None = None  # see exit_if_stuck
+        broker_available: Callable[[], bool] | None = None  # the worker's view of the broker (Availability)
+        stopping = False
 
         async def on_stop(self) -> None:
+            self.stopping = True
+            away = self.broker_available is not None and not self.broker_available()
             # run_app cancels it once the worker has stopped (it may then wait for the broker, and restart)
-            self.stop_timer = exit_if_stuck(self, STOP_GRACE_S)
+            self.stop_timer = exit_if_stuck(self, STOP_GRACE_BROKER_AWAY_S if away else STOP_GRACE_S, broker_away=away)
             await super().on_stop()
 
         def on_init_dependencies(self) -> Any:

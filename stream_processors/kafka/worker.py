@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from ..engine import Engine
 from .agents import DetectionSink
 from .app import build_app
 from .clients import Availability, funnel_client_logs, unreachable_errors
-from .compat import WorkerStalled, run_app, use_event_loop
+from .compat import WorkerStalled, quiet_stop_errors, run_app, use_event_loop
 from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
 from .unreachable import BROKER_REMINDERS, UNREACHABLE
@@ -235,6 +236,8 @@ def run_worker(
             restart()
 
     app.after_stuck_stop = restart_after_stuck_stop
+    app.broker_available = lambda: broker.available
+    threading.excepthook = quiet_stop_errors(app, threading.__excepthook__)
     if trace:
         trace_to_stderr()
     code, crash = run_app(app, loglevel, expected_crash=restartable)

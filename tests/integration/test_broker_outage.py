@@ -179,3 +179,28 @@ def test_an_outage_while_running_logs_once_and_the_pipeline_goes_on(private_kafk
         cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120, check=False,
     ).stdout)  # fmt: skip
     assert stats["topics"][f"{PREFIX}.documents"] >= 24
+
+
+def test_a_stop_asked_for_while_the_broker_is_away_does_not_wait_for_it(private_kafka: Any, tmp_path: Path) -> None:
+    """Outside trial 60, LOW-3: SIGTERM to a worker whose broker was down took the full stop grace (25 s) and left
+    two tracebacks of the consumer thread ("Exception in thread Thread-1: … NodeNotReadyError … CancelledError")
+    that read as a crash. It now stops without waiting for a broker that cannot answer: exit 0, no traceback, no
+    "did not stop within" line."""
+    ensure_topics(private_kafka.bootstrap, PREFIX)
+    log = tmp_path / "worker.log"
+    b = ["--broker", private_kafka.bootstrap, "--prefix", PREFIX]
+    worker = start(tmp_path, log, "worker", *b, "--session-timeout", "6")
+    try:
+        wait_for("the worker running", lambda: "[^Worker]: Ready" in log.read_text(errors="replace"), 180, log)
+        private_kafka.kill()
+        wait_for("the outage said", lambda: outage_lines(log.read_text(errors="replace"))[0] >= 1, 120, log)
+        assert worker.poll() is None
+        stopped_at = len(log.read_text(errors="replace"))
+    finally:
+        code = stop(worker)
+    text = log.read_text(errors="replace")
+    after = text[stopped_at:]
+    assert code == 0, text[-4000:]
+    assert "Traceback" not in after and "Exception in thread" not in after, after[-4000:]
+    assert "did not stop within" not in after, after[-4000:]
+    assert "worker stopped (SIGTERM)" in after or "stops without waiting for it" in after, after[-4000:]
