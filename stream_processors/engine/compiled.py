@@ -187,6 +187,10 @@ class CompiledDetection:
     realert: timedelta
     # The modalities whose reports count toward `corroborate` (Corroboration.modality; asserted by default).
     corroborating: frozenset[str] = frozenset({"asserted"})
+    # A signal of it captures a name `place` of the pack's own: that capture is the alert's `place`, and the places
+    # its reports' sentences name are not added to it (outside trial 66, HIGH-1: a rundown's other story put
+    # "Курская область" in a title whose capture, past the ';', was none).
+    own_place: bool = False
 
 
 @dataclass

@@ -584,6 +584,7 @@ def _compile_detections(
                 within=d.within,
                 realert=d.realert,
                 corroborating=modality_set(d.corroborate.modality) if d.corroborate is not None else frozenset(),
+                own_place=any(sn is not None and "place" in {c[0] for c in signals[sn].captures} for sn, _t in inputs),
             )
             detections.append(cd)
             for sname in {r.signal for r in refs}:

@@ -228,7 +228,7 @@ def build_detection(
                     seen = attributes.setdefault(cname, [])
                     if value not in seen:
                         seen.append(value)
-        if e[E_PLACES]:
+        if e[E_PLACES] and not det.own_place:
             seen = attributes.setdefault("place", [])
             for p in e[E_PLACES]:
                 if p not in seen:
