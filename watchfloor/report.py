@@ -197,6 +197,8 @@ def _scores_section(result: dict[str, Any]) -> str:
     missed_html = "".join(
         f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
         f"{_e(_when(ev['time']))}"
+        # whose story the labels say it is (their `group`), which may be all that kept it from its alert
+        + (f"; labelled group <code>{_e(ev['group'])}</code>" if ev.get("group") else "")
         + (f'<br><span class="why">{_e(ev["why"])}</span>' if ev.get("why") else "")
         + "</li>"
         for ev in missed
@@ -375,18 +377,22 @@ def _evidence(e: dict[str, Any]) -> str:
     )
 
 
-def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
+def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str], why: dict[str, str] | None = None) -> str:
+    """Each alert with its evidence, badged with its verdict; a false alert with why it is false (`why`: the scores'
+    `verdicts[].why`, as the terminal says it: outside trial 63, the badge alone sent the reader to the label map)."""
     rows = []
     for a in alerts:
         group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
         conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
         verdict = truth.get(a["id"])
         badge = f' <span class="verdict {verdict}">{_BADGES[verdict]}</span>' if verdict else ""
+        reason = (why or {}).get(a["id"]) if verdict == "fp" else None
+        false_why = f'<br><small class="why">false alert: {_e(reason)}</small>' if reason else ""
         rows.append(
             f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
             f'<td class="when">{_e(_fired(a))}</td><td><code>{_e(a["rule"])}</code></td>'
             f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}{badge}</td>'
-            f"<td>{_news(a['title'])}<br><small>group: {_e(group)}</small>"
+            f"<td>{_news(a['title'])}<br><small>group: {_e(group)}</small>{false_why}"
             f"<ul>{''.join(_evidence(e) for e in a['evidence'])}</ul></td></tr>"
         )
     return (
@@ -582,6 +588,12 @@ def _verdicts(result: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _false_whys(result: dict[str, Any]) -> dict[str, str]:
+    """Each false alert's reason as the scores gave it (`scores.verdicts[].why`)."""
+    recorded = (result.get("scores") or {}).get("verdicts") or []
+    return {v["id"]: v["why"] for v in recorded if v.get("verdict") == "false" and v.get("why")}
+
+
 def _rules_of(result: dict[str, Any]) -> list[str]:
     rules = {a["rule"] for a in result.get("alerts", [])}
     scores = result.get("scores") or {}
@@ -725,7 +737,7 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} 
 ▲ labelled item (green: caught, red: missed) · ◆ expected event · ×N marks drawn side by side</p>
 {timeline_svg(result, SEVERITY_COLOURS)}</section>
 {_timeline_events_section(result)}
-{_alerts_section(alerts, _verdicts(result))}
+{_alerts_section(alerts, _verdicts(result), _false_whys(result))}
 {history}
 {_diff_section(result)}
 {_near_misses_section(result)}
