@@ -98,14 +98,27 @@ def _num(v: Any) -> str:
     return _e(v)
 
 
+# Which way a score's change is good for the scores: more caught and more told, fewer misses, false alerts and
+# repeats. Counts that are neither (alerts, positives) are only changes: an edit that removes a repeat and a false
+# alert has fewer alerts, which is not a loss (outside trial 63, MED-4: coloured red like a lost true positive).
+BETTER_HIGHER = frozenset({"tp", "true_alerts", "precision", "recall", "f1", "item_recall", "event_recall"})
+BETTER_LOWER = frozenset({"fp", "fn", "repeat_alerts"})
+
+
 def _delta(change: Any, column: str) -> str:
-    """' (+0.17)' after a score; for counts of errors (FP, FN) a fall is the good direction."""
+    """' (+0.17)' after a score, coloured good or bad by which way helps the scores (BETTER_HIGHER, BETTER_LOWER),
+    grey for a count that is neither."""
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
-    counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "positives")
+    counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "repeat_alerts", "positives")
     text = f"{int(change):+d}" if counted else signed_change(change)
-    good = change < 0 if column in ("fp", "fn") else change > 0
-    return f' <small class="{"up" if good else "down"}">({text})</small>'
+    if column in BETTER_HIGHER:
+        tone = "good" if change > 0 else "bad"
+    elif column in BETTER_LOWER:
+        tone = "good" if change < 0 else "bad"
+    else:
+        tone = "neutral"
+    return f' <small class="{tone}">({text})</small>'
 
 
 def _leads(counts: dict[str, Any], with_events: bool) -> str:
@@ -170,7 +183,7 @@ def _scores_section(result: dict[str, Any]) -> str:
         )
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
         # a rule the baseline's packs do not have: its change is the whole rule, not a gain over a baseline's 0
-        added = ' <small class="up">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
+        added = ' <small class="good">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
         rows.append(f"<tr{attr}><th>{_e(rule)}{added}</th>{cells}{_leads(s, with_events)}</tr>")
     overall = scores["overall"]
     if overall.get("items") and overall.get("items") != overall.get("positives"):
@@ -187,7 +200,7 @@ def _scores_section(result: dict[str, Any]) -> str:
             "f1": f1_of(overall.get("precision"), overall.get("item_recall")),
         }
         changes = {"recall": (d.get("item_recall") or {}).get("change")} | {
-            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "precision")
+            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "repeat_alerts", "precision")
         }
         cells = "".join(f"<td>{_num(per_item.get(c))}{_delta(changes.get(c), c)}{_ci(per_item, c)}</td>" for c in cols)
         rows.append(
@@ -720,7 +733,8 @@ ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
 .verdict.unscored{{color:#999}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
-small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
+small.good{{color:#2e7d32}} small.bad{{color:#c62828}} small.neutral{{color:#6d6d6d}}
+small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
 .off{{display:none}}
 .scroll{{overflow-x:auto;max-width:100%}}

@@ -150,7 +150,8 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     assert {"added", "removed", "changed"} <= set(diff)
     assert [a["evidence"] for a in diff["added"]] == [["sc-08"]] and diff["removed"] == diff["changed"] == []
     for scope in [diff["scores"]["overall"], *diff["scores"]["per_rule"].values()]:
-        assert set(scope) == {*metrics, "alerts", "true_alerts", "item_recall"}  # item_recall: trial 53, HIGH-1
+        # item_recall: trial 53, HIGH-1; repeat_alerts: trial 63, MED-4
+        assert set(scope) == {*metrics, "alerts", "true_alerts", "repeat_alerts", "item_recall"}
         assert all(set(v) == {"before", "after", "change"} for v in scope.values())
     assert diff["scores"]["per_rule"]["troops-deployed"]["fp"] == {"before": 0.0, "after": 1.0, "change": 1.0}
     assert diff["scores"]["overall"]["precision"]["change"] == pytest.approx(5 / 6 - 1)

@@ -276,7 +276,7 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     assert "<th>alerts</th><th>true</th><th>FP</th>" in head
     row = page[page.index(f'<tr data-rule="{rule}">') :]
     row = row[: row.index("</tr>")]
-    assert '<td>5 <small class="up">(+2)</small></td><td>3 <small class="up">(+1)</small></td><td>1</td>' in row
+    assert '<td>5 <small class="neutral">(+2)</small></td><td>3 <small class="good">(+1)</small></td><td>1</td>' in row
 
 
 def test_every_time_the_backtest_prints_is_in_utc() -> None:
@@ -312,3 +312,30 @@ def test_a_comparison_whose_rules_answer_a_label_twice_shows_each_item_once() ->
     assert rows[2][1:3] == ["+2", "-2"]  # the change overall
     assert rows[3][2:4] == ["+1", "-1"]  # the change per item: one more item caught
     assert "+0.50" in rows[3]
+
+
+def test_the_reports_change_table_shows_the_repeats_change_and_colours_by_what_helps_the_scores() -> None:
+    """Outside trial 63, MED-4: an edit that removed a repeat read `repeats 0` in the report with no `(-1)`, though
+    the terminal's `rep.` said -1; and fewer alerts, repeats or false alerts were red like a lost true positive."""
+    before = Counts(tp=3, fp=1, alerts=4, positives=3, repeat_alerts=1, lead_times=[0.0])
+    now = Counts(tp=2, fn=1, fp=0, alerts=2, positives=3, repeat_alerts=0, lead_times=[0.0])
+    rule = "troops-deployed"
+    scores = Scores({rule: now}, now, [], [], {}, labels_source="labels.csv", with_events=True)
+    baseline = Scores({rule: before}, before, [], [], {}, labels_source="labels.csv", with_events=True)
+    delta = json.loads(json.dumps(score_delta(baseline, scores)))
+    assert delta["overall"]["repeat_alerts"] == {"before": 1.0, "after": 0.0, "change": -1.0}
+    diff = {"added": [], "removed": [], "changed": [], "unchanged": 0, "scores": delta}
+    as_json = json.loads(json.dumps(scores.to_json()))
+    page = render_backtest_html({"alerts": [], "stats": {}, "scores": as_json, "diff": diff, "baseline": {}})
+    row = page[page.index(f'<tr data-rule="{rule}">') :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    # positives, TP, FN, alerts, true, FP, repeats
+    assert cells[1:7] == [
+        '2 <small class="bad">(-1)</small>',  # a true positive lost: bad
+        '1 <small class="bad">(+1)</small>',  # a miss more: bad
+        '2 <small class="neutral">(-2)</small>',  # fewer alerts: neither
+        "2",  # true alerts unchanged
+        '0 <small class="good">(-1)</small>',  # a false alert fewer: good
+        '0 <small class="good">(-1)</small>',  # a repeat fewer: good (and shown at all)
+    ], cells
