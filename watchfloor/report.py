@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
-from watchfloor.scoring.near_misses import Reason
+from watchfloor.scoring.near_misses import Reason, by_report_and_reason
 from watchfloor.scoring.scores import f1_of, signed_change
 
 from .report_timeline import VERDICT_CLASS, future_dated, timeline_svg
@@ -557,13 +557,20 @@ def _history_section(result: dict[str, Any]) -> str:
     )
 
 
+def _near_miss_key(m: dict[str, Any]) -> str:
+    """A near miss's report, signal, modality and reasons (scoring.near_misses.near_miss_key, of the JSON)."""
+    return json.dumps([m.get("document_id"), m.get("signal"), m.get("modality"), m.get("reasons")], sort_keys=True)
+
+
 def _near_misses_section(result: dict[str, Any]) -> str:
     misses = result.get("near_misses")
     if misses is None:
         return ""
     total = (result.get("stats") or {}).get("near_misses", len(misses))
     rows = []
-    for m in misses:
+    # A report whose sentences are near misses for the same reasons is one row: its sentences, the reasons once.
+    for same in by_report_and_reason(misses, _near_miss_key):
+        m = same[0]
         rules = {r["detection"] for r in m["reasons"] if r.get("detection")}
         # One line per detection, starting with its name (Reason.clause), then the kind of reason
         clauses = [(Reason(r["kind"], r["detail"], r.get("detection")).clause(), r["kind"]) for r in m["reasons"]]
@@ -573,8 +580,10 @@ def _near_misses_section(result: dict[str, Any]) -> str:
         rows.append(
             f'<tr class="miss"{rule_attr}><td class="when">{_e(_when(m["published_at"]))}</td>'
             f'<td><code>{_e(m["signal"])}</code></td><td class="mod {_e(m["modality"])}">{_e(m["modality"])}</td>'
-            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: <q>{_news(m['sentence'])}</q>"
-            f"<ul>{why}</ul></td></tr>"
+            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: "
+            + "<br>".join(f"<q>{_news(x['sentence'])}</q>" for x in same)
+            + (f"<br><small>{len(same)} sentences of this report, for the same reason</small>" if len(same) > 1 else "")
+            + f"<ul>{why}</ul></td></tr>"
         )
     shown = f"{len(misses)} of {total}" if total != len(misses) else str(total)
     return (
