@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import format_lead
-from watchfloor.scoring.near_misses import Reason
+from watchfloor.scoring.near_misses import Reason, by_report_and_reason
 from watchfloor.scoring.scores import f1_of, signed_change
 
 from .report_timeline import VERDICT_CLASS, future_dated, timeline_svg
@@ -98,14 +98,27 @@ def _num(v: Any) -> str:
     return _e(v)
 
 
+# Which way a score's change is good for the scores: more caught and more told, fewer misses, false alerts and
+# repeats. Counts that are neither (alerts, positives) are only changes: an edit that removes a repeat and a false
+# alert has fewer alerts, which is not a loss (outside trial 63, MED-4: coloured red like a lost true positive).
+BETTER_HIGHER = frozenset({"tp", "true_alerts", "precision", "recall", "f1", "item_recall", "event_recall"})
+BETTER_LOWER = frozenset({"fp", "fn", "repeat_alerts"})
+
+
 def _delta(change: Any, column: str) -> str:
-    """' (+0.17)' after a score; for counts of errors (FP, FN) a fall is the good direction."""
+    """' (+0.17)' after a score, coloured good or bad by which way helps the scores (BETTER_HIGHER, BETTER_LOWER),
+    grey for a count that is neither."""
     if not isinstance(change, int | float) or abs(change) < 1e-9:
         return ""
-    counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "positives")
+    counted = column in ("tp", "fp", "fn", "alerts", "true_alerts", "repeat_alerts", "positives")
     text = f"{int(change):+d}" if counted else signed_change(change)
-    good = change < 0 if column in ("fp", "fn") else change > 0
-    return f' <small class="{"up" if good else "down"}">({text})</small>'
+    if column in BETTER_HIGHER:
+        tone = "good" if change > 0 else "bad"
+    elif column in BETTER_LOWER:
+        tone = "good" if change < 0 else "bad"
+    else:
+        tone = "neutral"
+    return f' <small class="{tone}">({text})</small>'
 
 
 def _leads(counts: dict[str, Any], with_events: bool) -> str:
@@ -170,7 +183,7 @@ def _scores_section(result: dict[str, Any]) -> str:
         )
         attr = ' class="overall"' if rule == "overall" else f' data-rule="{_e(rule)}"'
         # a rule the baseline's packs do not have: its change is the whole rule, not a gain over a baseline's 0
-        added = ' <small class="up">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
+        added = ' <small class="good">(rule added)</small>' if rule in (delta.get("rules_added") or ()) else ""
         rows.append(f"<tr{attr}><th>{_e(rule)}{added}</th>{cells}{_leads(s, with_events)}</tr>")
     overall = scores["overall"]
     if overall.get("items") and overall.get("items") != overall.get("positives"):
@@ -187,7 +200,7 @@ def _scores_section(result: dict[str, Any]) -> str:
             "f1": f1_of(overall.get("precision"), overall.get("item_recall")),
         }
         changes = {"recall": (d.get("item_recall") or {}).get("change")} | {
-            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "precision")
+            c: (d.get(c) or {}).get("change") for c in ("alerts", "true_alerts", "fp", "repeat_alerts", "precision")
         }
         cells = "".join(f"<td>{_num(per_item.get(c))}{_delta(changes.get(c), c)}{_ci(per_item, c)}</td>" for c in cols)
         rows.append(
@@ -197,6 +210,8 @@ def _scores_section(result: dict[str, Any]) -> str:
     missed_html = "".join(
         f'<li data-rule="{_e(ev["rule"])}">{_item(ev)} ({_e(", ".join(ev["labels"]))}) — {_e(ev["rule"])}, '
         f"{_e(_when(ev['time']))}"
+        # whose story the labels say it is (their `group`), which may be all that kept it from its alert
+        + (f"; labelled group <code>{_e(ev['group'])}</code>" if ev.get("group") else "")
         + (f'<br><span class="why">{_e(ev["why"])}</span>' if ev.get("why") else "")
         + "</li>"
         for ev in missed
@@ -375,18 +390,22 @@ def _evidence(e: dict[str, Any]) -> str:
     )
 
 
-def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str]) -> str:
+def _alerts_section(alerts: list[dict[str, Any]], truth: dict[str, str], why: dict[str, str] | None = None) -> str:
+    """Each alert with its evidence, badged with its verdict; a false alert with why it is false (`why`: the scores'
+    `verdicts[].why`, as the terminal says it: outside trial 63, the badge alone sent the reader to the label map)."""
     rows = []
     for a in alerts:
         group = ", ".join(f"{k}={v}" for k, v in a["group"].items()) or "—"
         conf = f' <span class="conf">{_e(a["confidence"])}</span>' if a.get("confidence") else ""
         verdict = truth.get(a["id"])
         badge = f' <span class="verdict {verdict}">{_BADGES[verdict]}</span>' if verdict else ""
+        reason = (why or {}).get(a["id"]) if verdict == "fp" else None
+        false_why = f'<br><small class="why">false alert: {_e(reason)}</small>' if reason else ""
         rows.append(
             f'<tr id="{_e(a["id"])}" data-rule="{_e(a["rule"])}" data-severity="{_e(a["severity"])}" class="alert">'
             f'<td class="when">{_e(_fired(a))}</td><td><code>{_e(a["rule"])}</code></td>'
             f'<td><span class="sev {_e(a["severity"])}">{_e(a["severity"])}</span>{conf}{badge}</td>'
-            f"<td>{_news(a['title'])}<br><small>group: {_e(group)}</small>"
+            f"<td>{_news(a['title'])}<br><small>group: {_e(group)}</small>{false_why}"
             f"<ul>{''.join(_evidence(e) for e in a['evidence'])}</ul></td></tr>"
         )
     return (
@@ -538,13 +557,20 @@ def _history_section(result: dict[str, Any]) -> str:
     )
 
 
+def _near_miss_key(m: dict[str, Any]) -> str:
+    """A near miss's report, signal, modality and reasons (scoring.near_misses.near_miss_key, of the JSON)."""
+    return json.dumps([m.get("document_id"), m.get("signal"), m.get("modality"), m.get("reasons")], sort_keys=True)
+
+
 def _near_misses_section(result: dict[str, Any]) -> str:
     misses = result.get("near_misses")
     if misses is None:
         return ""
     total = (result.get("stats") or {}).get("near_misses", len(misses))
     rows = []
-    for m in misses:
+    # A report whose sentences are near misses for the same reasons is one row: its sentences, the reasons once.
+    for same in by_report_and_reason(misses, _near_miss_key):
+        m = same[0]
         rules = {r["detection"] for r in m["reasons"] if r.get("detection")}
         # One line per detection, starting with its name (Reason.clause), then the kind of reason
         clauses = [(Reason(r["kind"], r["detail"], r.get("detection")).clause(), r["kind"]) for r in m["reasons"]]
@@ -554,8 +580,10 @@ def _near_misses_section(result: dict[str, Any]) -> str:
         rows.append(
             f'<tr class="miss"{rule_attr}><td class="when">{_e(_when(m["published_at"]))}</td>'
             f'<td><code>{_e(m["signal"])}</code></td><td class="mod {_e(m["modality"])}">{_e(m["modality"])}</td>'
-            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: <q>{_news(m['sentence'])}</q>"
-            f"<ul>{why}</ul></td></tr>"
+            f"<td>{cue}</td><td>{_link(m.get('url'), m['source'])}: "
+            + "<br>".join(f"<q>{_news(x['sentence'])}</q>" for x in same)
+            + (f"<br><small>{len(same)} sentences of this report, for the same reason</small>" if len(same) > 1 else "")
+            + f"<ul>{why}</ul></td></tr>"
         )
     shown = f"{len(misses)} of {total}" if total != len(misses) else str(total)
     return (
@@ -580,6 +608,12 @@ def _verdicts(result: dict[str, Any]) -> dict[str, str]:
     out = {ev["alert"]: "tp" for ev in scores.get("events", []) if ev.get("alert")}
     out.update({a: "fp" for a in scores.get("false_positives", [])})
     return out
+
+
+def _false_whys(result: dict[str, Any]) -> dict[str, str]:
+    """Each false alert's reason as the scores gave it (`scores.verdicts[].why`)."""
+    recorded = (result.get("scores") or {}).get("verdicts") or []
+    return {v["id"]: v["why"] for v in recorded if v.get("verdict") == "false" and v.get("why")}
 
 
 def _rules_of(result: dict[str, Any]) -> list[str]:
@@ -708,7 +742,8 @@ ul{{margin:.3rem 0;padding-left:1.2rem}}
 .verdict.tp{{color:#2e7d32}} .verdict.fp{{color:#c62828}} .verdict.repeat{{color:#6d6d6d}}
 .verdict.unscored{{color:#999}}
 .found,.added{{color:#2e7d32}} .missed,.removed,.lost{{color:#c62828}} .changed{{color:#e65100}}
-small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
+small.good{{color:#2e7d32}} small.bad{{color:#c62828}} small.neutral{{color:#6d6d6d}}
+small.ci{{color:#6d6d6d}} .mod.asserted{{color:#2e7d32}}
 #filters{{position:sticky;top:0;background:#fff;padding:.5rem 0;border-bottom:1px solid #ddd}}
 .off{{display:none}}
 .scroll{{overflow-x:auto;max-width:100%}}
@@ -725,7 +760,7 @@ small.up{{color:#2e7d32}} small.down{{color:#c62828}} small.ci{{color:#6d6d6d}} 
 ▲ labelled item (green: caught, red: missed) · ◆ expected event · ×N marks drawn side by side</p>
 {timeline_svg(result, SEVERITY_COLOURS)}</section>
 {_timeline_events_section(result)}
-{_alerts_section(alerts, _verdicts(result))}
+{_alerts_section(alerts, _verdicts(result), _false_whys(result))}
 {history}
 {_diff_section(result)}
 {_near_misses_section(result)}

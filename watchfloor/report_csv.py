@@ -44,6 +44,7 @@ LABEL_COLUMNS = (
     "label_key",
     "labels",
     "event",
+    "group",
     "positive",
     "rule",
     "rule_labels",
@@ -265,15 +266,11 @@ def label_rows(labels: Labels, replayed: set[str], scores: Mapping[str, Any]) ->
     outcomes: dict[str, list[Mapping[str, Any]]] = {}
     for e in scores.get("events", []):
         outcomes.setdefault(e["id"], []).append(e)
-    cited: dict[tuple[str, str], list[str]] = {}
-    for v in scores.get("verdicts", []):
-        for item in v["positives"]:
-            cited.setdefault((item, v["rule"]), []).append(v["id"])
     rows: list[list[Any]] = []
     for item in sorted(labels.items.values(), key=lambda it: (it.line, it.id)):
         if item.id not in replayed:
             continue  # not scored (a warning names them)
-        own = [item.id, item.label_key, ";".join(sorted(item.labels)), item.event]
+        own = [item.id, item.label_key, ";".join(sorted(item.labels)), item.event, item.group_text or None]
         mine = sorted(outcomes.get(item.id, []), key=lambda e: str(e["rule"]))
         if not mine:
             rows.append([*own, False, *[None] * (len(LABEL_COLUMNS) - len(own) - 1)])
@@ -291,7 +288,7 @@ def label_rows(labels: Labels, replayed: set[str], scores: Mapping[str, Any]) ->
                     e["alert"],
                     utc(e["fired_at"]),
                     e["lead_time_s"],
-                    " ".join(cited.get((item.id, e["rule"]), [])),
+                    " ".join(e.get("cited_by") or []),
                     e.get("why"),
                 ]
             )

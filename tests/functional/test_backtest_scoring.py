@@ -7,6 +7,7 @@ casualty report worded outside its phrases, and leaves a hedged signing and a de
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -122,6 +123,7 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     # One entry per (positive, rule): 7 positives, each with its status and lead time.
     assert len(s["events"]) == 7
     keys = {"id", "label_key", "rule", "labels", "status", "time", "time_from", "alert", "fired_at", "lead_time_s"}
+    keys |= {"cited_by"}  # every alert of the rule resting on it, as labels.csv (outside trial 63, LOW-2)
     assert all(set(e) == keys | ({"why"} if e["status"] == "fn" else set()) for e in s["events"]), s["events"]
     # A missed one says what kept it from an alert: here the rules made no signal of the casualty report.
     (missed,) = [e for e in s["events"] if e["status"] == "fn"]
@@ -148,7 +150,8 @@ def test_json_shape_of_scores_and_diff_as_the_issue_and_docs_give_it(tmp_path: P
     assert {"added", "removed", "changed"} <= set(diff)
     assert [a["evidence"] for a in diff["added"]] == [["sc-08"]] and diff["removed"] == diff["changed"] == []
     for scope in [diff["scores"]["overall"], *diff["scores"]["per_rule"].values()]:
-        assert set(scope) == {*metrics, "alerts", "true_alerts", "item_recall"}  # item_recall: trial 53, HIGH-1
+        # item_recall: trial 53, HIGH-1; repeat_alerts: trial 63, MED-4
+        assert set(scope) == {*metrics, "alerts", "true_alerts", "repeat_alerts", "item_recall"}
         assert all(set(v) == {"before", "after", "change"} for v in scope.values())
     assert diff["scores"]["per_rule"]["troops-deployed"]["fp"] == {"before": 0.0, "after": 1.0, "change": 1.0}
     assert diff["scores"]["overall"]["precision"]["change"] == pytest.approx(5 / 6 - 1)
@@ -943,3 +946,45 @@ def test_a_misspelt_group_name_on_a_negative_row_is_an_error_too(tmp_path: Path)
     code, output = run(EVENTS, "--labels", labels, "--label-map", MAP)
     flat = " ".join(output.split())
     assert code != 0 and f"{labels}:3: column 'group': no rule's alerts carry 'prty'" in flat, output
+
+
+def test_the_labels_group_and_the_false_alerts_reason_are_in_the_csv_and_the_report_as_in_the_json(
+    tmp_path: Path,
+) -> None:
+    """Outside trial 63: the JSON gave a missed item's `group` and a false alert's reason, but labels.csv had no
+    `group` column, the report's missed list no group and its false alert a bare badge (MED-1, HIGH-2 there); and
+    labels.csv's `cited_by` was in no JSON (LOW-2), where the docs say the CSV is the JSON's cell for cell."""
+    text = LABELS.read_text(encoding="utf-8").replace("id,label,time,note", "id,label,time,note,group")
+    text = text.replace(
+        "sc-03,TREATY_RATIFICATION_DUMA,2024-10-24T07:30:00+00:00,the vote came half an hour before the report",
+        "sc-03,TREATY_RATIFICATION_DUMA,2024-10-24T07:30:00+00:00,the Duma's vote,party=PRK",
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text(text, encoding="utf-8")
+    out, page, csv_dir = tmp_path / "o.json", tmp_path / "o.html", tmp_path / "csv"
+    code, output = run(EVENTS, "--labels", labels, "--label-map", MAP, "--json", out, "--html", page, "--csv", csv_dir)
+    assert code == 0, output
+    s = json.loads(out.read_text())["scores"]
+    [false] = [v for v in s["verdicts"] if v.get("labelled_for_another_group")]
+    reason = (
+        "its report(s) labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
+        "carries party=RUS"
+    )
+    assert false["why"] == reason, false
+    html_text = page.read_text(encoding="utf-8")
+    row = html_text[html_text.index(f'<tr id="{false["id"]}"') :]
+    row = row[: row.index("</tr>")]
+    assert f"false alert: {reason.replace(chr(39), '&#x27;')}" in row, row
+    missed = html_text[html_text.index("<h3>Missed") :]
+    missed = missed[: missed.index("</ul>")]
+    assert "sc-03" in missed and "labelled group <code>party=PRK</code>" in missed, missed
+    with (csv_dir / "labels.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    [sc03] = [r for r in rows if r["id"] == "sc-03"]
+    assert sc03["group"] == "party=PRK" and sc03["status"] == "fn", sc03
+    assert all(r["group"] == "" for r in rows if r["id"] != "sc-03")
+    by_pair = {(e["id"], e["rule"]): e for e in s["events"]}
+    for r in rows:
+        if r["positive"] == "true":
+            assert r["cited_by"] == " ".join(by_pair[(r["id"], r["rule"])]["cited_by"]), r
+    assert any(e["cited_by"] for e in s["events"]) and all("cited_by" in e for e in s["events"])

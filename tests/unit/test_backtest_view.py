@@ -276,7 +276,7 @@ def test_the_score_tables_count_items_then_alerts_with_the_true_alerts_precision
     assert "<th>alerts</th><th>true</th><th>FP</th>" in head
     row = page[page.index(f'<tr data-rule="{rule}">') :]
     row = row[: row.index("</tr>")]
-    assert '<td>5 <small class="up">(+2)</small></td><td>3 <small class="up">(+1)</small></td><td>1</td>' in row
+    assert '<td>5 <small class="neutral">(+2)</small></td><td>3 <small class="good">(+1)</small></td><td>1</td>' in row
 
 
 def test_every_time_the_backtest_prints_is_in_utc() -> None:
@@ -312,3 +312,88 @@ def test_a_comparison_whose_rules_answer_a_label_twice_shows_each_item_once() ->
     assert rows[2][1:3] == ["+2", "-2"]  # the change overall
     assert rows[3][2:4] == ["+1", "-1"]  # the change per item: one more item caught
     assert "+0.50" in rows[3]
+
+
+def test_the_reports_change_table_shows_the_repeats_change_and_colours_by_what_helps_the_scores() -> None:
+    """Outside trial 63, MED-4: an edit that removed a repeat read `repeats 0` in the report with no `(-1)`, though
+    the terminal's `rep.` said -1; and fewer alerts, repeats or false alerts were red like a lost true positive."""
+    before = Counts(tp=3, fp=1, alerts=4, positives=3, repeat_alerts=1, lead_times=[0.0])
+    now = Counts(tp=2, fn=1, fp=0, alerts=2, positives=3, repeat_alerts=0, lead_times=[0.0])
+    rule = "troops-deployed"
+    scores = Scores({rule: now}, now, [], [], {}, labels_source="labels.csv", with_events=True)
+    baseline = Scores({rule: before}, before, [], [], {}, labels_source="labels.csv", with_events=True)
+    delta = json.loads(json.dumps(score_delta(baseline, scores)))
+    assert delta["overall"]["repeat_alerts"] == {"before": 1.0, "after": 0.0, "change": -1.0}
+    diff = {"added": [], "removed": [], "changed": [], "unchanged": 0, "scores": delta}
+    as_json = json.loads(json.dumps(scores.to_json()))
+    page = render_backtest_html({"alerts": [], "stats": {}, "scores": as_json, "diff": diff, "baseline": {}})
+    row = page[page.index(f'<tr data-rule="{rule}">') :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    # positives, TP, FN, alerts, true, FP, repeats
+    assert cells[1:7] == [
+        '2 <small class="bad">(-1)</small>',  # a true positive lost: bad
+        '1 <small class="bad">(+1)</small>',  # a miss more: bad
+        '2 <small class="neutral">(-2)</small>',  # fewer alerts: neither
+        "2",  # true alerts unchanged
+        '0 <small class="good">(-1)</small>',  # a false alert fewer: good
+        '0 <small class="good">(-1)</small>',  # a repeat fewer: good (and shown at all)
+    ], cells
+
+
+def test_missed_items_and_false_alerts_stand_under_their_own_headings(screen: Screen) -> None:
+    """Outside trial 63, LOW-4: the indented `missed …` and `false alert …` lines came right after the long `note:`
+    line with no heading, and read as its continuation."""
+    c = Counts(tp=0, fn=1, fp=1, alerts=1, positives=1)
+    missed = Outcome("doc-1", "pact-signed", ("SIGNED",), "fn", T0, "label")
+    false = AlertRef("a1", "pact-signed", {}, "high", None, T0, ("doc-2",))
+    scores = Scores({"pact-signed": c}, c, [missed], [false], {}, labels_source="labels.csv")
+    view.print_scores(scores, console=screen.console)
+    lines = [line.rstrip() for line in screen.getvalue().splitlines()]
+    at = lines.index("labelled items missed (1):")
+    assert lines[at + 1].startswith("  missed doc-1 (SIGNED) for pact-signed"), lines
+    at = lines.index("false alerts (1):")
+    assert lines[at + 1].startswith("  false alert pact-signed at 2024-06-19 00:00"), lines
+
+
+def test_a_reports_sentences_held_back_for_the_same_reason_are_one_near_miss_line() -> None:
+    """Outside trial 63, LOW-5: two sentences of the 23 Oct report, held back by one realert, read as the same near
+    miss twice. The terminal and the report list such a report once and say how many sentences it stands for; a
+    sentence with a reason of its own keeps its line."""
+    from watchfloor.schemas.events import Signal
+    from watchfloor.scoring.near_misses import NearMiss, Reason
+
+    def signal(i: int, sentence: str, modality: str = "asserted") -> Signal:
+        return Signal.model_validate(
+            {
+                "id": f"d1:troop_deployment:{i}",
+                "name": "troop_deployment",
+                "document_id": "d1",
+                "source": "The Moscow Times",
+                "published_at": T0,
+                "sentence": sentence,
+                "sentence_index": i,
+                "modality": modality,
+            }
+        )
+
+    held = Reason("realert", "troops-deployed alerted at 2024-06-18T10:00+00:00; quiet for 30d", "troops-deployed")
+    negated = Reason("modality", "the signal is negated (cue 'deny')", "troops-deployed")
+    misses = [
+        NearMiss(signal(0, "1,500 more troops sent"), [held]),
+        NearMiss(signal(1, "The total is now 3,000"), [held]),
+        NearMiss(signal(2, "Putin would not deny it", "negated"), [negated]),
+    ]
+    screen = Screen(200)
+    view.print_near_misses(misses, console=screen.console)
+    lines = [line.strip() for line in screen.getvalue().splitlines()]
+    assert lines[0] == "3 near misses (signals no alert cites; times in UTC):"
+    assert lines[1].endswith("1,500 more troops sent (2 sentences of this report, for the same reason)"), lines
+    assert lines[2].startswith("troops-deployed alerted at") and lines[3].endswith("Putin would not deny it"), lines
+    assert len(lines) == 5 and sum("quiet for 30d" in line for line in lines) == 1, lines
+    result = {"alerts": [], "stats": {}, "near_misses": [json.loads(json.dumps(m.to_json())) for m in misses]}
+    page = render_backtest_html(result)
+    section = page[page.index('<section id="near-misses">') :]
+    assert section.count('<tr class="miss"') == 2 and section.count("quiet for 30d") == 1, section
+    assert "<q>1,500 more troops sent</q><br><q>The total is now 3,000</q>" in section
+    assert "2 sentences of this report, for the same reason" in section

@@ -16,7 +16,7 @@ from rich.table import Table
 from watchfloor.schemas.events import FIRST_SEEN, Detection, fired_first_seen
 from watchfloor.scoring import AlertDiff, AlertRef, Counts, Scores, TimelineOutcome, format_lead, format_lead_short
 from watchfloor.scoring.diff import verdicts_of
-from watchfloor.scoring.near_misses import NearMiss, reason_lines
+from watchfloor.scoring.near_misses import NearMiss, by_report_and_reason, near_miss_key, reason_lines
 from watchfloor.scoring.scores import SMALL_N, f1_of, ratio, signed_change, wilson_interval
 
 from ._common import ID_COLUMN, counted, out
@@ -221,6 +221,10 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         console.print(f"alerts of rules no label maps to (not scored): {unscored}", highlight=False, markup=False)
     missed = [o for o in scores.outcomes if o.status == "fn"]
     shown = spread(missed, lambda o: o.rule, SHOW_AT_MOST)
+    # Each list under its heading: after a long `note:` line, the indented items read as the note's continuation
+    # (outside trial 63, LOW-4).
+    if missed:
+        console.print(f"labelled items missed ({len(missed)}):", highlight=False, markup=False)
     for o in shown:
         # The item as the labels file names it (its URL when labelled by URL, not the derived doc-… id).
         why = f" — {o.why}" if o.why else ""
@@ -228,9 +232,11 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
     _more(shown, missed, lambda o: o.rule, "missed", console=console)
     false_alerts = spread(scores.false_positives, lambda a: a.rule, SHOW_AT_MOST)
     unlabelled = {v.alert: v.unlabelled for v in scores.verdicts if v.verdict == "false"}
-    other_group = {v.alert: v.other_group for v in scores.verdicts if v.verdict == "false" and v.other_group}
+    false_why = {v.alert: v.why for v in scores.verdicts if v.verdict == "false"}
+    if false_alerts:
+        console.print(f"false alerts ({len(scores.false_positives)}):", highlight=False, markup=False)
     for a in false_alerts:
-        why = _false_why(a, unlabelled.get(a.id, 0), other_group.get(a.id, ()))
+        why = false_why.get(a.id, "")
         console.print(
             f"  false alert {a.rule} at {_when(a.fired_at)}: {a.title} — {why}", highlight=False, markup=False
         )
@@ -248,25 +254,6 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
             highlight=False,
             markup=False,
         )
-
-
-def _false_why(a: AlertRef, unlabelled: int, other_group: Sequence[tuple[str, str]] = ()) -> str:
-    """Why a false alert is false, in the words of its reports' labels: labelled for its rule but as another group's
-    story (the labels' `group`), none labelled, or labelled but not for its rule (outside trial 63, HIGH-2: a group
-    mismatch read "labelled, none for R", which sent the reader to the label map)."""
-    if other_group:
-        groups = ", ".join(sorted({g for _, g in other_group}))
-        carried = ";".join(f"{k}={v}" for k, v in sorted(a.group.items())) or "no group"
-        return (
-            f"its report(s) labelled for {a.rule} as the story of {groups} (the labels' group), and this alert "
-            f"carries {carried}"
-        )
-    n = len(set(a.reports))
-    if n and unlabelled == n:
-        return f"none of its {n} report(s) is labelled" if n > 1 else "its report is not labelled"
-    if unlabelled:
-        return f"{unlabelled} of its {n} reports unlabelled, none labelled for {a.rule}"
-    return f"its report(s) labelled, none for {a.rule}"
 
 
 def window_line(scores: Scores) -> str:
@@ -453,21 +440,25 @@ def print_near_misses(misses: Sequence[NearMiss], *, console: Console = out) -> 
         return
     noun = "near miss" if len(misses) == 1 else "near misses"
     console.print(f"{len(misses)} {noun} (signals no alert cites; times in UTC):", highlight=False)
-    for m in misses[: SHOW_AT_MOST // 2]:
-        s = m.signal
+    # A report whose sentences are near misses for the same reasons is one line, with how many it stands for.
+    groups = by_report_and_reason(misses, near_miss_key)
+    shown = groups[: SHOW_AT_MOST // 2]
+    for same in shown:
+        s = same[0].signal
+        also = f" ({len(same)} sentences of this report, for the same reason)" if len(same) > 1 else ""
         # The report, then one line per detection that read it, each starting with the detection's name (outside
         # trial 34: joined on one line, a sequence's reason read as the one before it, whose own has "; " in it).
         console.print(
-            f"  {_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}",
+            f"  {_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}{also}",
             highlight=False,
             markup=False,
         )
-        for line in reason_lines(m.reasons):
+        for line in reason_lines(same[0].reasons):
             console.print(f"      {line}", highlight=False, markup=False)
-    if len(misses) > SHOW_AT_MOST // 2:
+    rest = len(misses) - sum(len(same) for same in shown)
+    if rest > 0:
         console.print(
-            f"  … and {len(misses) - SHOW_AT_MOST // 2} more near misses: --json and --html hold the first "
-            "--near-misses N (200)",
+            f"  … and {rest} more near misses: --json and --html hold the first --near-misses N (200)",
             highlight=False,
             markup=False,
         )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -368,6 +368,26 @@ class TimelineOutcome:
         }
 
 
+def false_alert_why(a: AlertRef, unlabelled: int, other_group: Sequence[tuple[str, str]] = ()) -> str:
+    """Why a false alert is false, in the words of its reports' labels: labelled for its rule but as another group's
+    story (the labels' `group`), none labelled, or labelled but not for its rule (outside trial 63, HIGH-2: a group
+    mismatch read "labelled, none for R", which sent the reader to the label map). Decided here, once, so that the
+    terminal, the JSON (`verdicts[].why`) and the HTML report say the same (outside trial 63: the HTML said none)."""
+    if other_group:
+        groups = ", ".join(sorted({g for _, g in other_group}))
+        carried = ";".join(f"{k}={v}" for k, v in sorted(a.group.items())) or "no group"
+        return (
+            f"its report(s) labelled for {a.rule} as the story of {groups} (the labels' group), and this alert "
+            f"carries {carried}"
+        )
+    n = len(set(a.reports))
+    if n and unlabelled == n:
+        return f"none of its {n} report(s) is labelled" if n > 1 else "its report is not labelled"
+    if unlabelled:
+        return f"{unlabelled} of its {n} reports unlabelled, none labelled for {a.rule}"
+    return f"its report(s) labelled, none for {a.rule}"
+
+
 @dataclass(frozen=True)
 class AlertVerdict:
     """What the scores made of one alert: "true" (it cites a positive of its rule), "false" (none: a false alert),
@@ -383,6 +403,8 @@ class AlertVerdict:
     # A false alert that cites positives of its rule labelled as another group's story (the labels' `group` column,
     # which the alert does not carry): (item id, the label's group) of each. What made it false, not the label map.
     other_group: tuple[tuple[str, str], ...] = ()
+    # A false alert: why, in the words of its reports' labels (false_alert_why), the text every view shows.
+    why: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -395,6 +417,8 @@ class AlertVerdict:
             out["unlabelled_reports"] = self.unlabelled
             if self.other_group:
                 out["labelled_for_another_group"] = [{"id": i, "group": g} for i, g in self.other_group]
+            if self.why:
+                out["why"] = self.why
         if self.outside_window:
             out["outside_window"] = True
         return out
@@ -426,13 +450,23 @@ class Scores:
     def true_positive_pairs(self) -> set[tuple[str, str]]:
         return {(o.item, o.rule) for o in self.outcomes if o.status in CAUGHT}
 
+    def cited_by(self) -> dict[tuple[str, str], list[str]]:
+        """(item, rule) -> every alert of the rule resting on the item (true, repeat, or scored outside the window), in
+        the order scored: labels.csv's `cited_by`, in the JSON's events too (outside trial 63, LOW-2)."""
+        cited: dict[tuple[str, str], list[str]] = {}
+        for v in self.verdicts:
+            for item in v.positives:
+                cited.setdefault((item, v.rule), []).append(v.alert)
+        return cited
+
     def to_json(self) -> dict[str, Any]:
+        cited = self.cited_by()
         out: dict[str, Any] = {
             "labels": self.labels_source,
             "label_map": self.map_source,
             "per_rule": {r: c.to_json() for r, c in sorted(self.per_rule.items())},
             "overall": self.overall.to_json(),
-            "events": [o.to_json() for o in self.outcomes],
+            "events": [o.to_json() | {"cited_by": cited.get((o.item, o.rule), [])} for o in self.outcomes],
             "false_positives": [a.id for a in self.false_positives],
             "unscored_rules": dict(sorted(self.unscored_rules.items())),
             "ignored_label_ids": len(self.ignored_items),
@@ -540,9 +574,9 @@ def score(
             unlabelled = sum(1 for eid in set(a.reports) if eid not in labels.items)
             if inside:
                 false_positives.append(a)
-                verdicts.append(
-                    AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled, other_group=tuple(elsewhere.items()))
-                )
+                other = tuple(elsewhere.items())
+                why = false_alert_why(a, unlabelled, other)
+                verdicts.append(AlertVerdict(a.id, a.rule, "false", unlabelled=unlabelled, other_group=other, why=why))
             else:
                 verdicts.append(AlertVerdict(a.id, a.rule, "unscored", outside_window=True))
         else:  # a true alert: the labelled repeats its realert held back are what it told, not missed
