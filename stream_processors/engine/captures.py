@@ -95,10 +95,13 @@ def capture(
     kind: str | None,
     kinds: dict[str, str],
     role: str = "actor",
+    *,
+    explain: bool = True,
 ) -> tuple[str | None, str]:
     """(entity id or None, why). Role "any": the first of `candidates` (or of `kind` when it is set) named; role
-    "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic."""
-    value, why, _passed = capture_detail(sent, window, own, candidates, kind, kinds, role)
+    "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic. Without
+    `explain`, the why has no notes (what was passed over, a coordinated subject): the value is the same."""
+    value, why, _passed = capture_detail(sent, window, own, candidates, kind, kinds, role, explain=explain)
     return value, why
 
 
@@ -110,6 +113,8 @@ def capture_detail(
     kind: str | None,
     kinds: dict[str, str],
     role: str = "actor",
+    *,
+    explain: bool = True,
 ) -> tuple[str | None, str, PassedOver | None]:
     """`capture`, and for role "actor" the mention it passed over as what was acted on when that is the one role
     "any" takes and the actor is another or none (outside trial 62: a pack that captured what a vote was about,
@@ -121,6 +126,19 @@ def capture_detail(
         return value, why, None
     acted: dict[int, str] = {}  # mentions passed over as what was acted on: start -> why
     value, why = _actor(sent, window, own, candidates, kind, kinds, acted)
+    if not explain:
+        return value, why, None
+    if value is not None and why.startswith(("the subject: nearest", "the nearest mention before")):
+        # "Россия и КНДР обменялись ратификационными грамотами" (outside trial 62, L1): a capture holds one entity, the
+        # nearest of a coordinated subject; say so, as the title names one side of a joint act.
+        joint = _coordinated_subject(sent, window, candidates, kind, kinds, value)
+        if joint is not None:
+            words, ids = joint
+            need = ", ".join(ids)
+            why += (
+                f" (one of the coordinated subject \u201c{words}\u201d: a capture holds one entity; to need both, "
+                f"`mentions: {{all: [{need}]}}`)"
+            )
     if not acted:
         return value, why, None
     first, last = _part(sent, *window)
@@ -145,6 +163,39 @@ def capture_detail(
     elif value is None:
         why += f"; `role: any` takes “{word}”"
     return value, why, passed
+
+
+_COORDINATORS = frozenset({"and", "и", "&"})
+_COORDINATED_GAP = 4  # words between a coordinated subject and the signal's words ("Moscow and Pyongyang on Wednesday")
+
+
+def _coordinated_subject(
+    sent: Sentence, window: Span, candidates: tuple[str, ...], kind: str | None, kinds: dict[str, str], value: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """(Its words, its entities) when the last candidate mention before the signal's words ends a subject of several
+    candidates joined by "and"/"и" (or commas before one: "Russia, China and Iran") that holds `value`, at most
+    _COORDINATED_GAP words before them; else None."""
+    lo = window[0]
+    toks, base = sent.toks, sent.start
+    ms = [m for m in sent.mentions if m[1] < lo and (m[2] in candidates if kind is None else kinds.get(m[2]) == kind)]
+    if len(ms) < 2:
+        return None
+    chain = [ms[-1]]
+    commas = _comma_tokens(sent) if "," in sent.text else []
+    for m in reversed(ms[:-1]):
+        gap = toks[m[1] + 1 - base : chain[0][0] - base]
+        if not (len(gap) == 1 and gap[0] in _COORDINATORS) and not (not gap and chain[0][0] in commas):
+            break
+        chain.insert(0, m)
+    ids = tuple(sorted({m[2] for m in chain}))
+    # (a few words may stand between it and the signal's words: "Москва и Пхеньян в среду обменялись")
+    if len(ids) < 2 or value not in ids or lo - chain[-1][1] > _COORDINATED_GAP + 1:
+        return None
+    words = sent.words(chain[0][0], chain[0][1])
+    for a, b in pairwise(chain):
+        joint = toks[a[1] + 1 - base : b[0] - base]
+        words += (f" {joint[0]} " if joint else ", ") + sent.words(b[0], b[1])
+    return words, ids
 
 
 def _first_named(
