@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import RulePack
 
-from .captures import PassedOver, capture_detail
 from .compiled import RuleError
 from .compiler import CompiledRules
-from .extract import Extractor
 
 
 def capture_role_warnings(packs: Sequence[RulePack], rules: CompiledRules) -> list[RuleError]:
@@ -28,6 +26,10 @@ def capture_role_warnings(packs: Sequence[RulePack], rules: CompiledRules) -> li
                 asked[sname] = (pi, caps)
     if not asked:
         return []
+    # Only now: `rules check` of packs without such a capture loads no extractor (BENCHMARKS.md, "`rules check` speed").
+    from .captures import PassedOver, capture_detail
+    from .extract import Extractor
+
     extractor = Extractor(rules)
     named: set[tuple[str, str]] = set()  # (signal, capture) that named an actor in some example
     passed: dict[tuple[str, str], tuple[str | None, PassedOver, str]] = {}  # the first passing over: (value, it, text)
