@@ -129,3 +129,20 @@ def test_explain_names_the_mention_the_actor_role_passed_over(tmp_path: Path) ->
         compile_packs([lp.pack for lp in loaded]), "Hungary Ratifies Finland's NATO Bid, Leaving Sweden"
     )
     assert value == "FIN" and "passed over" not in why, why
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_packs_have_no_capture_that_names_only_what_was_acted_on() -> None:
+    # The bundled pack, the docs' packs and the examples' (each as `rules check` reads it, alone).
+    paths = [REPO / "watchfloor" / "rules" / "dprk_russia.yaml", *sorted((REPO / "docs" / "examples").glob("*.yaml"))]
+    paths += sorted((REPO / "examples").glob("**/*.yaml"))
+    checked = 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        if "signals:" not in text:
+            continue  # (a label map)
+        assert _role_warnings(path) == [], path
+        checked += 1
+    assert checked >= 4
