@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
@@ -77,6 +78,15 @@ _EN_AGENT_GAP = 4  # words between "by" and the agent ("by decree of North Korea
 _RU_AGENT_GAP = 3
 
 
+@dataclass(frozen=True)
+class PassedOver:
+    """A mention the actor role passed over as what the act was done to, which role "any" takes."""
+
+    eid: str
+    word: str  # as the sentence's tokens spell it ("finland's")
+    why: str  # where it stands ("inside the signal's words", "the target of 'strikes on'")
+
+
 def capture(
     sent: Sentence,
     window: Span,
@@ -85,29 +95,146 @@ def capture(
     kind: str | None,
     kinds: dict[str, str],
     role: str = "actor",
+    *,
+    explain: bool = True,
 ) -> tuple[str | None, str]:
     """(entity id or None, why). Role "any": the first of `candidates` (or of `kind` when it is set) named; role
-    "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic."""
+    "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic. Without
+    `explain`, the why has no notes (what was passed over, a coordinated subject): the value is the same."""
+    value, why, _passed = capture_detail(sent, window, own, candidates, kind, kinds, role, explain=explain)
+    return value, why
+
+
+def capture_detail(
+    sent: Sentence,
+    window: Span,
+    own: list[Span],
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    role: str = "actor",
+    *,
+    explain: bool = True,
+) -> tuple[str | None, str, PassedOver | None]:
+    """`capture`, and for role "actor" the mention it passed over as what was acted on when that is the one role
+    "any" takes and the actor is another or none (outside trial 62: a pack that captured what a vote was about,
+    "Hungary ratifies Finland's NATO bid", with the default role lost it, or took "Sweden" named after it). The
+    reason then says so: `rules explain` names the mention and `rules check` warns of a capture that only ever
+    names such mentions in the packs' examples."""
+    if role == "any":
+        value, why = _first_named(sent, window, candidates, kind, kinds)
+        return value, why, None
+    acted: dict[int, str] = {}  # mentions passed over as what was acted on: start -> why
+    value, why = _actor(sent, window, own, candidates, kind, kinds, acted)
+    if not explain:
+        return value, why, None
+    if value is not None and why.startswith(("the subject: nearest", "the nearest mention before")):
+        # "Россия и КНДР обменялись ратификационными грамотами" (outside trial 62, L1): a capture holds one entity, the
+        # nearest of a coordinated subject; say so, as the title names one side of a joint act.
+        joint = _coordinated_subject(sent, window, candidates, kind, kinds, value)
+        if joint is not None:
+            words, ids = joint
+            need = ", ".join(ids)
+            why += (
+                f" (one of the coordinated subject \u201c{words}\u201d: a capture holds one entity; to need both, "
+                f"`mentions: {{all: [{need}]}}`)"
+            )
+    if not acted:
+        return value, why, None
+    first, last = _part(sent, *window)
+    pick = next(
+        (
+            m
+            for m in sent.mentions
+            if first <= m[0] < last and (m[2] in candidates if kind is None else kinds.get(m[2]) == kind)
+        ),
+        None,
+    )
+    if pick is None or pick[2] == value or pick[0] not in acted:
+        return value, why, None
+    s, e, eid = pick
+    word = sent.words(s, e) + ("'s" if e + 1 < sent.end and sent.toks[e + 1 - sent.start] == "s" else "")
+    passed = PassedOver(eid, word, acted[s])
+    # Said once: a reason that says the mentions were acted on gets only what `role: any` takes.
+    if not any(said in why for said in ("acted on", "done to", "other party", "is the object of", "(skipped")):
+        why += f"; passed over “{word}” ({acted[s]}): what was acted on, not the actor (role: actor)"
+        if value is None:
+            why += "; `role: any` takes it"
+    elif value is None:
+        why += f"; `role: any` takes “{word}”"
+    return value, why, passed
+
+
+_COORDINATORS = frozenset({"and", "и", "&"})
+_COORDINATED_GAP = 4  # words between a coordinated subject and the signal's words ("Moscow and Pyongyang on Wednesday")
+
+
+def _coordinated_subject(
+    sent: Sentence, window: Span, candidates: tuple[str, ...], kind: str | None, kinds: dict[str, str], value: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """(Its words, its entities) when the last candidate mention before the signal's words ends a subject of several
+    candidates joined by "and"/"и" (or commas before one: "Russia, China and Iran") that holds `value`, at most
+    _COORDINATED_GAP words before them; else None."""
+    lo = window[0]
+    toks, base = sent.toks, sent.start
+    ms = [m for m in sent.mentions if m[1] < lo and (m[2] in candidates if kind is None else kinds.get(m[2]) == kind)]
+    if len(ms) < 2:
+        return None
+    chain = [ms[-1]]
+    commas = _comma_tokens(sent) if "," in sent.text else []
+    for m in reversed(ms[:-1]):
+        gap = toks[m[1] + 1 - base : chain[0][0] - base]
+        if not (len(gap) == 1 and gap[0] in _COORDINATORS) and not (not gap and chain[0][0] in commas):
+            break
+        chain.insert(0, m)
+    ids = tuple(sorted({m[2] for m in chain}))
+    # (a few words may stand between it and the signal's words: "Москва и Пхеньян в среду обменялись")
+    if len(ids) < 2 or value not in ids or lo - chain[-1][1] > _COORDINATED_GAP + 1:
+        return None
+    words = sent.words(chain[0][0], chain[0][1])
+    for a, b in pairwise(chain):
+        joint = toks[a[1] + 1 - base : b[0] - base]
+        words += (f" {joint[0]} " if joint else ", ") + sent.words(b[0], b[1])
+    return words, ids
+
+
+def _first_named(
+    sent: Sentence, window: Span, candidates: tuple[str, ...], kind: str | None, kinds: dict[str, str]
+) -> tuple[str | None, str]:
+    """Role "any": the first of `candidates` (or of `kind`) named in the signal's part of the sentence."""
+    lo, hi = window
+    first, last = _part(sent, lo, hi)
+    # Where or to whom an act happened is most often no actor ("Niger: general declares himself leader",
+    # outside trial 56, M1): the first candidate named, a headline's lead before ':' included.
+    what = kind if kind is not None else "of " + ", ".join(candidates)
+    elsewhere = False
+    for s, _e, eid in sent.mentions:
+        if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
+            if first <= s < last:
+                whole = (first, last) == (sent.start, sent.end)
+                where = "the sentence" if whole else "the signal's part of the sentence (between ';')"
+                took = f"the first {what} named in {where}"
+                return eid, took if kind is not None else f"{took} (role: any, whether it acted or not)"
+            elsewhere = True
+    if elsewhere:
+        return None, f"no {what} named in the signal's part of the sentence (the others are past a ';')"
+    return None, f"no {what} named in the sentence"
+
+
+def _actor(
+    sent: Sentence,
+    window: Span,
+    own: list[Span],
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    acted: dict[int, str],
+) -> tuple[str | None, str]:
+    """Role "actor": the acting one of `candidates`; `acted` gets the mentions passed over as what was acted on."""
     lo, hi = window
     # The part of the sentence the signal's words stand in: between the ";" around them (a news rundown lists its
     # stories so: "Смотрите в этом выпуске: …; …; …", outside trial 35), as cues and rule 3 do not reach past one.
     first, last = _part(sent, lo, hi)
-    if role == "any":
-        # Where or to whom an act happened is most often no actor ("Niger: general declares himself leader",
-        # outside trial 56, M1): the first candidate named, a headline's lead before ':' included.
-        what = kind if kind is not None else "of " + ", ".join(candidates)
-        elsewhere = False
-        for s, _e, eid in sent.mentions:
-            if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
-                if first <= s < last:
-                    whole = (first, last) == (sent.start, sent.end)
-                    where = "the sentence" if whole else "the signal's part of the sentence (between ';')"
-                    took = f"the first {what} named in {where}"
-                    return eid, took if kind is not None else f"{took} (role: any, whether it acted or not)"
-                elsewhere = True
-        if elsewhere:
-            return None, f"no {what} named in the signal's part of the sentence (the others are past a ';')"
-        return None, f"no {what} named in the sentence"
     mentions = [m for m in sent.mentions if m[2] in candidates]
     if not mentions:
         named = ", ".join(candidates) if kind is None else f"the {kind} entities"
@@ -167,6 +294,8 @@ def capture(
         # no preposition governs ("Из украинского плена освобождены 248 российских военных": not Ukraine, out
         # of whose captivity they came); none such: no capture.
         if not free:
+            for s, _e, _eid in mentions:
+                acted[s] = "after a preposition"
             return (
                 None,
                 "every mention named follows a preposition (or is a noun's genitive after one, or joined by 'и')",
@@ -199,6 +328,9 @@ def capture(
                 if attack is not None:
                     return eid, f"the agent of a passive ({verb!r} in its {attack!r})"
             places = [m for m in mentions if kinds.get(m[2]) == "place"]
+            for s, _e, eid in mentions:
+                if s < p and kinds.get(eid) != "place":
+                    acted[s] = f"before the passive {verb!r}"
             if not places:
                 # Say "no 'by'" only when there is none after the participle: a farther one is another verb's or
                 # out of reach ("imposed on Niger after talks held in Abuja by ...").
@@ -223,6 +355,7 @@ def capture(
         acted_on |= _targets_en(toks, base, mentions) | _deal_modifiers_en(toks, base, own, lo, hi, mentions)
         # The owner of a place is where, not who ("Ukraine's Odesa is alive despite shelling").
         acted_on |= _place_owners_en(sent, mentions, kinds)
+        acted |= {s: why.split(": ", 1)[1] for s, why in acted_on.items()}  # (each why opens with its word)
         if acted_on:
             mentions = [m for m in mentions if m[0] not in acted_on]
             if not mentions:
@@ -256,17 +389,25 @@ def capture(
                     far = f"{sent.words(near[0], near[1])!r} is before {word!r}"
                     return None, f"no mention before the signal's words names the actor ({note}; {far})"
                 return near[2], f"the nearest mention before the signal's words ({note})"
-    got, why = _nearest(sent, mentions, lo, hi, own, english=not russian)
+    got, why = _nearest(sent, mentions, lo, hi, own, acted, english=not russian)
     if got is None and acted_on:
         why += f" (skipped {'; '.join(acted_on.values())})"
     return got, why
 
 
 def _nearest(
-    sent: Sentence, mentions: list[tuple[int, int, str]], lo: int, hi: int, own: list[Span], *, english: bool
+    sent: Sentence,
+    mentions: list[tuple[int, int, str]],
+    lo: int,
+    hi: int,
+    own: list[Span],
+    acted: dict[int, str],
+    *,
+    english: bool,
 ) -> tuple[str | None, str]:
     """Rules 2 and 3 over the mentions left: the nearest before the signal's words, else the first after in their
-    clause (in English not the other side of a bilateral act, nor a verb's object)."""
+    clause (in English not the other side of a bilateral act, nor a verb's object); `acted` gets the mentions
+    passed over as what was acted on."""
     toks = sent.toks
     base = sent.start
     before = [m for m in mentions if m[1] < lo or (m[0] <= lo <= m[1])]
@@ -283,6 +424,8 @@ def _nearest(
             return eid, f"the owner of {noun!r} within the signal's words"
         inside = [m for m in mentions if m[0] <= hi and not any(a <= m[0] and m[1] <= z for a, z in own)]
         if inside:
+            for s, _e, _eid in inside:
+                acted[s] = "inside the signal's words"
             mentions = [m for m in mentions if m not in inside]
             if not mentions:
                 word = sent.words(inside[0][0], inside[0][1])
@@ -301,6 +444,7 @@ def _nearest(
         # "Putsch bid strikes French partner Burkina Faso" (outside trial 61, M3).
         verb = _object_of_en(sent, mentions[0][0], hi)
         if verb is not None:
+            acted[mentions[0][0]] = f"the object of {verb!r}"
             word = sent.words(mentions[0][0], mentions[0][1])
             return None, f"the first mention after the signal's words ({word!r}) is the object of {verb!r}"
     # Not across a clause break (";", ", and", ", but" …), as cues do not reach across one: "… imposed sanctions on
@@ -312,6 +456,8 @@ def _nearest(
         # treaty's other party (outside trial 23: read as North Korea ratifying, 18 days early), as does "the
         # treaty between Russia and North Korea".
         counterpart = _counterparts_en(toks, base, mentions)
+        for s, word in counterpart.items():
+            acted[s] = f"the act's other party ({word!r})"
         if counterpart:
             rest = [m for m in mentions if m[0] not in counterpart]
             if not rest or rest[0][0] >= _clause_end(sent, hi):

@@ -480,7 +480,7 @@ class Extractor:
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for cname, candidates, kind, role in sig.captures:
-            value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role)
+            value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role, explain=explain)
             if value is not None:
                 captures[cname] = value
             if explain:

@@ -45,18 +45,21 @@ def _capture(rules, signal: str, name: str, title: str, body: str = "") -> tuple
 
 
 @pytest.mark.parametrize(
-    "title",
+    ("title", "first"),
     [
-        "North Korea treaty ratified",
-        "North Korea defence pact ratified on Tuesday",
-        "The partnership treaty with Russia was ratified unanimously",
-        "Russian upper house says North Korea pact has been formally ratified",
+        ("North Korea treaty ratified", "north korea"),
+        ("North Korea defence pact ratified on Tuesday", "north korea"),
+        ("The partnership treaty with Russia was ratified unanimously", "russia"),
+        ("Russian upper house says North Korea pact has been formally ratified", "russian"),
     ],
 )
-def test_a_passive_without_by_names_no_party(title: str) -> None:
+def test_a_passive_without_by_names_no_party(title: str, first: str) -> None:
     value, why = _capture(DPRK.rules, "treaty_ratification", "party", title, body="Russia and North Korea.")
     assert value is None, (title, value, why)
-    assert why == "a passive with no agent ('ratified', no 'by'): what it names was acted on", why
+    # and what `role: any` would take instead (the first named), for a capture of what was acted on
+    assert (
+        why == f"a passive with no agent ('ratified', no 'by'): what it names was acted on; `role: any` takes “{first}”"
+    ), why
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,13 @@ def rules_check(
             typer.echo(str(p))
         end_process(1)
         raise typer.Exit(1) from None
+    from watchfloor.stream_processors.engine.role_check import capture_role_warnings
+
     bad_examples = example_problems(loaded)
-    for p in sorted([*bad_examples, *warning_problems(loaded, compiled)]):
+    # A capture that names only what was acted on in the examples (it wants `role: any`): read from the examples'
+    # sentences, so here rather than at compile, which reads no example.
+    roles = [loaded[w.pack].problem(w) for w in capture_role_warnings([lp.pack for lp in loaded], compiled)]
+    for p in sorted([*bad_examples, *warning_problems(loaded, compiled), *roles]):
         typer.echo(str(p))
     if bad_examples:
         end_process(1)
