@@ -81,6 +81,24 @@ class AlertCatalog:
 
 
 @dataclass(frozen=True)
+class Setback:
+    """What last took a thread down (outside trial 62, L6): the withdrawal, or the revision to a lower state, of an
+    alert that stood above the state the thread is at now. The thread's first message says it beside the new state,
+    so "Updated · now MEDIUM (unconfirmed)" does not hide why a HIGH story fell back."""
+
+    alert_id: str  # the alert withdrawn or revised, as `alerts list` names it
+    severity: str  # ... and its severity and confirmation then
+    confidence: str | None
+    reason: str = ""  # a withdrawal's reason (the engine's English; notifiers word it)
+    revision: Detection | None = None  # a revision's new alert (its `cause` says why): None for a withdrawal
+
+
+def state_rank(severity: str, confidence: str | None) -> tuple[int, int]:
+    """How high a severity and confirmation stand: by severity, then confirmed above unconfirmed."""
+    return SEVERITY_RANK.get(severity, -1), 0 if confidence == "unconfirmed" else 1
+
+
+@dataclass(frozen=True)
 class ThreadView:
     """The message a notice replies under and updates, and what that message should say now.
 
@@ -152,6 +170,9 @@ class ThreadView:
     # it keeps the evidence (trial 46, MED-3: "Updated · now HIGH" dropped both lines).
     first_earlier: EarlierStory | None = None
     first_later: LaterAlerts | None = None
+    # The latest withdrawal or downward revision of an alert that stood above the thread's state now: the first
+    # message says why the story fell back (Setback). None when nothing stood above it, or the thread rose again.
+    setback: Setback | None = None
 
     @property
     def target_is_first(self) -> bool:

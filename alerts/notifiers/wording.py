@@ -91,6 +91,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "replaced_by": " · replaced by alert {id}",
         "stands_on": " · the thread stands on alert {id}: {status}",
         "see_thread": " (see the thread)",
+        # after the thread's state on its first message: why the story fell back (notice.Setback); {why}: ": reason"
+        # of a withdrawal, " by a late report" or " (reason)" of a revision, "" when the line says it already
+        "setback_withdrawn": " · after alert {id}, {state}, was withdrawn{why}",
+        "setback_revised": " · after alert {id}, {state}, was revised{why}",
         "again": "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new story",
         "again_more": " ({n} earlier in this channel)",
         "its_message": "its message",
@@ -218,6 +222,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "replaced_by": " · заменено оповещением {id}",
         "stands_on": " · ветка держится на оповещении {id}: {status}",
         "see_thread": " (см. ветку)",
+        "setback_withdrawn": " · после отзыва оповещения {id} ({state}){why}",
+        "setback_revised": " · после пересмотра оповещения {id} ({state}){why}",
         "again": ("Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; это новый сюжет"),
         "again_more": " (всего ранее в этом канале: {n})",
         "its_message": "его сообщение",

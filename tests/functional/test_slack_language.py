@@ -310,3 +310,60 @@ def test_capture_labels_are_russian_for_known_names_and_as_written_for_others(sl
     assert "*Место*\nКурская область" in russian and "*Сторона*\nКНДР" in russian
     assert "*Border post*\nСуджа" in russian  # a name no table knows: as English shows it
     assert "*Place*\nКурская область" in english and "*Party*\nКНДР" in english and "*Border post*" in english
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_first_message_keeps_saying_why_the_story_fell_back(slack_server: FakeSlack, language: str) -> None:
+    """Outside trial 62, L6: once the withdrawal of the CRITICAL confirmation was told, the first message read
+    "Updated · now MEDIUM (unconfirmed) · …" alone: why the story fell back was only in the thread."""
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    (root, *_), _ = corrected_thread(slack_server, language, reason)
+    (status,) = [line for line in said(root).split("\n") if line.startswith(("*Обновлено*", "*Updated*"))]
+    if language == "ru":
+        assert status == (
+            "*Обновлено* · теперь :large_yellow_circle: СРЕДНЯЯ (не подтверждено) · 1 независимый источник и 3 "
+            "обновления в ветке · после отзыва оповещения det0002 (КРИТИЧЕСКАЯ): исправлено издателем: материал "
+            f"https://ria.example/a10 (РИА Пример) изменён {EDITED_TOKEN}, и в новом тексте больше нет того, на чём "
+            "основывалось оповещение"
+        )
+    else:
+        assert status == (
+            "*Updated* · now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 3 updates in the "
+            f"thread · after alert det0002, CRITICAL, was withdrawn: {reason}"
+        )
+    # the revision's rewrite of it, which says the same reason itself, named the withdrawal without saying it twice
+    opening = ("*Пересмотрено* (", "*Revised* (")
+    (revised,) = [line for u in slack_server.updates for line in said(u).split("\n") if line.startswith(opening)]
+    if language == "ru":
+        assert revised.endswith(" · после отзыва оповещения det0002 (КРИТИЧЕСКАЯ)")
+    else:
+        assert revised.endswith(" · after alert det0002, CRITICAL, was withdrawn")
+
+
+def test_a_story_that_rose_again_says_no_fall_back(slack_server: FakeSlack) -> None:
+    """The reason is said while the thread stays below what was withdrawn: a new confirmation that raises it again
+    leaves "Updated · now CRITICAL" alone."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[SlackChannel(name="desk", channel="#desk")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    first = report(1, "Первый канал")
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (first,)))])
+    assert dispatcher.cycle().ok
+    store.append([detection_event(pow_alert(2, "critical", "confirmed", (first, report(2, "ТАСС"))))])
+    assert dispatcher.cycle().ok
+    revised = pow_alert(3, "medium", "unconfirmed", (first,), revises="det0001", revision=1, cause=reason)
+    gone = Retraction(alert_id="det0002", rule="pow-returned", group=GROUP, reason=reason, revision=1, at=EDITED)
+    store.append([detection_event(revised), retraction_event(gone)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    assert "was withdrawn: corrected by the publisher" in said(root)
+    store.append([detection_event(pow_alert(4, "critical", "confirmed", (first, report(4, "Интерфакс"))))])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    (status,) = [line for line in said(root).split("\n") if line.startswith("*Updated*")]
+    assert status == "*Updated* · now :red_circle: CRITICAL · 2 independent sources and 4 updates in the thread"
