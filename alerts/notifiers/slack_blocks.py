@@ -407,9 +407,8 @@ def _full(
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         told_at = max(ev.published_at for ev in told)
         blocks += _evidence_blocks(told, words.text("told_before"), told_at, most=MAX_TOLD, words=words)
-        blocks.append(
-            _context(words.text("same_time_told_note" if det.same_time and det.cause is None else "told_note"))
-        )
+        note = "same_time_told_note" if det.same_time and det.cause is None else "told_note"
+        blocks.append(_context(words.text(note + ("_one" if len(told) == 1 else ""))))
     buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
     newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it

@@ -27,14 +27,23 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "evidence": "Evidence",
         "new_evidence": "New evidence",
         "told_before": "Told before",
-        # below the reports told before a revision; the second when a report of the alert's very time leads it now
+        # below the reports told before a revision; the second when a report of the alert's very time leads it now;
+        # `_one`: of one report (outside trial 62, L7: "a late report" is one read later, maybe dated earlier)
         "told_note": (
-            "Shown here before a late report revised this alert: these reports still stand (held back as repeats of "
-            "the revised alert), and the thread counts them."
+            "Shown here before a report read later revised this alert: they still stand, kept as repeats of the "
+            "revised alert, so the thread still counts them."
+        ),
+        "told_note_one": (
+            "Shown here before a report read later revised this alert: it still stands, kept as a repeat of the "
+            "revised alert, so the thread still counts it."
         ),
         "same_time_told_note": (
-            "Shown here before a report of the same time, read later, came to lead this alert: these reports still "
-            "stand (held back as repeats of the revised alert), and the thread counts them."
+            "Shown here before a report of the same time, read later, came to lead this alert: they still stand, "
+            "kept as repeats of the revised alert, so the thread still counts them."
+        ),
+        "same_time_told_note_one": (
+            "Shown here before a report of the same time, read later, came to lead this alert: it still stands, "
+            "kept as a repeat of the revised alert, so the thread still counts it."
         ),
         # what changed a revised alert (English: notice.revision_cause, which says the same)
         "cause_late": "A late report changed this alert",
@@ -167,12 +176,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "new_evidence": "Новые сообщения",
         "told_before": "Показано ранее",
         "told_note": (
-            "Показаны здесь до того, как более позднее сообщение пересмотрело это оповещение: они остаются в силе "
-            "(придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+            "Показаны здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: они остаются в "
+            "силе — сохранены как повторы пересмотренного оповещения, и ветка по-прежнему их учитывает."
+        ),
+        "told_note_one": (
+            "Показано здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: оно остаётся в "
+            "силе — сохранено как повтор пересмотренного оповещения, и ветка по-прежнему его учитывает."
         ),
         "same_time_told_note": (
-            "Показаны здесь до того, как сообщение того же времени, прочитанное позже, стало главным в этом "
-            "оповещении: они остаются в силе (придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+            "Показаны здесь до того, как сообщение того же времени, полученное позже, стало главным в этом "
+            "оповещении: они остаются в силе — сохранены как повторы пересмотренного оповещения, и ветка "
+            "по-прежнему их учитывает."
+        ),
+        "same_time_told_note_one": (
+            "Показано здесь до того, как сообщение того же времени, полученное позже, стало главным в этом "
+            "оповещении: оно остаётся в силе — сохранено как повтор пересмотренного оповещения, и ветка "
+            "по-прежнему его учитывает."
         ),
         "cause_late": "Запоздавшее сообщение изменило это оповещение",
         "cause_same_time": (

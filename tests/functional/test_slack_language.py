@@ -138,7 +138,13 @@ def test_a_revision_by_a_late_report_is_worded_in_russian(slack_server: FakeSlac
     (reply,) = slack_server.thread(root["ts"])
     first = said(root)
     assert "*Пересмотрено* запоздавшим сообщением: теперь оповещение det0003 (см. ветку)" in first
-    assert "*Показано ранее* (1)" in first and "они остаются в силе" in first
+    assert "*Показано ранее* (1)" in first
+    # Outside trial 62, L7: «более позднее сообщение» of a report dated earlier, read later; «Показаны… они» of one
+    # report; «придержаны как повторы», opaque
+    assert (
+        "Показано здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: оно остаётся в силе — "
+        "сохранено как повтор пересмотренного оповещения, и ветка по-прежнему его учитывает."
+    ) in first
     answer = said(reply)
     assert "*Пересмотрено* · :large_yellow_circle: СРЕДНЯЯ (не подтверждено)" in answer
     assert "Запоздавшее сообщение изменило это оповещение; сообщение выше теперь показывает" in answer
@@ -367,3 +373,45 @@ def test_a_story_that_rose_again_says_no_fall_back(slack_server: FakeSlack) -> N
     (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
     (status,) = [line for line in said(root).split("\n") if line.startswith("*Updated*")]
     assert status == "*Updated* · now :red_circle: CRITICAL · 2 independent sources and 4 updates in the thread"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_note_below_reports_told_before_agrees_with_their_count(slack_server: FakeSlack, language: str) -> None:
+    """Outside trial 62, L7: the note below the reports a message showed before a late report revised its alert said
+    "these reports … them" (Russian «Показаны… они») of one report too."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[SlackChannel(name="desk", channel="#desk", language=language)],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    two = (report(1, "Первый канал"), report(2, "ТАСС"))
+    store.append([detection_event(pow_alert(1, "high", "confirmed", two))])
+    assert dispatcher.cycle().ok
+    # a report dated before both, read after them: the alert is revised to rest on it, the two told before kept
+    late = pow_alert(3, "high", "confirmed", (report(0, "РИА"), two[0]), revises="det0001", revision=1)
+    store.append([detection_event(late)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    if language == "en":
+        assert (
+            "Shown here before a report read later revised this alert: it still stands, kept as a repeat of the "
+            "revised alert, so the thread still counts it."
+        ) in said(root)
+    else:
+        assert "оно остаётся в силе — сохранено как повтор пересмотренного оповещения" in said(root)
+    again = pow_alert(4, "high", "confirmed", (report(-1, "Интерфакс"),), revises="det0003", revision=2)
+    store.append([detection_event(again)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    if language == "en":
+        assert (
+            "Shown here before a report read later revised this alert: they still stand, kept as repeats of the "
+            "revised alert, so the thread still counts them."
+        ) in said(root)
+    else:
+        assert (
+            "Показаны здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: они остаются в "
+            "силе — сохранены как повторы пересмотренного оповещения, и ветка по-прежнему их учитывает."
+        ) in said(root)
