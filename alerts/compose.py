@@ -15,6 +15,7 @@ from .notice import (
     REPLACEABLE,
     REPLACED,
     WITHDRAWN_UNSENT,
+    EarlierStory,
     Notice,
     Revisions,
     Setback,
@@ -32,6 +33,7 @@ from .notice import (
     standing_alerts,
     standing_for,
     state_rank,
+    story_before,
     story_period,
     thread_of,
     thread_reports,
@@ -182,11 +184,7 @@ def _decide(
         if gone is not None:
             return Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
     if rec.kind == "alert":
-        return Tell(
-            dataclasses.replace(
-                base, earlier=earlier_story(thread, alert, story_period(rec.payload)), later=later_alerts(thread, rec)
-            )
-        )
+        return Tell(dataclasses.replace(base, earlier=earlier_of(thread, rec, alert), later=later_alerts(thread, rec)))
     if rec.parent_id is None:
         return Tell(base)
     by_key = {r.alert_id: r for r in thread}
@@ -415,11 +413,15 @@ def first_place(
     if not first or alert is None:
         return view
     then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
-    return dataclasses.replace(
-        view,
-        first_earlier=earlier_story(then, alert, story_period(root.payload)),
-        first_later=later_alerts(then, root),
-    )
+    return dataclasses.replace(view, first_earlier=earlier_of(then, root, alert), first_later=later_alerts(then, root))
+
+
+def earlier_of(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert) -> EarlierStory | None:
+    """What the message of `rec`, a new alert's row, says of its rule and group's earlier story: the one its channel
+    was told (earlier_story, from the channel's `rows`), else the one intake decided for every channel (story_before:
+    a channel that holds no message of it, outside trial 62, L3)."""
+    period = story_period(rec.payload)
+    return earlier_story(rows, alert, period) or story_before(rec.payload, alert, period)
 
 
 def with_thread(

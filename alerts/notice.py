@@ -398,6 +398,25 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within, ref=ref)
 
 
+def story_before(data: Mapping[str, Any] | None, alert: Alert, period: timedelta | None = None) -> EarlierStory | None:
+    """The earlier story intake wrote into a new alert's row (`story_before`: intake.StoryBefore, decided once for all
+    channels), for a channel that holds no message of it (earlier_story finds none there: a DM subscribed since, a
+    channel whose filters kept that story out): its line names the alert without a link, and no count of this
+    channel's (outside trial 62, L3). None in rows written before it."""
+    raw: Any = (data or {}).get("story_before")
+    try:
+        alert_id = str(raw["alert_id"])
+        fired, began = datetime.fromisoformat(raw["fired_at"]), datetime.fromisoformat(raw["began"])
+        stands = bool(raw["stands"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not began < alert.detection.fired_at:
+        return None
+    gap = alert.detection.fired_at - began
+    within = gap if period is not None and stands and gap <= period else None
+    return EarlierStory(alert_id=alert_id, fired_at=fired, count=1, within=within)
+
+
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
     """The alerts of `rec`'s rule and group that fired after it and that its channel was sent first, of those that
     still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from the rows of its channel

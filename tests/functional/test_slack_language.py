@@ -415,3 +415,30 @@ def test_the_note_below_reports_told_before_agrees_with_their_count(slack_server
             "Показаны здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: они остаются в "
             "силе — сохранены как повторы пересмотренного оповещения, и ветка по-прежнему их учитывает."
         ) in said(root)
+
+
+def test_a_channel_that_holds_no_message_of_the_earlier_story_still_says_again(slack_server: FakeSlack) -> None:
+    """Outside trial 62, L3: a DM subscribed after a story (here: a channel whose `min_severity` kept that story out)
+    got its rule and group's next story without the "Again: …" line another channel got: the line came from the
+    channel's own messages. The story is decided once for all channels, so the line is said in each: with a link
+    where the channel has the earlier story's message, as text alone where it has none."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[
+            SlackChannel(name="desk", channel="#desk"),
+            SlackChannel(name="dm", channel="#ru-high", language="ru"),
+        ],
+        subscriptions=[Subscription(channel="desk"), Subscription(channel="dm", min_severity="high")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (report(1, "Первый канал"),)))])
+    assert dispatcher.cycle().ok
+    later = report(2, "ТАСС").model_copy(update={"published_at": T0 + timedelta(days=5)})
+    store.append([detection_event(pow_alert(2, "high", "unconfirmed", (later,)))])
+    assert dispatcher.cycle().ok
+    shown = {slack_server.channel_id(m["channel"]): said(m) for m in slack_server.messages if "det0002" in said(m)}
+    when = f"<!date^{int((T0 + timedelta(minutes=1)).timestamp())}^{{date_num}} {{time}}|2026-07-17 09:01 UTC>"
+    desk, dm = shown[FakeSlack.channel_id("#desk")], shown[FakeSlack.channel_id("#ru-high")]
+    assert f"Again: the last alert of this rule and group was det0001, fired {when}; a new story (<https://" in desk
+    assert f"Снова: последнее оповещение этого правила и группы — det0001, поднято {when}; это новый сюжет\n" in dm
