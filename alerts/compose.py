@@ -184,7 +184,15 @@ def _decide(
         if gone is not None:
             return Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
     if rec.kind == "alert":
-        return Tell(dataclasses.replace(base, earlier=earlier_of(thread, rec, alert), later=later_alerts(thread, rec)))
+        held = (rec.payload or {}).get("revises_held")
+        return Tell(
+            dataclasses.replace(
+                base,
+                earlier=earlier_of(thread, rec, alert),
+                later=later_alerts(thread, rec),
+                revises_held=held if isinstance(held, str) else None,
+            )
+        )
     if rec.parent_id is None:
         return Tell(base)
     by_key = {r.alert_id: r for r in thread}

@@ -188,6 +188,10 @@ def plan_detection(
         )
     if story.before is not None:  # (named where the channel holds no message of it: compose.earlier_of)
         common["story_before"] = story.before.payload()
+    if det.revises is not None and any(r.status == HELD and _alert_id(r) == det.revises for r in rows):
+        # a revision of an alert the channel's throttle held, told on its own: its message says what it revises
+        # (outside trial 62, L7: a top-level MEDIUM with no line, where the other channels had a revision reply)
+        common["revises_held"] = det.revises
     return DeliveryRecord(
         key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
     )

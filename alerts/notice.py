@@ -322,6 +322,7 @@ class Notice:
     superseded_by: str | None = None  # a retraction's replacement alert, when there is one
     earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
     later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group that fired after it
+    revises_held: str | None = None  # a new alert that revises one this channel's throttle held (no message of it)
 
     @property
     def threaded(self) -> bool:

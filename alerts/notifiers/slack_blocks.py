@@ -475,6 +475,8 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     status = ""
     if notice.kind in ("followup", "revision") and notice.parent_id:
         status = words.text("revises" if notice.kind == "revision" else "follows", id=fit(notice.parent_id, 100))
+    elif notice.kind == "alert" and notice.revises_held:
+        status = words.text("revises", id=fit(notice.revises_held, 100)) + words.text("held_by_throttle")
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, earlier_line(notice.earlier, words)]))
     lead = _later_line(notice.later, words) if notice.later is not None else ""

@@ -69,6 +69,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         # status lines
         "follows": "Follows alert {id}",
         "revises": "Revises alert {id}",
+        "held_by_throttle": " (held by this channel's throttle)",
         "update": "Update",
         "revised": "Revised",
         "updated": "Updated",
@@ -213,6 +214,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "withdrawn_header": "Отозвано: {title}",
         "follows": "Продолжает оповещение {id}",
         "revises": "Пересматривает оповещение {id}",
+        "held_by_throttle": " (его задержало ограничение этого канала)",
         "update": "Обновление",
         "revised": "Пересмотрено",
         "updated": "Обновлено",
