@@ -15,8 +15,10 @@ from .notice import (
     REPLACEABLE,
     REPLACED,
     WITHDRAWN_UNSENT,
+    EarlierStory,
     Notice,
     Revisions,
+    Setback,
     ThreadView,
     alert_of,
     earlier_story,
@@ -30,6 +32,8 @@ from .notice import (
     revision_chain,
     standing_alerts,
     standing_for,
+    state_rank,
+    story_before,
     story_period,
     thread_of,
     thread_reports,
@@ -180,9 +184,13 @@ def _decide(
         if gone is not None:
             return Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
     if rec.kind == "alert":
+        held = (rec.payload or {}).get("revises_held")
         return Tell(
             dataclasses.replace(
-                base, earlier=earlier_story(thread, alert, story_period(rec.payload)), later=later_alerts(thread, rec)
+                base,
+                earlier=earlier_of(thread, rec, alert),
+                later=later_alerts(thread, rec),
+                revises_held=held if isinstance(held, str) else None,
             )
         )
     if rec.parent_id is None:
@@ -413,11 +421,15 @@ def first_place(
     if not first or alert is None:
         return view
     then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
-    return dataclasses.replace(
-        view,
-        first_earlier=earlier_story(then, alert, story_period(root.payload)),
-        first_later=later_alerts(then, root),
-    )
+    return dataclasses.replace(view, first_earlier=earlier_of(then, root, alert), first_later=later_alerts(then, root))
+
+
+def earlier_of(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert) -> EarlierStory | None:
+    """What the message of `rec`, a new alert's row, says of its rule and group's earlier story: the one its channel
+    was told (earlier_story, from the channel's `rows`), else the one intake decided for every channel (story_before:
+    a channel that holds no message of it, outside trial 62, L3)."""
+    period = story_period(rec.payload)
+    return earlier_story(rows, alert, period) or story_before(rec.payload, alert, period)
 
 
 def with_thread(
@@ -438,10 +450,17 @@ def with_thread(
     own_seq = next((r.seq for r in rows if r.alert_id == base.key), max((r.seq for r in rows), default=0) + 1)
     told = [(r.seq, a) for r in sent if r.kind != "retraction" and (a := alert_of(r.payload)) is not None]
     withdrawn: dict[str, str] = {}  # alert id -> why it was withdrawn
+    # (seq, the alert withdrawn or the revision, the reason of a withdrawal, a revision): what may have taken the
+    # thread down (Setback)
+    changes: list[tuple[int, Alert, str, bool]] = []
     for r in sent:
+        if r.kind == "revision" and (a := alert_of(r.payload)) is not None:
+            changes.append((r.seq, a, "", True))
         if r.kind == "retraction":
             why = str((r.payload or {}).get("reason") or "withdrawn")
             gone = alert_of(r.payload)
+            if gone is not None:
+                changes.append((r.seq, gone, why, False))
             for i in (r.parent_id, gone.id if gone is not None else None):
                 if i:
                     withdrawn.setdefault(i, why)
@@ -461,11 +480,16 @@ def with_thread(
             continue
         if r.kind == "retraction":
             gone = alert_of(r.payload)
+            why = str((r.payload or {}).get("reason") or "withdrawn")
             for i in (r.parent_id, gone.id if gone is not None else None):
                 if i:
-                    withdrawn.setdefault(i, str((r.payload or {}).get("reason") or "withdrawn"))
+                    withdrawn.setdefault(i, why)
+            if gone is not None:
+                changes.append((r.seq, gone, why, False))
         elif r.kind in ("revision", "followup") and (a := alert_of(r.payload)) is not None:
             told.append((r.seq, a))
+            if r.kind == "revision":
+                changes.append((r.seq, a, "", True))
     # revisions replaced before they were sent: a revision of one of them replaces what it stood for
     passed = [a for r in rows if replaced_unsent(r) and (a := alert_of(r.payload)) is not None]
     if base.kind in ("followup", "revision"):
@@ -475,8 +499,11 @@ def with_thread(
         for i in (base.parent_id, base.alert.id):
             if i:
                 withdrawn[i] = base.reason or "withdrawn"
+        changes.append((own_seq, base.alert, base.reason or "withdrawn", False))
     else:
         told.append((own_seq, base.alert))
+        if base.kind == "revision":
+            changes.append((own_seq, base.alert, "", True))
     target = shown
     if base.kind in ("followup", "revision"):
         target = standing_for(shown, before, passed)  # what the message shows now: the alert's last revision sent
@@ -543,8 +570,33 @@ def with_thread(
         told_reports=revisions.told_before(shown, base.alert if base.kind == "revision" else target),
         first_told_reports=first_told,
         quiet=quiet,
+        setback=_setback(changes, told, newest) if newest_now is not None else None,
     )
     return dataclasses.replace(base, thread=view)
+
+
+def _setback(
+    changes: Sequence[tuple[int, Alert, str, bool]], told: Sequence[tuple[int, Alert]], now: Alert
+) -> Setback | None:
+    """The latest of a thread's `changes` (seq, the alert withdrawn or the revision, a withdrawal's reason, whether a
+    revision) that took down an alert standing above the state of `now`, its newest standing alert: a withdrawal, or
+    a revision to a lower state (ThreadView.setback). `told`: (seq, alert) of what the channel was told, where the
+    alert a revision replaced is found."""
+    floor = state_rank(now.detection.severity, now.detection.confidence)
+    for seq, alert, reason, revision in sorted(changes, key=lambda c: c[0], reverse=True):
+        det = alert.detection
+        if not revision:
+            if state_rank(det.severity, det.confidence) > floor:
+                return Setback(alert.id, det.severity, det.confidence, reason=reason)
+            continue
+        replaced = [(s, a) for s, a in told if a.id == det.revises and s < seq]
+        if not replaced:
+            continue
+        old = max(replaced, key=lambda x: x[0])[1].detection
+        was = state_rank(old.severity, old.confidence)
+        if was > floor and was > state_rank(det.severity, det.confidence):
+            return Setback(det.revises or "", old.severity, old.confidence, revision=det)
+    return None
 
 
 def _change(row: DeliveryRecord) -> int:

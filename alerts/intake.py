@@ -186,6 +186,12 @@ def plan_detection(
             seq=seq,
             order_at=max(at, told_at(_in_place_of(rows, root))),
         )
+    if story.before is not None:  # (named where the channel holds no message of it: compose.earlier_of)
+        common["story_before"] = story.before.payload()
+    if det.revises is not None and any(r.status == HELD and _alert_id(r) == det.revises for r in rows):
+        # a revision of an alert the channel's throttle held, told on its own: its message says what it revises
+        # (outside trial 62, L7: a top-level MEDIUM with no line, where the other channels had a revision reply)
+        common["revises_held"] = det.revises
     return DeliveryRecord(
         key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
     )
@@ -390,6 +396,28 @@ class Story:
 
     root: str  # delivery key of its first detection
     members: frozenset[str]  # delivery keys of its detections before this one in the log (empty: it starts one)
+    # Of a detection that starts a story: the story of its rule and group begun last before it (Stories.before), which
+    # its message names ("Again: …") in a channel that holds no message of it (outside trial 62, L3: a DM subscribed
+    # since got no line, though the story is decided once for all channels). None: none, or it starts no story.
+    before: StoryBefore | None = None
+
+
+@dataclass(frozen=True)
+class StoryBefore:
+    """The story of a rule and group begun last before a detection that starts another (in event time)."""
+
+    alert_id: str  # its newest alert standing then (else its first), as `alerts list` names it
+    fired_at: datetime  # when that alert fired
+    began: datetime  # when the story's first alert fired
+    stands: bool  # whether one of its alerts stood then
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "alert_id": self.alert_id,
+            "fired_at": self.fired_at.isoformat(),
+            "began": self.began.isoformat(),
+            "stands": self.stands,
+        }
 
 
 class _Thread:
@@ -493,7 +521,40 @@ class Stories:
                 reach=reach,
                 reports_from=reports_from(det),
             )
-        return self._story(n)
+        story = self._story(n)
+        if not story.members:
+            story = Story(story.root, story.members, self.before(n))
+        return story
+
+    def before(self, n: int) -> StoryBefore | None:
+        """Of detection number `n`, which starts a story, the story of its rule and group begun last before it: the
+        latest first detection fired before it and taken before it. Its alert named is the newest standing just before
+        `n` (a confirmation's HIGH, not the MEDIUM it followed; a revision, not what it replaced), else its first."""
+        if self._root[n] != n:
+            return None
+        t = self._by_number[self._thread[n]]
+        position, fired = self._position[n], self._fired[n]
+        roots = t.roots
+        root = -1
+        for i in range(bisect_left(roots, fired, key=self._fired.__getitem__) - 1, -1, -1):
+            if self._position[roots[i]] < position:
+                root = roots[i]
+                break
+        if root < 0:
+            return None
+        newest, j = -1, root
+        while j >= 0:
+            if self._position[j] < position < self._ended[j] and (newest < 0 or self._when(j) > self._when(newest)):
+                newest = j
+            j = self._next[j]
+        shown = newest if newest >= 0 else root
+        try:
+            fired_at = _EPOCH + timedelta(microseconds=self._fired[shown])
+            began = _EPOCH + timedelta(microseconds=self._fired[root])
+        except OverflowError:  # (a time at the calendar's edge: the line is left out, as a time it cannot carry)
+            return None
+        alert_id = self._alert_ids.get(shown, self._keys[shown])
+        return StoryBefore(alert_id=alert_id, fired_at=fired_at, began=began, stands=newest >= 0)
 
     def add(
         self,

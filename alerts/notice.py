@@ -81,6 +81,24 @@ class AlertCatalog:
 
 
 @dataclass(frozen=True)
+class Setback:
+    """What last took a thread down (outside trial 62, L6): the withdrawal, or the revision to a lower state, of an
+    alert that stood above the state the thread is at now. The thread's first message says it beside the new state,
+    so "Updated · now MEDIUM (unconfirmed)" does not hide why a HIGH story fell back."""
+
+    alert_id: str  # the alert withdrawn or revised, as `alerts list` names it
+    severity: str  # ... and its severity and confirmation then
+    confidence: str | None
+    reason: str = ""  # a withdrawal's reason (the engine's English; notifiers word it)
+    revision: Detection | None = None  # a revision's new alert (its `cause` says why): None for a withdrawal
+
+
+def state_rank(severity: str, confidence: str | None) -> tuple[int, int]:
+    """How high a severity and confirmation stand: by severity, then confirmed above unconfirmed."""
+    return SEVERITY_RANK.get(severity, -1), 0 if confidence == "unconfirmed" else 1
+
+
+@dataclass(frozen=True)
 class ThreadView:
     """The message a notice replies under and updates, and what that message should say now.
 
@@ -152,6 +170,9 @@ class ThreadView:
     # it keeps the evidence (trial 46, MED-3: "Updated · now HIGH" dropped both lines).
     first_earlier: EarlierStory | None = None
     first_later: LaterAlerts | None = None
+    # The latest withdrawal or downward revision of an alert that stood above the thread's state now: the first
+    # message says why the story fell back (Setback). None when nothing stood above it, or the thread rose again.
+    setback: Setback | None = None
 
     @property
     def target_is_first(self) -> bool:
@@ -301,6 +322,7 @@ class Notice:
     superseded_by: str | None = None  # a retraction's replacement alert, when there is one
     earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
     later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group that fired after it
+    revises_held: str | None = None  # a new alert that revises one this channel's throttle held (no message of it)
 
     @property
     def threaded(self) -> bool:
@@ -375,6 +397,25 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
     gap = alert.detection.fired_at - began
     within = gap if period is not None and stands and gap <= period else None
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within, ref=ref)
+
+
+def story_before(data: Mapping[str, Any] | None, alert: Alert, period: timedelta | None = None) -> EarlierStory | None:
+    """The earlier story intake wrote into a new alert's row (`story_before`: intake.StoryBefore, decided once for all
+    channels), for a channel that holds no message of it (earlier_story finds none there: a DM subscribed since, a
+    channel whose filters kept that story out): its line names the alert without a link, and no count of this
+    channel's (outside trial 62, L3). None in rows written before it."""
+    raw: Any = (data or {}).get("story_before")
+    try:
+        alert_id = str(raw["alert_id"])
+        fired, began = datetime.fromisoformat(raw["fired_at"]), datetime.fromisoformat(raw["began"])
+        stands = bool(raw["stands"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not began < alert.detection.fired_at:
+        return None
+    gap = alert.detection.fired_at - began
+    within = gap if period is not None and stands and gap <= period else None
+    return EarlierStory(alert_id=alert_id, fired_at=fired, count=1, within=within)
 
 
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:

@@ -407,9 +407,8 @@ def _full(
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         told_at = max(ev.published_at for ev in told)
         blocks += _evidence_blocks(told, words.text("told_before"), told_at, most=MAX_TOLD, words=words)
-        blocks.append(
-            _context(words.text("same_time_told_note" if det.same_time and det.cause is None else "told_note"))
-        )
+        note = "same_time_told_note" if det.same_time and det.cause is None else "told_note"
+        blocks.append(_context(words.text(note + ("_one" if len(told) == 1 else ""))))
     buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
     newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it
@@ -476,6 +475,8 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     status = ""
     if notice.kind in ("followup", "revision") and notice.parent_id:
         status = words.text("revises" if notice.kind == "revision" else "follows", id=fit(notice.parent_id, 100))
+    elif notice.kind == "alert" and notice.revises_held:
+        status = words.text("revises", id=fit(notice.revises_held, 100)) + words.text("held_by_throttle")
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, earlier_line(notice.earlier, words)]))
     lead = _later_line(notice.later, words) if notice.later is not None else ""
@@ -614,6 +615,9 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
         )
     if thread.revised_by is not None:
         status += words.text("thread_state", status=_thread_status(thread, words))
+        status += _setback_text(thread, words, said=alert.detection.cause)
+    else:
+        status += _setback_text(thread, words)
     lead, status, prefix = _first_place(thread, status, words)
     blocks = _full(
         notice,
@@ -629,6 +633,31 @@ def build_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, list[di
     )
     text = fallback_text(alert, prefix=prefix, state=(thread.severity, thread.confidence), words=words)
     return text, _first_acknowledged(blocks, thread, words)
+
+
+def _setback_text(thread: ThreadView, words: Wording, said: str | None = None) -> str:
+    """Why the thread's first message shows a lower state than an alert of its story stood at (ThreadView.setback),
+    for after its state: " · after alert X, HIGH, was withdrawn: corrected by the publisher: …" (outside trial 62, L6:
+    "Updated · now MEDIUM (unconfirmed)" no longer said why the HIGH story fell back). `said`: a reason the line says
+    already (a revision's own cause), not said twice. "" when nothing took the thread down."""
+    setback = thread.setback
+    if setback is None or (setback.revision is not None and setback.revision.id == thread.revised_by):
+        return ""  # (a revision's rewrite says what it revised and why itself)
+    state = escape(words.severity(setback.severity))
+    if setback.confidence == "unconfirmed":
+        state += words.text("digest_unconfirmed")
+    revision = setback.revision
+    if revision is None:
+        reason = setback.reason
+        why = "" if reason == said else f": {own_reason(reason, words) or escape(fit(one_line(reason), 1500))}"
+        return words.text("setback_withdrawn", id=fit(setback.alert_id, 100), state=state, why=why)
+    if revision.cause is None:
+        why = " " + words.text("by_same_time" if revision.same_time else "by_late_report")
+    elif revision.cause == said:
+        why = ""
+    else:
+        why = f" ({own_reason(revision.cause, words) or escape(fit(one_line(revision.cause), 1500))})"
+    return words.text("setback_revised", id=fit(setback.alert_id, 100), state=state, why=why)
 
 
 def _first_sources(thread: ThreadView, words: Wording) -> str:
@@ -667,7 +696,8 @@ def build_first_update(notice: Notice, words: Wording = ENGLISH) -> tuple[str, l
         return None
     if thread.first_withdrawn is not None:  # it stays withdrawn, and says what the thread stands on now
         return _withdrawn(notice, thread.first, thread.first_withdrawn, thread, thread.first_acknowledged, words)
-    lead, status, prefix = _first_place(thread, f"*{words.text('updated')}* · {_thread_status(thread, words)}", words)
+    status = f"*{words.text('updated')}* · {_thread_status(thread, words)}{_setback_text(thread, words)}"
+    lead, status, prefix = _first_place(thread, status, words)
     blocks = _full(
         notice,
         thread.first,

@@ -27,14 +27,23 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "evidence": "Evidence",
         "new_evidence": "New evidence",
         "told_before": "Told before",
-        # below the reports told before a revision; the second when a report of the alert's very time leads it now
+        # below the reports told before a revision; the second when a report of the alert's very time leads it now;
+        # `_one`: of one report (outside trial 62, L7: "a late report" is one read later, maybe dated earlier)
         "told_note": (
-            "Shown here before a late report revised this alert: these reports still stand (held back as repeats of "
-            "the revised alert), and the thread counts them."
+            "Shown here before a report read later revised this alert: they still stand, kept as repeats of the "
+            "revised alert, so the thread still counts them."
+        ),
+        "told_note_one": (
+            "Shown here before a report read later revised this alert: it still stands, kept as a repeat of the "
+            "revised alert, so the thread still counts it."
         ),
         "same_time_told_note": (
-            "Shown here before a report of the same time, read later, came to lead this alert: these reports still "
-            "stand (held back as repeats of the revised alert), and the thread counts them."
+            "Shown here before a report of the same time, read later, came to lead this alert: they still stand, "
+            "kept as repeats of the revised alert, so the thread still counts them."
+        ),
+        "same_time_told_note_one": (
+            "Shown here before a report of the same time, read later, came to lead this alert: it still stands, "
+            "kept as a repeat of the revised alert, so the thread still counts it."
         ),
         # what changed a revised alert (English: notice.revision_cause, which says the same)
         "cause_late": "A late report changed this alert",
@@ -60,6 +69,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         # status lines
         "follows": "Follows alert {id}",
         "revises": "Revises alert {id}",
+        "held_by_throttle": " (held by this channel's throttle)",
         "update": "Update",
         "revised": "Revised",
         "updated": "Updated",
@@ -91,6 +101,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "replaced_by": " · replaced by alert {id}",
         "stands_on": " · the thread stands on alert {id}: {status}",
         "see_thread": " (see the thread)",
+        # after the thread's state on its first message: why the story fell back (notice.Setback); {why}: ": reason"
+        # of a withdrawal, " by a late report" or " (reason)" of a revision, "" when the line says it already
+        "setback_withdrawn": " · after alert {id}, {state}, was withdrawn{why}",
+        "setback_revised": " · after alert {id}, {state}, was revised{why}",
         "again": "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new story",
         "again_more": " ({n} earlier in this channel)",
         "its_message": "its message",
@@ -163,12 +177,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "new_evidence": "Новые сообщения",
         "told_before": "Показано ранее",
         "told_note": (
-            "Показаны здесь до того, как более позднее сообщение пересмотрело это оповещение: они остаются в силе "
-            "(придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+            "Показаны здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: они остаются в "
+            "силе — сохранены как повторы пересмотренного оповещения, и ветка по-прежнему их учитывает."
+        ),
+        "told_note_one": (
+            "Показано здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: оно остаётся в "
+            "силе — сохранено как повтор пересмотренного оповещения, и ветка по-прежнему его учитывает."
         ),
         "same_time_told_note": (
-            "Показаны здесь до того, как сообщение того же времени, прочитанное позже, стало главным в этом "
-            "оповещении: они остаются в силе (придержаны как повторы пересмотренного оповещения), и ветка их учитывает."
+            "Показаны здесь до того, как сообщение того же времени, полученное позже, стало главным в этом "
+            "оповещении: они остаются в силе — сохранены как повторы пересмотренного оповещения, и ветка "
+            "по-прежнему их учитывает."
+        ),
+        "same_time_told_note_one": (
+            "Показано здесь до того, как сообщение того же времени, полученное позже, стало главным в этом "
+            "оповещении: оно остаётся в силе — сохранено как повтор пересмотренного оповещения, и ветка "
+            "по-прежнему его учитывает."
         ),
         "cause_late": "Запоздавшее сообщение изменило это оповещение",
         "cause_same_time": (
@@ -190,6 +214,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "withdrawn_header": "Отозвано: {title}",
         "follows": "Продолжает оповещение {id}",
         "revises": "Пересматривает оповещение {id}",
+        "held_by_throttle": " (его задержало ограничение этого канала)",
         "update": "Обновление",
         "revised": "Пересмотрено",
         "updated": "Обновлено",
@@ -218,6 +243,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "replaced_by": " · заменено оповещением {id}",
         "stands_on": " · ветка держится на оповещении {id}: {status}",
         "see_thread": " (см. ветку)",
+        "setback_withdrawn": " · после отзыва оповещения {id} ({state}){why}",
+        "setback_revised": " · после пересмотра оповещения {id} ({state}){why}",
         "again": ("Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; это новый сюжет"),
         "again_more": " (всего ранее в этом канале: {n})",
         "its_message": "его сообщение",

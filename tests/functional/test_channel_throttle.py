@@ -19,6 +19,7 @@ from tests.functional.delivery_helpers import RETRY, Clock, lines, slack
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import Digest
 from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.throttle import HELD, summary_id
 from watchfloor.cli import app
 from watchfloor.schemas.config import AppConfig, Subscription, ThrottleSpec
@@ -468,3 +469,45 @@ def test_a_summary_listing_the_revision_of_a_held_alert_says_so(
     assert len(slack_server.messages) == 3 and "det0033" in json.dumps(summary["blocks"], ensure_ascii=False)
     (context,) = [b for b in summary["blocks"] if b["type"] == "context"]
     assert context["elements"][0]["text"].startswith(footer), context
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_a_revision_of_an_alert_the_throttle_held_says_what_it_revises(
+    tmp_path: Path, slack_server: FakeSlack, language: str
+) -> None:
+    """Outside trial 62, L7: in a throttled channel whose story had only been in a throttle summary, a late report's
+    revision of the held alert was posted as a new top-level message with no line saying what it was (the other
+    channels had it as a revision reply)."""
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    clock = Clock(T0)
+    notifier = SlackNotifier("desk", "#desk", slack_server.token, base_url=slack_server.base_url, language=language)
+    one = ThrottleSpec(max=1, per=timedelta(hours=1))
+    d = AlertDispatcher(
+        store, {"desk": notifier}, [Subscription(channel="desk")], RETRY, now=clock, throttles={"desk": one}
+    )
+    store.append([raised(1, 1), raised(2, 2)])
+    clock.at = T0 + timedelta(minutes=5)
+    d.cycle()
+    assert store.delivery_status("det0002", "desk") == HELD
+    clock.at = T0 + timedelta(hours=1)
+    d.cycle()  # the summary lists det0002
+    late = Detection(
+        id="det0003",
+        rule="shells-shipped",
+        title="Rail cars said to carry shells westward (#2, earlier report)",
+        severity="medium",
+        tags=("dprk",),
+        group={"route": "R2"},
+        fired_at=T0 + timedelta(minutes=1, seconds=30),
+        revises="det0002",
+        revision=1,
+    )
+    store.append([detection_event(late).model_copy(update={"received_at": T0 + timedelta(minutes=70)})])
+    clock.at = T0 + timedelta(minutes=70)
+    d.cycle()
+    (message,) = [m for m in top_level(slack_server) if "det0003" in json.dumps(m, ensure_ascii=False)]
+    shown = json.dumps(message["blocks"], ensure_ascii=False)
+    if language == "en":
+        assert "Revises alert det0002 (held by this channel's throttle)" in shown
+    else:
+        assert "Пересматривает оповещение det0002 (его задержало ограничение этого канала)" in shown

@@ -138,7 +138,13 @@ def test_a_revision_by_a_late_report_is_worded_in_russian(slack_server: FakeSlac
     (reply,) = slack_server.thread(root["ts"])
     first = said(root)
     assert "*Пересмотрено* запоздавшим сообщением: теперь оповещение det0003 (см. ветку)" in first
-    assert "*Показано ранее* (1)" in first and "они остаются в силе" in first
+    assert "*Показано ранее* (1)" in first
+    # Outside trial 62, L7: «более позднее сообщение» of a report dated earlier, read later; «Показаны… они» of one
+    # report; «придержаны как повторы», opaque
+    assert (
+        "Показано здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: оно остаётся в силе — "
+        "сохранено как повтор пересмотренного оповещения, и ветка по-прежнему его учитывает."
+    ) in first
     answer = said(reply)
     assert "*Пересмотрено* · :large_yellow_circle: СРЕДНЯЯ (не подтверждено)" in answer
     assert "Запоздавшее сообщение изменило это оповещение; сообщение выше теперь показывает" in answer
@@ -310,3 +316,129 @@ def test_capture_labels_are_russian_for_known_names_and_as_written_for_others(sl
     assert "*Место*\nКурская область" in russian and "*Сторона*\nКНДР" in russian
     assert "*Border post*\nСуджа" in russian  # a name no table knows: as English shows it
     assert "*Place*\nКурская область" in english and "*Party*\nКНДР" in english and "*Border post*" in english
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_first_message_keeps_saying_why_the_story_fell_back(slack_server: FakeSlack, language: str) -> None:
+    """Outside trial 62, L6: once the withdrawal of the CRITICAL confirmation was told, the first message read
+    "Updated · now MEDIUM (unconfirmed) · …" alone: why the story fell back was only in the thread."""
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    (root, *_), _ = corrected_thread(slack_server, language, reason)
+    (status,) = [line for line in said(root).split("\n") if line.startswith(("*Обновлено*", "*Updated*"))]
+    if language == "ru":
+        assert status == (
+            "*Обновлено* · теперь :large_yellow_circle: СРЕДНЯЯ (не подтверждено) · 1 независимый источник и 3 "
+            "обновления в ветке · после отзыва оповещения det0002 (КРИТИЧЕСКАЯ): исправлено издателем: материал "
+            f"https://ria.example/a10 (РИА Пример) изменён {EDITED_TOKEN}, и в новом тексте больше нет того, на чём "
+            "основывалось оповещение"
+        )
+    else:
+        assert status == (
+            "*Updated* · now :large_yellow_circle: MEDIUM (unconfirmed) · 1 independent source and 3 updates in the "
+            f"thread · after alert det0002, CRITICAL, was withdrawn: {reason}"
+        )
+    # the revision's rewrite of it, which says the same reason itself, named the withdrawal without saying it twice
+    opening = ("*Пересмотрено* (", "*Revised* (")
+    (revised,) = [line for u in slack_server.updates for line in said(u).split("\n") if line.startswith(opening)]
+    if language == "ru":
+        assert revised.endswith(" · после отзыва оповещения det0002 (КРИТИЧЕСКАЯ)")
+    else:
+        assert revised.endswith(" · after alert det0002, CRITICAL, was withdrawn")
+
+
+def test_a_story_that_rose_again_says_no_fall_back(slack_server: FakeSlack) -> None:
+    """The reason is said while the thread stays below what was withdrawn: a new confirmation that raises it again
+    leaves "Updated · now CRITICAL" alone."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[SlackChannel(name="desk", channel="#desk")],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    first = report(1, "Первый канал")
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (first,)))])
+    assert dispatcher.cycle().ok
+    store.append([detection_event(pow_alert(2, "critical", "confirmed", (first, report(2, "ТАСС"))))])
+    assert dispatcher.cycle().ok
+    revised = pow_alert(3, "medium", "unconfirmed", (first,), revises="det0001", revision=1, cause=reason)
+    gone = Retraction(alert_id="det0002", rule="pow-returned", group=GROUP, reason=reason, revision=1, at=EDITED)
+    store.append([detection_event(revised), retraction_event(gone)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    assert "was withdrawn: corrected by the publisher" in said(root)
+    store.append([detection_event(pow_alert(4, "critical", "confirmed", (first, report(4, "Интерфакс"))))])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    (status,) = [line for line in said(root).split("\n") if line.startswith("*Updated*")]
+    assert status == "*Updated* · now :red_circle: CRITICAL · 2 independent sources and 4 updates in the thread"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_note_below_reports_told_before_agrees_with_their_count(slack_server: FakeSlack, language: str) -> None:
+    """Outside trial 62, L7: the note below the reports a message showed before a late report revised its alert said
+    "these reports … them" (Russian «Показаны… они») of one report too."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[SlackChannel(name="desk", channel="#desk", language=language)],
+        subscriptions=[Subscription(channel="desk")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    two = (report(1, "Первый канал"), report(2, "ТАСС"))
+    store.append([detection_event(pow_alert(1, "high", "confirmed", two))])
+    assert dispatcher.cycle().ok
+    # a report dated before both, read after them: the alert is revised to rest on it, the two told before kept
+    late = pow_alert(3, "high", "confirmed", (report(0, "РИА"), two[0]), revises="det0001", revision=1)
+    store.append([detection_event(late)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    if language == "en":
+        assert (
+            "Shown here before a report read later revised this alert: it still stands, kept as a repeat of the "
+            "revised alert, so the thread still counts it."
+        ) in said(root)
+    else:
+        assert "оно остаётся в силе — сохранено как повтор пересмотренного оповещения" in said(root)
+    again = pow_alert(4, "high", "confirmed", (report(-1, "Интерфакс"),), revises="det0003", revision=2)
+    store.append([detection_event(again)])
+    assert dispatcher.cycle().ok
+    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    if language == "en":
+        assert (
+            "Shown here before a report read later revised this alert: they still stand, kept as repeats of the "
+            "revised alert, so the thread still counts them."
+        ) in said(root)
+    else:
+        assert (
+            "Показаны здесь до того, как сообщение, полученное позже, пересмотрело это оповещение: они остаются в "
+            "силе — сохранены как повторы пересмотренного оповещения, и ветка по-прежнему их учитывает."
+        ) in said(root)
+
+
+def test_a_channel_that_holds_no_message_of_the_earlier_story_still_says_again(slack_server: FakeSlack) -> None:
+    """Outside trial 62, L3: a DM subscribed after a story (here: a channel whose `min_severity` kept that story out)
+    got its rule and group's next story without the "Again: …" line another channel got: the line came from the
+    channel's own messages. The story is decided once for all channels, so the line is said in each: with a link
+    where the channel has the earlier story's message, as text alone where it has none."""
+    cfg = AppConfig(
+        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
+        channels=[
+            SlackChannel(name="desk", channel="#desk"),
+            SlackChannel(name="dm", channel="#ru-high", language="ru"),
+        ],
+        subscriptions=[Subscription(channel="desk"), Subscription(channel="dm", min_severity="high")],
+    )
+    store = MemoryStore()
+    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
+    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (report(1, "Первый канал"),)))])
+    assert dispatcher.cycle().ok
+    later = report(2, "ТАСС").model_copy(update={"published_at": T0 + timedelta(days=5)})
+    store.append([detection_event(pow_alert(2, "high", "unconfirmed", (later,)))])
+    assert dispatcher.cycle().ok
+    shown = {slack_server.channel_id(m["channel"]): said(m) for m in slack_server.messages if "det0002" in said(m)}
+    when = f"<!date^{int((T0 + timedelta(minutes=1)).timestamp())}^{{date_num}} {{time}}|2026-07-17 09:01 UTC>"
+    desk, dm = shown[FakeSlack.channel_id("#desk")], shown[FakeSlack.channel_id("#ru-high")]
+    assert f"Again: the last alert of this rule and group was det0001, fired {when}; a new story (<https://" in desk
+    assert f"Снова: последнее оповещение этого правила и группы — det0001, поднято {when}; это новый сюжет\n" in dm
