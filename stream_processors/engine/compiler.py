@@ -50,7 +50,7 @@ from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import FOREIGN, TITLE_CASES, UNKNOWN, base_language, inflect_name_ru, title_form_ru
-from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
+from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, elided_aliases, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
 __all__ = [
@@ -226,7 +226,10 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         for e in bucket:
             (cue_entries if e.kind == "cue" else trigger_entries).setdefault(p, []).append(e)
     trigger = build_automaton(trigger_entries)
+    elided = elided_aliases(trigger_entries)
     required = {name: requirements(sig) for name, sig in signals.items()}
+    if elided:
+        required = _elided_requirements(required, elided)
     index = viability(required, b.atom_text)
     first_pass, probes = screen(trigger_entries, index)
     cue_automaton = build_automaton(cue_entries)
@@ -241,6 +244,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         viability=index,
         screen=first_pass,
         probes=probes,
+        elided=elided,
         derived=any(r.detection is not None for d in detections for r in d.refs),
         story_signals=frozenset(
             r.signal
@@ -370,6 +374,23 @@ def _title_case_warnings(
 def _listed(items: list[str]) -> str:
     more = len(items) - _SHOWN_NAMES
     return ", ".join(items[:_SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
+
+
+def _elided_requirements(
+    required: dict[str, tuple[frozenset[str], ...]], elided: dict[str, dict[str, str]]
+) -> dict[str, tuple[frozenset[str], ...]]:
+    """The signals' requirements where an entity that can be named by an elided adjective (phrases.elided_aliases)
+    is also met by the entities whose aliases it can stand before: «над Брянской и Курской областями» finds only
+    @KUR's alias, and a signal that needs @BRY must still be read (extract._place_matches names @BRY there)."""
+    partners: dict[str, set[str]] = {}
+    for table in elided.values():
+        keys = set(table.values())
+        for key in keys:
+            partners.setdefault(key, set()).update(keys)
+    return {
+        name: tuple(frozenset().union(clause, *(partners[a] for a in clause if a in partners)) for clause in clauses)
+        for name, clauses in required.items()
+    }
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:

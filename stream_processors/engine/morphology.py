@@ -392,6 +392,14 @@ def may_be_case_ru(word: str, case: str) -> bool:
     return any(case in t for t in tags)
 
 
+def is_adjective_ru(word: str) -> bool:
+    """A full Russian adjective in its most likely reading ("астраханской", "воронежской"; not "границы")."""
+    if script_of(word) != "cyrillic":
+        return False
+    tags = tags_ru(word)
+    return bool(tags) and tags[0].startswith("ADJF")
+
+
 def is_preposition_ru(word: str) -> bool:
     return word in _PREPOSITIONS_RU
 
