@@ -300,8 +300,9 @@ def _title_cases(
         return {}
     every = set(names.values()) | {ent.name for pack in packs for ent in pack.entities.values()}
     persons = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "person"}
+    places = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "place"}
     return {
-        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons)) != n}
+        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons, n in places)) != n}
         for case in sorted(used)
     }
 
@@ -344,7 +345,8 @@ def _title_case_warnings(
             foreign: list[str] = []
             for name in sorted({shown.get(e, e) for e in held}):
                 person = any(entities[e][0] == "person" for e in held if shown.get(e, e) == name)
-                form, how = title_form_ru(name, field_cases[0], person)
+                place = any(entities[e][0] == "place" for e in held if shown.get(e, e) == name)
+                form, how = title_form_ru(name, field_cases[0], person, place)
                 if how == UNKNOWN:
                     unknown.append(f"«{name}»")
                 elif how == FOREIGN:
