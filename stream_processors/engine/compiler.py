@@ -443,7 +443,7 @@ def _compile_signal(
 
     if not isinstance(sdef.match, str):
         warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack, tests_of)
-    warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of)
+    warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of, tests_of)
     if "en" in language:
         warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
         warnings += goal_to_warnings(sdef.match, [*spath, "match"], b.pack, sname)
