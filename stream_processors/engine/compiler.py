@@ -563,8 +563,8 @@ def _compile_detections(
                         assert sname is not None
                         has = {c[0] for c in signals[sname].captures}
                         what = (
-                            f"signal {sname!r} captures no {g!r} (add it under the signal's 'capture', or "
-                            "group by 'source')"
+                            f"signal {sname!r} captures no {g!r}{_did_you_mean(g, has | {'source'})} (add it under "
+                            "the signal's 'capture', or group by 'source')"
                         )
                     if g not in has:
                         problem = f"group_by {g!r}: {what}"
