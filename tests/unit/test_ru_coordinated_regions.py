@@ -73,3 +73,9 @@ def test_an_adjective_no_alias_starts_with_is_stepped_over() -> None:
 def test_separate_aliases_stay_as_they_were() -> None:
     got = _signal("Беспилотники сбиты над Брянской областью и над Белгородской областью.")
     assert got == (("BEL", "BRY"), {"region": "BRY"})
+
+
+def test_obl_abbreviation_reads_as_oblast() -> None:
+    # outside trial 66, LOW-5: «Курской обл.» named no region; «обл.» is read as a form of an alias's «область»
+    assert _signal("Над Курской обл. сбиты два беспилотника.") == (("KUR",), {"region": "KUR"})
+    assert _signal("Беспилотники сбиты над Брянской и Курской обл. ночью.") == (("BRY", "KUR"), {"region": "BRY"})
