@@ -37,7 +37,11 @@ def parse_duration(value: Any) -> timedelta:
         m = _DURATION.match(value)
         if m:
             return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
-    raise ValueError(f"bad duration {value!r}: write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w")
+    hint = "write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"
+    if isinstance(value, str) and re.search("[а-яё]", value, re.IGNORECASE):
+        # A Russian writer ("3 дня", "3 суток") is told the Russian units that are read (outside trial 66, LOW-1).
+        hint += "; in Russian: 30 сек, 30 мин, 2ч, 3дн (or 3 сут), 2 нед"
+    raise ValueError(f"bad duration {value!r}: {hint}")
 
 
 def format_duration(td: timedelta) -> str:

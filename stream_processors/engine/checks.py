@@ -762,6 +762,7 @@ def never_match_warnings(
     near: int | None,
     pack: int,
     key_of: Callable[[str], str | None] | None = None,
+    tests_of: Callable[[str], tuple[WordTest, ...] | None] | None = None,
 ) -> list[RuleError]:
     """A signal's `match` that no sentence can meet, said at `rules check` (outside trial 32, L2: both passed as ok,
     and `rules explain` alone showed them never matching): a phrase every match needs that is longer than `near`
@@ -805,21 +806,32 @@ def never_match_warnings(
                     break
             else:
                 if key_of is not None:
-                    out += _none_reads_own_phrase(cond, excluded, j, path, pack, key_of)
+                    out += _none_reads_own_phrase(cond, excluded, j, path, pack, key_of, tests_of)
     return out
 
 
 def _none_reads_own_phrase(
-    cond: Clause, excluded: str, j: int, path: list[str | int], pack: int, key_of: Callable[[str], str | None]
+    cond: Clause,
+    excluded: str,
+    j: int,
+    path: list[str | int],
+    pack: int,
+    key_of: Callable[[str], str | None],
+    tests_of: Callable[[str], tuple[WordTest, ...] | None] | None = None,
 ) -> list[RuleError]:
     """A `none` phrase that reads the words of one of the match's own phrases: wherever that phrase matches, the
-    signal is excluded."""
+    signal is excluded. The same words in another form key alike in English («coups», «coup»); a Russian word's forms
+    are its readings', which differ from word to word («пленные» reads the adjective's forms too, «пленными» only the
+    noun's): with `tests_of`, a `none` phrase whose every word reads each form of the own phrase's word is one too."""
     key = key_of(excluded)
     if key is None:
         return []
+    excluded_tests = tests_of(excluded) if tests_of is not None else None
     for own in _own_phrases(cond):
         if key_of(own) != key:
-            continue
+            own_tests = tests_of(own) if tests_of is not None and excluded_tests is not None else None
+            if own_tests is None or excluded_tests is None or not _covers(excluded_tests, own_tests):
+                continue
         other_form = own.strip().lower() != excluded.strip().lower()
         hint = ""
         if other_form and len(phrase_words(excluded)) == 1:
@@ -835,6 +847,20 @@ def _none_reads_own_phrase(
             )
         ]
     return []
+
+
+def _covers(excluded: tuple[WordTest, ...], own: tuple[WordTest, ...]) -> bool:
+    """Whether every text `own` (a phrase's word tests) meets, `excluded` meets too: as many words, each of own's
+    forms one of excluded's (or starting with its '*' prefix). A prefix of own's is not judged."""
+    if len(excluded) != len(own):
+        return False
+    for (xmode, xtext, xforms), (omode, otext, oforms) in zip(excluded, own, strict=True):
+        if omode == PREFIX:
+            return False
+        forms = oforms or frozenset({otext})
+        if not (all(f.startswith(xtext) for f in forms) if xmode == PREFIX else forms <= (xforms or {xtext})):
+            return False
+    return True
 
 
 def _own_phrases(cond: Condition) -> list[str]:

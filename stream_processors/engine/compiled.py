@@ -233,6 +233,9 @@ class CompiledRules:
     # can match, not every phrase found.
     screen: Any | None = None
     probes: dict[str, Probe] = field(default_factory=dict)
+    # Russian aliases that coordinated adjectives before them can elide into (phrases.elided_aliases): the last
+    # word they share -> {a form of another alias's first word: its entity key}; see extract._place_matches.
+    elided: dict[str, dict[str, str]] = field(default_factory=dict)
     # Signals of detections that count independent sources (`corroborate` or `count` by source): their
     # signals carry the document's story signature, so syndicated copies count once (stories.py).
     story_signals: frozenset[str] = frozenset()

@@ -50,7 +50,7 @@ from .cues import CLASSES, CUE_PRIORITY, DEFAULT_CUES, NEUTRAL, builtin_cues
 from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import FOREIGN, TITLE_CASES, UNKNOWN, base_language, inflect_name_ru, title_form_ru
-from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, unknown_entity, word_key
+from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, elided_aliases, unknown_entity, word_key
 from .text import alias_capitals, phrase_words
 
 __all__ = [
@@ -226,7 +226,10 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         for e in bucket:
             (cue_entries if e.kind == "cue" else trigger_entries).setdefault(p, []).append(e)
     trigger = build_automaton(trigger_entries)
+    elided = elided_aliases(trigger_entries)
     required = {name: requirements(sig) for name, sig in signals.items()}
+    if elided:
+        required = _elided_requirements(required, elided)
     index = viability(required, b.atom_text)
     first_pass, probes = screen(trigger_entries, index)
     cue_automaton = build_automaton(cue_entries)
@@ -241,6 +244,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
         viability=index,
         screen=first_pass,
         probes=probes,
+        elided=elided,
         derived=any(r.detection is not None for d in detections for r in d.refs),
         story_signals=frozenset(
             r.signal
@@ -296,8 +300,9 @@ def _title_cases(
         return {}
     every = set(names.values()) | {ent.name for pack in packs for ent in pack.entities.values()}
     persons = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "person"}
+    places = {ent.name for pack in packs for ent in pack.entities.values() if ent.kind == "place"}
     return {
-        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons)) != n}
+        case: {n: form for n in sorted(every) if (form := inflect_name_ru(n, case, n in persons, n in places)) != n}
         for case in sorted(used)
     }
 
@@ -340,7 +345,8 @@ def _title_case_warnings(
             foreign: list[str] = []
             for name in sorted({shown.get(e, e) for e in held}):
                 person = any(entities[e][0] == "person" for e in held if shown.get(e, e) == name)
-                form, how = title_form_ru(name, field_cases[0], person)
+                place = any(entities[e][0] == "place" for e in held if shown.get(e, e) == name)
+                form, how = title_form_ru(name, field_cases[0], person, place)
                 if how == UNKNOWN:
                     unknown.append(f"«{name}»")
                 elif how == FOREIGN:
@@ -370,6 +376,23 @@ def _title_case_warnings(
 def _listed(items: list[str]) -> str:
     more = len(items) - _SHOWN_NAMES
     return ", ".join(items[:_SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
+
+
+def _elided_requirements(
+    required: dict[str, tuple[frozenset[str], ...]], elided: dict[str, dict[str, str]]
+) -> dict[str, tuple[frozenset[str], ...]]:
+    """The signals' requirements where an entity that can be named by an elided adjective (phrases.elided_aliases)
+    is also met by the entities whose aliases it can stand before: «над Брянской и Курской областями» finds only
+    @KUR's alias, and a signal that needs @BRY must still be read (extract._place_matches names @BRY there)."""
+    partners: dict[str, set[str]] = {}
+    for table in elided.values():
+        keys = set(table.values())
+        for key in keys:
+            partners.setdefault(key, set()).update(keys)
+    return {
+        name: tuple(frozenset().union(clause, *(partners[a] for a in clause if a in partners)) for clause in clauses)
+        for name, clauses in required.items()
+    }
 
 
 def _alias_keys(b: PhraseBuilder, packs: Sequence[RulePack]) -> dict[str, str]:
@@ -420,7 +443,7 @@ def _compile_signal(
 
     if not isinstance(sdef.match, str):
         warnings += all_overlap_warnings(sdef.match, [*spath, "match"], key_of, b.pack, tests_of)
-    warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of)
+    warnings += never_match_warnings(sdef.match, [*spath, "match"], sdef.near, b.pack, key_of, tests_of)
     if "en" in language:
         warnings += prefix_form_warnings(sdef.match, [*spath, "match"], b.pack)
         warnings += goal_to_warnings(sdef.match, [*spath, "match"], b.pack, sname)
@@ -540,8 +563,8 @@ def _compile_detections(
                         assert sname is not None
                         has = {c[0] for c in signals[sname].captures}
                         what = (
-                            f"signal {sname!r} captures no {g!r} (add it under the signal's 'capture', or "
-                            "group by 'source')"
+                            f"signal {sname!r} captures no {g!r}{_did_you_mean(g, has | {'source'})} (add it under "
+                            "the signal's 'capture', or group by 'source')"
                         )
                     if g not in has:
                         problem = f"group_by {g!r}: {what}"

@@ -17,6 +17,7 @@ from .captures import capture, rundown
 from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
+from .phrases import ElidedAliases, elided_before
 from .scan import (
     Match,
     Scan,
@@ -248,7 +249,7 @@ class Extractor:
             scan = rescanned(trigger, text, language)
         if scan is None:
             return None, viable
-        _place_matches(scan)
+        _place_matches(scan, self.rules.elided)
         return scan, viable
 
     def _screened(
@@ -290,7 +291,7 @@ class Extractor:
             if not viable:
                 return None, viable
         scan = Scan(text, found, toks, starts, None, texts)
-        _place_matches(scan)
+        _place_matches(scan, self.rules.elided)
         return scan, viable
 
     def extract(self, doc: Document | CheckedInput, *, screen: bool = True) -> list[Signal]:
@@ -653,12 +654,15 @@ def _holds(
     return got
 
 
-def _place_matches(scan: Scan) -> None:
+def _place_matches(scan: Scan, elided: ElidedAliases) -> None:
     """Put each match into its sentence (one that runs into the next sentence is dropped): phrases as atoms;
-    entity names as mentions, leftmost-longest first, so "South Korea" is never read as "Korea"."""
+    entity names as mentions, leftmost-longest first, so "South Korea" is never read as "Korea". Adjectives
+    coordinated before a Russian alias name their own entities, first ("над Брянской и Курской областями": @BRY,
+    then @KUR; phrases.elided_before), each a one-word mention."""
     scan_starts, starts, ends, objs = scan.scan_starts, scan.starts, scan.ends, scan.objs
     one = len(scan_starts) == 1  # (then every match is in sentence 0, which starts at word 0)
     entity_hits: list[tuple[int, int, str, Sentence]] = []
+    nouns: dict[tuple[int, str], str] = {}  # (first token, key) of an alias hit -> its last word, where it can elide
     for entry, first, last in scan.matches_:
         # Scan indices (words of the scan) to token indices (document-wide, one '|' between sentences).
         k = 0 if one else bisect_right(scan_starts, first) - 1
@@ -678,6 +682,8 @@ def _place_matches(scan: Scan) -> None:
                 spans.append((first, last))
         elif not entry.capitals or _in_capitals(sent, first, entry.capitals):
             entity_hits.append((first, last, entry.key, sent))
+            if elided and entry.verify is not None and entry.nwords == 2 and entry.verify[1][1] in elided:
+                nouns[first, entry.key] = entry.verify[1][1]
     if not entity_hits:
         return
     if len(entity_hits) > 1:
@@ -686,6 +692,15 @@ def _place_matches(scan: Scan) -> None:
     for s, e, key, sent in entity_hits:
         if s <= taken_until:
             continue
+        if nouns:
+            noun = nouns.get((s, key))
+            if noun is not None:
+                base = sent.start
+                for i, other in elided_before(sent.toks, s - base, key, noun, elided):
+                    if i + base > taken_until:
+                        sent.mentions.append((i + base, i + base, other[1:]))
+                        sent.entities.add(other[1:])
+                        sent.atoms.setdefault(other, []).append((i + base, i + base))
         taken_until = e
         eid = key[1:]
         sent.mentions.append((s, e, eid))

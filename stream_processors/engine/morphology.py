@@ -392,6 +392,14 @@ def may_be_case_ru(word: str, case: str) -> bool:
     return any(case in t for t in tags)
 
 
+def is_adjective_ru(word: str) -> bool:
+    """A full Russian adjective in its most likely reading ("астраханской", "воронежской"; not "границы")."""
+    if script_of(word) != "cyrillic":
+        return False
+    tags = tags_ru(word)
+    return bool(tags) and tags[0].startswith("ADJF")
+
+
 def is_preposition_ru(word: str) -> bool:
     return word in _PREPOSITIONS_RU
 
@@ -411,13 +419,21 @@ _PERSON_TAGS = ("Name", "Surn", "Patr")
 _NOMINAL = ("NOUN", "ADJF", "PRTF")
 
 
-def _nominative_reading(word: str) -> Any | None:
+def _nominative_reading(word: str, place: bool = False) -> Any | None:
     """The dictionary's reading of `word` as a nominative noun, adjective or participle (a name is written in its
-    nominative), or None."""
-    for p in _analyzer().parse(word):
-        if p.is_known and p.tag.POS in _NOMINAL and p.tag.case == "nomn":
-            return p
-    return None
+    nominative), or None. `place`: a place's name, read as a place name (Geox) where the dictionary has one: «Орёл»
+    the city, inanimate, not the bird."""
+    readings = [p for p in _analyzer().parse(word) if p.is_known and p.tag.POS in _NOMINAL and p.tag.case == "nomn"]
+    if place:
+        geo = next((p for p in readings if "Geox" in p.tag), None)
+        if geo is not None:
+            return geo
+    return readings[0] if readings else None
+
+
+def _has_locative(reading: Any) -> bool:
+    """Whether a place name has a second prepositional (loc2: «в Крыму», «на Дону»), the form after «в»/«на»."""
+    return "Geox" in reading.tag and any("loc2" in f.tag for f in reading.lexeme)
 
 
 # A surname the dictionary does not know, after a first name it knows, declines by its ending ("Владимир Зеленский" ->
@@ -480,15 +496,20 @@ def _as_written(form: str, word: str) -> str:
 DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN = "declined", "kept", "guessed", "foreign", "unknown"
 
 
-def inflect_name_ru(name: str, case: str, person: bool = False) -> str:
+def inflect_name_ru(name: str, case: str, person: bool = False, place: bool = False) -> str:
     """A Russian name (an entity's `name`, written in the nominative) in `case` (a TITLE_CASES key): title_form_ru's
     form."""
-    return title_form_ru(name, case, person)[0]
+    return title_form_ru(name, case, person, place)[0]
 
 
-def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]:
-    """A Russian name (an entity's `name`, written in the nominative; `person`: an entity of kind person) in
-    `case` (a TITLE_CASES key), and how it got it (DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN).
+def title_form_ru(name: str, case: str, person: bool = False, place: bool = False) -> tuple[str, str]:
+    """A Russian name (an entity's `name`, written in the nominative; `person`: an entity of kind person; `place`:
+    of kind place) in `case` (a TITLE_CASES key), and how it got it (DECLINED, KEPT, GUESSED, FOREIGN, UNKNOWN).
+
+    A place is inanimate: its name is read as the dictionary's place name where it has one, and its masculine or
+    plural accusative is its nominative («атака на Орёл», not the bird's «на Орла»). The prepositional is the form
+    after «в»/«на», which a title writes it after: a place name with a second prepositional takes it («в Крыму», «на
+    Дону»; «в Краснодарском крае», whose «край» is not a place name, keeps the first).
 
     Its leading adjectives and its head noun agree ("Белгородская область" -> "Белгородской области", "Совет
     Федерации" -> "Совету Федерации": the words after the head stay as they are); a person's names decline together
@@ -505,7 +526,7 @@ def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]
     foreign = _foreign_form(words, grammeme, person)
     if foreign is not None:
         return foreign, FOREIGN
-    readings: list[Any] = [_nominative_reading(w) for w in words]
+    readings: list[Any] = [_nominative_reading(w, place) for w in words]
     if person and len(words) == 1 and readings[0] is None:
         surname = next((p for p in _analyzer().parse(name) if {"Surn", "nomn"} <= p.tag.grammemes), None)
         form = _surname_by_ending(name, surname.tag.gender, grammeme) if surname is not None else None
@@ -540,6 +561,8 @@ def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]
         ):
             last += 1
     noun = readings[head]
+    if place and grammeme == "accs" and "anim" in noun.tag and ("masc" in noun.tag or "plur" in noun.tag):
+        return name, KEPT  # a place is inanimate: its accusative is its nominative, whatever the dictionary's animacy
     out = list(words)
     for i in range(last + 1):
         if i in guessed:
@@ -551,6 +574,8 @@ def title_form_ru(name: str, case: str, person: bool = False) -> tuple[str, str]
         if _is_capitals(words[i]) and "Abbr" not in r.tag:
             continue  # capitals the dictionary does not call an abbreviation that declines («ХАМАС»): as written
         grammemes = {grammeme, r.tag.number} if r.tag.number else {grammeme}
+        if grammeme == "loct" and i == head and _has_locative(r):
+            grammemes = {"loc2", *grammemes - {"loct"}}
         if r.tag.POS != "NOUN" and r.tag.number == "sing" and r.tag.gender:
             grammemes.add(r.tag.gender)  # an adjective keeps its noun's gender ("Белгородскую область")
         if r.tag.POS != "NOUN" and grammeme == "accs" and noun.tag.animacy and "femn" not in grammemes:

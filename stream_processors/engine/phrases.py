@@ -14,7 +14,7 @@ import re2
 from watchfloor.schemas.rules import Clause, Condition
 
 from .compiled import EXACT, FORMS, PREFIX, AutomatonEntry, Node, RuleError, WordTest
-from .morphology import name_forms, word_forms, word_language
+from .morphology import is_adjective_ru, name_forms, word_forms, word_language
 from .text import alias_capitals, phrase_words
 
 # A phrase whose words have at most this many combinations of forms becomes one whole pattern per
@@ -36,6 +36,9 @@ def compile_regex(pattern: str) -> Any:
         detail = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
         raise ValueError(f"regex {pattern!r} is not a linear-time (RE2) expression: {detail}") from None
 
+
+# An alias word and the abbreviation Russian news writes for it, read as one of its forms (outside trial 66, LOW-5).
+_ABBREVIATED_RU = {"область": frozenset({"обл"})}
 
 # The word mode of an entity's alias words under `morphology: forms`: each is a name in its dictionary
 # form and takes that lemma's forms (morphology.name_forms).
@@ -105,6 +108,8 @@ class PhraseBuilder:
                 forms = frozenset({word})
             else:
                 forms = name_forms(lang, word) if morphology == NAMES else word_forms(lang, word)
+                if morphology == NAMES and lang == "ru" and word in _ABBREVIATED_RU:
+                    forms |= _ABBREVIATED_RU[word]  # «Курской обл.»: as news abbreviates it
             test = (FORMS if len(forms) > 1 else EXACT, word, forms)
         spelled = (test[1],) if test[0] == PREFIX else tuple(sorted(test[2]))
         info = (test, word_key(test), spelled, tuple(" " + s for s in spelled), min(map(len, spelled)))
@@ -356,3 +361,57 @@ def word_key(t: WordTest) -> str:
 def _capitals_of(alias: str) -> tuple[int, ...]:
     """The capitals each word of an alias needs in a phrase that names its entity: alias_capitals, or 0 per word."""
     return alias_capitals(alias) or (0,) * len(phrase_words(alias))
+
+
+# Words that join coordinated adjectives before a shared noun ("Брянской, Курской и Белгородской областями"):
+# the commas are not tokens, so only these are stepped over.
+_COORDINATORS_RU = frozenset({"и", "или"})
+_ELIDED_MAX = 8  # adjectives read back from the coordinator: a list of regions, not a sentence
+# Elided aliases (extract._place_matches): an alias's last word -> {a form of another alias's first word: its entity}.
+ElidedAliases = dict[str, dict[str, str]]
+
+
+def elided_aliases(entries: dict[str, list[AutomatonEntry]]) -> ElidedAliases:
+    """The Russian two-word entity aliases that share their last word with another entity's ("Брянская область",
+    "Курская область"), keyed by that word: each first word's forms -> its entity's key. With it, the adjectives
+    coordinated before a named one ("над Брянской, Курской и Белгородской областями") name their own entities."""
+    by_noun: dict[str, dict[str, str]] = {}
+    for bucket in entries.values():
+        for e in bucket:
+            if e.kind != "entity" or e.nwords != 2 or e.verify is None:
+                continue
+            (adj_mode, adj, adj_forms), (noun_mode, noun, _f) = e.verify
+            if adj_mode != FORMS or noun_mode != FORMS or not _is_cyrillic(adj + noun):
+                continue
+            table = by_noun.setdefault(noun, {})
+            for form in adj_forms:
+                table.setdefault(form, e.key)
+    # A last word only one entity's aliases end in ("Владимир Путин") coordinates nothing.
+    return {noun: table for noun, table in by_noun.items() if len(set(table.values())) > 1}
+
+
+def elided_before(toks: list[str], first: int, own: str, noun: str, table: ElidedAliases) -> list[tuple[int, str]]:
+    """The entities named by adjectives coordinated before the alias that starts at toks[first] (entity key `own`,
+    last word `noun`): "брянской курской и [белгородской областями]" -> [(i of брянской, @BRY), (…, @KUR)], in
+    text order. Only where a coordinator joins the last of them to the alias, so "Курской Белгородской" is one. An
+    adjective no alias starts with is stepped over, naming nothing ("Курской, Астраханской и Белгородской": @KUR),
+    up to _ELIDED_MAX words back."""
+    forms = table.get(noun)
+    if forms is None or first < 2 or toks[first - 1] not in _COORDINATORS_RU:
+        return []
+    out: list[tuple[int, str]] = []
+    for i in range(first - 2, max(first - 2 - _ELIDED_MAX, -1), -1):
+        key = forms.get(toks[i])
+        if key is None:
+            if toks[i] in _COORDINATORS_RU or not is_adjective_ru(toks[i]):
+                break
+        elif key == own:
+            break
+        else:
+            out.append((i, key))
+    out.reverse()
+    return out
+
+
+def _is_cyrillic(text: str) -> bool:
+    return any("\u0400" <= c <= "\u04ff" for c in text)

@@ -74,3 +74,26 @@ def test_a_none_word_that_reads_one_of_the_match_s_own_phrases_is_warned_of(tmp_
         f"{path}:5:51: warning: none: 'coups' reads the same words as the match's own phrase 'coup' (another form of "
         "them): wherever 'coup' matches, the signal is excluded (to exclude only the form written, mark it: '=coups')"
     ], said
+
+
+def test_a_russian_none_word_in_another_case_of_the_match_s_own_word_is_warned_of(tmp_path: Path) -> None:
+    """Outside trial 66, MED-3: `none: [пленные]` beside `any: [пленными]` excluded every match, and `rules check`
+    said ok: a Russian word's forms are its own readings' («пленные» reads the adjective's forms too, «пленными» only
+    the noun's), so the two keyed apart. A `none` word whose forms hold every form of the match's word is warned of;
+    one that reads only some of them («пленными» beside «пленные»: not «пленная») is not."""
+    path = tmp_path / "pows.yaml"
+    path.write_text(
+        "version: 2\nname: pows\nlanguage: ru\nsignals:\n"
+        "  swap:\n    match: {any: [пленными, перемирие], none: [пленные]}\n"
+        "  partly:\n    match: {any: [пленные], none: [пленными]}\n"
+        "  exact:\n    match: {any: [пленными], none: ['=пленные']}\n"
+        "detections:\n  - {id: d, title: t, pattern: {any: [swap, partly, exact]}}\n",
+        encoding="utf-8",
+    )
+    loaded, compiled = load_rules([str(path)], every_problem=True)
+    said = [str(p) for p in warning_problems(loaded, compiled)]
+    assert [w for w in said if "reads the same words" in w] == [
+        f"{path}:6:48: warning: none: 'пленные' reads the same words as the match's own phrase 'пленными' "
+        "(another form of them): wherever 'пленными' matches, the signal is excluded (to exclude only the form "
+        "written, mark it: '=пленные')"
+    ], said

@@ -155,7 +155,11 @@ def test_a_bad_within_does_not_hide_the_examples_problems(tmp_path: Path) -> Non
     code, got, out = _check(tmp_path, RU_PACK)
     assert code == 1
     assert got == [
-        ("17:13", "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"),
+        (
+            "17:13",
+            "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w; "
+            "in Russian: 30 сек, 30 мин, 2ч, 3дн (or 3 сут), 2 нед",
+        ),
         ("20:24", NO_PLACE),
         ("22:13", NO_OFFSET),
     ], out
@@ -185,7 +189,11 @@ def test_a_detection_that_cannot_be_mended_has_what_needs_no_detection_checked_a
     assert code == 1
     assert got == [
         ("15:15", "unknown key 'anyy' (did you mean 'any'?)"),
-        ("17:13", "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"),
+        (
+            "17:13",
+            "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w; "
+            "in Russian: 30 сек, 30 мин, 2ч, 3дн (or 3 сут), 2 нед",
+        ),
         (
             "18:5",
             "note: detection 'shelling' does not fit the schema: whether its examples' captures keys are its own is "
@@ -213,7 +221,8 @@ def test_an_example_key_is_judged_by_what_of_its_detection_stands(tmp_path: Path
     code, got, out = _check(tmp_path, text)
     assert [m for _p, m in got] == [
         "entities: Input should be a valid list (got 'SYL')",
-        "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w",
+        "bad duration '3 суток': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w; "
+        "in Russian: 30 сек, 30 мин, 2ч, 3дн (or 3 сут), 2 нед",
         "group key 'mesto': detection 'shelling' groups by place",
         NO_OFFSET,
     ], out

@@ -51,3 +51,16 @@ def test_the_hint_names_the_entity_for_each_case_and_nothing_for_latin_or_unknow
     assert spelling_hint("Белгородской", list(names), names, aliases) == " (did you mean Белгородская область?)"
     assert spelling_hint("Москвой", list(names), names, aliases) == ""
     assert spelling_hint("Kursk oblst", list(names), names, aliases) == " (did you mean Kursk?)"
+
+
+@pytest.mark.parametrize("text", ["3 дня", "3 суток", "2 м"])
+def test_a_bad_russian_duration_names_the_russian_units_read(text: str) -> None:
+    # outside trial 66, LOW-1: «realert: 3 дня» was told only 90s, 30m, 72h…
+    with pytest.raises(ValueError, match=r"in Russian: 30 сек, 30 мин, 2ч, 3дн \(or 3 сут\), 2 нед"):
+        parse_duration(text)
+
+
+def test_a_bad_latin_duration_is_told_as_before() -> None:
+    with pytest.raises(ValueError) as e:
+        parse_duration("5y")
+    assert str(e.value) == "bad duration '5y': write a number and a unit, e.g. 90s, 30m, 72h, 180d, 2w"

@@ -135,6 +135,64 @@ def test_abbreviations_and_hyphenated_names_in_a_case(name: str, case: str, form
     assert inflect_name_ru(name, case) == form
 
 
+@pytest.mark.parametrize(
+    ("name", "case", "form"),
+    [
+        # Outside trial 66, MED-2: the prepositional after «в»/«на» is a place name's second one where it has it...
+        ("Крым", "prepositional", "Крыму"),
+        ("Дон", "prepositional", "Дону"),
+        # ...and a place is inanimate: «атака на Орёл», not the bird's «на Орла».
+        ("Орёл", "accusative", "Орёл"),
+        ("Орёл", "prepositional", "Орле"),
+        ("Орёл", "genitive", "Орла"),
+        ("Крым", "accusative", "Крым"),
+        ("Великий Новгород", "accusative", "Великий Новгород"),
+        # What the trial found right, kept so: «край» is not a place name and keeps the first prepositional.
+        ("Краснодарский край", "prepositional", "Краснодарском крае"),
+        ("Ростов-на-Дону", "prepositional", "Ростове-на-Дону"),
+        ("Шебекино", "prepositional", "Шебекине"),
+        ("Подмосковье", "instrumental", "Подмосковьем"),
+        ("Белгородская область", "prepositional", "Белгородской области"),
+        ("Белгородская область", "accusative", "Белгородскую область"),
+        ("Курск", "prepositional", "Курске"),
+        ("Донбасс", "prepositional", "Донбассе"),
+        ("Сумы", "accusative", "Сумы"),
+        ("Москва", "accusative", "Москву"),
+    ],
+)
+def test_a_place_in_a_case(name: str, case: str, form: str) -> None:
+    assert inflect_name_ru(name, case, place=True) == form
+
+
+def test_a_title_declines_a_place_as_a_place(tmp_path: Path) -> None:
+    from watchfloor.stream_processors.rulefile import load_rules
+
+    rules = tmp_path / "cases.yaml"
+    rules.write_text(
+        """\
+version: 2
+name: place-cases
+language: ru
+entities:
+  CRIMEA: {name: Крым, kind: place, aliases: [Крым]}
+  OREL: {name: Орёл, kind: place, aliases: [Орёл]}
+signals:
+  downed:
+    match: {all: [беспилотник, сбит]}
+    capture: {region: {kind: place}}
+detections:
+  - id: downed
+    title: "Сбит в {region:prepositional}, атака на {region:accusative}"
+    pattern: {any: downed}
+    group_by: [region]
+""",
+        encoding="utf-8",
+    )
+    compiled = load_rules([str(rules)])[1]
+    assert compiled.title_cases["prepositional"]["Крым"] == "Крыму"
+    assert "Орёл" not in compiled.title_cases["accusative"]  # as written: its nominative
+
+
 def test_a_title_shows_each_name_in_the_case_it_asks_for(tmp_path: Path) -> None:
     pack = tmp_path / "cases.yaml"
     pack.write_text(PACK, encoding="utf-8")
