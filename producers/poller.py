@@ -82,6 +82,38 @@ def checkpoint_name(url: str) -> str:
     return f"source:{url}"
 
 
+def _filters_key(source: GdeltSource) -> str:
+    """A GDELT source's row filters, as text: what tells apart two sources of one folder or lastupdate.txt."""
+    return (
+        f"event_codes={','.join(source.event_codes)};countries={','.join(source.countries)};"
+        f"root_only={str(source.root_only).lower()};min_mentions={source.min_mentions}"
+    )
+
+
+def _gdelt_where(source: GdeltSource) -> str:
+    """What a GDELT source reads, to tell two sources of the same one (`./inbox/` is `./inbox`)."""
+    return source.url if source.url is not None else os.path.normpath(source.path or "")
+
+
+def source_checkpoint(
+    source: JsonlSource | RssSource | GdeltSource, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> str:
+    """The checkpoint of `source` among the configured `sources`: `source:<path or url>`, unless other GDELT sources
+    name the same folder, file or lastupdate.txt (with other filters: the way to filter it per rule family), when
+    each keeps its own, `source:<path or url>#<filters>` (outside trial 65, HIGH-1: one shared checkpoint, so the
+    second source found every file read by the first and its rows were lost). A path only one source names keeps
+    the plain key, so its progress stands; a path that becomes shared is read once more by each source (ids make
+    that idempotent: what the other source had taken is already in the log)."""
+    if isinstance(source, JsonlSource):
+        return checkpoint_name(source.path)
+    if isinstance(source, RssSource):
+        return checkpoint_name(source.url)
+    where = source.url if source.url is not None else source.path
+    assert where is not None
+    shared = sum(1 for s in sources if isinstance(s, GdeltSource) and _gdelt_where(s) == _gdelt_where(source))
+    return checkpoint_name(where) if shared <= 1 else f"{checkpoint_name(where)}#{_filters_key(source)}"
+
+
 class SourcePositions(CheckpointStore, Protocol):
     """What `unread_sources` reads: the checkpoints, and their names (every store)."""
 
@@ -258,7 +290,7 @@ def gdelt_exports_read(
     for source in sources:
         if not isinstance(source, GdeltSource) or source.url is None:
             continue
-        state = store.load_checkpoint(checkpoint_name(source.url)).state or {}
+        state = store.load_checkpoint(source_checkpoint(source, sources)).state or {}
         at = parse_stamp(state.get("at"))
         if at is not None and state.get("export"):  # (a first poll that failed keeps a time, no file read)
             out[redact_url(source.url)] = (at, [str(p) for p in state.get("pending") or []])
@@ -568,7 +600,7 @@ class SourcePoller:
         except GdeltSourceError as e:  # missing, or neither a file nor a folder
             result.error = str(e)
             return result
-        name = checkpoint_name(source.path)
+        name = source_checkpoint(source, self.sources)
         state = self.store.load_checkpoint(name).state or {}
         saved = state.get("files") or {}
         listed = {str(f) for f in files}
@@ -645,7 +677,7 @@ class SourcePoller:
         url = source.url
         assert url is not None
         result = SourceResult(origin=url, kind="gdelt")
-        name = checkpoint_name(url)
+        name = source_checkpoint(source, self.sources)
         saved = self.store.load_checkpoint(name).state or {}
         last = parse_stamp(saved.get("at"))
         export_read = saved.get("export")

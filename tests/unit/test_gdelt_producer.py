@@ -20,7 +20,7 @@ from watchfloor.producers.gdelt import (
 )
 from watchfloor.producers.poller import SourcePoller, checkpoint_name
 from watchfloor.schemas.config import GdeltSource
-from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document
 from watchfloor.stream_processors.engine.stories import same_story, story_signature
 from watchfloor.stream_processors.engine.text import strip_html, tokens
 from watchfloor.stream_processors.ports import Checkpoint
@@ -336,6 +336,31 @@ def test_a_folder_source_reads_each_new_file_once(tmp_path: Path) -> None:
         "20241022100000.export.CSV",
         "20241022101500.export.CSV.zip",
     ]
+
+
+def test_two_sources_of_one_folder_with_other_filters_each_read_it(tmp_path: Path) -> None:
+    """Outside trial 65, HIGH-1: two sources on one folder (a filter per rule family) shared one checkpoint, so the
+    second found every file read by the first and its rows were lost, silently."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    force = {"code": "194", "root": "19", "a1": USA, "a2": UKR}
+    _write(
+        folder / "20241101000000.export.CSV",
+        [line(row("70", mentions="1", **force)), line(row("80", mentions="3"))],  # type: ignore[arg-type]
+    )
+    _write(folder / "20241101001500.export.CSV", [line(row("71", mentions="9", **force))])  # type: ignore[arg-type]
+    fighting = GdeltSource(path=f"{folder}/", event_codes=["19"], min_mentions=5)
+    diplomacy = GdeltSource(path=f"{folder}/", event_codes=["06", "057"], countries=["PRK", "RUS"])
+    store = MemoryStore()
+    first = SourcePoller(store, [fighting, diplomacy]).poll_once()
+    assert (first.accepted, first.errors) == (2, []), first
+    assert {e.event.payload["id"] for e in store.read(types=DOCUMENT_TYPES)} == {"gdelt:71", "gdelt:80"}
+    # each its own checkpoint; a folder only one source names keeps `source:<path>` (a desk's progress stands)
+    names = {n for n in store.checkpoint_positions() if n.startswith("source:")}
+    assert len(names) == 2 and checkpoint_name(str(folder)) not in names, names
+    alone = MemoryStore()
+    SourcePoller(alone, [diplomacy]).poll_once()
+    assert [n for n in alone.checkpoint_positions() if n.startswith("source:")] == [checkpoint_name(f"{folder}/")]
 
 
 def test_a_folder_file_that_cannot_be_read_is_tried_again(tmp_path: Path) -> None:
