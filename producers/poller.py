@@ -659,9 +659,17 @@ class SourcePoller:
             if failed:
                 # A folder's file: not marked read, but passed over until it changes (a .zip still being downloaded
                 # grows; GDELT's broken copy does not, and failed the source at every poll): said once, as this
-                # poll's error. No dead letter: a download caught half-way is no bad record, and is read once whole.
+                # poll's error, and kept as a dead letter naming the file, committed with the checkpoint that passes
+                # over this version of it (so once per version), as a `url:` source keeps one: `dead-letters` still
+                # says it after the poll's console line is gone (outside trial 65, MED-4: a lost 15-minute slice
+                # left no trace).
                 result.error = f"{failed[0]}; passed over until it changes"
                 damaged = {**damaged_after, str(file): as_failed}
+                letter = DeadLetter(origin=str(file), reason=result.error)
+                result.ingested.merge(
+                    ingest(self.store, [letter], source.path, checkpoint=(name, _folder_state(done, damaged)))
+                )
+                committed, committed_damaged = done, damaged
                 continue
             damaged = damaged_after
             done = committed = after

@@ -134,7 +134,9 @@ def test_a_cut_short_zip_under_auto_fails_as_gdelt_not_read_as_json_lines(tmp_pa
         res = runner.invoke(app, ["ingest", "--store", store, str(named)])
         assert res.exit_code == 1, res.output
         assert f"cannot read GDELT archive {cut}: File is not a zip file" in res.output
-        assert "0 dead letters" in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
+        # (a folder's damaged export is one dead letter, naming it, passed over until it changes; trial 65, MED-4)
+        letters = "0 dead letters" if named == cut else "1 dead letter"
+        assert letters in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
     res = runner.invoke(app, ["backtest", "--rules", str(PACK), str(cut)])
     assert res.exit_code == 1 and "cannot read GDELT archive" in res.output and "no events in it" not in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(cut), str(EXPORT)])

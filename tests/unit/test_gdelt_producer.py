@@ -20,7 +20,7 @@ from watchfloor.producers.gdelt import (
 )
 from watchfloor.producers.poller import SourcePoller, checkpoint_name
 from watchfloor.schemas.config import GdeltSource
-from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document, EventType
 from watchfloor.stream_processors.engine.stories import same_story, story_signature
 from watchfloor.stream_processors.engine.text import strip_html, tokens
 from watchfloor.stream_processors.ports import Checkpoint
@@ -377,6 +377,25 @@ def test_a_folder_file_that_cannot_be_read_is_tried_again(tmp_path: Path) -> Non
         z.writestr("20241022101500.export.CSV", line(row("2")) + "\n")
     second = poller.poll_once()
     assert (second.accepted, second.sources[0].error) == (1, None)
+
+
+def test_a_damaged_folder_file_is_a_dead_letter_once_per_version(tmp_path: Path) -> None:
+    """Outside trial 65, MED-4: after the first poll's error line nothing said a damaged export was passed over
+    (`dead-letters` and `status` were silent); a `url:` source keeps a dead letter."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    broken = folder / "20241022101500.export.CSV.zip"
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])
+    store = MemoryStore()
+    poller = SourcePoller(store, [GdeltSource(path=str(folder))])
+    assert poller.poll_once().dead_lettered == 1
+    assert poller.poll_once().dead_lettered == 0  # the same version: passed over, not said again
+    letters = [DeadLetter.model_validate(e.event.payload) for e in store.read(types={EventType.DEAD_LETTER.value})]
+    assert [d.origin for d in letters] == [str(broken)], letters
+    assert "passed over until it changes" in letters[0].reason and "zip" in letters[0].reason
+    broken.write_bytes(b"PK\x03\x04 another cut")  # another damaged version: said once more
+    assert poller.poll_once().dead_lettered == 1
 
 
 def test_auto_source_kind_knows_gdelt(tmp_path: Path) -> None:
