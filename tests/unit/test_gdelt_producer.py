@@ -491,3 +491,13 @@ def test_config_gdelt_source_options_are_checked_with_their_place(tmp_path: Path
     bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    root: false\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: unknown key 'root'"):
         load_config(bad)
+
+
+def test_a_misspelt_country_code_is_refused_at_its_place_with_a_suggestion(tmp_path: Path) -> None:
+    """Outside trial 65, MED-5: `countries: [RSU]` was accepted and kept no row, with no word."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [PRK, RSU]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: .*'RSU' is not a CAMEO country code \(did you mean 'RUS'"):
+        load_config(bad)
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [ukr, Zaf, USA]\n", encoding="utf-8")
+    assert load_config(bad).sources[0].countries == ["UKR", "ZAF", "USA"]  # type: ignore[union-attr]
