@@ -582,9 +582,10 @@ def iter_event_blocks(
             reads: Sequence[GdeltOptions | None] = (gdelt_options.get(p) if gdelt_options is not None else None) or [
                 None
             ]
-            for options in reads:
+            for k, options in enumerate(reads):
+                counted = on_bytes if k == 0 else None  # (the progress bar counts a file's bytes once)
                 blocks = _file_blocks(
-                    p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed, named, options
+                    p, seen, report, kind, max_body_chars, gate, counted, on_items, tap, at, feed, named, options
                 )
                 for block in blocks:
                     if late is not None:

@@ -501,3 +501,14 @@ def test_a_misspelt_country_code_is_refused_at_its_place_with_a_suggestion(tmp_p
         load_config(bad)
     bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [ukr, Zaf, USA]\n", encoding="utf-8")
     assert load_config(bad).sources[0].countries == ["UKR", "ZAF", "USA"]  # type: ignore[union-attr]
+
+
+def test_two_lastupdate_sources_with_other_filters_keep_a_checkpoint_each() -> None:
+    from watchfloor.producers.poller import source_checkpoint
+
+    url = "http://data.gdeltproject.org/gdeltv2/lastupdate.txt"
+    fighting = GdeltSource(url=url, event_codes=["19"])
+    diplomacy = GdeltSource(url=url, countries=["PRK"])
+    names = {source_checkpoint(s, [fighting, diplomacy]) for s in (fighting, diplomacy)}
+    assert len(names) == 2 and all(n.startswith(f"source:{url}#") for n in names), names
+    assert source_checkpoint(fighting, [fighting]) == f"source:{url}"
