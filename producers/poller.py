@@ -297,6 +297,22 @@ def gdelt_exports_read(
     return out
 
 
+def gdelt_files_damaged(
+    store: CheckpointStore, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> dict[str, list[str]]:
+    """Of each GDELT folder source among `sources`: its path -> the files its polls passed over as damaged, each until
+    it changes (`status`, outside trial 65, MED-4: after the first poll's line nothing said a slice was lost)."""
+    out: dict[str, list[str]] = {}
+    for source in sources:
+        if not isinstance(source, GdeltSource) or source.path is None:
+            continue
+        state = store.load_checkpoint(source_checkpoint(source, sources)).state or {}
+        damaged = sorted(f for f in state.get("damaged") or {} if os.path.exists(f))
+        if damaged:
+            out[source.path] = damaged
+    return out
+
+
 def own_poll(source: JsonlSource | RssSource | GdeltSource) -> timedelta | None:
     """A source's own `poll` interval: a feed's, a GDELT lastupdate.txt's; None: every poll (files)."""
     if isinstance(source, RssSource) or (isinstance(source, GdeltSource) and source.url is not None):

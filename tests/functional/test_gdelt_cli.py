@@ -418,3 +418,20 @@ def test_a_backtest_whose_filters_keep_no_row_says_so_and_passes(tmp_path: Path)
     text = " ".join(res.output.split())
     assert res.exit_code == 0, text
     assert f"note: {folder}: 0 of 4 rows kept by the source's filters" in text and "empty file" not in text, text
+
+
+def test_a_folders_damaged_exports_stay_said_by_dead_letters_and_status(tmp_path: Path) -> None:
+    """Outside trial 65, MED-4: after the first poll's console line, `status` said "caught up" and `dead-letters`
+    nothing of a damaged export passed over (a whole 15-minute slice lost); a `url:` source kept a dead letter."""
+    broken, crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    assert runner.invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 4
+    again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert again.exit_code == 0 and "0 dead letters" in again.output, again.output  # said once, not each poll
+    res = runner.invoke(app, ["dead-letters", "--config", str(cfg), "--json"])
+    letters = [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]
+    assert sorted(d["origin"] for d in letters) == sorted([str(broken), str(crc)]), res.output
+    assert all("passed over until it changes" in d["reason"] for d in letters), letters
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    text = " ".join(res.output.split())
+    assert f"source {broken.parent}: 2 files passed over as damaged ({broken.name}, {crc.name};" in text, text
