@@ -21,7 +21,9 @@ ahead of what is durable, and Kafka's acknowledgement is the relay's business, n
 A GDELT source (a file, or a folder of export files) reads each file once: the checkpoint `source:<path>` =
 {"files": {file: [size, mtime_ns]}} is committed with each file's last batch of documents, in one transaction (a
 crash leaves neither or both), so a file is read again only when it changes (ids make that idempotent too), and a
-new file at the next poll.
+new file at the next poll. A folder's damaged file is passed over until it changes ("damaged"), with a dead letter.
+Two GDELT sources of one path or url (other filters) each keep their own, `source:<where>#<filters>`
+(source_checkpoint).
 A GDELT source at a `url` (GDELT 2.0's lastupdate.txt, gdelt_live.py) downloads, each `poll`, the export files
 published since the last one read: the checkpoint `source:<url>` = {"at": YYYYMMDDHHMMSS, "export": url} is
 committed with each file's last batch of documents, so a restart neither reads a file again nor skips one.
