@@ -509,29 +509,43 @@ def _check_archive(archive: zipfile.ZipFile, label: str, limit: int) -> None:
 _CHECK_PIECE = 1 << 20
 
 
+@dataclass
+class LeftOut:
+    """Rows a read passed over because the source's filters do not keep them (a backtest says "0 of N rows kept":
+    a filter that kept nothing is no empty file; outside trial 65, MED-5)."""
+
+    rows: int = 0
+
+
 def read_gdelt(
     path: str | Path,
     *,
     options: GdeltOptions = GdeltOptions(),
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
     places: dict[str, tuple[str, int]] | None = None,
+    left_out: LeftOut | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """(line, document or dead letter) of every row of a GDELT export file (plain or .zip) or of every export file
     in a folder, in order; rows the options leave out and blank lines give nothing, and a header row (first field
     GLOBALEVENTID) is skipped. A dead letter's origin is the file (`archive.zip:member` inside an archive).
 
     Raises GdeltSourceError when a file cannot be opened or read to its end; rows already yielded stand. `places`:
-    read_gdelt_archive's."""
+    read_gdelt_archive's. `left_out`: counts the rows the options leave out."""
     files = export_files(path)  # at the call, not at the first next(): a missing path fails here
-    return _read_files(files, options, max_body_chars, places)
+    return _read_files(files, options, max_body_chars, places, left_out)
 
 
 def _read_files(
-    files: list[Path], options: GdeltOptions, max_body_chars: int, places: dict[str, tuple[str, int]] | None = None
+    files: list[Path],
+    options: GdeltOptions,
+    max_body_chars: int,
+    places: dict[str, tuple[str, int]] | None = None,
+    left_out: LeftOut | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     table = lookups()
     for file in files:
-        yield from _read_members(_members(file, options.max_unzipped_bytes), options, max_body_chars, table, places)
+        members = _members(file, options.max_unzipped_bytes)
+        yield from _read_members(members, options, max_body_chars, table, places, left_out)
 
 
 class _Budget:
@@ -553,13 +567,14 @@ def _read_members(
     max_body_chars: int,
     table: Lookups,
     places: dict[str, tuple[str, int]] | None = None,
+    left_out: LeftOut | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     """The rows of each (origin, stream), as _read_stream gives them; a stream that fails part way (a truncated
     archive, a failing disk) raises GdeltSourceError, the rows before it standing. `places`: read_gdelt_archive's."""
     budget = _Budget(options.max_unzipped_bytes)
     for origin, stream in members:
         try:
-            rows = _read_stream(stream, origin, options, max_body_chars, table, budget)
+            rows = _read_stream(stream, origin, options, max_body_chars, table, budget, left_out)
             if places is None:
                 yield from rows
             else:
@@ -594,6 +609,7 @@ def _read_stream(
     max_body_chars: int,
     table: Lookups,
     budget: _Budget | None = None,
+    left_out: LeftOut | None = None,
 ) -> Iterator[tuple[int, Document | DeadLetter]]:
     budget = budget or _Budget(options.max_unzipped_bytes)
     line = 0
@@ -646,6 +662,8 @@ def _read_stream(
             )
             if item is not None:
                 yield at, item
+            elif left_out is not None:
+                left_out.rows += 1
     if held:
         yield held[0][0], _not_an_export(origin, held)
 

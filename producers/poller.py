@@ -21,7 +21,9 @@ ahead of what is durable, and Kafka's acknowledgement is the relay's business, n
 A GDELT source (a file, or a folder of export files) reads each file once: the checkpoint `source:<path>` =
 {"files": {file: [size, mtime_ns]}} is committed with each file's last batch of documents, in one transaction (a
 crash leaves neither or both), so a file is read again only when it changes (ids make that idempotent too), and a
-new file at the next poll.
+new file at the next poll. A folder's damaged file is passed over until it changes ("damaged"), with a dead letter.
+Two GDELT sources of one path or url (other filters) each keep their own, `source:<where>#<filters>`
+(source_checkpoint).
 A GDELT source at a `url` (GDELT 2.0's lastupdate.txt, gdelt_live.py) downloads, each `poll`, the export files
 published since the last one read: the checkpoint `source:<url>` = {"at": YYYYMMDDHHMMSS, "export": url} is
 committed with each file's last batch of documents, so a restart neither reads a file again nor skips one.
@@ -80,6 +82,38 @@ class IngestStore(EventLog, CheckpointStore, Protocol):
 
 def checkpoint_name(url: str) -> str:
     return f"source:{url}"
+
+
+def _filters_key(source: GdeltSource) -> str:
+    """A GDELT source's row filters, as text: what tells apart two sources of one folder or lastupdate.txt."""
+    return (
+        f"event_codes={','.join(source.event_codes)};countries={','.join(source.countries)};"
+        f"root_only={str(source.root_only).lower()};min_mentions={source.min_mentions}"
+    )
+
+
+def _gdelt_where(source: GdeltSource) -> str:
+    """What a GDELT source reads, to tell two sources of the same one (`./inbox/` is `./inbox`)."""
+    return source.url if source.url is not None else os.path.normpath(source.path or "")
+
+
+def source_checkpoint(
+    source: JsonlSource | RssSource | GdeltSource, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> str:
+    """The checkpoint of `source` among the configured `sources`: `source:<path or url>`, unless other GDELT sources
+    name the same folder, file or lastupdate.txt (with other filters: the way to filter it per rule family), when
+    each keeps its own, `source:<path or url>#<filters>` (outside trial 65, HIGH-1: one shared checkpoint, so the
+    second source found every file read by the first and its rows were lost). A path only one source names keeps
+    the plain key, so its progress stands; a path that becomes shared is read once more by each source (ids make
+    that idempotent: what the other source had taken is already in the log)."""
+    if isinstance(source, JsonlSource):
+        return checkpoint_name(source.path)
+    if isinstance(source, RssSource):
+        return checkpoint_name(source.url)
+    where = source.url if source.url is not None else source.path
+    assert where is not None
+    shared = sum(1 for s in sources if isinstance(s, GdeltSource) and _gdelt_where(s) == _gdelt_where(source))
+    return checkpoint_name(where) if shared <= 1 else f"{checkpoint_name(where)}#{_filters_key(source)}"
 
 
 class SourcePositions(CheckpointStore, Protocol):
@@ -258,10 +292,26 @@ def gdelt_exports_read(
     for source in sources:
         if not isinstance(source, GdeltSource) or source.url is None:
             continue
-        state = store.load_checkpoint(checkpoint_name(source.url)).state or {}
+        state = store.load_checkpoint(source_checkpoint(source, sources)).state or {}
         at = parse_stamp(state.get("at"))
         if at is not None and state.get("export"):  # (a first poll that failed keeps a time, no file read)
             out[redact_url(source.url)] = (at, [str(p) for p in state.get("pending") or []])
+    return out
+
+
+def gdelt_files_damaged(
+    store: CheckpointStore, sources: Sequence[JsonlSource | RssSource | GdeltSource]
+) -> dict[str, list[str]]:
+    """Of each GDELT folder source among `sources`: its path -> the files its polls passed over as damaged, each until
+    it changes (`status`, outside trial 65, MED-4: after the first poll's line nothing said a slice was lost)."""
+    out: dict[str, list[str]] = {}
+    for source in sources:
+        if not isinstance(source, GdeltSource) or source.path is None:
+            continue
+        state = store.load_checkpoint(source_checkpoint(source, sources)).state or {}
+        damaged = sorted(f for f in state.get("damaged") or {} if os.path.exists(f))
+        if damaged:
+            out[source.path] = damaged
     return out
 
 
@@ -568,7 +618,7 @@ class SourcePoller:
         except GdeltSourceError as e:  # missing, or neither a file nor a folder
             result.error = str(e)
             return result
-        name = checkpoint_name(source.path)
+        name = source_checkpoint(source, self.sources)
         state = self.store.load_checkpoint(name).state or {}
         saved = state.get("files") or {}
         listed = {str(f) for f in files}
@@ -627,9 +677,17 @@ class SourcePoller:
             if failed:
                 # A folder's file: not marked read, but passed over until it changes (a .zip still being downloaded
                 # grows; GDELT's broken copy does not, and failed the source at every poll): said once, as this
-                # poll's error. No dead letter: a download caught half-way is no bad record, and is read once whole.
+                # poll's error, and kept as a dead letter naming the file, committed with the checkpoint that passes
+                # over this version of it (so once per version), as a `url:` source keeps one: `dead-letters` still
+                # says it after the poll's console line is gone (outside trial 65, MED-4: a lost 15-minute slice
+                # left no trace).
                 result.error = f"{failed[0]}; passed over until it changes"
                 damaged = {**damaged_after, str(file): as_failed}
+                letter = DeadLetter(origin=str(file), reason=result.error)
+                result.ingested.merge(
+                    ingest(self.store, [letter], source.path, checkpoint=(name, _folder_state(done, damaged)))
+                )
+                committed, committed_damaged = done, damaged
                 continue
             damaged = damaged_after
             done = committed = after
@@ -645,7 +703,7 @@ class SourcePoller:
         url = source.url
         assert url is not None
         result = SourceResult(origin=url, kind="gdelt")
-        name = checkpoint_name(url)
+        name = source_checkpoint(source, self.sources)
         saved = self.store.load_checkpoint(name).state or {}
         last = parse_stamp(saved.get("at"))
         export_read = saved.get("export")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
@@ -244,6 +247,10 @@ class GdeltSource(_Strict):
             for code in value:
                 if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 3):
                     raise ValueError(f"{code!r} is not a CAMEO country code (three letters: PRK, RUS)")
+                known = cameo_countries()
+                if known and code.upper() not in known:
+                    # A misspelt code kept no row, with no word (outside trial 65, MED-5: `countries: [RSU]`).
+                    raise ValueError(f"{code!r} is not a CAMEO country code{_country_hint(code.upper(), known)}")
                 out.append(code.upper())
             return out
         return value
@@ -906,6 +913,28 @@ class AppConfig(_Strict):
         if unknown:
             raise ValueError("\n".join(unknown))  # (one per line: the config loader places each at its channel)
         return self
+
+
+@functools.cache
+def cameo_countries() -> dict[str, str]:
+    """The CAMEO country codes GDELT's actors carry -> their names: the table the GDELT reader names them by
+    (producers/gdelt_lookups.json, read as a file: schemas import nothing of the producers); empty if absent."""
+    table = Path(__file__).resolve().parent.parent / "producers" / "gdelt_lookups.json"
+    try:
+        countries = json.loads(table.read_text(encoding="utf-8"))["countries"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {str(k): str(v) for k, v in countries.items()}
+
+
+def _country_hint(code: str, known: dict[str, str]) -> str:
+    """ " (did you mean 'RUS' (Russia)?)": codes of the same letters (RSU), else one letter off (NKR -> UKR)."""
+    same = [k for k in known if sorted(k) == sorted(code)]
+    near = [k for k in known if sum(a != b for a, b in zip(k, code, strict=True)) == 1]
+    close = (same + [k for k in near if k not in same])[:3]
+    if not close:
+        return " (the codes are GDELT's CAMEO country table: PRK, RUS, UKR, USA, …)"
+    return f" (did you mean {' or '.join(f'{k!r} ({known[k]})' for k in close)}?)"
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:

@@ -23,6 +23,7 @@ from watchfloor.backtest_live import LiveBatches, SeenIds
 from watchfloor.producers.gdelt import (
     GdeltOptions,
     GdeltSourceError,
+    LeftOut,
     auto_folder_problem,
     export_files,
     looks_like_gdelt,
@@ -199,11 +200,12 @@ class FileReport:
     first_problem: str | None = None
     already_seen: int = 0  # documents whose id an earlier one had, with the same content: skipped
     editions_left_out: int = 0  # edits of feed items past max_editions, each text once (backtest_live.SeenIds)
+    filtered_out: int = 0  # GDELT rows its source's filters leave out (gdelt.LeftOut)
 
     def problem(self) -> str | None:
         """Why this input cannot be what the user meant, or None: a file with no valid event in it."""
-        if self.accepted:
-            return None
+        if self.accepted or self.filtered_out:
+            return None  # (a filter that kept no row: a quiet week, said by filtered_note, as `run` exits 0)
         if not self.dead:
             return f"{self.path}: no events in it (empty file)"
         hint = ""
@@ -227,6 +229,13 @@ class FileReport:
             )
         unit = "line(s)" if self.kind == "jsonl" else "entr(ies)"
         return f"{self.path}: no valid event in {self.dead} {unit} (first: {self.first_problem}){hint}"
+
+    def filtered_note(self) -> str | None:
+        """A GDELT input its source's filters kept no row of: how many they left out (outside trial 65, MED-5: it
+        was "no events in it (empty file)", exit 1, on a folder of 207 rows)."""
+        if self.accepted or not self.filtered_out:
+            return None
+        return f"{self.path}: 0 of {self.filtered_out:,} rows kept by the source's filters"
 
 
 @dataclass
@@ -532,7 +541,7 @@ def iter_event_blocks(
     late_in_file_order: LateInFileOrder | None = None,
     feeds: Mapping[str, str | None] | None = None,
     skew: float = DEFAULT_SKEW.total_seconds(),
-    gdelt_options: Mapping[str, GdeltOptions] | None = None,
+    gdelt_options: Mapping[str, Sequence[GdeltOptions]] | None = None,
 ) -> Iterator[list[Any]]:
     """iter_events a block (a list) at a time: what bulk consumers take (list.extend runs in C). A document
     whose id an earlier one had (in any of the files) is left out as the live ingest leaves it out
@@ -549,8 +558,9 @@ def iter_event_blocks(
     corroboration, as `run` counts them (poller.source_identity; None: each by its outlet's name); a file not in it
     counts as `run` counts a source of its kind configured with the defaults. `skew`: the config's event-time skew
     (an entry dated more than it after `received_at` dates no edition: SeenIds). `gdelt_options`: for a GDELT file or
-    folder (as given here) that is, or lies in, a configured source, that source's options (its filters), as `run`
-    reads it; any other is read with the defaults."""
+    folder (as given here) that is, or lies in, configured sources, their options (filters): it is read once with
+    each, as `run`'s sources each read it (an event two reads keep is one document, as live); any other is read
+    with the defaults."""
     at = received_at or datetime.now(UTC)  # when the files are read: also the date of a feed entry without one
     seen = SeenIds(
         holes=arrival, limit=id_limit, spill_dir=id_spill_dir, max_editions=max_editions, received=at, skew=skew
@@ -569,14 +579,18 @@ def iter_event_blocks(
             # source_identity), whatever names it gives itself; a JSON Lines or GDELT file counts each by its name.
             named = feeds is not None and p in feeds
             feed = feeds[p] if feeds is not None and named else _default_feed(p, kind)
-            options = gdelt_options.get(p) if gdelt_options is not None else None
-            blocks = _file_blocks(
-                p, seen, report, kind, max_body_chars, gate, on_bytes, on_items, tap, at, feed, named, options
-            )
-            for block in blocks:
-                if late is not None:
-                    late.add(block)
-                yield block if batches is None else batches.add(block)
+            reads: Sequence[GdeltOptions | None] = (gdelt_options.get(p) if gdelt_options is not None else None) or [
+                None
+            ]
+            for k, options in enumerate(reads):
+                counted = on_bytes if k == 0 else None  # (the progress bar counts a file's bytes once)
+                blocks = _file_blocks(
+                    p, seen, report, kind, max_body_chars, gate, counted, on_items, tap, at, feed, named, options
+                )
+                for block in blocks:
+                    if late is not None:
+                        late.add(block)
+                    yield block if batches is None else batches.add(block)
             if batches is not None and len(report.files) > files:  # (a file that cannot be opened is no source)
                 yield batches.add([], end=True)
                 if len(report.errors) == errors:
@@ -743,15 +757,19 @@ def _gdelt_blocks(
     # later export lists again names them, as live (trial 59, MED-1: it named the folder, line null). Taken out
     # as each row is read, so it holds one entry at a time.
     read_at: dict[str, tuple[str, int]] = {}
+    left_out = LeftOut()
 
     def each_file() -> Iterator[tuple[int, Document | DeadLetter]]:
         # File by file, as live and `ingest` read a folder: a damaged file is said (naming it) and the rest read
         # (trial 59, MED-4); a damaged archive gives no row (read_gdelt checks it whole first).
         for file in files:
             try:
-                yield from read_gdelt(file, options=options, max_body_chars=max_body_chars, places=read_at)
+                yield from read_gdelt(
+                    file, options=options, max_body_chars=max_body_chars, places=read_at, left_out=left_out
+                )
             except GdeltSourceError as e:  # a truncated or damaged archive
                 report.source_error(p, str(e))
+            fr.filtered_out = left_out.rows
 
     rows = each_file()
     block: list[Document] = []

@@ -134,7 +134,9 @@ def test_a_cut_short_zip_under_auto_fails_as_gdelt_not_read_as_json_lines(tmp_pa
         res = runner.invoke(app, ["ingest", "--store", store, str(named)])
         assert res.exit_code == 1, res.output
         assert f"cannot read GDELT archive {cut}: File is not a zip file" in res.output
-        assert "0 dead letters" in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
+        # (a folder's damaged export is one dead letter, naming it, passed over until it changes; trial 65, MED-4)
+        letters = "0 dead letters" if named == cut else "1 dead letter"
+        assert letters in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
     res = runner.invoke(app, ["backtest", "--rules", str(PACK), str(cut)])
     assert res.exit_code == 1 and "cannot read GDELT archive" in res.output and "no events in it" not in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(cut), str(EXPORT)])
@@ -342,3 +344,94 @@ def test_a_damaged_export_of_a_folder_is_said_once_and_passed_over_until_it_chan
     fixed = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     assert fixed.exit_code == 0, fixed.output
     assert "3 new documents" in fixed.output and "cannot read GDELT archive" not in fixed.output, fixed.output
+
+
+def _row(template: int, event_id: str, mentions: int, dateadded: str, url: str) -> str:
+    """A row of the example file (1-based line `template`) as another event: its id, NumMentions, DATEADDED, URL."""
+    fields = EXPORT.read_text(encoding="utf-8").splitlines()[template - 1].split("\t")
+    fields[0] = event_id
+    return _relisted("\t".join(fields), mentions, dateadded, url)
+
+
+def _family_inbox(tmp_path: Path) -> Path:
+    """Outside trial 65's desk2: combat (code 194) in two exports, cooperation (062, RUS-PRK) in the first."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    first = [
+        _row(9, "70", 1, "20241101000000", "https://a.example.com/1"),
+        _row(3, "80", 3, "20241101000000", "https://b.example.com/1"),
+    ]
+    second = [
+        _row(9, "70", 9, "20241101001500", "https://a.example.com/2"),
+        _row(9, "71", 9, "20241101001500", "https://c.example.com/1"),
+    ]
+    (folder / "20241101000000.export.CSV").write_text("\n".join(first) + "\n", encoding="utf-8")
+    (folder / "20241101001500.export.CSV").write_text("\n".join(second) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_two_sources_of_one_folder_each_read_it_with_its_filters_live_and_in_the_backtest(tmp_path: Path) -> None:
+    """Outside trial 65, HIGH-1: live, the second source shared the first's checkpoint and read nothing (its event
+    lost); the backtest read the folder twice with the last source's filters: no alert in common."""
+    _family_inbox(tmp_path)
+    cfg = _config(
+        tmp_path,
+        '[{kind: gdelt, path: ./inbox/, event_codes: ["19"], min_mentions: 5},'
+        ' {kind: gdelt, path: ./inbox/, event_codes: ["06"], countries: [PRK, RUS]}]',
+    )
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0 and "3 new documents" in live.output, live.output
+    live_ids = sorted(json.loads(x)["id"] for x in (tmp_path / "alerts.jsonl").read_text().splitlines())
+    assert {rule for rule, _, _ in _sent(tmp_path)} == {COMBAT, COOPERATION}, live.output
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), "--json", str(tmp_path / "bt.json")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert f"{tmp_path / 'inbox'} is read 2 times, as `run` reads it" in text, text
+    data = json.loads((tmp_path / "bt.json").read_text())
+    assert data["stats"]["documents"] == 3 and _alert_ids(tmp_path / "bt.json") == live_ids, res.output
+
+
+def test_a_file_source_in_a_folder_source_is_said_read_by_each(tmp_path: Path) -> None:
+    """Outside trial 65, LOW-5: the notes said the file was read with the folder's filters, and with its own."""
+    folder = _family_inbox(tmp_path)
+    export = folder / "20241101000000.export.CSV"
+    cfg = _config(
+        tmp_path,
+        f'[{{kind: gdelt, path: {folder}, event_codes: ["19"]}}, {{kind: gdelt, path: {export}, event_codes: ["06"]}}]',
+    )
+    res = runner.invoke(app, ["backtest", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert f'note: {folder} is a source of the config: read with its event_codes: ["19"], as `run` reads it' in text
+    assert (
+        f'note: {export} is read 2 times, as `run` reads it: by a source of it with event_codes: ["06"]; '
+        f"within the folder source {folder}, with that source's filters" in text
+    ), text
+    assert "are in" not in text, text
+
+
+def test_a_backtest_whose_filters_keep_no_row_says_so_and_passes(tmp_path: Path) -> None:
+    """Outside trial 65, MED-5: "no events in it (empty file)" and exit 1 on a folder of valid rows."""
+    folder = _family_inbox(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {folder}, countries: [USA]}}]")
+    res = runner.invoke(app, ["backtest", "--config", str(cfg)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0, text
+    assert f"note: {folder}: 0 of 4 rows kept by the source's filters" in text and "empty file" not in text, text
+
+
+def test_a_folders_damaged_exports_stay_said_by_dead_letters_and_status(tmp_path: Path) -> None:
+    """Outside trial 65, MED-4: after the first poll's console line, `status` said "caught up" and `dead-letters`
+    nothing of a damaged export passed over (a whole 15-minute slice lost); a `url:` source kept a dead letter."""
+    broken, crc, _good, _rows = _damaged_folder(tmp_path)
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {broken.parent}}}]")
+    assert runner.invoke(app, ["run", "--once", "--config", str(cfg)]).exit_code == 4
+    again = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert again.exit_code == 0 and "0 dead letters" in again.output, again.output  # said once, not each poll
+    res = runner.invoke(app, ["dead-letters", "--config", str(cfg), "--json"])
+    letters = [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]
+    assert sorted(d["origin"] for d in letters) == sorted([str(broken), str(crc)]), res.output
+    assert all("passed over until it changes" in d["reason"] for d in letters), letters
+    res = runner.invoke(app, ["status", "--config", str(cfg)])
+    text = " ".join(res.output.split())
+    assert f"source {broken.parent}: 2 files passed over as damaged ({broken.name}, {crc.name};" in text, text

@@ -397,3 +397,37 @@ def test_a_reports_sentences_held_back_for_the_same_reason_are_one_near_miss_lin
     assert section.count('<tr class="miss"') == 2 and section.count("quiet for 30d") == 1, section
     assert "<q>1,500 more troops sent</q><br><q>The total is now 3,000</q>" in section
     assert "2 sentences of this report, for the same reason" in section
+
+
+def test_two_documents_whose_near_miss_lines_read_the_same_each_name_their_document() -> None:
+    """Outside trial 65, LOW-2: two GDELT events of one outlet and code printed two identical lines, read as one
+    report listed twice; each now names its document (a line like no other stays as it was)."""
+    from watchfloor.schemas.events import Signal
+    from watchfloor.scoring.near_misses import NearMiss, Reason
+
+    def signal(doc: str, sentence: str) -> Signal:
+        return Signal.model_validate(
+            {
+                "id": f"{doc}:military_force:0",
+                "name": "military_force",
+                "document_id": doc,
+                "source": "bbc.co.uk",
+                "published_at": T0,
+                "sentence": sentence,
+                "sentence_index": 0,
+                "modality": "asserted",
+            }
+        )
+
+    held = Reason("realert", "desk-military-force alerted at 2024-06-18T10:00+00:00; quiet for 1d", "desk-force")
+    same = "South African (South Africa): Fight with small arms and light weapons with Gunmen (bbc.co.uk)"
+    misses = [
+        NearMiss(signal("gdelt:913097130", same), [held]),
+        NearMiss(signal("gdelt:913097131", same), [held]),
+        NearMiss(signal("gdelt:913097132", "Obama (United States): Use conventional military force"), [held]),
+    ]
+    screen = Screen(250)
+    view.print_near_misses(misses, console=screen.console)
+    lines = [line.strip() for line in screen.getvalue().splitlines() if "military_force" in line]
+    assert lines[0].endswith(f"{same} [gdelt:913097130]") and lines[1].endswith(f"{same} [gdelt:913097131]"), lines
+    assert lines[2].endswith("Use conventional military force"), lines

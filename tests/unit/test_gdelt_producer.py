@@ -20,7 +20,7 @@ from watchfloor.producers.gdelt import (
 )
 from watchfloor.producers.poller import SourcePoller, checkpoint_name
 from watchfloor.schemas.config import GdeltSource
-from watchfloor.schemas.events import DeadLetter, Document
+from watchfloor.schemas.events import DOCUMENT_TYPES, DeadLetter, Document, EventType
 from watchfloor.stream_processors.engine.stories import same_story, story_signature
 from watchfloor.stream_processors.engine.text import strip_html, tokens
 from watchfloor.stream_processors.ports import Checkpoint
@@ -338,6 +338,31 @@ def test_a_folder_source_reads_each_new_file_once(tmp_path: Path) -> None:
     ]
 
 
+def test_two_sources_of_one_folder_with_other_filters_each_read_it(tmp_path: Path) -> None:
+    """Outside trial 65, HIGH-1: two sources on one folder (a filter per rule family) shared one checkpoint, so the
+    second found every file read by the first and its rows were lost, silently."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    force = {"code": "194", "root": "19", "a1": USA, "a2": UKR}
+    _write(
+        folder / "20241101000000.export.CSV",
+        [line(row("70", mentions="1", **force)), line(row("80", mentions="3"))],  # type: ignore[arg-type]
+    )
+    _write(folder / "20241101001500.export.CSV", [line(row("71", mentions="9", **force))])  # type: ignore[arg-type]
+    fighting = GdeltSource(path=f"{folder}/", event_codes=["19"], min_mentions=5)
+    diplomacy = GdeltSource(path=f"{folder}/", event_codes=["06", "057"], countries=["PRK", "RUS"])
+    store = MemoryStore()
+    first = SourcePoller(store, [fighting, diplomacy]).poll_once()
+    assert (first.accepted, first.errors) == (2, []), first
+    assert {e.event.payload["id"] for e in store.read(types=DOCUMENT_TYPES)} == {"gdelt:71", "gdelt:80"}
+    # each its own checkpoint; a folder only one source names keeps `source:<path>` (a desk's progress stands)
+    names = {n for n in store.checkpoint_positions() if n.startswith("source:")}
+    assert len(names) == 2 and checkpoint_name(str(folder)) not in names, names
+    alone = MemoryStore()
+    SourcePoller(alone, [diplomacy]).poll_once()
+    assert [n for n in alone.checkpoint_positions() if n.startswith("source:")] == [checkpoint_name(f"{folder}/")]
+
+
 def test_a_folder_file_that_cannot_be_read_is_tried_again(tmp_path: Path) -> None:
     folder = tmp_path / "gdelt"
     folder.mkdir()
@@ -352,6 +377,25 @@ def test_a_folder_file_that_cannot_be_read_is_tried_again(tmp_path: Path) -> Non
         z.writestr("20241022101500.export.CSV", line(row("2")) + "\n")
     second = poller.poll_once()
     assert (second.accepted, second.sources[0].error) == (1, None)
+
+
+def test_a_damaged_folder_file_is_a_dead_letter_once_per_version(tmp_path: Path) -> None:
+    """Outside trial 65, MED-4: after the first poll's error line nothing said a damaged export was passed over
+    (`dead-letters` and `status` were silent); a `url:` source keeps a dead letter."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    broken = folder / "20241022101500.export.CSV.zip"
+    broken.write_bytes(b"PK\x03\x04 cut short")
+    _write(folder / "20241022100000.export.CSV", [line(row("1"))])
+    store = MemoryStore()
+    poller = SourcePoller(store, [GdeltSource(path=str(folder))])
+    assert poller.poll_once().dead_lettered == 1
+    assert poller.poll_once().dead_lettered == 0  # the same version: passed over, not said again
+    letters = [DeadLetter.model_validate(e.event.payload) for e in store.read(types={EventType.DEAD_LETTER.value})]
+    assert [d.origin for d in letters] == [str(broken)], letters
+    assert "passed over until it changes" in letters[0].reason and "zip" in letters[0].reason
+    broken.write_bytes(b"PK\x03\x04 another cut")  # another damaged version: said once more
+    assert poller.poll_once().dead_lettered == 1
 
 
 def test_auto_source_kind_knows_gdelt(tmp_path: Path) -> None:
@@ -447,3 +491,24 @@ def test_config_gdelt_source_options_are_checked_with_their_place(tmp_path: Path
     bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    root: false\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: unknown key 'root'"):
         load_config(bad)
+
+
+def test_a_misspelt_country_code_is_refused_at_its_place_with_a_suggestion(tmp_path: Path) -> None:
+    """Outside trial 65, MED-5: `countries: [RSU]` was accepted and kept no row, with no word."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [PRK, RSU]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:\d+: .*'RSU' is not a CAMEO country code \(did you mean 'RUS'"):
+        load_config(bad)
+    bad.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [ukr, Zaf, USA]\n", encoding="utf-8")
+    assert load_config(bad).sources[0].countries == ["UKR", "ZAF", "USA"]  # type: ignore[union-attr]
+
+
+def test_two_lastupdate_sources_with_other_filters_keep_a_checkpoint_each() -> None:
+    from watchfloor.producers.poller import source_checkpoint
+
+    url = "http://data.gdeltproject.org/gdeltv2/lastupdate.txt"
+    fighting = GdeltSource(url=url, event_codes=["19"])
+    diplomacy = GdeltSource(url=url, countries=["PRK"])
+    names = {source_checkpoint(s, [fighting, diplomacy]) for s in (fighting, diplomacy)}
+    assert len(names) == 2 and all(n.startswith(f"source:{url}#") for n in names), names
+    assert source_checkpoint(fighting, [fighting]) == f"source:{url}"

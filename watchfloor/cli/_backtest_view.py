@@ -4,6 +4,7 @@ of expected events, the diff of alerts, near misses."""
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -443,16 +444,20 @@ def print_near_misses(misses: Sequence[NearMiss], *, console: Console = out) -> 
     # A report whose sentences are near misses for the same reasons is one line, with how many it stands for.
     groups = by_report_and_reason(misses, near_miss_key)
     shown = groups[: SHOW_AT_MOST // 2]
+
+    def head(s: Any) -> str:
+        return f"{_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}"
+
+    # Two documents' lines that read the same (two GDELT events of one outlet and code) each name their document,
+    # so they are not taken for one report listed twice (outside trial 65, LOW-2).
+    heads = Counter(head(same[0].signal) for same in shown)
     for same in shown:
         s = same[0].signal
         also = f" ({len(same)} sentences of this report, for the same reason)" if len(same) > 1 else ""
+        which = f" [{s.document_id}]" if heads[head(s)] > 1 else ""
         # The report, then one line per detection that read it, each starting with the detection's name (outside
         # trial 34: joined on one line, a sequence's reason read as the one before it, whose own has "; " in it).
-        console.print(
-            f"  {_when(s.published_at)} {s.name} {s.modality} — {s.source}: {s.sentence[:100]}{also}",
-            highlight=False,
-            markup=False,
-        )
+        console.print(f"  {head(s)}{which}{also}", highlight=False, markup=False)
         for line in reason_lines(same[0].reasons):
             console.print(f"      {line}", highlight=False, markup=False)
     rest = len(misses) - sum(len(same) for same in shown)

@@ -345,7 +345,7 @@ class _Plan:
     cfg: Any  # the --config, or None
     specs: list[str]  # the rules replayed, as named
     feeds: dict[str, str | None]  # event file -> what its documents count as (config_feeds)
-    gdelt_options: dict[str, Any]  # GDELT file or folder -> its configured source's options (config_gdelt_options)
+    gdelt_options: dict[str, list[Any]]  # GDELT file or folder -> its configured sources' options, a read each
     rule_sets: Any  # evaluation.RuleSets: the rules and the baseline's
     engines: list[Any]  # the compiled rules of each replay: the rules, then the baseline's
     run_engines: list[Any]  # their engines, with the config's event-time settings
@@ -604,6 +604,9 @@ def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | 
     report, late_in_files = plan.report, plan.late_in_files
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+    for file in report.files:
+        if (note := file.filtered_note()) is not None:
+            err.print(f"note: {note}", markup=False, highlight=False)
     late_note = (
         late_in_file_order_note(late_in_files.count, plan.run_engines[0].rules.lateness)
         if late_in_files is not None
@@ -875,7 +878,7 @@ def _inputs(
     allow_pruned: bool = False,
     late_in_file_order: LateInFileOrder | None = None,
     feeds: dict[str, str | None] | None = None,
-    gdelt_options: dict[str, Any] | None = None,
+    gdelt_options: dict[str, list[Any]] | None = None,
 ) -> tuple[Callable[[Advance], Iterator[Any]], AbstractContextManager[Advance]]:
     """The inputs as blocks (lists), from a function of the progress callback, and their progress bar.
     `rules_note`: with --from-store, what to say of the store's rules against the replay's (None: nothing).
@@ -980,37 +983,71 @@ def config_feeds(cfg: Any, events: list[str]) -> tuple[dict[str, str | None], li
     return feeds, notes
 
 
-def config_gdelt_options(cfg: Any, events: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """For each event file or folder that is, or lies in, a GDELT `path` source of the config: that source's options
-    (poller.gdelt_options: `event_codes`, `countries`, `root_only`, `min_mentions`, `max_unzipped_bytes`), by the file
-    as given, so the backtest keeps the rows `run` keeps (trial 59, MED-2: a filtered source was backtested
-    unfiltered); and a note for each whose filters are not the defaults."""
-    from watchfloor.producers.gdelt import GdeltOptions
+def config_gdelt_options(cfg: Any, events: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
+    """For each event file or folder that is, or lies in, a GDELT `path` source of the config: the options it is read
+    with (poller.gdelt_options: `event_codes`, `countries`, `root_only`, `min_mentions`, `max_unzipped_bytes`), one
+    read per source, by the file as given, so the backtest keeps the rows `run` keeps (trial 59, MED-2: a filtered
+    source was backtested unfiltered). Two sources of one folder (a filter per rule family) read it once each, as
+    `run` does, each with its own filters (outside trial 65, HIGH-1: the last source's filters were applied to both
+    reads); a file in a folder source that is read itself (the folder is given too) is read there, not again with
+    the folder's filters. And a note for each saying exactly what it is read with (trial 65, LOW-5)."""
     from watchfloor.producers.poller import gdelt_options
 
-    options: dict[str, Any] = {}
-    notes = []
+    given = {_resolved(e) for e in events}
+    reads: dict[str, list[tuple[str, Any]]] = {}  # file as given -> (source, options) of each read of it
+    in_folders: dict[str, list[tuple[str, Any]]] = {}  # file as given -> the given folder sources reading it too
     for source, where, inside, named in _configured(cfg, events):
         if source.kind != "gdelt":
             continue
         own = gdelt_options(source)
+        folder = _resolved(where)
         for r in inside:
-            options[named[r]] = own
-        defaults = GdeltOptions()
-        filters = [
-            f"{key}: {value}"
-            for key, value, default in (
-                ("event_codes", json.dumps(own.event_codes), json.dumps(defaults.event_codes)),
-                ("countries", json.dumps(own.countries), json.dumps(defaults.countries)),
-                ("root_only", str(own.root_only).lower(), str(defaults.root_only).lower()),
-                ("min_mentions", own.min_mentions, defaults.min_mentions),
-            )
-            if value != default
+            if r != folder and folder in given:
+                in_folders.setdefault(named[r], []).append((where, own))  # read with the folder, with its filters
+            elif all(o != own for _, o in reads.get(named[r], [])):  # (the same filters twice: one read)
+                reads.setdefault(named[r], []).append((where, own))
+    for file, folders in in_folders.items():
+        if file not in reads:  # given besides its folder, and no source of its own: read as the folder reads it
+            reads[file], in_folders[file] = folders[:1], folders[1:]
+    notes = []
+    for file, read in reads.items():
+        also = [where for where, _ in in_folders.get(file, [])]
+        if len(read) == 1 and not also:
+            where, own = read[0]
+            if (filters := _filters(own)) is not None:
+                notes.append(
+                    f"note: {_lead(file, [_resolved(file)], where)}: read with its {filters}, as `run` reads it"
+                )
+            continue
+        each = [
+            f"{'by a source of it' if _resolved(where) == _resolved(file) else f'by the folder source {where}'} "
+            f"with {_filters(own) or 'no filter'}"
+            for where, own in read
         ]
-        if filters:
-            given = ", ".join(named[r] for r in inside)
-            notes.append(f"note: {_lead(given, inside, where)}: read with its {', '.join(filters)}, as `run` reads it")
-    return options, notes
+        each += [f"within the folder source {where}, with that source's filters" for where in also]
+        notes.append(
+            f"note: {file} is read {len(each)} times, as `run` reads it: {'; '.join(each)} "
+            "(an event more than one read keeps is one document)"
+        )
+    return {file: [own for _, own in read] for file, read in reads.items()}, notes
+
+
+def _filters(own: Any) -> str | None:
+    """A GDELT source's filters that are not the defaults, as the config writes them (None: the defaults)."""
+    from watchfloor.producers.gdelt import GdeltOptions
+
+    defaults = GdeltOptions()
+    filters = [
+        f"{key}: {value}"
+        for key, value, default in (
+            ("event_codes", json.dumps(own.event_codes), json.dumps(defaults.event_codes)),
+            ("countries", json.dumps(own.countries), json.dumps(defaults.countries)),
+            ("root_only", str(own.root_only).lower(), str(defaults.root_only).lower()),
+            ("min_mentions", own.min_mentions, defaults.min_mentions),
+        )
+        if value != default
+    ]
+    return ", ".join(filters) or None
 
 
 def _configured(cfg: Any, events: list[str]) -> Iterator[tuple[Any, str, list[str], dict[str, str]]]:
@@ -1057,7 +1094,8 @@ def config_files(cfg: Any) -> tuple[list[str], list[str]]:
             # As `run` says it; read as a folder it was called a GDELT folder with no export files (outside trial
             # 63, MED-2), and with --labels "none of its ids matches an event", which blamed the labels.
             raise fail(f"source {where} (kind: {source.kind}) is a folder: a {source.kind} source is one file")
-        else:
+        elif all(_resolved(f) != _resolved(where) for f in files):
+            # (a folder two GDELT sources name is read once per source: config_gdelt_options)
             files.append(where)
     return files, notes
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -170,6 +171,8 @@ class Backlog:
     heartbeat: Any = None  # web.activity.Heartbeat: the live `run` that wrote the last cycle, and its rules
     # GDELT lastupdate.txt source -> (the time of the last export read, listed files not found yet); no verdict
     gdelt_read: dict[str, tuple[datetime, list[str]]] = field(default_factory=dict)
+    # GDELT folder source -> the files its polls passed over as damaged (each also a dead letter); no verdict
+    gdelt_damaged: dict[str, list[str]] = field(default_factory=dict)
 
     def reasons(self) -> list[str]:
         why = unread_reasons(self.unread)
@@ -184,7 +187,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
     """The embedded runner's and the dispatcher's backlog in the store at `url` (read only); `sources`: those the
     config given names, whose JSON Lines files with lines and no saved position are unread too."""
     from watchfloor.alerts.dispatcher import INTAKE_TYPES, PROCESSOR
-    from watchfloor.producers.poller import gdelt_exports_read, never_read_sources, unread_sources
+    from watchfloor.producers.poller import gdelt_exports_read, gdelt_files_damaged, never_read_sources, unread_sources
     from watchfloor.schemas.events import DOCUMENT_TYPES
     from watchfloor.stream_processors.ports import DocumentRetention
     from watchfloor.stream_processors.runner import ENGINE_PROCESSOR
@@ -221,6 +224,7 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
             pruned=pruned_range(st),
             unread=unread,  # (every store: memory, SQL)
             gdelt_read=gdelt_exports_read(st, sources),
+            gdelt_damaged=gdelt_files_damaged(st, sources),
         )
     finally:
         st.close()
@@ -675,6 +679,7 @@ def _embedded_status(
                         }
                         for o, (at, pending) in sorted(backlog.gdelt_read.items())
                     },
+                    "gdelt_files_damaged": dict(sorted(backlog.gdelt_damaged.items())),
                     "channel_checks_failed": {
                         "at": backlog.channels_checked_at,
                         "channels": {ch: why for ch, why in backlog.channel_checks},
@@ -727,6 +732,13 @@ def _embedded_status(
                 waiting = f"; {counted(len(pending), 'listed file')} not found yet ({', '.join(pending)})"
             err.print(
                 f"source {escape(origin)}: last GDELT export read {at:%Y%m%d%H%M%S} ({age} ago){escape(waiting)}",
+                highlight=False,
+            )
+        for origin, files in sorted(backlog.gdelt_damaged.items()):
+            # A damaged export is passed over until it changes: a lost slice, said while it stands (trial 65, MED-4).
+            err.print(
+                f"source {escape(origin)}: [yellow]{counted(len(files), 'file')} passed over as damaged[/yellow] "
+                f"({escape(', '.join(Path(f).name for f in files))}; see `watchfloor dead-letters`)",
                 highlight=False,
             )
         for origin, (secs, error) in sorted(backlog.failing.items()):
