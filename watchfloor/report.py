@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import dated_text
 from watchfloor.schemas.timefmt import utc_text
-from watchfloor.scoring import format_lead
+from watchfloor.scoring import describe_lost_escalation, format_lead
 from watchfloor.scoring.near_misses import Reason, by_report_and_reason
 from watchfloor.scoring.scores import f1_of, signed_change
 
@@ -321,6 +321,8 @@ def _problems_section(result: dict[str, Any]) -> str:
                 "column"
                 for x in verdict.get("only_covered_now") or []
             ]
+            # a true HIGH of a story this run no longer reaches (outside trial 65, MED-1)
+            + [f"lost escalation: {_e(describe_lost_escalation(x))}" for x in verdict.get("lost_escalations") or []]
         )
         items.append(
             f'<li class="{"good" if met else "bad"}">{_e(name.replace("_", " "))}: {"met" if met else "failed"}'

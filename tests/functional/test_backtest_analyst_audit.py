@@ -152,7 +152,8 @@ def test_the_gates_verdicts_and_lost_positives_by_label_key_are_in_the_json(tmp_
     assert under["met"] is False and len(under["failures"]) == 1 and under["failures"][0].startswith("recall = ")
     assert under["thresholds"] == [{"score": "recall", "minimum": 0.9}, {"score": "treaty-signed:recall", "minimum": 1}]
     assert f"below threshold: {under['failures'][0]}" in output
-    assert gates["fail_on_removed_true_positive"] == {"met": False, "lost": [lost], "only_covered_now": []}
+    verdict = {"met": False, "lost": [lost], "only_covered_now": [], "lost_escalations": []}
+    assert gates["fail_on_removed_true_positive"] == verdict
 
 
 def test_gates_met_say_so_in_the_json(tmp_path: Path) -> None:

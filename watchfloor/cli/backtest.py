@@ -1277,7 +1277,7 @@ def _gate_verdicts(
     `doc_ids`: those that name a document by another key (its `url`) -> its id."""
     from dataclasses import asdict
 
-    from watchfloor.scoring import check_thresholds, lost_true_positives, only_covered_now
+    from watchfloor.scoring import check_thresholds, lost_escalations, lost_true_positives, only_covered_now
     from watchfloor.scoring.expectations import check_expectations
 
     gates: dict[str, Any] = {}
@@ -1303,9 +1303,11 @@ def _gate_verdicts(
         # The item as the labels file names it (its URL, for items labelled by URL), not its derived id.
         shown = {o.item: o.shown_as for o in run.baseline_scores.outcomes}
         labelled = {(o.item, o.rule): list(o.labels) for o in run.baseline_scores.outcomes}
+        escalations = lost_escalations(run.diff, run.baseline_scores, run.scores, detections) if run.diff else []
         gates["fail_on_removed_true_positive"] = {
-            "met": not lost and not unproven,
+            "met": not lost and not unproven and not escalations,
             "lost": [{"id": item, "label_key": shown.get(item, item), "rule": rule} for item, rule in lost],
+            "lost_escalations": escalations,
             "only_covered_now": [
                 {
                     "id": item,
@@ -1324,6 +1326,8 @@ def _gate_verdicts(
 
 def _print_gates(gates: dict[str, Any]) -> None:
     """Every gate's verdict, as `_gate_verdicts` found it."""
+    from watchfloor.scoring import describe_lost_escalation
+
     if "expect" in gates:
         for f in gates["expect"]["failures"]:
             entry = json.dumps(f["expectation"], ensure_ascii=False)  # КНДР as written, not \u escapes (trial 7)
@@ -1351,6 +1355,8 @@ def _print_gates(gates: dict[str, Any]) -> None:
                 "earlier alert",
                 highlight=False,
             )
+        for x in gate.get("lost_escalations", ()):
+            out.print(f"[red]lost escalation:[/red] {escape(describe_lost_escalation(x))}", highlight=False)
         if gate.get("only_covered_now"):
             out.print(
                 "the labels have no `event` column, so a repeat of a story told cannot be told from a new event held "

@@ -10,7 +10,7 @@ nearest fired_at); what is left is added or removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,6 +264,76 @@ def only_covered_now(before: Scores, after: Scores) -> list[tuple[str, str, str]
         for o in before.outcomes
         if o.status == "tp" and now.get((o.item, o.rule)) == "covered"
     )
+
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _rank(severity: object, confidence: object) -> tuple[int, bool]:
+    sev = str(getattr(severity, "value", severity))
+    return (_SEVERITY_RANK.get(sev, -1), confidence == "confirmed")
+
+
+def _said(severity: object, confidence: object) -> str:
+    sev = str(getattr(severity, "value", severity))
+    return f"{sev}, {confidence}" if confidence else sev
+
+
+def lost_escalations(diff: AlertDiff, before: Scores, after: Scores, now: Sequence[Any]) -> list[dict[str, Any]]:
+    """The baseline's true alerts this run lost (removed, or changed to another severity or confidence) whose rule
+    and group this run's true alerts no longer reach: their severity, then their confirmation, is higher than the
+    highest of this run's true alerts of that rule and group (outside trial 65, MED-1: a candidate that dropped the
+    only HIGH confirmed alert of a story, its reports still cited by the MEDIUM before it, passed the gate as "no
+    true positive lost", and a pager subscribed at `min_severity: high` would never have been called). Only stories
+    this run still alerts: one it no longer alerts at all loses positives, which the gate names. One entry per rule and
+    group, its highest such alert; `now`: this run's alerts (Detection or AlertRef: rule, group, severity, confidence,
+    id)."""
+    was, is_now = verdicts_of(before), verdicts_of(after)
+    best: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[tuple[int, bool], Any]] = {}
+    for a in now:
+        if is_now.get(a.id) != "true":
+            continue
+        key = (a.rule, tuple(sorted(a.group.items())))
+        r = _rank(a.severity, a.confidence)
+        if key not in best or r > best[key][0]:
+            best[key] = (r, a)
+    gone = [*diff.removed, *(c.before for c in diff.changed if {"severity", "confidence"} & set(c.fields))]
+    lost: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[tuple[int, bool], AlertRef]] = {}
+    for b in gone:
+        if was.get(b.id) != "true":
+            continue
+        key = (b.rule, tuple(sorted(b.group.items())))
+        r = _rank(b.severity, b.confidence)
+        reach = best.get(key)
+        # A story this run no longer alerts at all loses its positives, which the gate names already.
+        if reach is None or reach[0] >= r:
+            continue
+        if key not in lost or r > lost[key][0]:
+            lost[key] = (r, b)
+    out: list[dict[str, Any]] = []
+    for key, (_r, b) in sorted(lost.items(), key=lambda kv: (kv[0][0], kv[1][1].fired_at)):
+        top = best[key][1]
+        out.append(
+            {
+                "rule": b.rule,
+                "group": dict(b.group),
+                "baseline_alert": b.id,
+                "fired_at": b.fired_at.isoformat(),
+                "severity": b.severity,
+                "confidence": b.confidence,
+                "now": {"alert": top.id, "severity": _said(top.severity, None), "confidence": top.confidence},
+            }
+        )
+    return out
+
+
+def describe_lost_escalation(x: dict[str, Any]) -> str:
+    """A lost escalation (lost_escalations), as the terminal and the HTML say it."""
+    group = ", ".join(f"{k}={v}" for k, v in x["group"].items())
+    where = f"{x['rule']}" + (f" [{group}]" if group else "")
+    was = f"{where} {_said(x['severity'], x['confidence'])} (the baseline's true alert {x['baseline_alert']})"
+    now = _said(x["now"]["severity"], x["now"]["confidence"])
+    return f"{was}: this run's true alerts of that rule and group reach {now} at most ({x['now']['alert']})"
 
 
 @dataclass(frozen=True)
