@@ -173,6 +173,11 @@ def same_story(a: str | None, b: str | None) -> bool:
     return a == b or similarity(a, b) >= STORY_THRESHOLD or short_copies(a, b)
 
 
+# A window slides one report at a time and is grouped anew at each point, so it compares the same candidate pairs
+# again and again: remembered (a pair is two strings already hashed; the answer does not depend on the order).
+_same_story_pair = lru_cache(maxsize=16384)(same_story)  # (at most ~16 MB of signatures held)
+
+
 def _max_mismatches(n: int) -> int:
     """The most positions two signatures of n values may differ in and still be one story (same_story)."""
     m = 0
@@ -310,13 +315,17 @@ class ReportGroups:
         <title>; reports without a feed are old ones and an aggregator's items)."""
         i = len(self.parent)
         self.parent.append(i)
-        self._outlet.append(i)
         self._rank.append(float(i) if rank is None else rank)
         self._origin[i] = i
-        self._origins[i] = 1
+        origins = self._origins
         j = self._source.setdefault(source, i)
-        if j != i:
-            self._same_outlet(i, j)
+        if j != i:  # a source seen before (most reports of a window): its outlet, without a node of its own
+            r = self.outlet(j)
+            self._outlet.append(r)
+            origins[r] = origins.get(r, 0) + 1  # (none when its reports so far were copies of others' stories)
+        else:
+            self._outlet.append(i)
+            origins[i] = 1
         # The link, either way round (so the count does not depend on the order reports are added): a report of a
         # feed showing name N and a report counted by N. Two feeds showing N stay apart unless one counted by N
         # joins them.
@@ -352,7 +361,7 @@ class ReportGroups:
                     continue
                 checked.add(h)
                 other = self._signature[self._stories[h]]
-                if self.find(i) != self.find(other) and same_story(story, self._stories[h]):
+                if self.find(i) != self.find(other) and _same_story_pair(story, self._stories[h]):
                     self._union(i, other)
             if more is None:
                 self._more[key] = [k]
