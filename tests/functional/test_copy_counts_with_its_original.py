@@ -88,6 +88,13 @@ def test_a_copy_alone_adds_no_source(tmp_path: Path) -> None:
     only_copy = rss("Baltic Courier", (CLAIM_ID, FIRST + timedelta(minutes=5), CLAIM))
     result = backtest(tmp_path, {"harbour.xml": HARBOUR, "courier.xml": only_copy})
     assert {a[0] for a in engagement(result)} == {"medium"}, result["alerts"]
+    # The copy's near miss says why it did not confirm (before: "1 outlet(s) carried a copy …: counted once").
+    res = runner.invoke(app, ["backtest", str(tmp_path / "harbour.xml"), str(tmp_path / "courier.xml")])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert (
+        "1 of 2 distinct sources within 3d (1 outlet carried only a copy of another's story: counted with it)" in said
+    )
 
 
 def test_two_captures_of_one_feed_count_as_one_source(tmp_path: Path) -> None:
