@@ -709,10 +709,12 @@ def independent_sources(detections: Iterable[Detection], held: Iterable[Sequence
     configured source it came through (Evidence.feed), else as its outlet's name (whatever its case), so a feed
     that renamed itself is one source (review 13, F6: names were counted, "2 independent" beside "unconfirmed");
     a report counted by its name and a feed's report showing that name are one source, as the engine links them
-    (stories.ReportGroups.add); outlets whose reports share a story key (Evidence.story: copies of one wire story,
-    as the engine grouped each detection's reports) count once, linked transitively. A thread passes its standing
-    alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored before keys)
-    counts by source alone; copies that no one detection cites together are not linked (the engine compares
+    (stories.ReportGroups.add). Reports that share a story key (Evidence.story: copies of one wire story, as the
+    engine grouped each detection's reports) count for the outlet of the story's first report (by its date, then
+    its id), as the engine counts a copy with its original: an outlet counts once for the stories it originated, so
+    one that carried another's copy still counts for its own report (outside trial 64, HIGH-1). A thread passes its
+    standing alerts (standing_alerts). Evidence without a key (rules that count no sources, detections stored before
+    keys) counts by source alone; copies that no one detection cites together are not linked (the engine compares
     reports only within a window, and the key is all the evidence carries of the text). `held`: reports told before
     that still stand beside them (reports_told_before), each group as one detection's."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
@@ -725,27 +727,30 @@ def independent_sources(detections: Iterable[Detection], held: Iterable[Sequence
             parent[x], x = root, parent[x]
         return root
 
-    def union(x: tuple[str, str], y: tuple[str, str]) -> None:
-        a, b = find(x), find(y)
-        if a != b:
-            parent[a] = b
-
     outlets: set[tuple[str, str]] = set()
+    originators: set[tuple[str, str]] = set()  # the outlets of reports without a story key
+    first: dict[str, tuple[datetime, str, tuple[str, str]]] = {}  # story key -> its first report's (date, id, outlet)
     fed_names: list[tuple[tuple[str, str], tuple[str, str]]] = []  # (a feed, the name one of its reports shows)
     for evidence in [*(d.evidence for d in detections), *held]:
         for ev in evidence:
             name = ("source", ev.source.strip().casefold())
             outlet = ("feed", ev.feed) if ev.feed else name
             outlets.add(outlet)
-            find(outlet)
             if ev.feed:
                 fed_names.append((outlet, name))
             if ev.story:
-                union(outlet, ("story", ev.story))
+                was = first.get(ev.story)
+                if was is None or (ev.published_at, ev.event_id) < was[:2]:
+                    first[ev.story] = (ev.published_at, ev.event_id, outlet)
+            else:
+                originators.add(outlet)
     for feed, name in fed_names:
         if name in outlets:  # a report counted by that name: the same source (the engine's link)
-            union(feed, name)
-    return len({find(o) for o in outlets})
+            a, b = find(feed), find(name)
+            if a != b:
+                parent[a] = b
+    originators.update(f[2] for f in first.values())
+    return len({find(o) for o in originators})
 
 
 def thread_reports(detections: Iterable[Detection], held: Iterable[Sequence[Evidence]] = ()) -> int:

@@ -637,9 +637,6 @@ def _file_blocks(
             report.source_error(p, f"{redact_url(p)}: {res.error.reason}")
             report.files.pop()
             return
-        feed_docs = [x if feed is None else with_feed(x, feed) for x in res.items if isinstance(x, Document)]
-        report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
-        fr.accepted += len(feed_docs)
         # Which outlet's feed this is, to tell another outlet's item under a guid read before (its own copy) from an
         # edit of the same feed (an edition): the channel's own link and title, which captures of one feed share and
         # two outlets' feeds do not (the location cannot tell: it is another for each capture file); a channel that
@@ -649,6 +646,16 @@ def _file_blocks(
             names.add(f"title {res.title}")
         if not names and named and feed is not None:
             names.add(f"source {feed}")
+        if not named and feed is not None and names:
+            # Captures of one feed are one source, as the one url the live poller reads is (outside trial 64,
+            # HIGH-2: each file counted as a source, so a feed's second capture confirmed its first): the first file
+            # of the channel's link or title gives the source it counts as to the later ones.
+            feed = next((seen.outlet_feeds[n] for n in sorted(names) if n in seen.outlet_feeds), feed)
+            for n in names:
+                seen.outlet_feeds.setdefault(n, feed)
+        feed_docs = [x if feed is None else with_feed(x, feed) for x in res.items if isinstance(x, Document)]
+        report.add_dead((x for x in res.items if isinstance(x, DeadLetter)), fr)
+        fr.accepted += len(feed_docs)
         own = feed if feed is not None else source_feed("rss", p)  # live: its source_name, else its url
         docs: list[Any] = seen.documents(feed_docs, report, fr, outlet=frozenset(names) or None, own=own)
         if tap is not None:

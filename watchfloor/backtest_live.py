@@ -114,6 +114,9 @@ class SeenIds:
         # listing the same guid reports it under its own copy's id, not as an edition. One entry per feed item read
         # (feed captures are read whole into memory anyway; JSON lines keep none).
         self.outlets: dict[str, frozenset[str]] = {}
+        # A feed channel's link or title -> the source the first capture of that feed counted as (backtest's
+        # _file_blocks): captures of one feed count as one source, as the one url the live poller reads does.
+        self.outlet_feeds: dict[str, str] = {}
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""

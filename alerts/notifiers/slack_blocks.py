@@ -439,7 +439,9 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     word = words.text("revised" if notice.kind == "revision" else "update")
     parts = [f"*{word}*", severity_label(det.severity, det.confidence, words)]
     if notice.escalated_from:
-        parts[-1] += words.text("was", severity=escape(words.severity(notice.escalated_from)))
+        # A confirmation is why most stories go up: said, as the email says it (outside trial 64, LOW-1).
+        was = "confirmed_was" if det.confidence == "confirmed" else "was"
+        parts[-1] += words.text(was, severity=escape(words.severity(notice.escalated_from)))
     # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
     # two, read "unconfirmed · 2 independent sources" as a contradiction); and when the thread stands elsewhere (a
     # late report revising an older MEDIUM alert of a thread whose newest alert is HIGH), it says so: not a downgrade.

@@ -75,6 +75,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "updated": "Updated",
         "withdrawn": "Withdrawn",
         "was": " (was {severity})",
+        "confirmed_was": " (confirmed, was {severity})",
         "in_thread": "{count} in the thread",
         # the Sources field: of a thread's first message, of a reply rewritten with its own alert ({count}: the number
         # with its noun, for languages that need it)
@@ -220,6 +221,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "updated": "Обновлено",
         "withdrawn": "Отозвано",
         "was": " (была {severity})",
+        "confirmed_was": " (подтверждено, была {severity})",
         "in_thread": "{count} в ветке",
         "independent_in_thread": "{count} в ветке",
         "independent": "{count}",

@@ -616,11 +616,18 @@ class Explainer:
                 else ""
             )
             if c.distinct == "source":
-                # As the correlator counts them: copies of one story under several outlets are one report.
-                groups = report_groups([(s[2], s[4], s[5]) for s in near])
+                # As the correlator counts them (in time order, as its window holds them): a copy counts with its
+                # story's first report, and an outlet for each story it told first.
+                ordered = sorted(near, key=lambda s: (s[0], s[3]))
+                groups = report_groups([(s[2], s[4], s[5]) for s in ordered])
                 n = len(set(groups))
                 merged = len({s[2] for s in near}) - n
-                copies += f" ({merged} outlet(s) carried a copy of another's story: counted once)" if merged else ""
+                if merged:
+                    copies += (
+                        " (1 outlet carried only a copy of another's story: counted with it)"
+                        if merged == 1
+                        else f" ({merged} outlets carried only copies of others' stories: counted with them)"
+                    )
             else:
                 n = len({s[3] for s in near})
             # Met, it says so with the count and what is needed ("6 of 2 distinct sources" read oddly: trial 17, L4)

@@ -60,16 +60,18 @@ def count_evidence(
     Every window that holds the point and starts at or after t - within ends at or after t, so it holds the
     prefix's items from its start on: the candidates are the suffixes of the items within `within` before
     the point. Without stories a longer suffix never counts fewer (reports, documents or sources), so the
-    whole window is the fullest; stories can make it count fewer (an older copy that joins two outlets'
-    reports into one), so then every suffix is counted, in one pass from the point backwards."""
+    whole window is the fullest; stories can make it count fewer (an older report of a story makes its outlet the
+    story's originator in place of an outlet that originated nothing else), so then every suffix is counted, in one
+    pass from the point backwards."""
     t = items[end - 1][T]
     lo = first_at_or_after(items, t - within, end)
     window = [o for o in items[lo:end] if not o[DUP]]  # canonical order: by time first
     if distinct == "source":
         best = independent_reports(window)
         if len(best) < len({o[SRC] for o in window}):
-            # Copies joined two sources' reports: an older one may have joined reports a shorter window
-            # keeps apart. (Else every suffix counts at most its sources, no more than the whole window.)
+            # A source counted only through another's story: an older report may have taken a story's origin
+            # that a shorter window leaves to an outlet of its own. (Else every suffix counts at most its
+            # sources, no more than the whole window.)
             best = independent_reports(window[_fullest_suffix(window) :])
     elif distinct == "document":
         best = list({o[DOC]: o for o in window}.values())
@@ -90,7 +92,8 @@ def _fullest_suffix(window: list[Item]) -> int:
         start_t = window[i - 1][T]
         while i > 0 and window[i - 1][T] == start_t:
             i -= 1
-            groups.add(window[i][SRC], window[i][EV][E_STORY], window[i][EV][E_SOURCE])
+            # (newest first, so each gives its place in time: the earliest of a story originates it)
+            groups.add(window[i][SRC], window[i][EV][E_STORY], window[i][EV][E_SOURCE], i)
         if groups.count >= best:
             best, best_at = groups.count, i
     return best_at
@@ -184,8 +187,8 @@ def corroborating(
 
 
 def independent_reports(items: list[Item]) -> list[Item]:
-    """One item per independent report, the earliest: one source counts once, and sources whose texts are
-    copies of one story count once together (stories.independent)."""
+    """One item per independent report, the earliest, of `items` in canonical order: an outlet counts once for
+    the stories it originated, and a copy counts with its story's first report (stories.ReportGroups)."""
     if not any(o[EV][E_STORY] for o in items) and not _feeds_and_names(items):
         return list({o[SRC]: o for o in items}.values())  # no stories: sources alone (the first of each)
     # (the name shown, for the link of a feed's report to one counted by that name: stories.ReportGroups.add)

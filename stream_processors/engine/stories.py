@@ -173,6 +173,11 @@ def same_story(a: str | None, b: str | None) -> bool:
     return a == b or similarity(a, b) >= STORY_THRESHOLD or short_copies(a, b)
 
 
+# A window slides one report at a time and is grouped anew at each point, so it compares the same candidate pairs
+# again and again: remembered (a pair is two strings already hashed; the answer does not depend on the order).
+_same_story_pair = lru_cache(maxsize=16384)(same_story)  # (at most ~16 MB of signatures held)
+
+
 def _max_mismatches(n: int) -> int:
     """The most positions two signatures of n values may differ in and still be one story (same_story)."""
     m = 0
@@ -200,17 +205,36 @@ def story_bands(signature: str) -> tuple[bytes, ...]:
 
 
 class ReportGroups:
-    """Independent reports, one (source, story) pair added at a time: a union-find over both links (one
-    source is one report; sources whose stories are copies are one report together). `count` is the number
-    of independent reports so far. Candidate copies are found through story_bands, and a signature seen
-    before joins its first holder's report without a comparison, so a window of many copies costs about
-    one comparison per new signature and band neighbour, not one per pair."""
+    """Independent reports, one (source, story) pair added at a time. Reports whose stories are copies of one
+    another are one story (a union-find over the copy links); a story counts for the outlet of its earliest report
+    (its originator: the others carried a copy of it), and `count` is the number of distinct outlets that
+    originated a story (one source is one outlet; a feed's report and one counted by the name it shows too). So a
+    wire story under three outlets counts once, one outlet's own two stories count once, and an outlet that
+    carried another's copy still counts for a story it told in its own words (outside trial 64, HIGH-1: the copy
+    linked the two outlets and the second no longer confirmed the first). Candidate copies are found through
+    story_bands, and a signature seen before joins its first holder's story without a comparison, so a window of
+    many copies costs about one comparison per new signature and band neighbour, not one per pair."""
 
-    __slots__ = ("_band", "_fed", "_more", "_signature", "_source", "_stories", "count", "parent")
+    __slots__ = (
+        "_band",
+        "_fed",
+        "_more",
+        "_origin",
+        "_origins",
+        "_outlet",
+        "_rank",
+        "_signature",
+        "_source",
+        "_stories",
+        "parent",
+    )
 
     def __init__(self) -> None:
-        self.parent: list[int] = []
-        self.count = 0
+        self.parent: list[int] = []  # the story union-find (copy links), over report indices
+        self._outlet: list[int] = []  # the outlet union-find (one source; a feed and its name), over report indices
+        self._rank: list[float] = []  # each report's place in time (the earliest of a story is its originator)
+        self._origin: dict[int, int] = {}  # story root -> its originating report
+        self._origins: dict[int, int] = {}  # outlet root -> how many stories it originated (never 0)
         self._source: dict[str, int] = {}
         # The names shown by reports that count by their feed (identity other than the name): a report counted by
         # its name (no feed: stored before feeds were kept) joins the feed report of its name (see `add`).
@@ -222,22 +246,66 @@ class ReportGroups:
         self._more: dict[bytes, list[int]] = {}
         self._stories: list[str] = []
 
+    @property
+    def count(self) -> int:
+        """Independent reports so far: the outlets that originated a story."""
+        return len(self._origins)
+
     def find(self, i: int) -> int:
+        """The root of report i's story."""
         parent = self.parent
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
-    def _union(self, i: int, j: int) -> None:
-        a, b = self.find(i), self.find(j)
-        if a != b:
-            self.parent[a] = b
-            self.count -= 1
+    def outlet(self, i: int) -> int:
+        """The root of report i's outlet."""
+        parent = self._outlet
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    def add(self, source: str, story: str | None, name: str | None = None) -> int:
-        """Add a report; its index (for find). `name`: the source name it shows, when `source` is its feed's
-        identity (Signal.feed); None or `source` itself when it counts by its name.
+    def group(self, i: int) -> int:
+        """The independent report i counts as: the outlet (its root) of its story's originator."""
+        return self.outlet(self._origin[self.find(i)])
+
+    def _lose_origin(self, report: int) -> None:
+        """`report` no longer originates a story (it joined an earlier one): its outlet counts one story fewer."""
+        o = self.outlet(report)
+        n = self._origins[o] - 1
+        if n:
+            self._origins[o] = n
+        else:
+            del self._origins[o]
+
+    def _union(self, i: int, j: int) -> None:
+        """i's and j's stories are one: the later originator loses its story to the earlier."""
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return
+        oa, ob = self._origin.pop(a), self._origin.pop(b)
+        rank = self._rank
+        first, later = (oa, ob) if (rank[oa], oa) <= (rank[ob], ob) else (ob, oa)
+        self.parent[a] = b
+        self._origin[b] = first
+        self._lose_origin(later)
+
+    def _same_outlet(self, i: int, j: int) -> None:
+        a, b = self.outlet(i), self.outlet(j)
+        if a == b:
+            return
+        self._outlet[a] = b
+        n = self._origins.pop(a, 0)
+        if n:
+            self._origins[b] = self._origins.get(b, 0) + n
+
+    def add(self, source: str, story: str | None, name: str | None = None, rank: float | None = None) -> int:
+        """Add a report; its index (for group). `name`: the source name it shows, when `source` is its feed's
+        identity (Signal.feed); None or `source` itself when it counts by its name. `rank`: its place in time (the
+        smallest originates its story; a tie goes to the report added first); None: after every report added so
+        far (reports added oldest first).
 
         A report that counts by its name and one of a feed that shows that name are one source (review 13, F5):
         across the upgrade that began keeping feeds, one feed's report stored before (no feed: its name) and its
@@ -247,10 +315,17 @@ class ReportGroups:
         <title>; reports without a feed are old ones and an aggregator's items)."""
         i = len(self.parent)
         self.parent.append(i)
-        self.count += 1
+        self._rank.append(float(i) if rank is None else rank)
+        self._origin[i] = i
+        origins = self._origins
         j = self._source.setdefault(source, i)
-        if j != i:
-            self._union(i, j)
+        if j != i:  # a source seen before (most reports of a window): its outlet, without a node of its own
+            r = self.outlet(j)
+            self._outlet.append(r)
+            origins[r] = origins.get(r, 0) + 1  # (none when its reports so far were copies of others' stories)
+        else:
+            self._outlet.append(i)
+            origins[i] = 1
         # The link, either way round (so the count does not depend on the order reports are added): a report of a
         # feed showing name N and a report counted by N. Two feeds showing N stay apart unless one counted by N
         # joins them.
@@ -258,17 +333,17 @@ class ReportGroups:
             self._fed.setdefault(name, {}).setdefault(source, i)
             by_name = self._source.get(name)
             if by_name is not None:
-                self._union(i, by_name)
+                self._same_outlet(i, by_name)
         elif self._fed:  # (most windows have no feed report showing a name: nothing to look up)
             fed = self._fed.get(source)
             if fed is not None:
                 for k in fed.values():
-                    self._union(i, k)
+                    self._same_outlet(i, k)
         if story is None:
             return i
         first = self._signature.setdefault(story, i)
         if first != i:
-            # The same signature: the same comparisons as its first holder, whose report links them all.
+            # The same signature: the same comparisons as its first holder, whose story it joins.
             self._union(i, first)
             return i
         k = len(self._stories)
@@ -281,16 +356,13 @@ class ReportGroups:
                 band[key] = k
                 continue
             more = self._more.get(key)
-            # With one report left there is nothing to join (a common case: copies of one story that have
-            # already joined every source in the window); the bands are still kept for later sources.
-            if self.count > 1:
-                for h in (h0, *more) if more is not None else (h0,):
-                    if h in checked:
-                        continue
-                    checked.add(h)
-                    other = self._signature[self._stories[h]]
-                    if self.find(i) != self.find(other) and same_story(story, self._stories[h]):
-                        self._union(i, other)
+            for h in (h0, *more) if more is not None else (h0,):
+                if h in checked:
+                    continue
+                checked.add(h)
+                other = self._signature[self._stories[h]]
+                if self.find(i) != self.find(other) and _same_story_pair(story, self._stories[h]):
+                    self._union(i, other)
             if more is None:
                 self._more[key] = [k]
             else:
@@ -299,16 +371,16 @@ class ReportGroups:
 
 
 def report_groups(reports: Sequence[tuple[str, str | None] | tuple[str, str | None, str | None]]) -> list[int]:
-    """For each (source, story[, name]) tuple, the independent report it belongs to (a group number): one source
-    is one report, and sources whose stories are copies of each other are one report together (union-find
-    over both links; ReportGroups). `name`: the name shown, when the source is a feed's identity (see `add`)."""
+    """For each (source, story[, name]) tuple, oldest first, the independent report it counts as (a group number):
+    copies of one story count for the outlet of its first report, and an outlet counts once for every story it
+    originated (ReportGroups). `name`: the name shown, when the source is a feed's identity (see `add`)."""
     groups = ReportGroups()
     add = groups.add  # (bound once: this runs per report of every window a count or corroboration looks at)
     for r in reports:
         add(*r)
-    return [groups.find(i) for i in range(len(reports))]
+    return [groups.group(i) for i in range(len(reports))]
 
 
 def independent(reports: Iterable[tuple[str, str | None]]) -> int:
-    """How many independent reports among (source, story) pairs (see report_groups)."""
+    """How many independent reports among (source, story) pairs, oldest first (see report_groups)."""
     return len(set(report_groups(list(reports))))

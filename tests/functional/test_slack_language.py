@@ -111,7 +111,7 @@ def test_a_russian_channel_words_its_messages_in_russian(slack_server: FakeSlack
         (UNSUBSCRIBE_ACTION, "Отписаться"),
     ]
     answer = said(reply)
-    assert "*Обновление* · :red_circle: КРИТИЧЕСКАЯ (была СРЕДНЯЯ) · 2 сообщения из 1 источника в ветке" in answer
+    assert "*Обновление* · :red_circle: КРИТИЧЕСКАЯ (подтверждено, была СРЕДНЯЯ) · 2 сообщения из 1 источника" in answer
     assert "*Новые сообщения* (1)" in answer
     assert reply["text"] == "Обновление: [КРИТИЧЕСКАЯ] Военнопленные вернулись домой (pow-returned)"
     # what the articles and rules said is quoted as written; none of the English wording is left
@@ -163,7 +163,7 @@ def test_the_default_is_english_as_before(slack_server: FakeSlack) -> None:
         (SILENCE_ACTION, "Silence 24h"),
         (UNSUBSCRIBE_ACTION, "Unsubscribe"),
     ]
-    assert "*Update* · :red_circle: CRITICAL (was MEDIUM) · 2 independent sources in the thread" in said(reply)
+    assert "*Update* · :red_circle: CRITICAL (confirmed, was MEDIUM) · 2 independent sources in the" in said(reply)
     assert reply["text"] == "Update: [CRITICAL] Военнопленные вернулись домой (pow-returned)"
 
 
@@ -172,7 +172,7 @@ def test_a_confirmation_by_two_documents_of_one_outlet_says_two_reports(slack_se
     root, reply = one_outlet_thread(slack_server, SlackChannel(name="desk", channel="#ru-desk"))
     assert "*Sources*\n2 reports from 1 source in the thread" in said(root)
     assert "now :red_circle: CRITICAL · 2 reports from 1 source and 1 update in the thread" in said(root)
-    assert "*Update* · :red_circle: CRITICAL (was MEDIUM) · 2 reports from 1 source in the thread" in said(reply)
+    assert "*Update* · :red_circle: CRITICAL (confirmed, was MEDIUM) · 2 reports from 1 source in" in said(reply)
     assert "1 independent" not in said(root) + said(reply)
 
 

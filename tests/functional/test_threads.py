@@ -105,7 +105,8 @@ def test_a_follow_up_replies_in_the_thread_and_updates_the_first_message(
     assert reply["metadata"]["event_payload"] == {"alert_id": "det0002", "rule": "troops", "kind": "followup"}
     assert reply["subtype"] == "thread_broadcast"  # medium -> high: an escalation is news for the channel too
     said = texts(reply["blocks"])
-    assert "*Update*" in said and "HIGH" in said and "(was MEDIUM)" in said and "2 independent sources" in said
+    # the alert is confirmed: said with what it was (outside trial 64, LOW-1: "HIGH (was MEDIUM)" did not say why)
+    assert "*Update*" in said and "HIGH (confirmed, was MEDIUM)" in said and "2 independent sources" in said
     assert "Shipments of munitions" not in said  # the rule description is not repeated on follow-ups
     assert any(b["type"] == "actions" for b in reply["blocks"])  # buttons on every alert, replies too
 
@@ -821,7 +822,7 @@ def test_was_medium_is_said_of_what_the_channel_was_told_before_in_the_order_it_
     revision, reply = slack_server.thread(first["ts"])
     assert revision["metadata"]["event_payload"]["alert_id"] == detection_event_id(late)
     assert reply["metadata"]["event_payload"]["alert_id"] == "det0002"
-    assert revision.get("subtype") == "thread_broadcast" and "(was MEDIUM)" in texts(revision["blocks"])
+    assert revision.get("subtype") == "thread_broadcast" and "was MEDIUM)" in texts(revision["blocks"])
     assert reply.get("subtype") is None and "(was " not in texts(reply["blocks"])
     got = {r["key"]: r for r in lines(archive)}  # the file channel says the same
     assert got[detection_event_id(late)]["escalated_from"] == "medium" and "escalated_from" not in got["det0002"]

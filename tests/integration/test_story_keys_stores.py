@@ -72,13 +72,16 @@ def test_old_and_new_detections_in_one_thread(store: Store, tmp_path: Path) -> N
     assert record["thread"]["sources"] == 2  # Harbor Ledger and its copy are one; Coastal Times the other
 
 
-def test_sources_link_through_keys_transitively() -> None:
-    """Outlets link through a shared key, and keys through a shared outlet, across the thread's alerts; evidence
+def test_a_story_counts_for_its_first_outlet_across_the_threads_alerts() -> None:
+    """A shared key makes one story, which counts for the outlet of its first report (one date here: the smallest
+    report id); an outlet counts once for the stories it originated, so B, which carried A's copy, still counts for
+    the story it told first (outside trial 64, HIGH-1: the copy linked A and B, and the thread said 1); evidence
     without a key counts by outlet; an outlet named in another case is the same outlet."""
-    a = with_stories(detection(1, sources=("A", "B")), ["k1", "k1"])
-    b = with_stories(detection(2, sources=("b", "C")), ["k2", "k2"])  # B's other report, a copy of C's
+    a = with_stories(detection(1, sources=("A", "B")), ["k1", "k1"])  # B carried A's story
+    b = with_stories(detection(2, sources=("b", "C")), ["k2", "k2"])  # B's own story, which C carried
     c = detection(3, sources=("D", "E"))  # stored before keys
     assert independent_sources([a]) == 1
-    assert independent_sources([a, b]) == 1
-    assert independent_sources([a, b, c]) == 3
+    assert independent_sources([a, b]) == 2
+    assert independent_sources([b]) == 1
+    assert independent_sources([a, b, c]) == 4
     assert independent_sources([with_stories(detection(4, sources=("A", "B")), ["k1", "k2"])]) == 2

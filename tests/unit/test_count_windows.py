@@ -24,6 +24,8 @@ from watchfloor.stream_processors.engine.stories import (
 
 
 def oracle_report_groups(reports: list[tuple[str, str | None]]) -> list[int]:
+    """Stories by comparing every pair (copies linked transitively); each counts for the source of its first
+    report (its originator); a group is that source (its first report's index)."""
     n = len(reports)
     parent = list(range(n))
 
@@ -33,16 +35,17 @@ def oracle_report_groups(reports: list[tuple[str, str | None]]) -> list[int]:
             i = parent[i]
         return i
 
-    first_of_source: dict[str, int] = {}
-    for i, (source, _story) in enumerate(reports):
-        j = first_of_source.setdefault(source, i)
-        if j != i:
-            parent[find(i)] = find(j)
     for i in range(n):
         for j in range(i + 1, n):
             if find(i) != find(j) and same_story(reports[i][1], reports[j][1]):
                 parent[find(i)] = find(j)
-    return [find(i) for i in range(n)]
+    origin: dict[int, int] = {}
+    for i in range(n):
+        origin.setdefault(find(i), i)  # the earliest report of each story
+    first_of_source: dict[str, int] = {}
+    for i, (source, _story) in enumerate(reports):
+        first_of_source.setdefault(source, i)
+    return [first_of_source[reports[origin[find(i)]][0]] for i in range(n)]
 
 
 def oracle_independent(items: list[P.Item]) -> list[P.Item]:
@@ -138,6 +141,11 @@ def test_report_groups_are_the_oracles(reports: list[tuple[str, str | None]]) ->
     for source, story in reports:
         groups.add(source, story)
     assert groups.count == len(partition(oracle_report_groups(reports)))
+    # Added newest first with their places in time (as a window is searched backwards): the same count.
+    backwards = ReportGroups()
+    for i in reversed(range(len(reports))):
+        backwards.add(*reports[i], None, i)
+    assert backwards.count == groups.count
 
 
 def test_copies_always_share_a_band() -> None:

@@ -183,7 +183,7 @@ def test_corroboration_counts_copies_of_one_story_once_as_the_engine_does() -> N
     ex.document(doc(body, at=0, source="Wire A", doc_id="a"))
     second = ex.document(doc(body, at=1, source="Wire B", doc_id="b"))
     [check] = [c for c in second.detections if c.detection == "strike-escalation"]
-    assert "1 of 2 distinct sources" in check.reason and "counted once" in check.reason
+    assert "1 of 2 distinct sources" in check.reason and "1 outlet carried only a copy" in check.reason
     assert not check.fired
 
 

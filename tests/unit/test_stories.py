@@ -47,8 +47,10 @@ def test_independent_reports() -> None:
     assert independent([("ABC", wire), ("ABC", sig(OTHER))]) == 1
     # Without stories (signals of rules that do not count sources), sources alone count.
     assert independent([("ABC", None), ("Post", None)]) == 2
-    # Copies link transitively: A~B (same story), B and C one outlet: one report.
-    assert independent([("A", wire), ("B", wire), ("B", sig(OTHER))]) == 1
+    # A copy counts with its story's first report; its outlet's own report still counts (outside trial 64, HIGH-1).
+    assert independent([("A", wire), ("B", wire), ("B", sig(OTHER))]) == 2
+    # ...and when B told the story first, A's later copy adds nothing to B: one report.
+    assert independent([("B", wire), ("A", wire), ("B", sig(OTHER))]) == 1
 
 
 # A short feed item (a headline and one sentence, our own words), a lightly edited copy (two words of the headline
