@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show, input_alert_text
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
@@ -89,10 +90,10 @@ def _thread_line(notice: Notice) -> str:
     t = notice.thread
     assert t is not None
     if notice.kind == "retraction" and t.newest_id is None:
-        line = f"thread: no alert of it stands now · {t.updates} update(s)"
+        line = f"thread: no alert of it stands now · {counted(t.updates, 'update')}"
     else:
         state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
-        line = f"thread now {state} · {t.sources} independent source(s) · {t.updates} update(s)"
+        line = f"thread now {state} · {counted(t.sources, 'independent source')} · {counted(t.updates, 'update')}"
     if t.first_withdrawn is not None and not (notice.kind == "retraction" and t.target_is_first):
         line += f" · its first alert {t.first_id} was withdrawn: {' '.join(t.first_withdrawn.split())}"
     return line
