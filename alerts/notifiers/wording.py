@@ -25,6 +25,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources": "Sources",
         "unconfirmed": " (unconfirmed)",
         "evidence": "Evidence",
+        "evidence_of_first": "Evidence of the first alert",
         "new_evidence": "New evidence",
         "told_before": "Told before",
         # below the reports told before a revision; the second when a report of the alert's very time leads it now;
@@ -174,6 +175,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources": "Источники",
         "unconfirmed": " (не подтверждено)",
         "evidence": "Сообщения",
+        "evidence_of_first": "Сообщения первого оповещения",
         "new_evidence": "Новые сообщения",
         "told_before": "Показано ранее",
         "told_note": (
