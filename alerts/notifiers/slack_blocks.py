@@ -63,7 +63,7 @@ from ..notice import (
     revision_cause,
     thread_reports,
 )
-from .reasons import worded_reason
+from .reasons import CORRECTED, worded_reason
 from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
@@ -453,6 +453,12 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
         blocks.append(_context(words.text("revised_above", cause=_revision_cause(det, words))))
+    # (outside trial 64, LOW-5: a claim edited back after a denial read as plain new evidence)
+    for r in thread.restored:
+        if (named := CORRECTED.match(r.reason)) is not None:
+            source, item = escape(named["source"]), escape(named["item"])
+            said = words.text("restored", source=source, item=item, id=fit(r.alert_id, 100))
+            blocks.append(_context(fit(said, TEXT_LIMIT)))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, words.text("new_evidence"), det.fired_at, words=words) if new else []
     # the alert's id, as `alerts list` names it (not a revision's key)

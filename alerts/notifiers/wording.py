@@ -84,6 +84,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_now": "thread now {state}",
         "thread_status": "now {state} · {sources} and {updates} in the thread",
         "revised_above": "{cause}; the message above now shows the revised alert.",
+        "restored": (
+            "Restored by the publisher: {source} edited item {item} back to what alert {id} rested on before it was "
+            "withdrawn."
+        ),
         "changed_default": "a later report changed this alert",
         # the reasons watchfloor writes itself (alerts/notifiers/reasons.py; English: the reason as the engine wrote it)
         "reason_corrected": (
@@ -228,6 +232,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_now": "ветка теперь {state}",
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
+        "restored": (
+            "Восстановлено издателем: {source} вернул в материале {item} то, на чём стояло оповещение {id} до отзыва."
+        ),
         "changed_default": "более позднее сообщение изменило это оповещение",
         "reason_corrected": (
             "исправлено издателем: материал {item} ({source}) изменён {when}, и в новом тексте больше нет того, на чём "
