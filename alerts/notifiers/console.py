@@ -17,6 +17,7 @@ from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
 from .base import TransientError
+from .reasons import CORRECTED
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
 MAX_EVIDENCE = 5
@@ -49,6 +50,11 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
     elif notice.kind == "revision":
         # Why it changed, as Slack, email and the file record say it: a late report, or the publisher's correction.
         lines.append(Text(revision_cause(det), style="bold"))
+    for r in notice.thread.restored if notice.thread is not None and notice.kind != "retraction" else ():
+        # (outside trial 64, LOW-5: the item a denial took back, edited back, read as any new report)
+        if (named := CORRECTED.match(r.reason)) is not None:
+            said = f"restored by the publisher: {named['source']} edited item {named['item']} back"
+            lines.append(Text(f"{said} (alert {r.alert_id} was withdrawn by its correction)", style="bold"))
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
     if notice.later is not None:

@@ -173,11 +173,14 @@ def test_a_claim_restored_in_a_thread_that_stood_says_it_is_the_item_edited_back
     withdrawn, the thread MEDIUM on the radio's report), then edited back: the reply raising the thread to HIGH again
     read as plain new evidence; it says it is the item the denial had taken back, restored."""
     desk = Desk(tmp_path, slack_server, second=True)
+    config = desk.cfg.read_text(encoding="utf-8")  # a console channel beside Slack, subscribed likewise
+    config = config.replace("channels:\n", "channels:\n  - {type: console, name: term}\n")
+    desk.cfg.write_text(config + "  - {channel: term}\n", encoding="utf-8")
     desk.poll(feed(CLAIM))
     [first] = desk.top_level()
     desk.poll(feed(DENIAL))
     [gone] = [e.payload for e in desk.events() if e.type == EventType.RETRACTION.value]
-    desk.poll(feed(CLAIM))  # the publisher restores the claim, word for word
+    out = desk.poll(feed(CLAIM))  # the publisher restores the claim, word for word
     assert len(desk.top_level()) == 1  # the story stood (on the radio): a reply in its thread
     replies = slack_server.thread(first["ts"])
     said = texts(replies[-1]["blocks"])
@@ -188,3 +191,8 @@ def test_a_claim_restored_in_a_thread_that_stood_says_it_is_the_item_edited_back
     ) in said, said
     # the replies before it (the first confirmation, the correction's) say nothing of the kind
     assert not any("Restored by the publisher" in texts(m["blocks"]) for m in replies[:-1])
+    flat = " ".join(out.replace("│", " ").split())  # (the console's panel wraps its lines)
+    assert (
+        f"restored by the publisher: Harbour Wire edited item {GUID} back (alert {gone['alert_id']} was withdrawn by "
+        "its correction)"
+    ) in flat, out
