@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from watchfloor.schemas.control import AlertAcknowledged
-from watchfloor.schemas.events import Alert, Evidence, fired_first_seen
+from watchfloor.schemas.events import Alert, Evidence, edition_of, fired_first_seen
 from watchfloor.stream_processors.ports import DeliveryRecord
 
 from .notice import (
@@ -17,6 +17,7 @@ from .notice import (
     WITHDRAWN_UNSENT,
     EarlierStory,
     Notice,
+    Restored,
     Revisions,
     Setback,
     ThreadView,
@@ -571,8 +572,32 @@ def with_thread(
         first_told_reports=first_told,
         quiet=quiet,
         setback=_setback(changes, told, newest) if newest_now is not None else None,
+        restored=_restored(base.alert, changes) if base.kind in ("followup", "revision") else (),
     )
     return dataclasses.replace(base, thread=view)
+
+
+CORRECTED_PREFIX = "corrected by the publisher: "
+
+
+def _restored(alert: Alert, changes: Sequence[tuple[int, Alert, str, bool]]) -> tuple[Restored, ...]:
+    """The reports of `alert` that are a later edition of an item whose earlier text an alert of the thread rested on
+    until a publisher's correction withdrew it (`changes`, as _setback takes them): the item made the claim again
+    (ThreadView.restored). Editions of one item share its id before `#edition-…` (schemas.events.edition_of)."""
+    withdrawn: dict[str, tuple[str, str]] = {}  # item id -> (alert withdrawn, the withdrawal's reason)
+    for _, gone, reason, revision in sorted(changes, key=lambda c: c[0]):
+        # (the engine's reason of a correction, engine/corrections.py; a restatement revises: nothing taken back)
+        if revision or not reason.startswith(CORRECTED_PREFIX):
+            continue
+        for ev in gone.detection.evidence:
+            withdrawn[edition_of(ev.event_id) or ev.event_id] = (gone.id, reason)
+    gone_ids = {ev.event_id for _, gone, _, revision in changes if not revision for ev in gone.detection.evidence}
+    restored = [
+        Restored(*withdrawn[item])
+        for ev in alert.detection.evidence
+        if ev.event_id not in gone_ids and (item := edition_of(ev.event_id)) is not None and item in withdrawn
+    ]
+    return tuple(dict.fromkeys(restored))
 
 
 def _setback(

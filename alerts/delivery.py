@@ -123,7 +123,10 @@ class Tally:
     replaced: int = 0  # revisions not sent: a later revision of the same alert went in their place
     withdrawn: int = 0  # alerts and follow-ups not sent: withdrawn before they could be (and their withdrawals)
     lost: int = 0  # outcomes refused because another dispatcher took the lease over
-    digests: int = 0  # of `sent`, digest messages
+    digests: int = 0  # of `sent`, digest messages (a subscription's)
+    # of `sent`, throttle summaries: a ledger row of kind digest too, but said apart (outside trial 64, LOW-4: a
+    # throttle summary read "1 digest(s) sent" where no digest was subscribed)
+    summaries: int = 0
     # of `sent`, those an earlier attempt had got through with (found in the channel by looking, not posted again):
     # said apart (trial 33, L5: "2 sent" after a takeover read as two posts, one of which was a find)
     found: int = 0
@@ -147,6 +150,7 @@ class Tally:
             "withdrawn",
             "lost",
             "digests",
+            "summaries",
             "found",
             "acks_shown",
         )
@@ -1076,7 +1080,9 @@ class Deliverer:
         tally.sent_by_channel[rec.channel] = tally.sent_by_channel.get(rec.channel, 0) + 1
         if found:
             tally.found += 1
-        if isinstance(item, Digest):
+        if isinstance(item, Digest) and item.throttle:
+            tally.summaries += 1
+        elif isinstance(item, Digest):
             tally.digests += 1
         if not found:  # (a find was said above: "had got through before")
             how = f"{rec.kind}, {QUIET}" if detail.startswith(QUIET) else rec.kind

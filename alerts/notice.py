@@ -93,6 +93,16 @@ class Setback:
     revision: Detection | None = None  # a revision's new alert (its `cause` says why): None for a withdrawal
 
 
+@dataclass(frozen=True)
+class Restored:
+    """A report a publisher took back and then made again (outside trial 64, LOW-5): the item an alert of the thread
+    rested on was edited to deny it (the alert withdrawn, "corrected by the publisher: SOURCE edited item ITEM …"), and
+    a later edition of the same item, which the notice's alert rests on, says it again."""
+
+    alert_id: str  # the alert the correction withdrew
+    reason: str  # ... and its withdrawal's reason, which names the publisher and the item (notifiers/reasons.py)
+
+
 def state_rank(severity: str, confidence: str | None) -> tuple[int, int]:
     """How high a severity and confirmation stand: by severity, then confirmed above unconfirmed."""
     return SEVERITY_RANK.get(severity, -1), 0 if confidence == "unconfirmed" else 1
@@ -173,6 +183,9 @@ class ThreadView:
     # The latest withdrawal or downward revision of an alert that stood above the thread's state now: the first
     # message says why the story fell back (Setback). None when nothing stood above it, or the thread rose again.
     setback: Setback | None = None
+    # Reports of the notice's alert that an item's later edition made again after a correction had withdrawn an alert
+    # of the thread resting on the item's earlier text (Restored): the reply says it is that item, restored.
+    restored: tuple[Restored, ...] = ()
 
     @property
     def target_is_first(self) -> bool:

@@ -37,6 +37,7 @@ from typing import Any
 
 from watchfloor.schemas.config import ThrottleSpec, parse_throttle
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, stable_id
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.ports import DeliveryRecord
 
@@ -196,7 +197,7 @@ def held_detail(spec: ThrottleSpec, mark: Mark) -> str:
     """What a held row says (`alerts list`)."""
     end = mark.window + spec.per
     return (
-        f"held by this channel's throttle ({spec}): {spec.max} alert(s) already posted in the window "
+        f"held by this channel's throttle ({spec}): {counted(spec.max, 'alert')} already posted in the window "
         f"{utc_text(mark.window)} – {utc_text(end)}; listed in the summary sent when it ends"
     )
 

@@ -12,10 +12,12 @@ from rich.panel import Panel
 from rich.text import Text
 
 from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show, input_alert_text
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
 from .base import TransientError
+from .reasons import CORRECTED
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
 MAX_EVIDENCE = 5
@@ -48,6 +50,11 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
     elif notice.kind == "revision":
         # Why it changed, as Slack, email and the file record say it: a late report, or the publisher's correction.
         lines.append(Text(revision_cause(det), style="bold"))
+    for r in notice.thread.restored if notice.thread is not None and notice.kind != "retraction" else ():
+        # (outside trial 64, LOW-5: the item a denial took back, edited back, read as any new report)
+        if (named := CORRECTED.match(r.reason)) is not None:
+            said = f"restored by the publisher: {named['source']} edited item {named['item']} back"
+            lines.append(Text(f"{said} (alert {r.alert_id} was withdrawn by its correction)", style="bold"))
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
     if notice.later is not None:
@@ -89,10 +96,10 @@ def _thread_line(notice: Notice) -> str:
     t = notice.thread
     assert t is not None
     if notice.kind == "retraction" and t.newest_id is None:
-        line = f"thread: no alert of it stands now · {t.updates} update(s)"
+        line = f"thread: no alert of it stands now · {counted(t.updates, 'update')}"
     else:
         state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
-        line = f"thread now {state} · {t.sources} independent source(s) · {t.updates} update(s)"
+        line = f"thread now {state} · {counted(t.sources, 'independent source')} · {counted(t.updates, 'update')}"
     if t.first_withdrawn is not None and not (notice.kind == "retraction" and t.target_is_first):
         line += f" · its first alert {t.first_id} was withdrawn: {' '.join(t.first_withdrawn.split())}"
     return line

@@ -63,7 +63,7 @@ from ..notice import (
     revision_cause,
     thread_reports,
 )
-from .reasons import worded_reason
+from .reasons import CORRECTED, worded_reason
 from .wording import ENGLISH, Wording
 
 MAX_EVIDENCE = 5
@@ -402,15 +402,19 @@ def _full(
         blocks.append(_context(status))
     if det.description:
         blocks.append({"type": "section", "text": _mrkdwn(fit(det.description, TEXT_LIMIT))})
-    blocks += _evidence_blocks(det.evidence, words.text("evidence"), det.fired_at, det.reports, words=words)
+    buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
+    newest = thread.newest_id if thread is not None and buttons else None
+    # Under a footer that names the thread's newest alert first, the evidence shown is still the first alert's:
+    # labelled as such (outside trial 64, LOW-2: "Evidence (1)" under a HIGH alert resting on two reports read as a
+    # one-report HIGH)
+    label = "evidence_of_first" if newest is not None and newest != alert.id else "evidence"
+    blocks += _evidence_blocks(det.evidence, words.text(label), det.fired_at, det.reports, words=words)
     if told:
         # (dated against themselves: later than the revised alert's point is what they are, not "dated ahead")
         told_at = max(ev.published_at for ev in told)
         blocks += _evidence_blocks(told, words.text("told_before"), told_at, most=MAX_TOLD, words=words)
         note = "same_time_told_note" if det.same_time and det.cause is None else "told_note"
         blocks.append(_context(words.text(note + ("_one" if len(told) == 1 else ""))))
-    buttons = [] if withdrawn else _buttons(notice, alert, thread, words)
-    newest = thread.newest_id if thread is not None and buttons else None
     # the alert the buttons act on (the thread's newest standing one), as the footer names it
     if newest is not None:
         blocks.append(_footer(newest, det, alert.id, thread, words))
@@ -451,6 +455,12 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
     if notice.kind == "revision":
         blocks.append(_context(words.text("revised_above", cause=_revision_cause(det, words))))
+    # (outside trial 64, LOW-5: a claim edited back after a denial read as plain new evidence)
+    for r in thread.restored:
+        if (named := CORRECTED.match(r.reason)) is not None:
+            source, item = escape(named["source"]), escape(named["item"])
+            said = words.text("restored", source=source, item=item, id=fit(r.alert_id, 100))
+            blocks.append(_context(fit(said, TEXT_LIMIT)))
     new = _new_evidence(notice.alert, thread.target)
     blocks += _evidence_blocks(new, words.text("new_evidence"), det.fired_at, words=words) if new else []
     # the alert's id, as `alerts list` names it (not a revision's key)

@@ -25,6 +25,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources": "Sources",
         "unconfirmed": " (unconfirmed)",
         "evidence": "Evidence",
+        "evidence_of_first": "Evidence of the first alert",
         "new_evidence": "New evidence",
         "told_before": "Told before",
         # below the reports told before a revision; the second when a report of the alert's very time leads it now;
@@ -84,6 +85,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_now": "thread now {state}",
         "thread_status": "now {state} · {sources} and {updates} in the thread",
         "revised_above": "{cause}; the message above now shows the revised alert.",
+        "restored": (
+            "Restored by the publisher: {source} edited item {item} back to what alert {id} rested on before it was "
+            "withdrawn."
+        ),
         "changed_default": "a later report changed this alert",
         # the reasons watchfloor writes itself (alerts/notifiers/reasons.py; English: the reason as the engine wrote it)
         "reason_corrected": (
@@ -175,6 +180,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "sources": "Источники",
         "unconfirmed": " (не подтверждено)",
         "evidence": "Сообщения",
+        "evidence_of_first": "Сообщения первого оповещения",
         "new_evidence": "Новые сообщения",
         "told_before": "Показано ранее",
         "told_note": (
@@ -228,6 +234,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "thread_now": "ветка теперь {state}",
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
+        "restored": (
+            "Восстановлено издателем: {source} вернул в материале {item} то, на чём стояло оповещение {id} до отзыва."
+        ),
         "changed_default": "более позднее сообщение изменило это оповещение",
         "reason_corrected": (
             "исправлено издателем: материал {item} ({source}) изменён {when}, и в новом тексте больше нет того, на чём "

@@ -27,6 +27,7 @@ from watchfloor.schemas.control import (
     where_text,
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.rules import format_duration, parse_duration
 from watchfloor.schemas.spellings import close_hint
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
@@ -829,7 +830,7 @@ def _cmd_list(ctx: AppContext, args: Sequence[str], channel: SlackChannelRef, ac
         lines.append(f"• `{s.id}` {describe_subscription(ctx, s)} — {origin}")
     silences = _silences_for(ctx, names)
     if silences:
-        lines.append(f"{len(silences)} silence(s) in force here: `{ctx.command} silences`.")
+        lines.append(f"{counted(len(silences), 'silence')} in force here: `{ctx.command} silences`.")
     return _fit("\n".join(lines))
 
 
@@ -1021,7 +1022,7 @@ def _fit(text: str) -> str:
         return text
     cut = text[:REPLY_LIMIT].rsplit("\n", 1)[0]
     more = text[len(cut) :].count("\n")
-    return f"{cut}\n…and {more} more line(s)."
+    return f"{cut}\n…and {counted(more, 'more line')}."
 
 
 _COMMANDS = {

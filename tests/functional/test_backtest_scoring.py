@@ -310,7 +310,7 @@ def test_a_false_alert_says_why_and_unlabelled_reports_are_named_as_the_cause(tm
     assert code == 0, output
     flat = " ".join(output.split())
     assert "its report is not labelled" in flat and "its report(s) labelled, none for troops-deployed" in flat
-    assert "note: 1 of the 2 false alert(s) rest only on reports the labels do not name" in flat
+    assert "note: 1 of the 2 false alerts rests only on reports the labels do not name" in flat
     verdicts = json.loads(out.read_text())["scores"]["verdicts"]
     assert sorted(v["unlabelled_reports"] for v in verdicts if v["verdict"] == "false") == [0, 1]
     # The labelled repeat its realert held back says that the alert holding it was false (outside trial 61, M5: the

@@ -22,6 +22,7 @@ from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack import SlackNotifier
 from watchfloor.alerts.throttle import HELD, summary_id
 from watchfloor.cli import app
+from watchfloor.cli.alerts import delivery_summary
 from watchfloor.schemas.config import AppConfig, Subscription, ThrottleSpec
 from watchfloor.schemas.events import Detection, Event, Evidence, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.ports import Store
@@ -511,3 +512,32 @@ def test_a_revision_of_an_alert_the_throttle_held_says_what_it_revises(
         assert "Revises alert det0002 (held by this channel's throttle)" in shown
     else:
         assert "Пересматривает оповещение det0002 (его задержало ограничение этого канала)" in shown
+
+
+def test_a_throttle_summary_is_counted_as_one_not_as_a_digest(tmp_path: Path) -> None:
+    """Outside trial 64, LOW-4: `alerts list` said "1 alert(s) already posted" of a `1 per 1h` throttle, and the
+    cycle line "1 digest(s) sent" of the throttle summary sent when the window ended (no digest was subscribed)."""
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    store = open_store(url)
+    clock = Clock(T0 + timedelta(minutes=10))
+    one = ThrottleSpec(max=1, per=timedelta(hours=1))
+    notifiers = {"archive": FileNotifier("archive", tmp_path / "a.jsonl")}
+    d = AlertDispatcher(
+        store, notifiers, [Subscription(channel="archive")], RETRY, now=clock, throttles={"archive": one}
+    )
+    store.append([raised(1, 1), raised(2, 2)])
+    d.cycle()
+    cfg = tmp_path / "wf.yaml"
+    cfg.write_text(f"store: {url}\nchannels:\n  - {{type: file, name: archive, path: a.jsonl, throttle: 1 per 1h}}\n")
+    env = {"WATCHFLOOR_STORE": "", "COLUMNS": "250"}
+    res = CliRunner().invoke(app, ["alerts", "list", "--json", "--config", str(cfg)], env=env)
+    (held,) = [json.loads(x) for x in res.output.splitlines() if '"det0002"' in x]
+    assert "(1 per 1h): 1 alert already posted in the window" in held["delivery_details"]["archive"]["detail"], held
+    clock.at = T0 + timedelta(hours=1)  # the window ends: its summary goes
+    line = delivery_summary(d.cycle(), d)
+    assert "1 throttle summary sent" in line and "digest" not in line, line
+    store.close()
+    res = CliRunner().invoke(app, ["alerts", "list", "--config", str(cfg)], env=env)
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "· 1 throttle summary" in flat and "digest(s)" not in flat, res.output

@@ -116,7 +116,7 @@ def test_the_terminal_view_names_the_inputs_firings_then_the_derived_verdict(tmp
     assert "· border-closed not fired (realert)" in d5
     assert "· standoff not fired (input): no alert of border-closed, troops-massed on this document to take" in d5
 
-    summary = " ".join(output[output.index("document(s) read") :].split())
+    summary = " ".join(output[output.index("documents read") :].split())
     assert "signals made (of standoff's inputs border-closed, troops-massed): closed 3, massed 1" in summary
     assert "standoff: fired 1; held back 3 (input 2, all_of 1)" in summary
     assert "border-closed: fired 2; held back 1 (realert 1)" in summary and "troops-massed: fired 1" in summary

@@ -79,4 +79,4 @@ def test_a_terminal_shows_the_reading_and_the_explaining() -> None:
     eta = r"ETA (\d+:\d\d:\d\d|-:--:--)"
     assert any(re.search(rf"^\W*reading .*kB.*{eta}$", f) for f in frames), frames
     assert any(re.search(rf"^\W*explaining .*100%\s+{n}/{n}\s.*{eta}$", f) for f in frames), frames
-    assert any(f.startswith(f"{n} document(s) read") for f in frames), frames
+    assert any(f.startswith(f"{n} document{'' if n == 1 else 's'} read") for f in frames), frames

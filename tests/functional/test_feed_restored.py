@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
-from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, OTHER, Desk, backtest, feed, kind
+from tests.functional.test_feed_corrections import CLAIM, DENIAL, GUID, OTHER, Desk, backtest, feed, kind, texts
 from watchfloor.alerts.dispatcher import StoryBook
 from watchfloor.schemas.events import EventType, detection_event_id, edition_of
 from watchfloor.stream_processors.rulefile import load_rules
@@ -164,3 +164,35 @@ def test_another_outlet_after_the_withdrawal_is_a_new_message(tmp_path: Path, sl
     assert [kind(m) for m in slack_server.thread(first["ts"])] == ["retraction"]
     [_, again] = desk.top_level()
     assert kind(again) == "alert" and again["metadata"]["event_payload"]["alert_id"] == alert.id
+
+
+def test_a_claim_restored_in_a_thread_that_stood_says_it_is_the_item_edited_back(
+    tmp_path: Path, slack_server: FakeSlack
+) -> None:
+    """Outside trial 64, LOW-5: the wire's claim, confirmed by the radio (HIGH), denied by the wire (the HIGH alert
+    withdrawn, the thread MEDIUM on the radio's report), then edited back: the reply raising the thread to HIGH again
+    read as plain new evidence; it says it is the item the denial had taken back, restored."""
+    desk = Desk(tmp_path, slack_server, second=True)
+    config = desk.cfg.read_text(encoding="utf-8")  # a console channel beside Slack, subscribed likewise
+    config = config.replace("channels:\n", "channels:\n  - {type: console, name: term}\n")
+    desk.cfg.write_text(config + "  - {channel: term}\n", encoding="utf-8")
+    desk.poll(feed(CLAIM))
+    [first] = desk.top_level()
+    desk.poll(feed(DENIAL))
+    [gone] = [e.payload for e in desk.events() if e.type == EventType.RETRACTION.value]
+    out = desk.poll(feed(CLAIM))  # the publisher restores the claim, word for word
+    assert len(desk.top_level()) == 1  # the story stood (on the radio): a reply in its thread
+    replies = slack_server.thread(first["ts"])
+    said = texts(replies[-1]["blocks"])
+    assert kind(replies[-1]) in ("followup", "revision") and "HIGH" in said, said
+    assert (
+        f"Restored by the publisher: Harbour Wire edited item {GUID} back to what alert {gone['alert_id']} rested on "
+        "before it was withdrawn."
+    ) in said, said
+    # the replies before it (the first confirmation, the correction's) say nothing of the kind
+    assert not any("Restored by the publisher" in texts(m["blocks"]) for m in replies[:-1])
+    flat = " ".join(out.replace("│", " ").split())  # (the console's panel wraps its lines)
+    assert (
+        f"restored by the publisher: Harbour Wire edited item {GUID} back (alert {gone['alert_id']} was withdrawn by "
+        "its correction)"
+    ) in flat, out

@@ -65,7 +65,7 @@ subscriptions:
         assert len(cycle(0)) == 1  # a new document: said
         assert [cycle(60) for _ in range(5)] == [[]] * 5  # quiet: nothing for ten minutes
         (said,) = cycle(600)
-        assert said.startswith("polled 1 source: 0 new documents") and "(and 5 quiet poll(s) since" in said
+        assert said.startswith("polled 1 source: 0 new documents") and "(and 5 quiet polls since" in said
         with inbox.open("a", encoding="utf-8") as f:
             f.write(item(2) + "\n")
         (busy,) = cycle(1)  # something new is said at once, however soon after the last line

@@ -102,7 +102,9 @@ def test_a_russian_channel_words_its_messages_in_russian(slack_server: FakeSlack
     assert "*Важность*\n:red_circle: КРИТИЧЕСКАЯ" in first and "*Правило*\npow-returned" in first
     assert "*Группа*\nРоссия" in first
     assert "*Источники*\n2 сообщения из 1 источника в ветке" in first
-    assert "*Сообщения* (1)" in first  # the evidence heading, with its count
+    # the evidence heading, with its count: the first alert's, under a footer that names the newest first (outside
+    # trial 64, LOW-2: "(1)" under the CRITICAL alert's id read as a one-report CRITICAL)
+    assert "*Сообщения первого оповещения* (1)" in first
     assert "*Обновлено* · теперь :red_circle: КРИТИЧЕСКАЯ · 2 сообщения из 1 источника и 1 обновление в ветке" in first
     assert "оповещение det0002" in first and "первое: det0001" in first  # the footer
     assert buttons(root) == [
@@ -156,7 +158,8 @@ def test_the_default_is_english_as_before(slack_server: FakeSlack) -> None:
     root, reply = one_outlet_thread(slack_server, SlackChannel(name="desk", channel="#ru-desk"), second="ТАСС")
     first = said(root)
     assert "*Severity*\n:red_circle: CRITICAL" in first and "*Rule*\npow-returned" in first
-    assert "*Sources*\n2 independent in the thread" in first and "*Evidence* (1)" in first
+    assert "*Sources*\n2 independent in the thread" in first and "*Evidence of the first alert* (1)" in first
+    assert "alert det0002" in first and "first: det0001" in first  # (the footer names the newest alert first)
     assert "*Updated* · now :red_circle: CRITICAL · 2 independent sources and 1 update in the thread" in first
     assert buttons(root) == [
         (ACK_ACTION, "Acknowledge"),

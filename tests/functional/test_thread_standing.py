@@ -184,9 +184,9 @@ def test_independent_sources_count_only_the_alerts_that_stand(desk: Desk) -> Non
     assert [b["thread"]["sources"] for b in desk.hooked() if "thread" in b] == [3, 3, 2]
     said = thread_lines(desk.console)
     assert [line.split(" · ")[1] for line in said] == [
-        "3 independent source(s)",
-        "3 independent source(s)",
-        "2 independent source(s)",
+        "3 independent sources",
+        "3 independent sources",
+        "2 independent sources",
     ], said
     mails = desk.mails()
     assert "Sources: 3 independent in this thread" in mails[1]
@@ -261,7 +261,7 @@ def test_a_follow_up_after_the_first_alert_was_withdrawn_leaves_the_first_messag
     # console: the thread line says what stands, and that the first alert was withdrawn
     said = thread_lines(desk.console)
     assert said[2] == (
-        f"thread now HIGH · 3 independent source(s) · 3 update(s) · its first alert det0001 was withdrawn: {EXERCISE}"
+        f"thread now HIGH · 3 independent sources · 3 updates · its first alert det0001 was withdrawn: {EXERCISE}"
     ), said
 
     # email: the reply cannot rewrite the first mail, so it says the first alert was withdrawn

@@ -244,7 +244,7 @@ def test_syndicated_copies_count_once_in_the_thread_as_the_engine_counts_them(de
         "slack reply": "2 independent sources in the thread",
         "file": 2,
         "webhook": 2,
-        "console": "2 independent source(s)",
+        "console": "2 independent sources",
         "email": "Sources: 2 independent in this thread",
     }
 
@@ -370,7 +370,7 @@ def test_a_short_lightly_edited_copy_counts_once_and_an_own_report_corroborates(
     assert record["thread"]["sources"] == 2
     assert status_of(desk.first_message()).endswith("2 independent sources and 1 update in the thread")
     [said] = thread_lines(desk.console)
-    assert said.split(" · ")[1] == "2 independent source(s)"
+    assert said.split(" · ")[1] == "2 independent sources"
 
 
 def test_a_feed_that_renamed_itself_is_one_source_in_the_thread(desk: Desk) -> None:

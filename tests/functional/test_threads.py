@@ -627,7 +627,7 @@ def test_the_console_says_what_a_revision_and_a_withdrawal_do_to_the_alert_they_
     assert "revises alert det0001" in printed and "withdraws alert det0003" in printed, printed
     # the revision of the older MEDIUM alert: the thread stays HIGH (its newest standing alert, det0002)
     revision = printed.split("Revised: ")[1].split("Withdrawn: ")[0]
-    assert "thread now HIGH · 3 independent source(s) · 2 update(s)" in revision, revision
+    assert "thread now HIGH · 3 independent sources · 2 updates" in revision, revision
 
 
 T_GONE = datetime(2024, 11, 4, 10, tzinfo=UTC)

@@ -186,15 +186,15 @@ def test_cli_shows_what_may_match_then_a_summary_and_caps_a_long_view(tmp_path: 
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path)])
     assert res.exit_code == 0, res.output
     assert "Russia and Ukraine traded strikes" not in res.output
-    assert "4 document(s) read, 2 explained; 2 not shown: no phrase or name of any signal in them" in res.output
+    assert "4 documents read, 2 explained; 2 not shown: no phrase or name of any signal in them" in res.output
     assert "signals made: treaty_ratification 1, troop_deployment 1" in res.output
     assert "treaty-ratified-by-both: fired 0; held back 1 (all_of 1)" in res.output
     assert "troops-deployed: fired 1" in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--limit", "1"])
     assert res.exit_code == 0, res.output
     assert "North Korean troops were sent" not in res.output
-    assert "… 1 more document(s) explained, not printed: --limit N prints more (0: all), --json" in res.output
-    assert "4 document(s) read, 2 explained" in res.output  # the summary counts them all
+    assert "… 1 more document explained, not printed: --limit N prints more (0: all), --json" in res.output
+    assert "4 documents read, 2 explained" in res.output  # the summary counts them all
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--all", "--json"])
     data = json.loads(res.output)
     assert len(data["documents"]) == 4 and data["summary"]["explained"] == 4
@@ -207,7 +207,7 @@ def test_cli_shows_what_may_match_then_a_summary_and_caps_a_long_view(tmp_path: 
     assert len(data["documents"]) == 1 and data["summary"]["explained"] == 2
     # Text typed on the command line is always explained, whatever it holds.
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, "--text", "Weather is fine today"])
-    assert res.exit_code == 0 and "1 document(s) read, 1 explained" in res.output
+    assert res.exit_code == 0 and "1 document read, 1 explained" in res.output
 
 
 def test_only_a_detection_over_detections_still_runs_the_signals_that_feed_it() -> None:
@@ -252,7 +252,7 @@ def test_near_misses_are_shown_on_a_small_corpus_and_on_request(tmp_path: Path) 
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path)])
     assert res.exit_code == 0, res.output
     assert "Parliament to ratify the budget" in res.output and "Weather is fine" not in res.output
-    assert "3 document(s) read, 2 explained; 1 not shown: no phrase or name of any signal" in res.output
+    assert "3 documents read, 2 explained; 1 not shown: no phrase or name of any signal" in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", PACK, str(path), "--no-near-misses"])
     assert "Parliament to ratify the budget" not in res.output
     assert "1 explained; 2 not shown: no signal can match them (the engine's screen; --near-misses" in res.output

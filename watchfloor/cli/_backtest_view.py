@@ -183,7 +183,7 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
         total = scores.overall
         console.print(
             f"events: {total.events_caught} of {total.events} caught ({_pct(total.event_recall)}); "
-            f"{total.repeat_alerts} alert(s) only "
+            f"{counted(total.repeat_alerts, 'alert')} only "
             "retold an event told before (repeats: not true alerts, in precision)",
             highlight=False,
         )
@@ -248,7 +248,8 @@ def print_scores(scores: Scores, baseline: Scores | None = None, *, console: Con
     blind = [a for a in scores.false_positives if a.reports and unlabelled.get(a.id, 0) == len(set(a.reports))]
     if blind:
         console.print(
-            f"note: {len(blind)} of the {len(scores.false_positives)} false alert(s) rest only on reports the labels "
+            f"note: {len(blind)} of the {counted(len(scores.false_positives), 'false alert')} "
+            f"{'rests' if len(blind) == 1 else 'rest'} only on reports the labels "
             'do not name: an unlabelled report counts as not so (docs/backtest.md, "Ground truth"). Label their '
             "reports (`--json` lists each alert's: `evidence`, `evidence_ids`) to score them; a positive such an "
             "alert's realert held back then counts as covered, not missed.",

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from watchfloor.schemas.inputs import visible_text as visible_text
+from watchfloor.schemas.plural import counted as counted
 from watchfloor.stream_processors.kafka.clients import KafkaAuthenticationFailed
 from watchfloor.stream_processors.stores.errors import StoreError
 from watchfloor.stream_processors.stores.errors import redact_url as redact_url
@@ -389,14 +390,9 @@ class QuietCycles:
             self.held += 1
             return None
         if self.held and self.since is not None:
-            text += f" (and {self.held} quiet poll(s) since {self.since:%H:%M:%S} UTC, not shown)"
+            text += f" (and {counted(self.held, 'quiet poll')} since {self.since:%H:%M:%S} UTC, not shown)"
         self.last, self.held, self.since = now, 0, None
         return text
-
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """`n` and its noun as a reader says it: "1 alert", "2 alerts" (`many` when the plural is not one + "s")."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def seen_before(known: int) -> str:

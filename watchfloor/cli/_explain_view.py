@@ -9,6 +9,8 @@ from watchfloor.stream_processors.engine import CompiledRules
 from watchfloor.stream_processors.engine.explain import DetectionCheck, DocumentExplanation, SignalCheck
 from watchfloor.stream_processors.engine.explain_detections import CorpusSummary
 
+from ._common import counted
+
 _MOD_STYLE = {
     "asserted": "green",
     "negated": "red",
@@ -57,8 +59,8 @@ def render(
     more = summary.explained - len(explained)
     if more:
         out.print(
-            f"[dim]… {more} more document(s) explained, not printed: --limit N prints more (0: all), --json all of "
-            "them[/dim]",
+            f"[dim]… {counted(more, 'more document')} explained, not printed: --limit N prints more (0: all), "
+            "--json all of them[/dim]",
             highlight=False,
         )
         out.print()
@@ -81,7 +83,7 @@ def _summary(out: Console, s: CorpusSummary) -> None:
         else ""
     )
     out.print(
-        f"[bold]{s.read} document(s) read, {s.explained} explained[/bold]{escape(tail)}",
+        f"[bold]{counted(s.read, 'document')} read, {s.explained} explained[/bold]{escape(tail)}",
         highlight=False,
     )
     # Under --id of a detection over detections, the signals are its inputs' (it has none of its own, or not only).

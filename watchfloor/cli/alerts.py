@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from watchfloor.alerts.delivery import FOUND_NOTE
-from watchfloor.alerts.throttle import HELD, summaries_of_held
+from watchfloor.alerts.throttle import HELD, SUMMARY_PREFIX, summaries_of_held
 from watchfloor.schemas.detection_fields import dated_ahead
 from watchfloor.schemas.events import (
     Detection,
@@ -36,6 +36,7 @@ from ._common import (
     alerts_app,
     app_config,
     check_channel_name,
+    counted,
     err,
     fail,
     out,
@@ -195,8 +196,12 @@ def delivery_summary(report: Any, dispatcher: Any) -> str:
         # (the per-channel split counts the rows in flight too: left out when there are any)
         f"{figure(left, 'outstanding', {} if elsewhere else waiting, notes)}, {figure(t.expired, 'expired', expired)}"
     )
-    if t.digests:
-        text += f" · {t.digests} digest(s) sent"
+    # A throttle summary is a ledger row of kind digest, but not a digest (outside trial 64, LOW-4): said apart
+    summaries = getattr(t, "summaries", 0)
+    sent_apart = [counted(t.digests, "digest")] if t.digests else []
+    sent_apart += [counted(summaries, "throttle summary", "throttle summaries")] if summaries else []
+    if sent_apart:
+        text += f" · {' and '.join(sent_apart)} sent"
     if t.suppressed:
         text += f", {t.suppressed} suppressed"
     if getattr(t, "replaced", 0):
@@ -408,12 +413,12 @@ def _delivery_cell(
     if r.status == "outstanding":
         flight = _in_flight(r)
         if flight == "sending":
-            text += f", {r.attempts} attempt(s) and one being sent now"
+            text += f", {counted(r.attempts, 'attempt')} and one being sent now"
         else:
             interrupted = " and one interrupted (its process stopped mid-send)" if flight else ""
             due = max(r.next_attempt_at, r.not_before)
             when = f"next {_when(due)}" if due > datetime.now(UTC).timestamp() else "due now"
-            text += f", {r.attempts} attempt(s){interrupted}, {when}"
+            text += f", {counted(r.attempts, 'attempt')}{interrupted}, {when}"
         if r.unsure or flight == "interrupted":
             then = AFTER_MAYBE.get(kind)
             text += f"; may have got through: {then}" if then else "; may have got through"
@@ -1023,7 +1028,16 @@ def alerts_list(
         f"{n} {s} ({found} of them found already posted, not posted again)" if s == "sent" and found else f"{n} {s}"
         for s, n in sorted(counts.items())
     )
-    digested = f" · {len(digests)} digest(s)" if digests else ""
+    # (a throttle summary is a row of kind digest too: counted apart, as the run's cycle line does)
+    summaries = sum(1 for r in digests if r.alert_id.startswith(SUMMARY_PREFIX))
+    digested = "".join(
+        f" · {text}"
+        for n, text in (
+            (len(digests) - summaries, counted(len(digests) - summaries, "digest")),
+            (summaries, counted(summaries, "throttle summary", "throttle summaries")),
+        )
+        if n
+    )
     alerts = f"{len(folded)} alert" if len(folded) == 1 else f"{len(folded)} alerts"
     if len(folded) < len(dets):
         alerts += f" ({len(dets)} raisings: an alert reinstated is one row)"

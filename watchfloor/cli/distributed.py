@@ -401,7 +401,7 @@ def produce(
         )
     else:
         err.print(
-            f"[bold]watchfloor produce[/bold] {len(chosen)} source(s) ({escape(names)}) -> "
+            f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
             f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
             + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
             highlight=False,
@@ -782,7 +782,7 @@ class ArchiveProgress:
         if now != self.partitions:
             self.partitions = now
             shown = ", ".join(f"{t} {n}" for t, n in sorted(now.items())) or "none"
-            err.print(f"reading {sum(now.values())} partition(s): {escape(shown)}", highlight=False)
+            err.print(f"reading {counted(sum(now.values()), 'partition')}: {escape(shown)}", highlight=False)
         self.total.add(stats)
         self.since.add(stats)
         at = self.clock()

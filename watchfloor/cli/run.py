@@ -610,6 +610,7 @@ def _cycle(
         or t.replaced
         or t.withdrawn
         or t.digests
+        or t.summaries
     )
     shown = text if lines is None else lines.line(text, quiet=quiet)
     if shown is not None:

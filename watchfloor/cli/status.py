@@ -857,7 +857,7 @@ def _print(
             highlight=False,
         )
     for g in st.groups:
-        t = Table(title=f"{g.role}: group {g.group} · {g.state} · {len(g.members)} member(s)")
+        t = Table(title=f"{g.role}: group {g.group} · {g.state} · {counted(len(g.members), 'member')}")
         for col in ("topic", "partitions", "records", "committed", "lag"):
             t.add_column(col, justify="left" if col == "topic" else "right")
         for lag in g.topics:

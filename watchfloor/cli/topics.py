@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._common import ConfigOpt, Typer, app, app_config, broker_origin, err, fail, out
+from ._common import ConfigOpt, Typer, app, app_config, broker_origin, counted, err, fail, out
 from .distributed import KAFKA_EXTRA, BrokerOpt, PartitionsOpt, PrefixOpt, settings_for
 
 topics_app = Typer(help="The Kafka topics of a pipeline: create them, check them, delete them.", no_args_is_help=True)
@@ -70,8 +70,8 @@ def create(
         raise fail(f"Kafka broker {s.bootstrap} unreachable: {e} ({broker_origin(broker, cfg, s.bootstrap)})") from None
     for spec in topic_specs(s.prefix, s.partitions):
         state = "created" if spec.name in created else "exists"
-        out.print(f"{escape(spec.name)}  {spec.partitions} partition(s)  {state}", highlight=False)
-    err.print(f"{len(created)} topic(s) created on {escape(s.bootstrap)}", highlight=False)
+        out.print(f"{escape(spec.name)}  {counted(spec.partitions, 'partition')}  {state}", highlight=False)
+    err.print(f"{counted(len(created), 'topic')} created on {escape(s.bootstrap)}", highlight=False)
 
 
 @topics_app.command("check")
@@ -138,7 +138,8 @@ def delete(
         out.print(f"{escape(name)}  topic  {verb}", highlight=False)
     for name in found.groups:
         out.print(f"{escape(name)}  consumer group  {verb}", highlight=False)
-    said = f"{len(found.topics)} topic(s) and {len(found.groups)} consumer group(s) of {s.prefix} on {s.bootstrap}"
+    groups = counted(len(found.groups), "consumer group")
+    said = f"{counted(len(found.topics), 'topic')} and {groups} of {s.prefix} on {s.bootstrap}"
     if found.deleted:
         # The producers' stores keep their copy: a producer that finds this prefix's documents topic made again and
         # empty sends it again (DistributedProducer.check_topics).
