@@ -147,7 +147,7 @@ def test_fresh_directories_topics_produce_worker_archive_status_notify(
     res = cli(tmp_path, "topics", "create", *b)
     assert res.returncode == 0, res.stderr
     assert all(f"{t}" in res.stdout for t in names.all()) and "5 topics created" in res.stderr
-    assert cli(tmp_path, "topics", "create", *b).stderr.count("0 topic(s) created") == 1  # idempotent
+    assert cli(tmp_path, "topics", "create", *b).stderr.count("0 topics created") == 1  # idempotent
     assert cli(tmp_path, "topics", "check", *b).returncode == 0
 
     # produce: the file given is what it sends (no --config: nothing bundled); its outbox is var/watchfloor.db.
@@ -225,7 +225,7 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
     names = TopicNames(prefix)
     topics = f"{names.documents}, {names.detections}, {names.dead_letters}, {names.correlate}"
     assert f"watchfloor archive {prefix}-archive: {topics} on {kafka_bootstrap} -> sqlite:///" in said, said
-    assert "reading 8 partition(s): " in said and f"{names.documents} 3" in said, said  # documents, correlate: 3
+    assert "reading 8 partitions: " in said and f"{names.documents} 3" in said, said  # documents, correlate: 3
     assert sum(archived_counts(said)) == 24, said  # the burst's lines, each with what came since the one before
     assert count(db, "news.article") + count(db, "official.statement") == 24
     last = said.rstrip().splitlines()[-1]
