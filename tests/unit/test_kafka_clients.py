@@ -291,10 +291,18 @@ def test_failed_constructions_at_a_closed_port_leave_no_thread_nor_descriptor(na
             with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers|spooled"):
                 attempt()
         threads_after, fds_after = running()
+        if fds_after > fds:
+            # The count is the whole process's: once, in a loaded CI run, another part held one descriptor more for a
+            # moment (346 against 345). A leak grows with the attempts (kafka-python 3.0: four per attempt), a
+            # passing descriptor does not: four attempts more must leave no more than there were.
+            for _ in range(4):
+                with pytest.raises(Exception, match=r"bootstrap|[Bb]rokers|spooled"):
+                    attempt()
+            _threads, fds_later = running()
+            assert fds_later <= fds_after, (fds, fds_after, fds_later)
     finally:
         kafka_log.setLevel(level)
     assert [t.name for t in threads_after - threads] == []
-    assert fds_after <= fds
 
 
 def test_a_producer_that_cannot_bootstrap_has_its_network_client_closed() -> None:
