@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.fixtures.http_server import QuietHandler, serving
+from tests.fixtures.http_server import ServedFiles, serving_files
 from watchfloor.cli import app
 from watchfloor.stream_processors.stores import open_store
 
@@ -45,26 +45,13 @@ def rss(title: str, *items: tuple[str, datetime, str]) -> bytes:
     ).encode()
 
 
-class Feeds:
-    """What each path serves (a path not in it: a feed listing nothing yet); a test changes it between polls."""
-
-    files: dict[str, bytes] = {}
-
-
-class Handler(QuietHandler):
-    def do_GET(self) -> None:
-        data = Feeds.files.get(self.path) or rss("nothing yet")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+Feeds = ServedFiles(rss("nothing yet"))  # what each path serves; a test changes it between polls
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
     Feeds.files = {}
-    with serving(Handler) as base:
+    with serving_files(Feeds) as base:
         yield base
 
 
