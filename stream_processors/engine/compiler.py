@@ -51,7 +51,7 @@ from .eventtime import DEFAULT_LATENESS
 from .gate import JsonLineGate, raw_gate
 from .morphology import FOREIGN, TITLE_CASES, UNKNOWN, base_language, inflect_name_ru, title_form_ru
 from .phrases import EntityAliases, Langs, PhraseBuilder, compile_regex, elided_aliases, unknown_entity, word_key
-from .text import alias_capitals, phrase_words
+from .text import acronym_twin, alias_capitals, phrase_words, with_acronym_twins
 
 __all__ = [
     "CUE_PRIORITY",
@@ -125,25 +125,30 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
             if eid in entities:
                 kind, aliases = entities[eid]
                 known = {a for a, _l, _m in aliases}
-                entities[eid] = (kind, aliases + [(a, lang, morph) for a in ent.aliases if a not in known])
+                entities[eid] = (
+                    kind,
+                    aliases + [(a, lang, morph) for a in with_acronym_twins(ent.aliases) if a not in known],
+                )
             else:
-                entities[eid] = (ent.kind, [(a, lang, morph) for a in ent.aliases])
+                entities[eid] = (ent.kind, [(a, lang, morph) for a in with_acronym_twins(ent.aliases)])
                 names[eid] = ent.name
     b = PhraseBuilder(entities)
     for pi, pack in enumerate(packs):
         b.pack = pi
         lang, morph = _pack_language(pack), pack.default_morphology
         for eid, ent in pack.entities.items():
-            for ai, alias in enumerate(ent.aliases):
-                b.add(
-                    alias,
-                    "entity",
-                    ["entities", eid, "aliases", ai],
-                    language=lang,
-                    morphology=morph,
-                    key="@" + eid,
-                    capitals=alias_capitals(alias),
-                )
+            for ai, written in enumerate(ent.aliases):
+                twin = acronym_twin(written)  # "US" also reads "U.S.", and "U.S." "US" (docs/rules.md, Aliases)
+                for alias in (written,) if twin is None else (written, twin):
+                    b.add(
+                        alias,
+                        "entity",
+                        ["entities", eid, "aliases", ai],
+                        language=lang,
+                        morphology=morph,
+                        key="@" + eid,
+                        capitals=alias_capitals(alias),
+                    )
 
     languages = {x for p in packs for x in _pack_language(p)} | {
         x for p in packs for s in p.signals.values() if s.language for x in _languages(s.language)

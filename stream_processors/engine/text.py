@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 # Words: runs of letters or digits. Apostrophes and hyphens split words ("Russia's" -> russia s,
 # "Jong-un" -> jong un), so aliases match however a desk spells them.
@@ -351,6 +352,47 @@ def alias_capitals(alias: str) -> tuple[int, ...]:
     if len(letters) < 2 or not all(c.isupper() for c in letters):
         return ()
     return tuple(len(w) if len(w) <= _SHORT_ACRONYM else 1 for w in _TOKEN.findall(alias.replace("*", " ")))
+
+
+# A word of an acronym alias as written without dots ("US", "=EU") or with a dot after each letter ("U.S.", "E.U."):
+# news style differs by outlet (NYT and WSJ write "U.S.", "E.U.", "U.N."), so each spelling also reads the other.
+_BARE_ACRONYM = re.compile(r"(=?)([^\W\d_]{2,3})")
+_DOTTED_ACRONYM = re.compile(r"(=?)((?:[^\W\d_]\.){2,3})")
+
+
+def acronym_twin(alias: str) -> str | None:
+    """The other spelling of an alias in capitals whose acronym words are written bare or dotted: "US" -> "U.S.",
+    "U.S." -> "US", "US Army" -> "U.S. Army"; None when it has none (not in capitals, or no such word). Only words of
+    two or three capitals are spelled again, as alias_capitals holds exactly those to capitals."""
+    if not alias_capitals(alias):
+        return None
+    out: list[str] = []
+    changed = False
+    for word in alias.split(" "):
+        bare = _BARE_ACRONYM.fullmatch(word)
+        dotted = _DOTTED_ACRONYM.fullmatch(word)
+        if bare and bare.group(2).isupper():
+            out.append(bare.group(1) + "".join(c + "." for c in bare.group(2)))
+            changed = True
+        elif dotted and dotted.group(2).isupper():
+            out.append(dotted.group(1) + dotted.group(2).replace(".", ""))
+            changed = True
+        else:
+            out.append(word)
+    return " ".join(out) if changed else None
+
+
+def with_acronym_twins(aliases: Sequence[str]) -> list[str]:
+    """`aliases` with each one's acronym_twin after it, unless the list already holds that spelling."""
+    seen = set(aliases)
+    out: list[str] = []
+    for alias in aliases:
+        out.append(alias)
+        twin = acronym_twin(alias)
+        if twin is not None and twin not in seen:
+            seen.add(twin)
+            out.append(twin)
+    return out
 
 
 _PLAIN_PHRASE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
