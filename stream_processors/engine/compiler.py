@@ -767,6 +767,15 @@ def _compile_alert_ref(
                 + f" (what its inputs capture), never {eid}: this reference never matches",
             )
             ok = False
+    if ref.confidence is not None and defined[target].corroborate is None:
+        # Only a detection with `corroborate` gives its alerts a confidence; without it this reference never matches,
+        # and the detection built on it never fires (outside trial 68, MED-5: `rules check` said ok).
+        b.error(
+            [*path, "confidence"],
+            f"detection {target!r} has no `corroborate`, so its alerts carry no confidence: "
+            f"`confidence: {ref.confidence}` never matches; add `corroborate` to {target!r} or drop the filter",
+        )
+        return None
     if wrong or not ok:
         return None
     return CompiledRef(

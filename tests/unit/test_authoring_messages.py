@@ -124,3 +124,25 @@ def test_rules_explain_of_an_empty_file_says_it_is_empty(tmp_path: Path) -> None
     assert res.exit_code == 1
     assert f"error: nothing to explain: {empty}: no events in it (empty file)" in res.output, res.output
     assert "give FILE(s)" not in res.output
+
+
+def test_a_confidence_filter_on_a_detection_without_corroborate_is_refused_at_load(tmp_path: Path) -> None:
+    # Outside trial 68, MED-5: `rules check` said ok, and the detection built on it never fired (only the backtest
+    # showed its true positives gone).
+    path = write(
+        tmp_path,
+        "p.yaml",
+        PACK.replace("    corroborate: {distinct: source, at_least: 2, within: 1d, severity: high}\n", "")
+        + """  - id: closure-confirmed
+    title: "{country}: the closure is confirmed"
+    severity: high
+    pattern: {any: {detection: closure, confidence: confirmed}}
+    group_by: [country]
+""",
+    )
+    res = runner.invoke(app, ["rules", "check", path], env={"COLUMNS": "400"})
+    assert res.exit_code == 1, res.output
+    assert (
+        "detection 'closure' has no `corroborate`, so its alerts carry no confidence: `confidence: confirmed` never "
+        "matches; add `corroborate` to 'closure' or drop the filter" in res.output
+    ), res.output
