@@ -587,6 +587,40 @@ def alias_plural_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
     return out
 
 
+def bracketed_placeholder_warnings(packs: Sequence[RulePack]) -> list[RuleError]:
+    """A title that wraps a placeholder an alert may leave empty in parentheses ("after coup ({imposer})"): an alert
+    whose signal captured no imposer is titled "after coup ()" (outside trial 68, LOW-1). A group key is never empty
+    (a signal without it makes no alert), so only other captures and `{place}` are said, with the `_suffix` form
+    that gives " (ECOWAS)" or nothing."""
+    out: list[RuleError] = []
+    for pi, pack in enumerate(packs):
+        for di, d in enumerate(pack.detections):
+            if "({" not in d.title:
+                continue
+            try:
+                parsed = list(string.Formatter().parse(d.title))
+            except ValueError:
+                continue  # a malformed title is an error of its own (title_fields)
+            for i, (literal, name, _spec, _conv) in enumerate(parsed):
+                following = parsed[i + 1][0] if i + 1 < len(parsed) else ""
+                if not name or not literal.endswith("(") or not following.startswith(")"):
+                    continue
+                if name in d.group_by or name == REPORTS or name.endswith(("_id", "_suffix")):
+                    continue
+                fixed = d.title.replace(f" ({{{name}}})", f"{{{name}_suffix}}", 1)
+                out.append(
+                    RuleError(
+                        ["detections", di, "title"],
+                        f'title {d.title!r}: an alert whose {name!r} is empty is titled with "()"; '
+                        f'{{{name}_suffix}} gives " (the name)" or nothing'
+                        + (f": {fixed!r}" if fixed != d.title else ""),
+                        pack=pi,
+                        warning=True,
+                    )
+                )
+    return out
+
+
 def _plural_of(word: str, single: str) -> bool:
     """Whether `word` is the English plural of `single` ("countries" of "country", "states" of "state")."""
     return single != word and (

@@ -19,6 +19,7 @@ from .checks import (
     alias_plural_warnings,
     alias_tie_warnings,
     all_overlap_warnings,
+    bracketed_placeholder_warnings,
     builtin_cue_warnings,
     cue_form_warnings,
     cue_warnings,
@@ -219,6 +220,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
     warnings += language_warnings(packs)
     warnings += alias_tie_warnings(packs)
     warnings += alias_plural_warnings(packs)
+    warnings += bracketed_placeholder_warnings(packs)
     warnings += shared_entity_warnings(packs)
     warnings += _title_case_warnings(detections, packs, signals, entities, names)
 
