@@ -35,7 +35,8 @@ In English, when the signal's words hold a verb in the past, a mention that is t
 participle's "by" ("the truce brokered by Israel was accepted", "Hamas, pressed by Qatar, accepted") is
 neither 2 nor 3: not the party. Nor, in English, is a mention before the words that does not name the subject
 (outside trial 28: "The parliament of Armenia, an ally of Moscow, ratified" read as Russia ratifying): the object of
-a relational head's "of"/"to" ("an ally of Moscow", "the neighbour of Azerbaijan", "the US envoy to Russia"), the
+a relational head's "of"/"to" ("an ally of Moscow", "the neighbour of Azerbaijan", "the US envoy to Russia"), whom a
+verb of telling addresses ("warned other West African nations that …": the teller acted), the
 owner of one ("Russia's closest allies"), one inside an appositive or a relative clause set off by commas after the
 subject (", a country bordering Russia,", ", which borders Russia,"), and any before the subject that one
 describes. Then 2 takes a mention farther back only from the same clause, and when none is left before the words
@@ -585,6 +586,11 @@ def _not_actors_en(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int
                 continue  # (not across a comma: "Russia, not Armenia's parliament, ratified")
         why = why or _relational_object_en(toks, base, s, mentions)
         start = s
+        if why is None:
+            told = _addressee_en(toks, base, s, e, lo)
+            if told is not None:
+                # (its phrase starts at the verb of telling, whose subject is the teller: "Nigeria warned X that")
+                why, start = told
         if why is None and "," in sent.text:
             if commas is None:
                 commas = _comma_tokens(sent)
@@ -598,6 +604,31 @@ def _not_actors_en(sent: Sentence, mentions: list[tuple[int, int, str]], lo: int
         if e < subject and s not in out:
             out[s] = f"skipped {sent.words(s, e)!r}: before the subject that the appositive describes", s
     return out
+
+
+def _addressee_en(toks: list[str], base: int, s: int, e: int, lo: int) -> tuple[str, int] | None:
+    """Why the mention at s..e is whom a verb of telling addresses ("Mali and Burkina Faso have warned other West
+    African nations that military intervention …", "urged Nigeria not to send troops"): the words that follow it, up
+    to the signal's, open what was said ("that", "to", "against"), so the teller acted, not it (outside trial 68,
+    MED-3: the alert named the warned side as the one threatening), with where the verb is; else None."""
+    i = s - 1
+    skipped = 0
+    while i > base and skipped < _EN_ADDRESSEE_GAP and toks[i - base] in _EN_ADDRESSEE_MODIFIERS:
+        i -= 1
+        skipped += 1
+    if i < base:
+        return None
+    verb = toks[i - base]
+    if verb == "on" and i > base and toks[i - 1 - base] in _EN_CALL:
+        i -= 1
+        verb = toks[i - base] + " on"
+    elif verb not in _EN_TELL:
+        return None
+    if e + 1 >= lo or toks[e + 1 - base] not in ("that", "to", "not", "against"):
+        return None
+    while i - 1 > base and toks[i - 1 - base] in _EN_TELL_AUX:  # "Nigeria has also warned X that": from "has"
+        i -= 1
+    return f"the addressee of {verb!r}, whom the teller addressed", i
 
 
 def _relational_object_en(toks: list[str], base: int, s: int, mentions: list[tuple[int, int, str]]) -> str | None:
@@ -856,6 +887,27 @@ _EN_INTRANSITIVE = frozenset(
         "spoke", "talked", "met", "joined", "sided", "teamed", "partnered", "cooperated", "intervened", "invested",
         "campaigned", "competed", "surged", "jumped", "soared", "plunged", "dropped", "slipped", "climbed", "declined",
         "escaped", "emerged", "expanded", "grown", "gone", "come", "sailed", "flown", "driven",
+    }
+)  # fmt: skip
+# Verbs of telling someone something ("warned X that", "urged X to"): their object is the addressee, not the actor.
+_EN_TELL = frozenset(
+    {
+        "warn", "warns", "warned", "warning", "tell", "tells", "told", "telling", "urge", "urges", "urged", "urging",
+        "caution", "cautions", "cautioned", "remind", "reminds", "reminded", "assure", "assures", "assured",
+        "inform", "informs", "informed", "ask", "asks", "asked", "advise", "advises", "advised", "press", "presses",
+        "pressed", "implore", "implored", "beg", "begged", "notify", "notified",
+    }
+)  # fmt: skip
+_EN_CALL = frozenset({"call", "calls", "called", "calling"})  # "called on X to"
+# Words between such a verb and its addressee ("warned other West African nations", "told its neighbours").
+_EN_ADDRESSEE_MODIFIERS = frozenset(
+    {"the", "a", "an", "other", "its", "their", "his", "her", "fellow", "neighbouring", "neighboring", "all", "both"}
+)
+_EN_ADDRESSEE_GAP = 3
+_EN_TELL_AUX = frozenset(
+    {
+        "has", "have", "had", "is", "are", "was", "were", "will", "would", "also", "again", "already", "publicly",
+        "reportedly",
     }
 )  # fmt: skip
 _EN_DETERMINERS = frozenset({"the", "a", "an"})
