@@ -12,7 +12,7 @@ internal state, so they hold whatever the correlator's layout.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
@@ -825,19 +825,27 @@ def explain_corpus(
     detail: int | None = None,
     near: bool = False,
     on_item: Callable[[int], None] | None = None,
+    documents: Collection[str] | None = None,
 ) -> tuple[list[DocumentExplanation], list[DetectionCheck], CorpusSummary]:
     """Explain a corpus in event-time order (Explainer.step): the documents with something to say of (all of
     them with `every`), the end of the stream, and a summary of it all. With `screen`, the documents no signal
     can match cost what they cost the engine. `detail`: how many explanations to keep (in full, with their
     sentences), None: all; past it documents are still run and counted, not explained. `on_item(n)`: n more
     inputs read (a progress bar). `near`: the near misses the screen turns away are explained too (Explainer.step;
-    each costs a full explanation: for small corpora)."""
+    each costs a full explanation: for small corpora). `documents`: ids of the documents to explain, in full
+    whatever they made (a backtest's missed item); every other document is still run, in order, for what the
+    detections keep of it (windows, realert), and counted in the summary, not shown."""
     ex = Explainer(engine, only=only)
     summary = CorpusSummary(near_misses=near, inputs=ex.inputs)
     out: list[DocumentExplanation] = []
     for item in event_time_order(items):
         keep = detail is None or len(out) < detail
-        exp = ex.step(item, screen=screen, detail=keep, every=every, near=near)
+        chosen = every
+        if documents is not None:
+            item = item if isinstance(item, Document) else item.build()
+            chosen = item.id in documents
+            keep = keep and chosen
+        exp = ex.step(item, screen=screen, detail=keep, every=chosen, near=near and (documents is None or chosen))
         summary.read += 1
         if on_item is not None and not summary.read % 1000:
             on_item(1000)  # (a thousand at a time: a progress bar's call costs more than a screened document)

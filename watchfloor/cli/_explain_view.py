@@ -27,7 +27,10 @@ def render(
     explained: list[DocumentExplanation],
     closing: list[DetectionCheck],
     summary: CorpusSummary,
+    *,
+    chosen: bool = False,
 ) -> None:
+    """`chosen`: `--document` named the documents shown; the others were read for the detections' state only."""
     for exp in explained:
         out.print(
             f"[bold]{escape(exp.document_id)}[/bold]  {escape(exp.published_at)}  {escape(exp.source)}"
@@ -57,7 +60,14 @@ def render(
             out.print(f"    [red]late[/red]: {escape(reason)}", highlight=False)
         out.print()
     more = summary.explained - len(explained)
-    if more:
+    if more and chosen:
+        out.print(
+            f"[dim]… {counted(more, 'other document')} explained, not printed: --document shows only the documents "
+            "it names (the others are read in order for the detections' windows and realert)[/dim]",
+            highlight=False,
+        )
+        out.print()
+    elif more:
         out.print(
             f"[dim]… {counted(more, 'more document')} explained, not printed: --limit N prints more (0: all), "
             "--json all of them[/dim]",

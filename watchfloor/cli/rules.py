@@ -178,6 +178,14 @@ def rules_explain(
             f"(default: on for up to {NEAR_MISS_CORPUS:,} documents; a year of news is mostly near misses).",
         ),
     ] = None,
+    document: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--document",
+            help="Only this document (repeatable): its id or URL, as a backtest's missed and false lists name it. "
+            "The other documents are still read in order (windows, realert, corroboration), not shown.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -266,6 +274,19 @@ def rules_explain(
         elif not files:
             typer.echo("error: nothing to explain: give FILE(s), --text or --title", err=True)
         raise typer.Exit(1)
+    chosen: set[str] | None = None
+    if document:
+        # Ids and URLs both name a document (a backtest lists a labelled item by its URL): each is told by its id.
+        built = [d if isinstance(d, Document) else d.build() for d in docs]
+        docs = list(built)
+        asked = set(document)
+        chosen = {d.id for d in built if d.id in asked or (d.url is not None and d.url in asked)}
+        found = {d.id for d in built} | {d.url for d in built if d.url is not None}
+        missing = [d for d in document if d not in found]
+        if missing:  # (a typo, or a document of another file: said, not an empty page)
+            typer.echo(f"error: no document {', '.join(map(repr, missing))} in the files read", err=True)
+            if not chosen:
+                raise typer.Exit(1)
     if limit is None:
         limit = 0 if json_out else 100
     with progress("records") as prog:
@@ -278,6 +299,7 @@ def rules_explain(
             detail=limit or None,
             near=near_misses if near_misses is not None else len(docs) <= NEAR_MISS_CORPUS,
             on_item=lambda n: prog.advance(task, n),
+            documents=chosen,
         )
     if json_out:
         payload = {
@@ -287,4 +309,4 @@ def rules_explain(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    render(out, compiled, explained, closing, summary)
+    render(out, compiled, explained, closing, summary, chosen=chosen is not None)
