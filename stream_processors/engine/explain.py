@@ -72,7 +72,7 @@ class SignalCheck:
     modality_reason: str = ""
     cues: tuple[CueFound, ...] = ()
     captures: tuple[CaptureFound, ...] = ()
-    passed_over: str = ""  # the negated match passed over for the asserted one read, and why ("" when none)
+    passed_over: str = ""  # the negated match passed over for the asserted one read, or why no other was ("" when none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +261,9 @@ def _check(
     other = extractor.passed_over(sig, sent, got, headline=headline, published=published)
     passed = ""
     if other is not None:
-        got, passed = other
+        passed = other[1]
+        if other[0] is not None:
+            got = other[0]
     modality, cue, why = extractor.modality(sent, got, headline=headline, published=published)
     applied = {(c, w) for c, w, _d, a, _r in why.considered if a}
     cues = tuple(

@@ -562,9 +562,10 @@ class Extractor:
 
     def passed_over(
         self, sig: CompiledSignal, sent: Sentence, match: SentenceMatch, *, headline: bool, published: date | None
-    ) -> tuple[SentenceMatch, str] | None:
-        """For rules explain: the signal read on another match instead of `match`, negated (asserted_apart), with
-        what was passed over and why; None when it is read on `match`."""
+    ) -> tuple[SentenceMatch | None, str] | None:
+        """For rules explain, when `match` is negated and the signal matched elsewhere in the sentence: the signal read
+        on another match instead (asserted_apart), with what was passed over and why; or None with why none of the
+        others is read. None when there is nothing to say (one match, or not negated)."""
         if not match.others:
             return None
         if not sent.cues_read:
@@ -575,14 +576,24 @@ class Extractor:
         if modality != "negated" or at is None:
             return None
         apart = self.asserted_apart(sent, match.window, at, match.others, headline=headline, published=published)
-        if apart is None:
-            return None
-        span, why = apart
-        note = (
-            f"passed over “{sent.words(*match.window)}”, negated (cue {cue!r}): “{sent.words(*span)}” is asserted"
-            f" and stands apart from it: {why}"
-        )
-        return self.rematch(sig, sent, span, explain=True), note
+        if apart is not None:
+            span, why = apart
+            note = (
+                f"passed over “{sent.words(*match.window)}”, negated (cue {cue!r}): “{sent.words(*span)}” is asserted"
+                f" and stands apart from it: {why}"
+            )
+            return self.rematch(sig, sent, span, explain=True), note
+        # Why each other match is not read: "пострадавших и погибших нет" is one clause.
+        said = []
+        for span in match.others:
+            other, _c, _w, _a = resolve_at(self.rules, sent, span, [span], headline=headline, published=published)
+            if other == "asserted":
+                said.append(
+                    f"“{sent.words(*span)}” is asserted alone, but not in a clause of its own apart from the negation"
+                )
+            else:
+                said.append(f"“{sent.words(*span)}” is {other}")
+        return None, "other matches not read: " + "; ".join(said)
 
     def _facts(self, sent: Sentence) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """A sentence's entities and places, as its signals carry them. The signal's id is

@@ -124,3 +124,18 @@ def test_explain_shows_the_words_read_and_the_match_passed_over(tmp_path: Path) 
     assert res.exit_code == 0, res.output
     assert "✓ victims on “ранены”: asserted" in res.output, res.output
     assert "passed over “погибших”, negated (cue 'нет'): “ранены” is asserted" in res.output, res.output
+
+
+def test_explain_says_why_no_other_match_is_read(tmp_path: Path) -> None:
+    pack = tmp_path / "victims.yaml"
+    pack.write_text(
+        "version: 2\nname: victims\nlanguage: ru\nsignals:\n  victims:\n    match: {any: [пострадавших, погибших]}\n",
+        encoding="utf-8",
+    )
+    text = "Погибших и пострадавших в результате атаки, по данным губернатора, нет."
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", str(pack), "--text", text])
+    assert res.exit_code == 0, res.output
+    assert "✓ victims on “пострадавших”: negated" in res.output, res.output
+    assert (
+        "other matches not read: “погибших” is asserted alone, but not in a clause of its own apart from the negation"
+    ) in res.output, res.output
