@@ -72,6 +72,7 @@ class SignalCheck:
     modality_reason: str = ""
     cues: tuple[CueFound, ...] = ()
     captures: tuple[CaptureFound, ...] = ()
+    passed_over: str = ""  # the negated match passed over for the asserted one read, or why no other was ("" when none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +257,13 @@ def _check(
         win = smallest_window(comps)
         width = (win[1] - win[0] + 1) if win else 0
         return SignalCheck(name, False, f"near: its words span {width} words, more than near: {sig.near}")
+    # A negated match is passed over for an asserted one in a clause of its own, as extract reads the signal.
+    other = extractor.passed_over(sig, sent, got, headline=headline, published=published)
+    passed = ""
+    if other is not None:
+        passed = other[1]
+        if other[0] is not None:
+            got = other[0]
     modality, cue, why = extractor.modality(sent, got, headline=headline, published=published)
     applied = {(c, w) for c, w, _d, a, _r in why.considered if a}
     cues = tuple(
@@ -274,7 +282,7 @@ def _check(
     )
     lo, hi = got.window
     reason = "matched" if viable is None or name in viable else "matched (but the document gate said no)"
-    return SignalCheck(name, True, reason, sent.words(lo, hi), modality, cue, why.why, cues, captures)
+    return SignalCheck(name, True, reason, sent.words(lo, hi), modality, cue, why.why, cues, captures, passed)
 
 
 def capture_miss(rules: CompiledRules, extractor: Extractor, sig: Signal, cname: str) -> str:

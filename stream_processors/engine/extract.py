@@ -16,7 +16,7 @@ from watchfloor.schemas.inputs import CheckedInput
 from .captures import capture, rundown
 from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
-from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
+from .modality import ModalityReason, clause_apart, is_plain, may_be_not_yet, read_cues, resolve, resolve_at
 from .phrases import ElidedAliases, elided_before
 from .scan import (
     Match,
@@ -144,13 +144,21 @@ class DocumentView:
 class SentenceMatch:
     """A signal matched in a sentence: the window of its words, its own phrases' spans, captures."""
 
-    __slots__ = ("capture_reasons", "captures", "own", "window")
+    __slots__ = ("capture_reasons", "captures", "others", "own", "window")
 
-    def __init__(self, window: Span, own: list[Span], captures: dict[str, str], reasons: dict[str, str]) -> None:
+    def __init__(
+        self,
+        window: Span,
+        own: list[Span],
+        captures: dict[str, str],
+        reasons: dict[str, str],
+        others: tuple[Span, ...] = (),
+    ) -> None:
         self.window = window
         self.own = own
         self.captures = captures
         self.capture_reasons = reasons
+        self.others = others  # the signal's other matches in the sentence, in text order (_other_matches)
 
 
 class Extractor:
@@ -354,9 +362,9 @@ class Extractor:
             first = headline and index == 0
             plain: bool | None = None
             facts: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-            # Per (window[, own spans]): the modality and cue. Signals that match the same words of the sentence
-            # (rules sharing a phrase, or its forms) read the same cues: resolved once.
-            modalities: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+            # Per (window[, own spans]): the modality, cue and the negation's tokens (when negated). Signals that match
+            # the same words of the sentence (rules sharing a phrase, or its forms) read the same cues: resolved once.
+            modalities: dict[tuple[Any, ...], tuple[str, str | None, Span | None]] = {}
             for sname in in_order:
                 sig = signals[sname]
                 simple = sig.simple
@@ -404,11 +412,27 @@ class Extractor:
                     known = modalities.get(key)
                     if known is None:
                         assert built is not None
-                        m, c, _why = resolve(
+                        m, c, _why, at = resolve_at(
                             rules, sent, window, own, headline=first, published=built.published_at.date()
                         )
-                        known = modalities[key] = (m, c)
-                    modality, cue = known
+                        known = modalities[key] = (m, c, at)
+                    modality, cue, negation = known
+                    if negation is not None:
+                        # A negated match: another match of the signal in a clause of its own may be asserted
+                        # («ранены трое, погибших нет»; outside trial 66, MED-4).
+                        others = (
+                            match.others
+                            if match is not None
+                            else _other_matches([[sp for a in simple or () for sp in sent.atoms.get(a, ())]], window)
+                        )
+                        assert built is not None
+                        apart = self.asserted_apart(
+                            sent, window, negation, others, headline=first, published=built.published_at.date()
+                        )
+                        if apart is not None:
+                            modality, cue = "asserted", None
+                            if match is not None:
+                                match = self.rematch(sig, sent, apart[0])
                 assert facts is not None and built is not None
                 made.append(
                     make(
@@ -478,6 +502,16 @@ class Extractor:
             return None
         lo, hi = window
         own = [sp for comp in comps for sp in comp if lo <= sp[0] and sp[1] <= hi]
+        captures, reasons = self._captures(sig, sent, window, own, explain)
+        # The other matches of a signal of one part (an `any` of phrases), read when this one is negated; not in a
+        # rundown, whose other matches may be other stories.
+        others = _other_matches(comps, window, sig.near) if parts is None and len(comps) == 1 else ()
+        return SentenceMatch(window, own, captures, reasons, others)
+
+    def _captures(
+        self, sig: CompiledSignal, sent: Sentence, window: Span, own: list[Span], explain: bool
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The signal's captures read around its words, and why (when `explain`)."""
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for cname, candidates, kind, role in sig.captures:
@@ -486,7 +520,80 @@ class Extractor:
                 captures[cname] = value
             if explain:
                 reasons[cname] = why
-        return SentenceMatch(window, own, captures, reasons)
+        return captures, reasons
+
+    def rematch(self, sig: CompiledSignal, sent: Sentence, span: Span, *, explain: bool = False) -> SentenceMatch:
+        """The signal read on another of its matches (`span`, one phrase): its captures read around it."""
+        captures, reasons = self._captures(sig, sent, span, [span], explain)
+        return SentenceMatch(span, [span], captures, reasons)
+
+    def asserted_apart(
+        self,
+        sent: Sentence,
+        window: Span,
+        negation: Span,
+        others: tuple[Span, ...],
+        *,
+        headline: bool,
+        published: date | None,
+    ) -> tuple[Span, str] | None:
+        """The first of a signal's other matches (`others`, in text order) that is asserted and stands in a clause of
+        its own (modality.clause_apart) apart from each of its negated matches with its negation (the match read,
+        `window`, negated by the cue at `negation`), with why; else None. "Ранены трое, погибших нет" is read on
+        «ранены»; "пострадавших и погибших нет" stays negated (one clause), as does a match that is hedged or to come.
+        """
+        if not others:
+            return None
+        negated = [(min(window[0], negation[0]), max(window[1], negation[1]))]
+        asserted: list[Span] = []
+        for span in others:
+            modality, _cue, _why, at = resolve_at(
+                self.rules, sent, span, [span], headline=headline, published=published
+            )
+            if modality == "asserted":
+                asserted.append(span)
+            elif at is not None:
+                negated.append((min(span[0], at[0]), max(span[1], at[1])))
+        for span in asserted:
+            whys = [clause_apart(sent, span, lo, hi) for lo, hi in negated]
+            if all(why is not None for why in whys):
+                return span, str(whys[0])
+        return None
+
+    def passed_over(
+        self, sig: CompiledSignal, sent: Sentence, match: SentenceMatch, *, headline: bool, published: date | None
+    ) -> tuple[SentenceMatch | None, str] | None:
+        """For rules explain, when `match` is negated and the signal matched elsewhere in the sentence: the signal read
+        on another match instead (asserted_apart), with what was passed over and why; or None with why none of the
+        others is read. None when there is nothing to say (one match, or not negated)."""
+        if not match.others:
+            return None
+        if not sent.cues_read:
+            read_cues(self.rules, sent)
+        modality, cue, _why, at = resolve_at(
+            self.rules, sent, match.window, match.own, headline=headline, published=published
+        )
+        if modality != "negated" or at is None:
+            return None
+        apart = self.asserted_apart(sent, match.window, at, match.others, headline=headline, published=published)
+        if apart is not None:
+            span, why = apart
+            note = (
+                f"passed over “{sent.words(*match.window)}”, negated (cue {cue!r}): “{sent.words(*span)}” is asserted"
+                f" and stands apart from it: {why}"
+            )
+            return self.rematch(sig, sent, span, explain=True), note
+        # Why each other match is not read: "пострадавших и погибших нет" is one clause.
+        said = []
+        for span in match.others:
+            other, _c, _w, _a = resolve_at(self.rules, sent, span, [span], headline=headline, published=published)
+            if other == "asserted":
+                said.append(
+                    f"“{sent.words(*span)}” is asserted alone, but not in a clause of its own apart from the negation"
+                )
+            else:
+                said.append(f"“{sent.words(*span)}” is {other}")
+        return None, "other matches not read: " + "; ".join(said)
 
     def _facts(self, sent: Sentence) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """A sentence's entities and places, as its signals carry them. The signal's id is
@@ -552,6 +659,12 @@ def _simple_window(atoms: tuple[str, ...], present: dict[str, list[Span]]) -> Sp
 
 def _width(sp: Span) -> int:
     return sp[1] - sp[0]
+
+
+def _other_matches(comps: list[list[Span]], window: Span, near: int | None = None) -> tuple[Span, ...]:
+    """The spans of a one-part match's phrases other than the window read, in text order (within `near`)."""
+    spans = {sp for sp in comps[0] if sp != window and (near is None or sp[1] - sp[0] + 1 <= near)}
+    return tuple(sorted(spans)) if spans else ()
 
 
 def signal_maker() -> Callable[[dict[str, Any]], Signal]:

@@ -1086,6 +1086,66 @@ def _clause_after_comma(sent: Sentence, e: int, lo: int) -> str | None:
     return f"a clause of its own begins after the comma, at {toks[k]!r}"
 
 
+# A clause of its own (clause_apart): marks that may end one, words that open a clause another verb governs (what was
+# said or asked: the negation of "сообщили" / "said" reaches it), and the predicates that make one.
+_APART_MARKS = ",;—–"
+_COMPLEMENTIZERS = frozenset({"что", "чтобы", "будто", "ли", "that", "whether", "if"})
+_RU_PREDICATE_TAGS = ("VERB", "PRTS", "PRED")
+
+
+def clause_apart(sent: Sentence, words: Span, lo: int, hi: int) -> str | None:
+    """Why the words (token span `words`) stand in a clause of their own, apart from tokens lo..hi (a negation cue, or a
+    negated match of the same signal with its cue), or None: a comma, dash or ";" stands between; the words' clause
+    (up to the next mark either way) holds a predicate of its own and does not open with "что" / "that" / "ли" /
+    "whether" (what a verb of the other clause says or asks); and the other side, from lo..hi to the mark, holds its
+    own predicate ("нет", "не погиб", "was killed"). So «Погибших нет, ранены трое» and "No one was killed, three
+    were wounded" hold two clauses; «пострадавших и погибших нет», "no dead or wounded" and "No weapons, troops or
+    ammunition were sent" one. A Russian predicate is a finite verb, a short participle or a predicative («нет»); an
+    English one an auxiliary, or a past verb after its subject (not "Nobody was killed, wounded or displaced")."""
+    base = sent.start
+    a, b = words[0] - base, words[1] - base
+    first, last = lo - base, hi - base
+    text = sent.text
+    marks = sorted({k for k in _words_before(text, [i for i, c in enumerate(text) if c in _APART_MARKS])})
+    if b < first:
+        between = [k for k in marks if b < k <= first]
+        if not between:
+            return None
+        own = (max((k for k in marks if k <= a), default=0), between[0])
+        other = (between[-1], last + 1)
+    elif a > last:
+        between = [k for k in marks if last < k <= a]
+        if not between:
+            return None
+        own = (between[-1], min((k for k in marks if k > b), default=len(sent.toks)))
+        # (from the negation on: "said no foreigners, dual-nationals or injured Palestinians were able to leave" is a
+        # list that "no" negates, whatever verb stands before it)
+        other = (first, between[0])
+    else:
+        return None
+    toks = sent.toks
+    clause = toks[own[0] : own[1]]
+    if not clause or not _COMPLEMENTIZERS.isdisjoint(clause[:2]):
+        return None
+    verb = _clause_predicate(clause)
+    if verb is None or _clause_predicate(toks[other[0] : other[1]]) is None:
+        return None
+    return f"a clause of its own, with its own predicate {verb!r}, set off by a comma, dash or ';'"
+
+
+def _clause_predicate(clause: list[str]) -> str | None:
+    """The word that is the predicate of a clause's words (clause_apart), or None."""
+    for i, word in enumerate(clause):
+        if word.isascii():
+            if word in _AUX_EN or word in _BE_EN or (i > 0 and _predicate_follows(clause, i)):
+                return word
+        else:
+            tags = tags_ru(word)
+            if tags and tags[0].startswith(_RU_PREDICATE_TAGS):
+                return word
+    return None
+
+
 def _title_cased(text: str) -> bool:
     """Whether most of the words of `text` start with a capital (a headline in title case)."""
     words = [w for w in text.split() if w[:1].isalpha()]
@@ -1144,16 +1204,35 @@ def resolve(
 ) -> tuple[Any, str | None, ModalityReason | None]:
     """(modality, cue words, reason when `explain`) of a signal whose words span `window`, its matched
     phrases being `own` (token spans); `published`, the document's date, dates a recap (_dated_recap)."""
+    modality, cue, reason, _at = resolve_at(
+        rules, sent, window, own, headline=headline, explain=explain, published=published
+    )
+    return modality, cue, reason
+
+
+def resolve_at(
+    rules: CompiledRules,
+    sent: Sentence,
+    window: Span,
+    own: list[Span],
+    *,
+    headline: bool,
+    explain: bool = False,
+    published: date | None = None,
+) -> tuple[Any, str | None, ModalityReason | None, Span | None]:
+    """resolve's reading, with the token span of the negation that decided when the signal is negated (else None):
+    which of a signal's matches stand apart from it (extract, outside trial 66, MED-4)."""
     lo, hi = window
     if not explain and is_plain(rules, sent, headline):
         # most sentences: nothing could make a signal other than asserted, but a plan, threat or demand of it
         if "en" in rules.languages and (not_yet := _not_yet_event(sent, lo, hi, own)) is not None:
-            return "future", not_yet[0], None
-        return "asserted", None, None
+            return "future", not_yet[0], None, None
+        return "asserted", None, None, None
     scope = rules.cue_scope
     scope_after = rules.cue_scope_after
     best: tuple[int, int, str, str] | None = None
     best_at = -1  # where the deciding cue ends, when it stands before the words (-1: not before them)
+    best_span: Span | None = None  # the tokens of the last cue of the sentence's own that decided
     considered: list[tuple[str, str, str, bool, str]] = []
     # The signal's own words and the names of the sentence: a cue inside them is part of them (made for the
     # first cue in reach: most are not).
@@ -1344,6 +1423,19 @@ def resolve(
                 ):
                     near = False
                     not_subject = f"past {stop!r}, which opens a clause or phrase of its own the cue does not reach"
+                # "Никто не погиб, ранены трое", "No one was killed, three were wounded": nor past a comma or dash
+                # into a clause with a predicate of its own, when the negation's clause holds its own (outside trial
+                # 66, MED-4); a list goes on being negated ("No weapons, troops or ammunition were sent").
+                if (
+                    near
+                    and direction == "before"
+                    and cls == "negated"
+                    and not overlaps
+                    and e < lo
+                    and (apart := clause_apart(sent, window, s, e)) is not None
+                ):
+                    near = False
+                    not_subject = apart
                 # "pipeline not hit by sanctions over coup": a negation of a passive participle negates the act, not
                 # its agent after "by" (nor what follows it): the sanctions exist.
                 if (
@@ -1492,6 +1584,7 @@ def resolve(
                 considered.append((cls, words, direction, True, where + (_REVIVED if revived else "")))
             if best is None or rank < (best[0], best[1]):
                 best = (rank[0], rank[1], cls, words or _cue_words(sent, cue))
+                best_span = (s, e)
                 best_at = e if e < lo else sent.end
         if revived or not aside:
             break
@@ -1553,11 +1646,12 @@ def resolve(
             if explain
             else None
         )
-        return "asserted", None, reason
+        return "asserted", None, reason, None
     reason = None
     if explain:
         reason = ModalityReason(best[2], best[3], f"{best[2]}: cue {best[3]!r}", tuple(considered))
-    return best[2], best[3], reason
+    # (only a cue of the sentence's own negates: the later readings above are futures, hedges and recaps)
+    return best[2], best[3], reason, best_span if best[2] == "negated" else None
 
 
 _NEGATIONS = frozenset({"не", "not", "never", "ни"})

@@ -126,6 +126,8 @@ def _signal(out: Console, c: SignalCheck) -> None:
         f" — {escape(c.modality_reason)}",
         highlight=False,
     )
+    if c.passed_over:
+        out.print(f"        {escape(c.passed_over)}", highlight=False)
     for cue in c.cues:
         mark = "applies" if cue.applied else "ignored"
         out.print(
