@@ -140,6 +140,22 @@ class CompiledSignal:
     simple: tuple[str, ...] | None = None
     languages: tuple[str, ...] = ("en",)
     pack: str = ""
+    gdelt: GdeltTest | None = None  # conditions on a GDELT event's coded fields (engine/gdelt.py)
+
+
+@dataclass(frozen=True, slots=True)
+class GdeltTest:
+    """A signal's `gdelt:` (schemas.rules.GdeltReq), compiled: an empty tuple or None asks nothing."""
+
+    event_codes: tuple[str, ...] = ()
+    quad_classes: tuple[int, ...] = ()
+    goldstein_at_least: float | None = None
+    goldstein_at_most: float | None = None
+    min_mentions: int | None = None
+    countries: tuple[str, ...] = ()
+    actor1_countries: tuple[str, ...] = ()
+    actor2_countries: tuple[str, ...] = ()
+    action_countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

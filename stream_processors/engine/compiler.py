@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
-from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of, modality_set
+from watchfloor.schemas.rules import GdeltReq, RulePack, SignalDef, SignalRef, languages_of, modality_set
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import morphology
@@ -42,6 +42,7 @@ from .compiled import (
     CompiledRules,
     CompiledSignal,
     CompileErrors,
+    GdeltTest,
     Node,
     RuleError,
     WordTest,
@@ -490,10 +491,28 @@ def _compile_signal(
         captures=tuple(captures),
         uses_regex=uses_regex,
         needs=(frozenset(simple),) if simple is not None else tuple(dict.fromkeys(node_requirements(node))),
-        simple=simple if not (sdef.near or m or c or captures) else None,
+        simple=simple if not (sdef.near or m or c or captures or sdef.gdelt) else None,
         context_words=context_words,
         languages=language,
         pack=pack.name,
+        gdelt=_gdelt_test(sdef.gdelt),
+    )
+
+
+def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
+    if req is None:
+        return None
+    bounds = req.goldstein
+    return GdeltTest(
+        event_codes=tuple(req.event_codes),
+        quad_classes=tuple(req.quad_classes),
+        goldstein_at_least=bounds.at_least if bounds is not None else None,
+        goldstein_at_most=bounds.at_most if bounds is not None else None,
+        min_mentions=req.min_mentions,
+        countries=tuple(req.countries),
+        actor1_countries=tuple(req.actor1_countries),
+        actor2_countries=tuple(req.actor2_countries),
+        action_countries=tuple(req.action_countries),
     )
 
 

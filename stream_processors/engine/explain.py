@@ -25,6 +25,7 @@ from watchfloor.schemas.events import Document, Signal, SourceRef
 from .captures import rundown
 from .compiler import CompiledRules, CompiledSignal, Node
 from .extract import DocumentView, Extractor, context_ok, evaluate, rundown_miss, smallest_window
+from .gdelt import gdelt_miss
 from .scan import Sentence
 
 
@@ -165,6 +166,7 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
                     viable,
                     headline and sent.index == 0,
                     published=doc.published_at.date(),
+                    metadata=doc.metadata,
                 )
             )
         if phrases or checks:
@@ -206,8 +208,13 @@ def _check(
     viable: set[str] | None,
     headline: bool,
     published: date | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> SignalCheck:
     name = sig.name
+    if sig.gdelt is not None:
+        gdelt = gdelt_miss(sig.gdelt, metadata or {})
+        if gdelt is not None:
+            return SignalCheck(name, False, f"gdelt: {gdelt}")
     if not context_ok(sig, doc_entities):
         return SignalCheck(
             name,

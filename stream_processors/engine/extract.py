@@ -16,6 +16,7 @@ from watchfloor.schemas.inputs import CheckedInput
 from .captures import capture, rundown
 from .compiled import NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
+from .gdelt import gdelt_miss
 from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
 from .phrases import ElidedAliases, elided_before
 from .scan import (
@@ -364,7 +365,9 @@ class Extractor:
                 if simple is None:
                     ok = context.get(sname)
                     if ok is None:
-                        ok = context[sname] = self._context_holds(sig, scan, sents)
+                        if sig.gdelt is not None and built is None:
+                            built = doc.build()  # type: ignore[union-attr]
+                        ok = context[sname] = self._context_holds(sig, scan, sents, built)
                     if not ok:
                         continue
                     match = self.match_sentence(sig, sent)
@@ -434,8 +437,11 @@ class Extractor:
                 )
         return made
 
-    def _context_holds(self, sig: CompiledSignal, scan: Scan, sents: list[Sentence]) -> bool:
-        """Whether a signal's conditions on the whole document (context entities and words) hold."""
+    def _context_holds(self, sig: CompiledSignal, scan: Scan, sents: list[Sentence], doc: Document | None) -> bool:
+        """Whether a signal's conditions on the whole document (its GDELT event's coded fields, context entities and
+        words) hold."""
+        if sig.gdelt is not None and (doc is None or gdelt_miss(sig.gdelt, doc.metadata) is not None):
+            return False
         doc_entities: set[str] = set()
         for sent in sents:
             doc_entities |= sent.entities
