@@ -183,6 +183,9 @@ class GdeltReq(_Strict):
         return self
 
 
+# The coded fields of a GDELT event a capture can take as its value (engine/gdelt.py, gdelt_capture).
+GdeltField = Literal["actor1_country", "actor2_country", "action_country", "event_code", "root_code", "quad_class"]
+
 # Which entity a capture takes: the acting one, or the first named whatever its role.
 CaptureRole = Literal["actor", "any"]
 
@@ -204,6 +207,11 @@ class CaptureDef(_Strict):
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
+    gdelt: GdeltField | None = Field(
+        default=None,
+        description="a GDELT event's coded field as the value (actor1_country, actor2_country: CAMEO codes; "
+        "action_country: FIPS 10-4; event_code, root_code, quad_class); none for a document that is no GDELT event",
+    )
     role: CaptureRole | None = Field(
         default=None,
         description="actor (the default of entities): the acting one; any (the default of kind): the first named, "
@@ -212,8 +220,12 @@ class CaptureDef(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:
+        if self.gdelt is not None:
+            if self.entities or self.kind or self.role:
+                raise ValueError("a gdelt capture takes its value from the event's codes: no entities, kind or role")
+            return self
         if bool(self.entities) == bool(self.kind):
-            raise ValueError("a capture takes either 'entities' or 'kind'")
+            raise ValueError("a capture takes either 'entities' or 'kind' (or, of a GDELT event, 'gdelt')")
         return self
 
 

@@ -35,6 +35,7 @@ from .compiled import (
     ALERT,
     EXACT,
     FORMS,
+    GDELT_ROLE,
     PREFIX,
     AutomatonEntry,
     CompiledDetection,
@@ -462,6 +463,9 @@ def _compile_signal(
             warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack, tests_of)
     captures: list[tuple[str, tuple[str, ...], str | None, str]] = []
     for cname, cdef in sdef.capture.items():
+        if cdef.gdelt is not None:  # a coded field of the document, not an entity of the sentence (extract.signals)
+            captures.append((cname, (), None, GDELT_ROLE + cdef.gdelt))
+            continue
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
         role = cdef.role or ("any" if cdef.kind else "actor")
         candidates = tuple(cdef.entities)
@@ -496,6 +500,7 @@ def _compile_signal(
         languages=language,
         pack=pack.name,
         gdelt=_gdelt_test(sdef.gdelt),
+        gdelt_captures=tuple((cname, cdef.gdelt) for cname, cdef in sdef.capture.items() if cdef.gdelt is not None),
     )
 
 

@@ -14,9 +14,9 @@ from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
 from .captures import capture, rundown
-from .compiled import NativeScreen, Probe
+from .compiled import GDELT_ROLE, NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
-from .gdelt import gdelt_miss
+from .gdelt import gdelt_captures, gdelt_miss
 from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
 from .phrases import ElidedAliases, elided_before
 from .scan import (
@@ -429,7 +429,13 @@ class Extractor:
                             "cue": cue,
                             "entities": facts[0],
                             "places": facts[1],
-                            "captures": match.captures if match is not None else {},
+                            "captures": (
+                                {}
+                                if match is None
+                                else match.captures
+                                if not sig.gdelt_captures
+                                else {**match.captures, **gdelt_captures(sig.gdelt_captures, built.metadata)}
+                            ),
                             "story": self._story(built, sent) if sname in story_signals else None,
                             "first_seen": first_seen,
                         }
@@ -487,6 +493,8 @@ class Extractor:
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for cname, candidates, kind, role in sig.captures:
+            if role.startswith(GDELT_ROLE):
+                continue  # the document's coded field, not the sentence's: taken in signals()
             value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role, explain=explain)
             if value is not None:
                 captures[cname] = value

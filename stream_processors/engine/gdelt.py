@@ -67,3 +67,28 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
         if place not in test.action_countries:
             return f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}"
     return None
+
+
+def gdelt_captures(fields: tuple[tuple[str, str], ...], metadata: dict[str, Any]) -> dict[str, str]:
+    """The values of a signal's `gdelt` captures (capture name, coded field) in a document's `metadata.gdelt`: the
+    code as GDELT writes it (RUS, UP, 190, 19, 4); a field the event leaves empty, or a document that is no GDELT
+    event, gives none (so the signal takes no part in a detection grouped by it)."""
+    coded = metadata.get("gdelt")
+    if not isinstance(coded, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, field in fields:
+        if field == "actor1_country":
+            value = _country(coded, "actor1")
+        elif field == "actor2_country":
+            value = _country(coded, "actor2")
+        elif field == "action_country":
+            value = _country(coded, "action_geo")
+        elif field == "quad_class":
+            quad = _number(coded.get("quad_class"))
+            value = "" if quad is None else str(int(quad))
+        else:  # event_code, root_code
+            value = _text(coded.get(field))
+        if value:
+            out[name] = value
+    return out

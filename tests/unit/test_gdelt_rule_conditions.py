@@ -5,6 +5,7 @@ refused at load, at their place. Rows of the repository's example export (exampl
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,56 @@ def test_rules_check_places_a_bad_code_at_its_line(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["rules", "check", str(pack)])
     assert res.exit_code == 1
     assert f"{pack}:8:" in res.output and "'UKR' is not a FIPS 10-4 country code" in res.output, res.output
+
+
+GROUPED = """\
+version: 2
+name: grouped
+entities:
+  RUS: {name: Russia, kind: country, aliases: [Russia]}
+signals:
+  cooperation:
+    match: GDELT event
+    gdelt: {event_codes: ["06"]}
+    capture:
+      actor: {gdelt: actor1_country}
+      place: {gdelt: action_country}
+      code: {gdelt: event_code}
+detections:
+  - id: cooperation
+    title: "Material cooperation by {actor} ({code}, in {place})"
+    pattern: {any: cooperation}
+    group_by: [actor]
+    realert: 30d
+"""
+
+
+def test_group_by_a_gdelt_capture_keeps_each_country_apart(tmp_path: Path) -> None:
+    """A `gdelt` capture takes the event's code as its value: grouped by Actor1's country, North Korea's cooperation
+    is an alert of its own, not silenced by Russia's (outside trial 65, MED-2: one group for the world). A code
+    that is an entity's id shows its name."""
+    pack = tmp_path / "grouped.yaml"
+    pack.write_text(GROUPED, encoding="utf-8")
+    out = tmp_path / "bt.json"
+    res = CliRunner().invoke(app, ["backtest", str(EXPORT), "--rules", str(pack), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    alerts = json.loads(out.read_text())["alerts"]
+    assert sorted((a["group"]["actor"], a["title"]) for a in alerts) == [
+        ("PRK", "Material cooperation by PRK (062, in KN)"),
+        ("RUS", "Material cooperation by Russia (062, in RS)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("capture", "said"),
+    [
+        ({"gdelt": "actor_country"}, "actor1_country"),
+        ({"gdelt": "actor1_country", "kind": "country"}, "a gdelt capture takes its value from the event's codes"),
+    ],
+)
+def test_a_bad_gdelt_capture_is_refused(capture: dict[str, Any], said: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        RulePack.model_validate(
+            {"name": "x", "signals": {"s": {"match": "GDELT event", "capture": {"actor": capture}}}}
+        )
+    assert said in str(e.value)
