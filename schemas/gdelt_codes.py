@@ -7,6 +7,14 @@ import json
 from importlib import resources
 from typing import Any
 
+QUAD_CLASSES = {
+    "1": "verbal cooperation",
+    "2": "material cooperation",
+    "3": "verbal conflict",
+    "4": "material conflict",
+}
+"""GDELT's QuadClass codes -> what the text calls them."""
+
 
 @functools.cache
 def _table(name: str) -> dict[str, str]:
@@ -29,6 +37,27 @@ def cameo_countries() -> dict[str, str]:
 def fips_countries() -> dict[str, str]:
     """The FIPS 10-4 country codes of GDELT's geography fields (RS, KN, UP) -> their names."""
     return _table("fips")
+
+
+def cameo_events() -> dict[str, str]:
+    """The CAMEO event codes (190, 19) -> the codebook's descriptions, as written there."""
+    return _table("events")
+
+
+_UNSPECIFIED = (", not specified below", " not specified below", ", not spec below")
+
+
+def event_text(text: str) -> str:
+    """A codebook description as watchfloor writes it: "Threaten to use military force", with the codebook's "not
+    specified below" left out (its "not" would read as a negation) and a root code's capitals made a sentence."""
+    for tail in _UNSPECIFIED:
+        if text.endswith(tail):
+            text = text[: -len(tail)]
+            break
+    text = text.rstrip(" ,")
+    if text.isupper():  # the root codes' names are in capitals ("MAKE PUBLIC STATEMENT")
+        text = text.capitalize()
+    return text
 
 
 def country_hint(code: str, known: dict[str, str], example: str = "PRK, RUS, UKR, USA") -> str:

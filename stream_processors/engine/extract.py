@@ -16,7 +16,7 @@ from watchfloor.schemas.inputs import CheckedInput
 from .captures import capture, rundown
 from .compiled import GDELT_ROLE, NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
-from .gdelt import gdelt_captures, gdelt_miss
+from .gdelt import gdelt_captures, gdelt_facts, gdelt_miss
 from .modality import ModalityReason, is_plain, may_be_not_yet, read_cues, resolve
 from .phrases import ElidedAliases, elided_before
 from .scan import (
@@ -349,6 +349,7 @@ class Extractor:
         context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
         doc_id = source = feed = url = published_at = None
         first_seen = False
+        coded: dict[str, str] | None = None  # a GDELT event's facts (gdelt_facts)
         title_end: tuple[int, str] | None = None  # the title's sentences and last words, when its full stop is ours
         for sent, in_order in todo:
             index = sent.index
@@ -390,6 +391,7 @@ class Extractor:
                         feed = built.source.feed
                         # An undated feed entry, dated when first seen: its evidence is shown so (events.dated_text).
                         first_seen = built.metadata.get("date") == FIRST_SEEN
+                        coded = gdelt_facts(built.metadata) if "gdelt" in built.metadata else None
                         if title_stop_added(built.title, built.body):
                             title_end = _title_end(built.title, built.language)
                 if plain:
@@ -413,6 +415,11 @@ class Extractor:
                         known = modalities[key] = (m, c)
                     modality, cue = known
                 assert facts is not None and built is not None
+                captures = match.captures if match is not None else {}
+                if sig.gdelt_captures:
+                    captures = {**captures, **gdelt_captures(sig.gdelt_captures, built.metadata)}
+                if coded:  # a GDELT event's facts, for its alert to show (a capture of the signal's own name wins)
+                    captures = {**captures, **{k: v for k, v in coded.items() if k not in captures}}
                 made.append(
                     make(
                         {  # every field, in the model's order
@@ -429,13 +436,7 @@ class Extractor:
                             "cue": cue,
                             "entities": facts[0],
                             "places": facts[1],
-                            "captures": (
-                                {}
-                                if match is None
-                                else match.captures
-                                if not sig.gdelt_captures
-                                else {**match.captures, **gdelt_captures(sig.gdelt_captures, built.metadata)}
-                            ),
+                            "captures": captures,
                             "story": self._story(built, sent) if sname in story_signals else None,
                             "first_seen": first_seen,
                         }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, cameo_countries, cameo_events, event_text, fips_countries
+
 from .compiled import GdeltTest
 
 
@@ -91,4 +93,84 @@ def gdelt_captures(fields: tuple[tuple[str, str], ...], metadata: dict[str, Any]
             value = _text(coded.get(field))
         if value:
             out[name] = value
+    return out
+
+
+FACT_KEYS = ("cameo_event", "goldstein", "mentions", "actors", "action_geo", "event_date")
+"""The captures every signal of a GDELT event carries (gdelt_facts), so that its alert shows them as attributes."""
+
+
+def _name(text: str) -> str:
+    # GDELT writes names in capitals ("KIM JONG UN"); a capitalised word per word reads as a name (producers/gdelt.py).
+    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in text.split())
+
+
+def _actor(coded: dict[str, Any], part: str) -> str:
+    """ "Barack Obama (USA, United States)", "North Korea (PRK)", "" (no actor coded)."""
+    block = coded.get(part)
+    if not isinstance(block, dict):
+        return ""
+    name, country = _name(_text(block.get("name"))), _text(block.get("country"))
+    known = cameo_countries().get(country, "") if country else ""
+    if not name:
+        name = known or _text(block.get("code"))
+        known = ""
+    if not country:
+        return name
+    said = f"{country}, {known}" if known and known.casefold() != name.casefold() else country
+    return f"{name} ({said})" if name else said
+
+
+def _day(text: str) -> str:
+    """GDELT's YYYYMMDD[HHMMSS] as 2024-10-28 (10:15 UTC); "" when it is not one."""
+    if not (text.isdigit() and len(text) in (8, 14)):
+        return ""
+    day = f"{text[:4]}-{text[4:6]}-{text[6:8]}"
+    return f"{day} {text[8:10]}:{text[10:12]} UTC" if len(text) == 14 else day
+
+
+def gdelt_facts(metadata: dict[str, Any]) -> dict[str, str]:
+    """What an analyst triages a GDELT event on, as a signal's captures (FACT_KEYS; outside trial 65, MED-3): the
+    CAMEO code and its description, the Goldstein scale, the mentions, the actors with their countries, the action's
+    place and the EVENT's date (SQLDATE) beside the time GDELT added it (DATEADDED, the alert's time). Empty for a
+    document that is no GDELT event."""
+    coded = metadata.get("gdelt")
+    if not isinstance(coded, dict):
+        return {}
+    out: dict[str, str] = {}
+    code = _text(coded.get("event_code"))
+    if code:
+        known = cameo_events().get(code)
+        root = _text(coded.get("root_code"))
+        quad = _number(coded.get("quad_class"))
+        quad_text = QUAD_CLASSES.get(str(int(quad)), "") if quad is not None else ""
+        about = ", ".join(x for x in (f"root {root}" if root else "", quad_text) if x)
+        out["cameo_event"] = f"{code} {event_text(known)}" if known else code
+        if about:
+            out["cameo_event"] += f" ({about})"
+    score = _number(coded.get("goldstein"))
+    if score is not None:
+        out["goldstein"] = f"{score:g}"
+    mentions = _number(coded.get("mentions"))
+    if mentions is not None:
+        sources, articles = _number(coded.get("sources")), _number(coded.get("articles"))
+        said = f"{mentions:g}"
+        if sources is not None:
+            said += f" in {sources:g} source{'' if sources == 1 else 's'}"
+        if articles is not None:
+            said += f", {articles:g} article{'' if articles == 1 else 's'}"
+        out["mentions"] = said
+    actor1, actor2 = _actor(coded, "actor1"), _actor(coded, "actor2")
+    if actor1 or actor2:
+        out["actors"] = f"{actor1 or 'no Actor1'} → {actor2}" if actor2 else actor1
+    geo = coded.get("action_geo")
+    if isinstance(geo, dict):
+        country = _text(geo.get("country"))
+        place = " ".join(_text(geo.get("name")).split()) or fips_countries().get(country, "")
+        if place or country:
+            out["action_geo"] = f"{place} ({country})" if place and country else place or country
+    event_day = _day(_text(coded.get("sql_date")))
+    if event_day:
+        added = _day(_text(coded.get("date_added")))
+        out["event_date"] = f"{event_day} (added by GDELT {added})" if added else event_day
     return out
