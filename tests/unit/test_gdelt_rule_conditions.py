@@ -190,3 +190,13 @@ def test_a_bad_gdelt_capture_is_refused(capture: dict[str, Any], said: str) -> N
             {"name": "x", "signals": {"s": {"match": "GDELT event", "capture": {"actor": capture}}}}
         )
     assert said in str(e.value)
+
+
+def test_rules_explain_says_a_gdelt_capture_and_its_field(tmp_path: Path) -> None:
+    pack = tmp_path / "grouped.yaml"
+    pack.write_text(GROUPED, encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "explain", "--rules", str(pack), str(EXPORT)])
+    assert res.exit_code == 0, res.output
+    assert "capture actor = RUS (Russia) — the GDELT event's actor1_country" in res.output, res.output
+    assert "capture place = RS — the GDELT event's action_country" in res.output, res.output
+    assert "capture actor = PRK — the GDELT event's actor1_country" in res.output, res.output
