@@ -39,6 +39,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, LATEST, DeadLetter, Document
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, event_text
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
 
 V1_BACKFILE_COLUMNS = 57
@@ -71,13 +72,6 @@ DEFAULT_MAX_UNZIPPED_BYTES = 16 * 20 * 1024 * 1024
 
 MAX_ID_DIGITS = 19
 """GLOBALEVENTID is a 64-bit integer: at most 19 digits, leading zeros aside."""
-
-QUAD_CLASSES = {
-    "1": "verbal cooperation",
-    "2": "material cooperation",
-    "3": "verbal conflict",
-    "4": "material conflict",
-}
 
 # Column positions (0-based) shared by both versions; the geography blocks differ (2.0 adds ADM2Code to each).
 _ID, _SQLDATE = 0, 1
@@ -120,23 +114,13 @@ def lookups() -> Lookups:
     return Lookups(data["events"], data["countries"], data["types"], data["groups"], data["fips"])
 
 
-_UNSPECIFIED = (", not specified below", " not specified below", ", not spec below")
-
-
 def event_description(code: str, table: Lookups | None = None) -> str:
-    """The CAMEO description of an event code as the title says it: "Threaten to use military force", with the
-    codebook's "not specified below" left out (its "not" would read as a negation); an unknown code is itself."""
+    """The CAMEO description of an event code as the title says it: "Threaten to use military force" (event_text:
+    the codebook's "not specified below" left out, its "not" would read as a negation); an unknown code is itself."""
     text = (table or lookups()).events.get(code)
     if text is None:
         return f"CAMEO event {code}" if code else "Unknown event"
-    for tail in _UNSPECIFIED:
-        if text.endswith(tail):
-            text = text[: -len(tail)]
-            break
-    text = text.rstrip(" ,")
-    if text.isupper():  # the root codes' names are in capitals ("MAKE PUBLIC STATEMENT")
-        text = text.capitalize()
-    return text
+    return event_text(text)
 
 
 def _name_case(name: str) -> str:

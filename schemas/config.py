@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-import json
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,6 +24,7 @@ from pydantic import (
 
 from .control import Where, check_digest, check_max_age, known_zone
 from .events import DEFAULT_MAX_EDITIONS, Severity
+from .gdelt_codes import check_cameo_countries, check_event_codes
 from .redact import redact_url
 from .rules import Duration, format_duration, parse_duration
 from .topics import DEFAULT_PREFIX
@@ -227,33 +225,9 @@ class GdeltSource(_Strict):
     # source is one source (docs/rules.md, "Independent sources").
     aggregator: bool = True
 
-    @field_validator("event_codes", mode="before")
-    @classmethod
-    def _codes(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            for code in value:
-                if not isinstance(code, str):
-                    # YAML reads 057 as the number 57 (or 47, octal): the leading zero is part of a CAMEO code.
-                    raise ValueError(f'write each CAMEO code in quotes ("057", "19"), not {code!r}')
-                if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 4):
-                    raise ValueError(f'{code!r} is not a CAMEO event code or prefix (1 to 4 digits: "19", "057")')
-        return value
-
-    @field_validator("countries", mode="before")
-    @classmethod
-    def _countries(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            out = []
-            for code in value:
-                if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 3):
-                    raise ValueError(f"{code!r} is not a CAMEO country code (three letters: PRK, RUS)")
-                known = cameo_countries()
-                if known and code.upper() not in known:
-                    # A misspelt code kept no row, with no word (outside trial 65, MED-5: `countries: [RSU]`).
-                    raise ValueError(f"{code!r} is not a CAMEO country code{_country_hint(code.upper(), known)}")
-                out.append(code.upper())
-            return out
-        return value
+    # The rules' `gdelt:` conditions take the same codes, checked the same way (schemas/gdelt_codes.py).
+    _codes = field_validator("event_codes", mode="before")(check_event_codes)
+    _countries = field_validator("countries", mode="before")(check_cameo_countries)
 
     @field_validator("url")
     @classmethod
@@ -913,28 +887,6 @@ class AppConfig(_Strict):
         if unknown:
             raise ValueError("\n".join(unknown))  # (one per line: the config loader places each at its channel)
         return self
-
-
-@functools.cache
-def cameo_countries() -> dict[str, str]:
-    """The CAMEO country codes GDELT's actors carry -> their names: the table the GDELT reader names them by
-    (producers/gdelt_lookups.json, read as a file: schemas import nothing of the producers); empty if absent."""
-    table = Path(__file__).resolve().parent.parent / "producers" / "gdelt_lookups.json"
-    try:
-        countries = json.loads(table.read_text(encoding="utf-8"))["countries"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {str(k): str(v) for k, v in countries.items()}
-
-
-def _country_hint(code: str, known: dict[str, str]) -> str:
-    """ " (did you mean 'RUS' (Russia)?)": codes of the same letters (RSU), else one letter off (NKR -> UKR)."""
-    same = [k for k in known if sorted(k) == sorted(code)]
-    near = [k for k in known if sum(a != b for a, b in zip(k, code, strict=True)) == 1]
-    close = (same + [k for k in near if k not in same])[:3]
-    if not close:
-        return " (the codes are GDELT's CAMEO country table: PRK, RUS, UKR, USA, …)"
-    return f" (did you mean {' or '.join(f'{k!r} ({known[k]})' for k in close)}?)"
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from .events import MODALITIES, Modality, Severity
+from .gdelt_codes import check_cameo_countries, check_event_codes, check_fips_countries
 
 # A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is. Russian units
 # too ("2ч", "24 ч", "30 мин", "3 дн"): a desk types what the Russian buttons show (outside trial 62, M6: "2ч" was
@@ -126,6 +127,65 @@ class ContextReq(MentionReq):
     words: Condition | None = None
 
 
+class GoldsteinBounds(_Strict):
+    """Bounds on GDELT's Goldstein scale (-10, the most conflictual, to +10): at least, at most, or both."""
+
+    at_least: float | None = Field(default=None, ge=-10, le=10)
+    at_most: float | None = Field(default=None, ge=-10, le=10)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GoldsteinBounds:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("goldstein takes at_least, at_most or both (numbers from -10 to 10)")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"goldstein: at_least {self.at_least:g} is more than at_most {self.at_most:g}")
+        return self
+
+
+CameoCodes = Annotated[list[str], BeforeValidator(check_event_codes)]
+CameoCountries = Annotated[list[str], BeforeValidator(check_cameo_countries)]
+FipsCountries = Annotated[list[str], BeforeValidator(check_fips_countries)]
+
+
+class GdeltReq(_Strict):
+    """What a GDELT event's coded fields (the document's `metadata.gdelt`, producers/gdelt.py) must hold; every key
+    given must. A document that is no GDELT event never meets it. The keys a gdelt source's filters have mean what
+    they mean there."""
+
+    event_codes: CameoCodes = Field(
+        default_factory=list, description='CAMEO EventCode prefixes, in quotes ("19", "163"); any of them'
+    )
+    quad_classes: list[Literal[1, 2, 3, 4]] = Field(
+        default_factory=list,
+        description="QuadClass, any of: 1 verbal cooperation, 2 material cooperation, 3 verbal conflict, "
+        "4 material conflict",
+    )
+    goldstein: GoldsteinBounds | None = None
+    min_mentions: int | None = Field(default=None, ge=0, description="NumMentions at least this")
+    countries: CameoCountries = Field(
+        default_factory=list, description="Actor1 or Actor2 CAMEO country code, any of them (PRK, RUS)"
+    )
+    actor1_countries: CameoCountries = Field(default_factory=list, description="Actor1's CAMEO country, any of them")
+    actor2_countries: CameoCountries = Field(default_factory=list, description="Actor2's CAMEO country, any of them")
+    action_countries: FipsCountries = Field(
+        default_factory=list,
+        description="ActionGeo's country, a FIPS 10-4 code as GDELT writes it (RS Russia, UP Ukraine), any of them",
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> GdeltReq:
+        lists = (self.event_codes, self.quad_classes, self.countries, self.actor1_countries, self.actor2_countries)
+        if not any(lists) and not self.action_countries and self.goldstein is None and self.min_mentions is None:
+            raise ValueError(
+                "gdelt: give at least one of event_codes, quad_classes, goldstein, min_mentions, countries, "
+                "actor1_countries, actor2_countries, action_countries"
+            )
+        return self
+
+
+# The coded fields of a GDELT event a capture can take as its value (engine/gdelt.py, gdelt_capture).
+GdeltField = Literal["actor1_country", "actor2_country", "action_country", "event_code", "root_code", "quad_class"]
+
 # Which entity a capture takes: the acting one, or the first named whatever its role.
 CaptureRole = Literal["actor", "any"]
 
@@ -147,6 +207,11 @@ class CaptureDef(_Strict):
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
+    gdelt: GdeltField | None = Field(
+        default=None,
+        description="a GDELT event's coded field as the value (actor1_country, actor2_country: CAMEO codes; "
+        "action_country: FIPS 10-4; event_code, root_code, quad_class); none for a document that is no GDELT event",
+    )
     role: CaptureRole | None = Field(
         default=None,
         description="actor (the default of entities): the acting one; any (the default of kind): the first named, "
@@ -155,8 +220,12 @@ class CaptureDef(_Strict):
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:
+        if self.gdelt is not None:
+            if self.entities or self.kind or self.role:
+                raise ValueError("a gdelt capture takes its value from the event's codes: no entities, kind or role")
+            return self
         if bool(self.entities) == bool(self.kind):
-            raise ValueError("a capture takes either 'entities' or 'kind'")
+            raise ValueError("a capture takes either 'entities' or 'kind' (or, of a GDELT event, 'gdelt')")
         return self
 
 
@@ -206,6 +275,7 @@ class SignalDef(_Strict):
     near: int | None = Field(default=None, ge=1, description="matched words must lie within this many words")
     mentions: MentionReq | None = None  # entities in the sentence
     context: ContextReq | None = None  # entities and words anywhere in the document
+    gdelt: GdeltReq | None = None  # a GDELT event's coded fields (metadata.gdelt); other documents never meet it
     capture: dict[str, CaptureDef] = Field(default_factory=dict)
     language: Languages | None = Field(
         default=None, description="the language(s) of this signal's phrases (default: the pack's)"

@@ -350,7 +350,8 @@ DURATION_UNITS: Mapping[str, Mapping[str, str]] = {
 # A capture's field label by its name (the pack's ASCII slug), per language; a name no table knows is shown as
 # English shows every one: "place_name" -> "Place name" (outside trial 62, M2: `*Place*` in a Russian message)
 CAPTURE_LABELS: Mapping[str, Mapping[str, str]] = {
-    "en": {},
+    # (the facts a GDELT event's alert carries: stream_processors/engine/gdelt.py, FACT_KEYS)
+    "en": {"cameo_event": "CAMEO event", "action_geo": "Action place", "event_date": "Event date"},
     "ru": {
         "place": "Место",
         "location": "Место",
@@ -366,6 +367,12 @@ CAPTURE_LABELS: Mapping[str, Mapping[str, str]] = {
         "unit": "Подразделение",
         "city": "Город",
         "region": "Регион",
+        "cameo_event": "Событие CAMEO",
+        "goldstein": "Шкала Голдстейна",
+        "mentions": "Упоминания",
+        "actors": "Участники",
+        "action_geo": "Место действия",
+        "event_date": "Дата события",
     },
 }
 

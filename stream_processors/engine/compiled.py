@@ -129,7 +129,8 @@ class CompiledSignal:
     context_all: frozenset[str]
     context_none: frozenset[str]
     # (name, candidate entities, kind, role): role 'actor' (the acting candidate) or 'any' (the first named); a `kind`
-    # capture of the actor lists that kind's entities as its candidates.
+    # capture of the actor lists that kind's entities as its candidates; GDELT_ROLE + a field: that coded field of a
+    # GDELT event (no candidates, no kind).
     captures: tuple[tuple[str, tuple[str, ...], str | None, str], ...]
     uses_regex: bool
     # Atoms a sentence must hold for `node` to match it: one atom of each clause (see _node_requirements).
@@ -140,6 +141,27 @@ class CompiledSignal:
     simple: tuple[str, ...] | None = None
     languages: tuple[str, ...] = ("en",)
     pack: str = ""
+    gdelt: GdeltTest | None = None  # conditions on a GDELT event's coded fields (engine/gdelt.py)
+    gdelt_captures: tuple[tuple[str, str], ...] = ()  # (capture name, GDELT coded field) of its `gdelt` captures
+
+
+GDELT_ROLE = "gdelt:"
+"""A capture whose role starts so takes the GDELT coded field named after it (CompiledSignal.captures)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GdeltTest:
+    """A signal's `gdelt:` (schemas.rules.GdeltReq), compiled: an empty tuple or None asks nothing."""
+
+    event_codes: tuple[str, ...] = ()
+    quad_classes: tuple[int, ...] = ()
+    goldstein_at_least: float | None = None
+    goldstein_at_most: float | None = None
+    min_mentions: int | None = None
+    countries: tuple[str, ...] = ()
+    actor1_countries: tuple[str, ...] = ()
+    actor2_countries: tuple[str, ...] = ()
+    action_countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
-from watchfloor.schemas.rules import RulePack, SignalDef, SignalRef, languages_of, modality_set
+from watchfloor.schemas.rules import GdeltReq, RulePack, SignalDef, SignalRef, languages_of, modality_set
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import morphology
@@ -36,6 +36,7 @@ from .compiled import (
     ALERT,
     EXACT,
     FORMS,
+    GDELT_ROLE,
     PREFIX,
     AutomatonEntry,
     CompiledDetection,
@@ -43,6 +44,7 @@ from .compiled import (
     CompiledRules,
     CompiledSignal,
     CompileErrors,
+    GdeltTest,
     Node,
     RuleError,
     WordTest,
@@ -468,6 +470,9 @@ def _compile_signal(
             warnings += all_overlap_warnings(c.words, [*spath, "context", "words"], key_of, b.pack, tests_of)
     captures: list[tuple[str, tuple[str, ...], str | None, str]] = []
     for cname, cdef in sdef.capture.items():
+        if cdef.gdelt is not None:  # a coded field of the document, not an entity of the sentence (extract.signals)
+            captures.append((cname, (), None, GDELT_ROLE + cdef.gdelt))
+            continue
         _check_entities(cdef.entities, b.entities, [*spath, "capture", cname, "entities"], b)
         role = cdef.role or ("any" if cdef.kind else "actor")
         candidates = tuple(cdef.entities)
@@ -497,10 +502,29 @@ def _compile_signal(
         captures=tuple(captures),
         uses_regex=uses_regex,
         needs=(frozenset(simple),) if simple is not None else tuple(dict.fromkeys(node_requirements(node))),
-        simple=simple if not (sdef.near or m or c or captures) else None,
+        simple=simple if not (sdef.near or m or c or captures or sdef.gdelt) else None,
         context_words=context_words,
         languages=language,
         pack=pack.name,
+        gdelt=_gdelt_test(sdef.gdelt),
+        gdelt_captures=tuple((cname, cdef.gdelt) for cname, cdef in sdef.capture.items() if cdef.gdelt is not None),
+    )
+
+
+def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
+    if req is None:
+        return None
+    bounds = req.goldstein
+    return GdeltTest(
+        event_codes=tuple(req.event_codes),
+        quad_classes=tuple(req.quad_classes),
+        goldstein_at_least=bounds.at_least if bounds is not None else None,
+        goldstein_at_most=bounds.at_most if bounds is not None else None,
+        min_mentions=req.min_mentions,
+        countries=tuple(req.countries),
+        actor1_countries=tuple(req.actor1_countries),
+        actor2_countries=tuple(req.actor2_countries),
+        action_countries=tuple(req.action_countries),
     )
 
 

@@ -23,8 +23,10 @@ from typing import Any
 from watchfloor.schemas.events import Document, Signal, SourceRef
 
 from .captures import rundown
+from .compiled import GDELT_ROLE
 from .compiler import CompiledRules, CompiledSignal, Node
 from .extract import DocumentView, Extractor, context_ok, evaluate, rundown_miss, smallest_window
+from .gdelt import gdelt_captures, gdelt_miss
 from .scan import Sentence
 
 
@@ -166,6 +168,7 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
                     viable,
                     headline and sent.index == 0,
                     published=doc.published_at.date(),
+                    metadata=doc.metadata,
                 )
             )
         if phrases or checks:
@@ -207,8 +210,13 @@ def _check(
     viable: set[str] | None,
     headline: bool,
     published: date | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> SignalCheck:
     name = sig.name
+    if sig.gdelt is not None:
+        gdelt = gdelt_miss(sig.gdelt, metadata or {})
+        if gdelt is not None:
+            return SignalCheck(name, False, f"gdelt: {gdelt}")
     if not context_ok(sig, doc_entities):
         return SignalCheck(
             name,
@@ -271,14 +279,20 @@ def _check(
         for c, w, d, a, r in why.considered
         if a or (c, w) not in applied  # a cue listed both ways: the direction that applied says it
     )
+    # (a `gdelt` capture takes the event's coded field, not an entity of the sentence)
+    took = (
+        {**got.captures, **gdelt_captures(sig.gdelt_captures, metadata or {})} if sig.gdelt_captures else got.captures
+    )
     captures = tuple(
         CaptureFound(
             cname,
-            got.captures.get(cname),
-            rules.entity_names.get(got.captures.get(cname) or ""),
-            got.capture_reasons.get(cname, ""),
+            took.get(cname),
+            rules.entity_names.get(took.get(cname) or "") or None,
+            f"the GDELT event's {role.removeprefix(GDELT_ROLE)}"
+            if role.startswith(GDELT_ROLE)
+            else got.capture_reasons.get(cname, ""),
         )
-        for cname, _c, _k, _r in sig.captures
+        for cname, _c, _k, role in sig.captures
     )
     lo, hi = got.window
     reason = "matched" if viable is None or name in viable else "matched (but the document gate said no)"
@@ -293,7 +307,9 @@ def capture_miss(rules: CompiledRules, extractor: Extractor, sig: Signal, cname:
     spec = next((c for c in csig.captures if c[0] == cname), None) if csig is not None else None
     if csig is None or spec is None:
         return f"the sentence names no {cname}"
-    _n, candidates, kind, _role = spec
+    _n, candidates, kind, role = spec
+    if role.startswith(GDELT_ROLE):
+        return f"the GDELT event codes no {role.removeprefix(GDELT_ROLE)} (or the document is no GDELT event)"
     kinds = rules.entity_kinds
     named = [e for e in sig.entities if (kinds.get(e) == kind if kind is not None else e in candidates)]
     if not named:

@@ -14,8 +14,9 @@ from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
 from .captures import capture, rundown
-from .compiled import NativeScreen, Probe
+from .compiled import GDELT_ROLE, NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
+from .gdelt import gdelt_captures, gdelt_facts, gdelt_miss
 from .modality import ModalityReason, clause_apart, is_plain, may_be_not_yet, read_cues, resolve, resolve_at
 from .phrases import ElidedAliases, elided_before
 from .scan import (
@@ -356,6 +357,7 @@ class Extractor:
         context: dict[str, bool] = {}  # per signal with conditions on the whole document: whether they hold
         doc_id = source = feed = url = published_at = None
         first_seen = False
+        coded: dict[str, str] | None = None  # a GDELT event's facts (gdelt_facts)
         title_end: tuple[int, str] | None = None  # the title's sentences and last words, when its full stop is ours
         for sent, in_order in todo:
             index = sent.index
@@ -372,7 +374,9 @@ class Extractor:
                 if simple is None:
                     ok = context.get(sname)
                     if ok is None:
-                        ok = context[sname] = self._context_holds(sig, scan, sents)
+                        if sig.gdelt is not None and built is None:
+                            built = doc.build()  # type: ignore[union-attr]
+                        ok = context[sname] = self._context_holds(sig, scan, sents, built)
                     if not ok:
                         continue
                     match = self.match_sentence(sig, sent)
@@ -395,6 +399,7 @@ class Extractor:
                         feed = built.source.feed
                         # An undated feed entry, dated when first seen: its evidence is shown so (events.dated_text).
                         first_seen = built.metadata.get("date") == FIRST_SEEN
+                        coded = gdelt_facts(built.metadata) if "gdelt" in built.metadata else None
                         if title_stop_added(built.title, built.body):
                             title_end = _title_end(built.title, built.language)
                 if plain:
@@ -434,6 +439,11 @@ class Extractor:
                             if match is not None:
                                 match = self.rematch(sig, sent, apart[0])
                 assert facts is not None and built is not None
+                captures = match.captures if match is not None else {}
+                if sig.gdelt_captures:
+                    captures = {**captures, **gdelt_captures(sig.gdelt_captures, built.metadata)}
+                if coded:  # a GDELT event's facts, for its alert to show (a capture of the signal's own name wins)
+                    captures = {**captures, **{k: v for k, v in coded.items() if k not in captures}}
                 made.append(
                     make(
                         {  # every field, in the model's order
@@ -450,7 +460,7 @@ class Extractor:
                             "cue": cue,
                             "entities": facts[0],
                             "places": facts[1],
-                            "captures": match.captures if match is not None else {},
+                            "captures": captures,
                             "story": self._story(built, sent) if sname in story_signals else None,
                             "first_seen": first_seen,
                         }
@@ -458,8 +468,11 @@ class Extractor:
                 )
         return made
 
-    def _context_holds(self, sig: CompiledSignal, scan: Scan, sents: list[Sentence]) -> bool:
-        """Whether a signal's conditions on the whole document (context entities and words) hold."""
+    def _context_holds(self, sig: CompiledSignal, scan: Scan, sents: list[Sentence], doc: Document | None) -> bool:
+        """Whether a signal's conditions on the whole document (its GDELT event's coded fields, context entities and
+        words) hold."""
+        if sig.gdelt is not None and (doc is None or gdelt_miss(sig.gdelt, doc.metadata) is not None):
+            return False
         doc_entities: set[str] = set()
         for sent in sents:
             doc_entities |= sent.entities
@@ -515,6 +528,8 @@ class Extractor:
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
         for cname, candidates, kind, role in sig.captures:
+            if role.startswith(GDELT_ROLE):
+                continue  # the document's coded field, not the sentence's: taken in signals()
             value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role, explain=explain)
             if value is not None:
                 captures[cname] = value

@@ -135,7 +135,8 @@ def _signal(out: Console, c: SignalCheck) -> None:
             highlight=False,
         )
     for cap in c.captures:
-        value = f"{cap.value} ({cap.value_name})" if cap.value else "none"
+        # (a GDELT code no entity has as its id has no name: the code alone)
+        value = (f"{cap.value} ({cap.value_name})" if cap.value_name else cap.value) if cap.value else "none"
         out.print(f"        capture {escape(cap.name)} = {escape(value)} — {escape(cap.reason)}", highlight=False)
 
 

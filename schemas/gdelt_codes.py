@@ -1,0 +1,118 @@
+"""GDELT's code tables a config or a rule pack is checked against: CAMEO event codes, CAMEO and FIPS countries."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+QUAD_CLASSES = {
+    "1": "verbal cooperation",
+    "2": "material cooperation",
+    "3": "verbal conflict",
+    "4": "material conflict",
+}
+"""GDELT's QuadClass codes -> what the text calls them."""
+
+
+@functools.cache
+def _table(name: str) -> dict[str, str]:
+    """One table of producers/gdelt_lookups.json (read as package data: schemas import nothing of the producers, and
+    the engine that loads rule packs no pathlib); empty if absent."""
+    try:
+        text = resources.files("watchfloor").joinpath("producers", "gdelt_lookups.json").read_text(encoding="utf-8")
+        table = json.loads(text)[name]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def cameo_countries() -> dict[str, str]:
+    """The CAMEO country codes GDELT's actors carry (PRK, RUS) -> their names: the table the GDELT reader names
+    them by."""
+    return _table("countries")
+
+
+def fips_countries() -> dict[str, str]:
+    """The FIPS 10-4 country codes of GDELT's geography fields (RS, KN, UP) -> their names."""
+    return _table("fips")
+
+
+def cameo_events() -> dict[str, str]:
+    """The CAMEO event codes (190, 19) -> the codebook's descriptions, as written there."""
+    return _table("events")
+
+
+_UNSPECIFIED = (", not specified below", " not specified below", ", not spec below")
+
+
+def event_text(text: str) -> str:
+    """A codebook description as watchfloor writes it: "Threaten to use military force", with the codebook's "not
+    specified below" left out (its "not" would read as a negation) and a root code's capitals made a sentence."""
+    for tail in _UNSPECIFIED:
+        if text.endswith(tail):
+            text = text[: -len(tail)]
+            break
+    text = text.rstrip(" ,")
+    if text.isupper():  # the root codes' names are in capitals ("MAKE PUBLIC STATEMENT")
+        text = text.capitalize()
+    return text
+
+
+def country_hint(code: str, known: dict[str, str], example: str = "PRK, RUS, UKR, USA") -> str:
+    """ " (did you mean 'RUS' (Russia)?)": codes of the same letters (RSU), else one letter off (NKR -> UKR)."""
+    same = [k for k in known if sorted(k) == sorted(code)]
+    near = [k for k in known if len(k) == len(code) and sum(a != b for a, b in zip(k, code, strict=True)) == 1]
+    close = (same + [k for k in near if k not in same])[:3]
+    if not close:
+        return f" (the codes are GDELT's table: {example}, …)"
+    return f" (did you mean {' or '.join(f'{k!r} ({known[k]})' for k in close)}?)"
+
+
+def check_event_codes(value: Any) -> Any:
+    """CAMEO EventCode prefixes as written: each a string of 1 to 4 digits ("19", "057")."""
+    if isinstance(value, list):
+        for code in value:
+            if not isinstance(code, str):
+                # YAML reads 057 as the number 57 (or 47, octal): the leading zero is part of a CAMEO code.
+                raise ValueError(f'write each CAMEO code in quotes ("057", "19"), not {code!r}')
+            if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 4):
+                raise ValueError(f'{code!r} is not a CAMEO event code or prefix (1 to 4 digits: "19", "057")')
+    return value
+
+
+def check_cameo_countries(value: Any) -> Any:
+    """CAMEO country codes (three letters, in GDELT's table), upper-cased; a misspelt one is refused with the
+    nearest codes (outside trial 65, MED-5: `countries: [RSU]` kept no row, with no word)."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for code in value:
+        if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 3):
+            raise ValueError(f"{code!r} is not a CAMEO country code (three letters: PRK, RUS)")
+        known = cameo_countries()
+        if known and code.upper() not in known:
+            raise ValueError(f"{code!r} is not a CAMEO country code{country_hint(code.upper(), known)}")
+        out.append(code.upper())
+    return out
+
+
+def check_fips_countries(value: Any) -> Any:
+    """FIPS 10-4 country codes (two letters: RS is Russia, UP Ukraine, KN North Korea), upper-cased; an unknown one
+    is refused with the nearest codes."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for code in value:
+        if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 2):
+            raise ValueError(
+                f"{code!r} is not a FIPS 10-4 country code (two letters, as GDELT's ActionGeo_CountryCode: RS is "
+                "Russia, UP Ukraine, KN North Korea)"
+            )
+        known = fips_countries()
+        if known and code.upper() not in known:
+            hint = country_hint(code.upper(), known, "RS (Russia), UP (Ukraine), KN (North Korea)")
+            raise ValueError(f"{code!r} is not a FIPS 10-4 country code{hint}")
+        out.append(code.upper())
+    return out

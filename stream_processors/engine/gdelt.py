@@ -1,0 +1,176 @@
+"""Whether a GDELT event's coded fields (a document's `metadata.gdelt`) meet a signal's `gdelt:` conditions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, cameo_countries, cameo_events, event_text, fips_countries
+
+from .compiled import GdeltTest
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    # JSON's true is no number of GDELT's (bool is an int to Python).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _country(coded: dict[str, Any], part: str, key: str = "country") -> str:
+    block = coded.get(part)
+    return _text(block.get(key)) if isinstance(block, dict) else ""
+
+
+def _or_none(code: str) -> str:
+    return code or "none"
+
+
+def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
+    """None when the document's coded fields meet every condition of `test`; else the first they miss, as `rules
+    explain` says it. A document without `metadata.gdelt` (no GDELT event) meets none."""
+    coded = metadata.get("gdelt")
+    if not isinstance(coded, dict):
+        return "the document is no GDELT event (it has no metadata.gdelt)"
+    if test.event_codes:
+        code = _text(coded.get("event_code"))
+        if not code or not code.startswith(test.event_codes):
+            return f"event code {_or_none(code)} starts with none of {', '.join(test.event_codes)}"
+    if test.quad_classes:
+        quad = _number(coded.get("quad_class"))
+        if quad is None or int(quad) not in test.quad_classes:
+            said = "none" if quad is None else f"{quad:g}"
+            return f"quad class {said} is not {' or '.join(str(q) for q in test.quad_classes)}"
+    if test.goldstein_at_least is not None or test.goldstein_at_most is not None:
+        score = _number(coded.get("goldstein"))
+        if score is None:
+            return "the event has no Goldstein scale"
+        if test.goldstein_at_least is not None and score < test.goldstein_at_least:
+            return f"Goldstein scale {score:g} is below at_least {test.goldstein_at_least:g}"
+        if test.goldstein_at_most is not None and score > test.goldstein_at_most:
+            return f"Goldstein scale {score:g} is above at_most {test.goldstein_at_most:g}"
+    if test.min_mentions is not None:
+        mentions = _number(coded.get("mentions"))
+        if mentions is None or mentions < test.min_mentions:
+            said = "no" if mentions is None else f"{mentions:g}"
+            return f"{said} mentions, fewer than min_mentions {test.min_mentions}"
+    actor1, actor2 = _country(coded, "actor1"), _country(coded, "actor2")
+    if test.countries and actor1 not in test.countries and actor2 not in test.countries:
+        return f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {' or '.join(test.countries)}"
+    if test.actor1_countries and actor1 not in test.actor1_countries:
+        return f"Actor1's country {_or_none(actor1)} is not {' or '.join(test.actor1_countries)}"
+    if test.actor2_countries and actor2 not in test.actor2_countries:
+        return f"Actor2's country {_or_none(actor2)} is not {' or '.join(test.actor2_countries)}"
+    if test.action_countries:
+        place = _country(coded, "action_geo")
+        if place not in test.action_countries:
+            return f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}"
+    return None
+
+
+def gdelt_captures(fields: tuple[tuple[str, str], ...], metadata: dict[str, Any]) -> dict[str, str]:
+    """The values of a signal's `gdelt` captures (capture name, coded field) in a document's `metadata.gdelt`: the
+    code as GDELT writes it (RUS, UP, 190, 19, 4); a field the event leaves empty, or a document that is no GDELT
+    event, gives none (so the signal takes no part in a detection grouped by it)."""
+    coded = metadata.get("gdelt")
+    if not isinstance(coded, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, field in fields:
+        if field == "actor1_country":
+            value = _country(coded, "actor1")
+        elif field == "actor2_country":
+            value = _country(coded, "actor2")
+        elif field == "action_country":
+            value = _country(coded, "action_geo")
+        elif field == "quad_class":
+            quad = _number(coded.get("quad_class"))
+            value = "" if quad is None else str(int(quad))
+        else:  # event_code, root_code
+            value = _text(coded.get(field))
+        if value:
+            out[name] = value
+    return out
+
+
+FACT_KEYS = ("cameo_event", "goldstein", "mentions", "actors", "action_geo", "event_date")
+"""The captures every signal of a GDELT event carries (gdelt_facts), so that its alert shows them as attributes."""
+
+
+def _name(text: str) -> str:
+    # GDELT writes names in capitals ("KIM JONG UN"); a capitalised word per word reads as a name (producers/gdelt.py).
+    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in text.split())
+
+
+def _actor(coded: dict[str, Any], part: str) -> str:
+    """ "Barack Obama (USA, United States)", "North Korea (PRK)", "" (no actor coded)."""
+    block = coded.get(part)
+    if not isinstance(block, dict):
+        return ""
+    name, country = _name(_text(block.get("name"))), _text(block.get("country"))
+    known = cameo_countries().get(country, "") if country else ""
+    if not name:
+        name = known or _text(block.get("code"))
+        known = ""
+    if not country:
+        return name
+    said = f"{country}, {known}" if known and known.casefold() != name.casefold() else country
+    return f"{name} ({said})" if name else said
+
+
+def _day(text: str) -> str:
+    """GDELT's YYYYMMDD[HHMMSS] as 2024-10-28 (10:15 UTC); "" when it is not one."""
+    if not (text.isdigit() and len(text) in (8, 14)):
+        return ""
+    day = f"{text[:4]}-{text[4:6]}-{text[6:8]}"
+    return f"{day} {text[8:10]}:{text[10:12]} UTC" if len(text) == 14 else day
+
+
+def gdelt_facts(metadata: dict[str, Any]) -> dict[str, str]:
+    """What an analyst triages a GDELT event on, as a signal's captures (FACT_KEYS; outside trial 65, MED-3): the
+    CAMEO code and its description, the Goldstein scale, the mentions, the actors with their countries, the action's
+    place and the EVENT's date (SQLDATE) beside the time GDELT added it (DATEADDED, the alert's time). Empty for a
+    document that is no GDELT event."""
+    coded = metadata.get("gdelt")
+    if not isinstance(coded, dict):
+        return {}
+    out: dict[str, str] = {}
+    code = _text(coded.get("event_code"))
+    if code:
+        known = cameo_events().get(code)
+        root = _text(coded.get("root_code"))
+        quad = _number(coded.get("quad_class"))
+        quad_text = QUAD_CLASSES.get(str(int(quad)), "") if quad is not None else ""
+        about = ", ".join(x for x in (f"root {root}" if root else "", quad_text) if x)
+        out["cameo_event"] = f"{code} {event_text(known)}" if known else code
+        if about:
+            out["cameo_event"] += f" ({about})"
+    score = _number(coded.get("goldstein"))
+    if score is not None:
+        out["goldstein"] = f"{score:g}"
+    mentions = _number(coded.get("mentions"))
+    if mentions is not None:
+        sources, articles = _number(coded.get("sources")), _number(coded.get("articles"))
+        said = f"{mentions:g}"
+        if sources is not None:
+            said += f" in {sources:g} source{'' if sources == 1 else 's'}"
+        if articles is not None:
+            said += f", {articles:g} article{'' if articles == 1 else 's'}"
+        out["mentions"] = said
+    actor1, actor2 = _actor(coded, "actor1"), _actor(coded, "actor2")
+    if actor1 or actor2:
+        out["actors"] = f"{actor1 or 'no Actor1'} → {actor2}" if actor2 else actor1
+    geo = coded.get("action_geo")
+    if isinstance(geo, dict):
+        country = _text(geo.get("country"))
+        place = " ".join(_text(geo.get("name")).split()) or fips_countries().get(country, "")
+        if place or country:
+            out["action_geo"] = f"{place} ({country})" if place and country else place or country
+    event_day = _day(_text(coded.get("sql_date")))
+    if event_day:
+        added = _day(_text(coded.get("date_added")))
+        out["event_date"] = f"{event_day} (added by GDELT {added})" if added else event_day
+    return out
