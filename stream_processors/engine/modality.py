@@ -3198,6 +3198,9 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
         return None  # neither branch below can answer: most sentences read past "plain" for another reading
     toks, base = sent.toks, sent.start
     owned = _owned(sent, own)
+    # The cue is the lead and its preposition ("pushes for", "demand", "idea of", "talks to"), as _not_yet_event
+    # gives it: the words a pack's `except_cues` names, not the signal's own (outside trial 61, L2: "cue 'pushes for
+    # grain deal extension'" hid which word decided).
     for p in range(max(0, lo - base), min(len(toks), hi - base + 1)):
         if p not in owned:
             continue
@@ -3220,7 +3223,7 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
                 and not (j > 0 and toks[j - 1] in WANTED_NOT_AFTER.get(toks[j], ()))
                 and (toks[j] not in WANTED_DISCUSS or word in WANTED_DISCUSSED_NOUNS)
             ):
-                words = " ".join(toks[j : p + 1])
+                words = toks[j]
                 return words, f"{words!r}: the event is what is asked for or awaited, still to come"
             if j > 0 and toks[j] in NOT_YET_ON and toks[j - 1] in NOT_YET_ON_LEADS:
                 # "Talks on grain deal extension end without agreement" (outside trial 61, H4)
@@ -3235,13 +3238,13 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
                 )
             ):
                 # "the idea of a prisoner exchange", "agreed on a swap": proposed or agreed, still to come
-                words = " ".join(toks[j - 1 : p + 1])
+                words = " ".join(toks[j - 1 : j + 1])
                 return words, f"{words!r}: the event is what is proposed or agreed, still to come"
             if toks[j] == "for":
                 # "rally for the release", "Thousands Rally in Ottawa for the Release of Hostages"
                 for k in range(j - 1, max(-1, j - 1 - WANTED_FOR_GAP), -1):
                     if toks[k] in WANTED_FOR_LEADS and not _marks_between(sent, k, j, ",;:"):
-                        words = " ".join(toks[k : p + 1])
+                        words = " ".join(toks[k : j + 1])
                         return words, f"{words!r}: the event is what is asked for or awaited, still to come"
         t = p - 2 if p >= 2 and toks[p - 1] == PURPOSE_HELP else p - 1
         if (
@@ -3252,7 +3255,7 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
             and not (toks[t - 1] in PURPOSE_DONE_HEADS and word in AGREED_DONE_VERBS)
             and not _marks_between(sent, t - 1, p, ",;:")
         ):
-            words = " ".join(toks[t - 1 : p + 1])
+            words = " ".join(toks[t - 1 : t + 1])
             return words, f"{words!r}: a purpose infinitive, what the {toks[t - 1]} is for, still to come"
     return None
 
