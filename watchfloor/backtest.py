@@ -321,10 +321,14 @@ class LabelTap:
     id, published_at). Gated-out lines are only event times, so a word of every key joins the JSON line
     gate (`gate_words`) and the lines that carry one come through as documents."""
 
-    def __init__(self, keys: Iterable[str]) -> None:
+    def __init__(self, keys: Iterable[str], keep: Iterable[str] = ()) -> None:
         self.keys = frozenset(keys)
         self.gate_words = frozenset(gate_word(k) for k in self.keys)
         self.seen: dict[str, tuple[str, datetime]] = {}
+        # The documents of these keys (the positive labels'), by key: a missed one is read again for the condition
+        # that alone kept its signal (evaluation._with_reasons; outside trial 61, L1).
+        self.keep = frozenset(keep)
+        self.kept: dict[str, Document] = {}
 
     def __call__(self, item: Document | CheckedInput) -> None:
         if isinstance(item, CheckedInput):
@@ -337,6 +341,8 @@ class LabelTap:
         for key in (item.id, item.url):
             if key is not None and key in self.keys:
                 self.seen[key] = (item.id, item.published_at)
+                if key in self.keep:
+                    self.kept[key] = item
 
     def documents(self, items: Iterable[Any]) -> None:
         """The tap over a block's documents (no event times), deciding the common case inline: a checked

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from watchfloor.schemas.events import Detection, Retraction
+from watchfloor.schemas.events import Detection, Document, Retraction
 from watchfloor.schemas.spellings import close_hint
 from watchfloor.scoring import (
     AlertDiff,
@@ -38,6 +38,7 @@ from watchfloor.scoring.near_misses import NearMiss, NearMissCollector
 from watchfloor.scoring.scores import Outcome, ScoreWindow
 from watchfloor.scoring.truth import NEGATIVE_LABELS, LabelledItem, bad_lines_error
 from watchfloor.stream_processors.engine import CompiledRules
+from watchfloor.stream_processors.engine.explain import near_miss
 from watchfloor.stream_processors.processing import EngineTally
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
@@ -252,9 +253,12 @@ def assemble(
     sort: dict[str, Any] | None = None,
     order: str = "event-time",
     baseline_collector: NearMissCollector | None = None,
+    documents: Mapping[str, Document] | None = None,
 ) -> Evaluated:
     """`collector` / `baseline_collector`: the runs' replay hooks; besides near misses they recover every report
-    an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence)."""
+    an alert rests on beyond the ten it shows, which scores and the diff count (scoring.evidence). `documents`: the
+    positive labelled items' documents by label key (backtest.LabelTap.kept), which a missed one is read again from
+    for the condition that alone kept its signal."""
     # what each alert's realert held back, a derived alert's also what its input alerts' did (scoring.evidence), and
     # what the alerts late reports revised into it told (carried_repeats)
     repeats = collector.evidence.repeats_of(collector.repeats) if collector else None
@@ -285,7 +289,12 @@ def assemble(
             if collector is not None:
                 verdicts = {v.alert: v.verdict for v in ev.scores.verdicts}
                 ev.scores.outcomes = _with_reasons(
-                    ev.scores.outcomes, collector, alerts, verdicts, truth.labels.items if truth.labels else {}
+                    ev.scores.outcomes,
+                    collector,
+                    alerts,
+                    verdicts,
+                    truth.labels.items if truth.labels else {},
+                    documents,
                 )
             data["scores"] = ev.scores.to_json()
     if baseline is not None:
@@ -468,12 +477,26 @@ def _false_holders(
     return [a for a in held_by.get(o.item, ()) if rule_of.get(a) == o.rule and verdicts.get(a) == "false"]
 
 
+def _single_miss(rules: CompiledRules, o: Outcome, documents: Mapping[str, Document] | None) -> str | None:
+    """Of a missed item no signal of its rule was made of: the one condition that alone kept one of the signals the
+    rule reads, as `rules explain` says it (engine.explain.near_miss), from its document (`documents`, by label
+    key); None when the document is not at hand or no signal came that close."""
+    doc = (documents or {}).get(o.item) or (documents or {}).get(o.label_key)
+    det = next((d for d in rules.detections if d.id == o.rule), None)
+    names = {r.signal for r in det.refs if r.detection is None} if det is not None else set()
+    if doc is None or not names:
+        return None
+    got = near_miss(rules, doc, names)
+    return f"{got[0]} missed it on one condition alone — {got[1]}" if got else None
+
+
 def _with_reasons(
     outcomes: list[Outcome],
     collector: NearMissCollector,
     alerts: list[AlertRef],
     verdicts: Mapping[str, str] | None = None,
     labelled: Mapping[str, LabelledItem] | None = None,
+    documents: Mapping[str, Document] | None = None,
 ) -> list[Outcome]:
     """Each missed positive with what kept it from an alert of its rule: its near miss's reason for that rule
     (a modality, a realert of a false alert, a count short of reports), else the alert of another rule that
@@ -569,11 +592,15 @@ def _with_reasons(
             # Another rule's near miss is no reason for this one (outside trial 8, M1): this rule read no signal of
             # the item; what the item's signals did elsewhere is said as such.
             other = theirs[0]
+            near = _single_miss(collector.rules, o, documents)
             why = (
-                f"no signal for {o.rule}: the rules made none of this item that {o.rule} reads (its signals went to "
-                f"{other.detection or 'other rules'}, {other.kind}: {other.detail}; `watchfloor rules explain --id "
-                f"{o.rule} FILE` says why)"
+                f"no signal for {o.rule}: the rules made none of this item that {o.rule} reads"
+                + (f"; {near}" if near else "")
+                + f" (its signals went to {other.detection or 'other rules'}, {other.kind}: {other.detail}; "
+                f"`watchfloor rules explain --id {o.rule} FILE` says why)"
             )
+        elif near := _single_miss(collector.rules, o, documents):
+            why = f"no signal: the rules made none of this item; {near} (`watchfloor rules explain --id {o.rule} FILE`)"
         else:
             why = "no signal: the rules made none of this item (`watchfloor rules explain --id RULE FILE` says why)"
         out.append(replace(o, why=why))

@@ -2174,6 +2174,22 @@ RECAP_SINCE_EN = frozenset({("since",), ("anniversary", "of"), ("anniversaries",
 RECAP_AFTER_EN = frozenset({("after",), ("following",), ("in", "the", "wake", "of"), ("in", "the", "aftermath", "of")})
 # The time between, before an "after" (hours are the day's news: "hours after the quake").
 RECAP_UNITS_EN = frozenset("day days week weeks month months year years decade decades".split())
+# A verb that sets the reported event after an earlier one, its object (outside trial 61, L3: "The agreement
+# **follows** Russia's departure from the grain deal" raised a fresh exit alert five weeks on): "follows",
+# "followed", "comes / came after". Not "followed by" (what came next), "follows through / up / suit", nor "follows
+# Turkey in quitting" (Turkey does it now): RECAP_FOLLOWS_NOT_BETWEEN.
+RECAP_FOLLOWS_EN = frozenset(
+    {("follows",), ("followed",), ("comes", "after"), ("came", "after"), ("come", "after"), ("coming", "after")}
+)
+RECAP_FOLLOWS_NOT_BETWEEN = frozenset("by in through up suit on with to".split())
+# A time of the day's news between the lead and the words: the event recalled is the day's news itself ("alerts
+# followed **overnight** drone strikes"), no recap.
+RECAP_FOLLOWS_DAY_NEWS_EN = frozenset(
+    (
+        "overnight today tonight yesterday morning night weekend "
+        "monday tuesday wednesday thursday friday saturday sunday"
+    ).split()
+)
 RECAP_SINCE_RU = frozenset(
     {("с", "момента"), ("со", "времени"), ("со", "времён"), ("со", "времен"), ("годовщину",), ("годовщины",)}
 )
@@ -2209,7 +2225,16 @@ RECAP_AGO_OPENERS = frozenset(
 # At most this many words between the lead and the signal's words ("since **the short-lived Wagner** mutiny").
 RECAP_GAP = 4
 RECAP_WORDS = frozenset(
-    {k[-1] for k in RECAP_SINCE_EN | RECAP_AFTER_EN | RECAP_SINCE_RU | RECAP_AFTER_RU | RECAP_AGO_EN | RECAP_AGO_RU}
+    {
+        k[-1]
+        for k in RECAP_SINCE_EN
+        | RECAP_AFTER_EN
+        | RECAP_FOLLOWS_EN
+        | RECAP_SINCE_RU
+        | RECAP_AFTER_RU
+        | RECAP_AGO_EN
+        | RECAP_AGO_RU
+    }
 )
 # A recap by a relative clause (outside trial 44, M3: background of the Niger coup re-raised it four times): the
 # signal's words open with a past verb right after "who" / "which" / "that" (or "who had", "which was", "that were"
@@ -2232,6 +2257,30 @@ RECAP_EARLIER_UNITS_EN = frozenset({"month", "year"})  # "earlier this year"
 RECAP_TIME_GAP = 6
 # A sentence holding none of these has no recap time (modality.is_plain); a year ("in 2021") is looked for apart.
 RECAP_TIME_WORDS_EN = RECAP_MONTHS_EN | {"last", "ago", "earlier"}
+# A relative clause that gives the signal's words as the reason for what it says of its subject is a recap too, with
+# no time (outside trial 61, L3: "Russia, **which drew** international criticism **for pulling out** of the grain
+# deal, claimed …" raised a fresh exit alert five weeks on): "who" / "which" within RECAP_FOR_GAP words before a
+# "for" right before the words (or before "its", "his", "her", "their", "the", "having" before them), no comma or
+# clause break between, and a word of judgement or punishment between them (RECAP_FOR_REASONS_EN): "who was jailed
+# for leading the mutiny", "which was criticised for its withdrawal", "who spent 20 years in prison for killing".
+# Any other "for" is as often a goal or a use ("which pushed for quitting", "who was running for election", "money
+# for his dying dog", "missiles which can be launched for attacks": 2023 corpus, probe pack, 5 of 20 readings
+# without the list), and so is one after a modal or "to" (RECAP_FOR_MODALS_EN). Not "that" (as often "said that
+# …").
+RECAP_FOR_RELATIVES_EN = frozenset({"who", "which"})
+RECAP_FOR = "for"
+RECAP_FOR_DETERMINERS_EN = frozenset("its his her their the having".split())
+RECAP_FOR_REASONS_EN = frozenset(
+    (
+        "criticism criticised criticized condemned condemnation blame blamed praise praised hailed thanked credited "
+        "rebuked slammed denounced censured apologised apologized apology backlash outrage flak fire scrutiny "
+        "sanctioned sanctions punished punishment penalised penalized fined jailed imprisoned prison jail sentenced "
+        "convicted trial tried arrested detained charged charges indicted prosecuted expelled banned sacked fired "
+        "ousted impeached responsible known famous notorious infamous served spent"
+    ).split()
+)
+RECAP_FOR_MODALS_EN = frozenset("can could will would may might should must shall to".split())
+RECAP_FOR_GAP = 8
 
 # An event WANTED, written as a noun (outside trial 47, M1: "Protesters demand the release of hostages", "Relatives
 # plea for release of captives", "prisoners await their release" read as releases; the verb forms "urges Hamas to

@@ -16,7 +16,8 @@ Every class has `to_json()`; the fields are the documented contract (docs/rules.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -176,6 +177,63 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
                 SentenceExplanation(sent.index, sent.text, phrases, tuple(sorted(sent.entities)), tuple(checks))
             )
     return exp
+
+
+def near_miss(rules: CompiledRules, doc: Document, names: Collection[str]) -> tuple[str, str] | None:
+    """Why none of the signals `names` was made of the document, when one condition alone kept one of them from a
+    sentence: the document's context (its entities or words) where the sentence holds the signal's words, mentions and
+    `near`; the sentence's mentions where it holds the words within `near`; or `near` (or a rundown's parts) where it
+    holds all the rest. (The signal's name, the reason as `rules explain` says it: "context words: none of 'grain' in
+    the document"), the first such sentence's. None when one of them was made, or none came that close (a backtest's
+    missed item then says only that the rules made no signal of it: outside trial 61, L1)."""
+    extractor = Extractor(rules)
+    scan, viable = extractor.scan(doc, every=True)
+    if scan is None:
+        return None
+    sents = scan.sentences(every=True)
+    doc_entities: set[str] = set()
+    for s in sents:
+        doc_entities |= s.entities
+    whole = DocumentView(scan.text, sents)
+    only = set(names)
+    found: tuple[str, str] | None = None
+    for sent in sents:
+        for name in _considered(rules, sent, only):
+            sig = rules.signals[name]
+            check = _check(
+                extractor,
+                rules,
+                sig,
+                sent,
+                doc_entities,
+                whole,
+                viable,
+                bool(doc.title) and sent.index == 0,
+                published=doc.published_at.date(),
+            )
+            if check.matched:
+                return None
+            if found is None and _alone(extractor, rules, sig, sent, whole, check.reason):
+                found = (name, check.reason)
+    return found
+
+
+def _alone(
+    extractor: Extractor, rules: CompiledRules, sig: CompiledSignal, sent: Sentence, whole: DocumentView, reason: str
+) -> bool:
+    """Whether the condition `_check` names first in `reason` is the only one of the signal that fails on the
+    sentence (the conditions it tells after the failed one are read again here)."""
+    if reason.startswith(("near:", "words: the sentence is a rundown", "mentions: the sentence is a rundown")):
+        return True  # told last: all the rest held
+    if reason.startswith("context words:"):
+        return extractor.match_sentence(sig, sent) is not None
+    if reason.startswith("context:"):
+        words_hold = sig.context_words is None or why_not(rules, sig.context_words, whole) is None
+        return words_hold and extractor.match_sentence(sig, sent) is not None
+    if reason.startswith("mentions:"):
+        unnamed = replace(sig, mention_any=frozenset(), mention_all=frozenset(), mention_none=frozenset())
+        return extractor.match_sentence(unnamed, sent) is not None
+    return False
 
 
 def _phrases(rules: CompiledRules, sent: Sentence) -> list[PhraseFound]:

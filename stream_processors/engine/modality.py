@@ -227,6 +227,15 @@ from .cues import (
     RECAP_AGO_RU,
     RECAP_AGO_UNITS_EN,
     RECAP_EARLIER_UNITS_EN,
+    RECAP_FOLLOWS_DAY_NEWS_EN,
+    RECAP_FOLLOWS_EN,
+    RECAP_FOLLOWS_NOT_BETWEEN,
+    RECAP_FOR,
+    RECAP_FOR_DETERMINERS_EN,
+    RECAP_FOR_GAP,
+    RECAP_FOR_MODALS_EN,
+    RECAP_FOR_REASONS_EN,
+    RECAP_FOR_RELATIVES_EN,
     RECAP_FRONTED_DAYS,
     RECAP_FRONTED_NOT,
     RECAP_FRONTED_OPENERS,
@@ -1630,7 +1639,11 @@ def resolve_at(
         # mutiny", "may have been killed after the mutiny"; a question or a disclaimer of the next sentence asks or
         # doubts the news, not the time it is given). A future or condition there may make it one to come ("will
         # meet after the summit"): it stays.
-        recap = _recap(rules, sent, lo, own) or _recap_relative(rules, sent, lo, hi, own)
+        recap = (
+            _recap(rules, sent, lo, own)
+            or _recap_relative(rules, sent, lo, hi, own)
+            or _recap_relative_for(rules, sent, lo)
+        )
         if recap is None and published is not None and "en" in rules.languages:
             recap = _dated_recap(sent, lo, hi, own, published)
         if recap is not None and best_at < recap[2]:
@@ -2194,9 +2207,11 @@ def next_disclaimer(rules: CompiledRules, sent: Sentence, headline: bool) -> str
 
 
 _QUESTION_WHY = "a yes/no question asks whether it happened"
-# The recap leads by their last word: (lead words, "since" | "after", Russian).
+# The recap leads by their last word: (lead words, "since" | "after" | "follows" | "ago", Russian). "follows" before
+# "after": "comes after" is tried before the bare "after" it ends with.
 _RECAP_LEADS: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
 for _keys, _kind, _ru in (
+    (RECAP_FOLLOWS_EN, "follows", False),
     (RECAP_SINCE_EN, "since", False),
     (RECAP_AFTER_EN, "after", False),
     (RECAP_SINCE_RU, "since", True),
@@ -2239,7 +2254,16 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
             if not _PRESENT_AUX_EN.isdisjoint(between):
                 return None
             words = " ".join(key)
-            if kind == "ago":
+            if kind == "follows":
+                if not RECAP_FOLLOWS_NOT_BETWEEN.isdisjoint(between) or not RECAP_FOLLOWS_DAY_NEWS_EN.isdisjoint(
+                    between
+                ):
+                    return None  # "followed by the exit", "follows Turkey in quitting", "followed overnight strikes"
+                if not between and _is_past_participle_en(toks[at]):
+                    return None  # "the deluge that followed killed thousands": "followed" has no object
+                if key[0] == "come" and first > 0 and toks[first - 1] == "to":
+                    return None  # "worse things to come after the election"
+            elif kind == "ago":
                 units = RECAP_UNITS_RU if ru else RECAP_UNITS_EN
                 if first == 0 or toks[first - 1] not in units:
                     return None  # "ago" without a time: no recap time
@@ -2281,6 +2305,8 @@ def _may_be_relative_recap(rules: CompiledRules, sent: Sentence) -> bool:
     toks = sent.toks
     if "en" not in rules.languages or RECAP_RELATIVES_EN.isdisjoint(toks):
         return False
+    if RECAP_FOR in toks and not RECAP_FOR_RELATIVES_EN.isdisjoint(toks):
+        return True  # _recap_relative_for's "which … for"
     return not RECAP_TIME_WORDS_EN.isdisjoint(toks) or any(_is_year(t) for t in toks)
 
 
@@ -2335,6 +2361,34 @@ def _recap_relative(
                 words = f"{' '.join(toks[r : v + 1])} … {time}"
                 return words, f"{words!r}: a past relative clause dated earlier recalls the words", base + r
         return None
+    return None
+
+
+def _recap_relative_for(rules: CompiledRules, sent: Sentence, lo: int) -> tuple[str, str, int] | None:
+    """(the words, why, the token the relative pronoun stands at) when the signal's words from token lo are the reason
+    a relative clause gives for what it says of its subject (cues.RECAP_FOR_*): "who" / "which" within
+    cues.RECAP_FOR_GAP words before a "for" right before the words (or before "its", "having" … before them), no
+    comma or clause break between, a word of judgement or punishment between the two (cues.RECAP_FOR_REASONS_EN), no
+    modal: "Russia, which drew criticism for pulling out of the deal, …"."""
+    if "en" not in rules.languages:
+        return None
+    toks, base = sent.toks, sent.start
+    at = f = lo - base
+    while f > 0 and at - f < 2 and toks[f - 1] in RECAP_FOR_DETERMINERS_EN:
+        f -= 1
+    f -= 1  # the "for"
+    if f < 2 or toks[f] != RECAP_FOR or toks[f - 1] in WANTED_FOR_LEADS:
+        return None
+    for r in range(f - 2, max(-1, f - 1 - RECAP_FOR_GAP), -1):
+        if toks[r] not in RECAP_FOR_RELATIVES_EN:
+            continue
+        clause = toks[r + 1 : f]
+        if RECAP_FOR_REASONS_EN.isdisjoint(clause) or not RECAP_FOR_MODALS_EN.isdisjoint(clause):
+            return None  # a "for" of a goal or a use: "which pushed for quitting", "which can be launched for attacks"
+        if _marks_between(sent, r, at, ",;:") or any(base + r < b <= lo for b in clause_breaks(sent)):
+            return None
+        words = f"{toks[r]} … {RECAP_FOR}"
+        return words, f"{words!r}: a relative clause gives the words as the reason, an earlier event", base + r
     return None
 
 
@@ -3238,6 +3292,9 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
         return None  # neither branch below can answer: most sentences read past "plain" for another reading
     toks, base = sent.toks, sent.start
     owned = _owned(sent, own)
+    # The cue is the lead and its preposition ("pushes for", "demand", "idea of", "talks to"), as _not_yet_event
+    # gives it: the words a pack's `except_cues` names, not the signal's own (outside trial 61, L2: "cue 'pushes for
+    # grain deal extension'" hid which word decided).
     for p in range(max(0, lo - base), min(len(toks), hi - base + 1)):
         if p not in owned:
             continue
@@ -3260,7 +3317,7 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
                 and not (j > 0 and toks[j - 1] in WANTED_NOT_AFTER.get(toks[j], ()))
                 and (toks[j] not in WANTED_DISCUSS or word in WANTED_DISCUSSED_NOUNS)
             ):
-                words = " ".join(toks[j : p + 1])
+                words = toks[j]
                 return words, f"{words!r}: the event is what is asked for or awaited, still to come"
             if j > 0 and toks[j] in NOT_YET_ON and toks[j - 1] in NOT_YET_ON_LEADS:
                 # "Talks on grain deal extension end without agreement" (outside trial 61, H4)
@@ -3275,13 +3332,13 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
                 )
             ):
                 # "the idea of a prisoner exchange", "agreed on a swap": proposed or agreed, still to come
-                words = " ".join(toks[j - 1 : p + 1])
+                words = " ".join(toks[j - 1 : j + 1])
                 return words, f"{words!r}: the event is what is proposed or agreed, still to come"
             if toks[j] == "for":
                 # "rally for the release", "Thousands Rally in Ottawa for the Release of Hostages"
                 for k in range(j - 1, max(-1, j - 1 - WANTED_FOR_GAP), -1):
                     if toks[k] in WANTED_FOR_LEADS and not _marks_between(sent, k, j, ",;:"):
-                        words = " ".join(toks[k : p + 1])
+                        words = " ".join(toks[k : j + 1])
                         return words, f"{words!r}: the event is what is asked for or awaited, still to come"
         t = p - 2 if p >= 2 and toks[p - 1] == PURPOSE_HELP else p - 1
         if (
@@ -3292,7 +3349,7 @@ def _wanted_event(sent: Sentence, lo: int, hi: int, own: list[Span]) -> tuple[st
             and not (toks[t - 1] in PURPOSE_DONE_HEADS and word in AGREED_DONE_VERBS)
             and not _marks_between(sent, t - 1, p, ",;:")
         ):
-            words = " ".join(toks[t - 1 : p + 1])
+            words = " ".join(toks[t - 1 : t + 1])
             return words, f"{words!r}: a purpose infinitive, what the {toks[t - 1]} is for, still to come"
     return None
 

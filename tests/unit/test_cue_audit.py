@@ -49,7 +49,7 @@ def _read(text: str, signal: str, engine: Engine = _ENGINE) -> tuple[str, str | 
         ("The group said it had agreed to an extension of the truce.", "truce", ("asserted", None)),
         # ... but an exchange agreed is still to come (outside trial 51, M4; asserted until then), unless the sentence
         # says it took place
-        ("Both sides agreed to the prisoner swap last week.", "truce", ("future", "agreed to the prisoner swap")),
+        ("Both sides agreed to the prisoner swap last week.", "truce", ("future", "agreed to")),
         ("Both sides agreed to the prisoner swap, which took place on Monday.", "truce", ("asserted", None)),
         ("Aid pledged to Kyiv arrived after the truce.", "truce", ("asserted", None)),
         # A future: "agreed to" + a verb (also after an adverb), and the other "VERB to" cues as before.

@@ -47,7 +47,7 @@ def test_a_deal_that_is_near_is_not_yet_made(body: str, cue: str) -> None:
     [
         "Russia deployed troops close to the border.",
         "Close to the border, Russia deployed troops overnight.",
-        "Strikes aimed at the depot came after Russia massed troops nearby.",
+        "Strikes aimed at the depot came before Russia massed troops nearby.",
         "Israel and Hamas agreed a truce after talks aimed at the hostages' release.",
     ],
 )

@@ -84,23 +84,23 @@ def test_what_was_discussed_or_agreed_before_stays_asserted_ru(signal: str, body
 @pytest.mark.parametrize(
     ("signal", "body", "want"),
     [
-        ("swap_en", "Kyiv proposed a prisoner swap to Moscow.", ("future", "proposed a prisoner swap")),
-        ("swap_en", "Moscow offered an exchange of captured soldiers.", ("future", "offered an exchange")),
-        ("swap_en", "The two sides agreed on a prisoner swap.", ("future", "agreed on a prisoner swap")),
-        ("swap_en", "Both governments agreed to a prisoner exchange.", ("future", "agreed to a prisoner exchange")),
+        ("swap_en", "Kyiv proposed a prisoner swap to Moscow.", ("future", "proposed")),
+        ("swap_en", "Moscow offered an exchange of captured soldiers.", ("future", "offered")),
+        ("swap_en", "The two sides agreed on a prisoner swap.", ("future", "agreed on")),
+        ("swap_en", "Both governments agreed to a prisoner exchange.", ("future", "agreed to")),
         (
             "swap_en",
             "The leaders discussed a ceasefire and a prisoner exchange by phone.",
-            ("future", "discussed a ceasefire and a prisoner exchange"),
+            ("future", "discussed"),
         ),
         (
             "swap_en",
             "He praised the idea of a holiday truce and exchange.",
-            ("future", "idea of a holiday truce and exchange"),
+            ("future", "idea of"),
         ),
-        ("swap_en", "Officials unveiled plans for a prisoner swap.", ("future", "plans for a prisoner swap")),
-        ("swap_en", "Kyiv made a proposal for a prisoner swap.", ("future", "proposal for a prisoner swap")),
-        ("release_en", "Mediators proposed the release of the hostages.", ("future", "proposed the release")),
+        ("swap_en", "Officials unveiled plans for a prisoner swap.", ("future", "plans for")),
+        ("swap_en", "Kyiv made a proposal for a prisoner swap.", ("future", "proposal for")),
+        ("release_en", "Mediators proposed the release of the hostages.", ("future", "proposed")),
     ],
 )
 def test_a_proposal_or_agreement_defers_the_exchange_en(signal: str, body: str, want: tuple[str, str | None]) -> None:

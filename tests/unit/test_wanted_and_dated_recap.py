@@ -110,3 +110,20 @@ def test_releases_reported_stay_asserted(text: str, signal: str, want: str) -> N
 )
 def test_dated_recaps(text: str, signal: str, want: str) -> None:
     assert reading(text, signal, title=False) == want, text
+
+
+@pytest.mark.parametrize(
+    ("text", "signal", "cue"),
+    [
+        ("UN pushes for truce extension", "truce_extended", "pushes for"),
+        ("Crowds demand the release of hostages held in Gaza", "hostages_freed", "demand"),
+        ("Families of the captives plead for release of their relatives", "hostages_freed", "plead for"),
+        ("Mediators proposed the release of the hostages", "hostages_freed", "proposed"),
+    ],
+)
+def test_the_cue_of_an_event_wanted_is_its_lead_not_the_signals_words(text: str, signal: str, cue: str) -> None:
+    """The cue `rules explain`, near misses and `except_cues` read is the lead and its preposition, not the span up to
+    the signal's own words (outside trial 61, L2: "cue 'pushes for grain deal extension'" hid the deciding words)."""
+    obj = {"type": "news.article", "published_at": MONDAY.isoformat(), "source": "Wire A", "title": text, "body": ""}
+    (got,) = [s for s in engine_for(PACK).extract(parse_document(obj)) if s.name == signal]
+    assert (got.modality, got.cue) == ("future", cue)

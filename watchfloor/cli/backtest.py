@@ -476,6 +476,8 @@ def _plan(o: BacktestOptions) -> _Plan:
         else set()
     )
     label_keys = set(truth.labels.items) if truth is not None and truth.labels is not None else set()
+    # (their documents kept: a missed one says which single condition kept its signal, as `rules explain` does)
+    positives = {k for k, item in truth.labels.items.items() if item.labels} if truth and truth.labels else set()
     run_engines = [engine_for(rs, cfg) for rs in engines]  # the config's event-time settings (skew, idleness)
     received = _received_at(o.received_at)
     # Event files replayed in event time: the documents a live run may have taken late (read after later-dated ones
@@ -501,7 +503,7 @@ def _plan(o: BacktestOptions) -> _Plan:
         expectations=expectations,
         expected_ids=expected_ids,
         label_keys=label_keys,
-        tap=LabelTap(label_keys | expected_ids) if label_keys or expected_ids else None,
+        tap=LabelTap(label_keys | expected_ids, keep=positives) if label_keys or expected_ids else None,
         report=ReadReport(),
         received=received,
         late_in_files=late_in_files,
@@ -674,6 +676,7 @@ def _assembled(o: BacktestOptions, plan: _Plan, replayed: _Replayed, warnings: l
         sort=replayed.sort_stats,
         order=o.order.value,
         baseline_collector=collectors[1] if len(collectors) > 1 else None,
+        documents=plan.tap.kept if plan.tap is not None else None,
     )
     if run.scores is not None and run.baseline_scores is not None:
         # Known only once both runs are scored; said on stderr with the rest (outside trial 53, HIGH-1/HIGH-2).
