@@ -244,6 +244,7 @@ from .cues import (
     RECAP_LAST_UNITS_EN,
     RECAP_MONTH_ABBREVIATIONS_EN,
     RECAP_MONTHS_EN,
+    RECAP_PART_OF_EN,
     RECAP_RELATIVE_AUX_EN,
     RECAP_RELATIVES_EN,
     RECAP_SINCE_EN,
@@ -2314,13 +2315,28 @@ def _is_year(word: str) -> bool:
     return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
+def _is_day(word: str) -> bool:
+    """A day of a month as news writes it: "26", "3" (an ordinal's "26th" is one token too)."""
+    digits = word[:-2] if word.endswith(("st", "nd", "rd", "th")) else word
+    return 1 <= len(digits) <= 2 and digits.isdigit() and 1 <= int(digits) <= 31
+
+
 def _recap_time(toks: list[str], k: int) -> str | None:
     """The words of an earlier time starting at toks[k] (cues.RECAP_*_EN): "in July", "in 2021", "last month", "two
     years ago", "earlier this year"; else None."""
     word = toks[k]
     nxt = toks[k + 1] if k + 1 < len(toks) else ""
+    third = toks[k + 2] if k + 2 < len(toks) else ""
     if word == "in" and (nxt in RECAP_MONTHS_EN or _is_year(nxt)):
         return f"in {nxt}"
+    # "in late July", "in mid-July", "in early 2021" (outside trial 68, MED-4: "the generals who overthrew Niger's
+    # president in late July" read as a new coup), and a day: "on July 26", "on 26 July".
+    if word == "in" and nxt in RECAP_PART_OF_EN and (third in RECAP_MONTHS_EN or _is_year(third)):
+        return f"in {nxt} {third}"
+    if word == "on" and nxt in RECAP_MONTHS_EN and _is_day(third):
+        return f"on {nxt} {third}"
+    if word == "on" and _is_day(nxt) and third in RECAP_MONTHS_EN:
+        return f"on {nxt} {third}"
     if word == "last" and nxt in RECAP_LAST_UNITS_EN:
         return f"last {nxt}"
     if word == "earlier" and nxt == "this" and k + 2 < len(toks) and toks[k + 2] in RECAP_EARLIER_UNITS_EN:

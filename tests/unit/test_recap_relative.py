@@ -21,6 +21,11 @@ from .test_en_mutiny_cues import reading
         ("The faction, which rebelled earlier this year, signs a truce", "mutiny", "recap"),
         ("Fighters who had attacked the port in 2021 are released", "attack", "recap"),
         ("The depot, which was attacked in August, reopens", "attack", "recap"),
+        # a part of a month, and a day (outside trial 68, MED-4: "who overthrew Niger's president in late July")
+        ("Talks resume with the officers who rebelled in late March", "mutiny", "recap"),
+        ("Talks resume with the officers who rebelled in mid-March", "mutiny", "recap"),
+        ("Envoys meet the gunmen who attacked the convoy on July 26", "attack", "recap"),
+        ("Envoys meet the gunmen who attacked the convoy on 26 July", "attack", "recap"),
         # not a recap: no time, the day's time, a comma between, a present verb, no relative pronoun
         ("Gunmen who attacked the convoy fled into the hills", "attack", "asserted"),
         ("Gunmen who attacked the convoy on Wednesday fled into the hills", "attack", "asserted"),
@@ -28,6 +33,8 @@ from .test_en_mutiny_cues import reading
         ("Gunmen who attacked the convoy, police said in a statement in July, fled", "attack", "asserted"),
         ("Militias that attack convoys in July face new patrols", "attack", "asserted"),
         ("Gunmen attacked the convoy in March", "attack", "asserted"),
+        ("Gunmen attacked the convoy on July 26", "attack", "asserted"),
+        ("Gunmen who attacked the convoy in late afternoon fled", "attack", "asserted"),
     ],
 )
 def test_relative_recaps(title: str, signal: str, want: str) -> None:
