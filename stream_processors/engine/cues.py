@@ -2251,7 +2251,7 @@ RECAP_RELATIVE_AUX_EN = frozenset({"had", "was", "were", "been"})  # "who had se
 RECAP_MONTHS_EN = frozenset(
     "january february march april may june july august september october november december".split()
 )
-# "in late July", "in mid-July" (tokens "mid", "july"), "in early 2021": a part of a month or year, earlier all the same.
+# "in late July", "in mid-July" (tokens "mid", "july"), "in early 2021": a part of a month or year, earlier too.
 RECAP_PART_OF_EN = frozenset({"late", "early", "mid", "end"})
 RECAP_LAST_UNITS_EN = frozenset({"week", "month", "year", "decade"})  # "last month"; not "last night", a weekday
 RECAP_AGO_UNITS_EN = frozenset("week weeks month months year years decade decades".split())  # "two years ago"
