@@ -490,6 +490,21 @@ def _single_miss(rules: CompiledRules, o: Outcome, documents: Mapping[str, Docum
     return f"{got[0]} missed it on one condition alone — {got[1]}" if got else None
 
 
+# How far a reading got toward an alert, by what held it back (DetectionCheck.kind): throttled after every condition
+# held, then short of reports, then waiting for another step, then late, then the group or a capture, then the
+# reading itself, then an input alert not taken.
+_FURTHEST_ORDER: tuple[tuple[str, ...], ...] = (
+    ("realert",),
+    ("corroboration", "count"),
+    ("sequence", "all_of", "absence"),
+    ("late",),
+    ("group", "capture"),
+    ("modality",),
+    ("input",),
+)
+_FURTHEST = {k: i for i, ks in enumerate(_FURTHEST_ORDER) for k in ks}
+
+
 def _with_reasons(
     outcomes: list[Outcome],
     collector: NearMissCollector,
@@ -527,6 +542,10 @@ def _with_reasons(
         mine = [r for r in theirs if r.detection == o.rule] or [
             r for r in collector.other_reasons.get(o.item, []) if r.detection == o.rule
         ]
+        # Of several readings of the item, the one that got furthest says what kept it: a sanctions report held back
+        # by the rule's realert, not its background "after last week's coup" read as recap (outside trial 68, MED-1:
+        # the reason pointed at the modality, the wrong setting to change).
+        mine.sort(key=lambda r: _FURTHEST.get(r.kind, len(_FURTHEST)))
         inputs = reads.get(o.rule) or []
         others = [a for a in resting.get(o.item, []) if a.rule != o.rule]
         own = [a for a in resting.get(o.item, []) if a.rule == o.rule]
