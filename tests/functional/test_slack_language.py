@@ -20,6 +20,7 @@ from watchfloor.config import ConfigError, load_config
 from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel, Subscription
 from watchfloor.schemas.events import Detection, Evidence, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.engine.corrections import correction_reason, restatement_reason
+from watchfloor.stream_processors.engine.correlate import late_report_reason
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.wiring import build_dispatcher
 
@@ -215,6 +216,7 @@ def test_an_unknown_language_is_refused_at_load_naming_the_known_ones(tmp_path: 
 
 EDITED = datetime(2026, 12, 6, 23, 58, 22, tzinfo=UTC)
 EDITED_TOKEN = f"<!date^{int(EDITED.timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
+MINUTE_TOKEN = f"<!date^{int(EDITED.replace(second=0).timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
 
 
 def corrected_thread(server: FakeSlack, language: str, reason: str) -> tuple[list[dict[str, Any]], str]:
@@ -270,18 +272,20 @@ def test_the_other_reasons_watchfloor_writes_are_worded_in_russian_and_a_quoted_
         f"исправлено издателем: материал t-1 (ТАСС) изменён {EDITED_TOKEN}, и новый текст подаёт то, на чём "
         "основывалось оповещение, как утверждение, а не как предположение"
     )
-    late = (
-        f"a late report (doc-7, {EDITED.isoformat()}) changed the history of this group: this alert would not have "
-        "been raised"
-    )
+    late = late_report_reason("doc-7", EDITED.replace(second=0))
     assert own_reason(late, words) == (
+        f"запоздавшее сообщение (doc-7, {MINUTE_TOKEN}) изменило историю этой группы: это оповещение не было бы поднято"
+    )
+    # the same reason as a store written before holds it, its time in ISO form
+    before = late.replace("2026-12-06 23:58 UTC", EDITED.isoformat())
+    assert before != late and own_reason(before, words) == (
         f"запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило историю этой группы: это оповещение не было бы поднято"
     )
     composed = (
         f"its input alert det0009 (troops) was withdrawn: {late} (it was listed in this channel's throttle summary)"
     )
     assert own_reason(composed, words) == (
-        f"отозвано входное оповещение det0009 (troops): запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило "
+        f"отозвано входное оповещение det0009 (troops): запоздавшее сообщение (doc-7, {MINUTE_TOKEN}) изменило "
         "историю этой группы: это оповещение не было бы поднято (оно было в сводке ограничения этого канала)"
     )
     # someone else's reason is quoted as written; English is the reason itself
