@@ -112,7 +112,7 @@ def test_a_feed_without_a_valid_entry_names_the_entry_not_line_none(tmp_path: Pa
     )
     code, output = run(feed)
     assert code == 1
-    assert "line None" not in output and "no valid event in 1 entr(ies)" in output, output
+    assert "line None" not in output and "no valid event in 1 entry" in output, output
 
 
 # -- finding 4 and the unit of late reports --------------------------------------------------------------------
