@@ -43,6 +43,7 @@ from .compose import (
     decide,
     may_hold_reply,
     reply_held_until,
+    retold_story,
     with_acks,
 )
 from .notice import (
@@ -59,6 +60,7 @@ from .notice import (
 from .notifiers.base import (
     AckShowing,
     DigestSending,
+    EarlierShowing,
     Lasting,
     MessageFrozen,
     MessageGone,
@@ -884,6 +886,45 @@ class Deliverer:
                 return
             ref, detail = updated
         self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
+        if isinstance(item, Notice) and item.kind == "alert" and item.thread is None:
+            self._retell_later_story(rec, notifier)
+
+    def _retell_later_story(self, rec: DeliveryRecord, notifier: Notifier) -> None:
+        """After `rec`, a story's first alert, was sent: the first message of the next story of its rule and group
+        in event time that reached the channel before it (a late report's story, posted after newer ones) is
+        rewritten to name it in its "Again: …" line, which named an older story as the last (outside trial 64,
+        LOW-3; retold_story). Done once, as a courtesy to a message sent already: when it fails, the message keeps
+        its line, and the log says so (the alert itself is sent)."""
+        if not isinstance(notifier, EarlierShowing):
+            return
+        retold = retold_story(self.threads.read(rec.channel, rec.thread_key), rec.alert_id)
+        if retold is None:
+            return
+        target = retold.row.ref
+        try:
+            if self._bounded(rec, "update", partial(notifier.show_earlier, target, retold.was, retold.now)):
+                log.info(
+                    "alerts: %s -> %s: the message %s of alert %s now names it as the last earlier story (it named %s)",
+                    rec.alert_id,
+                    rec.channel,
+                    target,
+                    retold.row.alert_id,
+                    retold.was.alert_id,
+                )
+        except _Held:
+            raise
+        except NotifierError as e:  # (deleted, frozen, or the channel busy)
+            log.warning(
+                "alerts: %s -> %s: the message %s of alert %s still names %s as the last earlier story: %s",
+                rec.alert_id,
+                rec.channel,
+                target,
+                retold.row.alert_id,
+                retold.was.alert_id,
+                e,
+            )
+        except Exception:  # a notifier bug must not stop the others (the alert is sent)
+            log.exception("alerts: notifier %s raised rewriting %s for %s", rec.channel, target, rec.alert_id)
 
     def _posted_before_restore(self, rec: DeliveryRecord, item: Notice | Digest) -> str | None:
         """The message of `item` posted after the ledger's newest delivery to the channel, found at start: the store

@@ -506,6 +506,27 @@ def earlier_line(earlier: EarlierStory, words: Wording = ENGLISH) -> str:
     return f"{text} (<{earlier.link}|{words.text('its_message')}>)"
 
 
+def with_earlier(
+    blocks: Sequence[Mapping[str, Any]], was: EarlierStory, now: EarlierStory, words: Wording = ENGLISH
+) -> list[dict[str, Any]] | None:
+    """A message's blocks as Slack has them, its "Again: …" line that names `was` (with the link to that story's
+    message it may carry) saying `now` instead (earlier_line: `now.link` filled in by the notifier); None when no
+    block says that line (the message was cut, or says another one: left as it is)."""
+    said = re.compile(re.escape(_earlier_text(was, words)) + r"(?: \(<https://[^|<>]*\|[^<>]*>\))?")
+    out = [dict(b) for b in blocks]
+    for block in out:
+        if block.get("type") != "context":
+            continue
+        elements = [dict(e) for e in block.get("elements") or ()]
+        for element in elements:
+            text = element.get("text")
+            if isinstance(text, str) and (m := said.search(text)):
+                element["text"] = text[: m.start()] + earlier_line(now, words) + text[m.end() :]
+                block["elements"] = elements
+                return out
+    return None
+
+
 def _earlier_text(earlier: EarlierStory, words: Wording) -> str:
     """notice.earlier_text in mrkdwn and `words` (English, and the rare "Same story as …" line in any language:
     earlier_text itself)."""
