@@ -885,11 +885,11 @@ class Deliverer:
             if updated is None:
                 return
             ref, detail = updated
-        self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
         if isinstance(item, Notice) and item.kind == "alert" and item.thread is None:
-            self._retell_later_story(rec, notifier)
+            self._retell_later_story(rec, notifier, ref)  # (while the row is still claimed: bounded like an update)
+        self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
 
-    def _retell_later_story(self, rec: DeliveryRecord, notifier: Notifier) -> None:
+    def _retell_later_story(self, rec: DeliveryRecord, notifier: Notifier, ref: str) -> None:
         """After `rec`, a story's first alert, was sent: the first message of the next story of its rule and group
         in event time that reached the channel before it (a late report's story, posted after newer ones) is
         rewritten to name it in its "Again: …" line, which named an older story as the last (outside trial 64,
@@ -897,12 +897,15 @@ class Deliverer:
         its line, and the log says so (the alert itself is sent)."""
         if not isinstance(notifier, EarlierShowing):
             return
-        retold = retold_story(self.threads.read(rec.channel, rec.thread_key), rec.alert_id)
+        rows = self.threads.read(rec.channel, rec.thread_key)
+        # (`rec` as sent, its message `ref`: recorded just after this)
+        rows = [dataclasses.replace(r, status="sent", ref=ref) if r.alert_id == rec.alert_id else r for r in rows]
+        retold = retold_story(rows, rec.alert_id)
         if retold is None:
             return
         target = retold.row.ref
         try:
-            if self._bounded(rec, "update", partial(notifier.show_earlier, target, retold.was, retold.now)):
+            if self._bounded(rec, "update", partial(notifier.show_earlier, target, retold.was, retold.now), ref=ref):
                 log.info(
                     "alerts: %s -> %s: the message %s of alert %s now names it as the last earlier story (it named %s)",
                     rec.alert_id,
