@@ -343,7 +343,7 @@ def test_timeline_alone(tmp_path: Path) -> None:
 
 def test_a_csv_given_as_events_is_an_error(tmp_path: Path) -> None:
     code, output = run(LABELS)
-    assert code == 1
+    assert code == 4
     # refused before it is read (trial 48, MED-1: read as JSON Lines it was one dead letter per line)
     assert f"{LABELS}: not a file auto can read — this looks like a CSV file" in output
     assert "--labels" in output
@@ -353,14 +353,14 @@ def test_an_empty_events_file_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n", encoding="utf-8")
     code, output = run(empty)
-    assert code == 1 and "no events in it" in output
+    assert code == 4 and "no events in it" in output
 
 
 def test_a_jsonl_file_with_no_valid_line_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "news.article", "title": "no date"}\nnot json\n{"title": 3}\n', encoding="utf-8")
     code, output = run(bad)
-    assert code == 1
+    assert code == 4
     assert f"{bad}: no valid event in 3 lines (first: line 1: field 'published_at': is required)" in output
     assert f"{bad}:2: malformed JSON" in output  # each bad line with its place and reason
 
@@ -374,7 +374,7 @@ def test_records_in_a_feed_archives_own_fields_point_to_mapping_them(tmp_path: P
         encoding="utf-8",
     )
     code, output = run(raw)
-    assert code == 1
+    assert code == 4
     first = "line 1: field 'type': is required (news.article or official.statement)"
     assert f"{raw}: no valid event in 1 line (first: {first})" in output
     assert "not in the input format" in output and "benchmarks/prepare_rss2023.py" in output
@@ -383,7 +383,7 @@ def test_records_in_a_feed_archives_own_fields_point_to_mapping_them(tmp_path: P
 def test_bad_files_do_not_hide_the_good_ones(tmp_path: Path) -> None:
     out = tmp_path / "o.json"
     code, _output = run(EVENTS, LABELS, "--json", out)
-    assert code == 1  # the CSV is reported, the events are still replayed and written
+    assert code == 4  # the CSV is reported, the events are still replayed and written
     assert json.loads(out.read_text())["stats"]["documents"] == 11
 
 
