@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
+from watchfloor.schemas.plural import counted
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 from watchfloor.stream_processors.stores.errors import StoreError
 
@@ -658,7 +659,7 @@ class Deliverer:
         try:
             ack = AlertAcknowledged.model_validate(data.get("ack"))
         except ValidationError as e:  # a payload this version cannot read: nothing can show it
-            self._expire(rec, f"unreadable delivery: {e.error_count()} error(s)", tally)
+            self._expire(rec, f"unreadable delivery: {counted(e.error_count(), 'error')}", tally)
             return
         if not isinstance(notifier, AckShowing):  # (intake enqueues none for such a channel; a config changed since)
             why = f"channel {rec.channel!r} cannot rewrite its messages"
