@@ -886,7 +886,8 @@ class Deliverer:
             if updated is None:
                 return
             ref, detail = updated
-        if isinstance(item, Notice) and item.kind == "alert" and item.thread is None:
+        # (only an alert sent after later ones of its rule and group, "Sent late": the usual alert reads no more rows)
+        if isinstance(item, Notice) and item.kind == "alert" and item.thread is None and item.later is not None:
             self._retell_later_story(rec, notifier, ref)  # (while the row is still claimed: bounded like an update)
         self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
 

@@ -963,3 +963,19 @@ def test_a_story_sent_late_becomes_the_earlier_story_the_next_ones_message_names
     said = texts(updated["blocks"])
     assert "*Updated* · now" in said and "HIGH" in said, said
     assert "was det0003" in said and "(2 earlier in this channel)" in said and late_link in said, said
+
+
+def test_a_story_sent_late_before_the_first_story_leaves_its_message_as_it_is(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """The rewrite changes a line that named another story; a first story's message names none, says nothing false,
+    and is not rewritten (the late story's own message says "Sent late")."""
+    d = make(store, slack_server, archive, clock, subs=[Subscription(channel="slack-ops")], catalog=CATALOG)
+    store.append([detection_event(troops(1, hours=120))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2))])  # read late: a story of its own, days before the first one
+    assert d.cycle().ok
+    posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
+    assert posted["det0002"]["text"].startswith("Sent late: ")
+    assert "Again" not in texts(posted["det0001"]["blocks"]) and slack_server.updates == []
