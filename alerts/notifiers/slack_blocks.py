@@ -45,6 +45,7 @@ from watchfloor.schemas.events import (
     evidence_to_show,
     fired_first_seen,
     fired_text,
+    fired_time_text,
     input_alert_text,
 )
 from watchfloor.schemas.timefmt import utc_text
@@ -970,7 +971,11 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
     if entry.group:
         text += f" · {inert(fit(one_line(entry.group), MAX_DIGEST_GROUP))}"
     # the time in each reader's timezone (Slack's date token), from the fired time when the line has it
-    when = escape(entry.when) if entry.fired_at is None else dated_text(when_text(entry.fired_at), entry.first_seen)
+    when = (
+        escape(entry.when)
+        if entry.fired_at is None
+        else fired_time_text(when_text(entry.fired_at), entry.first_seen, entry.ahead)
+    )
     text += f" · {when}"
     if safe_url(entry.url):
         text += f" · {link(entry.url, entry.source)}"
