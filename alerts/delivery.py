@@ -899,7 +899,11 @@ class Deliverer:
         its line, and the log says so (the alert itself is sent)."""
         if not isinstance(notifier, EarlierShowing):
             return
-        rows = self.threads.read(rec.channel, rec.thread_key)
+        try:
+            rows = self.threads.read(rec.channel, rec.thread_key)
+        except StoreError as e:  # (the post went in: recording it comes first, the courtesy is given up)
+            log.warning("alerts: %s -> %s: not looking for a later story to rewrite: %s", rec.alert_id, rec.channel, e)
+            return
         # (`rec` as sent, its message `ref`: recorded just after this)
         rows = [dataclasses.replace(r, status="sent", ref=ref) if r.alert_id == rec.alert_id else r for r in rows]
         retold = retold_story(rows, rec.alert_id)

@@ -979,3 +979,25 @@ def test_a_story_sent_late_before_the_first_story_leaves_its_message_as_it_is(
     posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
     assert posted["det0002"]["text"].startswith("Sent late: ")
     assert "Again" not in texts(posted["det0001"]["blocks"]) and slack_server.updates == []
+
+
+def test_a_story_sent_late_is_recorded_sent_when_the_message_to_rewrite_was_deleted(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """The rewrite is a courtesy to a message sent already: when that message is gone from the channel, the late
+    story is still posted and recorded sent, once (the rewrite is not retried as a failed delivery)."""
+    d = make(store, slack_server, archive, clock, subs=[Subscription(channel="slack-ops")], catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2, hours=120))])
+    assert d.cycle().ok
+    (second,) = [m for m in top_level(slack_server) if m["metadata"]["event_payload"]["alert_id"] == "det0002"]
+    slack_server.delete_message(second["channel"], second["ts"])
+    clock.advance(10)
+    store.append([detection_event(troops(3, hours=60))])
+    assert d.cycle().ok
+    row = ledger(store)[("det0003", "slack-ops")]
+    assert row.status == "sent" and row.attempts == 1, row
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in top_level(slack_server)] == ["det0001", "det0003"]
+    assert slack_server.updates == []
