@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert, Evidence, edition_of, fired_first_seen
@@ -422,7 +423,50 @@ def first_place(
     if not first or alert is None:
         return view
     then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
-    return dataclasses.replace(view, first_earlier=earlier_of(then, root, alert), first_later=later_alerts(then, root))
+    # "Again: …" names the earlier story as the channel has them now: an older story sent after this message (a late
+    # report) sits between it and the one its post named, and its line was rewritten to say so (retold_story); the
+    # update keeps that, not the line as posted (outside trial 64, LOW-3). "Sent late: …" stays as posted: those
+    # alerts did reach the channel first.
+    now = [r for r in rows if r.alert_id == root.alert_id or r.status == "sent"]
+    return dataclasses.replace(view, first_earlier=earlier_of(now, root, alert), first_later=later_alerts(then, root))
+
+
+@dataclass(frozen=True)
+class Retold:
+    """The first message of a later story whose "Again: …" line a story sent after it changes: the row of that
+    message, the line it shows (`was`) and the line that is true now (`now`)."""
+
+    row: DeliveryRecord
+    was: EarlierStory
+    now: EarlierStory
+
+
+def retold_story(rows: Sequence[DeliveryRecord], key: str) -> Retold | None:
+    """After the new alert keyed `key` went to the channel (`rows`: its channel's and thread key's, as they are now),
+    the first message of the next story of its rule and group in event time that the channel was sent before it,
+    when that message's "Again: …" line named an earlier story: it now names this one (outside trial 64, LOW-3: a late
+    report's story of 21 Oct was posted after the one of 23 Oct, whose line still named 18 Oct's as the last). None
+    when there is none (the usual: stories reach a channel in the order they fired) or its line stays true."""
+    rec = next((r for r in rows if r.alert_id == key), None)
+    alert = alert_of(rec.payload) if rec is not None else None
+    if rec is None or alert is None or rec.kind != "alert":
+        return None
+    since = alert.detection.fired_at
+    later: list[tuple[datetime, int, DeliveryRecord, Alert]] = []
+    for r in rows:
+        if r.kind != "alert" or r.status != "sent" or not r.ref or r.alert_id == key or r.detail.startswith(RESTARTED):
+            continue
+        told = alert_of(r.payload)
+        if told is not None and told.detection.fired_at > since:
+            later.append((told.detection.fired_at, r.seq, r, told))
+    if not later:
+        return None
+    _, _, root, told = min(later, key=lambda x: (x[0], x[1]))
+    before = [r for r in rows if r.alert_id != key]
+    was, now = earlier_of(before, root, told), earlier_of(rows, root, told)
+    if was is None or now is None or (was.alert_id, was.count, was.within) == (now.alert_id, now.count, now.within):
+        return None  # (a message with no such line says nothing false: none is added)
+    return Retold(root, was, now)
 
 
 def earlier_of(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert) -> EarlierStory | None:

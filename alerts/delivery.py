@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from watchfloor.schemas.control import AlertAcknowledged, DigestSent, digest_sent_event
 from watchfloor.schemas.events import Alert, Delivery, Event, delivery_event
+from watchfloor.schemas.plural import counted
 from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store
 from watchfloor.stream_processors.stores.errors import StoreError
 
@@ -43,6 +44,7 @@ from .compose import (
     decide,
     may_hold_reply,
     reply_held_until,
+    retold_story,
     with_acks,
 )
 from .notice import (
@@ -59,6 +61,7 @@ from .notice import (
 from .notifiers.base import (
     AckShowing,
     DigestSending,
+    EarlierShowing,
     Lasting,
     MessageFrozen,
     MessageGone,
@@ -656,7 +659,7 @@ class Deliverer:
         try:
             ack = AlertAcknowledged.model_validate(data.get("ack"))
         except ValidationError as e:  # a payload this version cannot read: nothing can show it
-            self._expire(rec, f"unreadable delivery: {e.error_count()} error(s)", tally)
+            self._expire(rec, f"unreadable delivery: {counted(e.error_count(), 'error')}", tally)
             return
         if not isinstance(notifier, AckShowing):  # (intake enqueues none for such a channel; a config changed since)
             why = f"channel {rec.channel!r} cannot rewrite its messages"
@@ -883,7 +886,54 @@ class Deliverer:
             if updated is None:
                 return
             ref, detail = updated
+        # (only an alert sent after later ones of its rule and group, "Sent late": the usual alert reads no more rows)
+        if isinstance(item, Notice) and item.kind == "alert" and item.thread is None and item.later is not None:
+            self._retell_later_story(rec, notifier, ref)  # (while the row is still claimed: bounded like an update)
         self._record_sent(rec, item, ref, detail, max(attempts, 1), tally, found=found, quiet=quiet)
+
+    def _retell_later_story(self, rec: DeliveryRecord, notifier: Notifier, ref: str) -> None:
+        """After `rec`, a story's first alert, was sent: the first message of the next story of its rule and group
+        in event time that reached the channel before it (a late report's story, posted after newer ones) is
+        rewritten to name it in its "Again: …" line, which named an older story as the last (outside trial 64,
+        LOW-3; retold_story). Done once, as a courtesy to a message sent already: when it fails, the message keeps
+        its line, and the log says so (the alert itself is sent)."""
+        if not isinstance(notifier, EarlierShowing):
+            return
+        try:
+            rows = self.threads.read(rec.channel, rec.thread_key)
+        except StoreError as e:  # (the post went in: recording it comes first, the courtesy is given up)
+            log.warning("alerts: %s -> %s: not looking for a later story to rewrite: %s", rec.alert_id, rec.channel, e)
+            return
+        # (`rec` as sent, its message `ref`: recorded just after this)
+        rows = [dataclasses.replace(r, status="sent", ref=ref) if r.alert_id == rec.alert_id else r for r in rows]
+        retold = retold_story(rows, rec.alert_id)
+        if retold is None:
+            return
+        target = retold.row.ref
+        try:
+            if self._bounded(rec, "update", partial(notifier.show_earlier, target, retold.was, retold.now), ref=ref):
+                log.info(
+                    "alerts: %s -> %s: the message %s of alert %s now names it as the last earlier story (it named %s)",
+                    rec.alert_id,
+                    rec.channel,
+                    target,
+                    retold.row.alert_id,
+                    retold.was.alert_id,
+                )
+        except _Held:
+            raise
+        except NotifierError as e:  # (deleted, frozen, or the channel busy)
+            log.warning(
+                "alerts: %s -> %s: the message %s of alert %s still names %s as the last earlier story: %s",
+                rec.alert_id,
+                rec.channel,
+                target,
+                retold.row.alert_id,
+                retold.was.alert_id,
+                e,
+            )
+        except Exception:  # a notifier bug must not stop the others (the alert is sent)
+            log.exception("alerts: notifier %s raised rewriting %s for %s", rec.channel, target, rec.alert_id)
 
     def _posted_before_restore(self, rec: DeliveryRecord, item: Notice | Digest) -> str | None:
         """The message of `item` posted after the ledger's newest delivery to the channel, found at start: the store

@@ -37,6 +37,7 @@ from typing import Protocol
 import orjson
 from pydantic import ValidationError
 
+from watchfloor.schemas import plural
 from watchfloor.schemas.config import RetryPolicy, Subscription, ThrottleSpec
 from watchfloor.schemas.control import AlertAcknowledged, ControlType
 from watchfloor.schemas.detection_fields import detection_fields
@@ -867,7 +868,9 @@ class AlertDispatcher:
             dead = DeadLetter(
                 origin=f"event:{ev.id}",
                 line=stored.position,
-                reason=f"invalid {ev.type} payload: {e.error_count()} error(s): {e.errors()[0]['msg']}",
+                reason=(
+                    f"invalid {ev.type} payload: {plural.counted(e.error_count(), 'error')}: {e.errors()[0]['msg']}"
+                ),
                 raw=orjson.dumps(ev.payload).decode()[:2000],
                 stage="notify",
             )

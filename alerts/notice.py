@@ -32,8 +32,9 @@ from watchfloor.schemas.events import (
     Alert,
     Detection,
     Evidence,
-    dated_text,
+    dated_ahead,
     fired_first_seen,
+    fired_time_text,
 )
 from watchfloor.schemas.rules import format_elapsed
 from watchfloor.schemas.timefmt import utc_text
@@ -849,7 +850,7 @@ class DigestLine:
     title: str
     rule: str
     group: str
-    when: str  # the fired time, in UTC text (marked when an undated report's first-seen time)
+    when: str  # the fired time, in UTC text (marked when an undated report's first-seen time, or a receive time)
     source: str  # the report's source name ("" when the digest kept no report)
     url: str | None
     alert_id: str  # as `alerts list` shows it, and takes
@@ -858,6 +859,10 @@ class DigestLine:
     # time its own way (Slack's date token, in each reader's timezone); None: only `when` is known.
     fired_at: datetime | None = None
     first_seen: bool = False
+    # A report it rests on is dated after it fired (dated in the future, counted at its receive time): the time is
+    # marked as `alerts list` marks it (outside trial 64, LOW-4: the summary's line showed the time unmarked, where the
+    # alert's message said "(dated in the future: counted when received)").
+    ahead: bool = False
 
     def text(self) -> str:
         """The plain line (console, file, email): not escaped."""
@@ -969,6 +974,8 @@ class Digest:
         out = []
         for d in self.detections:
             report = cited(d)
+            first_seen = fired_first_seen(d.evidence, d.fired_at)
+            ahead = any(dated_ahead(e.published_at, d.fired_at) for e in d.evidence)
             out.append(
                 DigestLine(
                     severity=d.severity,
@@ -976,14 +983,16 @@ class Digest:
                     title=d.title or d.rule,
                     rule=d.rule,
                     group=", ".join(d.group.values()),
-                    # never raises, even at the calendar's edges; an undated report's first-seen time is marked so
-                    when=dated_text(time_text(d.fired_at), fired_first_seen(d.evidence, d.fired_at)),
+                    # never raises, even at the calendar's edges; an undated report's first-seen time is marked so,
+                    # and a receive time (a report dated in the future)
+                    when=fired_time_text(time_text(d.fired_at), first_seen, ahead),
                     source=report.source if report else "",
                     url=report.url if report else None,
                     alert_id=d.id,
                     earlier=len(self.folded.get(d.id, ())),
                     fired_at=d.fired_at,
-                    first_seen=fired_first_seen(d.evidence, d.fired_at),
+                    first_seen=first_seen,
+                    ahead=ahead,
                 )
             )
         return out

@@ -46,6 +46,7 @@ from watchfloor.schemas.events import (
     caught_up_event,
 )
 from watchfloor.schemas.inputs import CheckedInput, EventTime, LineGate
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.redact import redact_url
 from watchfloor.schemas.rules import format_duration
 from watchfloor.stream_processors.engine import CompiledRules, Engine
@@ -227,8 +228,8 @@ class FileReport:
                 "title or body: `watchfloor schemas export` writes the schema), so map them to it first (the "
                 "repository's benchmarks/prepare_rss2023.py does so for the 2023 world-news corpus)"
             )
-        unit = "line(s)" if self.kind == "jsonl" else "entr(ies)"
-        return f"{self.path}: no valid event in {self.dead} {unit} (first: {self.first_problem}){hint}"
+        read = counted(self.dead, "line") if self.kind == "jsonl" else counted(self.dead, "entry", "entries")
+        return f"{self.path}: no valid event in {read} (first: {self.first_problem}){hint}"
 
     def filtered_note(self) -> str | None:
         """A GDELT input its source's filters kept no row of: how many they left out (outside trial 65, MED-5: it
@@ -508,12 +509,13 @@ def late_in_file_order_note(count: int, lateness: timedelta) -> str | None:
     than the lateness (LateInFileOrder), or None."""
     if not count:
         return None
+    come, them = ("comes", "it") if count == 1 else ("each come", "them")
     return (
-        f"note: {count} document(s) in these files each come after one of the same file dated more than the allowed "
-        f"lateness ({format_duration(lateness)}) later; a live run that read the earlier lines in an earlier poll (a "
-        "file that grew while `run` followed it, a backlog read a slice per poll beside other sources) took them late, "
-        "against the state it still held, and this replay puts them in their event-time place, so its alerts may "
-        "differ: `--from-store` replays what a run read, `--order log` the files as one live read takes them"
+        f"note: {counted(count, 'document')} in these files {come} after one of the same file dated more than the "
+        f"allowed lateness ({format_duration(lateness)}) later; a live run that read the earlier lines in an earlier "
+        "poll (a file that grew while `run` followed it, a backlog read a slice per poll beside other sources) took "
+        f"{them} late, against the state it still held, and this replay puts {them} in their event-time place, so its "
+        "alerts may differ: `--from-store` replays what a run read, `--order log` the files as one live read takes them"
     )
 
 
@@ -943,10 +945,11 @@ def late_note(store: Store) -> str | None:
         )
     if not late:
         return None
+    each, them = ("", "it") if late == 1 else ("each ", "them")
     return (
-        f"note: the live run processed {late} document(s) beyond the allowed lateness, each against the state it "
-        "still held; this replay puts them in their event-time place, so its alerts may differ from what `run` "
-        "raised: `--order log` replays exactly that"
+        f"note: the live run processed {counted(late, 'document')} beyond the allowed lateness, {each}against the "
+        f"state it still held; this replay puts {them} in their event-time place, so its alerts may differ from what "
+        "`run` raised: `--order log` replays exactly that"
     )
 
 

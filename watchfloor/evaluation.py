@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from watchfloor.schemas.events import Detection, Document, Retraction
+from watchfloor.schemas.plural import noun
 from watchfloor.schemas.spellings import close_hint
 from watchfloor.scoring import (
     AlertDiff,
@@ -101,7 +102,9 @@ class Truth:
         if lab is not None and lmap is not None:
             unmapped = sorted(set(lmap.rules_by_label) - lab.all_labels())
             if unmapped:
-                truth.warnings.append(f"{lmap.source}: no item in {lab.path} has the label(s) {', '.join(unmapped)}")
+                truth.warnings.append(
+                    f"{lmap.source}: no item in {lab.path} has the {noun(len(unmapped), 'label')} {', '.join(unmapped)}"
+                )
             answered = set(lmap.rules_by_label)
             if truth.baseline_label_map is not None:
                 answered |= set(truth.baseline_label_map.rules_by_label)
@@ -359,7 +362,7 @@ def label_case_slips(lab: Labels, answered: Iterable[str], source: str) -> list[
         out.append(
             f"{lab.path}:{at[0]}: the label {label!r} differs from {meant}, which a rule answers, only in case or "
             f"'-'/'_'; labels match exactly (its items would be scored as negatives): write {meant}"
-            + (f" (also on line(s) {also})" if also else "")
+            + (f" (also on {noun(len(at) - 1, 'line')} {also})" if also else "")
             + f" (which rules answer which labels: {source})"
         )
     return out
@@ -388,7 +391,8 @@ def unanswered_labels(lab: Labels, lmap: LabelMap) -> list[str]:
             others.append(label)
     if others:
         out.append(
-            f"{lab.path}: no rule answers the label(s) {', '.join(others)}: their items are scored as negatives for "
+            f"{lab.path}: no rule answers the {noun(len(others), 'label')} {', '.join(others)}: "
+            f"{'its' if len(others) == 1 else 'their'} items are scored as negatives for "
             f"every rule (which rules answer which labels: {lmap.source})"
         )
     return out

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import dated_text
+from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text
 from watchfloor.scoring import describe_lost_escalation, format_lead
 from watchfloor.scoring.near_misses import Reason, by_report_and_reason
@@ -28,6 +29,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _counted(n: Any, singular: str) -> str:
+    """A count from the result's JSON and its noun, escaped: "1 alert", "2 alerts" (a value that is not a count,
+    from a result of another version, as written, with the plural)."""
+    return _e(counted(n, singular) if isinstance(n, int) else f"{n} {singular}s")
 
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -260,8 +267,8 @@ def _window_html(scores: dict[str, Any]) -> str:
     )
     return (
         f'<p class="window">Scored {span}: alerts by when they fired, labelled items by their time; '
-        f"{_e(scores.get('unscored_alerts', 0))} alert(s) of scored rules outside it unscored, "
-        f"{_e(scores.get('positives_outside_window', 0))} labelled item(s) outside it not counted.</p>"
+        f"{_counted(scores.get('unscored_alerts', 0), 'alert')} of scored rules outside it unscored, "
+        f"{_counted(scores.get('positives_outside_window', 0), 'labelled item')} outside it not counted.</p>"
     )
 
 
@@ -289,8 +296,8 @@ def _events_html(scores: dict[str, Any]) -> str:
     return (
         f"<h3>Events: {_e(overall.get('events_caught'))} of {_e(overall.get('events'))} caught "
         f"({_e(_num(overall.get('event_recall')))})</h3>"
-        f"<p>{_e(overall.get('repeat_alerts') or 0)} alert(s) only retold an event told before (repeats: not true "
-        "alerts, in precision). An event is caught when an alert of its rule cites one of its items, or an alert "
+        f"<p>{_counted(overall.get('repeat_alerts') or 0, 'alert')} only retold an event told before (repeats: not "
+        "true alerts, in precision). An event is caught when an alert of its rule cites one of its items, or an alert "
         "citing a positive (a true alert or a repeat) held one back as a repeat.</p>"
         '<div class="scroll"><table class="events"><thead><tr><th>event</th><th>rule</th><th>status</th>'
         "<th>items caught</th><th>first told</th><th>alert</th></tr></thead>"
@@ -543,8 +550,8 @@ def _history_section(result: dict[str, Any]) -> str:
         else f"near misses of kind late: {listed_late}"
     )
     note = (
-        f"<p>{_e(late)} report(s) came beyond the lateness; listed here are those that raised nothing ({_e(listed)}"
-        "); the result does not name the others.</p>"
+        f"<p>{_counted(late, 'report')} came beyond the lateness; listed here are those that raised nothing "
+        f"({_e(listed)}); the result does not name the others.</p>"
         if late
         else ""
     )

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from watchfloor.schemas.plural import counted
+
 Mark = tuple[str, float, dict[str, Any]]  # (rule, time, what the mark shows)
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}  # as the page's severity filter ranks them
 
@@ -329,7 +331,7 @@ def timeline_svg(result: dict[str, Any], colours: dict[str, str], width: int = 1
     if outside:
         items = "".join(f"<li>{_e(w)}</li>" for w in outside)
         parts.append(
-            f'<div id="off-axis"><p>{len(outside)} mark(s) far outside the rest, not drawn (the axis spans '
+            f'<div id="off-axis"><p>{counted(len(outside), "mark")} far outside the rest, not drawn (the axis spans '
             f"{_e(_short(datetime.fromtimestamp(lo_t, UTC).isoformat()))} to "
             f"{_e(_short(datetime.fromtimestamp(hi_t, UTC).isoformat()))}):</p><ul>{items}</ul></div>"
         )

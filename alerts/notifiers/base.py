@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from watchfloor.schemas.control import AlertAcknowledged
 
-from ..notice import Digest, Notice
+from ..notice import Digest, EarlierStory, Notice
 
 
 class NotifierError(Exception):
@@ -170,6 +170,18 @@ class AckShowing(Protocol):
         acts on the thread's newest standing alert; or one of `legacy` on a button drawn before buttons said what the
         message stands for); True if it was rewritten. Raises TransientError, PermanentError,
         MessageGone when the message is not there, or MessageFrozen when it can no longer be changed."""
+        ...
+
+
+@runtime_checkable
+class EarlierShowing(Protocol):
+    """A notifier whose story messages can be made to name another earlier story in their "Again: …" line (Slack:
+    chat.update of the message as the channel has it): the dispatcher calls it after a story that fired before a
+    story already in the channel was sent there (a late report's), on that later story's first message."""
+
+    def show_earlier(self, ref: str, was: EarlierStory, now: EarlierStory) -> bool:
+        """Rewrite message `ref` so that its line naming `was` names `now`; True if it was rewritten (False: it says
+        no such line). Raises TransientError, PermanentError, MessageGone or MessageFrozen."""
         ...
 
 

@@ -24,8 +24,9 @@ CORRECTED = re.compile(
     r"no longer (?P<before>[a-z]+))"
 )
 LATE = re.compile(
-    r"a late report \((?P<doc>.+), (?P<at>\d{4}-\d\d-\d\dT[0-9:.+-]+)\) changed the history of this group: this alert "
-    r"would not have been raised"
+    # (the time as the alert text shows it; an ISO time in a store written before)
+    rf"a late report \((?P<doc>.+), (?P<at>{_UTC_TIME}|\d{{4}}-\d\d-\d\dT[0-9:.+-]+)\) changed the history of "
+    r"this group: this alert would not have been raised"
 )
 INPUT_WITHDRAWN = re.compile(r"its input alert (?P<id>\S+) \((?P<rule>[^()]+)\) was withdrawn: (?P<reason>.*)")
 THROTTLE_LISTED = " (it was listed in this channel's throttle summary)"

@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import Alert
 
-from ..notice import Digest, Notice, as_notice
+from ..notice import Digest, EarlierStory, Notice, as_notice
 from .base import (
     HistoryUnreadable,
     MessageFrozen,
@@ -63,6 +63,7 @@ from .slack_blocks import (
     safe_url,
     target_metadata,
     with_acknowledgement,
+    with_earlier,
 )
 from .wording import wording
 
@@ -309,6 +310,29 @@ class SlackNotifier:
         alert; `legacy`: on its first alert only on a button drawn before buttons said what the message stands for;
         none: the message shows a newer alert). Safe to
         repeat. Raises MessageGone when it is not there any more."""
+        channel_id, ts, message = self._read_message(ref, thread_ref)
+        blocks = message.get("blocks") or []
+        if not offers_ack(blocks, {ack.alert_id} if shows is None else shows, legacy):
+            return False
+        self._rewrite_as_read(ref, channel_id, ts, message, with_acknowledgement(blocks, ack, self.words))
+        return True
+
+    def show_earlier(self, ref: str, was: EarlierStory, now: EarlierStory) -> bool:
+        """chat.update of message `ref` (a story's first message) as Slack has it, its "Again: …" line that names
+        `was` naming `now` instead, with a link to that story's message: a story told after it that fired before it
+        (a late report's) is now the last before it (outside trial 64, LOW-3). The message is read first, as for
+        show_acknowledged, so that whatever its thread's updates made it say is kept; one that does not say that line
+        is left as it is: False. Safe to repeat. Raises MessageGone, MessageFrozen, TransientError, PermanentError."""
+        channel_id, ts, message = self._read_message(ref, None)
+        blocks = with_earlier(message.get("blocks") or [], was, self._linked(now), self.words)
+        if blocks is None:
+            return False
+        self._rewrite_as_read(ref, channel_id, ts, message, blocks)
+        return True
+
+    def _read_message(self, ref: str, thread_ref: str | None) -> tuple[str, str, Mapping[str, Any]]:
+        """(channel id, ts, the message) of `ref` (a reply under `thread_ref`, else a message of its own) as Slack
+        has it (conversations.replies; scope channels:history). Raises MessageGone when it is not there any more."""
         channel_id, ts = split_ref(ref)
         channel_id = channel_id or self._id()
         parent = split_ref(thread_ref)[1] if thread_ref else ts
@@ -329,14 +353,17 @@ class SlackNotifier:
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if message is None and (not cursor or not messages):
                 raise MessageGone(f"message {ts} not found in the channel (deleted?)", ref)
-        blocks = message.get("blocks") or []
-        if not offers_ack(blocks, {ack.alert_id} if shows is None else shows, legacy):
-            return False
-        args = {
+        return channel_id, ts, message
+
+    def _rewrite_as_read(
+        self, ref: str, channel_id: str, ts: str, message: Mapping[str, Any], blocks: list[dict[str, Any]]
+    ) -> None:
+        """chat.update of `message` (as _read_message read it) with `blocks`, its text and metadata kept."""
+        args: dict[str, Any] = {
             "channel": channel_id,
             "ts": ts,
             "text": str(message.get("text") or "watchfloor alert"),
-            "blocks": with_acknowledgement(blocks, ack, self.words),
+            "blocks": blocks,
             "link_names": False,
             "parse": "none",
         }
@@ -350,7 +377,6 @@ class SlackNotifier:
             if _frozen(e):
                 raise MessageFrozen(e.message, ref) from None
             raise
-        return True
 
     def _stamped(self, meta: dict[str, Any]) -> dict[str, Any]:
         if self.deployment is None:
@@ -638,11 +664,18 @@ class SlackNotifier:
         error) the next message naming that story asks again; after a rate limit, the first message past the wait
         Slack asked for (Retry-After) does, and those before it go without the link."""
         earlier = notice.earlier
-        if earlier is None or earlier.link or not earlier.ref:
+        if earlier is None:
             return notice
+        linked = self._linked(earlier)
+        return notice if linked is earlier else dataclasses.replace(notice, earlier=linked)
+
+    def _linked(self, earlier: EarlierStory) -> EarlierStory:
+        """`earlier` with the link to its story's message (as _with_earlier_link says), or as it is."""
+        if earlier.link or not earlier.ref:
+            return earlier
         link = self._permalinks.get(earlier.ref)
         if link is None and self._clock() < self._permalink_after:
-            return notice  # rate-limited: asking sooner would only be refused again, and delay the post it is for
+            return earlier  # rate-limited: asking sooner would only be refused again, and delay the post it is for
         if link is None:
             channel_id, ts = split_ref(earlier.ref)
             link = ""
@@ -654,14 +687,14 @@ class SlackNotifier:
                     log.debug("slack %s: no permalink for %s yet: %s", self.name, earlier.ref, e.message)
                     if e.retry_after:
                         self._permalink_after = self._clock() + e.retry_after
-                    return notice
+                    return earlier
                 except PermanentError as e:  # message_not_found, channel_not_found, …: kept, the line names the
                     # alert without a link, as before
                     log.debug("slack %s: no permalink for %s: %s", self.name, earlier.ref, e.message)
             if len(self._permalinks) >= PERMALINKS_KEPT:
                 self._permalinks.clear()
             self._permalinks[earlier.ref] = link
-        return dataclasses.replace(notice, earlier=dataclasses.replace(earlier, link=link)) if link else notice
+        return dataclasses.replace(earlier, link=link) if link else earlier
 
     def _call(self, method: str, **kwargs: Any) -> Mapping[str, Any]:
         where = f"slack {self.name} {method}"

@@ -45,6 +45,7 @@ from watchfloor.schemas.events import (
     evidence_to_show,
     fired_first_seen,
     fired_text,
+    fired_time_text,
     input_alert_text,
 )
 from watchfloor.schemas.timefmt import utc_text
@@ -506,6 +507,27 @@ def earlier_line(earlier: EarlierStory, words: Wording = ENGLISH) -> str:
     return f"{text} (<{earlier.link}|{words.text('its_message')}>)"
 
 
+def with_earlier(
+    blocks: Sequence[Mapping[str, Any]], was: EarlierStory, now: EarlierStory, words: Wording = ENGLISH
+) -> list[dict[str, Any]] | None:
+    """A message's blocks as Slack has them, its "Again: …" line that names `was` (with the link to that story's
+    message it may carry) saying `now` instead (earlier_line: `now.link` filled in by the notifier); None when no
+    block says that line (the message was cut, or says another one: left as it is)."""
+    said = re.compile(re.escape(_earlier_text(was, words)) + r"(?: \(<https://[^|<>]*\|[^<>]*>\))?")
+    out = [dict(b) for b in blocks]
+    for block in out:
+        if block.get("type") != "context":
+            continue
+        elements = [dict(e) for e in block.get("elements") or ()]
+        for element in elements:
+            text = element.get("text")
+            if isinstance(text, str) and (m := said.search(text)):
+                element["text"] = text[: m.start()] + earlier_line(now, words) + text[m.end() :]
+                block["elements"] = elements
+                return out
+    return None
+
+
 def _earlier_text(earlier: EarlierStory, words: Wording) -> str:
     """notice.earlier_text in mrkdwn and `words` (English, and the rare "Same story as …" line in any language:
     earlier_text itself)."""
@@ -949,7 +971,11 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
     if entry.group:
         text += f" · {inert(fit(one_line(entry.group), MAX_DIGEST_GROUP))}"
     # the time in each reader's timezone (Slack's date token), from the fired time when the line has it
-    when = escape(entry.when) if entry.fired_at is None else dated_text(when_text(entry.fired_at), entry.first_seen)
+    when = (
+        escape(entry.when)
+        if entry.fired_at is None
+        else fired_time_text(when_text(entry.fired_at), entry.first_seen, entry.ahead)
+    )
     text += f" · {when}"
     if safe_url(entry.url):
         text += f" · {link(entry.url, entry.source)}"

@@ -19,6 +19,7 @@ from itertools import combinations
 from math import comb
 from typing import Any
 
+from watchfloor.schemas import plural
 from watchfloor.schemas.events import (
     SEVERITY_RANK,
     DeadLetter,
@@ -610,8 +611,8 @@ class Explainer:
             # Reports the pattern took that do not count toward confirmation (hedged ones, by default): said
             left = sorted({s[6] for s in within_cw if s[6] not in det.corroborating})
             copies = (
-                f" ({len(within_cw) - len(near)} {'/'.join(left)} report(s) not counted: corroborate counts "
-                f"{', '.join(sorted(det.corroborating))} ones)"
+                f" ({plural.counted(len(within_cw) - len(near), '/'.join(left) + ' report')} not counted: corroborate "
+                f"counts {', '.join(sorted(det.corroborating))} ones)"
                 if left
                 else ""
             )

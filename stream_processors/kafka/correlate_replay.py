@@ -37,6 +37,7 @@ from watchfloor.schemas.events import (
     detection_event,
     retraction_event,
 )
+from watchfloor.schemas.plural import noun
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
@@ -207,8 +208,9 @@ def replay_workers(
         out.truncated = {tp.partition: start[tp] for tp in tps if start[tp] > 0}
         kept = archive.recorded_partitions(topic) if archive is not None and out.truncated else {}
         if any(p in kept for p in out.truncated):
-            shown = ", ".join(str(p) for p in sorted(out.truncated) if p in kept)
-            out.why_store = f"the broker no longer holds the first records of partition(s) {shown}"
+            gone = [str(p) for p in sorted(out.truncated) if p in kept]
+            which = noun(len(gone), "partition")
+            out.why_store = f"the broker no longer holds the first records of {which} {', '.join(gone)}"
         # Upstream partitions: the documents topic's, which the correlate topic has too (co-partitioned).
         pc = PartitionCorrelator(engine, len(tps))
         what = f"Kafka broker {bootstrap}: {topic}"

@@ -79,6 +79,25 @@ def test_rules_explain_counts_the_dead_letters_it_does_not_list(tmp_path: Path) 
     assert "… and 2 more dead letters: `watchfloor backtest` over the same files with --json OUT.json" in res.output
 
 
+def test_a_failed_gate_and_an_unusable_input_exit_apart(tmp_path: Path) -> None:
+    """Outside trial 65, LOW-1: a damaged input and a failed gate both exited 1, so CI could not tell "the rules got
+    worse" from "an input was not read". A failed gate exits 1; an unusable input 4, also when a gate failed (a
+    verdict on part of the inputs), both said and kept in the JSON."""
+    met = write(tmp_path / "met.yaml", "must_fire:\n  - {rule: treaty-signed, event_id: sc-01}\n")
+    unmet = write(tmp_path / "unmet.yaml", "must_fire:\n  - {rule: troops-deployed, event_id: no-such-item}\n")
+    missing, out = tmp_path / "missing.jsonl", tmp_path / "out.json"
+    results: dict[str, tuple[int, bool, int]] = {}
+    for case, args in {
+        "gate failed": (EVENTS, "--expect", unmet),
+        "input unusable": (EVENTS, missing, "--expect", met),
+        "both": (EVENTS, missing, "--expect", unmet),
+    }.items():
+        code, _said = run(*args, "--json", out, "--near-misses", "0")
+        data = json.loads(out.read_text())
+        results[case] = (code, data["gates"]["passed"], len(data["sources_failed"]))
+    assert results == {"gate failed": (1, False, 0), "input unusable": (4, True, 1), "both": (4, False, 1)}, results
+
+
 # -- LOW-4: the JSON result says what the terminal says ------------------------------------------------------------
 
 
@@ -87,7 +106,7 @@ def test_the_sources_that_could_not_be_read_are_in_the_json(tmp_path: Path) -> N
     missing = tmp_path / "gone.jsonl"
     out = tmp_path / "out.json"
     code, output = run(EVENTS, page, missing, "--json", out, "--near-misses", "0")
-    assert code == 1, output
+    assert code == 4, output
     data = json.loads(out.read_text())
     failed = {x["source"]: x["problem"] for x in data["sources_failed"]}
     assert set(failed) == {str(page), str(missing)}
@@ -206,7 +225,7 @@ def test_the_html_report_says_the_unusable_inputs_warnings_and_gates(tmp_path: P
     expect = write(tmp_path / "expect.yaml", "must_fire:\n  - {rule: troops-deployed, event_id: sc-09}\n")
     html = tmp_path / "r.html"
     code, output = run(EVENTS, tmp_path / "missing.jsonl", "--expect", expect, "--html", html, "--near-misses", "0")
-    assert code == 1, output
+    assert code == 4, output
     page = html.read_text(encoding="utf-8")
     section = page[page.index('<section id="problems">') : page.index("</section>", page.index('id="problems"'))]
     assert "input not used:" in section and "missing.jsonl" in section

@@ -46,7 +46,7 @@ INBOX = [
 
 def test_documents_listed_after_later_dated_ones_are_counted_in_a_note(tmp_path: Path) -> None:
     output = backtest(write_jsonl(tmp_path / "inbox.jsonl", INBOX))
-    assert f"note: 2 document(s) in these files each {NOTE}" in output, output
+    assert f"note: 2 documents in these files each {NOTE}" in output, output
     assert "--order log" in output and "5 documents" in output
 
 

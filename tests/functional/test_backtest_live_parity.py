@@ -100,7 +100,7 @@ def test_a_feed_read_as_json_lines_hints_at_source_kind(tmp_path: Path) -> None:
     feed = tmp_path / "border.txt"  # no feed name: read as JSON Lines
     feed.write_text(json.dumps(JSON_FEED, indent=2), encoding="utf-8")
     code, output = run(feed)
-    assert code == 1 and "--source-kind rss" in output, output
+    assert code == 4 and "--source-kind rss" in output, output
 
 
 def test_a_feed_without_a_valid_entry_names_the_entry_not_line_none(tmp_path: Path) -> None:
@@ -111,8 +111,8 @@ def test_a_feed_without_a_valid_entry_names_the_entry_not_line_none(tmp_path: Pa
         encoding="utf-8",
     )
     code, output = run(feed)
-    assert code == 1
-    assert "line None" not in output and "no valid event in 1 entr(ies)" in output, output
+    assert code == 4  # an input that could not be used
+    assert "line None" not in output and "no valid event in 1 entry" in output, output
 
 
 # -- finding 4 and the unit of late reports --------------------------------------------------------------------

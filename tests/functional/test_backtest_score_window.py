@@ -79,7 +79,7 @@ def test_the_html_report_says_what_the_window_left_out(tmp_path: Path) -> None:
     html = tmp_path / "r.html"
     code, output, _ = backtest(tmp_path, *WINDOW, "--html", str(html))
     assert code == 0, output
-    said = "2 alert(s) of scored rules outside it unscored, 1 labelled item(s) outside it not counted"
+    said = "2 alerts of scored rules outside it unscored, 1 labelled item outside it not counted"
     page = html.read_text()
     assert said in page
     assert '<small class="ci" title="95 % Wilson interval">[0.09, 0.91]</small>' in page

@@ -309,7 +309,7 @@ def test_a_false_alert_says_why_and_unlabelled_reports_are_named_as_the_cause(tm
     code, output = run(EVENTS, "--rules", labelled, "--labels", partial, "--json", out)
     assert code == 0, output
     flat = " ".join(output.split())
-    assert "its report is not labelled" in flat and "its report(s) labelled, none for troops-deployed" in flat
+    assert "its report is not labelled" in flat and "its report labelled, none for troops-deployed" in flat
     assert "note: 1 of the 2 false alerts rests only on reports the labels do not name" in flat
     verdicts = json.loads(out.read_text())["scores"]["verdicts"]
     assert sorted(v["unlabelled_reports"] for v in verdicts if v["verdict"] == "false") == [0, 1]
@@ -343,7 +343,7 @@ def test_timeline_alone(tmp_path: Path) -> None:
 
 def test_a_csv_given_as_events_is_an_error(tmp_path: Path) -> None:
     code, output = run(LABELS)
-    assert code == 1
+    assert code == 4
     # refused before it is read (trial 48, MED-1: read as JSON Lines it was one dead letter per line)
     assert f"{LABELS}: not a file auto can read — this looks like a CSV file" in output
     assert "--labels" in output
@@ -353,15 +353,15 @@ def test_an_empty_events_file_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n\n", encoding="utf-8")
     code, output = run(empty)
-    assert code == 1 and "no events in it" in output
+    assert code == 4 and "no events in it" in output
 
 
 def test_a_jsonl_file_with_no_valid_line_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "news.article", "title": "no date"}\nnot json\n{"title": 3}\n', encoding="utf-8")
     code, output = run(bad)
-    assert code == 1
-    assert f"{bad}: no valid event in 3 line(s) (first: line 1: field 'published_at': is required)" in output
+    assert code == 4
+    assert f"{bad}: no valid event in 3 lines (first: line 1: field 'published_at': is required)" in output
     assert f"{bad}:2: malformed JSON" in output  # each bad line with its place and reason
 
 
@@ -374,16 +374,16 @@ def test_records_in_a_feed_archives_own_fields_point_to_mapping_them(tmp_path: P
         encoding="utf-8",
     )
     code, output = run(raw)
-    assert code == 1
+    assert code == 4
     first = "line 1: field 'type': is required (news.article or official.statement)"
-    assert f"{raw}: no valid event in 1 line(s) (first: {first})" in output
+    assert f"{raw}: no valid event in 1 line (first: {first})" in output
     assert "not in the input format" in output and "benchmarks/prepare_rss2023.py" in output
 
 
 def test_bad_files_do_not_hide_the_good_ones(tmp_path: Path) -> None:
     out = tmp_path / "o.json"
     code, _output = run(EVENTS, LABELS, "--json", out)
-    assert code == 1  # the CSV is reported, the events are still replayed and written
+    assert code == 4  # the CSV is reported, the events are still replayed and written
     assert json.loads(out.read_text())["stats"]["documents"] == 11
 
 
@@ -405,11 +405,11 @@ def test_labels_that_match_no_event_are_an_error(tmp_path: Path) -> None:
     [
         (["--labels", str(LABELS)], "Give --label-map MAP.yaml"),
         (["--labels", str(LABELS), "--label-map", str(TIMELINE)], "a label map is a mapping"),
-        (["--labels", str(MAP), "--label-map", str(MAP)], "needs the column(s) id, label"),
+        (["--labels", str(MAP), "--label-map", str(MAP)], "needs the columns id, label"),
         (["--baseline", str(LABELS)], "not a backtest JSON result"),
         (["--baseline-rules", "builtin:dprk_russia", "--baseline", str(LABELS)], "not both"),
         (["--fail-on-removed-true-positive"], "compares with a baseline"),
-        (["--timeline", str(LABELS)], "needs the column(s) event, rule"),
+        (["--timeline", str(LABELS)], "needs the columns event, rule"),
     ],
 )
 def test_wrong_truth_files_are_clear_errors(args: list[str], message: str) -> None:
@@ -762,7 +762,7 @@ def test_a_mis_spelt_label_is_warned_of_with_the_one_meant(tmp_path: Path) -> No
         and "no rule answers the label 'TROOP_DEPLOYMENT_REPRT' (did you mean TROOP_DEPLOYMENT_REPORT?)" in said
     ), said
     # a label no rule answers and none is spelt like: said once, with the others (not taken for a typo)
-    assert "no rule answers the label(s) CONTEXT, TROOP_DEPLOYMENT_NONCONFIRMATION:" in said, said
+    assert "no rule answers the labels CONTEXT, TROOP_DEPLOYMENT_NONCONFIRMATION:" in said, said
 
 
 def test_a_label_that_differs_only_in_case_or_dash_is_an_error_before_the_replay(tmp_path: Path) -> None:
@@ -905,7 +905,7 @@ def test_a_labels_group_column_counts_only_an_alert_about_that_party(tmp_path: P
     code, output = run(EVENTS, "--labels", wrong, "--label-map", MAP)
     flat = " ".join(output.split())
     assert (
-        "its report(s) labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
+        "its report labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
         "carries party=RUS" in flat
     ), flat
     assert "none for treaty-ratified" not in flat
@@ -967,7 +967,7 @@ def test_the_labels_group_and_the_false_alerts_reason_are_in_the_csv_and_the_rep
     s = json.loads(out.read_text())["scores"]
     [false] = [v for v in s["verdicts"] if v.get("labelled_for_another_group")]
     reason = (
-        "its report(s) labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
+        "its report labelled for treaty-ratified as the story of party=PRK (the labels' group), and this alert "
         "carries party=RUS"
     )
     assert false["why"] == reason, false

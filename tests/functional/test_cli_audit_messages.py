@@ -39,7 +39,7 @@ def test_what_a_user_typed_is_repeated_as_typed(tmp_path: Path) -> None:
     cfg = tmp_path / "watchfloor.yaml"
     cfg.write_text(f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [builtin:dprk_russia]\n", encoding="utf-8")
     res = runner.invoke(app, ["silences", "add", "treaty-[bold]ratified", "--config", str(cfg)])
-    assert res.exit_code == 1 and "unknown rule(s) treaty-[bold]ratified (did you mean" in res.output, res.output
+    assert res.exit_code == 1 and "unknown rule treaty-[bold]ratified (did you mean" in res.output, res.output
 
 
 def test_backtest_names_a_bad_feed_entry_without_a_line(tmp_path: Path) -> None:

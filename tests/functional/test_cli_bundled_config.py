@@ -38,7 +38,7 @@ def _run(*args: str) -> tuple[int, str]:
         ),
         (
             ["subscriptions", "add", "console", "--rule", "troop-engagment"],
-            "error: unknown rule(s) troop-engagment (did you mean troop-engagement?); known:",
+            "error: unknown rule troop-engagment (did you mean troop-engagement?); known:",
         ),
         (["subscriptions", "add", "console", "--where", "place=Kurks"], "error: "),
         (["subscriptions", "add", "console", "--digest", "never"], "error: --digest: bad digest: 'never'"),

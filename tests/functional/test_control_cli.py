@@ -68,7 +68,7 @@ def test_subscriptions_list_add_remove(config: Path) -> None:
     assert res.exit_code == 1 and "managed by the config file" in res.output
     for bad, why in [
         (["nowhere"], "unknown channel 'nowhere'"),
-        (["archive", "-r", "no-such-rule"], "unknown rule(s) no-such-rule"),
+        (["archive", "-r", "no-such-rule"], "unknown rule no-such-rule"),
         (["archive", "--min", "urgent"], "--min must be one of"),
         (["archive", "--digest", "weekly"], "bad digest: 'weekly': only daily digests: write 'daily HH:MM"),
         (["archive", "--digest", "daily 8:60"], "bad digest 'daily 8:60': '8:60': a time HH:MM, from 00:00 to 23:59"),

@@ -124,6 +124,6 @@ def test_a_backtest_of_a_capture_cut_short_names_the_file_and_reads_nothing_of_i
     assert f"{cut}: feed cut short at line 2, column" in res.output, res.output
     report = json.loads(out.read_text())
     assert [s["source"] for s in report["sources_failed"]] == [str(cut)], report["sources_failed"]
-    assert res.exit_code == 1, res.output  # an input that could not be used (docs/backtest.md)
+    assert res.exit_code == 4, res.output  # an input that could not be used (docs/backtest.md)
     assert report["stats"]["documents"] == 1, report["stats"]  # the whole capture's item, once
     assert report["alerts"], report

@@ -138,7 +138,7 @@ def test_a_cut_short_zip_under_auto_fails_as_gdelt_not_read_as_json_lines(tmp_pa
         letters = "0 dead letters" if named == cut else "1 dead letter"
         assert letters in res.output and "JSON Lines" not in res.output and "UTF-8" not in res.output
     res = runner.invoke(app, ["backtest", "--rules", str(PACK), str(cut)])
-    assert res.exit_code == 1 and "cannot read GDELT archive" in res.output and "no events in it" not in res.output
+    assert res.exit_code == 4 and "cannot read GDELT archive" in res.output and "no events in it" not in res.output
     res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(cut), str(EXPORT)])
     assert res.exit_code == 0 and "cannot read GDELT archive" in res.output and "UTF-8" not in res.output
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
+from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.slack_blocks import own_reason
 from watchfloor.alerts.notifiers.wording import wording
@@ -20,6 +21,7 @@ from watchfloor.config import ConfigError, load_config
 from watchfloor.schemas.config import AppConfig, SlackApp, SlackChannel, Subscription
 from watchfloor.schemas.events import Detection, Evidence, Retraction, detection_event, retraction_event
 from watchfloor.stream_processors.engine.corrections import correction_reason, restatement_reason
+from watchfloor.stream_processors.engine.correlate import late_report_reason
 from watchfloor.stream_processors.stores.memory import MemoryStore
 from watchfloor.wiring import build_dispatcher
 
@@ -57,6 +59,12 @@ def pow_alert(n: int, severity: str, confidence: str, evidence: tuple[Evidence, 
     )
 
 
+def first_message(server: FakeSlack) -> dict[str, Any]:
+    """The thread's first message as the channel shows it now (updated in place)."""
+    (root,) = [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
+    return root
+
+
 def one_outlet_thread(server: FakeSlack, channel: SlackChannel, second: str = "Первый канал") -> list[dict[str, Any]]:
     """An unconfirmed alert on one report, then its confirmation (critical) by a second document: of the same outlet
     (`distinct: document`, the engine's corroboration cites both documents), or of `second`. The thread's messages:
@@ -73,7 +81,7 @@ def one_outlet_thread(server: FakeSlack, channel: SlackChannel, second: str = "�
     assert dispatcher.cycle().ok
     store.append([detection_event(pow_alert(2, "critical", "confirmed", (first, report(2, second))))])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
+    root = first_message(server)
     return [root, *server.thread(root["ts"])]
 
 
@@ -136,7 +144,7 @@ def test_a_revision_by_a_late_report_is_worded_in_russian(slack_server: FakeSlac
     late = pow_alert(3, "medium", "unconfirmed", (report(0, "ТАСС"),), revises="det0001", revision=1)
     store.append([detection_event(late)])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    root = first_message(slack_server)
     (reply,) = slack_server.thread(root["ts"])
     first = said(root)
     assert "*Пересмотрено* запоздавшим сообщением: теперь оповещение det0003 (см. ветку)" in first
@@ -215,12 +223,13 @@ def test_an_unknown_language_is_refused_at_load_naming_the_known_ones(tmp_path: 
 
 EDITED = datetime(2026, 12, 6, 23, 58, 22, tzinfo=UTC)
 EDITED_TOKEN = f"<!date^{int(EDITED.timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
+MINUTE_TOKEN = f"<!date^{int(EDITED.replace(second=0).timestamp())}^{{date_num}} {{time}}|2026-12-06 23:58 UTC>"
 
 
-def corrected_thread(server: FakeSlack, language: str, reason: str) -> tuple[list[dict[str, Any]], str]:
-    """An unconfirmed alert, confirmed (det0002), whose confirmation a correction by the publisher revises back onto
-    the first report (det0003) and withdraws with `reason`: the thread's messages (first as updated, then replies),
-    and the withdrawal's notification text."""
+def corrected_desk(server: FakeSlack, language: str, reason: str) -> tuple[MemoryStore, AlertDispatcher]:
+    """A channel in `language` told an unconfirmed alert, its confirmation (det0002), and a correction by the
+    publisher that revises the confirmation back onto the first report (det0003) and withdraws it with `reason`:
+    the store and dispatcher, for a test to go on."""
     cfg = AppConfig(
         slack=SlackApp(token_env="WF_BOT", base_url=server.base_url),
         channels=[SlackChannel(name="desk", channel="#ru-desk", language=language)],
@@ -237,7 +246,14 @@ def corrected_thread(server: FakeSlack, language: str, reason: str) -> tuple[lis
     gone = Retraction(alert_id="det0002", rule="pow-returned", group=GROUP, reason=reason, revision=1, at=EDITED)
     store.append([detection_event(revised), retraction_event(gone)])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in server.messages if m.get("thread_ts") in (None, m["ts"])]
+    return store, dispatcher
+
+
+def corrected_thread(server: FakeSlack, language: str, reason: str) -> tuple[list[dict[str, Any]], str]:
+    """corrected_desk's thread: its messages (first as updated, then replies), and the withdrawal's notification
+    text."""
+    corrected_desk(server, language, reason)
+    root = first_message(server)
     replies = server.thread(root["ts"])
     (withdrawal,) = [m for m in replies if " — " in m["text"]]  # (the notification of a withdrawal says why)
     return [root, *replies], withdrawal["text"]
@@ -270,18 +286,20 @@ def test_the_other_reasons_watchfloor_writes_are_worded_in_russian_and_a_quoted_
         f"исправлено издателем: материал t-1 (ТАСС) изменён {EDITED_TOKEN}, и новый текст подаёт то, на чём "
         "основывалось оповещение, как утверждение, а не как предположение"
     )
-    late = (
-        f"a late report (doc-7, {EDITED.isoformat()}) changed the history of this group: this alert would not have "
-        "been raised"
-    )
+    late = late_report_reason("doc-7", EDITED.replace(second=0))
     assert own_reason(late, words) == (
+        f"запоздавшее сообщение (doc-7, {MINUTE_TOKEN}) изменило историю этой группы: это оповещение не было бы поднято"
+    )
+    # the same reason as a store written before holds it, its time in ISO form
+    before = late.replace("2026-12-06 23:58 UTC", EDITED.isoformat())
+    assert before != late and own_reason(before, words) == (
         f"запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило историю этой группы: это оповещение не было бы поднято"
     )
     composed = (
         f"its input alert det0009 (troops) was withdrawn: {late} (it was listed in this channel's throttle summary)"
     )
     assert own_reason(composed, words) == (
-        f"отозвано входное оповещение det0009 (troops): запоздавшее сообщение (doc-7, {EDITED_TOKEN}) изменило "
+        f"отозвано входное оповещение det0009 (troops): запоздавшее сообщение (doc-7, {MINUTE_TOKEN}) изменило "
         "историю этой группы: это оповещение не было бы поднято (оно было в сводке ограничения этого канала)"
     )
     # someone else's reason is quoted as written; English is the reason itself
@@ -352,29 +370,13 @@ def test_the_first_message_keeps_saying_why_the_story_fell_back(slack_server: Fa
 def test_a_story_that_rose_again_says_no_fall_back(slack_server: FakeSlack) -> None:
     """The reason is said while the thread stays below what was withdrawn: a new confirmation that raises it again
     leaves "Updated · now CRITICAL" alone."""
-    cfg = AppConfig(
-        slack=SlackApp(token_env="WF_BOT", base_url=slack_server.base_url),
-        channels=[SlackChannel(name="desk", channel="#desk")],
-        subscriptions=[Subscription(channel="desk")],
-    )
-    store = MemoryStore()
-    dispatcher = build_dispatcher(cfg, store, env={"WF_BOT": slack_server.token}, catalog=CATALOG)
     reason = correction_reason("РИА Пример", "https://ria.example/a10", EDITED)
+    store, dispatcher = corrected_desk(slack_server, "en", reason)
+    assert "was withdrawn: corrected by the publisher" in said(first_message(slack_server))
     first = report(1, "Первый канал")
-    store.append([detection_event(pow_alert(1, "medium", "unconfirmed", (first,)))])
-    assert dispatcher.cycle().ok
-    store.append([detection_event(pow_alert(2, "critical", "confirmed", (first, report(2, "ТАСС"))))])
-    assert dispatcher.cycle().ok
-    revised = pow_alert(3, "medium", "unconfirmed", (first,), revises="det0001", revision=1, cause=reason)
-    gone = Retraction(alert_id="det0002", rule="pow-returned", group=GROUP, reason=reason, revision=1, at=EDITED)
-    store.append([detection_event(revised), retraction_event(gone)])
-    assert dispatcher.cycle().ok
-    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
-    assert "was withdrawn: corrected by the publisher" in said(root)
     store.append([detection_event(pow_alert(4, "critical", "confirmed", (first, report(4, "Интерфакс"))))])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
-    (status,) = [line for line in said(root).split("\n") if line.startswith("*Updated*")]
+    (status,) = [line for line in said(first_message(slack_server)).split("\n") if line.startswith("*Updated*")]
     assert status == "*Updated* · now :red_circle: CRITICAL · 2 independent sources and 4 updates in the thread"
 
 
@@ -396,7 +398,7 @@ def test_the_note_below_reports_told_before_agrees_with_their_count(slack_server
     late = pow_alert(3, "high", "confirmed", (report(0, "РИА"), two[0]), revises="det0001", revision=1)
     store.append([detection_event(late)])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    root = first_message(slack_server)
     if language == "en":
         assert (
             "Shown here before a report read later revised this alert: it still stands, kept as a repeat of the "
@@ -407,7 +409,7 @@ def test_the_note_below_reports_told_before_agrees_with_their_count(slack_server
     again = pow_alert(4, "high", "confirmed", (report(-1, "Интерфакс"),), revises="det0003", revision=2)
     store.append([detection_event(again)])
     assert dispatcher.cycle().ok
-    (root,) = [m for m in slack_server.messages if m.get("thread_ts") in (None, m["ts"])]
+    root = first_message(slack_server)
     if language == "en":
         assert (
             "Shown here before a report read later revised this alert: they still stand, kept as repeats of the "

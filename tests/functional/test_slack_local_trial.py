@@ -272,5 +272,8 @@ def test_click_presses_a_threads_reply_button_as_the_user_given(
         assert main(["click", *common]) == 0
         assert "(a reply in the thread of" in capsys.readouterr().out
         assert main(["click", *common[:-1], "--ts", first["ts"], "ack"]) == 0
+        # the thread's own first message is no reply in its thread (outside trial 64, LOW-4)
+        said = capsys.readouterr().out
+        assert f"ts={first['ts']}" in said and "a reply in the thread" not in said, said
     assert [p["actions"][0]["value"] for p in got] == ["reply", "first"]  # type: ignore[index]
     assert {(p["user"]["id"], p["user"]["name"]) for p in got} == {("U0BOB0001", "bob")}  # type: ignore[index]

@@ -922,3 +922,82 @@ def test_the_first_messages_update_keeps_its_again_and_sent_late_lines(
     assert late_now["blocks"][0]["elements"][0]["text"] == late_line, said  # still first, above the header
     assert late_now["text"].startswith("Sent late: "), late_now["text"]
     assert "Again" not in texts(rewrites[posted["det0002"]["ts"]]["blocks"][0])  # (no lead on the other)
+
+
+def test_a_story_sent_late_becomes_the_earlier_story_the_next_ones_message_names(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside trial 64, LOW-3: a late report's story (21 Oct) was posted after the story of 23 Oct, whose "Again: …"
+    line went on naming the story of 18 Oct as the last one. That message is rewritten to name the late story (with
+    a link to its message), and its thread's later update keeps saying so."""
+    d = make(store, slack_server, archive, clock, subs=[Subscription(channel="slack-ops")], catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2, hours=120))])  # past the rule's 2 days: a new story, "Again: … det0001"
+    assert d.cycle().ok
+    posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
+    assert "Again: the last alert of this rule and group was det0001" in texts(posted["det0002"]["blocks"])
+
+    clock.advance(10)
+    store.append([detection_event(troops(3, hours=60))])  # read late: a story of its own between the two
+    assert d.cycle().ok
+    posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
+    late = texts(posted["det0003"]["blocks"])
+    assert posted["det0003"]["text"].startswith("Sent late: ") and "Again: the last alert of this rule and " in late
+    assert "was det0001" in late
+    link = f"https://watchfloor-test.slack.com/archives/{FakeSlack.channel_id(posted['det0003']['channel'])}/p"
+    late_link = f"(<{link}{posted['det0003']['ts'].replace('.', '')}|its message>)"
+    (rewrite,) = [u for u in slack_server.updates if u["ts"] == posted["det0002"]["ts"]]
+    for shown in (texts(rewrite["blocks"]), texts(posted["det0002"]["blocks"])):  # (the channel's copy, rewritten)
+        assert "Again: the last alert of this rule and group was det0003, fired <!date^" in shown, shown
+        assert "(2 earlier in this channel); a new story " + late_link in shown, shown
+        assert "det0001" not in shown and shown.count("its message>)") == 1, shown
+    # (its metadata kept: a restarted dispatcher finds it by it, as `posted` above did)
+
+    # A confirmation in the 23 Oct story's thread: its first message's update names the late story, as rewritten
+    clock.advance(10)
+    store.append([detection_event(troops(4, severity="high", hours=121, sources=("Daily A", "Wire B")))])
+    assert d.cycle().ok
+    updated = [u for u in slack_server.updates if u["ts"] == posted["det0002"]["ts"]][-1]
+    said = texts(updated["blocks"])
+    assert "*Updated* · now" in said and "HIGH" in said, said
+    assert "was det0003" in said and "(2 earlier in this channel)" in said and late_link in said, said
+
+
+def test_a_story_sent_late_before_the_first_story_leaves_its_message_as_it_is(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """The rewrite changes a line that named another story; a first story's message names none, says nothing false,
+    and is not rewritten (the late story's own message says "Sent late")."""
+    d = make(store, slack_server, archive, clock, subs=[Subscription(channel="slack-ops")], catalog=CATALOG)
+    store.append([detection_event(troops(1, hours=120))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2))])  # read late: a story of its own, days before the first one
+    assert d.cycle().ok
+    posted = {m["metadata"]["event_payload"]["alert_id"]: m for m in top_level(slack_server)}
+    assert posted["det0002"]["text"].startswith("Sent late: ")
+    assert "Again" not in texts(posted["det0001"]["blocks"]) and slack_server.updates == []
+
+
+def test_a_story_sent_late_is_recorded_sent_when_the_message_to_rewrite_was_deleted(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """The rewrite is a courtesy to a message sent already: when that message is gone from the channel, the late
+    story is still posted and recorded sent, once (the rewrite is not retried as a failed delivery)."""
+    d = make(store, slack_server, archive, clock, subs=[Subscription(channel="slack-ops")], catalog=CATALOG)
+    store.append([detection_event(troops(1))])
+    assert d.cycle().ok
+    clock.advance(10)
+    store.append([detection_event(troops(2, hours=120))])
+    assert d.cycle().ok
+    (second,) = [m for m in top_level(slack_server) if m["metadata"]["event_payload"]["alert_id"] == "det0002"]
+    slack_server.delete_message(second["channel"], second["ts"])
+    clock.advance(10)
+    store.append([detection_event(troops(3, hours=60))])
+    assert d.cycle().ok
+    row = ledger(store)[("det0003", "slack-ops")]
+    assert row.status == "sent" and row.attempts == 1, row
+    assert [m["metadata"]["event_payload"]["alert_id"] for m in top_level(slack_server)] == ["det0001", "det0003"]
+    assert slack_server.updates == []

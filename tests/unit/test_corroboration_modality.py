@@ -94,6 +94,6 @@ def test_explain_says_a_hedged_report_was_not_counted(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["rules", "explain", "--rules", str(path), str(docs)], env={"COLUMNS": "400"})
     said = " ".join(res.output.split())
     assert (
-        "corroboration: 0 of 2 distinct sources within 2d (2 hedged report(s) not counted: corroborate counts "
+        "corroboration: 0 of 2 distinct sources within 2d (2 hedged reports not counted: corroborate counts "
         "asserted ones)"
     ) in said, said

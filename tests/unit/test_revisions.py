@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from watchfloor.schemas.events import CaughtUp, DeadLetter, Detection, Document, Retraction
+from watchfloor.schemas.timefmt import utc_text
 from watchfloor.stream_processors.current import current_alerts
 from watchfloor.stream_processors.engine.correlate import _superseding
 from watchfloor.stream_processors.replay import replay
@@ -294,6 +295,12 @@ def test_a_retraction_is_superseded_only_by_an_alert_within_its_open_period(tmp_
     [retraction] = [o for o in late if isinstance(o, Retraction)]
     assert retraction.alert_id == w2.id
     assert retraction.superseded_by == raised[0].id  # the alert of 4:30, 2.5h before w2's: its open period
+    # why, with the late report's time as the alert text shows times (it was an ISO time with its offset)
+    assert retraction.reason == (
+        f"a late report (n, {utc_text(T0 + timedelta(hours=4.5))}) changed the history of this group: this alert "
+        "would not have been raised"
+    )
+    assert retraction.reason.count("UTC") == 1 and "T04:30" not in retraction.reason
     assert ids(live.standing("strike-escalation")) == ids(live.backtest("strike-escalation"))
 
 

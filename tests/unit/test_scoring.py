@@ -117,10 +117,10 @@ def test_the_labels_csv_a_backtest_writes_reads_back_as_labels(tmp_path: Path) -
     ("text", "message"),
     [
         ("", "labels.csv:1: empty labels file"),
-        ("id,title\nn1,x\n", "labels.csv:1: a labels file needs the column(s) label"),
+        ("id,title\nn1,x\n", "labels.csv:1: a labels file needs the column label"),
         (
             "id\tlabel\nn1\tA\n",
-            "labels.csv:1: a labels file needs the column(s) id, label (header has: id\tlabel); "
+            "labels.csv:1: a labels file needs the columns id, label (header has: id\tlabel); "
             "the header is one column with '\\t' in it: write the file comma-separated",
         ),
         ("id,label,time\nn1,A,yesterday\n", "labels.csv:2: column 'time': not an ISO-8601 timestamp"),

@@ -49,7 +49,7 @@ def test_many_contradictions_are_counted_past_the_first_few(tmp_path: Path) -> N
     warnings = load_labels(path).warnings
     assert len(warnings) == CONTRADICTIONS_SHOWN + 1
     assert warnings[-1].startswith(f"{path}: 3 more ids are labelled both a negative and a positive"), warnings[-1]
-    assert "line(s) 13, 15, 17" in warnings[-1], warnings[-1]
+    assert "lines 13, 15, 17" in warnings[-1], warnings[-1]
 
 
 def test_an_event_column_names_each_items_story_once(tmp_path: Path) -> None:
@@ -150,5 +150,5 @@ def test_past_twenty_bad_lines_the_rest_are_counted(tmp_path: Path) -> None:
     with pytest.raises(TruthError) as e:
         load_labels(path)
     told = str(e.value).splitlines()
-    assert len(told) == 1 + BAD_LINES_SHOWN + 1 and told[-1].strip() == "… and 7 more bad line(s)"
+    assert len(told) == 1 + BAD_LINES_SHOWN + 1 and told[-1].strip() == "… and 7 more bad lines"
     assert told[0] == f"{path}: {BAD_LINES_SHOWN + 7} bad lines:"

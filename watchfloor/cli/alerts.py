@@ -46,9 +46,9 @@ from ._common import (
 
 UNDELIVERED_EXIT = 3  # `run --once` / `notify --once`: deliveries outstanding, or given up in this run
 SPOOLED_EXIT = 3  # `produce --once`: documents left in the spool, waiting for a broker that did not answer
-# `run --once` / `produce --once`: a source could not be read (missing file, unreachable feed, not a feed). It
-# wins over 3 when both happen (both are said): deliveries and the spool catch up by running again, a source
-# that fails mostly needs a person (a path, a URL, a feed that moved).
+# `run --once` / `produce --once` / `backtest`: a source could not be read (missing file, unreachable feed, not a
+# feed). It wins over 3 when both happen (both are said): deliveries and the spool catch up by running again, a
+# source that fails mostly needs a person (a path, a URL, a feed that moved); and over a backtest's failed gate (1).
 SOURCE_FAILED_EXIT = 4
 
 

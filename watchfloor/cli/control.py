@@ -95,7 +95,10 @@ def _check_rules(rules: Any, wanted: list[str]) -> None:
         from watchfloor.schemas.spellings import close_hint
 
         hint = close_hint(unknown[0], known) if len(unknown) == 1 else ""
-        raise fail(f"unknown rule(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(known))}")
+        from watchfloor.schemas.plural import noun
+
+        which = noun(len(unknown), "rule")
+        raise fail(f"unknown {which} {', '.join(unknown)}{hint}; known: {', '.join(sorted(known))}")
 
 
 def _silence_group(rules: Any, rule: str, groups: list[str]) -> dict[str, str]:

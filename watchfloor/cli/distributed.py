@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 
 from watchfloor.alerts.backlog import BacklogHold
+from watchfloor.schemas.plural import noun
 from watchfloor.stream_processors.kafka.clients import Availability, client_logs_kept_out
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem, store_state
 
@@ -939,7 +940,8 @@ def replay_workers_command(
     if lost:
         shown = ", ".join(f"{p} from offset {o}" for p, o in sorted(lost.items()))
         err.print(
-            f"not exact: the broker no longer holds the first records of partition(s) {shown} (the topic keeps a "
+            f"not exact: the broker no longer holds the first records of {noun(len(lost), 'partition')} {shown} (the "
+            "topic keeps a "
             "week), and the store has none of them (`watchfloor archive` keeps them)",
             highlight=False,
         )

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK, Detection
+from watchfloor.schemas.plural import noun
 
 from .truth import LabelMap, Labels, Timeline
 
@@ -376,16 +377,17 @@ def false_alert_why(a: AlertRef, unlabelled: int, other_group: Sequence[tuple[st
     if other_group:
         groups = ", ".join(sorted({g for _, g in other_group}))
         carried = ";".join(f"{k}={v}" for k, v in sorted(a.group.items())) or "no group"
+        reports = noun(len({r for r, _ in other_group}), "report")
         return (
-            f"its report(s) labelled for {a.rule} as the story of {groups} (the labels' group), and this alert "
+            f"its {reports} labelled for {a.rule} as the story of {groups} (the labels' group), and this alert "
             f"carries {carried}"
         )
     n = len(set(a.reports))
     if n and unlabelled == n:
-        return f"none of its {n} report(s) is labelled" if n > 1 else "its report is not labelled"
+        return f"none of its {n} reports is labelled" if n > 1 else "its report is not labelled"
     if unlabelled:
         return f"{unlabelled} of its {n} reports unlabelled, none labelled for {a.rule}"
-    return f"its report(s) labelled, none for {a.rule}"
+    return f"its {noun(n, 'report')} labelled, none for {a.rule}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_timestamp
+from watchfloor.schemas.plural import noun
 
 # Defined below the alerts layer, so a subscription's `where` is checked by the same code as a timeline.
 from watchfloor.stream_processors.vocabulary import RuleVocabulary as RuleVocabulary
@@ -259,7 +260,7 @@ def _need(path: str | Path, header: list[str], columns: Iterable[str], what: str
         sep = next((d for d in ("\t", "|") if len(header) == 1 and d in header[0]), None)
         hint = f"; the header is one column with {sep!r} in it: write the file comma-separated" if sep else ""
         raise TruthError(
-            f"{path}:1: a {what} file needs the column(s) {', '.join(missing)} "
+            f"{path}:1: a {what} file needs the {noun(len(missing), 'column')} {', '.join(missing)} "
             f"(header has: {', '.join(header) or 'nothing'}){hint}"
         )
 
@@ -321,7 +322,7 @@ def bad_lines_error(path: str | Path, problems: list[str]) -> TruthError:
         return TruthError(problems[0])
     shown = "".join(f"\n  {p}" for p in problems[:BAD_LINES_SHOWN])
     more = len(problems) - BAD_LINES_SHOWN
-    tail = f"\n  … and {more} more bad line(s)" if more > 0 else ""
+    tail = f"\n  … and {more} more bad {noun(more, 'line')}" if more > 0 else ""
     return TruthError(f"{path}: {len(problems)} bad lines:{shown}{tail}")
 
 
@@ -466,7 +467,7 @@ def _contradictions(
         lines = ", ".join(str(negative_at[i][0]) for i in rest[:10]) + (", …" if len(rest) > 10 else "")
         out.append(
             f"{path}: {len(rest)} more ids are labelled both a negative and a positive, scored as positives "
-            f"(negative on line(s) {lines})"
+            f"(negative on {noun(len(rest), 'line')} {lines})"
         )
     return tuple(out)
 
