@@ -67,6 +67,9 @@ class AlertCatalog:
     lateness: timedelta = DEFAULT_LATENESS
     # rule -> its `corroborate.within`, of rules that corroborate: how far back a confirmation's reports may reach
     corroboration_windows: Mapping[str, timedelta] = field(default_factory=dict)
+    # The rule ids and tags of the loaded packs (empty: not known), which stored subscriptions are checked against.
+    rules: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)

@@ -21,7 +21,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from watchfloor.alerts.backlog import BacklogHold
-from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.control import ControlLog, orphaned_subscriptions
 from watchfloor.alerts.dispatcher import AlertDispatcher, StoryProgress
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.alerts.notifiers.base import Notifier, Targeted
@@ -314,7 +314,26 @@ def build_catalog(rules: CompiledRules) -> AlertCatalog:
         entity_aliases=entity_aliases(rules),
         lateness=rules.lateness,
         corroboration_windows={d.id: c.within for d in rules.detections if (c := d.definition.corroborate) is not None},
+        rules=frozenset(d.id for d in rules.detections),
+        tags=frozenset(t for d in rules.detections for t in d.definition.tags),
     )
+
+
+def warn_orphaned_subscriptions(control: ControlLog, catalog: AlertCatalog) -> None:
+    """Log each subscription made from Slack or the CLI that the loaded rules leave with nothing to deliver (a rule
+    renamed or removed since: alerts.control.orphaned_subscriptions), so a channel does not go dark unsaid."""
+    if not catalog.rules:
+        return  # the rules are not known (not loaded): nothing to check against
+    for sub, why in orphaned_subscriptions(control.subscriptions(), catalog.rules, catalog.tags):
+        log.warning(
+            "subscriptions: %s of channel %s (made by %s) %s; restore the rule, or `watchfloor subscriptions "
+            "remove %s`",
+            sub.id,
+            sub.channel,
+            sub.by.label(),
+            why,
+            sub.id,
+        )
 
 
 def catalog_for(cfg: AppConfig) -> AlertCatalog:
@@ -352,13 +371,16 @@ def build_dispatcher(
     catalog: AlertCatalog | None = None,
     story_progress: StoryProgress | None = None,
 ) -> AlertDispatcher:
+    control = open_control(store, cfg)
+    catalog = catalog or catalog_for(cfg)
+    warn_orphaned_subscriptions(control, catalog)
     return AlertDispatcher(
         store,
         build_channel_notifiers(cfg, env),
         cfg.subscriptions,
         retry=cfg.retry,
-        routing=open_control(store, cfg),
-        catalog=catalog or catalog_for(cfg),
+        routing=control,
+        catalog=catalog,
         story_progress=story_progress,
         throttles=channel_throttles(cfg),
         update_waits=channel_update_waits(cfg),
@@ -715,13 +737,15 @@ class EmbeddedPipeline:
         self.poller = build_poller(cfg, self.store, env=env, bounded=True)
         self.runner = EmbeddedRunner(self.store, self.engine)
         self.control = open_control(self.store, cfg)
+        catalog = build_catalog(self.rules)
+        warn_orphaned_subscriptions(self.control, catalog)
         self.dispatcher = AlertDispatcher(
             self.store,
             build_channel_notifiers(cfg, env),
             cfg.subscriptions,
             retry=cfg.retry,
             routing=self.control,
-            catalog=build_catalog(self.rules),
+            catalog=catalog,
             story_progress=story_progress,
             throttles=channel_throttles(cfg),
             update_waits=channel_update_waits(cfg),

@@ -32,7 +32,15 @@ from watchfloor.schemas.rules import format_duration, parse_duration
 from watchfloor.schemas.spellings import close_hint
 from watchfloor.stream_processors.vocabulary import RuleVocabulary
 
-from ..control import ControlError, ControlLog, as_subscription, parse_group, parse_where, uncarried_tags
+from ..control import (
+    ControlError,
+    ControlLog,
+    as_subscription,
+    missing_targets,
+    parse_group,
+    parse_where,
+    uncarried_tags,
+)
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
 from ..notifiers.wording import Wording, wording
@@ -664,6 +672,15 @@ def describe_subscription(ctx: AppContext, sub: SubscriptionCreated) -> str:
         what += f", as a digest ({escape(sub.digest)})"
     if sub.max_age is not None:
         what += f", except those about reports older than {format_duration(sub.max_age)} when raised"
+    rules = ctx.rules
+    if rules:  # a rule renamed or removed since leaves it with nothing (outside trial 69, M1)
+        gone, untagged = missing_targets(sub, rules, {t for r in rules.values() for t in r.tags})
+        if gone:
+            what += (
+                " — :warning: no rule " + ", ".join(f"`{escape(r)}`" for r in gone) + " is loaded now: it gets nothing"
+            )
+        elif sub.tags and len(untagged) == len(sub.tags):
+            what += " — :warning: no rule loaded now carries " + ", ".join(f"`{escape(t)}`" for t in untagged)
     return what
 
 

@@ -294,3 +294,14 @@ def test_the_rule_catalogue_knows_how_severe_each_rules_alerts_can_be() -> None:
     got = rule_catalogue(rules)
     assert got["troop-engagement"].max_severity == "high"  # medium, high once corroborated
     assert got["treaty-signed"].max_severity == "medium"
+
+
+def test_list_marks_a_subscription_whose_rule_is_no_longer_loaded(ctx: AppContext) -> None:
+    # Outside trial 69, M1: after a rule rename the channel's subscription got nothing and `list` showed it as normal.
+    assert "now gets `treaty-ratified` alerts" in cmd(ctx, "subscribe treaty-ratified")
+    assert ":warning:" not in cmd(ctx, "list")
+    ctx.offer({"troops-deployed": ctx.rules["troops-deployed"]}, ctx.entity_names, ctx.entity_aliases)
+    listed = cmd(ctx, "list")
+    assert "`treaty-ratified` alerts — :warning: no rule `treaty-ratified` is loaded now: it gets nothing" in listed, (
+        listed
+    )
