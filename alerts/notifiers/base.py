@@ -207,6 +207,12 @@ class InFlight(Protocol):
         ...
 
 
+def joined_values(values: Collection[str]) -> str:
+    """An attribute's values on one line: ", " between them, or "; " when a value holds ", " itself (a GDELT place,
+    "Kharkiv, Kharkivs'ka Oblast', Ukraine (UP)"), so the list can still be split by eye (outside trial 70, M1)."""
+    return ("; " if any(", " in v for v in values) else ", ").join(values)
+
+
 def landing_window(notifier: object) -> float:
     """Seconds from an attempt's start within which what it had on its way has surely landed: its longest attempt
     (`Lasting`: email's exchanges; `InFlight`: Slack's look and post, a webhook's POST), 0 for one that says none.

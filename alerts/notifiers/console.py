@@ -16,7 +16,7 @@ from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, TimeText, as_notice, earlier_text, later_text, revision_cause
-from .base import TransientError
+from .base import TransientError, joined_values
 from .reasons import CORRECTED
 
 _STYLE = {"low": "blue", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -64,7 +64,7 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
     if det.group:
         lines.append(Text.assemble(("group ", "dim"), notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():
-        lines.append(Text.assemble((f"{key} ", "dim"), ", ".join(values)))
+        lines.append(Text.assemble((f"{key} ", "dim"), joined_values(values)))
     if det.description and notice.kind == "alert":
         lines.append(Text(det.description))
     count = det.reports

@@ -46,7 +46,7 @@ from watchfloor.schemas.events import (
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
 from ..notice import Digest, Notice, ThreadView, TimeText, as_notice, earlier_text, later_text, revision_cause
-from .base import NotifierError, PermanentError, TransientError, Unconfirmed, redact
+from .base import NotifierError, PermanentError, TransientError, Unconfirmed, joined_values, redact
 from .slack_blocks import safe_url
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def _facts(det: Detection, notice: Notice, severity: str, confidence: str | None
     if det.group:
         pairs.append(("Group", notice.group_label or ", ".join(det.group.values())))
     for key, values in det.attributes.items():
-        pairs.append((key.replace("_", " ").capitalize(), ", ".join(values)))
+        pairs.append((key.replace("_", " ").capitalize(), joined_values(values)))
     return pairs
 
 

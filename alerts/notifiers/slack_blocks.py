@@ -64,6 +64,7 @@ from ..notice import (
     revision_cause,
     thread_reports,
 )
+from .base import joined_values
 from .reasons import CORRECTED, worded_reason
 from .wording import ENGLISH, Wording
 
@@ -76,6 +77,7 @@ HEADER_LIMIT = 150  # Slack: header text
 TEXT_LIMIT = 3000  # Slack: section text, context element
 FIELD_LIMIT = 2000  # Slack: one section field
 MAX_FIELDS = 10  # Slack: fields per section
+MAX_FIELD_SECTIONS = 3  # sections of fields an alert message takes at most (a block budget of 50 in all)
 MAX_BLOCKS = 50  # Slack: blocks per message
 FALLBACK_LIMIT = 3000
 METADATA_EVENT_TYPE = "watchfloor_alert"
@@ -394,11 +396,12 @@ def _full(
     if sources is not None:
         fields.append(_field(words.text("sources"), sources))
     for key, values in det.attributes.items():
-        if len(fields) >= MAX_FIELDS:
-            break
         name = fit(one_line(words.capture_label(key)), 100)
-        fields.append(_field(name, ", ".join(values)))
-    blocks.append({"type": "section", "fields": fields})
+        fields.append(_field(name, joined_values(values)))
+    # A section holds at most 10 fields: the rest go in the sections after it, not dropped (outside trial 70, H1: a
+    # GDELT alert with its rule's captures lost its event date, actors and place).
+    for at in range(0, min(len(fields), MAX_FIELDS * MAX_FIELD_SECTIONS), MAX_FIELDS):
+        blocks.append({"type": "section", "fields": fields[at : at + MAX_FIELDS]})
     if status:
         blocks.append(_context(status))
     if det.description:
