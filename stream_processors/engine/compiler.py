@@ -212,6 +212,7 @@ def _compile(packs: Sequence[RulePack]) -> CompiledRules:
             signal_pack[sname] = pi
 
     detections, by_signal = _compile_detections(b, packs, signals)
+    names = _with_coded_names(names, signals)
     warnings = cue_warnings(cue_keys, signals) if cue_keys else []
     if pack_cues:
         warnings += builtin_cue_warnings(pack_cues, sorted(languages or {"en"}))
@@ -645,6 +646,26 @@ def _compile_detections(
                 by_signal.setdefault(sname, []).append(cd)
     _check_cycles(b, packs)
     return detections, by_signal
+
+
+def _with_coded_names(names: dict[str, str], signals: dict[str, CompiledSignal]) -> dict[str, str]:
+    """`names` with the names of the codes a GDELT capture takes (`{gdelt: actor1_country}` -> "Yemen" for YEM, the
+    FIPS table's for action_country, the codebook's for event_code and root_code), so a title and a group label read
+    "Material conflict by Yemen", not "by YEM" (outside trial 70, M2: the same alert's actors line said "Yemen"). An
+    entity of the packs with that id keeps its own name."""
+    fields = {c[3][len(GDELT_ROLE) :] for sig in signals.values() for c in sig.captures if c[3].startswith(GDELT_ROLE)}
+    if not fields:
+        return names
+    from watchfloor.schemas.gdelt_codes import cameo_countries, cameo_events, event_text, fips_countries
+
+    coded: dict[str, str] = {}
+    if fields & {"actor1_country", "actor2_country"}:
+        coded.update(cameo_countries())
+    if "action_country" in fields:
+        coded.update(fips_countries())
+    if fields & {"event_code", "root_code"}:
+        coded.update({k: event_text(v) for k, v in cameo_events().items()})
+    return {**coded, **names}
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
