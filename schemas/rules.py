@@ -171,14 +171,20 @@ class GdeltReq(_Strict):
         default_factory=list,
         description="ActionGeo's country, a FIPS 10-4 code as GDELT writes it (RS Russia, UP Ukraine), any of them",
     )
+    max_event_age: Duration | None = Field(
+        default=None,
+        description="the event's date (SQLDATE) at most this long before GDELT added it (DATEADDED): an old event "
+        "GDELT coded again from a new article is no news (30d)",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> GdeltReq:
         lists = (self.event_codes, self.quad_classes, self.countries, self.actor1_countries, self.actor2_countries)
-        if not any(lists) and not self.action_countries and self.goldstein is None and self.min_mentions is None:
+        scalars = (self.goldstein, self.min_mentions, self.max_event_age)
+        if not any(lists) and not self.action_countries and all(x is None for x in scalars):
             raise ValueError(
                 "gdelt: give at least one of event_codes, quad_classes, goldstein, min_mentions, countries, "
-                "actor1_countries, actor2_countries, action_countries"
+                "actor1_countries, actor2_countries, action_countries, max_event_age"
             )
         return self
 

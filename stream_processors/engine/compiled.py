@@ -162,6 +162,7 @@ class GdeltTest:
     actor1_countries: tuple[str, ...] = ()
     actor2_countries: tuple[str, ...] = ()
     action_countries: tuple[str, ...] = ()
+    max_event_age_days: int | None = None  # whole days: GDELT dates an event by its day (SQLDATE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import string
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
@@ -526,6 +527,8 @@ def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
         actor1_countries=tuple(req.actor1_countries),
         actor2_countries=tuple(req.actor2_countries),
         action_countries=tuple(req.action_countries),
+        # (a part of a day asks for the day: an event of yesterday is 1 day old whatever its hour)
+        max_event_age_days=-(-req.max_event_age // timedelta(days=1)) if req.max_event_age is not None else None,
     )
 
 

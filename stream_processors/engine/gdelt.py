@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, cameo_countries, cameo_events, event_text, fips_countries
@@ -68,7 +69,29 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
         place = _country(coded, "action_geo")
         if place not in test.action_countries:
             return f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}"
+    if test.max_event_age_days is not None:
+        # (outside trial 70, M4: an event of 2006 GDELT coded again from a 2024 article raised two HIGH alerts)
+        age = _age_days(_text(coded.get("sql_date")), _text(coded.get("date_added")))
+        if age is None:
+            return "the event's date or the date GDELT added it is not coded: its age is not known"
+        if age > test.max_event_age_days:
+            return f"the event is {age} days older than GDELT's adding of it, more than max_event_age"
     return None
+
+
+def _age_days(event: str, added: str) -> int | None:
+    """Days from the event's SQLDATE to its DATEADDED (YYYYMMDD, or YYYYMMDDHHMMSS), by calendar day; None when either
+    is not a date."""
+    if len(event) < 8 or len(added) < 8 or not (event[:8].isdigit() and added[:8].isdigit()):
+        return None
+    try:
+        return (date.fromisoformat(_iso(added)) - date.fromisoformat(_iso(event))).days
+    except ValueError:
+        return None
+
+
+def _iso(text: str) -> str:
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
 
 
 def gdelt_captures(fields: tuple[tuple[str, str], ...], metadata: dict[str, Any]) -> dict[str, str]:

@@ -201,3 +201,18 @@ def test_rules_explain_says_a_gdelt_capture_and_its_field(tmp_path: Path) -> Non
     assert "capture actor = RUS (Russia) — the GDELT event's actor1_country" in res.output, res.output
     assert "capture place = RS (Russia) — the GDELT event's action_country" in res.output, res.output
     assert "capture actor = PRK (North Korea) — the GDELT event's actor1_country" in res.output, res.output
+
+
+def test_max_event_age_leaves_out_an_old_event_coded_again() -> None:
+    # Outside trial 70, M4: an event of 2006 GDELT coded again from a 2024 article raised alerts as news.
+    test = GdeltTest(max_event_age_days=30)
+    fresh = {"gdelt": {"sql_date": "20241020", "date_added": "20241021081500"}}
+    old = {"gdelt": {"sql_date": "20060412", "date_added": "20241021081500"}}
+    undated = {"gdelt": {"sql_date": "20241020", "date_added": ""}}
+    assert gdelt_miss(test, fresh) is None
+    assert gdelt_miss(test, old) == "the event is 6767 days older than GDELT's adding of it, more than max_event_age"
+    assert gdelt_miss(test, undated) == "the event's date or the date GDELT added it is not coded: its age is not known"
+    # compiled from the rule: a part of a day asks for the whole day
+    pack = _pack({"max_event_age": "36h"})
+    [sig] = compile_packs([pack]).signals.values()
+    assert sig.gdelt == GdeltTest(max_event_age_days=2)
