@@ -737,6 +737,11 @@ class SlackNotifier:
             # Slack names the scope the call needed: say that one, not the whole list.
             hint = f" (the app lacks the {needed} scope: add it under OAuth & Permissions and reinstall the app)"
         said = error or "unknown error"
+        if error.startswith(NON_JSON):
+            # slack-sdk's "Received a response in a non-JSON format: " then the body, often empty (a proxy's 503):
+            # say what it means (outside trial 69, L7: the line ended at the colon).
+            body = " ".join(error[len(NON_JSON) :].lstrip(": ").split())
+            said = "an answer that is not Slack's JSON (" + (f"body: {body[:120]!r}" if body else "empty body") + ")"
         if status == 404 and self._base_url is not None:  # most likely a base_url that is not the Web API root
             url = str(getattr(resp, "api_url", "") or "")
             said = said[:120]  # a web server's 404 page must not crowd out the hint

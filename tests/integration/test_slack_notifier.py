@@ -238,6 +238,15 @@ def test_server_errors_are_transient(slack_server: FakeSlack, status: int) -> No
     assert len(slack_server.requests_for("chat.postMessage")) == 1
 
 
+@pytest.mark.parametrize(("body", "said"), [("", "empty body"), ("Service Unavailable", "body: 'Service Unavailable'")])
+def test_an_answer_that_is_not_slacks_json_says_so(slack_server: FakeSlack, body: str, said: str) -> None:
+    # Outside trial 69, L7: a proxy's bare 503 read "HTTP 503: Received a response in a non-JSON format: ".
+    slack_server.fail_next("chat.postMessage", status=503, body=body)
+    with pytest.raises(TransientError) as info:
+        notifier(slack_server).send(notice_of(alert()))
+    assert f"HTTP 503: an answer that is not Slack's JSON ({said})" in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize(("status", "unanswered"), [(500, False), (502, True), (503, False), (504, True)])
 def test_a_gateways_502_or_504_is_no_answer_of_slacks_a_5xx_of_slacks_is(
     slack_server: FakeSlack, status: int, unanswered: bool
