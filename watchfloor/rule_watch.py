@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from watchfloor.stream_processors.rulefile import builtin_dir, resolve_rule_paths
@@ -101,6 +101,22 @@ class ConfigFileWatch:
         changed = digest != self._last[1]
         self._last = (stamp, digest)
         return changed
+
+
+def rules_load_problem(rules: Sequence[str]) -> str | None:
+    """Why the rule files as they are now would not load (the first problem `rules check` says), None when they
+    load: an edit said to a running process must tell whether a restart would start (outside trial 69, L5)."""
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+
+    try:
+        load_rules(list(rules))
+    except RuleLoadError as e:
+        problems = [str(p) for p in e.problems] or [str(e)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return problems[0] + more
+    except (OSError, ValueError) as e:
+        return str(e)
+    return None
 
 
 def edited_rules_note(changes: list[str], fingerprint: str | None = None) -> str:

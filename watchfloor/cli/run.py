@@ -107,7 +107,7 @@ def run(
     from watchfloor.web.activity import HeartbeatRecorder, stale_age
 
     from ..config_edit import apply_config_edit, edit_lines
-    from ..rule_watch import ConfigFileWatch, RuleFilesWatch, edited_rules_note
+    from ..rule_watch import ConfigFileWatch, RuleFilesWatch, edited_rules_note, rules_load_problem
     from ..wiring import EmbeddedPipeline, WiringError
 
     cfg = app_config(config)
@@ -234,7 +234,14 @@ def run(
                     report, polled = done
                     behind = bool(polled.catching_up)
                     changes = rule_files.edited() if rule_files is not None else []
-                    if changes:
+                    if changes and (problem := rules_load_problem(cfg.rules)) is not None:
+                        err.print(
+                            f"[yellow]{escape(edited_rules_note(changes))}[/yellow]; as they are now they do not "
+                            f"load, so a start would fail: {escape(problem)} (fix them first: `watchfloor rules "
+                            "check`)",
+                            highlight=False,
+                        )
+                    elif changes:
                         err.print(
                             f"[yellow]{escape(edited_rules_note(changes))}[/yellow]: stop `watchfloor run` and start "
                             "it again to use them (`watchfloor rules check` them first)",
