@@ -539,10 +539,12 @@ def _cmd_subscribe(
             wider = as_subscription(have)
             same = have.channel == routing_name and covers(wanted, wider)  # the very same: said below, as before
             if not same and covers(wider, wanted, rule_tags):
+                # Every route of this search is this very channel: name the subscription, and the config's name the
+                # channel has there, not the channel itself as if it were another (outside trial 69, L3).
+                under = "" if have.channel.startswith("slack:") else f" under the config's channel `{have.channel}`"
                 return (
-                    f"This channel already gets {describe_subscription(ctx, have)} through "
-                    f"{ctx.channels.display(have.channel)} (`{have.id}`), which covers what you asked for; nothing "
-                    f"was added.{warning}"
+                    f"This channel already gets {describe_subscription(ctx, have)} through its subscription "
+                    f"`{have.id}`{under}, which covers what you asked for; nothing was added.{warning}"
                 )
     try:
         sub, new = ctx.control.subscribe(
@@ -563,7 +565,31 @@ def _cmd_subscribe(
     what = describe_subscription(ctx, sub)
     if not new:
         return f"This channel already gets {what} (`{sub.id}`).{warning}"
-    return f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}{_unreachable(ctx, sub)}"
+    return (
+        f":white_check_mark: This channel now gets {what}. (`{sub.id}`){warning}{_unreachable(ctx, sub)}"
+        + _made_redundant(ctx, sub, channel)
+    )
+
+
+def _made_redundant(ctx: AppContext, sub: SubscriptionCreated, channel: SlackChannelRef) -> str:
+    """A note naming this channel's narrower subscriptions the new one covers (they send nothing more now), so the
+    desk can drop them (outside trial 69, L3: a wider subscribe was added beside the narrower one, unsaid)."""
+    wider = as_subscription(sub)
+    rule_tags = {r.id: r.tags for r in ctx.rules.values()}
+    narrower = [
+        have
+        for name in ctx.channels.routing_names(channel)
+        for have in ctx.control.subscriptions(name)
+        if have.id != sub.id and covers(wider, as_subscription(have), rule_tags)
+    ]
+    if not narrower:
+        return ""
+    ids = ", ".join(f"`{h.id}`" for h in narrower)
+    one = len(narrower) == 1
+    return (
+        f" It covers what {ids} asked for, which {'sends' if one else 'send'} nothing more now (no alert is posted "
+        f"twice): `{ctx.command} unsubscribe {narrower[0].id}` removes {'it' if one else 'the first'}."
+    )
 
 
 def _unreachable(ctx: AppContext, sub: SubscriptionCreated) -> str:

@@ -305,3 +305,16 @@ def test_list_marks_a_subscription_whose_rule_is_no_longer_loaded(ctx: AppContex
     assert "`treaty-ratified` alerts — :warning: no rule `treaty-ratified` is loaded now: it gets nothing" in listed, (
         listed
     )
+
+
+def test_a_wider_subscription_names_the_narrower_ones_it_covers(ctx: AppContext) -> None:
+    # Outside trial 69, L3: `subscribe troop-engagement` beside `… min=high` was added unsaid.
+    narrow = cmd(ctx, "subscribe treaty-ratified min=high")
+    [old] = [s.id for s in ctx.control.subscriptions()]
+    assert "It covers what" not in narrow
+    wide = cmd(ctx, "subscribe treaty-ratified")
+    assert wide.startswith(":white_check_mark: This channel now gets `treaty-ratified` alerts."), wide
+    assert (
+        f"It covers what `{old}` asked for, which sends nothing more now (no alert is posted twice): "
+        f"`/watchfloor unsubscribe {old}` removes it." in wide
+    ), wide
