@@ -80,7 +80,12 @@ def test_channels_that_name_different_servers_leave_slack_itself_and_say_so() ->
         channels=[SlackChannel(name="a", channel="#a", base_url="http://127.0.0.1:1/api/", token_env="OTHER")],
         subscriptions=[],
     )
-    assert slack_app_settings(cfg) == ("MY_BOT", "http://127.0.0.1:3/api/", "")
+    # (and the start line names it: outside trial 69, L4)
+    assert slack_app_settings(cfg) == (
+        "MY_BOT",
+        "http://127.0.0.1:3/api/",
+        "Web API http://127.0.0.1:3/api/, the slack: section's base_url",
+    )
     # without the section, the channels' one token variable too (the app posts as the channels do)
     cfg = AppConfig(store="memory://", channels=[SlackChannel(name="a", channel="#a", token_env="DESK_BOT")])
     assert slack_app_settings(cfg) == ("DESK_BOT", None, "")

@@ -121,6 +121,8 @@ def slack_app_settings(cfg: AppConfig) -> tuple[str, str | None, str]:
     chosen = slack.model_fields_set if cfg.slack is not None else set()
     channels = [ch for ch in cfg.channels if isinstance(ch, SlackChannel)]
     token_env, base_url, note = slack.token_env, slack.base_url, ""
+    if base_url is not None:  # the start line names the server the app talks to (outside trial 69, L4)
+        note = f"Web API {redact_url(str(base_url))}, the slack: section's base_url"
     if "token_env" not in chosen:
         envs = {ch.token_env or slack.token_env for ch in channels}
         if len(envs) == 1:
