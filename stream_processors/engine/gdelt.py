@@ -31,52 +31,56 @@ def _or_none(code: str) -> str:
 
 
 def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
-    """None when the document's coded fields meet every condition of `test`; else the first they miss, as `rules
-    explain` says it. A document without `metadata.gdelt` (no GDELT event) meets none."""
+    """None when the document's coded fields meet every condition of `test`; else every one they miss, as `rules
+    explain` says them ("; " between: outside trial 70, L3, only the first was said). A document without
+    `metadata.gdelt` (no GDELT event) meets none."""
     coded = metadata.get("gdelt")
     if not isinstance(coded, dict):
         return "the document is no GDELT event (it has no metadata.gdelt)"
+    missed: list[str] = []
     if test.event_codes:
         code = _text(coded.get("event_code"))
         if not code or not code.startswith(test.event_codes):
-            return f"event code {_or_none(code)} starts with none of {', '.join(test.event_codes)}"
+            missed.append(f"event code {_or_none(code)} starts with none of {', '.join(test.event_codes)}")
     if test.quad_classes:
         quad = _number(coded.get("quad_class"))
         if quad is None or int(quad) not in test.quad_classes:
             said = "none" if quad is None else f"{quad:g}"
-            return f"quad class {said} is not {' or '.join(str(q) for q in test.quad_classes)}"
+            missed.append(f"quad class {said} is not {' or '.join(str(q) for q in test.quad_classes)}")
     if test.goldstein_at_least is not None or test.goldstein_at_most is not None:
         score = _number(coded.get("goldstein"))
         if score is None:
-            return "the event has no Goldstein scale"
-        if test.goldstein_at_least is not None and score < test.goldstein_at_least:
-            return f"Goldstein scale {score:g} is below at_least {test.goldstein_at_least:g}"
-        if test.goldstein_at_most is not None and score > test.goldstein_at_most:
-            return f"Goldstein scale {score:g} is above at_most {test.goldstein_at_most:g}"
+            missed.append("the event has no Goldstein scale")
+        elif test.goldstein_at_least is not None and score < test.goldstein_at_least:
+            missed.append(f"Goldstein scale {score:g} is below at_least {test.goldstein_at_least:g}")
+        elif test.goldstein_at_most is not None and score > test.goldstein_at_most:
+            missed.append(f"Goldstein scale {score:g} is above at_most {test.goldstein_at_most:g}")
     if test.min_mentions is not None:
         mentions = _number(coded.get("mentions"))
         if mentions is None or mentions < test.min_mentions:
             said = "no" if mentions is None else f"{mentions:g}"
-            return f"{said} mentions, fewer than min_mentions {test.min_mentions}"
+            missed.append(f"{said} mentions, fewer than min_mentions {test.min_mentions}")
     actor1, actor2 = _country(coded, "actor1"), _country(coded, "actor2")
     if test.countries and actor1 not in test.countries and actor2 not in test.countries:
-        return f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {' or '.join(test.countries)}"
+        missed.append(
+            f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {' or '.join(test.countries)}"
+        )
     if test.actor1_countries and actor1 not in test.actor1_countries:
-        return f"Actor1's country {_or_none(actor1)} is not {' or '.join(test.actor1_countries)}"
+        missed.append(f"Actor1's country {_or_none(actor1)} is not {' or '.join(test.actor1_countries)}")
     if test.actor2_countries and actor2 not in test.actor2_countries:
-        return f"Actor2's country {_or_none(actor2)} is not {' or '.join(test.actor2_countries)}"
+        missed.append(f"Actor2's country {_or_none(actor2)} is not {' or '.join(test.actor2_countries)}")
     if test.action_countries:
         place = _country(coded, "action_geo")
         if place not in test.action_countries:
-            return f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}"
+            missed.append(f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}")
     if test.max_event_age_days is not None:
         # (outside trial 70, M4: an event of 2006 GDELT coded again from a 2024 article raised two HIGH alerts)
         age = _age_days(_text(coded.get("sql_date")), _text(coded.get("date_added")))
         if age is None:
-            return "the event's date or the date GDELT added it is not coded: its age is not known"
-        if age > test.max_event_age_days:
-            return f"the event is {age} days older than GDELT's adding of it, more than max_event_age"
-    return None
+            missed.append("the event's date or the date GDELT added it is not coded: its age is not known")
+        elif age > test.max_event_age_days:
+            missed.append(f"the event is {age} days older than GDELT's adding of it, more than max_event_age")
+    return "; ".join(missed) or None
 
 
 def _age_days(event: str, added: str) -> int | None:

@@ -216,3 +216,12 @@ def test_max_event_age_leaves_out_an_old_event_coded_again() -> None:
     pack = _pack({"max_event_age": "36h"})
     [sig] = compile_packs([pack]).signals.values()
     assert sig.gdelt == GdeltTest(max_event_age_days=2)
+
+
+def test_explain_says_every_coded_condition_the_event_misses() -> None:
+    # Outside trial 70, L3: only the first (quad class) was said when Goldstein and mentions missed too.
+    test = GdeltTest(quad_classes=(4,), goldstein_at_most=-5.0, min_mentions=10)
+    coded = {"gdelt": {"quad_class": 1, "goldstein": 3.4, "mentions": 2}}
+    assert gdelt_miss(test, coded) == (
+        "quad class 1 is not 4; Goldstein scale 3.4 is above at_most -5; 2 mentions, fewer than min_mentions 10"
+    )
