@@ -357,7 +357,7 @@ def produce(
 
     from watchfloor.producers.relay import RelayForgotten
 
-    from ..wiring import DistributedProducer, WiringError, sources_from_args, spool_path
+    from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
     from .run import behind_places, catching_up_note, source_origins
 
     cfg = app_config(config if config is not None or not demo else None)
@@ -387,7 +387,7 @@ def produce(
         producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen, resend=resend)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    except WiringError as e:  # a variable a source's credentials are read from is not set
+    except (WiringError, SpoolTaken) as e:  # a credentials variable not set; another produce's spool
         raise fail(str(e)) from None
     names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
     if spool_only:
