@@ -30,7 +30,8 @@ def test_a_second_produce_on_one_spool_is_refused_and_a_killed_ones_claim_is_not
     spool = tmp_path / "var" / "spool" / "wf-one.jsonl"
     args = ["produce", "--config", str(cfg)]
     with WatchfloorProcess(args, cwd=tmp_path) as first:
-        first.wait_for("watchfloor produce")
+        started = first.wait_for("watchfloor produce")
+        assert started.endswith(f" · spool {spool}"), started  # the start line names it (trial 67, LOW-6)
         second = subprocess.run(
             [sys.executable, "-m", "watchfloor", *args, "--once"],
             cwd=tmp_path, env=command_env(), capture_output=True, text=True, timeout=120, check=False,

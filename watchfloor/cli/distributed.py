@@ -403,7 +403,10 @@ def produce(
         err.print(
             f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
             f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
-            + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
+            + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else "")
+            # where it spools while the broker is away, and which a second produce would be refused (LOW-6 of
+            # outside trial 67: relative to the working directory, not to the config's folder)
+            + f" · spool {escape(str(producer.publisher.spool_path.absolute()))}",
             highlight=False,
         )
     if producer.start_note:
