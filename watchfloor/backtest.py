@@ -248,6 +248,8 @@ class MergedFeeds:
 
     def note(self) -> str:
         names = [Path(f).name if not f.startswith(("http://", "https://")) else f for f in self.files]
+        if len(set(names)) < len(names):  # (captures of one name in several folders: named as given)
+            names = list(self.files)
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         what = " and ".join(
             f"the channel {kind} {value if kind == 'link' else repr(value)}"
