@@ -612,13 +612,12 @@ class DistributedProducer:
         self.settings = settings
         self.created_topics: list[str] = []  # the topics `wait_for_broker` created (they were missing)
         check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
-        # One producer per spool, for this process's lifetime (claim_spool): before the store, so a second one
-        # changes nothing.
-        self.spool_lock = claim_spool(spool_path(settings))
+        self.store = open_store(store_url or cfg.store)  # (a store that cannot be used is said first, as by all)
+        # One producer per spool, for this process's lifetime (claim_spool): before anything is polled or relayed.
         try:
-            self.store = open_store(store_url or cfg.store)
+            self.spool_lock = claim_spool(spool_path(settings))
         except BaseException:
-            self.spool_lock.close()
+            self.store.close()
             raise
         self.publisher = KafkaPublisher(
             settings.bootstrap,
