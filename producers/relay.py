@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from watchfloor.schemas.events import DOCUMENT_TYPES, CaughtUp, Event, EventType, watermark_event
@@ -47,6 +47,62 @@ def target_checkpoint(bootstrap: str, prefix: str) -> str:
     and groups); `bootstrap` is not part of it (module docstring: the spool is per prefix)."""
     del bootstrap
     return f"{RELAY_PROCESSOR}{TARGET_SEPARATOR}{prefix}"
+
+
+@dataclass(frozen=True)
+class WatermarkHolder:
+    """The source that holds a pipeline's published watermark back (eventtime.holder), from the relay's state."""
+
+    origin: str
+    watermark: datetime  # its newest on-time report: the watermark
+    received: datetime | None  # when its newest document was received: it holds W until idle_after after that
+    idle_after: timedelta
+
+    @property
+    def until(self) -> datetime | None:
+        """When it stops holding W (its next idle check after that: the next pass of a live `produce`)."""
+        return None if self.received is None else self.received + self.idle_after
+
+    def text(self) -> str:
+        until = (
+            ""
+            if self.until is None
+            else f", and holds it until it has been silent for event_time.idle_after ({self.idle_after}) after that: "
+            f"from {self.until.isoformat(timespec='seconds')}, at the next pass of a live `produce`"
+        )
+        received = "" if self.received is None else f" (received {self.received.isoformat(timespec='seconds')})"
+        return (
+            f"watermark held by source {self.origin}: its newest report is dated "
+            f"{self.watermark.isoformat(timespec='seconds')}{received}{until}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "watermark": self.watermark.isoformat(),
+            "received": None if self.received is None else self.received.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+        }
+
+
+def watermark_holder(store: CheckpointStore, checkpoint: str, idle_after: timedelta) -> WatermarkHolder | None:
+    """The source holding the watermark the relay to `checkpoint` (target_checkpoint) publishes, from its saved
+    state (outside trial 67, MED-3: a finished `produce --once`'s feeds held it for an hour, and nothing said which);
+    None when none holds it or the relay has no state."""
+    state = store.load_checkpoint(checkpoint).state or {}
+    tracker, w = state.get("et"), state.get("w")
+    if not isinstance(tracker, dict) or "o" not in tracker:
+        return None
+    found = et.holder(tracker, w, idle_after.total_seconds())
+    if found is None:
+        return None
+    origin, mark, received = found
+    return WatermarkHolder(
+        origin,
+        datetime.fromtimestamp(mark, UTC),
+        None if received is None else datetime.fromtimestamp(received, UTC),
+        idle_after,
+    )
 
 
 def is_relay_checkpoint(name: str) -> bool:

@@ -240,6 +240,33 @@ class FileReport:
 
 
 @dataclass
+class MergedFeeds:
+    """Feed files a backtest counts as one source: their channels share a link or a title (docs/backtest.md)."""
+
+    feed: str  # the source they count as: the first file's
+    files: list[str]  # in reading order
+    shared: list[str] = field(default_factory=list)  # "link URL" / "title TEXT", what made them one
+
+    def note(self) -> str:
+        names = [Path(f).name if not f.startswith(("http://", "https://")) else f for f in self.files]
+        if len(set(names)) < len(names):  # (captures of one name in several folders: named as given)
+            names = list(self.files)
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        what = " and ".join(
+            f"the channel {kind} {value if kind == 'link' else repr(value)}"
+            for kind, _, value in (n.partition(" ") for n in self.shared)
+        )
+        return (
+            f"note: feeds {listed} share {what}: counted as one source, as captures of one feed are (name them as "
+            "sources in --config to count them apart, as `run` counts configured feeds)"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        shared = dict(n.partition(" ")[::2] for n in self.shared)
+        return {"files": list(self.files), "counted_as": self.feed, "shared": shared, "note": self.note()}
+
+
+@dataclass
 class ReadReport:
     """What reading found besides documents: dead letters (counted, the first KEEP_DEAD_LETTERS kept),
     sources that failed, and per-file counts."""
@@ -252,6 +279,23 @@ class ReadReport:
     editions_left_out: int = 0  # edits of feed items past max_editions, as the live ingest leaves them out
     ids_not_kept: int = 0  # 0: past the bound (--sort-run) ids spill to disk and are still checked (SeenIds)
     error_sources: list[str] = field(default_factory=list)  # the source of each of `errors`, in step
+    # Feed files counted as one source because their channels share a link or title (outside trial 67, MED-1: said,
+    # since `run` counts configured feeds apart): the source -> its files, in reading order, and what they share.
+    merged_feeds: dict[str, MergedFeeds] = field(default_factory=dict)
+
+    def merge_feed(self, feed: str, first: str, path: str, shared: Iterable[str]) -> None:
+        """The feed file `path` counted as the source `feed`, which the file `first` gave, for sharing `shared`
+        (`link …`/`title …`) with a file read before."""
+        merged = self.merged_feeds.setdefault(feed, MergedFeeds(feed, [first]))
+        if path not in merged.files:
+            merged.files.append(path)
+        for name in shared:
+            if name not in merged.shared:
+                merged.shared.append(name)
+
+    def merged_notes(self) -> list[str]:
+        """One line per set of feed files counted as one source (MergedFeeds.note)."""
+        return [m.note() for m in self.merged_feeds.values()]
 
     def source_error(self, source: str, message: str) -> None:
         """A source that could not be read (or not to its end): `message` says it as the terminal does."""
@@ -658,7 +702,12 @@ def _file_blocks(
             # Captures of one feed are one source, as the one url the live poller reads is (outside trial 64,
             # HIGH-2: each file counted as a source, so a feed's second capture confirmed its first): the first file
             # of the channel's link or title gives the source it counts as to the later ones.
-            feed = next((seen.outlet_feeds[n] for n in sorted(names) if n in seen.outlet_feeds), feed)
+            first = next((seen.outlet_feeds[n] for n in sorted(names) if n in seen.outlet_feeds), None)
+            if first is not None and first != feed:
+                shared = sorted(n for n in names if seen.outlet_feeds.get(n) == first)
+                report.merge_feed(first, seen.outlet_files[first], p, shared)
+                feed = first
+            seen.outlet_files.setdefault(feed, p)
             for n in names:
                 seen.outlet_feeds.setdefault(n, feed)
         feed_docs = [x if feed is None else with_feed(x, feed) for x in res.items if isinstance(x, Document)]
@@ -1099,6 +1148,9 @@ def result_json(
             for source, problem in (loaded.failed_sources() if isinstance(loaded, ReadReport) else [])
         ],
     }
+    if isinstance(loaded, ReadReport) and loaded.merged_feeds:
+        # Feed files counted as one source by their channel (outside trial 67, MED-1): `run` counts them apart.
+        out["merged_sources"] = [m.as_json() for m in loaded.merged_feeds.values()]
     if result.retractions or result.revisions:
         # In log order: everything raised, in order, as the live run raised it (alerts then revised or
         # retracted included); `alerts` holds those that stand at the end.

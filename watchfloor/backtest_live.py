@@ -117,6 +117,7 @@ class SeenIds:
         # A feed channel's link or title -> the source the first capture of that feed counted as (backtest's
         # _file_blocks): captures of one feed count as one source, as the one url the live poller reads does.
         self.outlet_feeds: dict[str, str] = {}
+        self.outlet_files: dict[str, str] = {}  # a source in outlet_feeds -> the feed file that gave it
 
     def close(self) -> None:
         """Remove the spilled ids (if any) from disk."""

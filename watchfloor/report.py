@@ -314,6 +314,8 @@ def _problems_section(result: dict[str, Any]) -> str:
         items.append(f"<li>warning: {_e(w)}</li>")
     for n in result.get("notes") or []:
         items.append(f"<li>{_e(n)}</li>")
+    for m in result.get("merged_sources") or []:  # feed files counted as one source (outside trial 67, MED-1)
+        items.append(f"<li>{_e(m.get('note') or m.get('files'))}</li>")
     gates = result.get("gates") or {}
     for name, verdict in gates.items():
         if not isinstance(verdict, dict):

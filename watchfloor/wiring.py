@@ -551,6 +551,45 @@ def claim_worker_datadir(path: Path, *, chosen: bool) -> tuple[Path, IO[str], st
     raise DatadirTaken(f"no free data directory next to {first} (tried 99): give this worker its own --datadir")
 
 
+PRODUCER_LOCK = ".producer.lock"  # beside the spool (SPOOL.producer.lock), held (flock) by the `produce` that owns it
+
+
+class SpoolTaken(Exception):
+    """The spool a `produce` would use is another live `produce`'s."""
+
+
+def claim_spool(path: Path) -> IO[str]:
+    """Lock the spool `path` for this `produce` for its lifetime (an flock on SPOOL.producer.lock, released when the
+    process ends however it ends, so a crashed producer leaves no stale claim): two producers of one prefix share one
+    spool file and one relay target, and each then reported the other's spooled documents as its own (outside trial
+    67, MED-2). Held by another live process: SpoolTaken, naming it (its pid) and the spool. Returns the lock's file,
+    to keep open."""
+    import fcntl
+
+    lock = path.with_name(path.name + PRODUCER_LOCK)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = lock.open("a+", encoding="utf-8")
+    except OSError as e:  # (a read-only disk, a file where the folder should be)
+        raise WiringError(f"the spool's lock {lock}: {e.strerror or e}") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise SpoolTaken(
+            f"another `watchfloor produce` ({holder}) is using the spool {path.absolute()}: one producer per "
+            "spool and store (they would share the spool and the relay's position); give one `produce` all the "
+            "sources (several files and URLs, or the config's sources:), or stop that one first"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    f.flush()
+    return f
+
+
 def worker_settings(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> KafkaConfig:
     """The settings a worker runs with: its data directory decided (see worker_datadir)."""
     return settings.model_copy(update={"datadir": str(worker_datadir(settings, env))})
@@ -595,7 +634,13 @@ class DistributedProducer:
         self.settings = settings
         self.created_topics: list[str] = []  # the topics `wait_for_broker` created (they were missing)
         check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
-        self.store = open_store(store_url or cfg.store)
+        self.store = open_store(store_url or cfg.store)  # (a store that cannot be used is said first, as by all)
+        # One producer per spool, for this process's lifetime (claim_spool): before anything is polled or relayed.
+        try:
+            self.spool_lock = claim_spool(spool_path(settings))
+        except BaseException:
+            self.store.close()
+            raise
         self.publisher = KafkaPublisher(
             settings.bootstrap,
             settings.prefix,
@@ -702,6 +747,7 @@ class DistributedProducer:
         self.poller.close()
         self.publisher.close()
         self.store.close()
+        self.spool_lock.close()  # (after the publisher's last spool write)
 
 
 def build_archive(settings: KafkaConfig, store: Store, *, broker_hint: str | None = None) -> Any:

@@ -98,6 +98,23 @@ def caught_up(
     return float(max(marks)) if marks else None
 
 
+def holder(tracker: dict[str, Any], w: float | None, idle_after: float) -> tuple[str, float, float | None] | None:
+    """(origin, its watermark, its newest received_at) of the origin that holds the watermark `w` back: the one still
+    delivering (as of the newest document received, as the next mark will judge it) with the lowest watermark, when
+    that is `w` itself; None when no origin holds it (all idle: W is the newest of them). For reports only."""
+    known: dict[str, list[Any]] = tracker["o"]
+    latest = max((entry[1] for entry in known.values() if entry[1] is not None), default=None)
+    delivering = [
+        (entry[0], origin, entry[1])
+        for origin, entry in known.items()
+        if entry[0] is not None and (entry[1] is None or latest is None or latest - entry[1] < idle_after)
+    ]
+    if w is None or not delivering:
+        return None
+    mark, origin, received = min(delivering)
+    return (origin, float(mark), received) if mark == w else None
+
+
 def describe_behind(seconds: float) -> str:
     """'3 days, 4:00:00'-style text for a report."""
     return str(timedelta(seconds=int(seconds)))

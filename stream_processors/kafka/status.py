@@ -197,12 +197,17 @@ def pipeline_status(
         existing = set(admin.list_topics())
         present = [t for t in names.all() if t in existing]
         tps = [kafka.TopicPartition(t, p) for t in present for p in sorted(consumer.partitions_for_topic(t) or ())]
+        # The groups' commits first, the end offsets after them: a commit is at most the end offset when it is made,
+        # and end offsets only grow, so no lag reads negative (outside trial 67, LOW-1: read the other way round
+        # during a `produce --resend`, the archive's lag read -62).
+        looked = [
+            (group, role, reads, *_describe(admin, group), _committed(admin, group))
+            for group, role, reads in group_topics(prefix, worker_group)
+        ]
         end: dict[Any, int] = consumer.end_offsets(tps) if tps else {}
         topics = {t: sum(o for tp, o in end.items() if tp.topic == t) for t in present}
         groups = []
-        for group, role, reads in group_topics(prefix, worker_group):
-            state, members = _describe(admin, group)
-            committed = _committed(admin, group)
+        for group, role, reads, state, members, committed in looked:
             lags = []
             for t in reads:
                 if t not in existing:

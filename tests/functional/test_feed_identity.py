@@ -152,3 +152,32 @@ def test_a_backtest_of_feed_files_counts_them_as_the_live_run_does(tmp_path: Pat
         assert res.exit_code == 0, res.output
         replayed = [(x["severity"], x["confidence"]) for x in json.loads(out.read_text())["alerts"]]
         assert (("high", "confirmed") in replayed) == bool(config), (config, replayed)
+
+
+def test_a_backtest_says_which_feed_files_it_counts_as_one_source(tmp_path: Path) -> None:
+    # Two outlets' feeds under one channel link (one host or aggregator), as outside trial 67 (MED-1) made them: the
+    # backtest without --config counts them as one source and dropped a confirmation `run` makes, silently. It says
+    # so now, once for the set, on the terminal, in --json and in the HTML report; a third feed of its own is not named.
+    a, b, c = tmp_path / "a.xml", tmp_path / "b.xml", tmp_path / "c.xml"
+    a.write_bytes(rss("Example Wire", ("g1", FIRST, ENGLISH)))
+    b.write_bytes(rss("Seoul Ledger", ("g2", SECOND, RUSSIAN)))
+    c.write_bytes(rss("Other Post", ("g3", SECOND, "Weather in Seoul")).replace(b"wire.example", b"other.example"))
+    out, html = tmp_path / "bt.json", tmp_path / "bt.html"
+    args = ["backtest", str(a), str(b), str(c), "--rules", "builtin:dprk_russia", "--json", str(out)]
+    res = runner.invoke(app, [*args, "--html", str(html)])
+    assert res.exit_code == 0, res.output
+    said = (
+        "note: feeds a.xml and b.xml share the channel link https://wire.example/: counted as one source, as "
+        "captures of one feed are (name them as sources in --config to count them apart"
+    )
+    assert res.output.count(said) == 1, res.output
+    assert "c.xml share" not in res.output, res.output
+    merged = json.loads(out.read_text())["merged_sources"]
+    assert [(m["files"], m["shared"]) for m in merged] == [([str(a), str(b)], {"link": "https://wire.example/"})]
+    assert said in html.read_text(encoding="utf-8").replace("&#x27;", "'")
+    # Named as sources in a config, they count apart, and nothing is said.
+    run(tmp_path, f"  - {{kind: rss, url: {a}}}\n  - {{kind: rss, url: {b}}}\n")
+    res = runner.invoke(app, [*args, "--config", str(tmp_path / "wf.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "share the channel" not in res.output, res.output
+    assert "merged_sources" not in json.loads(out.read_text())

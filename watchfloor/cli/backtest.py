@@ -616,6 +616,8 @@ def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | 
     for file in report.files:
         if (note := file.filtered_note()) is not None:
             err.print(f"note: {note}", markup=False, highlight=False)
+    for note in report.merged_notes():  # feed files taken for one outlet: `run` counts configured feeds apart
+        err.print(note, markup=False, highlight=False)
     late_note = (
         late_in_file_order_note(late_in_files.count, plan.run_engines[0].rules.lateness)
         if late_in_files is not None

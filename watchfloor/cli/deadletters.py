@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import deque
+from collections import Counter, deque
 from typing import Annotated, Any
 
 import typer
@@ -44,6 +44,8 @@ def dead_letters(
     With a Kafka pipeline (the config's `kafka:` section, --broker or --prefix) the workers' dead letters are on
     the topic <prefix>.dead-letters until `watchfloor archive` copies them into a store: it also says (on stderr)
     how many of the topic's records the archive has not copied yet, and the command that does."""
+    from watchfloor.web.activity import reason_class  # (the classes /metrics counts dead letters by)
+
     from ..wiring import open_store
 
     if stage is not None and stage not in STAGES:  # a typo must not read "no dead letters match" and exit 0
@@ -53,6 +55,7 @@ def dead_letters(
     try:
         kept: deque[tuple[int, str, dict[str, object]]] = deque(maxlen=last)
         total = after = 0
+        kinds: Counter[tuple[str, str]] = Counter()  # (stage, reason class) of every one that matches
         while batch := st.read(after, types={EventType.DEAD_LETTER.value}, limit=1000):
             for se in batch:
                 p = se.event.payload
@@ -61,6 +64,7 @@ def dead_letters(
                 ):
                     total += 1
                     kept.append((se.position, se.event.time.isoformat(), p))
+                    kinds[(str(p.get("stage", "ingest")), reason_class(str(p.get("reason", ""))))] += 1
             after = batch[-1].position
     finally:
         st.close()
@@ -100,6 +104,11 @@ def dead_letters(
     out.print(table)
     if total > len(kept):
         out.print(f"the newest {len(kept)} of {total} (--last N for more, --json for the raw inputs)", highlight=False)
+        if len(kinds) > 1:
+            # What the rest are, by kind: a backfill's thousands of late reports must not hide the one dated in the
+            # future, the entry a person needs to see (outside trial 67, MED-4).
+            by_kind = ", ".join(f"{n:,} {stage}: {kind}" for (stage, kind), n in kinds.most_common())
+            out.print(f"of the {total:,}: {by_kind} (--stage, --origin narrow the list)", highlight=False)
 
 
 def topic_note(settings: Any, archive_cmd: str) -> str:

@@ -358,7 +358,7 @@ def produce(
 
     from watchfloor.producers.relay import RelayForgotten
 
-    from ..wiring import DistributedProducer, WiringError, sources_from_args, spool_path
+    from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
     from .run import behind_places, catching_up_note, source_origins
 
     cfg = app_config(config if config is not None or not demo else None)
@@ -388,7 +388,7 @@ def produce(
         producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen, resend=resend)
     except ImportError as e:
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    except WiringError as e:  # a variable a source's credentials are read from is not set
+    except (WiringError, SpoolTaken) as e:  # a credentials variable not set; another produce's spool
         raise fail(str(e)) from None
     names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
     if spool_only:
@@ -404,7 +404,10 @@ def produce(
         err.print(
             f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
             f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
-            + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else ""),
+            + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else "")
+            # where it spools while the broker is away, and which a second produce would be refused (LOW-6 of
+            # outside trial 67: relative to the working directory, not to the config's folder)
+            + f" · spool {escape(str(producer.publisher.spool_path.absolute()))}",
             highlight=False,
         )
     if producer.start_note:

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -226,6 +226,24 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
             gdelt_read=gdelt_exports_read(st, sources),
             gdelt_damaged=gdelt_files_damaged(st, sources),
         )
+    finally:
+        st.close()
+
+
+def read_watermark_holder(url: str, prefix: str, idle_after: timedelta) -> Any:
+    """The source holding the pipeline's published watermark back (relay.WatermarkHolder), from the relay's state in
+    the outbox at `url`; None when none does, or the store is not `produce`'s outbox (or cannot be read)."""
+    from watchfloor.producers.relay import target_checkpoint, watermark_holder
+    from watchfloor.wiring import open_store
+
+    try:
+        st = open_store(url, create=False, upgrade=False)
+    except Exception:
+        return None
+    try:
+        return watermark_holder(st, target_checkpoint("", prefix), idle_after)
+    except Exception:
+        return None
     finally:
         st.close()
 
@@ -500,7 +518,7 @@ def status(
 
     # Only a config given names the sources `produce` reads into the store (the bundled demo's are not them).
     sources = cfg.sources if config is not None else ()
-    Look = tuple[Any, Deliveries, RulesCheck | None, dict[str, str]]
+    Look = tuple[Any, Deliveries, RulesCheck | None, dict[str, str], Any]
 
     def look() -> Look | BaseException:
         try:
@@ -510,7 +528,8 @@ def status(
             return e
         url = store or cfg.store
         compared = None if named is None else named.look(st)
-        return st, read_deliveries(url), compared, read_outbox_unread(url, sources)
+        holder = read_watermark_holder(url, s.prefix, cfg.event_time.idle_after)
+        return st, read_deliveries(url), compared, read_outbox_unread(url, sources), holder
 
     def done(g: Look | BaseException) -> bool:
         # A rollout in progress (old members leaving, new ones joining) is waited for; a pack that does not load
@@ -526,7 +545,7 @@ def status(
         # the broker's error was shown during an outage)
         _print_store_only(store or cfg.store, sources, problem, as_json=as_json)
         raise fail(problem) from None
-    st, deliveries, compared, unread = got
+    st, deliveries, compared, unread, holder = got
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
     caught_up = _caught_up(st, deliveries) and not unread
     rules_ok = compared is None or compared.ok
@@ -547,6 +566,8 @@ def status(
                     },
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
+                    # the source holding the published watermark back, from the outbox's relay (None: none does)
+                    "watermark_held_by": None if holder is None else holder.as_dict(),
                     "workers_running": workers_running(st),
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "layout_mismatch": layout,
@@ -556,7 +577,7 @@ def status(
             )
         )
     else:
-        _print(st, deliveries, caught_up, compared, unread)
+        _print(st, deliveries, caught_up, compared, unread, holder)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
@@ -839,6 +860,7 @@ def _print(
     caught_up: bool,
     compared: RulesCheck | None = None,
     unread: Mapping[str, str] | None = None,
+    holder: Any = None,
 ) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
@@ -856,6 +878,8 @@ def _print(
             + ", ".join(f"{p}: {datetime.fromtimestamp(t, UTC).isoformat()}" for p, t in sorted(st.watermarks.items())),
             highlight=False,
         )
+    if holder is not None:  # which source holds event time back, and until when (outside trial 67, MED-3)
+        out.print(escape(holder.text()), highlight=False)
     for g in st.groups:
         t = Table(title=f"{g.role}: group {g.group} · {g.state} · {counted(len(g.members), 'member')}")
         for col in ("topic", "partitions", "records", "committed", "lag"):

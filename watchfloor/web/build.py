@@ -200,4 +200,5 @@ def build_services(
         source_failing_after=cfg.health.source_failing.total_seconds(),
         delivery_outstanding_after=cfg.health.delivery_outstanding.total_seconds(),
         kafka_behind_after=None if behind is None else behind.total_seconds(),
+        idle_after=cfg.event_time.idle_after.total_seconds(),
     )

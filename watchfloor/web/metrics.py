@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry
 from prometheus_client.core import (
@@ -514,9 +515,10 @@ def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: 
     }
 
 
-def kafka_metrics(view: KafkaView, now: datetime) -> Iterator[Metric]:
+def kafka_metrics(view: KafkaView, now: datetime, holder: Any = None) -> Iterator[Metric]:
     """The distributed pipeline's metrics from the last look at its broker; only whether it could be asked (and
-    how often it could not) while it cannot: numbers of an older look would pass for current ones."""
+    how often it could not) while it cannot: numbers of an older look would pass for current ones. `holder`: the
+    source holding the published watermark back (relay.WatermarkHolder, from the outbox's relay state), if any."""
     up = GaugeMetricFamily(
         "watchfloor_kafka_up", "Whether the last look at the Kafka broker for the pipeline's status succeeded (1)."
     )
@@ -599,6 +601,16 @@ def kafka_metrics(view: KafkaView, now: datetime) -> Iterator[Metric]:
         )
         wm_age.add_metric([], max(now.timestamp() - low, 0.0))
         yield wm_age
+    if holder is not None:  # which source holds event time back (outside trial 67, MED-3)
+        held = GaugeMetricFamily(
+            "watchfloor_kafka_watermark_held_by",
+            "The source (origin) holding the published watermark back, from the relay's state in this store (the "
+            "producer's outbox): the Unix time of its newest document received; it holds the watermark until it has "
+            "been silent for event_time.idle_after after that.",
+            labels=["origin"],
+        )
+        held.add_metric([holder.origin], holder.received.timestamp() if holder.received is not None else 0.0)
+        yield held
 
 
 def registry_for(collector: LogCollector) -> CollectorRegistry:

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -66,6 +66,7 @@ class Services:
     source_failing_after: float = 1800.0
     delivery_outstanding_after: float = 1800.0
     kafka_behind_after: float | None = None
+    idle_after: float = 3600.0  # config event_time.idle_after: when a silent source stops holding the watermark
     # config serve.admin_token_env's token: GET / and /metrics need `Authorization: Bearer` it, and /healthz
     # without it says only its verdict (None: all open, as on localhost)
     admin_token: str | None = None
@@ -78,6 +79,21 @@ class Services:
     store_watch: Availability = field(default_factory=store_availability)
     # how long notify's intake has taken nothing in with detections waiting, from every look of this server
     intake_watch: IntakeWatch = field(default_factory=IntakeWatch)
+
+
+def holder_in(services: Services) -> Any:
+    """The source holding the pipeline's published watermark back, from the relay's state in the store served (the
+    producer's outbox; None there is none, or the store is another); a store that fails to answer tells nothing."""
+    from watchfloor.producers.relay import target_checkpoint, watermark_holder
+
+    if services.kafka is None:
+        return None
+    try:
+        return watermark_holder(
+            services.store, target_checkpoint("", services.kafka.prefix), timedelta(seconds=services.idle_after)
+        )
+    except Exception:
+        return None
 
 
 def create_app(services: Services) -> Flask:
@@ -100,7 +116,7 @@ def create_app(services: Services) -> Flask:
         locked_after=services.store_locked_after,
         pipeline_max_age=services.pipeline_max_age,
         intake_watch=services.intake_watch,
-        extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now()),
+        extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now(), holder_in(services)),
     )
     registry = registry_for(collector)
     handler = None
