@@ -147,6 +147,11 @@ CameoCountries = Annotated[list[str], BeforeValidator(check_cameo_countries)]
 FipsCountries = Annotated[list[str], BeforeValidator(check_fips_countries)]
 
 
+def _digits_as_int(value: Any) -> Any:
+    """A number written in quotes ("4") as the number, as pydantic reads one for an int field."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 class GdeltReq(_Strict):
     """What a GDELT event's coded fields (the document's `metadata.gdelt`, producers/gdelt.py) must hold; every key
     given must. A document that is no GDELT event never meets it. The keys a gdelt source's filters have mean what
@@ -155,7 +160,8 @@ class GdeltReq(_Strict):
     event_codes: CameoCodes = Field(
         default_factory=list, description='CAMEO EventCode prefixes, in quotes ("19", "163"); any of them'
     )
-    quad_classes: list[Literal[1, 2, 3, 4]] = Field(
+    # ("4" is read as 4, as `min_mentions: "5"` is 5: outside trial 70, L1 refused only this one)
+    quad_classes: list[Annotated[Literal[1, 2, 3, 4], BeforeValidator(_digits_as_int)]] = Field(
         default_factory=list,
         description="QuadClass, any of: 1 verbal cooperation, 2 material cooperation, 3 verbal conflict, "
         "4 material conflict",

@@ -225,3 +225,10 @@ def test_explain_says_every_coded_condition_the_event_misses() -> None:
     assert gdelt_miss(test, coded) == (
         "quad class 1 is not 4; Goldstein scale 3.4 is above at_most -5; 2 mentions, fewer than min_mentions 10"
     )
+
+
+def test_a_quad_class_in_quotes_is_read_as_its_number() -> None:
+    # Outside trial 70, L1: `min_mentions: "5"` was taken, `quad_classes: ["4"]` refused.
+    assert _matched({"quad_classes": ["4"], "goldstein": {"at_most": -5}}) == _matched(
+        {"quad_classes": [4], "goldstein": {"at_most": -5}}
+    )
