@@ -125,6 +125,10 @@ def _deliveries_of(s: Services, row: AlertRow, which: str) -> list[dict[str, str
         status, detail, _ = got or ("queued", "", "")
         if status == "suppressed" and detail.startswith(REPLACED):
             status = "replaced"  # by a revision sent in its place: not silenced, as "suppressed" alone read
+        elif status == "failed" and s.store.delivery_status(row.key, ch) == "outstanding":
+            # A failed attempt the ledger still retries (Slack away, its answer lost): "outstanding", as `alerts
+            # list` says, not "failed" (outside trial 69, L1: the message was in Slack already)
+            status, detail = "outstanding", f"retrying; the last attempt failed: {detail}" if detail else "retrying"
         out.append({"channel": f"{ch}{which}", "status": status, "detail": detail})
     return out
 
