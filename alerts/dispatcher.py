@@ -746,6 +746,11 @@ class AlertDispatcher:
             if self.store.settle_delivery(r.alert_id, r.channel, owner, keep, now):
                 released += 1
                 self._landing = max(self._landing, landed)
+                if landed > now:
+                    # The channel's later rows wait with it, so that it still goes first, in event time: sent after
+                    # them it read "Sent late" in every channel though its attempt never reached Slack (outside
+                    # trial 69, M2: a routine SIGTERM mid-send, and later alerts of its rule went first).
+                    self.store.defer_channel(r.channel, landed, now, hold_channel=True)
                 wait = (
                     f" from {datetime.fromtimestamp(landed, UTC).strftime('%H:%M:%S UTC')}, when an attempt it had on "
                     "its way has landed,"

@@ -204,6 +204,31 @@ def test_a_delivery_held_by_a_killed_process_of_this_host_is_taken_over_once_its
     assert slack_server.messages_for("det0002") == []
 
 
+def test_a_delivery_taken_over_from_a_stopped_process_still_goes_before_the_channels_later_ones(
+    store: MemoryStore, slack_server: FakeSlack, archive: Path, clock: Clock
+) -> None:
+    """Outside trial 69, M2: a SIGTERM mid-send, a restart, and while the taken-over row waited for a post the stopped
+    process may have had on its way, the channel's later alerts were posted; the held one then went last, as "Sent
+    late". The channel's other rows wait with it: the earlier alert still goes first."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    slack_server.channels = {"#dprk-russia"}
+    feed(store, detection(1))
+    make(store, slack_server, archive, clock).intake()
+    here = dispatcher_id().rsplit(":", 1)[1]
+    dead_owner = f"{socket.gethostname()}:{gone.pid}:0badf00d:{here}"
+    assert store.claim_deliveries(dead_owner, clock().timestamp(), 30, skip_channels={"archive"})
+    clock.advance(1)
+    feed(store, detection(2, group={"route": "B"}))  # a later alert of the channel, fired after the first
+    report = make(store, slack_server, archive, clock).cycle()
+    assert report.outstanding == 2 and not slack_server.requests_for("chat.postMessage"), "none before the first"
+    clock.advance(10)
+    report = make(store, slack_server, archive, clock).cycle()
+    assert report.outstanding == 0, report
+    posted = [m["metadata"]["event_payload"]["alert_id"] for m in slack_server.messages]
+    assert posted == ["det0001", "det0002"], posted
+
+
 def test_a_webhook_taken_over_from_a_killed_process_is_said_to_be_sent_again_not_looked_for(
     store: MemoryStore,
     slack_server: FakeSlack,
