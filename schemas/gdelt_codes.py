@@ -17,9 +17,11 @@ QUAD_CLASSES = {
 
 
 @functools.cache
+@functools.cache
 def _table(name: str) -> dict[str, str]:
     """One table of producers/gdelt_lookups.json (read as package data: schemas import nothing of the producers, and
-    the engine that loads rule packs no pathlib); empty if absent."""
+    the engine that loads rule packs no pathlib); empty if absent. Read once per process (the engine asks for a
+    table per GDELT event it alerts on): callers must not change it."""
     try:
         text = resources.files("watchfloor").joinpath("producers", "gdelt_lookups.json").read_text(encoding="utf-8")
         table = json.loads(text)[name]
@@ -32,6 +34,11 @@ def cameo_countries() -> dict[str, str]:
     """The CAMEO country codes GDELT's actors carry (PRK, RUS) -> their names: the table the GDELT reader names
     them by."""
     return _table("countries")
+
+
+def cameo_types() -> dict[str, str]:
+    """The CAMEO actor type codes (COP, GOV, MIL, CVL) -> their names ("Police forces", "Government")."""
+    return _table("types")
 
 
 def fips_countries() -> dict[str, str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, cameo_countries, cameo_events, event_text, fips_countries
+from watchfloor.schemas.gdelt_codes import (
+    QUAD_CLASSES,
+    cameo_countries,
+    cameo_events,
+    cameo_types,
+    event_text,
+    fips_countries,
+)
 
 from .compiled import GdeltTest
 
@@ -142,10 +149,14 @@ def _actor(coded: dict[str, Any], part: str) -> str:
     if not name:
         name = known or _text(block.get("code"))
         known = ""
+    # Its type ("Police forces", "Civilian"), which tells two actors of one country apart: "United States →
+    # United States" read as nothing (outside trial 70, L5: the US police against the public).
+    kind = cameo_types().get(_text(block.get("type")), "")
+    tail = f", {kind.lower()}" if kind and kind.casefold() not in name.casefold() else ""
     if not country:
-        return name
+        return f"{name}{tail}"
     said = f"{country}, {known}" if known and known.casefold() != name.casefold() else country
-    return f"{name} ({said})" if name else said
+    return (f"{name} ({said})" if name else said) + tail
 
 
 def _day(text: str) -> str:
