@@ -522,30 +522,19 @@ def claim_worker_datadir(path: Path, *, chosen: bool) -> tuple[Path, IO[str], st
     with a line saying so (outside trial 39, L1: the walkthrough's "start one or several" workers, started from one
     folder, shared `var/faust/GROUP`, which docs/kafka.md advises against, without a word). One given (`--datadir`,
     kafka.datadir) that is held: DatadirTaken, naming its holder. Returns (the directory, the lock's file, the line)."""
-    import fcntl
-
     first = path
     for n in range(1, 100):
         if n > 1:
             path = first.with_name(f"{first.name}-{n}")
         path.mkdir(parents=True, exist_ok=True)
-        f = (path / DATADIR_LOCK).open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            f.close()
+        f, holder = _flock_for_life((path / DATADIR_LOCK).open("a+", encoding="utf-8"))
+        if f is None:
             if chosen:
                 raise DatadirTaken(
                     f"the data directory {path} is in use by another worker ({holder}): give each worker its own "
                     "--datadir (or leave it out: each then takes a free one)"
-                ) from None
+                )
             continue
-        f.seek(0)
-        f.truncate()
-        f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        f.flush()
         said = None if n == 1 else f"{first} is another worker's: this one keeps its data in {path}"
         return path, f, said
     raise DatadirTaken(f"no free data directory next to {first} (tried 99): give this worker its own --datadir")
@@ -564,30 +553,40 @@ def claim_spool(path: Path) -> IO[str]:
     spool file and one relay target, and each then reported the other's spooled documents as its own (outside trial
     67, MED-2). Held by another live process: SpoolTaken, naming it (its pid) and the spool. Returns the lock's file,
     to keep open."""
-    import fcntl
-
     lock = path.with_name(path.name + PRODUCER_LOCK)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        f = lock.open("a+", encoding="utf-8")
+        opened = lock.open("a+", encoding="utf-8")
     except OSError as e:  # (a read-only disk, a file where the folder should be)
         raise WiringError(f"the spool's lock {lock}: {e.strerror or e}") from None
+    f, holder = _flock_for_life(opened)
+    if f is None:
+        raise SpoolTaken(
+            f"another `watchfloor produce` ({holder}) is using the spool {path.absolute()}: one producer per "
+            "spool and store (they would share the spool and the relay's position); give one `produce` all the "
+            "sources (several files and URLs, or the config's sources:), or stop that one first"
+        )
+    return f
+
+
+def _flock_for_life(f: IO[str]) -> tuple[IO[str] | None, str]:
+    """(`f` locked for this process, which it then names: "pid N on HOST"; "") or, when another live process holds
+    it, (None, what the file names of that holder), `f` closed. An flock ends with its process however it ends, so a
+    crash leaves no stale lock."""
+    import fcntl
+
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         f.seek(0)
         holder = f.read().strip() or "another process"
         f.close()
-        raise SpoolTaken(
-            f"another `watchfloor produce` ({holder}) is using the spool {path.absolute()}: one producer per "
-            "spool and store (they would share the spool and the relay's position); give one `produce` all the "
-            "sources (several files and URLs, or the config's sources:), or stop that one first"
-        ) from None
+        return None, holder
     f.seek(0)
     f.truncate()
     f.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
     f.flush()
-    return f
+    return f, ""
 
 
 def worker_settings(settings: KafkaConfig, env: Mapping[str, str] | None = None) -> KafkaConfig:
