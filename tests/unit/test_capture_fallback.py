@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from watchfloor.cli import app
 from watchfloor.schemas.rules import CaptureDef
 from watchfloor.stream_processors.engine.explain import explain_extraction
 from watchfloor.stream_processors.engine.explain_detections import Explainer
@@ -119,8 +121,19 @@ def test_a_grouped_detection_keeps_the_signal(tmp_path: Path) -> None:
     assert "the sentence names no country, nor does the headline (fallback: headline)" in check.reason, check
 
 
-def test_a_gdelt_capture_takes_no_fallback() -> None:
+def test_a_gdelt_capture_or_an_unknown_fallback_is_an_error_at_load(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no entities, kind, role or fallback"):
         CaptureDef.model_validate({"gdelt": "actor1_country", "fallback": "headline"})
-    with pytest.raises(ValidationError, match="fallback"):
-        CaptureDef.model_validate({"entities": ["NER"], "fallback": "title"})
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "version: 2\nname: p\nentities:\n  NER: {name: Niger, kind: country, aliases: [Niger]}\nsignals:\n"
+        "  coup:\n    match: {any: [coup]}\n    capture:\n      country: {entities: [NER], fallback: title}\n"
+        "      code: {gdelt: actor1_country, fallback: headline}\n"
+    )
+    res = CliRunner().invoke(app, ["rules", "check", str(pack)])
+    assert res.exit_code == 1
+    assert f"{pack}:9:44: fallback: Input should be 'headline' or 'document' (got 'title')" in res.output, res.output
+    assert (
+        f"{pack}:10:7: a gdelt capture takes its value from the event's codes: no entities, kind, role or fallback"
+        in (res.output)
+    )
