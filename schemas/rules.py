@@ -200,6 +200,8 @@ GdeltField = Literal["actor1_country", "actor2_country", "action_country", "even
 
 # Which entity a capture takes: the acting one, or the first named whatever its role.
 CaptureRole = Literal["actor", "any"]
+# Where a capture looks when the signal's sentence names none of its candidates.
+CaptureFallback = Literal["headline", "document"]
 
 
 class CaptureDef(_Strict):
@@ -215,7 +217,10 @@ class CaptureDef(_Strict):
     `role`: which one is taken. `actor` (the default of `entities`): the acting one, as above. `any` (the default
     of `kind`): the first candidate named in the signal's part of the sentence (between ';'), a headline's lead
     before ':' included, whatever its role: where or to whom an act happened ("Niger: general declares himself
-    leader")."""
+    leader").
+
+    `fallback`: when the signal's sentence names none of the candidates, the first one the document's headline names
+    (`headline`), or the first sentence that names one, headline first (`document`), whatever its role there."""
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
@@ -229,12 +234,19 @@ class CaptureDef(_Strict):
         description="actor (the default of entities): the acting one; any (the default of kind): the first named, "
         "a headline's lead before ':' included, whatever its role",
     )
+    fallback: CaptureFallback | None = Field(
+        default=None,
+        description="when the signal's sentence names no candidate: the first one the headline names (headline), or "
+        "the first sentence naming one, headline first (document), whatever its role there",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:
         if self.gdelt is not None:
-            if self.entities or self.kind or self.role:
-                raise ValueError("a gdelt capture takes its value from the event's codes: no entities, kind or role")
+            if self.entities or self.kind or self.role or self.fallback:
+                raise ValueError(
+                    "a gdelt capture takes its value from the event's codes: no entities, kind, role or fallback"
+                )
             return self
         if bool(self.entities) == bool(self.kind):
             raise ValueError("a capture takes either 'entities' or 'kind' (or, of a GDELT event, 'gdelt')")

@@ -222,6 +222,38 @@ def _first_named(
     return None, f"no {what} named in the sentence"
 
 
+def fallback_capture(
+    sent: Sentence,
+    sentences: list[Sentence],
+    headline: int,
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    fallback: str,
+) -> tuple[str | None, str]:
+    """A capture's `fallback` (CaptureDef.fallback): when the signal's sentence `sent` names none of its candidates,
+    the first one named in the headline (its first `headline` sentences) or, for "document", in the first of
+    `sentences` (the document's, in order) that names one, whatever its role there: the headline is the story's topic,
+    not the actor's clause ("Niger capital gripped by uncertainty …" over "Neighbours … have threatened military
+    action"). (None, "") when the sentence names one: what the grammar made of it stands."""
+    for _s, _e, eid in sent.mentions:
+        if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
+            return None, ""
+    for other in sentences:
+        if other.index == sent.index:
+            continue
+        if fallback == "headline" and other.index >= headline:
+            break
+        for _s, _e, eid in other.mentions:
+            if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
+                where = "the headline" if other.index < headline else f"sentence {other.index}"
+                said = f"none in the sentence; {where} names it"
+                return eid, f"{said} (fallback: {fallback}: the first named there, whatever its role)"
+    if fallback == "headline":
+        return None, "none in the sentence, nor in the headline (fallback: headline)"
+    return None, "none in the sentence, nor in another sentence of the document (fallback: document)"
+
+
 def _actor(
     sent: Sentence,
     window: Span,

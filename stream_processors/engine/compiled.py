@@ -143,6 +143,9 @@ class CompiledSignal:
     pack: str = ""
     gdelt: GdeltTest | None = None  # conditions on a GDELT event's coded fields (engine/gdelt.py)
     gdelt_captures: tuple[tuple[str, str], ...] = ()  # (capture name, GDELT coded field) of its `gdelt` captures
+    # (capture name, "headline" or "document") of its captures with a `fallback`: where the value is looked for when
+    # the signal's sentence names none of the capture's candidates (Extractor.fallback_captures)
+    capture_fallbacks: tuple[tuple[str, str], ...] = ()
 
 
 GDELT_ROLE = "gdelt:"

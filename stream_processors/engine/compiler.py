@@ -510,6 +510,9 @@ def _compile_signal(
         pack=pack.name,
         gdelt=_gdelt_test(sdef.gdelt),
         gdelt_captures=tuple((cname, cdef.gdelt) for cname, cdef in sdef.capture.items() if cdef.gdelt is not None),
+        capture_fallbacks=tuple(
+            (cname, cdef.fallback) for cname, cdef in sdef.capture.items() if cdef.fallback is not None
+        ),
     )
 
 

@@ -26,7 +26,15 @@ from watchfloor.schemas.events import Document, Signal, SourceRef
 from .captures import rundown
 from .compiled import GDELT_ROLE
 from .compiler import CompiledRules, CompiledSignal, Node
-from .extract import DocumentView, Extractor, context_ok, evaluate, rundown_miss, smallest_window
+from .extract import (
+    DocumentView,
+    Extractor,
+    context_ok,
+    evaluate,
+    headline_sentences,
+    rundown_miss,
+    smallest_window,
+)
 from .gdelt import gdelt_captures, gdelt_miss
 from .scan import Sentence
 
@@ -152,6 +160,7 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
         doc_entities |= s.entities
     whole = DocumentView(scan.text, sents)
     headline = bool(doc.title)
+    title_sentences = headline_sentences(doc)
     for sent in sents:
         phrases = tuple(_phrases(rules, sent))
         considered = _considered(rules, sent, only)
@@ -170,6 +179,8 @@ def explain_extraction(rules: CompiledRules, doc: Document, *, only: set[str] | 
                     headline and sent.index == 0,
                     published=doc.published_at.date(),
                     metadata=doc.metadata,
+                    sentences=sents,
+                    title_sentences=title_sentences,
                 )
             )
         if phrases or checks:
@@ -269,7 +280,11 @@ def _check(
     headline: bool,
     published: date | None = None,
     metadata: dict[str, Any] | None = None,
+    sentences: list[Sentence] | None = None,
+    title_sentences: int = 0,
 ) -> SignalCheck:
+    """`sentences`: the document's, for a capture that falls back to another (its first `title_sentences` the
+    headline's)."""
     name = sig.name
     if sig.gdelt is not None:
         gdelt = gdelt_miss(sig.gdelt, metadata or {})
@@ -341,6 +356,10 @@ def _check(
     took = (
         {**got.captures, **gdelt_captures(sig.gdelt_captures, metadata or {})} if sig.gdelt_captures else got.captures
     )
+    reasons = got.capture_reasons
+    if sig.capture_fallbacks and sentences is not None:
+        reasons = dict(reasons)
+        took = extractor.fallback_captures(sig, sent, took, reasons, sentences, title_sentences)
     captures = tuple(
         CaptureFound(
             cname,
@@ -348,7 +367,7 @@ def _check(
             rules.entity_names.get(took.get(cname) or "") or None,
             f"the GDELT event's {role.removeprefix(GDELT_ROLE)}"
             if role.startswith(GDELT_ROLE)
-            else got.capture_reasons.get(cname, ""),
+            else reasons.get(cname, ""),
         )
         for cname, _c, _k, role in sig.captures
     )
@@ -370,7 +389,12 @@ def capture_miss(rules: CompiledRules, extractor: Extractor, sig: Signal, cname:
         return f"the GDELT event codes no {role.removeprefix(GDELT_ROLE)} (or the document is no GDELT event)"
     kinds = rules.entity_kinds
     named = [e for e in sig.entities if (kinds.get(e) == kind if kind is not None else e in candidates)]
+    fallback = next((where for n, where in csig.capture_fallbacks if n == cname), None)
     if not named:
+        if fallback == "headline":
+            return f"the sentence names no {cname}, nor does the headline (fallback: headline)"
+        if fallback == "document":
+            return f"the sentence names no {cname}, nor does another sentence of the document (fallback: document)"
         return f"the sentence names no {cname}"
     names = ", ".join(f"{e} ({rules.entity_names.get(e, e)})" for e in named)
     doc = Document(

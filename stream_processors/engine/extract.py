@@ -13,7 +13,7 @@ from watchfloor.schemas.events import FIRST_SEEN, Document, Signal, title_stop_a
 from watchfloor.schemas.fast import trusted_maker
 from watchfloor.schemas.inputs import CheckedInput
 
-from .captures import capture, rundown
+from .captures import capture, fallback_capture, rundown
 from .compiled import GDELT_ROLE, NativeScreen, Probe
 from .compiler import CompiledRules, CompiledSignal, Node
 from .gdelt import gdelt_captures, gdelt_facts, gdelt_miss
@@ -359,6 +359,7 @@ class Extractor:
         first_seen = False
         coded: dict[str, str] | None = None  # a GDELT event's facts (gdelt_facts)
         title_end: tuple[int, str] | None = None  # the title's sentences and last words, when its full stop is ours
+        title_sentences: int | None = None  # how many of the first sentences are the title's, once a capture asks
         for sent, in_order in todo:
             index = sent.index
             first = headline and index == 0
@@ -440,6 +441,10 @@ class Extractor:
                                 match = self.rematch(sig, sent, apart[0])
                 assert facts is not None and built is not None
                 captures = match.captures if match is not None else {}
+                if sig.capture_fallbacks:
+                    if title_sentences is None:
+                        title_sentences = headline_sentences(built)
+                    captures = self.fallback_captures(sig, sent, captures, None, sents, title_sentences)
                 if sig.gdelt_captures:
                     captures = {**captures, **gdelt_captures(sig.gdelt_captures, built.metadata)}
                 if coded:  # a GDELT event's facts, for its alert to show (a capture of the signal's own name wins)
@@ -536,6 +541,38 @@ class Extractor:
             if explain:
                 reasons[cname] = why
         return captures, reasons
+
+    def fallback_captures(
+        self,
+        sig: CompiledSignal,
+        sent: Sentence,
+        captures: dict[str, str],
+        reasons: dict[str, str] | None,
+        sentences: list[Sentence],
+        headline: int,
+    ) -> dict[str, str]:
+        """`captures` with each capture of the signal that has a `fallback` and that its sentence names no candidate
+        of filled from the document's headline (its first `headline` of `sentences`) or other sentences
+        (captures.fallback_capture); a new dict when one is. Its reason goes in `reasons` (when explaining)."""
+        filled = captures
+        kinds = self.rules.entity_kinds
+        for cname, fallback in sig.capture_fallbacks:
+            if cname in captures:
+                continue
+            for name, candidates, kind, _role in sig.captures:
+                if name != cname:
+                    continue
+                value, why = fallback_capture(sent, sentences, headline, candidates, kind, kinds, fallback)
+                if value is not None:
+                    if filled is captures:
+                        filled = dict(captures)
+                    filled[cname] = value
+                    if reasons is not None:
+                        reasons[cname] = why
+                elif reasons is not None and why:
+                    said = reasons.get(cname, "")
+                    reasons[cname] = f"{said}; {why}" if said else why
+        return filled
 
     def rematch(self, sig: CompiledSignal, sent: Sentence, span: Span, *, explain: bool = False) -> SentenceMatch:
         """The signal read on another of its matches (`span`, one phrase): its captures read around it."""
@@ -640,6 +677,11 @@ class Extractor:
         return modality, cue, why
 
 
+def headline_sentences(doc: Document) -> int:
+    """How many of the document's first sentences are its title's (0 with no title)."""
+    return _title_end(doc.title, doc.language)[0] if doc.title else 0
+
+
 def _title_end(title: str, language: str | None) -> tuple[int, str]:
     """How many sentences a title is read as, and its text as a sentence's (markup removed, spaces as one)."""
     if "<" in title or "&" in title:
@@ -712,8 +754,15 @@ _EVERY = 0xFFFFFFFF  # the word screen's sentence mask when every sentence may h
 
 
 def _reads_document(sig: CompiledSignal) -> bool:
-    """Whether a signal has conditions on the whole document (context), read from every sentence's matches."""
-    return bool(sig.context_any or sig.context_all or sig.context_none or sig.context_words is not None)
+    """Whether a signal has conditions on the whole document (context), or a capture that falls back to another
+    sentence: read from every sentence's matches."""
+    return bool(
+        sig.context_any
+        or sig.context_all
+        or sig.context_none
+        or sig.context_words is not None
+        or sig.capture_fallbacks  # its capture may be named in another sentence
+    )
 
 
 def _found_in(trigger: Any, toks: list[list[str]], starts: list[int], where: int) -> list[Match]:

@@ -176,6 +176,33 @@ def test_sentences_the_screen_reads_apart(screen_type: Callable[..., NativeScree
     assert [s["name"] for s in signals_of(screened, together)] == ["both"]
 
 
+def test_a_capture_that_falls_back_to_the_headline_reads_it(screen_type: Callable[..., NativeScreen]) -> None:
+    """The screen reads only the sentences that can hold a signal's words; a capture with a `fallback` needs the
+    headline's names too (outside trial 68, MED-6 G1): its signal reads the whole document, as one with `context`."""
+    pack = RulePack.model_validate(
+        {
+            "version": 2,
+            "name": "fallback",
+            "entities": {"NER": {"name": "Niger", "kind": "country", "aliases": ["Niger"]}},
+            "signals": {
+                "threat": {
+                    "match": {"all": ["military action", {"any": ["threatened", "threatens"]}]},
+                    "capture": {"country": {"entities": ["NER"], "fallback": "headline"}},
+                }
+            },
+        }
+    )
+    rules = compile_packs([pack])
+    screened, plain = with_and_without(rules, screen_type)
+    assert screened.word_screen is not None
+    d = article("Neighbours have threatened military action unless coup leaders restore democracy.").model_copy(
+        update={"title": "Niger capital gripped by uncertainty as invasion deadline draws closer"}
+    )
+    got = signals_of(screened, d)
+    assert [s["captures"] for s in got] == [{"country": "NER"}]
+    assert got == signals_of(plain, d)
+
+
 def test_a_signal_one_phrase_makes_is_answered_at_its_first_hit(screen_type: Callable[..., NativeScreen]) -> None:
     pack = RulePack.model_validate(
         {
