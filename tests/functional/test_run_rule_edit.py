@@ -28,10 +28,17 @@ def test_a_live_run_says_its_pack_was_edited_and_still_runs_what_it_started_with
     )
     with WatchfloorProcess(["run", "--config", str(cfg), "--interval", "0.2"], tmp_path) as proc:
         proc.wait_for("polled 1 source")  # the first cycle is done: the rules were read
-        pack.write_text(pack.read_text(encoding="utf-8").replace("ratified", "RATIFIED"), encoding="utf-8")
+        # an edit that loads (a comment): a restart would take it
+        pack.write_text(pack.read_text(encoding="utf-8") + "\n# edited by the desk\n", encoding="utf-8")
         said = proc.wait_for("rule files changed")
         assert f"{pack}: edited" in said and "still runs the rules it started with" in said, said
         assert "stop `watchfloor run` and start it again" in said, said
+        # an edit that does not load ("treaty-RATIFIED" is no lower-case id): said so, not "start it again" (outside
+        # trial 69, L5: the suggested restart then failed with exit 1)
+        pack.write_text(pack.read_text(encoding="utf-8").replace("ratified", "RATIFIED"), encoding="utf-8")
+        said = proc.wait_for("do not load")
+        assert "as they are now they do not load, so a start would fail" in said, said
+        assert "is not a lower-case slug" in said and "stop `watchfloor run` and start it again" not in said, said
 
 
 def test_a_live_run_routes_by_an_edit_of_its_config_subscriptions(tmp_path: Path) -> None:
