@@ -430,9 +430,7 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         batch = dict(events) if isinstance(events, dict) else self._checked(events)
         if not batch:
             return 0
-        if not self._sqlite:
-            # Held until this transaction commits or rolls back; see the module docstring for why.
-            conn.execute(select(func.pg_advisory_xact_lock(_PG_APPEND_LOCK_KEY)))
+        self._lock_appends(conn)
         ids = list(batch)
         for i in range(0, len(ids), _ID_CHUNK):
             chunk = ids[i : i + _ID_CHUNK]
@@ -452,6 +450,16 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             select(func.count()).select_from(events_table).where(events_table.c.position > head)
         ).scalar_one()
         return int(added)
+
+    def _lock_appends(self, conn: Connection) -> None:
+        """Take the append lock (PostgreSQL; SQLite's BEGIN IMMEDIATE holds its one write lock already), held until
+        this transaction ends; taking it again in the transaction is a no-op. A transaction that appends takes it
+        before any row lock: one that locked a row first and then waited here would deadlock with a holder of this
+        lock that writes the same row (a ledger enqueue's INSERT ... ON CONFLICT waits for the row's settlement:
+        the fresh-clone CI of session 40 saw "deadlock detected" with four dispatchers on one PostgreSQL store)."""
+        if not self._sqlite:
+            # Held until this transaction commits or rolls back; see the module docstring for why.
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_APPEND_LOCK_KEY)))
 
     def _past_bound(self, conn: Connection, batch: dict[str, tuple[Event, str]], bound: int, out: list[str]) -> None:
         """Drop from `batch` (new events only) each edition whose item has `bound` editions: counted here, under the
@@ -485,6 +493,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         batch = self._checked(events)
         with self._write() as conn:
             if checkpoint is not None:
+                if batch:  # (the append lock before the checkpoint's row lock: `_lock_appends`)
+                    self._lock_appends(conn)
                 self._save_checkpoint(conn, checkpoint[0], checkpoint[1], None)
             added = self._append_in(conn, batch, max_editions, left_out)
         return added, left_out
@@ -778,6 +788,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
     ) -> int:
         batch = self._checked(outputs)
         with self._write() as conn:
+            if batch:  # (the append lock before the checkpoint's row lock: `_lock_appends`)
+                self._lock_appends(conn)
             self._save_checkpoint(conn, processor, checkpoint, since)
             return self._append_in(conn, batch)
 

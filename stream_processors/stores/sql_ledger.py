@@ -494,6 +494,9 @@ class SqlDeliveryLedger:
     def _append_in(self, conn: Connection, events: Sequence[Event]) -> int:
         raise NotImplementedError
 
+    def _lock_appends(self, conn: Connection) -> None:
+        raise NotImplementedError
+
     def delivery_status(self, alert_id: str, channel: str) -> str | None:
         t = deliveries_table
         stmt = select(t.c.status).where(t.c.alert_id == alert_id, t.c.channel == channel)
@@ -510,8 +513,11 @@ class SqlDeliveryLedger:
         added = 0
         with self._write() as conn:
             self._append_in(conn, events)
-            for row in rows.values():  # one by one, counting what RETURNING says went in (psycopg's rowcount
-                # is -1 for INSERT ... ON CONFLICT DO NOTHING)
+            # In key order on PostgreSQL: an INSERT that meets another transaction's uncommitted row of its key waits
+            # for it, so two enqueues of the same rows in other orders (with no events, no append lock orders them)
+            # would deadlock. One by one, counting what RETURNING says went in (psycopg's rowcount is -1 for
+            # INSERT ... ON CONFLICT DO NOTHING).
+            for _, row in rows.items() if self._sqlite else sorted(rows.items()):
                 stmt = insert(deliveries_table).values(row).on_conflict_do_nothing()
                 added += len(conn.execute(stmt.returning(deliveries_table.c.alert_id)).all())
         return added
@@ -651,6 +657,8 @@ class SqlDeliveryLedger:
             values["ref"] = outcome.ref
         mine = and_(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
         with self._write() as conn:
+            if events:  # the append lock before the row's (SqlStore._lock_appends: else a deadlock with an enqueue)
+                self._lock_appends(conn)
             if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
                 # (before the row's update: the channel's backoff, then its rows, is defer_channel's order of locks
                 # too, so that the two cannot deadlock on PostgreSQL)
