@@ -745,11 +745,14 @@ class Stories:
                 return self._root[revised]
         # `fired_at` -/+ `period`, in microseconds. Near the calendar's ends, or in a time zone whose offset changes
         # (not from JSON: only a model made in Python has one), `at + by` is not `by` later: `_shifted` decides.
+        # Strictly within: a detection exactly `period` after a story's first starts a story of its own, as the engine
+        # fires it again exactly `realert` after (it holds back only what is nearer): a broadcaster that dates every
+        # item 12:00 had the next day's alert as an "Update" of the day before's (outside trial 71, M1).
         span = period // _US
         if _SAFE_LOW <= fired - span and fired + span <= _SAFE_HIGH and isinstance(fired_at.tzinfo, _FIXED_OFFSETS):
-            low, high = fired - span, fired + span
+            low, high = fired - span + 1, fired + span - 1
         else:
-            low, high = _micros(_shifted(fired_at, -period)), _micros(_shifted(fired_at, period))
+            low, high = _micros(_shifted(fired_at, -period)) + 1, _micros(_shifted(fired_at, period)) - 1
         # A confirmation whose reports began before its open period: back to the story its earliest report began (a
         # MEDIUM unconfirmed report, corroborated by another outlet past `realert` but within `corroborate.within`, is
         # one story told twice otherwise: outside trial 62, M1). Only backwards: a later story is no confirmation's.

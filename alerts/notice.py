@@ -412,7 +412,7 @@ def earlier_story(rows: Iterable[DeliveryRecord], alert: Alert, period: timedelt
     ):
         told_id, fired = newest.id, newest.detection.fired_at
     gap = alert.detection.fired_at - began
-    within = gap if period is not None and stands and gap <= period else None
+    within = gap if period is not None and stands and gap < period else None  # (strictly: Stories._story_root)
     return EarlierStory(alert_id=told_id, fired_at=fired, count=len(before), within=within, ref=ref)
 
 
@@ -431,7 +431,7 @@ def story_before(data: Mapping[str, Any] | None, alert: Alert, period: timedelta
     if not began < alert.detection.fired_at:
         return None
     gap = alert.detection.fired_at - began
-    within = gap if period is not None and stands and gap <= period else None
+    within = gap if period is not None and stands and gap < period else None  # (strictly: Stories._story_root)
     return EarlierStory(alert_id=alert_id, fired_at=fired, count=1, within=within)
 
 
