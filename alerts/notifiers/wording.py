@@ -227,7 +227,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "updated": "Обновлено",
         "withdrawn": "Отозвано",
         "was": " (была {severity})",
-        "confirmed_was": " (подтверждено, была {severity})",
+        # (not «была»: beside «подтверждено», the alert's, it read as one subject of two genders; trial 71 L2)
+        "confirmed_was": " (подтверждено, раньше {severity})",
         "in_thread": "{count} в ветке",
         "independent_in_thread": "{count} в ветке",
         "independent": "{count}",
