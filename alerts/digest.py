@@ -1,9 +1,13 @@
 """Digests: a subscription with `digest: daily 08:00 Europe/London` gets one message per scheduled time listing
 the matching detections raised since its previous digest, instead of one message per alert.
 
+A channel's digest subscriptions due at one instant are one digest: it lists each alert once, whichever of them
+match it (and says which, `via`), each subscription's part taken up after its own previous digest. Subscriptions
+due at different instants are different slots, each listing what is new since its own previous one.
+
 A digest is a delivery like any other. When its slot has come, the dispatcher's cycle (`run`, `notify` and
 `worker --dispatch` alike) fixes its contents and enqueues it in the delivery ledger (kind `digest`) under a
-deterministic key (subscription + slot), insert-if-absent: whichever process gets there first decides it, and
+deterministic key (channel + slot), insert-if-absent: whichever process gets there first decides it, and
 from then on it is claimed with a lease, sent, looked for in the channel after an attempt that may have got
 through, retried on the backoff, expired after the maximum age and redelivered exactly as alerts are
 (alerts.delivery). "Since the previous digest" is by log position: a digest covers the detections appended

@@ -1049,6 +1049,7 @@ class Digest:
         return {
             "id": self.id,
             "subscription": self.subscription_id,
+            **({"subscriptions": list(self.subscriptions)} if len(self.subscriptions) > 1 else {}),
             "channel": self.channel,
             "slot": self.slot.isoformat(),
             "since": self.since.isoformat() if self.since else None,

@@ -424,6 +424,8 @@ def test_two_digest_subscriptions_of_a_channel_and_slot_make_one_digest_listing_
     assert by_id["d3"].via == ("rule treaty-ratified high and above",)
     assert got.lines()[2].endswith(" · via tag sanctions")
     assert "via tag sanctions" in json.dumps(digest_blocks(got))
+    filed = got.to_json()  # the file and webhook channels' record
+    assert filed["subscriptions"] == list(got.subscription_ids) and filed["alerts"][0]["via"] == list(by_id["d1"].via)
     # The next slot: each subscription takes up after this digest, not from its creation again.
     store.append([detection_event(det(4).model_copy(update={"tags": ("sanctions",)}))])
     clock.advance(24 * 3600)
