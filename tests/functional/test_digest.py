@@ -15,14 +15,15 @@ import pytest
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import RETRY, lines, slack
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.digest import digest_id
+from watchfloor.alerts.digest import digest_id, digest_thread, subscription_digest_id
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Digest, Notice
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack_blocks import digest_blocks
-from watchfloor.schemas.control import Actor, ControlType, DigestSent
+from watchfloor.schemas.control import Actor, ControlType, DigestSchedule, DigestSent
 from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
+from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -504,3 +505,39 @@ def test_a_first_digest_lists_what_came_after_its_subscription_not_the_stores_ba
     clock.advance(24 * 3600)
     assert d.cycle().tally.digests == 1
     assert [x.id for x in inbox.got[-1].detections] == ["d2"]
+
+
+def test_a_slot_an_older_version_planned_under_the_subscriptions_key_is_not_planned_again() -> None:
+    # Before digests were merged per channel their key was subscription + slot: a store upgraded with such a row
+    # outstanding sends it once, plans no second digest of that slot, and the next one takes up after it.
+    store, clock, control, inbox, d = setup()
+    [sub] = control.subscriptions("desk")
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    slot = DigestSchedule.parse(sub.digest or "").last_slot(clock.now)
+    old = Digest(
+        id=subscription_digest_id(sub.id, slot),
+        subscription_id=sub.id,
+        channel="desk",
+        slot=slot,
+        since=None,
+        after_position=0,
+        through_position=store.head(),
+        detections=(det(1),),
+    )
+    row = DeliveryRecord(
+        old.id,
+        "desk",
+        kind="digest",
+        payload=old.to_payload(),
+        thread_key=digest_thread(sub.id),
+        seq=store.head(),
+        created_at=clock.now.timestamp(),
+    )
+    assert store.enqueue([row]) == 1
+    assert d.cycle().tally.digests == 1 and [g.id for g in inbox.got] == [old.id]
+    assert digest_rows(store) == [old.id]
+    store.append([detection_event(det(2, party="PRK"))])
+    clock.advance(24 * 3600)
+    assert d.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[1].detections] == ["d2"] and inbox.got[1].id == digest_id("desk", inbox.got[1].slot)
