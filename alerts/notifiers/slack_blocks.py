@@ -997,7 +997,11 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
         from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
 
         ack = entry.acknowledged
-        text += " · " + words.text("acknowledged", who=who(ack.by), when=when_text(ack.at))
+        # (a name typed on the CLI may be any length: cut, so the line stays within its section)
+        by = ack.by.model_copy(
+            update={"name": (ack.by.name or "")[:80] or None, "user": (ack.by.user or "")[:80] or None}
+        )
+        text += " · " + words.text("acknowledged", who=who(by), when=when_text(ack.at))
     return text
 
 
