@@ -636,8 +636,9 @@ class Deliverer:
         if digest is None:
             self._expire(rec, "unreadable delivery: no digest recorded", tally)
             return
-        if not digest.throttle and not self.subscribed(digest.subscription_id):  # (a throttle summary has none)
-            # Unsubscribed after the slot was planned: the channel asked for no more digests.
+        if not digest.throttle and not any(self.subscribed(s) for s in digest.subscription_ids):
+            # (a throttle summary has none) Unsubscribed after the slot was planned: the channel asked for no more
+            # digests (of a merged digest, every subscription it lists was removed).
             why = "its subscription was removed before it was sent"
             self._settle(rec, Settlement("suppressed", why, attempts=rec.attempts), tally, "suppressed")
             tally.suppressed += 1
@@ -646,6 +647,10 @@ class Deliverer:
             err = PermanentError(f"channel {rec.channel!r} cannot take digests", channel_wide=True)
             self._fail(rec, err, tally, skip)
             return
+        # Acknowledged (in Slack) before it goes out: its line says who and when, as the alert's own message does.
+        acks = {d.id: ack for d in digest.detections if (ack := self.acknowledged(d.id)) is not None}
+        if acks:
+            digest = dataclasses.replace(digest, acks=acks)
         self._deliver(rec, notifier, digest, lambda: notifier.send_digest(digest), tally, skip)
 
     def _attempt_ack(self, rec: DeliveryRecord, notifier: Notifier, tally: Tally, skip: set[str]) -> None:

@@ -1,9 +1,13 @@
 """Digests: a subscription with `digest: daily 08:00 Europe/London` gets one message per scheduled time listing
 the matching detections raised since its previous digest, instead of one message per alert.
 
+A channel's digest subscriptions due at one instant are one digest: it lists each alert once, whichever of them
+match it (and says which, `via`), each subscription's part taken up after its own previous digest. Subscriptions
+due at different instants are different slots, each listing what is new since its own previous one.
+
 A digest is a delivery like any other. When its slot has come, the dispatcher's cycle (`run`, `notify` and
 `worker --dispatch` alike) fixes its contents and enqueues it in the delivery ledger (kind `digest`) under a
-deterministic key (subscription + slot), insert-if-absent: whichever process gets there first decides it, and
+deterministic key (channel + slot), insert-if-absent: whichever process gets there first decides it, and
 from then on it is claimed with a lease, sent, looked for in the channel after an attempt that may have got
 through, retried on the backoff, expired after the maximum age and redelivered exactly as alerts are
 (alerts.delivery). "Since the previous digest" is by log position: a digest covers the detections appended
@@ -16,7 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -32,14 +37,49 @@ from .routing import Spellings, matches, silenced_by
 log = logging.getLogger(__name__)
 
 
-def digest_id(subscription_id: str, slot: datetime) -> str:
-    """The delivery key of a subscription's digest for one slot (the same in every process)."""
+def digest_id(channel: str, slot: datetime) -> str:
+    """The delivery key of a channel's digest for one slot (the same in every process, whichever of the channel's
+    subscriptions it lists: one message per channel and slot)."""
+    return "dig-" + stable_id("digest", "channel", channel, slot.astimezone(UTC).isoformat(), length=16)
+
+
+def subscription_digest_id(subscription_id: str, slot: datetime) -> str:
+    """The key a subscription's digest for one slot had before a channel's digests of one slot were merged: looked
+    for so a slot an older version planned is not planned again."""
     return "dig-" + stable_id("digest", subscription_id, slot.isoformat(), length=16)
 
 
 def digest_thread(subscription_id: str) -> str:
-    """The ledger's thread key of a subscription's digests: how the previous one is found."""
+    """The ledger's thread key of a subscription's digests before they were merged per channel (still read)."""
     return f"{DIGEST_KIND}\x1f{subscription_id}"
+
+
+def channel_digest_thread(channel: str) -> str:
+    """The ledger's thread key of a channel's digests: how the previous one of each subscription is found."""
+    return f"{DIGEST_KIND}\x1fchannel\x1f{channel}"
+
+
+def subscription_label(sub: SubscriptionCreated) -> str:
+    """A short plain name of what a subscription asks for (`tag sanctions`, `high and above`), for a merged digest's
+    line to say under which of the channel's subscriptions the alert came."""
+    parts = []
+    if sub.rules and tuple(sub.rules) != ("*",):
+        parts.append(("rule " if len(sub.rules) == 1 else "rules ") + ", ".join(sub.rules))
+    if sub.tags:
+        parts.append(("tag " if len(sub.tags) == 1 else "tags ") + ", ".join(sub.tags))
+    if sub.min_severity != "low":
+        parts.append(f"{sub.min_severity} and above")
+    parts += [f"{k}={'|'.join(v)}" for k, v in sorted(sub.where.items())]
+    return " ".join(parts) or "all alerts"
+
+
+@dataclass(frozen=True)
+class _Span:
+    """One subscription's part of a channel's digest: what it matches, and the log position it takes up after."""
+
+    sub: SubscriptionCreated
+    after: int
+    since: datetime | None
 
 
 def next_slot(schedule: DigestSchedule, now: datetime) -> datetime:
@@ -70,16 +110,24 @@ class DigestPlanner:
         self.spellings = Spellings(self.entity_names, entity_aliases)
 
     def plan(self, now: datetime, created_at: float) -> list[DeliveryRecord]:
-        """Ledger rows for the digests whose slot has come and that no process has planned yet."""
-        rows = []
+        """Ledger rows for the digests whose slot has come and that no process has planned yet: one per channel and
+        slot, listing once each alert any of the channel's digest subscriptions of that slot matches."""
+        slots: dict[tuple[str, datetime], list[tuple[SubscriptionCreated, datetime]]] = {}
         for sub in self.control.subscriptions():
             if sub.digest is None:
                 continue
             try:
-                row = self._plan(sub, now, created_at)
+                slot = DigestSchedule.parse(sub.digest).last_slot(now)
             except ValueError as e:  # a digest spec this version cannot read: the others go on
                 log.warning("digest: subscription %s: %s", sub.id, e)
                 continue
+            if slot < sub.at:
+                continue  # the first slot after subscribing has not come yet
+            # One slot is one instant: `daily 08:00 Europe/London` and `daily 08:00 UTC` share it in winter only.
+            slots.setdefault((sub.channel, slot.astimezone(UTC)), []).append((sub, slot))
+        rows = []
+        for (channel, _), members in slots.items():
+            row = self._plan(channel, members, now, created_at)
             if row is not None:
                 rows.append(row)
         return rows
@@ -95,68 +143,97 @@ class DigestPlanner:
                     continue
         return min(times) if times else None
 
-    def _plan(self, sub: SubscriptionCreated, now: datetime, created_at: float) -> DeliveryRecord | None:
-        sched = DigestSchedule.parse(sub.digest or "")
-        slot = sched.last_slot(now)
-        if slot < sub.at:
-            return None  # the first slot after subscribing has not come yet
-        key = digest_id(sub.id, slot)
-        if self.store.delivery_status(key, sub.channel) is not None:
+    def _plan(
+        self, channel: str, members: list[tuple[SubscriptionCreated, datetime]], now: datetime, created_at: float
+    ) -> DeliveryRecord | None:
+        slot = members[0][1]  # (in the zone of the channel's first such subscription)
+        key = digest_id(channel, slot)
+        if self.store.delivery_status(key, channel) is not None:
             return None  # planned already (by us or another process): its row decides
         state = self.control.refresh()
-        earlier = self._previous(sub, slot)
-        legacy = state.digests.get(sub.id)  # digests recorded by versions that kept them outside the ledger
-        if legacy is not None and legacy.slot >= slot:
+        spans = []
+        for sub, _ in members:
+            if self.store.delivery_status(subscription_digest_id(sub.id, slot), channel) is not None:
+                continue  # this slot of it was planned on its own by a version before merged digests
+            legacy = state.digests.get(sub.id)  # digests recorded by versions that kept them outside the ledger
+            if legacy is not None and legacy.slot >= slot:
+                continue
+            earlier = self._previous(sub, slot)
+            after = state.created_at_position.get(sub.id, 0)
+            since = None
+            if earlier is not None:
+                after, since = earlier.through_position, earlier.slot
+            if legacy is not None and legacy.through_position > after:
+                after, since = legacy.through_position, legacy.slot
+            spans.append(_Span(sub, after, since))
+        if not spans:
             return None
-        after = state.created_at_position.get(sub.id, 0)
-        since = None
-        if earlier is not None:
-            after, since = earlier.through_position, earlier.slot
-        if legacy is not None and legacy.through_position > after:
-            after, since = legacy.through_position, legacy.slot
         through = self.store.head()
-        detections, silenced, folded, withdrawn, earlier_gone = self._detections(sub, after, through, now)
-        zone = ZoneInfo(sched.zone)
+        detections, silenced, folded, withdrawn, earlier_gone, via = self._detections(spans, through, now)
+        zone = ZoneInfo(str(slot.tzinfo))
+        sinces = [s.since for s in spans]
+        since = None if None in sinces else min(x for x in sinces if x is not None)
         digest = Digest(
             id=key,
-            subscription_id=sub.id,
-            channel=sub.channel,
+            subscription_id=spans[0].sub.id,
+            subscriptions=tuple(s.sub.id for s in spans),
+            channel=channel,
             slot=slot,
             since=since.astimezone(zone) if since else None,
-            after_position=after,
+            after_position=min(s.after for s in spans),
             through_position=through,
             detections=tuple(detections),
             silenced=silenced,
             folded=folded,
             withdrawn=withdrawn,
             withdrawn_earlier=earlier_gone,
+            via=via if len(spans) > 1 else {},
         )
-        log.info("digest %s -> %s due: %d alert(s)", key, sub.channel, len(detections))
+        log.info("digest %s -> %s due: %d alert(s)", key, channel, len(detections))
         return DeliveryRecord(
             key,
-            sub.channel,
+            channel,
             kind=DIGEST_KIND,
             payload=digest.to_payload(),
-            thread_key=digest_thread(sub.id),
+            thread_key=channel_digest_thread(channel),
             seq=through,
             created_at=created_at,
         )
 
-    def _previous(self, sub: SubscriptionCreated, slot: datetime) -> Digest | None:
-        """The latest digest of `sub` before `slot` in the ledger, whatever its delivery status."""
-        best: Digest | None = None
-        for row in self.store.deliveries(channel=sub.channel, thread_key=digest_thread(sub.id)):
+    def _digests_of(self, channel: str, subscription_ids: set[str]) -> list[tuple[DeliveryRecord, Digest]]:
+        """The channel's digests in the ledger that listed any of `subscription_ids` (merged or, from versions
+        before, a subscription's own)."""
+        rows = [*self.store.deliveries(channel=channel, thread_key=channel_digest_thread(channel))]
+        for sid in sorted(subscription_ids):
+            rows += self.store.deliveries(channel=channel, thread_key=digest_thread(sid))
+        out = []
+        for row in rows:
             try:
                 d = Digest.from_payload(row.payload)
             except ValueError:
                 continue
-            if d is not None and d.slot < slot and (best is None or d.slot > best.slot):
+            if d is not None and subscription_ids & set(d.subscription_ids):
+                out.append((row, d))
+        return out
+
+    def _previous(self, sub: SubscriptionCreated, slot: datetime) -> Digest | None:
+        """The latest digest listing `sub` before `slot` in the ledger, whatever its delivery status."""
+        best: Digest | None = None
+        for _, d in self._digests_of(sub.channel, {sub.id}):
+            if d.slot < slot and (best is None or d.slot > best.slot):
                 best = d
         return best
 
     def _detections(
-        self, sub: SubscriptionCreated, after: int, through: int, now: datetime
-    ) -> tuple[list[Detection], int, dict[str, tuple[str, ...]], int, tuple[tuple[str, str, str], ...]]:
+        self, spans: list[_Span], through: int, now: datetime
+    ) -> tuple[
+        list[Detection],
+        int,
+        dict[str, tuple[str, ...]],
+        int,
+        tuple[tuple[str, str, str], ...],
+        dict[str, tuple[str, ...]],
+    ]:
         """The matching detections not silenced, one per story (`story_of`: the story its channels' threads
         follow): the newest that still stands stands for the earlier ones of its story (a follow-up after its first
         alert, a revision after what it revised), whose ids it lists in `folded`, so a digest never lists one story
@@ -167,8 +244,11 @@ class DigestPlanner:
         before that, now), as it does for a channel that takes each alert as it comes, not when the digest is made
         (outside trial 26, F2). Sorted by severity, then time;
         also returns how many were silenced, how many withdrawn, and the alerts an earlier digest told of that were
-        withdrawn since (id, what its line said, why)."""
-        routing = as_subscription(sub).model_copy(update={"digest": None})
+        withdrawn since (id, what its line said, why), and, per listed alert, the labels of the subscriptions
+        (`spans`: each matches what follows its own previous digest) it came under, the folded ones' too."""
+        channel = spans[0].sub.channel
+        routings = [(s, as_subscription(s.sub).model_copy(update={"digest": None})) for s in spans]
+        came_under: dict[str, list[str]] = {}  # alert id -> the subscriptions it matched
         silences = self.control.silences(include_ended=True)  # (each with its early end, if it was ended early)
         stories: dict[str, list[Detection]] = {}  # story -> its alerts that stand, in log order
         told: dict[str, list[str]] = {}  # story -> the ids of its alerts, in log order
@@ -176,7 +256,7 @@ class DigestPlanner:
         gone_ids: set[str] = set()
         gone_before: dict[str, str] = {}  # alert id -> why: withdrawn now, raised before `after`
         silenced = withdrawn = 0
-        position = after
+        position = min(s.after for s in spans)
         types = {EventType.DETECTION.value, EventType.RETRACTION.value}
         while position < through:
             got = self.store.read(position, types=types, limit=1000)
@@ -198,9 +278,14 @@ class DigestPlanner:
                     det = Detection.model_validate(se.event.payload)
                 except ValidationError:
                     continue  # the dispatcher's intake dead-letters these
-                if not matches(routing, det, self.spellings):
+                under = [
+                    subscription_label(s.sub)
+                    for s, routing in routings
+                    if se.position > s.after and matches(routing, det, self.spellings)
+                ]
+                if not under:
                     continue
-                if silenced_by(det, sub.channel, silences, se.event.received_at or now) is not None:
+                if silenced_by(det, channel, silences, se.event.received_at or now) is not None:
                     silenced += 1
                     continue
                 story = self.story_of(se.position, det) if self.story_of else thread_key(det.rule, det.group)
@@ -213,6 +298,7 @@ class DigestPlanner:
                 else:
                     standing.append(listed)
                 told.setdefault(story, []).append(det.id)
+                came_under[det.id] = under
                 story_of_id[det.id] = story
             position = got[-1].position
         # A story's state: its newest alert that stands, in event time (a late report's revision of an earlier alert
@@ -224,21 +310,19 @@ class DigestPlanner:
             kept = tuple(dict.fromkeys(i for i in told.get(story, ()) if i != shown.id and i not in gone_ids))
             if kept:
                 folded[shown.id] = kept
-        said = self._told_before(sub, set(gone_before)) if gone_before else {}
+        via = {
+            shown.id: tuple(dict.fromkeys(x for i in told.get(story, ()) for x in came_under.get(i, ())))
+            for story, shown in latest.items()
+        }
+        said = self._told_before(channel, {s.sub.id for s in spans}, set(gone_before)) if gone_before else {}
         earlier = tuple((i, said[i], gone_before[i]) for i in gone_before if i in said)
-        return out, silenced, folded, withdrawn, earlier
+        return out, silenced, folded, withdrawn, earlier, via
 
-    def _told_before(self, sub: SubscriptionCreated, ids: set[str]) -> dict[str, str]:
-        """Of `ids`, those an earlier digest of `sub` sent to its channel told of -> what its line said of them."""
+    def _told_before(self, channel: str, subscription_ids: set[str], ids: set[str]) -> dict[str, str]:
+        """Of `ids`, those an earlier digest of the subscriptions sent to `channel` told of -> what its line said."""
         told: dict[str, str] = {}
-        for row in self.store.deliveries(channel=sub.channel, thread_key=digest_thread(sub.id)):
+        for row, d in self._digests_of(channel, subscription_ids):
             if row.status != "sent":
-                continue
-            try:
-                d = Digest.from_payload(row.payload)
-            except ValueError:
-                continue
-            if d is None:
                 continue
             for det in d.detections:
                 what = f"{det.title or det.rule} ({det.rule})"

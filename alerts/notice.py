@@ -866,6 +866,11 @@ class DigestLine:
     # marked as `alerts list` marks it (outside trial 64, LOW-4: the summary's line showed the time unmarked, where the
     # alert's message said "(dated in the future: counted when received)").
     ahead: bool = False
+    # A digest merging several of the channel's subscriptions: the ones this alert came under (their labels).
+    via: tuple[str, ...] = ()
+    # Who acknowledged the alert (in Slack, before the digest went out): the line says so, as its own message does.
+    acknowledged: AlertAcknowledged | None = None
+    acknowledged_when: str = ""  # its time, in the text the line's time is in (a channel's zone)
 
     def text(self) -> str:
         """The plain line (console, file, email): not escaped."""
@@ -877,7 +882,19 @@ class DigestLine:
             + self.source_text()
             + f" · alert {self.alert_id}"
             + self.earlier_text()
+            + self.via_text()
+            + self.acknowledged_text()
         )
+
+    def via_text(self) -> str:
+        return f" · via {' + '.join(_one_line(x) for x in self.via)}" if self.via else ""
+
+    def acknowledged_text(self) -> str:
+        """ " · acknowledged by WHO at WHEN" ("" when not acknowledged)."""
+        ack = self.acknowledged
+        if ack is None:
+            return ""
+        return f" · acknowledged by {_one_line(ack.by.label())} at {self.acknowledged_when or utc_text(ack.at)}"
 
     def source_text(self) -> str:
         """ " · SOURCE URL" ("" when there is neither)."""
@@ -888,6 +905,13 @@ class DigestLine:
         return f" · after {_counted(self.earlier, 'earlier alert')} of this story" if self.earlier else ""
 
 
+def _ack_json(ack: AlertAcknowledged | None) -> dict[str, Any]:
+    """A digest line's acknowledgement for the file and webhook channels ({} when none)."""
+    if ack is None:
+        return {}
+    return {"acknowledged": {"by": ack.by.label(), "user": ack.by.user, "at": ack.at.isoformat()}}
+
+
 def _one_line(text: str) -> str:
     """`text` with every run of whitespace (newlines among them) made one space."""
     return " ".join(text.split())
@@ -895,9 +919,10 @@ def _one_line(text: str) -> str:
 
 @dataclass(frozen=True)
 class Digest:
-    """One digest message for one subscription's channel: the alerts raised in log positions (after, through],
-    fixed when its slot came and kept in the delivery ledger (kind `digest`), so every attempt, every process
-    and a redelivery send the same list. `id` is its delivery key: deterministic (subscription + slot)."""
+    """One digest message for a channel and slot (its digest subscriptions of that slot merged): the alerts raised
+    in log positions (after, through], fixed when its slot came and kept in the delivery ledger (kind `digest`), so
+    every attempt, every process and a redelivery send the same list. `id` is its delivery key: deterministic
+    (channel + slot)."""
 
     id: str
     subscription_id: str
@@ -921,6 +946,18 @@ class Digest:
     # A digest's: alerts an earlier digest of its subscription told of, withdrawn since, as (alert id, what it said,
     # why it was withdrawn), so the desk reading digests alone hears of it (outside trial 26, F1).
     withdrawn_earlier: tuple[tuple[str, str, str], ...] = ()
+    # A channel's digest of one slot lists the alerts of all its digest subscriptions of that slot once: their ids
+    # (empty in digests planned before: `subscription_id` alone), and per listed alert the labels of those it came
+    # under (only when it merges several).
+    subscriptions: tuple[str, ...] = ()
+    via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Listed alert id -> its acknowledgement, filled in as the digest is sent (not planned: the ledger keeps the plan).
+    acks: Mapping[str, AlertAcknowledged] = field(default_factory=dict)
+
+    @property
+    def subscription_ids(self) -> tuple[str, ...]:
+        """The subscriptions whose alerts the digest lists."""
+        return self.subscriptions or (self.subscription_id,)
 
     def alert_ids(self) -> tuple[str, ...]:
         """Every alert the digest tells of: those it lists and the earlier ones of their stories."""
@@ -996,6 +1033,9 @@ class Digest:
                     fired_at=d.fired_at,
                     first_seen=first_seen,
                     ahead=ahead,
+                    via=tuple(self.via.get(d.id, ())),
+                    acknowledged=(ack := self.acks.get(d.id)),
+                    acknowledged_when=time_text(ack.at) if ack else "",
                 )
             )
         return out
@@ -1009,6 +1049,7 @@ class Digest:
         return {
             "id": self.id,
             "subscription": self.subscription_id,
+            **({"subscriptions": list(self.subscriptions)} if len(self.subscriptions) > 1 else {}),
             "channel": self.channel,
             "slot": self.slot.isoformat(),
             "since": self.since.isoformat() if self.since else None,
@@ -1020,6 +1061,8 @@ class Digest:
                     "severity": d.severity,
                     "earlier": list(self.folded.get(d.id, ())),
                     **_report_json(cited(d)),
+                    **({"via": list(self.via[d.id])} if self.via.get(d.id) else {}),
+                    **_ack_json(self.acks.get(d.id)),
                 }
                 for d in self.detections
             ],
@@ -1053,6 +1096,8 @@ class Digest:
                 "detections": [d.model_dump(mode="json") for d in self.detections],
                 "silenced": self.silenced,
                 "folded": {k: list(v) for k, v in self.folded.items()},
+                **({"subscriptions": list(self.subscriptions)} if self.subscriptions else {}),
+                **({"via": {k: list(v) for k, v in self.via.items()}} if self.via else {}),
                 **self._throttle_json(),
             }
         }
@@ -1086,6 +1131,8 @@ class Digest:
                     (str(x["id"]), str(x.get("title") or ""), str(x.get("reason") or ""))
                     for x in d.get("withdrawn_earlier") or ()
                 ),
+                subscriptions=tuple(map(str, d.get("subscriptions") or ())),
+                via={str(k): tuple(map(str, v)) for k, v in (d.get("via") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

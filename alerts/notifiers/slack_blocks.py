@@ -986,8 +986,23 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
         text += f" · {inert(fit(one_line(entry.source), MAX_LABEL))}"
     text += f" · {words.text('digest_alert')} `{inert(fit(one_line(entry.alert_id), 64))}`"
     if entry.earlier and words.language != ENGLISH.language:
-        return text + words.text("digest_earlier", count=words.count(entry.earlier, "earlier_alert"))
-    return text + escape(entry.earlier_text())
+        text += words.text("digest_earlier", count=words.count(entry.earlier, "earlier_alert"))
+    else:
+        text += escape(entry.earlier_text())
+    if entry.via:  # a digest merging the channel's subscriptions of its slot: the ones it came under
+        text += words.text("digest_via", labels=" + ".join(inert(fit(one_line(x), 60)) for x in entry.via[:3]))
+    if (
+        entry.acknowledged is not None
+    ):  # as the alert's own message says it (acknowledged in Slack before this went out)
+        from watchfloor.alerts.slackapp.commands import who  # not at import: the app's modules import us
+
+        ack = entry.acknowledged
+        # (a name typed on the CLI may be any length: cut, so the line stays within its section)
+        by = ack.by.model_copy(
+            update={"name": (ack.by.name or "")[:80] or None, "user": (ack.by.user or "")[:80] or None}
+        )
+        text += " · " + words.text("acknowledged", who=who(by), when=when_text(ack.at))
+    return text
 
 
 def _sections_of(lines: list[str]) -> list[dict[str, Any]]:

@@ -171,6 +171,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_title": "watchfloor digest · {count}{stories} · {when}",
         "digest_stories": " in {count}",
         "digest_earlier": " · after {count} of this story",
+        "digest_via": " · via {labels}",
         "digest_withdrawn_since": "Withdrawn since an earlier digest: {what} · alert {id} · {why}",
     },
     "ru": {
@@ -308,6 +309,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_title": "Сводка watchfloor · {count}{stories} · {when}",
         "digest_stories": " в {count}",
         "digest_earlier": " · после {count} этого сюжета",
+        "digest_via": " · по подпискам: {labels}",
         "digest_withdrawn_since": "Отозвано после прошлой сводки: {what} · оповещение {id} · {why}",
     },
 }

@@ -15,14 +15,15 @@ import pytest
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import RETRY, lines, slack
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.digest import digest_id
+from watchfloor.alerts.digest import digest_id, digest_thread, subscription_digest_id
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog, Digest, Notice
 from watchfloor.alerts.notifiers.base import Notifier
 from watchfloor.alerts.notifiers.file import FileNotifier
 from watchfloor.alerts.notifiers.slack_blocks import digest_blocks
-from watchfloor.schemas.control import Actor, ControlType, DigestSent
+from watchfloor.schemas.control import Actor, ControlType, DigestSchedule, DigestSent
 from watchfloor.schemas.events import Detection, Event, Retraction, detection_event, retraction_event
+from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.stores.memory import MemoryStore
 
 pytestmark = pytest.mark.functional
@@ -129,7 +130,7 @@ def test_digest_schedule_and_contents() -> None:
     sent = [DigestSent.model_validate(se.event.payload) for se in store.read(0, types={ControlType.DIGEST_SENT.value})]
     assert [(x.alert_ids, x.detail) for x in sent] == [(("d1", "d4"), "kept 1"), (("d5",), "kept 2")]
     assert [store.delivery_status(x.id, "desk") for x in sent] == ["sent", "sent"]
-    assert sent[0].id == digest_id(first.subscription_id, first.slot)  # subscription + slot
+    assert sent[0].id == digest_id("desk", first.slot)  # channel + slot
 
 
 def test_subscribing_after_todays_slot_waits_for_tomorrow() -> None:
@@ -308,14 +309,13 @@ def test_an_alert_withdrawn_before_the_digest_is_not_listed_and_its_story_is_tol
     store.append([detection_event(first), detection_event(confirmed), detection_event(other)])
     store.append([detection_event(revised), *map(retraction_event, withdraw)])
     clock.now = MONDAY_7 + timedelta(hours=1)
-    assert d.cycle().tally.digests == 2
-    troops = next(g for g in inbox.got if any(x.rule == "troops" for x in g.detections))
-    treaty = next(g for g in inbox.got if g is not troops)
+    assert d.cycle().tally.digests == 1  # the channel's two subscriptions of one slot: one digest
+    (troops,) = inbox.got
+    # the treaty story was revised, then the revision withdrawn: nothing of it stands
     assert [(x.id, x.severity) for x in troops.detections] == [("d1", "medium")] and troops.folded == {}
-    assert troops.withdrawn == 1 and troops.left_out() == "1 withdrawn before this digest: not listed"
-    assert treaty.detections == () and treaty.withdrawn == 1  # revised, then the revision withdrawn: nothing stands
+    assert troops.withdrawn == 2 and troops.left_out() == "2 withdrawn before this digest: not listed"
     again = Digest.from_payload(troops.to_payload())  # what a later attempt sends
-    assert again is not None and again.withdrawn == 1 and again.to_json()["withdrawn"] == 1
+    assert again is not None and again.withdrawn == 2 and again.to_json()["withdrawn"] == 2
 
 
 def test_a_silence_holds_back_what_was_raised_while_it_was_in_force_not_what_it_is_in_force_for_at_the_digest() -> None:
@@ -398,3 +398,146 @@ def test_a_withdrawal_since_an_earlier_digest_is_said_in_russian_with_its_reason
     english = digest_blocks(digest)[-2]["text"]["text"]
     assert english.startswith(":wastebasket: Withdrawn since an earlier digest") and "edited item https" in english
     assert "Отозвано" not in english
+
+
+def test_two_digest_subscriptions_of_a_channel_and_slot_make_one_digest_listing_each_alert_once() -> None:
+    # Outside trial 69, M3a: a daily digest of tag `sanctions` and a daily digest of every `high` alert, both to #desk
+    # at one time, listed an alert both matched twice (in two messages of the slot). Now one digest per channel and
+    # slot, under one key whoever plans it, each alert once, saying which subscriptions it came under.
+    store, clock, control, inbox, d = setup()  # treaty-ratified at high and above, daily 08:00 Europe/London
+    control.subscribe("desk", tags=["sanctions"], digest="daily 08:00 UTC", by=ALICE)  # the same instant in November
+    both = det(1).model_copy(update={"tags": ("sanctions",)})
+    store.append(
+        [
+            detection_event(both),
+            detection_event(det(2, rule="oil-cap", severity="low").model_copy(update={"tags": ("sanctions",)})),
+        ]
+    )
+    store.append([detection_event(det(3, party="PRK"))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    assert dispatcher(store, clock, {"desk": inbox}).cycle().tally.digests == 0  # another process: still once
+    (got,) = inbox.got
+    assert got.id == digest_id("desk", got.slot) and len(got.subscription_ids) == 2
+    assert [x.id for x in got.detections] == ["d1", "d3", "d2"]  # once each, by severity then time
+    by_id = {e.alert_id: e for e in got.entries()}
+    assert by_id["d1"].via == ("rule treaty-ratified high and above", "tag sanctions")
+    assert by_id["d3"].via == ("rule treaty-ratified high and above",)
+    assert got.lines()[2].endswith(" · via tag sanctions")
+    assert "via tag sanctions" in json.dumps(digest_blocks(got))
+    filed = got.to_json()  # the file and webhook channels' record
+    assert filed["subscriptions"] == list(got.subscription_ids) and filed["alerts"][0]["via"] == list(by_id["d1"].via)
+    # The next slot: each subscription takes up after this digest, not from its creation again.
+    store.append([detection_event(det(4).model_copy(update={"tags": ("sanctions",)}))])
+    clock.advance(24 * 3600)
+    assert d.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[1].detections] == ["d4"] and inbox.got[1].since == got.slot
+
+
+def test_digest_subscriptions_of_a_channel_at_two_times_are_two_slots_each_listing_the_alert() -> None:
+    # Different schedules are different messages the desk asked for (the morning and the evening read): each lists
+    # what is new since its own previous one, so an alert matched by both is in both.
+    store, clock, control, inbox, d = setup()  # daily 08:00 Europe/London
+    control.subscribe("desk", rules=["*"], digest="daily 20:00 UTC", by=ALICE)
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    clock.now = MONDAY_7 + timedelta(hours=13)
+    assert d.cycle().tally.digests == 1
+    assert [[x.id for x in g.detections] for g in inbox.got] == [["d1"], ["d1"]]
+    assert len({g.id for g in inbox.got}) == 2 and all(not g.via for g in inbox.got)  # one subscription each
+
+
+def test_a_subscription_added_after_a_digest_of_its_slot_takes_up_from_its_own_creation() -> None:
+    store, clock, control, inbox, d = setup()
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1
+    clock.advance(3600)
+    control.subscribe("desk", rules=["oil-cap"], digest="daily 08:00 Europe/London", by=ALICE)
+    store.append([detection_event(det(2, rule="oil-cap")), detection_event(det(3))])
+    clock.advance(23 * 3600)
+    assert d.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[1].detections] == ["d2", "d3"] and inbox.got[1].since is None
+
+
+def test_an_alert_acknowledged_before_its_digest_goes_out_is_shown_acknowledged(
+    slack_server: FakeSlack, tmp_path: Path
+) -> None:
+    # Outside trial 69, M3b: the digest line of an alert acknowledged in Slack did not say so, as its message does.
+    slack_server.channels = {"#dprk-russia"}
+    store, clock, control, inbox, _ = setup()
+    archive = tmp_path / "digests.jsonl"
+    notifiers: dict[str, Notifier] = {
+        "desk": inbox,
+        "slack": slack(slack_server, name="slack"),
+        "file": FileNotifier("file", archive),
+    }
+    for channel in ("slack", "file"):
+        control.subscribe(channel, rules=["*"], digest="daily 08:00 Europe/London", by=ALICE)
+    d = dispatcher(store, clock, notifiers)
+    store.append([detection_event(det(1)), detection_event(det(2, party="PRK"))])
+    clock.now = MONDAY_7 + timedelta(minutes=30)
+    control.acknowledge("d1", by=ALICE, channel="slack")
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 3
+    (got,) = inbox.got
+    acked, plain = got.lines()
+    assert acked.endswith(" · acknowledged by alice (via slack) at 2024-11-04 07:30 UTC")
+    assert "acknowledged" not in plain
+    (msg,) = slack_server.messages
+    lines = json.dumps(msg["blocks"])
+    assert "Acknowledged by <@U0ALICE> at <!date^1730705400^" in lines and lines.count("Acknowledged") == 1
+    (record,) = [json.loads(x)["digest"] for x in archive.read_text().splitlines()]
+    assert [a.get("acknowledged", {}).get("by") for a in record["alerts"]] == ["alice (via slack)", None]
+
+
+def test_a_first_digest_lists_what_came_after_its_subscription_not_the_stores_backlog() -> None:
+    # docs/slack.md, "What the first digest covers": from the subscription's creation (by log position), not the store's
+    # start; the first slot is the first scheduled time after subscribing.
+    store, clock, control, inbox, d = setup()
+    store.append([detection_event(det(1, rule="oil-cap"))])  # before the subscription: not listed
+    clock.now = MONDAY_7 + timedelta(hours=1, minutes=30)  # 08:30: after today's slot
+    control.subscribe("desk", rules=["oil-cap"], digest="daily 08:00 Europe/London", by=ALICE)
+    store.append([detection_event(det(2, rule="oil-cap", party="PRK"))])
+    assert d.cycle().tally.digests == 1  # today's 08:00 of the channel's other subscription (late, at 08:30) ...
+    assert len(inbox.got[0].subscription_ids) == 1 and inbox.got[0].detections == ()  # ... without the new one
+    clock.advance(24 * 3600)
+    assert d.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[-1].detections] == ["d2"]
+
+
+def test_a_slot_an_older_version_planned_under_the_subscriptions_key_is_not_planned_again() -> None:
+    # Before digests were merged per channel their key was subscription + slot: a store upgraded with such a row
+    # outstanding sends it once, plans no second digest of that slot, and the next one takes up after it.
+    store, clock, control, inbox, d = setup()
+    [sub] = control.subscriptions("desk")
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    slot = DigestSchedule.parse(sub.digest or "").last_slot(clock.now)
+    old = Digest(
+        id=subscription_digest_id(sub.id, slot),
+        subscription_id=sub.id,
+        channel="desk",
+        slot=slot,
+        since=None,
+        after_position=0,
+        through_position=store.head(),
+        detections=(det(1),),
+    )
+    row = DeliveryRecord(
+        old.id,
+        "desk",
+        kind="digest",
+        payload=old.to_payload(),
+        thread_key=digest_thread(sub.id),
+        seq=store.head(),
+        created_at=clock.now.timestamp(),
+    )
+    assert store.enqueue([row]) == 1
+    assert d.cycle().tally.digests == 1 and [g.id for g in inbox.got] == [old.id]
+    assert digest_rows(store) == [old.id]
+    store.append([detection_event(det(2, party="PRK"))])
+    clock.advance(24 * 3600)
+    assert d.cycle().tally.digests == 1
+    assert [x.id for x in inbox.got[1].detections] == ["d2"] and inbox.got[1].id == digest_id("desk", inbox.got[1].slot)

@@ -10,11 +10,15 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from typer.testing import CliRunner
 
@@ -78,6 +82,61 @@ def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() ->
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode is not None
+
+
+def control(port: int, action: str, query: str = "", verb: str = "POST") -> tuple[int, dict[str, Any]]:
+    """What a shell's `curl -X POST 'http://127.0.0.1:PORT/_control/ACTION?QUERY'` gets: (status, JSON body)."""
+    url = f"http://127.0.0.1:{port}/_control/{action}" + (f"?{query}" if query else "")
+    req = urllib.request.Request(url, method=verb, data=b"" if verb == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_the_standalone_server_is_made_to_fail_from_outside_through_its_control_endpoint() -> None:
+    # Outside trial 69, M4: an operator running the server for a trial could not make it fail (only the in-process
+    # tests could, with fail_next / slow_next), so a Slack outage could not be rehearsed against it.
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fixtures.slack_server", "--port", str(port), "--channel", "#desk"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        read_until(proc, "Ctrl-C")
+        client = WebClient(token=DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry_handlers=[])
+        status, said = control(port, "fail_next", "method=chat.postMessage&status=500&times=2")
+        assert status == 200 and said["pending"] == {"chat.postMessage": {"fail": 2}}
+        for _ in range(2):
+            with pytest.raises(SlackApiError) as failed:
+                client.chat_postMessage(channel="#desk", text="into the outage")
+            assert failed.value.response.status_code == 500
+        assert client.chat_postMessage(channel="#desk", text="after the outage")["ok"] is True
+        status, said = control(port, "fail_next", "method=chat.postMessage&status=429&retry_after=7")
+        with pytest.raises(SlackApiError) as limited:
+            client.chat_postMessage(channel="#desk", text="rate limited")
+        assert limited.value.response.status_code == 429 and limited.value.response.headers["Retry-After"] == "7"
+        control(port, "fail_next", "method=chat.postMessage&status=200&error=channel_not_found")
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            client.chat_postMessage(channel="#desk", text="gone")
+        # A bad parameter is refused naming it, and nothing is queued.
+        status, said = control(port, "fail_next", "method=chat.postMessage&times=two")
+        assert (status, said["error"]) == (400, "times: a whole number, not 'two'")
+        status, said = control(port, "fail_next", "status=500")
+        assert status == 400 and said["error"].startswith("method: ")
+        status, said = control(port, "fail_now", "method=chat.postMessage")
+        assert status == 404 and "/_control/fail_next" in said["error"]
+        control(port, "slow_next", "method=chat.postMessage&seconds=30")
+        assert control(port, "", verb="GET") == (200, {"ok": True, "pending": {"chat.postMessage": {"slow": 1}}})
+        assert control(port, "clear") == (200, {"ok": True, "pending": {}})
+        assert client.chat_postMessage(channel="#desk", text="at once")["ok"] is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_send_command_signs_a_slash_command_as_slack_does() -> None:

@@ -1,7 +1,8 @@
 """Digests, never twice across processes: `run --once` and `notify --once` processes racing on one store (SQLite
-and PostgreSQL) send each subscription's digest once, through a Slack server that fails and answers past the
-client timeout, and to a file; the digest lists the alerts since the subscription was made. Counted at the local
-Slack-compatible server (by the digest key in the messages' metadata) and in the file.
+and PostgreSQL) send each channel's digest of a slot once (#desk has two overlapping digest subscriptions: one
+digest listing each alert once), through a Slack server that fails and answers past the client timeout, and to a
+file; the digest lists the alerts since the subscription was made. Counted at the local Slack-compatible server (by
+the digest key in the messages' metadata) and in the file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from tests.fixtures.slack_server import FakeSlack
 from tests.integration.test_delivery_processes import add_round, finish, flush, spawn, write_config
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.notice import Digest
 from watchfloor.schemas.control import Actor
 from watchfloor.stream_processors.stores import open_store
 
@@ -35,6 +37,8 @@ def subscribe_digests(store_url: str) -> dict[str, str]:
     try:
         control = ControlLog(st, now=lambda: now - timedelta(days=2))
         subs = [control.subscribe(ch, digest=spec, by=ALICE)[0] for ch in ("desk", "archive")]
+        # An overlapping second digest subscription of #desk at the same slot: still one digest there, each alert once.
+        control.subscribe("desk", digest=spec, min_severity="high", by=ALICE)
     finally:
         st.close()
     return {s.id: s.channel for s in subs}
@@ -71,6 +75,9 @@ def _race(tmp_path: Path, store_url: str, server: FakeSlack) -> None:
     finally:
         st.close()
     assert sorted((r.channel, r.status) for r in rows) == [("archive", "sent"), ("desk", "sent")]
+    desk = Digest.from_payload(next(r for r in rows if r.channel == "desk").payload)
+    assert desk is not None and len(desk.subscription_ids) == 2
+    assert sorted(desk.alert_ids()) == sorted(keys)  # each alert once, though both subscriptions match it
 
 
 def test_four_processes_send_each_digest_once_sqlite(tmp_path: Path, slack_server: FakeSlack) -> None:
