@@ -121,7 +121,8 @@ def test_a_russian_channel_words_its_messages_in_russian(slack_server: FakeSlack
         (UNSUBSCRIBE_ACTION, "Отписаться"),
     ]
     answer = said(reply)
-    assert "*Обновление* · :red_circle: КРИТИЧЕСКАЯ (подтверждено, раньше СРЕДНЯЯ) · 2 сообщения из 1 источника" in answer
+    severity = ":red_circle: КРИТИЧЕСКАЯ (подтверждено, раньше СРЕДНЯЯ)"
+    assert f"*Обновление* · {severity} · 2 сообщения из 1 источника" in answer
     assert "*Новые сообщения* (1)" in answer
     assert reply["text"] == "Обновление: [КРИТИЧЕСКАЯ] Военнопленные вернулись домой (pow-returned)"
     # what the articles and rules said is quoted as written; none of the English wording is left
