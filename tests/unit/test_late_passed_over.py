@@ -1,0 +1,126 @@
+"""A document beyond the lateness is dead-lettered only when a detection reads it (Engine.late_reports): one that no
+detection reads is passed over (PassedOver), counted but not written, so a backfill's letters do not drown the ones
+that can change an alert (outside trial 67, MED-4). A date in the future stays a dead letter whatever it says."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from watchfloor.schemas.events import EDITION_MARK, DeadLetter, PassedOver
+from watchfloor.schemas.inputs import CheckedInput, check_document
+from watchfloor.stream_processors.engine import Engine
+from watchfloor.stream_processors.processing import EngineTally
+
+from .engine_helpers import T0, doc, engine_for
+
+PACK = """\
+version: 1
+name: test-late-passed-over
+settings: {lateness: 12h}
+entities:
+  ALPHA: {name: Alphaland, kind: country, aliases: [Alphaland]}
+signals:
+  border_closed:
+    match: {all: [{any: [closed, "shut*"]}, border]}
+    near: 6
+    capture:
+      country: {entities: [ALPHA]}
+  weather:
+    match: {any: [storm]}
+  rumour:
+    match: {any: [curfew]}
+detections:
+  - id: closure
+    title: "{country} closed its border"
+    severity: low
+    pattern: {any: border_closed}
+    group_by: [country]
+    realert: 6h
+  - id: curfew-reported
+    title: "curfew reported"
+    severity: low
+    pattern: {any: {signal: rumour, modality: asserted}}
+    realert: 6h
+"""
+
+
+def engine(tmp_path: Path) -> Engine:
+    pack = tmp_path / "late.yaml"
+    pack.write_text(PACK, encoding="utf-8")
+    return engine_for(str(pack))
+
+
+def late_outputs(eng: Engine, text: str, doc_id: str, *, origin: str | None = "inbox/a.jsonl") -> list[object]:
+    """The outputs of a document two days behind a newer one of the same origin-less or named stream."""
+    state = eng.initial_state()
+    state, _ = eng.process_document(state, doc("Markets rose.", at=100, doc_id="new"))
+    if origin is not None:  # a named origin's watermark moves at the caught-up mark: a stream's is its newest time
+        assert state["wm"] is not None
+    _state, outs = eng.process_document(state, doc(text, at=52, doc_id=doc_id), origin=origin, line=7)
+    return list(outs)
+
+
+def test_a_late_document_no_detection_reads_is_passed_over_not_dead_lettered(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    for text, why in [
+        ("Markets fell.", "no signal at all"),
+        ("A storm hit the coast.", "a signal no detection uses"),
+        ("The border was shut overnight.", "no country: the group it would join is unknown"),
+        ("Officials denied a curfew was imposed.", "a modality the detection does not take"),
+    ]:
+        outs = late_outputs(eng, text, "old")
+        assert not [o for o in outs if isinstance(o, DeadLetter)], why
+        assert [o for o in outs if isinstance(o, PassedOver)] == [PassedOver("inbox/a.jsonl", "old")], why
+
+
+def test_a_late_document_a_detection_reads_is_still_dead_lettered_with_its_place(tmp_path: Path) -> None:
+    outs = late_outputs(engine(tmp_path), "Alphaland shut the border.", "old")
+    [letter] = [o for o in outs if isinstance(o, DeadLetter)]
+    assert letter.reason.startswith("late: document old ") and (letter.origin, letter.line) == ("inbox/a.jsonl", 7)
+    assert letter.stage == "event-time"
+    assert not [o for o in outs if isinstance(o, PassedOver)]
+
+
+def test_a_future_date_stays_a_dead_letter_whatever_it_says(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    state = eng.initial_state()
+    typo = doc("Markets fell.", at=24 * 365 * 74, doc_id="2099")  # the "2099" case: no signal either
+    _state, outs = eng.process_document(state, typo, origin="inbox/a.jsonl", received_at=T0, line=3)
+    [letter] = [o for o in outs if isinstance(o, DeadLetter)]
+    assert letter.reason.startswith("dated in the future: document 2099 ")
+    assert not [o for o in outs if isinstance(o, PassedOver)]
+
+
+def test_a_late_edition_keeps_its_report_its_correction_may_withdraw(tmp_path: Path) -> None:
+    """An edition of a feed item with no signal can still withdraw what its item's earlier versions said
+    (corrections.py): a detection reads it, through the correction."""
+    eng = engine(tmp_path)
+    edition = f"item-1{EDITION_MARK}{'0' * 16}"
+    outs = late_outputs(eng, "Markets fell.", edition)
+    assert [o.reason.split(" (")[0] for o in outs if isinstance(o, DeadLetter)] == [f"late: document {edition}"]
+
+
+def test_a_checked_input_is_passed_over_as_its_document_is(tmp_path: Path) -> None:
+    """A backtest's checked inputs (Engine.process_input) are counted in the same unit as the live run's documents:
+    built or not (no rule can match), a late one no detection reads is passed over."""
+    eng = engine(tmp_path)
+    state = eng.initial_state()
+    state, _ = eng.process_document(state, doc("Markets rose.", at=100, doc_id="new"))
+
+    def checked(text: str) -> CheckedInput:
+        return check_document(
+            {
+                "type": "news.article",
+                "published_at": (T0 + timedelta(hours=52)).isoformat(),
+                "source": "W",
+                "title": text,
+            }
+        )
+
+    tally = EngineTally()
+    for text in ("Markets fell.", "A storm hit the coast.", "Alphaland shut the border."):
+        state, outs = eng.process_input(state, checked(text))
+        tally.count(outs)
+    assert tally.passed_over == {"": 2} and tally.late_passed_over == 2
+    assert [dl.reason.split(" ")[0] for dl in tally.late] == ["late:"]  # the one a detection reads
