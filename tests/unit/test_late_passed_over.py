@@ -7,10 +7,21 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from watchfloor.schemas.events import EDITION_MARK, DeadLetter, PassedOver
+from watchfloor.schemas.events import (
+    EDITION_MARK,
+    CaughtUp,
+    DeadLetter,
+    Document,
+    PassedOver,
+    caught_up_event,
+    document_event,
+)
 from watchfloor.schemas.inputs import CheckedInput, check_document
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.processing import EngineTally
+from watchfloor.stream_processors.replay import Logged, Replayable, replay
+from watchfloor.stream_processors.runner import EmbeddedRunner
+from watchfloor.stream_processors.stores.memory import MemoryStore
 
 from .engine_helpers import T0, doc, engine_for
 
@@ -124,3 +135,50 @@ def test_a_checked_input_is_passed_over_as_its_document_is(tmp_path: Path) -> No
         tally.count(outs)
     assert tally.passed_over == {"": 2} and tally.late_passed_over == 2
     assert [dl.reason.split(" ")[0] for dl in tally.late] == ["late:"]  # the one a detection reads
+
+
+def test_replay_in_log_order_passes_over_and_reports_what_the_live_run_did(tmp_path: Path) -> None:
+    """Replay == live: the embedded runner over a log with a backfill, `backtest --from-store --order log` of that log
+    (its events), and a file backtest in log order (checked inputs and event times with their origin, Logged) report
+    the same late documents and pass over as many."""
+    eng = engine(tmp_path)
+    at = T0 + timedelta(days=30)  # when they were received
+    new = [doc("Markets rose.", at=24 * 20 + h, doc_id=f"new-{h}") for h in range(2)]
+    texts = ["Markets fell.", "A storm hit the coast.", "Alphaland shut the border.", "The border was shut.", "Calm."]
+    old = [doc(text, at=24 * 2 + h, doc_id=f"old-{h}") for h, text in enumerate(texts)]
+    events = [document_event(d, origin="new.jsonl", received_at=at) for d in new]
+    events.append(caught_up_event(CaughtUp(at=at, origins=("new.jsonl",))))
+    events += [document_event(d, origin="old.jsonl", received_at=at) for d in old]
+    events.append(caught_up_event(CaughtUp(at=at, origins=("new.jsonl", "old.jsonl"))))
+    store = MemoryStore()
+    store.append(events)
+    live = EmbeddedRunner(store, eng).run_once()
+    assert [dl.reason.split()[2] for dl in live.late] == ["old-2"]
+    assert live.passed_over == {"old.jsonl": 4}
+
+    from_store = replay([se.event for se in store.read(limit=100)], eng, order="log", signalled_only=True)
+    assert [dl.reason.split()[2] for dl in from_store.late] == ["old-2"]
+    assert from_store.passed_over == live.passed_over
+
+    def logged(d: Document, origin: str) -> Logged:
+        item = check_document(
+            {"type": "news.article", "id": d.id, "published_at": d.published_at.isoformat(), "source": d.source.name,
+             "title": d.title, "body": d.body}
+        )  # fmt: skip
+        gated = not eng.extractor.may_match(item.title, item.body)  # a line no rule can match: its event time only
+        return Logged(item.ts if gated else item, origin)
+
+    files: list[Replayable] = [logged(d, "new.jsonl") for d in new]
+    files.append(events[len(new)].model_copy())  # the marks, as the file backtest puts them between its reads
+    files += [logged(d, "old.jsonl") for d in old]
+    files.append(events[-1])
+    from_files = replay(files, eng, order="log", received_at=at, signalled_only=True)
+    assert [dl.reason.split()[2] for dl in from_files.late] == ["old-2"]
+    assert from_files.passed_over == live.passed_over
+
+    # An origin-less stream (a file backtest's documents, in log order): built, checked or reduced to event times
+    plain = replay([*new, *old], eng, order="log", signalled_only=True)
+    reduced = replay([logged(d, "").item for d in [*new, *old]], eng, order="log", signalled_only=True)
+    for result in (plain, reduced):
+        assert [dl.reason.split()[2] for dl in result.late] == ["old-2"]
+        assert result.passed_over == {"": 4}
