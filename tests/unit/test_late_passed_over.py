@@ -182,3 +182,34 @@ def test_replay_in_log_order_passes_over_and_reports_what_the_live_run_did(tmp_p
     for result in (plain, reduced):
         assert [dl.reason.split()[2] for dl in result.late] == ["old-2"]
         assert result.passed_over == {"": 4}
+
+
+def test_the_heartbeat_keeps_late_counts_per_source_for_status_and_metrics() -> None:
+    """`run` adds each cycle's late documents per source (passed over, dead-lettered) to running counts in the
+    heartbeat, from which `status` and /metrics read them (`watchfloor_late_documents`)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.web.activity import ActivityView, HeartbeatRecorder, heartbeat
+    from watchfloor.web.metrics import LogCollector, registry_for
+
+    store = MemoryStore()
+    hb = HeartbeatRecorder(store, every=0.0, sources=["inbox/old.jsonl", "https://u:secret@feeds.example/a.xml"])
+    hb.late({"inbox/old.jsonl": 340}, {"inbox/old.jsonl": 2})
+    hb.cycle(T0, 1.0, {"inbox/old.jsonl": 0.1})
+    hb.late({"inbox/old.jsonl": 10, "https://u:secret@feeds.example/a.xml": 1}, {})
+    hb.cycle(T0 + timedelta(minutes=1), 1.0, {"inbox/old.jsonl": 0.1})
+    assert heartbeat(store).late == {
+        "inbox/old.jsonl": {"passed_over": 350, "dead_lettered": 2},
+        "https://u:***@feeds.example/a.xml": {"passed_over": 1, "dead_lettered": 0},  # (a feed's password: never)
+    }
+    text = generate_latest(registry_for(LogCollector(store, ActivityView(store), ControlLog(store)))).decode()
+    got = {
+        tuple(sorted(s.labels.items())): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == "watchfloor_late_documents_total"
+    }
+    assert got[(("outcome", "passed_over"), ("source", "inbox/old.jsonl"))] == 350
+    assert got[(("outcome", "dead_lettered"), ("source", "inbox/old.jsonl"))] == 2
