@@ -213,3 +213,16 @@ def test_the_heartbeat_keeps_late_counts_per_source_for_status_and_metrics() -> 
     }
     assert got[(("outcome", "passed_over"), ("source", "inbox/old.jsonl"))] == 350
     assert got[(("outcome", "dead_lettered"), ("source", "inbox/old.jsonl"))] == 2
+
+
+def test_a_cycles_late_counts_per_origin_keep_documents_without_one_together(tmp_path: Path) -> None:
+    """`run`'s late counts per origin for the heartbeat: a document read with no origin is named by its id in its
+    report (`document:ID`), and counted with the others of none (""), so the heartbeat's counts stay one per source."""
+    from watchfloor.cli.run import late_by_origin
+
+    eng = engine(tmp_path)
+    tally = EngineTally()
+    for doc_id, origin in (("a", "inbox/old.jsonl"), ("b", None), ("c", None)):
+        tally.count(late_outputs(eng, "Alphaland shut the border.", doc_id, origin=origin))
+    tally.count(late_outputs(eng, "Markets fell.", "d", origin=None))
+    assert late_by_origin([tally]) == ({"": 1}, {"inbox/old.jsonl": 1, "": 2})

@@ -576,16 +576,7 @@ def _cycle(
     late = f" ({late_by_source(reported)})" if reported else ""
     # Late documents no detection reads (a backfill's old items, mostly): counted here and in the heartbeat
     # (status, /metrics), not dead-lettered, so the late reports that can change an alert stand out (trial 67, MED-4)
-    passed: dict[str, int] = {}
-    for t in tallies:
-        for origin, n in t.passed_over.items():
-            passed[origin] = passed.get(origin, 0) + n
-    from watchfloor.stream_processors.engine.engine import LATE
-
-    lettered: dict[str, int] = {}
-    for dl in reported:
-        if dl.reason.startswith(LATE):
-            lettered[dl.origin] = lettered.get(dl.origin, 0) + 1
+    passed, lettered = late_by_origin(tallies)
     heartbeat.late(passed, lettered)
     pipeline.control.expire_lapsed()  # `silence.expired` when a silence's end passes, even with no alert to route
     _retention(pipeline.store, pipeline.cfg.retention_days)
@@ -694,6 +685,23 @@ def late_by_source(reports: list[Any]) -> str:
     return "; ".join(
         f"{origin}: " + ", ".join(f"{n} {what}" for what, n in per.items()) for origin, per in counts.items()
     )
+
+
+def late_by_origin(tallies: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """A cycle's late documents per origin ("" for none), from its engine tallies: (passed over, dead-lettered)."""
+    from watchfloor.stream_processors.engine.engine import LATE
+
+    passed: dict[str, int] = {}
+    lettered: dict[str, int] = {}
+    for t in tallies:
+        for origin, n in t.passed_over.items():
+            passed[origin] = passed.get(origin, 0) + n
+        for dl in t.late:
+            if dl.reason.startswith(LATE):
+                # (a document with no origin is named by its id: counted with the others of none, not one by one)
+                where = "" if dl.origin.startswith("document:") else dl.origin
+                lettered[where] = lettered.get(where, 0) + 1
+    return passed, lettered
 
 
 def passed_over_note(passed: Mapping[str, int]) -> str:
