@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
@@ -376,6 +377,17 @@ class DeadLetter(_Frozen):
     reason: str
     raw: str = ""  # the offending input, truncated
     stage: str = "ingest"  # ingest | extract | correlate | event-time | notify
+
+
+@dataclass(frozen=True, slots=True)
+class PassedOver:
+    """A document beyond the lateness that no detection reads (`Engine.late_reports`): an engine output that the
+    runtimes count (run's line, a backtest's stats, status and /metrics) and never write as a dead letter. A
+    backfill's old items are nearly all such, and their letters drowned the late reports that can change an alert
+    (outside trial 67, MED-4). Not an event: nothing reads it back."""
+
+    origin: str | None  # where the document was read (Event.origin); None for an origin-less stream
+    document_id: str = ""  # "" for a checked input never built (Engine.process_input)
 
 
 class Watermark(_Frozen):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from watchfloor.schemas.events import DeadLetter, Detection, Event, Retraction, Signal
+from watchfloor.schemas.events import DeadLetter, Detection, Event, PassedOver, Retraction, Signal
 
 from .current import current_alerts
 from .ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
@@ -112,6 +112,8 @@ class EngineTally:
     history: list[Detection | Retraction] = field(default_factory=list)  # everything raised, in order
     retractions: list[Retraction] = field(default_factory=list)
     late: list[DeadLetter] = field(default_factory=list)  # event-time reports: late, dated in the future
+    # late documents no detection reads (engine.PassedOver), per origin ("" for none): counted, not dead-lettered
+    passed_over: dict[str, int] = field(default_factory=dict)
     unprocessable: list[DeadLetter] = field(default_factory=list)  # events the engine raised on (skipped)
     detections: list[Detection] = field(default_factory=list)  # the alerts that stand at the end (finish())
     behind: bool = False  # the pass stopped at its limit with more in the log (EmbeddedRunner.run_once)
@@ -129,6 +131,9 @@ class EngineTally:
                 self.history.append(o)
             elif isinstance(o, DeadLetter):
                 self.late.append(o)
+            elif isinstance(o, PassedOver):
+                key = o.origin or ""
+                self.passed_over[key] = self.passed_over.get(key, 0) + 1
 
     def absorb(self, other: EngineTally) -> None:
         """Add another tally's counts and lists to this one (a batch's, once it is committed)."""
@@ -139,7 +144,14 @@ class EngineTally:
         self.history.extend(other.history)
         self.retractions.extend(other.retractions)
         self.late.extend(other.late)
+        for origin, n in other.passed_over.items():
+            self.passed_over[origin] = self.passed_over.get(origin, 0) + n
         self.unprocessable.extend(other.unprocessable)
+
+    @property
+    def late_passed_over(self) -> int:
+        """Late documents no detection reads: counted here, not dead-lettered (engine.PassedOver)."""
+        return sum(self.passed_over.values())
 
     def finish(self) -> EngineTally:
         """Settle `detections`: the alerts that stand after the pass."""

@@ -16,6 +16,7 @@ from watchfloor.schemas.events import (
     Document,
     Event,
     EventType,
+    PassedOver,
     Signal,
 )
 from watchfloor.schemas.inputs import CheckedInput, EventTime
@@ -75,10 +76,12 @@ def replay(
     `on_documents(n)` is told as each n documents are done; `on_outputs` is given the outputs of each engine
     call that has any. `detections` of the result are the alerts that stand at the end. With `signalled_only`
     (the backtest command), the event-time reports kept are those of documents with a signal
-    (signalled_reports); else every one, as the live runner reports them."""
+    (signalled_reports); else every one, as the live runner reports them. Either way a late document no detection
+    reads is counted in `passed_over`, not reported (Engine.late_reports), as live."""
     received = received_at.timestamp() if received_at is not None else None
     limit = received + engine.skew if received is not None else None  # the latest time not clamped
     chunks: Iterable[list[Any]]
+    in_log_order = order == "log"  # (in event-time order no document is late)
     if order == "event-time":
         chunks = (canonical(documents, engine.skew, received),)
     elif order == "log":
@@ -104,7 +107,10 @@ def replay(
                 times = chunk[i:j]
                 if limit is not None and max(times) > limit:  # dated past receive time + skew: moves nothing
                     times = [t for t in times if t <= limit]
+                late = passed_over(times, state["wm"], engine.lateness) if in_log_order else 0
                 outputs: list[Any] = note_timestamps(state, times)
+                if late:  # beyond the lateness, and no detection reads them: counted as the live run counts them
+                    outputs = [*outputs, *(PassedOver(None),) * late]
                 result.documents += j - i
             else:
                 j = i + 1
@@ -161,7 +167,21 @@ def _logged(engine: Engine, state: dict[str, Any], item: Any, origin: str, recei
     wm = state["wm"]
     on_time = not clamped and (wm is None or t >= wm - engine.lateness)
     note_document(state.setdefault("et", new_tracker()), origin, t if on_time else None, received)
-    return []
+    # Beyond the lateness (not a clamped future date), and no detection reads it: counted, as the live run does
+    return [] if on_time or clamped else [PassedOver(origin)]
+
+
+def passed_over(times: list[float], wm: float | None, lateness: float) -> int:
+    """How many of a run of origin-less documents no rule can match (their event times, in log order, from the
+    watermark `wm`) come beyond the lateness: each is passed over (engine PassedOver), as Engine.process_input
+    counts one. The watermark moves with them, as note_timestamps moves it."""
+    n = 0
+    for t in times:
+        if wm is None or t > wm:
+            wm = t
+        elif t < wm - lateness:
+            n += 1
+    return n
 
 
 def signalled_reports(outputs: list[Any]) -> list[Any]:
@@ -169,7 +189,7 @@ def signalled_reports(outputs: list[Any]) -> list[Any]:
     future-dated documents that carry a signal, whichever input it reads. A file's lines that no rule can match
     reach the engine as event times only and can report nothing, so the documents of a log (which the engine
     reports whatever they say) are counted in the same unit; only a document with a signal can change an
-    alert."""
+    alert. (A late document whose signals no detection reads is passed over by the engine already, as live.)"""
     if any(o.__class__ is Signal for o in outputs):
         return outputs
     return [o for o in outputs if o.__class__ is not DeadLetter]

@@ -1115,6 +1115,9 @@ def result_json(
         # whatever the input (replay.signalled_reports): a file's lines no rule can match are read as their
         # event time only and can report nothing, so a log's documents are counted alike.
         "late_documents": sum(1 for dl in result.late if dl.reason.startswith("late")),
+        # late documents no detection reads (a backfill's old items, mostly): passed over, counted and not reported,
+        # as `watchfloor run` counts them (Engine.late_reports)
+        "late_passed_over": result.late_passed_over,
         "future_dated": sum(1 for dl in result.late if not dl.reason.startswith(("late", EPOCH_DATED))),
         # dated at the Unix epoch (a date the source did not have): processed at it, as dated (trial 33, L2); one
         # also late has the late report alone and is counted in late_documents only (Engine._arrive)

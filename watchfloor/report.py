@@ -686,6 +686,7 @@ STAT_LABELS = {
     "signals": "signals",
     "alerts": "alerts",
     "late_documents": "late reports (beyond the allowed lateness)",
+    "late_passed_over": "late documents no detection reads (passed over, not reported)",
     "documents_after_later_dated_in_file": "documents after later-dated ones in their file (see the note)",
     "late_signals": "late reports (beyond the allowed lateness)",  # results written before late_documents
     "future_dated": "reports dated in the future",

@@ -16,6 +16,7 @@ from watchfloor.schemas.events import (
     Document,
     Event,
     EventType,
+    PassedOver,
     Retraction,
     Signal,
     edition_of,
@@ -30,7 +31,9 @@ from .correlate import Correlator, State, new_state
 from .eventtime import EventTimePolicy
 from .extract import Extractor
 
-Output = Signal | Detection | Retraction | DeadLetter
+Output = Signal | Detection | Retraction | DeadLetter | PassedOver
+
+LATE = "late: "  # how a late_reason begins (a "late edit: …" report is another report, kept as it is)
 
 
 class Engine:
@@ -117,6 +120,8 @@ class Engine:
                 # A feed item edited in place: what its earlier versions said and this text contradicts is withdrawn
                 # first, then its signals are observed (those an earlier version makes already are not again).
                 outputs.extend(self.correlator.on_edition(state, doc.id, item, said_of(sigs), t, doc.source.name))
+        if not on_time and outputs:
+            outputs = self.late_reports(outputs, doc.id, sigs, observed=observe, origin=origin)
         if sigs:
             on_signal = self.correlator.on_signal
             for sig in sigs:  # (their published_at is the document's)
@@ -152,6 +157,8 @@ class Engine:
             if sigs:
                 doc_id = sigs[0].document_id
                 t, on_time, outputs = self._arrive(state, doc_id, item.published_at, received, None, item.title)
+                if not on_time and outputs:
+                    outputs = self.late_reports(outputs, doc_id, sigs, observed=True)
                 for sig in sigs:
                     outputs.append(sig)
                     outputs.extend(self.correlator.on_signal(state, sig, at=t))
@@ -160,6 +167,9 @@ class Engine:
                 return state, outputs
         t, clamped = et.effective_time(item.ts, received, self.skew)
         if not clamped:
+            wm = state["wm"]
+            if wm is not None and t < wm - self.lateness:  # late, and no detection reads it: counted, as a document's
+                outputs.append(PassedOver(None, ""))  # (its id is a hash of the content: not built for this)
             outputs.extend(self.correlator.note_timestamp(state, t))
         return state, outputs
 
@@ -170,6 +180,22 @@ class Engine:
         if candidate is None:
             return []
         return list(self.correlator.advance_to(state, candidate))
+
+    def late_reports(
+        self, reports: list[Output], doc_id: str, sigs: Sequence[Signal], *, observed: bool, origin: str | None = None
+    ) -> list[Output]:
+        """A document's event-time `reports` (of `_arrive`), its late report passed over (`PassedOver`) when no
+        detection reads the document: none of its signals is one a detection takes (`Correlator.routes`: the signal's
+        name, a modality, `where` and `except_cues` a ref accepts, and the values its `group_by` needs), and it is no
+        edition whose correction may withdraw what its item's earlier versions said. `observed`: whether its signals
+        reach the correlator at all (not for an edition beyond its item's lateness, whose own report says why). Such a
+        report would change no alert in any runtime, and a backfill has thousands. A future date stays a report."""
+        if observed and (EDITION_MARK in doc_id or any(self.correlator.routes(s) for s in sigs)):
+            return reports
+        return [
+            PassedOver(origin, doc_id) if isinstance(r, DeadLetter) and r.reason.startswith(LATE) else r
+            for r in reports
+        ]
 
     def late_edit(self, doc: Document, t: float) -> bool:
         """Whether `doc`, an edition of a feed item at effective time `t`, comes more than the lateness after its

@@ -25,7 +25,6 @@ from watchfloor.schemas.events import (
     DeadLetter,
     Detection,
     Document,
-    Retraction,
     Signal,
     stable_id,
 )
@@ -306,7 +305,7 @@ class Explainer:
         exp.detections = self.observe(outs)
         return exp
 
-    def observe(self, outputs: Sequence[Signal | Detection | Retraction | DeadLetter]) -> list[DetectionCheck]:
+    def observe(self, outputs: Sequence[Output]) -> list[DetectionCheck]:
         """Why each detection fired or not on each signal among one engine call's outputs (one document's):
         what `document()` adds to an extraction, for callers that run the engine themselves (a backtest's
         near misses). It keeps its record from what it is shown, so show it every call's outputs, in order."""

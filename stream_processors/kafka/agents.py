@@ -47,6 +47,7 @@ from watchfloor.schemas.events import (
     Detection,
     Event,
     EventType,
+    PassedOver,
     Retraction,
     Said,
     correction_event,
@@ -366,6 +367,7 @@ class Extract:
         self.heartbeat = idle_after / 2 if idle_after else 0.0
         self.progress: dict[int, _Progress] = {}
         self.resent_read = 0  # documents `produce --resend` sent again that this agent found read before (_one)
+        self.passed_over = 0  # late documents no detection reads: counted and logged, not dead-lettered (_one)
 
     def _progress(self, p: int) -> _Progress:
         pr = self.progress.get(p)
@@ -399,9 +401,15 @@ class Extract:
     async def _batch(self, events: list[Any]) -> None:
         await self._recall(events)
         dirty: set[int] = set()
-        before = self.resent_read
+        before, passed_before = self.resent_read, self.passed_over
         for event in events:
             await self._one(event, dirty)
+        if self.passed_over > passed_before:
+            log.info(
+                "extract: %d late document(s) no detection reads passed over, not dead-lettered (%d so far)",
+                self.passed_over - passed_before,
+                self.passed_over,
+            )
         if self.resent_read > before:
             log.info(
                 "extract: %d re-sent document(s) (produce --resend) already read: older than the watermark minus the "
@@ -469,15 +477,21 @@ class Extract:
         read_before = resent and pr.t is not None and t < pr.t - self.engine.lateness
         if read_before:
             self.resent_read += 1
-        for report in reports if not read_before else ():
-            if isinstance(report, DeadLetter):
-                await self.out.dead_letter(report, doc.published_at)
         names = self.names
         when = datetime.fromtimestamp(t, UTC)
         item = edition_of(doc.id)
         # An edition beyond the lateness changes no alert (engine/corrections.py): no Correction, and its signals go
         # to observers only, routed to no group.
         late_edit = item is not None and self.engine.late_edit(doc, t)
+        if not on_time and reports:
+            # A late document no detection reads is passed over (counted), not dead-lettered: as `run` and a backtest
+            # decide it (Engine.late_reports), so a backfill's letters do not drown those that can change an alert.
+            reports = self.engine.late_reports(reports, doc.id, sigs, observed=not late_edit, origin=ev.origin)
+        for report in reports if not read_before else ():
+            if isinstance(report, DeadLetter):
+                await self.out.dead_letter(report, doc.published_at)
+            elif isinstance(report, PassedOver):
+                self.passed_over += 1
         if late_edit and not read_before:
             await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin, ev.line), doc.published_at)
         if item is not None and not late_edit:

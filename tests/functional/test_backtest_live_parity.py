@@ -135,6 +135,9 @@ def test_late_reports_in_a_backtest_do_not_compare_with_a_backtest(tmp_path: Pat
     # The same unit as a file backtest: documents with a signal (lr-3 says nothing a rule can take).
     assert json.loads(out.read_text())["stats"]["late_documents"] == 1
     assert "1 event-time report of documents with a signal" in output
+    # lr-3 is passed over, as `run` passes it over: counted, not reported (outside trial 67, MED-4)
+    assert json.loads(out.read_text())["stats"]["late_passed_over"] == 1
+    assert "1 late document passed over (no detection reads them; --json: stats.late_passed_over)" in output
 
 
 def test_past_five_event_time_reports_a_backtest_says_how_many_more(tmp_path: Path) -> None:

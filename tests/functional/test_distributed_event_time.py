@@ -156,6 +156,11 @@ def test_two_workers_one_killed_give_the_backtests_alerts(cluster: Cluster, feed
         producer_store.close()
 
 
+# A report of combat a rule reads, and its denial (negated), which no rule takes (`{}`: the document's number)
+ENGAGED = "North Korean troops killed in heavy fighting in Kursk, officials say ({})"
+DENIED = "Kremlin denies North Korean troops are fighting in Kursk ({})"
+
+
 def late_reports(c: Cluster) -> list[str]:
     """The documents the workers reported late, from the dead-letter topic as far as it is written now."""
     topic = Topics(c.prefix).dead_letters
@@ -181,7 +186,9 @@ def test_a_restarted_worker_reports_late_documents_as_before(cluster: Cluster) -
     """A worker that takes a documents partition over (here: after a restart) judges lateness against the
     watermark the partition had reached, read back from it, not against none until the publisher writes a new
     one (outside trial 31, M1): the late reports are those of a worker that never stopped and of the backtest of
-    the producer's log in log order."""
+    the producer's log in log order. Only the late documents a detection reads are dead-lettered; the others (a
+    backfill's, mostly: no signal, or a denial no rule takes) are passed over, counted in the extract agent's log
+    and in the backtest as many (outside trial 67, MED-4)."""
 
     def article(day: str, n: int) -> str:
         return json.dumps(
@@ -190,7 +197,7 @@ def test_a_restarted_worker_reports_late_documents_as_before(cluster: Cluster) -
                 "id": f"late-{day}-{n}",
                 "published_at": f"{day}T10:00:00+00:00",
                 "source": "Wire",
-                "title": f"Markets update {n}",
+                "title": ENGAGED.format(n) if n % 2 else DENIED.format(n) if n == 4 else f"Markets update {n}",
             }
         )
 
@@ -217,17 +224,20 @@ def test_a_restarted_worker_reports_late_documents_as_before(cluster: Cluster) -
         send("current")
         assert late_reports(cluster) == []
         send("old1")
-        assert late_reports(cluster) == [f"late-2016-01-{d:02d}-{d}" for d in (1, 2, 3, 4, 5)]
-
+        assert late_reports(cluster) == [f"late-2016-01-{d:02d}-{d}" for d in (1, 3, 5)]  # a detection reads them
         first.stop()
+        passed = first.log.read_text()
+        assert "extract: 2 late document(s) no detection reads passed over, not dead-lettered (2 so far)" in passed
+
         second = cluster.worker("w2").start()
         cluster.wait("the new worker to take the documents", lambda: assignment(second).get(docs) == [0, 1, 2])
         send("old2")
-        late = [f"late-2016-01-{d:02d}-{d}" for d in range(1, 10)]
+        late = [f"late-2016-01-{d:02d}-{d}" for d in range(1, 10, 2)]
         assert late_reports(cluster) == late
-        # ... as `backtest --from-store --order log` reports them
-        in_log_order = replay(list(log_from_store(producer_store)), engine(), order="log")
+        # ... as `backtest --from-store --order log` reports them, and passes over as many as the workers did
+        in_log_order = replay(list(log_from_store(producer_store)), engine(), order="log", signalled_only=True)
         assert sorted(r.reason.split()[2] for r in in_log_order.late) == late
+        assert in_log_order.late_passed_over == 4  # 2, 4 (a denial), 6, 8
     finally:
         publisher.close()
         producer_store.close()

@@ -739,6 +739,12 @@ def _say_results(o: BacktestOptions, run: Any, result: Any) -> None:
         if len(reported) > SHOWN_EVENT_TIME:
             more = len(reported) - SHOWN_EVENT_TIME
             err.print(f"  … and {more} more (--json counts them: late_documents, future_dated)", highlight=False)
+    if result.late_passed_over:  # as `run` says them: counted, not reported (Engine.late_reports)
+        err.print(
+            f"{counted(result.late_passed_over, 'late document')} passed over (no detection reads them; "
+            "--json: stats.late_passed_over)",
+            highlight=False,
+        )
     unresolved = run.data["stats"].get("evidence_unresolved", 0)
     if unresolved:  # scoring.evidence: the set whose hash is the alert's id was not found within its bounds
         err.print(

@@ -230,6 +230,15 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
         st.close()
 
 
+def late_counts(counts: Mapping[str, int]) -> str:
+    """'340 late documents passed over (no detection reads them), 2 dead-lettered (`watchfloor dead-letters
+    --stage event-time`)': what `run` did with a source's documents beyond the lateness."""
+    return (
+        f"{counted(counts.get('passed_over', 0), 'late document')} passed over (no detection reads them), "
+        f"{counts.get('dead_lettered', 0):,} dead-lettered (`watchfloor dead-letters --stage event-time`)"
+    )
+
+
 def read_watermark_holder(url: str, prefix: str, idle_after: timedelta) -> Any:
     """The source holding the pipeline's published watermark back (relay.WatermarkHolder), from the relay's state in
     the outbox at `url`; None when none does, or the store is not `produce`'s outbox (or cannot be read)."""
@@ -701,6 +710,9 @@ def _embedded_status(
                         for o, (at, pending) in sorted(backlog.gdelt_read.items())
                     },
                     "gdelt_files_damaged": dict(sorted(backlog.gdelt_damaged.items())),
+                    # documents beyond the lateness per source: passed over (no detection reads them) or
+                    # dead-lettered, as `run` counted them (the heartbeat's running counts)
+                    "late_documents": dict(sorted(backlog.heartbeat.late.items())) if backlog.heartbeat else {},
                     "channel_checks_failed": {
                         "at": backlog.channels_checked_at,
                         "channels": {ch: why for ch, why in backlog.channel_checks},
@@ -762,6 +774,10 @@ def _embedded_status(
                 f"({escape(', '.join(Path(f).name for f in files))}; see `watchfloor dead-letters`)",
                 highlight=False,
             )
+        for origin, counts in sorted(backlog.heartbeat.late.items() if backlog.heartbeat else ()):
+            # A backfill's late documents: those no detection reads passed over, the rest in the dead-letter log
+            # (outside trial 67, MED-4)
+            err.print(f"source {escape(origin or 'with no origin')}: {late_counts(counts)}", highlight=False)
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (

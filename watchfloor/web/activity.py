@@ -804,6 +804,7 @@ def record_cycle(
     sources: Collection[str] | None = None,
     behind: Sequence[str] = (),
     runner: Mapping[str, Any] | None = None,
+    late: Mapping[str, tuple[int, int]] | None = None,
 ) -> None:
     """Save finished pipeline cycles (`behind`: what the last one left for the next, HeartbeatRecorder.cycle):
     when the last ended, how long it took, each successful poll's duration
@@ -811,7 +812,9 @@ def record_cycle(
     and each source's health from `polled` (the cycles' polls in order, with when each cycle ended). `sources`:
     the origins configured now; the health of any other is forgotten (a mistyped path fixed in the config must not
     stay failing). `runner`: the process that ran them, {"process": its lease owner id, "live": a loop, not a
-    `--once`}, for a separate `serve` to tell a live run that is gone (trial 38, MED-4)."""
+    `--once`}, for a separate `serve` to tell a live run that is gone (trial 38, MED-4). `late`: per origin, the
+    documents beyond the lateness the engine took in them, (passed over: no detection reads them, dead-lettered),
+    added to running counts (status, /metrics: outside trial 67, MED-4)."""
     entries = [p for p in _source_polls(polls) if p.error is None]
 
     shown = [(at, [_shown(p) for p in ps]) for at, ps in polled]
@@ -820,6 +823,7 @@ def record_cycle(
     def change(state: Mapping[str, Any]) -> dict[str, Any]:
         return {
             **_with_sources(_with_cycle(state, finished_at, seconds, entries, cycles), shown, configured),
+            **_with_late(state, late or {}),
             "behind": list(behind),
             **({"runner": dict(runner)} if runner is not None else {}),
         }
@@ -911,6 +915,18 @@ def _with_cycle(
     }
 
 
+def _with_late(state: Mapping[str, Any], late: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
+    """The running counts of late documents per origin (as shown: redact_url), {"passed_over", "dead_lettered"}."""
+    if not late:
+        return {}
+    counts: dict[str, Any] = {o: dict(c) for o, c in (state.get("late") or {}).items()}
+    for origin, (passed, lettered) in late.items():
+        c = counts.setdefault(redact_url(origin), {"passed_over": 0, "dead_lettered": 0})
+        c["passed_over"] = int(c.get("passed_over", 0)) + passed
+        c["dead_lettered"] = int(c.get("dead_lettered", 0)) + lettered
+    return {"late": counts}
+
+
 def _with_sources(
     state: Mapping[str, Any],
     polled: Sequence[tuple[datetime, Sequence[SourcePoll]]],
@@ -983,11 +999,19 @@ class HeartbeatRecorder:
         self._cycles = 0
         self._saved = float("-inf")
         self._behind: list[str] = []
+        self._late: dict[str, tuple[int, int]] = {}
 
     def start(self, at: datetime) -> None:
         """Record a live loop's start (record_start); a `--once` is idle between its runs and records none."""
         if self.runner is not None and self.runner.get("live"):
             record_start(self.store, at, self.runner)
+
+    def late(self, passed_over: Mapping[str, int], dead_lettered: Mapping[str, int]) -> None:
+        """A cycle's late documents per origin: passed over (no detection reads them) and dead-lettered; saved with
+        the next cycle (record_cycle's `late`)."""
+        for origin in {*passed_over, *dead_lettered}:
+            p, d = self._late.get(origin, (0, 0))
+            self._late[origin] = (p + passed_over.get(origin, 0), d + dead_lettered.get(origin, 0))
 
     def cycle(self, finished_at: datetime, seconds: float, polls: PollsArg, behind: Sequence[str] = ()) -> None:
         """`polls`: each source polled in the cycle (SourcePoll, or origin -> seconds for a successful one); `behind`:
@@ -1014,8 +1038,9 @@ class HeartbeatRecorder:
             sources=self.sources,
             behind=self._behind,
             runner=self.runner,
+            late=self._late,
         )
-        self._polls, self._polled, self._last, self._cycles = [], [], None, 0
+        self._polls, self._polled, self._last, self._cycles, self._late = [], [], None, 0, {}
         self._saved = time.monotonic()
 
 
@@ -1044,6 +1069,8 @@ class Heartbeat:
     started_at: datetime | None = None
     started_process: str | None = None
     started_interval: float | None = None
+    # origin -> {"passed_over": n, "dead_lettered": n}: documents beyond the lateness, running counts (record_cycle)
+    late: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def first_cycle_pending(self) -> bool:
         """The live `run` started last has recorded no cycle since its start (none at all, or only an earlier
@@ -1112,6 +1139,11 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
         started_at=datetime.fromisoformat(t) if isinstance(t := (state.get("started") or {}).get("at"), str) else None,
         started_process=p if isinstance(p := (state.get("started") or {}).get("process"), str) else None,
         started_interval=_number((state.get("started") or {}).get("interval")),
+        late={
+            str(o): {"passed_over": int(c.get("passed_over", 0)), "dead_lettered": int(c.get("dead_lettered", 0))}
+            for o, c in (state.get("late") or {}).items()
+            if isinstance(c, dict)
+        },
     )
 
 

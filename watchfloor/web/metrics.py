@@ -421,6 +421,16 @@ class LogCollector:
         yield failures
         yield success
         yield left_out
+        late = CounterMetricFamily(
+            "watchfloor_late_documents",
+            "Documents beyond the allowed lateness the embedded engine took, per source and outcome: passed_over (no "
+            "detection reads them: counted, not dead-lettered) or dead_lettered (an event-time report 'late: ...').",
+            labels=["source", "outcome"],
+        )
+        for origin, counts in sorted(hb.late.items()):
+            for outcome in ("passed_over", "dead_lettered"):
+                late.add_metric([origin or "(no origin)", outcome], counts.get(outcome, 0))
+        yield late
         cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
         cycles.add_metric([], hb.cycles)
         yield cycles
