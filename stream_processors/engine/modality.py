@@ -1168,14 +1168,23 @@ def clause_apart(sent: Sentence, words: Span, lo: int, hi: int) -> str | None:
 
 def _apart_marks(text: str, toks: list[str]) -> list[int]:
     """The token indices where clause_apart's marks stand (the words before each): a comma, dash, ";", and a colon but
-    after a verb (a verb of saying before it introduces what it says: «В МЧС не подтвердили: …»)."""
+    after a verb that takes an object (it introduces what the verb says: «В МЧС не подтвердили: …», "officials did not
+    say: …"); after «нет», «погиб», "killed" it breaks clauses as a dash does."""
     at = [i for i, c in enumerate(text) if c in _APART_MARKS]
     counts = _words_before(text, at)
-    return [
-        k
-        for i, k in zip(at, counts, strict=True)
-        if text[i] != ":" or k == 0 or not _verb_of_its_own(toks[k - 1], not toks[k - 1].isascii())
-    ]
+    return [k for i, k in zip(at, counts, strict=True) if text[i] != ":" or k == 0 or not _introduces(toks[k - 1])]
+
+
+_INTRODUCING_EN = frozenset("say tell confirm confirmed confirms deny denied denies know knew reveal revealed".split())
+
+
+def _introduces(word: str) -> bool:
+    """Whether a word before a colon introduces what follows it: a Russian transitive verb (its likeliest reading:
+    «заявили», «не подтвердили»), an English verb of saying (cues.REPORTING_VERBS, "confirm", "deny", …)."""
+    if word.isascii():
+        return word in REPORTING_VERBS or word in _INTRODUCING_EN
+    tags = tags_ru(word)
+    return bool(tags) and tags[0].startswith("VERB") and "tran" in tags[0]
 
 
 def _count_ru(clause: list[str], a: int, b: int) -> str | None:
