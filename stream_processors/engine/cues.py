@@ -804,6 +804,10 @@ _RU_NOT_CONFIRMED = (
 # ударе не подтвердилась" (the event in a report noun's "о/об" phrase, DISCLAIMER_NOUNS_RU) they say it of the event
 # too (modality._predicate_subject; outside trial 35: read asserted, as the object of the preposition "об").
 NOT_CONFIRMED_RU = frozenset(f"не {v}" for v in _RU_NOT_CONFIRMED)
+# Still being made out, of a report: "Информация о погибших уточняется", "Данные о пострадавших уточняются" say it is
+# not yet known whether there were any (outside trial 71, L1): hedged, of the event in a report noun's "о/об" phrase
+# only (modality._predicate_subject); "Число погибших уточняется" says there were dead, and stays asserted.
+BEING_CLARIFIED_RU = frozenset("уточняется уточняются выясняется выясняются устанавливается устанавливаются".split())
 REPORTED_ABOUT_RU = frozenset({"о", "об", "обо", "про"})
 # Not confirming, which is no denial, as the English "did not confirm" (hiding the "не", the longer cue winning):
 # "В Минобороны не подтвердили вторжение", "не подтвердили, что …", "пока не подтверждают", "не спешат подтверждать"
@@ -848,6 +852,7 @@ def _ru_predicates() -> dict[str, list[str]]:
     # trial 35, M2)
     negated += [f"не {v}" for v in _RU_NOT_CONFIRMED]
     hedged = [f"{m} {v}" for m in modals for v in _RU_OCCUR_INFINITIVE]
+    hedged += sorted(BEING_CLARIFIED_RU)
     hedged += [f"{m} быть {v}" for m in modals for v in (*_RU_HELD, *_RU_CALLED_OFF)]
     future = [*_RU_OCCUR_FUTURE]
     future += [f"{aux} {v}" for aux in ("будет", "будут") for v in _RU_HELD]
@@ -2222,6 +2227,10 @@ RECAP_AGO_OPENERS = frozenset(
     "just only exactly about nearly almost over more than and but on this day "
     "ровно почти около более уже еще ещё всего лишь а и но в этот день".split()
 )
+# A Russian recap marker opening its sentence: "Напомним, 30 декабря при обстреле Белгорода погибли 25 человек", "Стоит
+# напомнить, что …" recall an event reported before (outside trial 71, L3): every word after it is a recap.
+RECAP_RECALL_RU = frozenset({"напомним", "напомню", "напоминаем", "напомнить"})
+RECAP_RECALL_LEADS_RU = frozenset({"стоит", "следует", "нужно", "надо", "необходимо", "важно"})
 # At most this many words between the lead and the signal's words ("since **the short-lived Wagner** mutiny").
 RECAP_GAP = 4
 RECAP_WORDS = frozenset(

@@ -74,6 +74,7 @@ from .cues import (
     ATTRIBUTE_BETWEEN,
     ATTRIBUTE_NOT_BEFORE,
     ATTRIBUTIVE_HEDGES,
+    BEING_CLARIFIED_RU,
     CALL_OFF,
     CALL_OFF_ATTEMPTS,
     CALL_OFF_ATTEMPTS_RU,
@@ -245,6 +246,8 @@ from .cues import (
     RECAP_MONTH_ABBREVIATIONS_EN,
     RECAP_MONTHS_EN,
     RECAP_PART_OF_EN,
+    RECAP_RECALL_LEADS_RU,
+    RECAP_RECALL_RU,
     RECAP_RELATIVE_AUX_EN,
     RECAP_RELATIVES_EN,
     RECAP_SINCE_EN,
@@ -1098,25 +1101,38 @@ def _clause_after_comma(sent: Sentence, e: int, lo: int) -> str | None:
 
 # A clause of its own (clause_apart): marks that may end one, words that open a clause another verb governs (what was
 # said or asked: the negation of "сообщили" / "said" reaches it), and the predicates that make one.
-_APART_MARKS = ",;—–"
+_APART_MARKS = ",;:—–"
 _COMPLEMENTIZERS = frozenset({"что", "чтобы", "будто", "ли", "that", "whether", "if"})
 _RU_PREDICATE_TAGS = ("VERB", "PRTS", "PRED")
+# «есть» reads first as the infinitive "to eat"; in a clause of the news it is the present of "быть" ("there are"):
+# «погибших нет, есть пострадавшие» (outside trial 71, H1).
+_RU_PREDICATE_WORDS = frozenset({"есть", "имеются", "имеется"})
+# A negation by a preposition ("обошлось без погибших"): its clause's predicate stands before it (outside trial 71, H2).
+_PREPOSITION_NEGATIONS = frozenset({"без"})
+# What may open a Russian count before its number: «но двое раненых», «ещё трое пострадавших».
+_COUNT_OPENERS_RU = frozenset({"но", "а", "и", "ещё", "еще", "при", "этом"})
+_COUNT_WORDS_RU = frozenset({"один", "одна", "одно", "несколько"})
 
 
 def clause_apart(sent: Sentence, words: Span, lo: int, hi: int) -> str | None:
     """Why the words (token span `words`) stand in a clause of their own, apart from tokens lo..hi (a negation cue, or a
-    negated match of the same signal with its cue), or None: a comma, dash or ";" stands between; the words' clause
-    (up to the next mark either way) holds a predicate of its own and does not open with "что" / "that" / "ли" /
-    "whether" (what a verb of the other clause says or asks); and the other side, from lo..hi to the mark, holds its
-    own predicate ("нет", "не погиб", "was killed"). So «Погибших нет, ранены трое» and "No one was killed, three
-    were wounded" hold two clauses; «пострадавших и погибших нет», "no dead or wounded" and "No weapons, troops or
-    ammunition were sent" one. A Russian predicate is a finite verb, a short participle or a predicative («нет»); an
-    English one an auxiliary, or a past verb after its subject (not "Nobody was killed, wounded or displaced")."""
+    negated match of the same signal with its cue), or None: a comma, dash, ";" or ":" stands between (not a colon
+    after a verb: "не подтвердили: …" is what it says); the words' clause (up to the next mark either way) holds a
+    predicate of its own and does not open with "что" / "that" / "ли" / "whether" (what a verb of the other clause
+    says or asks); and the other side, from lo..hi to the mark, holds its own predicate ("нет", "не погиб", "was
+    killed"; for «без», its clause from its start: "обошлось без погибших"). So «Погибших нет, ранены трое» and "No
+    one was killed, three were wounded" hold two clauses; «пострадавших и погибших нет», "no dead or wounded" and "No
+    weapons, troops or ammunition were sent" one. A Russian predicate is a finite verb, a short participle or a
+    predicative («нет», «есть»); an English one an auxiliary, or a past verb after its subject (not "Nobody was
+    killed, wounded or displaced"). A Russian count with no verb («двое пострадавших», «трое раненых») is a clause of
+    its own beside a negated clause with its own predicate: «погибших нет, двое пострадавших», the wire's "no dead,
+    two injured" (outside trial 71, H1)."""
     base = sent.start
     a, b = words[0] - base, words[1] - base
     first, last = lo - base, hi - base
     text = sent.text
-    marks = sorted({k for k in _words_before(text, [i for i, c in enumerate(text) if c in _APART_MARKS])})
+    toks = sent.toks
+    marks = sorted({k for k in _apart_marks(text, toks)})
     if b < first:
         between = [k for k in marks if b < k <= first]
         if not between:
@@ -1129,18 +1145,70 @@ def clause_apart(sent: Sentence, words: Span, lo: int, hi: int) -> str | None:
             return None
         own = (between[-1], min((k for k in marks if k > b), default=len(sent.toks)))
         # (from the negation on: "said no foreigners, dual-nationals or injured Palestinians were able to leave" is a
-        # list that "no" negates, whatever verb stands before it)
-        other = (first, between[0])
+        # list that "no" negates, whatever verb stands before it; but «без» hangs on the verb before it)
+        start = first
+        if toks[first] in _PREPOSITION_NEGATIONS:
+            start = max((k for k in marks if k <= first), default=0)
+        other = (start, between[0])
     else:
         return None
-    toks = sent.toks
     clause = toks[own[0] : own[1]]
     if not clause or not _COMPLEMENTIZERS.isdisjoint(clause[:2]):
         return None
-    verb = _clause_predicate(clause)
-    if verb is None or _clause_predicate(toks[other[0] : other[1]]) is None:
+    if _clause_predicate(toks[other[0] : other[1]]) is None:
         return None
-    return f"a clause of its own, with its own predicate {verb!r}, set off by a comma, dash or ';'"
+    verb = _clause_predicate(clause)
+    if verb is not None:
+        return f"a clause of its own, with its own predicate {verb!r}, set off by a comma, dash, ';' or ':'"
+    count = _count_ru(clause, a - own[0], b - own[0])
+    if count is not None:
+        return f"a clause of its own, a count ({count!r}) with no verb, set off by a comma, dash, ';' or ':'"
+    return None
+
+
+def _apart_marks(text: str, toks: list[str]) -> list[int]:
+    """The token indices where clause_apart's marks stand (the words before each): a comma, dash, ";", and a colon but
+    after a verb that takes an object (it introduces what the verb says: «В МЧС не подтвердили: …», "officials did not
+    say: …"); after «нет», «погиб», "killed" it breaks clauses as a dash does."""
+    at = [i for i, c in enumerate(text) if c in _APART_MARKS]
+    counts = _words_before(text, at)
+    return [k for i, k in zip(at, counts, strict=True) if text[i] != ":" or k == 0 or not _introduces(toks[k - 1])]
+
+
+_INTRODUCING_EN = frozenset("say tell confirm confirmed confirms deny denied denies know knew reveal revealed".split())
+
+
+def _introduces(word: str) -> bool:
+    """Whether a word before a colon introduces what follows it: a Russian transitive verb (its likeliest reading:
+    «заявили», «не подтвердили»), an English verb of saying (cues.REPORTING_VERBS, "confirm", "deny", …)."""
+    if word.isascii():
+        return word in REPORTING_VERBS or word in _INTRODUCING_EN
+    tags = tags_ru(word)
+    return bool(tags) and tags[0].startswith("VERB") and "tran" in tags[0]
+
+
+def _count_ru(clause: list[str], a: int, b: int) -> str | None:
+    """The number of a Russian clause of a count, or None: a numeral (or «один», «несколько», a figure) that opens the
+    clause, perhaps after «но», «а», «ещё» ("двое пострадавших", "но трое раненых"), or stands right before or after
+    the signal's words (clause tokens a..b: "При обстреле двое пострадавших", "пострадавших двое")."""
+    if all(word.isascii() for word in clause):
+        return None
+    k = 0
+    while k < len(clause) - 1 and clause[k] in _COUNT_OPENERS_RU:
+        k += 1
+    for at in (k, a - 1, b + 1):
+        if 0 <= at < len(clause) and _is_count_ru(clause[at]):
+            return clause[at]
+    return None
+
+
+def _is_count_ru(word: str) -> bool:
+    """Whether a word is a number of a Russian count: a figure, a numeral, «один», «несколько»."""
+    if word.isdigit():
+        return True
+    if word.isascii():
+        return False
+    return word in _COUNT_WORDS_RU or any(t.startswith(("NUMR", "NUMB")) for t in tags_ru(word))
 
 
 def _clause_predicate(clause: list[str]) -> str | None:
@@ -1150,6 +1218,8 @@ def _clause_predicate(clause: list[str]) -> str | None:
             if word in _AUX_EN or word in _BE_EN or (i > 0 and _predicate_follows(clause, i)):
                 return word
         else:
+            if word in _RU_PREDICATE_WORDS:
+                return word
             tags = tags_ru(word)
             if tags and tags[0].startswith(_RU_PREDICATE_TAGS):
                 return word
@@ -1642,6 +1712,7 @@ def resolve_at(
         # meet after the summit"): it stays.
         recap = (
             _recap(rules, sent, lo, own)
+            or _recalled_ru(rules, sent, lo)
             or _recap_relative(rules, sent, lo, hi, own)
             or _recap_relative_for(rules, sent, lo)
         )
@@ -1823,9 +1894,10 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
         return "a colon stands between the words and the predicate"
     first = toks[at]
     if russian:
+        predicate = " ".join(toks[first_cue : last_cue + 1])
         if at > 0 and is_preposition_ru(toks[at - 1]) and not _marks_between(sent, at - 1, at, ",:"):
             if not (
-                " ".join(toks[first_cue : last_cue + 1]) in NOT_CONFIRMED_RU
+                (predicate in NOT_CONFIRMED_RU or predicate in BEING_CLARIFIED_RU)
                 and toks[at - 1] in REPORTED_ABOUT_RU
                 and at > 1
                 and toks[at - 2] in DISCLAIMER_NOUNS_RU
@@ -1837,14 +1909,16 @@ def _predicate_subject(sent: Sentence, lo: int, hi: int, cue: Cue, headline: boo
             if not may_be_case_ru(first, "nomn"):
                 return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES['nomn']})"
             return None
+        if predicate in BEING_CLARIFIED_RU:
+            # ("Число погибших уточняется", "Потери уточняются": what is made out exists)
+            return f"{predicate!r} hedges the event only in a report noun's phrase ('информация о …')"
         case = "gent" if key == PREDICATE_GEN else "accs" if key == PREDICATE_OBJ else "nomn"
         if not may_be_case_ru(first, case):
             return f"{first!r} cannot be the predicate's subject (not {_CASE_NAMES[case]})"
         if key == PREDICATE_OBJ and tuple(toks[first_cue : last_cue + 1]) in PREDICATE_OBJECT_SUBJECT_AFTER:
             return _subject_after_ru(sent, first, last_cue)
-        after = toks[last_cue + 1] if last_cue + 1 < len(toks) else ""
-        if key == PREDICATE_GEN and after and tags_ru(after)[:1] and tags_ru(after)[0].startswith(("NOUN", "NPRO")):
-            return f"{after!r} is what there was not"  # "в ходе обмена … не было инцидентов"
+        if key == PREDICATE_GEN and _lacking_after_ru(sent, last_cue + 1):
+            return f"{toks[last_cue + 1]!r} is what there was not"  # "в ходе обмена … не было инцидентов"
         return None
     i = at - 1
     while i >= 0 and toks[i] in _SUBJECT_DETERMINERS_EN:
@@ -1868,7 +1942,7 @@ def _none_of_ru(sent: Sentence, end: int, cue: int, after: int) -> bool:
     gap = toks[end + 1 : cue]
     if not may_be_case_ru(toks[end], "gent"):
         return False
-    if after < len(toks) and tags_ru(toks[after])[:1] and tags_ru(toks[after])[0].startswith(("NOUN", "NPRO")):
+    if _lacking_after_ru(sent, after):
         return False
     if not gap:
         return True
@@ -1879,10 +1953,34 @@ def _none_of_ru(sent: Sentence, end: int, cue: int, after: int) -> bool:
         and _marks_between(sent, end, cue, ",") == 2
     ):
         return gap[0] == "как" or not any(_verb_of_its_own(w, True) for w in gap)  # ("…, как сообщили в МЧС, …")
-    return len(gap) <= 3 and gap[0] in ("и", "или") and all(may_be_case_ru(w, "gent") for w in gap[1:])
+    # a list of genitives joined by "и" / "или", perhaps with commas ("погибших, раненых и пострадавших нет")
+    return (
+        len(gap) <= _NONE_OF_LIST
+        and not _JOINERS_RU.isdisjoint(gap)
+        and all(w in _JOINERS_RU or may_be_case_ru(w, "gent") for w in gap)
+        and (gap[0] in _JOINERS_RU or not _marks_between(sent, end, cue, ";:—–"))
+    )
+
+
+_JOINERS_RU = frozenset({"и", "или"})
+_NONE_OF_LIST = 5  # the words of a list of genitives between the signal's last and its "нет"
 
 
 _NONE_OF_ASIDE = 4  # the words of a phrase set off between a genitive and its "нет"
+
+
+def _lacking_after_ru(sent: Sentence, after: int) -> bool:
+    """Whether the noun at token `after` (sentence-relative), right after a negated existence ("нет", "не было"), is
+    what there was not ("погибших нет данных", "не было инцидентов"): a noun or pronoun in the same clause, no
+    comma, dash, ";" or ":" between (outside trial 71, H3: in «погибших нет, повреждения получили два дома» the
+    damage is the subject of a clause of its own, and the dead are what there were not)."""
+    toks = sent.toks
+    if after <= 0 or after >= len(toks):
+        return False
+    tags = tags_ru(toks[after])
+    if not tags or not tags[0].startswith(("NOUN", "NPRO")):
+        return False
+    return not _marks_between(sent, after - 1, after, ",;:—–")
 
 
 _RU_GENDERS = ("masc", "femn", "neut")
@@ -2175,6 +2273,7 @@ def is_plain(rules: CompiledRules, sent: Sentence, headline: bool) -> bool:
             and not next_disclaimer(rules, sent, headline)
             and _yes_no_question(rules, sent) is None
             and RECAP_WORDS.isdisjoint(sent.toks)
+            and RECAP_RECALL_RU.isdisjoint(sent.toks[:2])
             and not _may_be_relative_recap(rules, sent)
             and not ("en" in rules.languages and _may_be_wanted_or_dated(sent))
         )
@@ -2289,6 +2388,22 @@ def _recap(rules: CompiledRules, sent: Sentence, lo: int, own: list[Span]) -> tu
                 return None
             return words, f"{words!r} recalls the words as an earlier event, the time of the one reported", base + first
     return None
+
+
+def _recalled_ru(rules: CompiledRules, sent: Sentence, lo: int) -> tuple[str, str, int] | None:
+    """(the marker's words, why, its first token) when a Russian recap marker opens the sentence before the signal's
+    words (from token lo), set off by a comma or followed by «что»: "Напомним, …", "Стоит напомнить, что …"
+    (cues.RECAP_RECALL_RU)."""
+    if "ru" not in rules.languages:
+        return None
+    toks, base = sent.toks, sent.start
+    k = 1 if toks and toks[0] in RECAP_RECALL_LEADS_RU else 0
+    if k >= len(toks) or toks[k] not in RECAP_RECALL_RU or lo - base <= k:
+        return None
+    if not (_marks_between(sent, k, k + 1, ",:—–") or (k + 1 < len(toks) and toks[k + 1] == "что")):
+        return None
+    words = " ".join(toks[: k + 1])
+    return words, f"{words!r} opens the sentence: it recalls an event reported before", base
 
 
 def _opens_clause(sent: Sentence, first: int) -> bool:

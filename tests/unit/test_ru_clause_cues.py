@@ -87,12 +87,16 @@ def test_other_verbs_leave_the_words_asserted(title: str) -> None:
     [
         # "наносят" is also the present of the imperfective "наносить": news means the present
         "Картографы наносят на карту договор, ратифицированный Пхеньяном",
-        # the first person ("напомним") is no future of the story
-        "Напомним, договор с КНДР ратифицирован Госдумой",
     ],
 )
 def test_forms_that_are_not_a_third_person_perfective_future(title: str) -> None:
     assert modality("", RATIFIED, title=title, spec=RU)[0] == "asserted"
+
+
+def test_the_first_person_napomnim_is_no_future_but_a_recap() -> None:
+    # the first person ("напомним") is no future of the story; opening the sentence it recalls an earlier report
+    # (outside trial 71, L3)
+    assert modality("", RATIFIED, title="Напомним, договор с КНДР ратифицирован Госдумой", spec=RU)[0] == "recap"
 
 
 def test_a_comma_between_the_verb_and_the_words_ends_its_reach() -> None:
