@@ -70,6 +70,21 @@ class AlertCatalog:
     # The rule ids and tags of the loaded packs (empty: not known), which stored subscriptions are checked against.
     rules: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    # rule -> its `thread_by` keys, of rules that thread by fewer keys than they group by (docs/rules.md): the groups
+    # that share those keys' values are one story in a channel, one thread (ledger_thread).
+    thread_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def ledger_thread(self, rule: str, group: Mapping[str, str]) -> str:
+        """The delivery ledger's thread key of an alert of `rule` and `group`: its rule and group's (thread_key), or,
+        for a rule with `thread_by`, its rule and those keys' values, shared by every group of that story."""
+        keys = self.thread_by.get(rule)
+        if keys is None:
+            return thread_key(rule, group)
+        return thread_key(rule, {k: v for k, v in group.items() if k in keys})
+
+    def threads_groups(self, rule: str) -> bool:
+        """Whether a thread of `rule` may hold alerts of several groups (it has `thread_by`)."""
+        return rule in self.thread_by
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)
