@@ -54,6 +54,8 @@ def record(notice: Notice) -> dict[str, Any]:
         out["earlier"] = {"alert": e.alert_id, "fired_at": utc_iso(e.fired_at), "count": e.count}
         if e.within is not None:  # the same story by event time, posted apart (notice.EarlierStory.within)
             out["earlier"]["same_story"] = True
+    if notice.story is not None:  # thread_by: another group's alert of a story (docs/rules.md)
+        out["story"] = {"alert": notice.story.alert_id, "group_label": notice.story.group_label}
     if notice.later is not None:
         la = notice.later
         out["later"] = {

@@ -5,13 +5,20 @@ alert of that story, a follow-up of a group the update it always was."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from watchfloor.alerts.compose import Tell, base_notice, decide
+from watchfloor.alerts.intake import Stories, plan_detection
+from watchfloor.alerts.notice import AlertCatalog, alert_of, thread_key
 from watchfloor.cli import app
+from watchfloor.schemas.events import Alert, Detection, Evidence
 from watchfloor.schemas.rules import rule_pack_json_schema
+from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 
 NIGER_HEAD = """version: 2
@@ -52,8 +59,6 @@ def test_thread_by_loads_and_reaches_the_catalog(tmp_path: Path) -> None:
     eu = {"country": "NER", "imposer": "EU"}
     assert catalog.ledger_thread("niger-sanctions", france) == catalog.ledger_thread("niger-sanctions", eu)
     # a rule without it keeps the thread key of its rule and group, as before
-    from watchfloor.alerts.notice import thread_key
-
     assert catalog.ledger_thread("other", france) == thread_key("other", france)
 
 
@@ -89,3 +94,122 @@ def test_thread_by_twice_and_unknown_option_spelling(tmp_path: Path) -> None:
 def test_the_rule_pack_schema_carries_thread_by() -> None:
     props = rule_pack_json_schema()["$defs"]["DetectionDef"]["properties"]
     assert "thread_by" in props and "group_by" in props["thread_by"]["description"]
+
+
+def _niger_engine(tmp_path: Path, extra: str) -> list[tuple[str, dict[str, str], str]]:
+    from .engine_helpers import Timeline, doc, engine_for
+
+    path = _write(tmp_path, NIGER_HEAD + "    realert: 3d\n" + extra)
+    line = Timeline(engine_for(path))
+    line.feed(
+        doc("France imposed sanctions on Niger after the coup.", at=0, source="Wire A"),
+        doc("The EU imposed sanctions on Niger on Saturday.", at=20, source="Wire B"),
+        doc("France widened its sanctions on Niger.", at=30, source="Wire C"),  # France's realert holds it
+        doc("The United States imposed sanctions on Niger.", at=40, source="Wire D"),
+    )
+    return [(d.id, dict(d.group), d.rule) for d in line.detections]
+
+
+def test_the_engine_raises_the_same_alerts_with_the_same_ids_with_or_without_thread_by(tmp_path: Path) -> None:
+    without = _niger_engine(tmp_path, "")
+    threaded = _niger_engine(tmp_path, "    thread_by: [country]\n")
+    assert threaded == without
+    # realert stays per imposer: France's second report is held, the EU's and the U.S.'s are alerts of their own
+    assert [g["imposer"] for _i, g, _r in threaded] == ["FRA", "EU", "USA"]
+
+
+# --- the dispatcher's intake and what a row tells (pure) ---
+
+
+T0 = datetime(2023, 8, 1, 9, 0, tzinfo=UTC)
+RULE = "niger-sanctions"
+NAMES = {"NER": "Niger", "FRA": "France", "EU": "European Union", "USA": "United States"}
+THREADED = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by={RULE: ("country",)})
+APART = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)})
+
+
+def sanction(n: int, imposer: str, *, hours: float = 0, severity: str = "medium", sources: int = 1) -> Detection:
+    return Detection(
+        id=f"d{n}",
+        rule=RULE,
+        title=f"{NAMES[imposer]} sanctions on Niger",
+        severity=severity,  # type: ignore[arg-type]
+        group={"country": "NER", "imposer": imposer},
+        fired_at=T0 + timedelta(hours=hours),
+        evidence=tuple(
+            Evidence(event_id=f"e{n}{s}", signal="sanctions", source=f"Wire {s}", published_at=T0, sentence="x")
+            for s in range(sources)
+        ),
+    )
+
+
+def _plan(dets: list[Detection], catalog: AlertCatalog) -> list[DeliveryRecord]:
+    """Each detection's row in channel `desk`, in order, each earlier one sent (ref `C1:<n>`), as the dispatcher plans
+    them: the story decided once (per group), the row from the channel's rows of its ledger thread key."""
+    stories, rows = Stories(), []
+    for i, d in enumerate(dets):
+        story = stories.take(i + 1, d.id, d, catalog.open_period(d.rule))
+        tk = catalog.ledger_thread(d.rule, d.group)
+        pool = [r for r in rows if r.thread_key == tk]
+        rec = plan_detection(d.id, Alert(id=d.id, detection=d, channels=("desk",)), "desk", pool, story, catalog, i + 1)
+        rows.append(dataclasses.replace(rec, status="sent", ref=f"C1:{i + 1}.0"))
+    return rows
+
+
+def _told(rows: list[DeliveryRecord], key: str) -> Tell:
+    rec = next(r for r in rows if r.alert_id == key)
+    rec = dataclasses.replace(rec, status="outstanding", ref="")
+    alert = alert_of(rec.payload)
+    assert alert is not None
+    pool = [r if r.alert_id != key else rec for r in rows if r.thread_key == rec.thread_key]
+    got = decide(rec, base_notice(rec, alert), pool, {}, 0.0, backoff=1.0, owner="me", updating=True)
+    assert isinstance(got, Tell), got
+    return got
+
+
+def test_another_imposer_is_a_new_alert_in_the_country_thread_and_a_follow_up_stays_an_update() -> None:
+    france, eu = sanction(1, "FRA"), sanction(2, "EU", hours=20)
+    france_again = sanction(3, "FRA", hours=30, severity="high", sources=2)  # corroboration: France's follow-up
+    rows = _plan([france, eu, france_again], THREADED)
+    assert [r.kind for r in rows] == ["alert", "alert", "followup"]
+    assert len({r.thread_key for r in rows}) == 1 and rows[0].thread_key == thread_key(RULE, {"country": "NER"})
+    assert rows[1].parent_id is None and rows[1].payload is not None
+    assert rows[1].payload["story_root"] == "d1" and rows[1].payload["story_group_label"] == "Niger, France"
+    assert rows[2].parent_id == "d1"  # France's own follow-up, under France's alert
+
+    eu_told = _told(rows, "d2").notice
+    assert eu_told.kind == "alert" and eu_told.thread is None  # not an update of France's message
+    assert eu_told.story is not None and (eu_told.story.alert_id, eu_told.story.ref) == ("d1", "C1:1.0")
+    assert eu_told.earlier is None  # France's alert is not an earlier story of the EU's group
+    followup = _told(rows, "d3").notice
+    assert followup.kind == "followup" and followup.thread is not None
+    assert followup.thread.thread_ref == "C1:1.0" and followup.thread.target_key == "d1"
+    assert followup.thread.sources == 2 and followup.thread.newest_id == "d3"  # France's thread state: not the EU's
+
+
+def test_a_follow_up_of_the_second_imposer_replies_in_the_story_thread_and_updates_its_own_message() -> None:
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20), sanction(3, "EU", hours=22, sources=2)], THREADED)
+    assert [(r.kind, r.parent_id) for r in rows] == [("alert", None), ("alert", None), ("followup", "d2")]
+    view = _told(rows, "d3").notice.thread
+    assert view is not None
+    assert view.thread_ref == "C1:1.0"  # under the story's first message: Slack threads one level deep
+    assert (view.target_key, view.target_ref) == ("d2", "C1:2.0")  # the EU's alert's message is what it updates
+
+
+def test_without_thread_by_each_imposer_is_a_thread_of_its_own_as_before() -> None:
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20)], APART)
+    assert [r.kind for r in rows] == ["alert", "alert"]
+    assert rows[0].thread_key != rows[1].thread_key and rows[1].payload is not None
+    assert "story_root" not in rows[1].payload
+    assert _told(rows, "d2").notice.story is None
+
+
+def test_the_country_story_goes_on_while_its_groups_keep_coming_and_ends_past_the_period() -> None:
+    rows = _plan(
+        [sanction(1, "FRA"), sanction(2, "EU", hours=48), sanction(3, "USA", hours=100), sanction(4, "USA", hours=300)],
+        THREADED,
+    )
+    # the U.S. at 100h is past France's 3 days but within the EU's: the story goes on; at 300h one of its own
+    story = [(r.payload or {}).get("story_root") for r in rows]
+    assert story == [None, "d1", "d1", None]
+    assert rows[3].kind == "alert" and rows[3].parent_id is None
