@@ -1,0 +1,81 @@
+"""`thread_by` in Slack (outside trial 68, G2 and MED-2): sanctions on Niger by France, then by the EU, are one story in
+one thread, the EU's posted in it as a new alert of the story (its own message, which says what it is), France's
+message left as it was: not rewritten into an "Updated" state of France's alert. A follow-up of France (a second
+source confirming it) stays the update it always was: a reply, and France's message brought up to date. A follow-up of
+the EU replies in the same thread and updates the EU's message.
+
+The real slack-sdk against the local Slack-compatible server; SQLite on disk and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import Clock, detection, feed, slack
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.events import Detection
+from watchfloor.stream_processors.ports import Store
+
+pytestmark = pytest.mark.integration
+
+RULE = "niger-sanctions"
+NAMES = {"NER": "Niger", "FRA": "France", "EU": "European Union"}
+CATALOG = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by={RULE: ("country",)})
+
+
+def sanction(n: int, imposer: str, minutes: int, **kw: Any) -> Detection:
+    return detection(n, rule=RULE, group={"country": "NER", "imposer": imposer}, minutes=minutes, **kw)
+
+
+def _text(message: dict[str, object]) -> str:
+    return str(message.get("blocks")) + str(message.get("text"))
+
+
+def test_two_imposers_of_one_country_are_one_thread_the_second_a_new_alert_and_a_follow_up_an_update(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    desk = slack(slack_server, name="desk")
+    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG)
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),  # France: MEDIUM, one source
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),  # the EU, an hour later
+    )
+    d.cycle()
+    (france,) = slack_server.messages_for("det0001")
+    (eu,) = slack_server.messages_for("det0002")
+    assert "thread_ts" not in france or france["thread_ts"] == france["ts"]
+    assert eu.get("thread_ts") == france["ts"]  # one story, one thread
+    said = _text(eu)
+    assert "New alert in this story" in said and "det0001" in said and "Niger, France" in said, said
+    assert "Update" not in str(eu.get("text")), eu["text"]
+    assert "New in this story: " in str(eu.get("text"))
+    assert slack_server.updates == []  # France's message is France's: not rewritten for the EU's alert
+
+    # A second source confirms France's sanctions: its follow-up, a reply that updates France's message
+    feed(store, sanction(3, "FRA", 120, sources=("Coastal Observer", "Harbour Daily")))
+    d.cycle()
+    (followup,) = slack_server.messages_for("det0003")
+    assert followup.get("thread_ts") == france["ts"]
+    assert [u for u in slack_server.updates if u["ts"] == france["ts"]], slack_server.updates
+    rewritten = next(m for m in slack_server.messages if m["ts"] == france["ts"])
+    assert "Updated" in _text(rewritten) and "HIGH" in _text(rewritten)
+    assert not [u for u in slack_server.updates if u["ts"] == eu["ts"]]  # the EU's alert is not France's update
+
+    # A second source confirms the EU's: a reply in the same thread (Slack threads one level deep), the EU's message
+    # brought up to date, France's left as its own follow-up made it
+    before = len([u for u in slack_server.updates if u["ts"] == france["ts"]])
+    feed(store, sanction(4, "EU", 180, sources=("Coastal Observer", "Harbour Daily")))
+    d.cycle()
+    (eu_followup,) = slack_server.messages_for("det0004")
+    assert eu_followup.get("thread_ts") == france["ts"]
+    assert [u for u in slack_server.updates if u["ts"] == eu["ts"]], slack_server.updates
+    assert len([u for u in slack_server.updates if u["ts"] == france["ts"]]) == before
+    assert [m["ts"] for m in slack_server.thread(france["ts"])] == [eu["ts"], followup["ts"], eu_followup["ts"]]
