@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from watchfloor.alerts.compose import Tell, base_notice, decide
 from watchfloor.alerts.intake import Stories, plan_detection
 from watchfloor.alerts.notice import AlertCatalog, alert_of, thread_key
+from watchfloor.alerts.notifiers.console import render
+from watchfloor.alerts.notifiers.file import record
 from watchfloor.cli import app
+from watchfloor.cli.alerts import _delivery_cell, _delivery_json
 from watchfloor.schemas.events import Alert, Detection, Evidence
 from watchfloor.schemas.rules import rule_pack_json_schema
 from watchfloor.stream_processors.ports import DeliveryRecord
 from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+from watchfloor.wiring import build_catalog
 
 NIGER_HEAD = """version: 2
 name: sahel
@@ -49,8 +55,6 @@ def _write(tmp_path: Path, text: str) -> str:
 
 
 def test_thread_by_loads_and_reaches_the_catalog(tmp_path: Path) -> None:
-    from watchfloor.wiring import build_catalog
-
     path = _write(tmp_path, NIGER_HEAD + "    thread_by: [country]\n    realert: 3d\n")
     compiled = load_rules([path])[1]
     catalog = build_catalog(compiled)
@@ -213,3 +217,16 @@ def test_the_country_story_goes_on_while_its_groups_keep_coming_and_ends_past_th
     story = [(r.payload or {}).get("story_root") for r in rows]
     assert story == [None, "d1", "d1", None]
     assert rows[3].kind == "alert" and rows[3].parent_id is None
+
+
+def test_alerts_list_and_the_file_channel_say_the_story_of_another_groups_alert() -> None:
+
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20)], THREADED)
+    assert "story" not in _delivery_json(rows[0])
+    assert _delivery_json(rows[1])["story"] == "d1"
+    assert _delivery_cell("desk", rows[1]).startswith("desk: sent (new alert in the story of d1)")
+    notice = _told(rows, "d2").notice
+    assert record(notice)["story"] == {"alert": "d1", "group_label": "Niger, France"}
+    out = StringIO()
+    Console(file=out, width=200).print(render(notice))
+    assert "new alert in the story of alert d1 (Niger, France)" in out.getvalue()
