@@ -439,6 +439,10 @@ class SlackNotifier:
         if isinstance(notice, Notice) and notice.thread is not None:
             channel_id, ts = split_ref(notice.thread.thread_ref)
             return self._look("conversations.replies", channel_id or self._look_id(), notice.key, ts=ts)
+        if isinstance(notice, Notice) and notice.story is not None and notice.story.ref:
+            # (another group's alert of a story: posted in the story's thread, where history does not list it)
+            channel_id, ts = split_ref(notice.story.ref)
+            return self._look("conversations.replies", channel_id or self._look_id(), notice.key, ts=ts)
         return self._look("conversations.history", self._look_id(), notice.key)
 
     def learn_ref(self, ref: str) -> None:

@@ -8,6 +8,7 @@ The real slack-sdk against the local Slack-compatible server; SQLite on disk and
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 
 from tests.fixtures.slack_server import FakeSlack
 from tests.functional.delivery_helpers import Clock, detection, feed, slack
+from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
-from watchfloor.schemas.config import Subscription
+from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.control import Actor
 from watchfloor.schemas.events import Detection
 from watchfloor.stream_processors.ports import Store
 
@@ -42,7 +45,9 @@ def test_two_imposers_of_one_country_are_one_thread_the_second_a_new_alert_and_a
     store = sql_store
     slack_server.channels = {"#dprk-russia"}
     desk = slack(slack_server, name="desk")
-    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG)
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="desk")])
+    d = AlertDispatcher(store, {"desk": desk}, [], now=Clock(), routing=control, catalog=CATALOG)
     feed(
         store,
         sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),  # France: MEDIUM, one source
@@ -79,3 +84,44 @@ def test_two_imposers_of_one_country_are_one_thread_the_second_a_new_alert_and_a
     assert [u for u in slack_server.updates if u["ts"] == eu["ts"]], slack_server.updates
     assert len([u for u in slack_server.updates if u["ts"] == france["ts"]]) == before
     assert [m["ts"] for m in slack_server.thread(france["ts"])] == [eu["ts"], followup["ts"], eu_followup["ts"]]
+
+    # The EU's follow-up acknowledged with the CLI: shown on its reply and on the EU's message, both read in the
+    # story's thread (where Slack has them), France's message untouched
+    france_updates = len([u for u in slack_server.updates if u["ts"] == france["ts"]])
+    control.acknowledge("det0004", by=Actor(via="cli", name="kim"))
+    assert d.cycle().ok
+    for ts in (eu_followup["ts"], eu["ts"]):
+        shown = next(m for m in slack_server.messages if m["ts"] == ts)
+        assert "Acknowledged by kim" in str(shown["blocks"]), (ts, shown["blocks"])
+    assert len([u for u in slack_server.updates if u["ts"] == france["ts"]]) == france_updates
+
+
+def test_another_groups_alert_whose_post_may_have_got_through_is_looked_for_in_the_story_thread(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """A 504 on the EU's post, which Slack carries out behind the proxy: the retry looks for it where it was posted, in
+    the story's thread (conversations.replies; history does not list replies), finds it and does not post it again."""
+    store, clock = sql_store, Clock()
+    slack_server.channels = {"#dprk-russia"}
+    retry = RetryPolicy(backoff=timedelta(seconds=0.5), max_age=timedelta(hours=1), lease=timedelta(minutes=2))
+    desk = slack(slack_server, name="desk", timeout=1.0)
+    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], retry, now=clock, catalog=CATALOG)
+    feed(store, sanction(1, "FRA", 0))
+    assert d.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    release = slack_server.gateway_timeout_next("chat.postMessage")
+    try:
+        feed(store, sanction(2, "EU", 60))
+        assert d.cycle().tally.failed == 1
+        release.set()
+        for _ in range(600):
+            if slack_server.messages_for("det0002"):
+                break
+            threading.Event().wait(0.05)
+        clock.advance(2.5)  # past the landing window (2 x timeout)
+        last = d.cycle()
+    finally:
+        release.set()
+    posted = slack_server.messages_for("det0002")
+    assert len(posted) == 1 and posted[0]["thread_ts"] == france["ts"], posted
+    assert last.tally.found == 1, last.tally
