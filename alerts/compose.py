@@ -313,7 +313,7 @@ def _decide(
     view = notice.thread
     if view is None:
         return Tell(notice)
-    joined = story_root_of(root)
+    joined = story_root_of(root) if not root.detail.startswith(RESTARTED) else None
     if joined is not None and (first_of_story := by_key.get(joined)) is not None and first_of_story.ref:
         # a reply in the thread of a story of several groups (thread_by), under the story's first message: Slack
         # threads one level deep, so the replies of a group's alert told in that thread go under it too

@@ -823,7 +823,7 @@ class Deliverer:
         """Of another group's alert of a story (thread_by), posted in the story's thread: that thread's first message's
         ref (where Slack reads it); None for any other row."""
         joined = story_root_of(row)
-        if joined is None:
+        if joined is None or row.detail.startswith(RESTARTED):
             return None
         first = next((r for r in self.threads.read(row.channel, row.thread_key) if r.alert_id == joined), None)
         return first.ref if first is not None and first.ref and first.ref != row.ref else None
@@ -1167,7 +1167,7 @@ class Deliverer:
         """Post `item` as a message of its own, its thread's first message being gone: (its ref, the row's detail),
         or None when that failed (recorded: the row stays outstanding, `ref` the reply already posted, if any)."""
         assert isinstance(item, Notice)
-        alone = dataclasses.replace(item, thread=None)
+        alone = dataclasses.replace(item, thread=None, story=None)  # (a story's thread: its first message is gone)
         detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
         try:
             posted = self._bounded(rec, "restart", lambda: notifier.send(alone), ref=ref, restarted=detail)

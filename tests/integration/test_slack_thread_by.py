@@ -125,3 +125,27 @@ def test_another_groups_alert_whose_post_may_have_got_through_is_looked_for_in_t
     posted = slack_server.messages_for("det0002")
     assert len(posted) == 1 and posted[0]["thread_ts"] == france["ts"], posted
     assert last.tally.found == 1, last.tally
+
+
+def test_another_groups_alert_whose_story_message_was_deleted_is_posted_on_its_own_and_its_thread_goes_on_there(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """France's message deleted in the channel before the EU's alert is posted: Slack refuses the reply
+    (thread_not_found), so the EU's alert is a message of its own, and its follow-up replies under it."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    d = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(store, sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"))
+    assert d.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    slack_server.delete_message("#dprk-russia", france["ts"])
+    feed(store, sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"))
+    assert d.cycle().ok
+    (eu,) = slack_server.messages_for("det0002")
+    assert "thread_ts" not in eu or eu["thread_ts"] == eu["ts"], eu
+    feed(store, sanction(3, "EU", 90, sources=("Coastal Observer", "Harbour Daily")))
+    assert d.cycle().ok
+    (eu_followup,) = slack_server.messages_for("det0003")
+    assert eu_followup.get("thread_ts") == eu["ts"], eu_followup
