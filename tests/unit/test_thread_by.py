@@ -19,6 +19,8 @@ from watchfloor.alerts.intake import Stories, plan_detection
 from watchfloor.alerts.notice import AlertCatalog, alert_of, thread_key
 from watchfloor.alerts.notifiers.console import render
 from watchfloor.alerts.notifiers.file import record
+from watchfloor.alerts.notifiers.slack_blocks import build_blocks, notice_text
+from watchfloor.alerts.notifiers.wording import wording
 from watchfloor.cli import app
 from watchfloor.cli.alerts import _delivery_cell, _delivery_json
 from watchfloor.schemas.events import Alert, Detection, Evidence
@@ -230,3 +232,17 @@ def test_alerts_list_and_the_file_channel_say_the_story_of_another_groups_alert(
     out = StringIO()
     Console(file=out, width=200).print(render(notice))
     assert "new alert in the story of alert d1 (Niger, France)" in out.getvalue()
+
+
+def test_slack_words_another_groups_alert_as_a_new_alert_of_the_story_in_each_language() -> None:
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20)], THREADED)
+    notice = _told(rows, "d2").notice
+    english = str(build_blocks(notice))
+    assert "*New alert in this story*: another group than the thread's first alert d1 (Niger, France)" in english
+    assert "Update" not in english and "Follows alert" not in english
+    assert notice_text(notice).startswith("New in this story: [MEDIUM] European Union sanctions on Niger")
+    russian = wording("ru")
+    assert "*Новое оповещение в этом сюжете*: другая группа" in str(build_blocks(notice, russian))
+    assert notice_text(notice, russian).startswith("Новое в сюжете: ")
+    alone = _told(_plan([sanction(1, "FRA")], THREADED), "d1").notice  # the story's first alert says nothing of it
+    assert "New alert in this story" not in str(build_blocks(alone)) and alone.story is None
