@@ -18,6 +18,7 @@ from watchfloor.alerts.compose import Tell, base_notice, decide
 from watchfloor.alerts.intake import Stories, plan_detection
 from watchfloor.alerts.notice import AlertCatalog, alert_of, thread_key
 from watchfloor.alerts.notifiers.console import render
+from watchfloor.alerts.notifiers.email import EmailNotifier, message_id
 from watchfloor.alerts.notifiers.file import record
 from watchfloor.alerts.notifiers.slack_blocks import build_blocks, notice_text
 from watchfloor.alerts.notifiers.wording import wording
@@ -246,3 +247,17 @@ def test_slack_words_another_groups_alert_as_a_new_alert_of_the_story_in_each_la
     assert notice_text(notice, russian).startswith("Новое в сюжете: ")
     alone = _told(_plan([sanction(1, "FRA")], THREADED), "d1").notice  # the story's first alert says nothing of it
     assert "New alert in this story" not in str(build_blocks(alone)) and alone.story is None
+
+
+def test_email_puts_another_groups_alert_in_its_storys_mail_thread_and_says_what_it_is() -> None:
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20)], THREADED)
+    first_id = message_id("d1")
+    rows = [dataclasses.replace(r, ref=first_id) if r.alert_id == "d1" else r for r in rows]
+    notice = _told(rows, "d2").notice
+    mail = EmailNotifier("desk-mail", to=["desk@example.org"], sender="wf@example.org", host="127.0.0.1")
+    msg = mail.message(notice)
+    assert msg["In-Reply-To"] == first_id and msg["References"] == first_id
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "New alert in the story of alert d1 (Niger, France); not an update" in text
+    alone = mail.message(_told(_plan([sanction(1, "FRA")], THREADED), "d1").notice)
+    assert alone["In-Reply-To"] is None
