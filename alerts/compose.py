@@ -224,6 +224,9 @@ def _decide(
         return _withdraw_held(rec, base, read, now, backoff)
     if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
         if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
+            story = _story_link(parent, thread, now, backoff)  # (and of the story that alert was a new alert of)
+            if isinstance(story, Wait):
+                return story
             return Tell(
                 dataclasses.replace(
                     base,
@@ -232,6 +235,7 @@ def _decide(
                     escalated_from=None,  # (a message of its own: no "was" the channel was told; review 22, F4)
                     earlier=earlier_story(group_rows(thread, rec, alert), alert, story_period(rec.payload)),
                     later=later_alerts(group_rows(thread, rec, alert), rec),
+                    story=story,
                 )
             )
         # ... for a follow-up never sent: this is that follow-up, under the thread's first message

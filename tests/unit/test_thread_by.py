@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from watchfloor.alerts.compose import Tell, base_notice, decide
 from watchfloor.alerts.intake import Stories, plan_detection
-from watchfloor.alerts.notice import AlertCatalog, alert_of, thread_key
+from watchfloor.alerts.notice import REPLACED, AlertCatalog, alert_of, thread_key
 from watchfloor.alerts.notifiers.console import render
 from watchfloor.alerts.notifiers.email import EmailNotifier, message_id
 from watchfloor.alerts.notifiers.file import record
@@ -261,3 +261,26 @@ def test_email_puts_another_groups_alert_in_its_storys_mail_thread_and_says_what
     assert "New alert in the story of alert d1 (Niger, France); not an update" in text
     alone = mail.message(_told(_plan([sanction(1, "FRA")], THREADED), "d1").notice)
     assert alone["In-Reply-To"] is None
+
+
+def test_a_revision_sent_in_place_of_another_groups_alert_never_sent_is_still_a_new_alert_of_the_story() -> None:
+    """The EU's alert revised by a late report before it was sent: the revision goes in its place, as the story's new
+    alert in France's thread (not a message of its own that forgot the story)."""
+    france, eu = sanction(1, "FRA"), sanction(2, "EU", hours=20)
+    rows = _plan([france, eu], THREADED)
+    revised = Detection(**{**sanction(5, "EU", hours=19).model_dump(), "revises": "d2", "revision": 1})
+    stories = Stories()
+    for i, d in enumerate([france, eu, revised]):
+        story = stories.take(i + 1, d.id, d, THREADED.open_period(RULE))
+    rec = plan_detection("d5", Alert(id="d5", detection=revised, channels=("desk",)), "desk", rows, story, THREADED, 3)
+    assert (rec.kind, rec.parent_id) == ("revision", "d2")
+    never_sent = dataclasses.replace(rows[1], status="suppressed", ref="", detail=f"{REPLACED}: d5 goes instead")
+    pool = [rows[0], never_sent, rec]
+    got = decide(rec, base_notice(rec, revised_alert(revised)), pool, {}, 0.0, backoff=1.0, owner="me", updating=True)
+    assert isinstance(got, Tell)
+    assert got.notice.kind == "alert" and got.notice.story is not None
+    assert (got.notice.story.alert_id, got.notice.story.ref) == ("d1", "C1:1.0")
+
+
+def revised_alert(d: Detection) -> Alert:
+    return Alert(id=d.id, detection=d, channels=("desk",))
