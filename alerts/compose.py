@@ -21,10 +21,12 @@ from .notice import (
     Restored,
     Revisions,
     Setback,
+    StoryLink,
     ThreadView,
     alert_of,
     earlier_story,
     escalation,
+    group_rows,
     independent_sources,
     later_alerts,
     quiet_revision,
@@ -37,6 +39,7 @@ from .notice import (
     state_rank,
     story_before,
     story_period,
+    story_root_of,
     thread_of,
     thread_reports,
     told_row,
@@ -187,12 +190,17 @@ def _decide(
             return Skip(f"{WITHDRAWN_UNSENT}: {gone.alert_id} withdraws it", withdrawn_by=gone)
     if rec.kind == "alert":
         held = (rec.payload or {}).get("revises_held")
+        own = group_rows(thread, rec, alert)
+        story = _story_link(rec, thread, now, backoff)
+        if isinstance(story, Wait):
+            return story
         return Tell(
             dataclasses.replace(
                 base,
-                earlier=earlier_of(thread, rec, alert),
-                later=later_alerts(thread, rec),
+                earlier=earlier_of(own, rec, alert),
+                later=later_alerts(own, rec),
                 revises_held=held if isinstance(held, str) else None,
+                story=story,
             )
         )
     if rec.parent_id is None:
@@ -216,14 +224,18 @@ def _decide(
         return _withdraw_held(rec, base, read, now, backoff)
     if parent is not None and replaced_unsent(parent) and rec.kind == "revision":
         if parent.kind == "alert":  # this revision stands for an alert never sent: the alert of its own thread
+            story = _story_link(parent, thread, now, backoff)  # (and of the story that alert was a new alert of)
+            if isinstance(story, Wait):
+                return story
             return Tell(
                 dataclasses.replace(
                     base,
                     kind="alert",
                     parent_id=None,
                     escalated_from=None,  # (a message of its own: no "was" the channel was told; review 22, F4)
-                    earlier=earlier_story(thread, alert, story_period(rec.payload)),
-                    later=later_alerts(thread, rec),
+                    earlier=earlier_story(group_rows(thread, rec, alert), alert, story_period(rec.payload)),
+                    later=later_alerts(group_rows(thread, rec, alert), rec),
+                    story=story,
                 )
             )
         # ... for a follow-up never sent: this is that follow-up, under the thread's first message
@@ -305,6 +317,12 @@ def _decide(
     view = notice.thread
     if view is None:
         return Tell(notice)
+    joined = story_root_of(root) if not root.detail.startswith(RESTARTED) else None
+    if joined is not None and (first_of_story := by_key.get(joined)) is not None and first_of_story.ref:
+        # a reply in the thread of a story of several groups (thread_by), under the story's first message: Slack
+        # threads one level deep, so the replies of a group's alert told in that thread go under it too
+        view = dataclasses.replace(view, thread_ref=first_of_story.ref)
+        notice = dataclasses.replace(notice, thread=view)
     # acknowledged on the message, under any alert it showed before a late report revised it
     ids = [view.target.id, *(al.id for r in chain if (al := alert_of(r.payload)) is not None)]
     first_ids: tuple[str, ...] | None = None
@@ -322,6 +340,32 @@ def _decide(
         earlier=earlier,
     )
     return Tell(dataclasses.replace(notice, thread=first_place(view, root, thread, by_key)), asks)
+
+
+def _story_link(
+    rec: DeliveryRecord, thread: Sequence[DeliveryRecord], now: float, backoff: float
+) -> StoryLink | Wait | None:
+    """The story a new alert of another group is told in (`story_root`): its first message's, once that is sent (it
+    waits while it is not); None when it starts its thread, or that message never reached the channel (given up,
+    suppressed: it is then a message of its own)."""
+    key = story_root_of(rec)
+    if key is None:
+        return None
+    root = next((r for r in thread if r.alert_id == key), None)
+    if root is None or root.status in ("expired", "suppressed"):
+        return None
+    if root.status == "outstanding" and not root.ref:
+        until = max(root.next_attempt_at, root.not_before, now + backoff)
+        return Wait(
+            until, f"waiting for {root.alert_id}, its story's first alert, to be delivered first", root.alert_id
+        )
+    data = rec.payload or {}
+    first = alert_of(root.payload)
+    return StoryLink(
+        alert_id=str(data.get("story_alert") or (first.id if first is not None else root.alert_id)),
+        group_label=str(data.get("story_group_label") or ""),
+        ref=root.ref if root.status == "sent" else "",
+    )
 
 
 def _standing_ids(view: ThreadView, known: Sequence[Alert]) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
@@ -422,6 +466,7 @@ def first_place(
     alert = alert_of(root.payload)
     if not first or alert is None:
         return view
+    rows = group_rows(rows, root, alert)
     then = [r for r in rows if r.alert_id == root.alert_id or (r.status == "sent" and r.updated_at <= root.updated_at)]
     # "Again: …" names the earlier story as the channel has them now: an older story sent after this message (a late
     # report) sits between it and the one its post named, and its line was rewritten to say so (retold_story); the
@@ -451,6 +496,7 @@ def retold_story(rows: Sequence[DeliveryRecord], key: str) -> Retold | None:
     alert = alert_of(rec.payload) if rec is not None else None
     if rec is None or alert is None or rec.kind != "alert":
         return None
+    rows = group_rows(rows, rec, alert)
     since = alert.detection.fired_at
     later: list[tuple[datetime, int, DeliveryRecord, Alert]] = []
     for r in rows:

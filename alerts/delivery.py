@@ -55,6 +55,7 @@ from .notice import (
     Digest,
     Notice,
     alert_of,
+    story_root_of,
     thread_of,
     thread_state,
 )
@@ -724,11 +725,11 @@ class Deliverer:
             if not r.ref or r.status not in ("sent", "outstanding"):
                 continue
             root = self._thread_root(r)
-            targets.setdefault(r.ref, root.ref if root is not None else None)
+            targets.setdefault(r.ref, self._replies_under(root) if root is not None else self._story_ref(r))
             if root is None and r.kind == "alert":
                 firsts.setdefault(r.ref, r)
             if root is not None:  # it may show this alert (the thread's newest, a revision's), with its button
-                targets.setdefault(root.ref, None)
+                targets.setdefault(root.ref, self._story_ref(root))
                 firsts.setdefault(root.ref, root)
             # A revision rewrote the message of what it revised (up its chain of revisions: a follow-up revised, maybe
             # replaced before it was sent), which shows this alert now, with its button (outside trial 30, F2: that
@@ -739,7 +740,7 @@ class Deliverer:
                     break
                 if up.ref and up.status in ("sent", "outstanding"):
                     above = self._thread_root(up)
-                    targets.setdefault(up.ref, above.ref if above is not None else None)
+                    targets.setdefault(up.ref, self._replies_under(above) if above is not None else self._story_ref(up))
                     if above is None and up.kind == "alert":
                         firsts.setdefault(up.ref, up)
                 up = self._revised_row(up)
@@ -822,6 +823,20 @@ class Deliverer:
             return None
         found = self.store.deliveries(alert_ids={row.parent_id}, channel=row.channel)
         return found[0] if found else None
+
+    def _story_ref(self, row: DeliveryRecord) -> str | None:
+        """Of another group's alert of a story (thread_by), posted in the story's thread: that thread's first message's
+        ref (where Slack reads it); None for any other row."""
+        joined = story_root_of(row)
+        if joined is None or row.detail.startswith(RESTARTED):
+            return None
+        first = next((r for r in self.threads.read(row.channel, row.thread_key) if r.alert_id == joined), None)
+        return first.ref if first is not None and first.ref and first.ref != row.ref else None
+
+    def _replies_under(self, root: DeliveryRecord) -> str:
+        """The ref of the message the replies of the thread `root` starts are posted under: `root`'s own, or, for
+        another group's alert of a story (thread_by), the story's first message's (Slack threads one level deep)."""
+        return self._story_ref(root) or root.ref
 
     def _thread_root(self, row: DeliveryRecord) -> DeliveryRecord | None:
         """The thread's first message that `row` (a reply) was posted under, None for a message of its own."""
@@ -1157,7 +1172,7 @@ class Deliverer:
         """Post `item` as a message of its own, its thread's first message being gone: (its ref, the row's detail),
         or None when that failed (recorded: the row stays outstanding, `ref` the reply already posted, if any)."""
         assert isinstance(item, Notice)
-        alone = dataclasses.replace(item, thread=None)
+        alone = dataclasses.replace(item, thread=None, story=None)  # (a story's thread: its first message is gone)
         detail = f"{RESTARTED}: the thread's first message ({gone.ref}) was deleted in the channel"
         try:
             posted = self._bounded(rec, "restart", lambda: notifier.send(alone), ref=ref, restarted=detail)

@@ -881,7 +881,7 @@ class AlertDispatcher:
             )
             return [], [dead_letter_event(dead, self._now())]
         key = detection_event_id(det)
-        tk = detection_thread(det)
+        tk = detection_thread(det, self.catalog)
         story = self.stories.story(stored.position, key, det)  # whatever its channels, and when it has none
         channels = route(det, table.subscriptions, self.spellings)
         # A channel whose `where` this detection misses still takes it into a thread it has of the same rule and
@@ -1036,6 +1036,9 @@ class AlertDispatcher:
     def _take_retraction(self, stored: StoredEvent, retraction: Retraction) -> list[DeliveryRecord]:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
+        shared = self.catalog.ledger_thread(retraction.rule, retraction.group)  # (a rule with thread_by)
+        if shared != retraction_thread(retraction):
+            rows = sorted([*rows, *self.store.deliveries(thread_key=shared)], key=lambda r: (r.seq, r.alert_id))
         return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position, self._listed(rows))
 
     def _listed(self, rows: Sequence[DeliveryRecord]) -> dict[tuple[str, str], str]:

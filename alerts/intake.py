@@ -75,6 +75,7 @@ from .notice import (
     payload,
     replaced_unsent,
     revised_again,
+    story_root_of,
     thread_key,
     thread_of,
     told_row,
@@ -131,7 +132,7 @@ def plan_detection(
     """The ledger row for `alert` (delivery key `key`) in `channel`; `thread_rows` are that channel's rows of
     the same rule and group, in seq order; `story` is the alert's (`Stories.take`)."""
     det = alert.detection
-    tk = thread_key(det.rule, det.group)
+    tk = catalog.ledger_thread(det.rule, det.group)
     at = det.fired_at.timestamp()  # a reply goes no earlier than what it replies under (max below)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
     # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
@@ -188,6 +189,24 @@ def plan_detection(
         )
     if story.before is not None:  # (named where the channel holds no message of it: compose.earlier_of)
         common["story_before"] = story.before.payload()
+    joined = _joins_story(rows, det, catalog, thread_rows) if catalog.threads_groups(det.rule) else None
+    if joined is not None and det.revises is None:
+        # Another group of the story its thread_by values make (another imposer's sanctions on the same country): an
+        # alert of its own, told as a new alert in that story's thread, not as an update of the thread's first alert.
+        common["story_root"] = joined.alert_id
+        first = alert_of(joined.payload)
+        if first is not None:
+            common["story_alert"] = first.id
+            common["story_group_label"] = catalog.group_label(first.detection.group)
+        return DeliveryRecord(
+            key,
+            channel,
+            kind="alert",
+            payload=payload(alert, **common),
+            thread_key=tk,
+            seq=seq,
+            order_at=max(at, told_at(joined)),
+        )
     if det.revises is not None and any(r.status == HELD and _alert_id(r) == det.revises for r in rows):
         # a revision of an alert the channel's throttle held, told on its own: its message says what it revises
         # (outside trial 62, L7: a top-level MEDIUM with no line, where the other channels had a revision reply)
@@ -257,6 +276,39 @@ def _story_thread(
     if not near:
         return None
     before = [n for n in near if n[0] <= fired_at]
+    if before:
+        return max(before, key=lambda n: (n[0], n[1]))[2]
+    return min(near, key=lambda n: (n[0], n[1]))[2]
+
+
+def _joins_story(
+    rows: Sequence[DeliveryRecord], det: Detection, catalog: AlertCatalog, thread_rows: Sequence[DeliveryRecord]
+) -> DeliveryRecord | None:
+    """The first message of the channel's thread that `det`, the first alert of its group's story, is a new alert of:
+    the thread of the latest alert of another group of its thread_by values (`rows`: the channel's rows of that thread
+    key) fired within its rule's open period before it (else the earliest within it after), that may still be sent and
+    is not withdrawn here. So the story of a country goes on while any of its groups' alerts keep coming, each group
+    with its own realert. None: no such alert, it starts the thread."""
+    period = catalog.open_period(det.rule)
+    by_key = {r.alert_id: r for r in rows}
+    near: list[tuple[datetime, int, DeliveryRecord]] = []
+    for r in rows:
+        if r.kind != "alert" or r.status not in OPEN_STATUSES:
+            continue
+        alert = alert_of(r.payload)
+        if alert is None or alert.detection.group == det.group or _withdrawn_here(thread_rows, r.alert_id):
+            continue
+        fired = alert.detection.fired_at
+        if abs(fired - det.fired_at) > period:
+            continue
+        root_key = story_root_of(r)
+        root = by_key.get(root_key) if root_key is not None else r
+        if root is None or root.status not in OPEN_STATUSES:
+            continue
+        near.append((fired, r.seq, root))
+    if not near:
+        return None
+    before = [n for n in near if n[0] <= det.fired_at]
     if before:
         return max(before, key=lambda n: (n[0], n[1]))[2]
     return min(near, key=lambda n: (n[0], n[1]))[2]
@@ -386,8 +438,9 @@ def retraction_thread(retraction: Retraction) -> str:
     return thread_key(retraction.rule, retraction.group)
 
 
-def detection_thread(det: Detection) -> str:
-    return thread_key(det.rule, det.group)
+def detection_thread(det: Detection, catalog: AlertCatalog) -> str:
+    """The ledger's thread key of `det`'s rows (AlertCatalog.ledger_thread: its rule and group, or its thread_by)."""
+    return catalog.ledger_thread(det.rule, det.group)
 
 
 @dataclass(frozen=True)

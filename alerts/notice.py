@@ -70,6 +70,21 @@ class AlertCatalog:
     # The rule ids and tags of the loaded packs (empty: not known), which stored subscriptions are checked against.
     rules: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    # rule -> its `thread_by` keys, of rules that thread by fewer keys than they group by (docs/rules.md): the groups
+    # that share those keys' values are one story in a channel, one thread (ledger_thread).
+    thread_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def ledger_thread(self, rule: str, group: Mapping[str, str]) -> str:
+        """The delivery ledger's thread key of an alert of `rule` and `group`: its rule and group's (thread_key), or,
+        for a rule with `thread_by`, its rule and those keys' values, shared by every group of that story."""
+        keys = self.thread_by.get(rule)
+        if keys is None:
+            return thread_key(rule, group)
+        return thread_key(rule, {k: v for k, v in group.items() if k in keys})
+
+    def threads_groups(self, rule: str) -> bool:
+        """Whether a thread of `rule` may hold alerts of several groups (it has `thread_by`)."""
+        return rule in self.thread_by
 
     def open_period(self, rule: str) -> timedelta:
         return self.open_periods.get(rule, DEFAULT_OPEN)
@@ -324,6 +339,17 @@ class LaterAlerts:
 
 
 @dataclass(frozen=True)
+class StoryLink:
+    """Of a new alert of a rule with `thread_by`: the story it is a new alert of, whose thread it is told in (another
+    group of the same country: another imposer's sanctions), so that it is not read as an update of that thread's first
+    alert (outside trial 68, MED-2)."""
+
+    alert_id: str  # the thread's first alert, as `alerts list` names it
+    group_label: str  # ... and its group, as the alerts' Group field shows it
+    ref: str = ""  # the channel's reference of the thread's first message ("" in a channel without threads)
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message for one channel. `key` is its delivery key (unique per channel, the ledger's alert_id)."""
 
@@ -340,6 +366,7 @@ class Notice:
     earlier: EarlierStory | None = None  # a new alert (a message of its own): the rule and group's earlier stories
     later: LaterAlerts | None = None  # a new alert sent after alerts of its rule and group that fired after it
     revises_held: str | None = None  # a new alert that revises one this channel's throttle held (no message of it)
+    story: StoryLink | None = None  # a new alert of another group in a story's thread (thread_by): that story
 
     @property
     def threaded(self) -> bool:
@@ -512,6 +539,23 @@ def ack_key(event_id: str) -> str:
 def thread_key(rule: str, group: Mapping[str, str]) -> str:
     """Alerts of one rule and group share a thread key (stable, whatever the group's key order)."""
     return rule + "\x1f" + orjson.dumps(dict(sorted(group.items()))).decode()
+
+
+def story_root_of(row: DeliveryRecord) -> str | None:
+    """The delivery key of the first alert of the story (`thread_by`) whose thread `row`, a new alert of another
+    group, is told in (intake writes it); None for an alert that starts its thread (every alert without thread_by)."""
+    root = (row.payload or {}).get("story_root")
+    return root if isinstance(root, str) and root else None
+
+
+def group_rows(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert) -> Sequence[DeliveryRecord]:
+    """Of `rows` (the channel's rows of `rec`'s thread key), those of `alert`'s rule and group: all of them, unless the
+    rule threads several groups as one story (`thread_by`: the key is its rule and fewer values), where what says a
+    group's own earlier or later stories ("Again: …", "Sent late: …") must not take another group's alerts for them."""
+    det = alert.detection
+    if not rec.thread_key or rec.thread_key == thread_key(det.rule, det.group):
+        return rows
+    return [r for r in rows if (a := alert_of(r.payload)) is None or a.detection.group == det.group]
 
 
 def thread_of(rows: Iterable[DeliveryRecord], key: str) -> list[DeliveryRecord]:

@@ -463,6 +463,14 @@ class DetectionDef(_Strict):
     tags: list[str] = Field(default_factory=list)
     pattern: Pattern
     group_by: list[str] = Field(default_factory=list)
+    # One story per country, realert per imposer (outside trial 68, G2): the group_by keys whose values alone decide
+    # a thread; windows, realert and corroboration stay per group, and alert ids never see it (presentation only).
+    thread_by: list[str] | None = Field(
+        default=None,
+        description="group_by keys whose values alone decide a channel's thread: the alerts of groups that share "
+        "them are one story, each group's own alert a new alert in it (realert, windows and corroboration stay per "
+        "group); default: the whole group",
+    )
     within: Duration | None = None
     realert: Duration = timedelta(days=1)
     corroborate: Corroboration | None = None

@@ -316,6 +316,11 @@ def build_catalog(rules: CompiledRules) -> AlertCatalog:
         corroboration_windows={d.id: c.within for d in rules.detections if (c := d.definition.corroborate) is not None},
         rules=frozenset(d.id for d in rules.detections),
         tags=frozenset(t for d in rules.detections for t in d.definition.tags),
+        thread_by={
+            d.id: tuple(d.definition.thread_by)
+            for d in rules.detections
+            if d.definition.thread_by is not None and set(d.definition.thread_by) != set(d.group_by)
+        },
     )
 
 

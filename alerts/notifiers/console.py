@@ -57,6 +57,11 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
             lines.append(Text(f"{said} (alert {r.alert_id} was withdrawn by its correction)", style="bold"))
     if notice.thread is not None:
         lines.append(Text(_thread_line(notice), "dim"))
+    if notice.kind == "alert" and notice.story is not None:
+        # (thread_by: another group's alert of the story, as Slack tells it in that story's thread)
+        lines.append(
+            Text(f"new alert in the story of alert {notice.story.alert_id} ({notice.story.group_label})", "dim")
+        )
     if notice.later is not None:
         lines.append(Text(later_text(notice.later, time_text), "bold"))
     if notice.earlier is not None:

@@ -233,6 +233,10 @@ def _full(body: _Body, notice: Notice) -> None:
         body.heading(title)
     if notice.kind in ("followup", "revision") and notice.parent_id:
         body.note(f"{'Revises' if notice.kind == 'revision' else 'Follows'} alert {notice.parent_id}")
+    if notice.kind == "alert" and notice.story is not None:  # thread_by: another group's alert of a story
+        body.note(
+            f"New alert in the story of alert {notice.story.alert_id} ({notice.story.group_label}); not an update"
+        )
     if notice.later is not None:
         body.note(later_text(notice.later, body.when))
     if notice.earlier is not None:
@@ -431,6 +435,9 @@ class EmailNotifier:
         if thread is not None and _MESSAGE_ID.match(thread.thread_ref):  # a reference of ours (not another type's)
             msg["In-Reply-To"] = thread.thread_ref
             msg["References"] = thread.thread_ref
+        elif notice.story is not None and _MESSAGE_ID.match(notice.story.ref):  # in its story's mail thread
+            msg["In-Reply-To"] = notice.story.ref
+            msg["References"] = notice.story.ref
         return msg
 
     def digest_message(self, digest: Digest) -> EmailMessage:

@@ -11,7 +11,8 @@ included), `withdrawn` (a withdrawal's reason), `first_withdrawn` (why the threa
 this notice or before it; null while it stands) and `revised_by` (a revision's alert id). A new alert of a rule and
 group the channel was told of before (an earlier story) has `earlier`: `alert` (the last earlier story's first
 alert), `fired_at` and `count` (earlier stories), and `same_story: true` when that story began within the rule's open
-period before it (the same story, posted apart: notice.EarlierStory.within).
+period before it (the same story, posted apart: notice.EarlierStory.within). Another group's first alert of a story
+of a rule with `thread_by` has `story`: `alert` (the story's first alert) and `group_label` (its group).
 A write that fails half-way (a full disk) is cut back off, so the file
 never holds half a line; an attempt that may have got through (the process died between writing and
 recording) is looked up by its key before the line is written again.
@@ -54,6 +55,8 @@ def record(notice: Notice) -> dict[str, Any]:
         out["earlier"] = {"alert": e.alert_id, "fired_at": utc_iso(e.fired_at), "count": e.count}
         if e.within is not None:  # the same story by event time, posted apart (notice.EarlierStory.within)
             out["earlier"]["same_story"] = True
+    if notice.story is not None:  # thread_by: another group's alert of a story (docs/rules.md)
+        out["story"] = {"alert": notice.story.alert_id, "group_label": notice.story.group_label}
     if notice.later is not None:
         la = notice.later
         out["later"] = {

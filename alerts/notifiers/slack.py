@@ -237,6 +237,12 @@ class SlackNotifier:
             args["thread_ts"] = ts
             if notice.escalated_from and self.broadcast_escalations:
                 args["reply_broadcast"] = True  # an escalation is also news for the channel
+        elif isinstance(notice, Notice) and notice.story is not None and notice.story.ref:
+            # another group's alert of a story (thread_by): a new alert, told in the story's thread
+            parent = notice.story.ref
+            channel_id, ts = split_ref(parent)
+            args["channel"] = channel_id or self.channel
+            args["thread_ts"] = ts
         try:
             data = self._call("chat.postMessage", **args)
         except PermanentError as e:
@@ -432,6 +438,10 @@ class SlackNotifier:
         looked in until a delivery there succeeds. Raises TransientError / PermanentError like send()."""
         if isinstance(notice, Notice) and notice.thread is not None:
             channel_id, ts = split_ref(notice.thread.thread_ref)
+            return self._look("conversations.replies", channel_id or self._look_id(), notice.key, ts=ts)
+        if isinstance(notice, Notice) and notice.story is not None and notice.story.ref:
+            # (another group's alert of a story: posted in the story's thread, where history does not list it)
+            channel_id, ts = split_ref(notice.story.ref)
             return self._look("conversations.replies", channel_id or self._look_id(), notice.key, ts=ts)
         return self._look("conversations.history", self._look_id(), notice.key)
 

@@ -493,6 +493,12 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
         status = words.text("revises" if notice.kind == "revision" else "follows", id=fit(notice.parent_id, 100))
     elif notice.kind == "alert" and notice.revises_held:
         status = words.text("revises", id=fit(notice.revises_held, 100)) + words.text("held_by_throttle")
+    if notice.kind == "alert" and notice.story is not None:
+        # another group's alert in a story's thread (thread_by): said as what it is, never as an update
+        story = words.text(
+            "story_alert", id=fit(notice.story.alert_id, 100), first=escape(fit(notice.story.group_label, 200))
+        )
+        status = " · ".join(filter(None, [story, status]))
     if notice.earlier is not None:
         status = " · ".join(filter(None, [status, earlier_line(notice.earlier, words)]))
     lead = _later_line(notice.later, words) if notice.later is not None else ""
@@ -910,6 +916,8 @@ def notice_text(notice: Notice, words: Wording = ENGLISH) -> str:
     if notice.thread is None and notice.kind != "retraction":
         # (what a notification shows: one sent late says so before its old state, review of 260549a, finding 7)
         prefix = words.text("prefix_sent_late") if notice.later is not None else ""
+        if notice.story is not None and notice.story.ref:
+            prefix = words.text("prefix_story") + prefix
         return fallback_text(notice.alert, prefix=prefix, words=words)
     if notice.kind == "retraction":
         # The title first, then why: a phone's push shows the start (trial 38, LOW-5: "Withdrawn: corrected by the

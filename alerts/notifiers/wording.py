@@ -69,6 +69,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "withdrawn_header": "Withdrawn: {title}",
         # status lines
         "follows": "Follows alert {id}",
+        "story_alert": (
+            "*New alert in this story*: another group than the thread's first alert {id} ({first}); not an update of it"
+        ),
         "revises": "Revises alert {id}",
         "held_by_throttle": " (held by this channel's throttle)",
         "update": "Update",
@@ -152,6 +155,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         # notification text (the fallback)
         "prefix_withdrawn": "Withdrawn: ",
         "prefix_update": "Update: ",
+        "prefix_story": "New in this story: ",
         "prefix_revised": "Revised: ",
         "prefix_sent_late": "Sent late: ",
         # digests
@@ -221,6 +225,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "fired_first_seen": "поднято {when} (время получения, без даты)",
         "withdrawn_header": "Отозвано: {title}",
         "follows": "Продолжает оповещение {id}",
+        "story_alert": (
+            "*Новое оповещение в этом сюжете*: другая группа, чем у первого оповещения ветки {id} ({first}); "
+            "не его обновление"
+        ),
         "revises": "Пересматривает оповещение {id}",
         "held_by_throttle": " (его задержало ограничение этого канала)",
         "update": "Обновление",
@@ -292,6 +300,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "every_rule": "все правила",
         "prefix_withdrawn": "Отозвано: ",
         "prefix_update": "Обновление: ",
+        "prefix_story": "Новое в сюжете: ",
         "prefix_revised": "Пересмотрено: ",
         "prefix_sent_late": "С опозданием: ",
         "no_new_alerts": "Новых оповещений нет.",

@@ -615,6 +615,21 @@ def _compile_detections(
                     ok = False
                 if g in captured or g in could:
                     carried.append(g)
+            # thread_by names group_by keys: a thread is told by fewer of the group's values, never by others.
+            seen_thread: set[str] = set()
+            for ti, k in enumerate(d.thread_by or ()):
+                if k not in d.group_by:
+                    grouped = f"it groups by {', '.join(d.group_by)}" if d.group_by else "it has no group_by"
+                    b.error(
+                        [*dpath, "thread_by", ti],
+                        f"thread_by {k!r} is not a group_by key of this detection{_did_you_mean(k, d.group_by)}: "
+                        f"{grouped} (thread_by names the group_by keys whose values alone decide a thread)",
+                    )
+                    ok = False
+                elif k in seen_thread:
+                    b.error([*dpath, "thread_by", ti], f"thread_by {k!r} is named twice")
+                    ok = False
+                seen_thread.add(k)
             # A title is judged with what its inputs carry (a group key no input carries fills no placeholder);
             # with an input not defined, only a placeholder nothing in the rules could fill is said.
             certain = [g for g in carried if g == "source" or g in captured]

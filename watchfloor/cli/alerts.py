@@ -374,7 +374,17 @@ def _delivery_json(r: Any) -> dict[str, Any]:
         out["maybe_delivered"] = True  # given up unconfirmed (email): see the mailbox before re-sending
     if r.parent_id:
         out["updates"] = r.parent_id
+    if story := _story_of(r):
+        out["story"] = story  # thread_by: a new alert in the thread of that alert's story, not an update of it
     return out
+
+
+def _story_of(r: Any) -> str | None:
+    """The first alert of the story (a rule's `thread_by`) whose thread this row, another group's first alert, is told
+    in: its alert id, as `alerts list` names alerts; None for any other row."""
+    data = r.payload or {}
+    story = data.get("story_alert") or data.get("story_root")
+    return story if r.kind == "alert" and isinstance(story, str) and story else None
 
 
 # What happens next to an attempt that may have got through, by the channel's type (outside trial 15, L2: a Slack row
@@ -408,6 +418,8 @@ def _delivery_cell(
     text = f"{shown_channel(channel, names or {})}: {r.status}"
     if r.kind != "alert":
         text += f" ({r.kind})"
+    if story := _story_of(r):
+        text += f" (new alert in the story of {story})"
     if _found_posted(r):  # trial 33, L5: not a post of this attempt
         text += " (found already posted: an earlier attempt had got through; not posted again)"
     if r.status == "outstanding":

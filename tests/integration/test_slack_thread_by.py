@@ -1,0 +1,151 @@
+"""`thread_by` in Slack (outside trial 68, G2 and MED-2): sanctions on Niger by France, then by the EU, are one story in
+one thread, the EU's posted in it as a new alert of the story (its own message, which says what it is), France's
+message left as it was: not rewritten into an "Updated" state of France's alert. A follow-up of France (a second
+source confirming it) stays the update it always was: a reply, and France's message brought up to date. A follow-up of
+the EU replies in the same thread and updates the EU's message.
+
+The real slack-sdk against the local Slack-compatible server; SQLite on disk and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.fixtures.slack_server import FakeSlack
+from tests.functional.delivery_helpers import Clock, detection, feed, slack
+from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import AlertDispatcher
+from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.schemas.config import RetryPolicy, Subscription
+from watchfloor.schemas.control import Actor
+from watchfloor.schemas.events import Detection
+from watchfloor.stream_processors.ports import Store
+
+pytestmark = pytest.mark.integration
+
+RULE = "niger-sanctions"
+NAMES = {"NER": "Niger", "FRA": "France", "EU": "European Union"}
+CATALOG = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by={RULE: ("country",)})
+
+
+def sanction(n: int, imposer: str, minutes: int, **kw: Any) -> Detection:
+    return detection(n, rule=RULE, group={"country": "NER", "imposer": imposer}, minutes=minutes, **kw)
+
+
+def _text(message: dict[str, object]) -> str:
+    return str(message.get("blocks")) + str(message.get("text"))
+
+
+def test_two_imposers_of_one_country_are_one_thread_the_second_a_new_alert_and_a_follow_up_an_update(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    desk = slack(slack_server, name="desk")
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="desk")])
+    d = AlertDispatcher(store, {"desk": desk}, [], now=Clock(), routing=control, catalog=CATALOG)
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),  # France: MEDIUM, one source
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),  # the EU, an hour later
+    )
+    d.cycle()
+    (france,) = slack_server.messages_for("det0001")
+    (eu,) = slack_server.messages_for("det0002")
+    assert "thread_ts" not in france or france["thread_ts"] == france["ts"]
+    assert eu.get("thread_ts") == france["ts"]  # one story, one thread
+    said = _text(eu)
+    assert "New alert in this story" in said and "det0001" in said and "Niger, France" in said, said
+    assert "Update" not in str(eu.get("text")), eu["text"]
+    assert "New in this story: " in str(eu.get("text"))
+    assert slack_server.updates == []  # France's message is France's: not rewritten for the EU's alert
+
+    # A second source confirms France's sanctions: its follow-up, a reply that updates France's message
+    feed(store, sanction(3, "FRA", 120, sources=("Coastal Observer", "Harbour Daily")))
+    d.cycle()
+    (followup,) = slack_server.messages_for("det0003")
+    assert followup.get("thread_ts") == france["ts"]
+    assert [u for u in slack_server.updates if u["ts"] == france["ts"]], slack_server.updates
+    rewritten = next(m for m in slack_server.messages if m["ts"] == france["ts"])
+    assert "Updated" in _text(rewritten) and "HIGH" in _text(rewritten)
+    assert not [u for u in slack_server.updates if u["ts"] == eu["ts"]]  # the EU's alert is not France's update
+
+    # A second source confirms the EU's: a reply in the same thread (Slack threads one level deep), the EU's message
+    # brought up to date, France's left as its own follow-up made it
+    before = len([u for u in slack_server.updates if u["ts"] == france["ts"]])
+    feed(store, sanction(4, "EU", 180, sources=("Coastal Observer", "Harbour Daily")))
+    d.cycle()
+    (eu_followup,) = slack_server.messages_for("det0004")
+    assert eu_followup.get("thread_ts") == france["ts"]
+    assert [u for u in slack_server.updates if u["ts"] == eu["ts"]], slack_server.updates
+    assert len([u for u in slack_server.updates if u["ts"] == france["ts"]]) == before
+    assert [m["ts"] for m in slack_server.thread(france["ts"])] == [eu["ts"], followup["ts"], eu_followup["ts"]]
+
+    # The EU's follow-up acknowledged with the CLI: shown on its reply and on the EU's message, both read in the
+    # story's thread (where Slack has them), France's message untouched
+    france_updates = len([u for u in slack_server.updates if u["ts"] == france["ts"]])
+    control.acknowledge("det0004", by=Actor(via="cli", name="kim"))
+    assert d.cycle().ok
+    for ts in (eu_followup["ts"], eu["ts"]):
+        shown = next(m for m in slack_server.messages if m["ts"] == ts)
+        assert "Acknowledged by kim" in str(shown["blocks"]), (ts, shown["blocks"])
+    assert len([u for u in slack_server.updates if u["ts"] == france["ts"]]) == france_updates
+
+
+def test_another_groups_alert_whose_post_may_have_got_through_is_looked_for_in_the_story_thread(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """A 504 on the EU's post, which Slack carries out behind the proxy: the retry looks for it where it was posted, in
+    the story's thread (conversations.replies; history does not list replies), finds it and does not post it again."""
+    store, clock = sql_store, Clock()
+    slack_server.channels = {"#dprk-russia"}
+    retry = RetryPolicy(backoff=timedelta(seconds=0.5), max_age=timedelta(hours=1), lease=timedelta(minutes=2))
+    desk = slack(slack_server, name="desk", timeout=1.0)
+    d = AlertDispatcher(store, {"desk": desk}, [Subscription(channel="desk")], retry, now=clock, catalog=CATALOG)
+    feed(store, sanction(1, "FRA", 0))
+    assert d.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    release = slack_server.gateway_timeout_next("chat.postMessage")
+    try:
+        feed(store, sanction(2, "EU", 60))
+        assert d.cycle().tally.failed == 1
+        release.set()
+        for _ in range(600):
+            if slack_server.messages_for("det0002"):
+                break
+            threading.Event().wait(0.05)
+        clock.advance(2.5)  # past the landing window (2 x timeout)
+        last = d.cycle()
+    finally:
+        release.set()
+    posted = slack_server.messages_for("det0002")
+    assert len(posted) == 1 and posted[0]["thread_ts"] == france["ts"], posted
+    assert last.tally.found == 1, last.tally
+
+
+def test_another_groups_alert_whose_story_message_was_deleted_is_posted_on_its_own_and_its_thread_goes_on_there(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """France's message deleted in the channel before the EU's alert is posted: Slack refuses the reply
+    (thread_not_found), so the EU's alert is a message of its own, and its follow-up replies under it."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    d = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(store, sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"))
+    assert d.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    slack_server.delete_message("#dprk-russia", france["ts"])
+    feed(store, sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"))
+    assert d.cycle().ok
+    (eu,) = slack_server.messages_for("det0002")
+    assert "thread_ts" not in eu or eu["thread_ts"] == eu["ts"], eu
+    feed(store, sanction(3, "EU", 90, sources=("Coastal Observer", "Harbour Daily")))
+    assert d.cycle().ok
+    (eu_followup,) = slack_server.messages_for("det0003")
+    assert eu_followup.get("thread_ts") == eu["ts"], eu_followup
