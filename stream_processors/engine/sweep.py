@@ -74,7 +74,7 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
             lf, ls = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
-            _keep_gates(gs, plan, firings[:gone], lf, ls)
+            _keep_gates(gs, plan, firings[max(0, gone - MAX_GATES - 1) : gone], lf, ls)
             gs["lf"], gs["ls"] = lf, ls
             del firings[:gone]
         lf = gs["lf"]
@@ -103,11 +103,12 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
 
 
 def _keep_gates(gs: dict[str, Any], plan: Plan, dropped: list[P.Firing], lf: float, ls: int) -> None:
-    """The alerts a sweep drops, and the throttle state they replace, become gates of the group beside its new
-    throttle state (lf, ls), the newest MAX_GATES kept: the throttle state alone is the newest alert's (a maximum), so
-    a report beyond the lateness near an older one found nothing there and alerted a second time (outside trial 72,
-    HIGH-1: a re-listed 1982 GDELT event met only its group's 2016 throttle state). A gate is [the time the alert
-    throttles from, its severity rank]: its point's time, an absence's window end."""
+    """The alerts a sweep drops (the newest MAX_GATES + 1 of them, in time order: no older one can be kept) and the
+    throttle state they replace become gates of the group beside its new throttle state (lf, ls), the newest MAX_GATES
+    kept: the throttle state alone is the newest alert's (a maximum), so a report beyond the lateness near an older
+    one found nothing there and alerted a second time (outside trial 72, HIGH-1: a re-listed 1982 GDELT event met only
+    its group's 2016 throttle state). A gate is [the time the alert throttles from, its severity rank]: its point's
+    time, an absence's window end."""
     offset = plan.within if plan.kind == "absence" else 0.0
     found = [[f[P.T] + offset, f[F_LS]] for f in dropped]
     if gs["lf"] is not None:
