@@ -264,9 +264,7 @@ def _definition(taken: list[_Taken], position: int, d: Detection, period: timede
                 return latest.root
     low, high = _shifted(d.fired_at, -period), _shifted(d.fired_at, period)
     near = [
-        t
-        for t in taken
-        if t.thread == thread and t.root == t.key and low < t.fired_at < high and t.position < position
+        t for t in taken if t.thread == thread and t.root == t.key and low < t.fired_at < high and t.position < position
     ]
     before = [t for t in near if t.fired_at <= d.fired_at]
     if before:
