@@ -581,7 +581,9 @@ class Stories:
 
     def before(self, n: int) -> StoryBefore | None:
         """Of detection number `n`, which starts a story, the story of its rule and group begun last before it: the
-        latest first detection fired before it and taken before it. Its alert named is the newest standing just before
+        latest first detection fired at or before it and taken before it (one of its very time too: a story over, or
+        withdrawn, that a late report's alert of that time does not join; outside trial 72, HIGH-1, named the one
+        before that). Its alert named is the newest standing just before
         `n` (a confirmation's HIGH, not the MEDIUM it followed; a revision, not what it replaced), else its first."""
         if self._root[n] != n:
             return None
@@ -589,7 +591,7 @@ class Stories:
         position, fired = self._position[n], self._fired[n]
         roots = t.roots
         root = -1
-        for i in range(bisect_left(roots, fired, key=self._fired.__getitem__) - 1, -1, -1):
+        for i in range(bisect_right(roots, fired, key=self._fired.__getitem__) - 1, -1, -1):
             if self._position[roots[i]] < position:
                 root = roots[i]
                 break

@@ -525,9 +525,36 @@ class LateInFileOrder:
         self.limit = received + skew if received is not None else float("inf")
         self.count = 0
         self.newest = float("-inf")  # the newest effective time of the file so far (its watermark, live)
+        # GDELT sources (a folder of exports): documents of an export read after an earlier export of the same source
+        # (name order, as `run` reads a folder) dated more than the lateness later (outside trial 72, MED-1). Each
+        # export is read whole in one poll, so only the exports before it count, not its own earlier rows.
+        self.exports = 0
+        self._before = float("-inf")  # the newest effective time of the source's exports before the current one
+        self._export: str | None = None
+        self._current = float("-inf")  # ...and of the current export so far
 
     def start_file(self) -> None:
         self.newest = float("-inf")
+
+    def start_gdelt_source(self) -> None:
+        self._before, self._export, self._current = float("-inf"), None, float("-inf")
+
+    def add_exports(self, items: list[Any], exports: list[str]) -> None:
+        """A GDELT source's documents (None: one left out) and the export file each was read from, in read order."""
+        limit, lateness = self.limit, self.lateness
+        for x, export in zip(items, exports, strict=True):
+            if x is None:
+                continue
+            if export != self._export:
+                self._before = max(self._before, self._current)
+                self._export, self._current = export, float("-inf")
+            t = event_time(x)
+            if t > limit:
+                continue  # clamped: at its receive time, which moves nothing
+            if t < self._before - lateness:
+                self.exports += 1
+            elif t > self._current:
+                self._current = t
 
     def add(self, items: list[Any]) -> None:
         times = list(map(event_time, compress(items, map(is_not, items, repeat(None)))))
@@ -560,6 +587,22 @@ def late_in_file_order_note(count: int, lateness: timedelta) -> str | None:
         "poll (a file that grew while `run` followed it, a backlog read a slice per poll beside other sources) took "
         f"{them} late, against the state it still held, and this replay puts {them} in their event-time place, so its "
         "alerts may differ: `--from-store` replays what a run read, `--order log` the files as one live read takes them"
+    )
+
+
+def late_in_export_order_note(count: int, lateness: timedelta) -> str | None:
+    """The line an event-time backtest says when documents of a GDELT source's exports come after an earlier export
+    of it (name order, as `run` reads a folder) dated more than the lateness later (LateInFileOrder.exports), or
+    None."""
+    if not count:
+        return None
+    come, them = ("comes", "it") if count == 1 else ("each come", "them")
+    return (
+        f"note: {counted(count, 'document')} of GDELT exports {come} after an export of the same source (name order, "
+        f"as `run` reads a folder) dated more than the allowed lateness ({format_duration(lateness)}) later; a live "
+        "run that read the earlier exports in an earlier poll (an export added to the folder later, an older day "
+        f"fetched after a newer one) took {them} late, against the state it still held, and this replay puts {them} "
+        "in their event-time place, so its alerts may differ: `--from-store` replays what a run read"
     )
 
 
@@ -623,9 +666,11 @@ def iter_event_blocks(
             files, errors = len(report.files), len(report.errors)
             batches = LiveBatches(p) if arrival else None
             # Lines a live run follows (a feed is read whole at each poll, a GDELT file once): counted in this pass.
-            late = late_in_file_order if not arrival and source_kind(p, kind) == "jsonl" else None
+            p_kind = source_kind(p, kind)
+            late = late_in_file_order if not arrival and p_kind == "jsonl" else None
             if late is not None:
                 late.start_file()
+            exports = late_in_file_order if not arrival and p_kind == "gdelt" else None
             # What the file's documents count as for corroboration: the config's source, else as `run` counts a
             # source of its kind with the defaults: a feed is one source, its url or path (producers/poller.py
             # source_identity), whatever names it gives itself; a JSON Lines or GDELT file counts each by its name.
@@ -636,8 +681,23 @@ def iter_event_blocks(
             ]
             for k, options in enumerate(reads):
                 counted = on_bytes if k == 0 else None  # (the progress bar counts a file's bytes once)
+                if exports is not None:
+                    exports.start_gdelt_source()  # (each read is a source of its own live, its own event time)
                 blocks = _file_blocks(
-                    p, seen, report, kind, max_body_chars, gate, counted, on_items, tap, at, feed, named, options
+                    p,
+                    seen,
+                    report,
+                    kind,
+                    max_body_chars,
+                    gate,
+                    counted,
+                    on_items,
+                    tap,
+                    at,
+                    feed,
+                    named,
+                    options,
+                    exports,
                 )
                 for block in blocks:
                     if late is not None:
@@ -668,10 +728,12 @@ def _file_blocks(
     feed: str | None = None,
     named: bool = False,
     options: GdeltOptions | None = None,
+    exports: LateInFileOrder | None = None,
 ) -> Iterator[list[Any]]:
     """One file's inputs, a block at a time (iter_event_blocks); `seen_at` dates a feed entry without a date; `feed`:
     what its documents count as for corroboration (SourceRef.feed; None: each by its name); `named`: the config names
-    the file as a source (`feed` is that source's identity); `options`: a GDELT file's (None: the defaults)."""
+    the file as a source (`feed` is that source's identity); `options`: a GDELT file's (None: the defaults);
+    `exports`: counts a GDELT source's documents read after a later-dated export (LateInFileOrder.add_exports)."""
     k = source_kind(p, kind)
     problem = _unread_gdelt(p, kind) if k == "gdelt" else auto_file_problem(p, kind)
     if problem is not None:
@@ -680,7 +742,9 @@ def _file_blocks(
     fr = FileReport(p, k)
     report.files.append(fr)
     if k == "gdelt":
-        blocks = _gdelt_blocks(p, seen, report, fr, max_body_chars, on_bytes, on_items, tap, options or GdeltOptions())
+        blocks = _gdelt_blocks(
+            p, seen, report, fr, max_body_chars, on_bytes, on_items, tap, options or GdeltOptions(), exports
+        )
         yield from (blocks if feed is None else (_with_feed(b, feed) for b in blocks))
         return
     if k == "rss":
@@ -806,10 +870,11 @@ def _gdelt_blocks(
     on_items: Callable[[int], None] | None,
     tap: LabelTap | None,
     options: GdeltOptions,
+    exports: LateInFileOrder | None = None,
 ) -> Iterator[list[Any]]:
     """A GDELT file's (or folder's) documents, a block at a time, read with `options` (a configured source's, else the
     defaults, as `watchfloor ingest FILE` reads it); a repeated event id is a repeat or a dead letter, never an
-    edition, as live."""
+    edition, as live. `exports` counts those read after a later-dated export of the folder."""
     try:
         files = export_files(p)
     except GdeltSourceError as e:
@@ -842,8 +907,13 @@ def _gdelt_blocks(
     def flush() -> list[Any]:
         # Not as a feed's: the live poller makes no editions of GDELT rows (a re-listed event with other counts is
         # a dead letter there, the first version standing), so neither does a backtest (docs/gdelt.md).
+        if exports is not None:
+            read_from = {d.id: export for d, (export, _line) in zip(block, places, strict=True)}
         docs: list[Any] = seen.documents(block, report, fr, editions=False, places=places)
         fr.accepted += len(block)
+        if exports is not None:  # (the documents kept: a repeat or a re-listed event is none, as live)
+            kept = [d for d in docs if d is not None]
+            exports.add_exports(kept, [read_from[d.id] for d in kept])
         if tap is not None:
             for d in docs:
                 if d is not None:

@@ -36,7 +36,19 @@ from .compose import compose
 from .corrections import Said, item_of, restated, restatement_reason, restatements, withdraw_superseded
 from .evidence import EvidenceOf, Plan, build_detection, plan_of, point_time, revised
 from .late import explained, later_windows
-from .sweep import EXPIRY_STEP, F_ID, F_LF, F_LS, MAX_DORMANT, STATE_VERSION, restore, schedule, sweep, wake
+from .sweep import (
+    EXPIRY_STEP,
+    F_ID,
+    F_LF,
+    F_LS,
+    MAX_DORMANT,
+    STATE_VERSION,
+    held_by_gate,
+    restore,
+    schedule,
+    sweep,
+    wake,
+)
 
 State = dict[str, Any]
 """{"wm": watermark (epoch s) or None, "xp": W at the last sweep, "xc": W - lateness at the last sweep,
@@ -242,7 +254,9 @@ class Correlator:
         gs = state["g"].get(gkey)
         if gs is None:
             gs = state["g"][gkey] = {"i": [], "f": [], "lf": None, "ls": -1, "n": 0, "w": [], "q": None}
-        elif (gs["q"] is None or "z" in gs) and wake(state, gs, self.plans[det.id], item[P.T]):
+        elif (gs["q"] is None or ("z" in gs and item[P.T] < state.get("xc", float("inf")))) and wake(
+            state, gs, self.plans[det.id], item[P.T]
+        ):
             return []  # held back by what the sweeps left of the group's earlier alerts (sweep.py)
         items: list[P.Item] = gs["i"]
         # After the last (compared by time first: most observations are later than the group's last one).
@@ -332,6 +346,8 @@ class Correlator:
         if got is None:
             return []
         d, lf, ls = got
+        if "z" in gs and held_by_gate(gs, plan, item[P.T] + (plan.within if plan.kind == "absence" else 0.0), ls):
+            return []  # a report beyond the lateness near an alert the sweeps dropped: held back as it was then
         if not append and any(f[F_ID] == d.id for f in firings):
             return []  # that very alert stands already
         firings.insert(fi, (*key, d.id, lf, ls))

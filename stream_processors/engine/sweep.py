@@ -28,7 +28,9 @@ F_ID, F_LF, F_LS = 5, 6, 7  # in a detection record, after its point's key
 # with them, 355 with 1,000 generated rules more (BENCHMARKS.md, session 33): the bound keeps every group of such
 # packs and bites on packs of many more groups (a `group_by` of many values), where the oldest go first.
 MAX_DORMANT = 1000
-MAX_GATES = 4  # throttle states a woken group keeps of the dormant ones it woke from (`wake`), the newest
+# Throttle states a group keeps beside its own, of the alerts the sweeps dropped (`_keep_gates`) and the dormant states
+# it woke from (`wake`), the newest: ~20 bytes of checkpoint JSON each.
+MAX_GATES = 4
 
 
 def sweep(correlator: Correlator, state: State) -> list[Output]:
@@ -71,7 +73,9 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
         firings: list[P.Firing] = gs["f"]
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
-            gs["lf"], gs["ls"] = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
+            lf, ls = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
+            _keep_gates(gs, plan, firings[max(0, gone - MAX_GATES - 1) : gone], lf, ls)
+            gs["lf"], gs["ls"] = lf, ls
             del firings[:gone]
         lf = gs["lf"]
         if items:
@@ -96,6 +100,44 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
         if len(dq) > 2 * state["dn"] + 64:  # mostly entries of groups woken since: only the live ones kept
             _compact_dormant(groups, dq)
     return out
+
+
+def _keep_gates(gs: dict[str, Any], plan: Plan, dropped: list[P.Firing], lf: float, ls: int) -> None:
+    """The alerts a sweep drops (the newest MAX_GATES + 1 of them, in time order: no older one can be kept) and the
+    throttle state they replace become gates of the group beside its new throttle state (lf, ls), the newest MAX_GATES
+    kept: the throttle state alone is the newest alert's (a maximum), so a report beyond the lateness near an older
+    one found nothing there and alerted a second time (outside trial 72, HIGH-1: a re-listed 1982 GDELT event met only
+    its group's 2016 throttle state). A gate is [the time the alert throttles from, its severity rank]: its point's
+    time, an absence's window end."""
+    offset = plan.within if plan.kind == "absence" else 0.0
+    found = [[f[P.T] + offset, f[F_LS]] for f in dropped]
+    if gs["lf"] is not None:
+        found.append([gs["lf"], gs["ls"]])
+    gates = _newest_gates(found + gs.get("z", []), [lf, ls])
+    if gates:
+        gs["z"] = gates
+
+
+def _newest_gates(found: list[list[Any]], but: list[Any] | None = None) -> list[list[Any]]:
+    """The newest MAX_GATES of these gates, newest first (of one time, the most severe first), each once, `but` left
+    out (the group's own throttle state)."""
+    gates: list[list[Any]] = []
+    for g in sorted(found, key=lambda g: (-g[0], -g[1])):
+        if g != but and (not gates or gates[-1] != g):
+            gates.append(g)
+            if len(gates) == MAX_GATES:
+                break
+    return gates
+
+
+def held_by_gate(gs: dict[str, Any], plan: Plan, t: float, rank: int) -> bool:
+    """Whether a gate of the group holds back an alert of severity `rank` throttling from `t`: an alert the sweeps
+    dropped (or a dormant throttle state the group woke from) within `realert` of it, at least as severe. Only a
+    report beyond the lateness can be: the gates lie before W - lateness, and one within `realert` of an on-time
+    report is older than the throttle state it meets, which holds it back then (a chain's alerts within `realert`
+    of each other rise in severity)."""
+    gates: list[list[Any]] | None = gs.get("z")
+    return gates is not None and any(abs(t - g[0]) < plan.realert and rank <= g[1] for g in gates)
 
 
 def is_dormant(gs: dict[str, Any]) -> bool:
@@ -135,13 +177,13 @@ def wake(state: State, gs: dict[str, Any], plan: Plan, t: float) -> bool:
     if plan.fast_any:
         if dormant and abs(t - gs["lf"]) < plan.realert and plan.rank <= gs["ls"]:
             return True
-        if gates is not None and any(abs(t - g[0]) < plan.realert and plan.rank <= g[1] for g in gates):
+        if held_by_gate(gs, plan, t, plan.rank):
             return True
     if not dormant:
         return False
     state["dn"] -= 1
     if abs(t - gs["lf"]) >= plan.realert:
-        gs["z"] = ([[gs["lf"], gs["ls"]]] + (gates or []))[:MAX_GATES]
+        gs["z"] = _newest_gates([[gs["lf"], gs["ls"]], *(gates or [])])
         gs["lf"], gs["ls"] = None, -1
     return False
 

@@ -232,7 +232,7 @@ def test_stories_are_those_of_their_definition_over_many_roots() -> None:
         if d.revises is not None and d.revises in root_of:
             want = root_of[d.revises]
         else:
-            near = [(f, p, k) for p, k, f in roots if abs(d.fired_at - f) <= period]
+            near = [(f, p, k) for p, k, f in roots if abs(d.fired_at - f) < period]
             before = [x for x in near if x[0] <= d.fired_at]
             want = max(before)[2] if before else min(near)[2] if near else d.id
         if want == d.id:
@@ -264,9 +264,7 @@ def _definition(taken: list[_Taken], position: int, d: Detection, period: timede
                 return latest.root
     low, high = _shifted(d.fired_at, -period), _shifted(d.fired_at, period)
     near = [
-        t
-        for t in taken
-        if t.thread == thread and t.root == t.key and low <= t.fired_at <= high and t.position < position
+        t for t in taken if t.thread == thread and t.root == t.key and low < t.fired_at < high and t.position < position
     ]
     before = [t for t in near if t.fired_at <= d.fired_at]
     if before:

@@ -178,3 +178,23 @@ def test_a_backfill_s_leases_are_bounded_by_the_detections_taken_after() -> None
     assert answers["eager"] == answers["lazy"]
     assert answers["eager"][:4] == ["d0-0", "d0-0", "d1-0", "d1-0"] and answers["eager"][-1] == "again"
     assert len(eager) < 3 * 50 < len(lazy)
+
+
+def test_a_new_story_names_the_story_begun_at_its_very_time_not_an_older_one() -> None:
+    """Outside trial 72, HIGH-1's message: an alert fired 1982-01-02 00:00 that starts a story of its own (the story of
+    the group's alert of that very time is over: read after the desk's 2016 and 2024 alerts) said "Again: the last
+    alert of this rule and group was cf740f… (1979)". The story begun last before it in event time is the 1982 one,
+    taken before it at the same time: it names that one."""
+    tk = GROUPS[0]
+    at_1979, at_1982 = datetime(1979, 12, 31, tzinfo=UTC), datetime(1982, 1, 2, tzinfo=UTC)
+    stories = Stories(KEEP)
+    stories.add(1, "cf740f", "cf740f", tk, at_1979, None, PERIOD)
+    stories.add(2, "a870a3", "a870a3", tk, at_1982, None, PERIOD)
+    stories.add(3, "ca7fc8", "ca7fc8", tk, datetime(2016, 7, 28, tzinfo=UTC), None, PERIOD)
+    stories.add(4, "newest", "newest", GROUPS[1], datetime(2024, 10, 1, tzinfo=UTC), None, PERIOD)
+    n = stories.add(5, "62cce4", "62cce4", tk, at_1982, None, PERIOD)
+    assert stories._story(n).members == frozenset()  # a story of its own (the 1982 one is over)
+    before = stories.before(n)
+    assert before is not None and (before.alert_id, before.fired_at) == ("a870a3", at_1982)
+    first = stories.before(stories._number["a870a3"])  # (one fired before at another time: as it was)
+    assert first is not None and first.alert_id == "cf740f"

@@ -608,7 +608,7 @@ def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | 
     """What reading the inputs met, on stderr as `watchfloor run` says it: the `problems` (sources that failed),
     documents a live run may have taken late, repeats, edits left out, bad records. Returns the note on late
     documents, if any."""
-    from ..backtest import late_in_file_order_note
+    from ..backtest import late_in_export_order_note, late_in_file_order_note
 
     report, late_in_files = plan.report, plan.late_in_files
     for problem in problems:
@@ -625,6 +625,13 @@ def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | 
     )
     if late_note:
         err.print(late_note, markup=False, highlight=False)
+    exports_note = (
+        late_in_export_order_note(late_in_files.exports, plan.run_engines[0].rules.lateness)
+        if late_in_files is not None
+        else None
+    )
+    if exports_note:
+        err.print(exports_note, markup=False, highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.editions_left_out:  # as `watchfloor run` counts them
