@@ -22,7 +22,7 @@ QUAD_CLASSES = {
 # (AND, CAN, BEN and PER are also words and names).
 ACRONYMS = frozenset(
     "US USA UK UAE EU UN DPRK ROK PRC DRC ROC PM MP MPS NATO IMF ICC ICJ IAEA OPEC OSCE ASEAN BRICS FBI CIA NSA KGB "
-    "FSB GRU SVR IDF IRGC PKK PLO ANC ISIS ISIL NGO NGOS CEO GOP UNSC UNHCR UNICEF WTO WFP AU G7 G8 G20".split()
+    "FSB GRU SVR IDF IRGC PKK PLO ANC ISIS ISIL NGO NGOS CEO GOP UNSC UNHCR UNICEF WTO WFP G7 G8 G20".split()
 )
 # An acronym that is also part of personal names: Kim Jong Un's "UN". An acronym only where a name part cannot be:
 # as the first word ("UN SECURITY COUNCIL") or after an article or preposition ("THE UN", "CHIEF OF THE UN").

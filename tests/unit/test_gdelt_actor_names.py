@@ -27,6 +27,7 @@ from watchfloor.stream_processors.engine.gdelt import gdelt_facts
         ("SAINT VINCENT AND THE GRENADINES", "Saint Vincent And The Grenadines"),
         ("JOE BIDEN", "Joe Biden"),
         ("AL QAEDA", "Al Qaeda"),
+        ("PORT AU PRINCE", "Port Au Prince"),
         ("vladimir putin", "Vladimir Putin"),
         ("McCain", "McCain"),  # mixed case: as the source wrote it
     ],
