@@ -85,3 +85,57 @@ def test_a_pass_while_the_broker_is_away_tries_it_once_then_spools_and_sends_eve
         producer.close()
     ids = ids_on_broker(private_kafka.bootstrap, PREFIX, 3100)
     assert len(ids) == 3100 and len(set(ids)) == 3100  # everything, each once
+
+
+def test_a_live_produces_lines_start_with_the_utc_time_its_logged_ones_too(
+    kafka_bootstrap: str, kafka_admin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside trial 72, LOW-2: produce's lines carried no UTC time (worker, notify and serve's do). A live produce
+    with no source but a spool (it sends the spool, then ends), as the program says its lines ($WATCHFLOOR_LOG_TIME=1):
+    each line starts with the time, the logged ones ("drained … spooled event(s)") as well."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from tests.fixtures.kafka import topic_prefix
+    from tests.fixtures.log_lines import stamped, unstamped
+    from watchfloor.cli import app
+    from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"127.0.0.1:{s.getsockname()[1]}"
+    with topic_prefix(kafka_admin, "wf-stamped") as prefix:
+        spool = tmp_path / "spool" / f"{prefix}.jsonl"
+        with KafkaPublisher(down, prefix, spool_path=spool, timeout_s=1.0) as away:
+            assert away.publish([ev for ev in _documents(3)]).spooled == 3
+        args = ["produce", "--broker", kafka_bootstrap, "--prefix", prefix, "--partitions", "1"]
+        env = {"WATCHFLOOR_SPOOL_DIR": str(spool.parent), "WATCHFLOOR_LOG_TIME": "1"}
+        res = CliRunner().invoke(app, [*args, "--store", f"sqlite:///{tmp_path / 'out.db'}"], env=env)
+        assert res.exit_code == 0, res.output
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert lines and all(stamped(line) for line in lines), res.output
+        said = unstamped(res.output)
+        assert any(line.startswith("[INFO] kafka: drained ") for line in said), res.output
+        assert any("3 sent to Kafka (3 of them from the spool)" in line for line in said), res.output
+
+
+def _documents(n: int) -> list[Any]:
+    from datetime import UTC, datetime, timedelta
+
+    from watchfloor.schemas.events import Document, SourceRef, document_event
+
+    return [
+        document_event(
+            Document(
+                id=f"stamped-{i}",
+                type="news.article",
+                published_at=datetime(2024, 11, 4, 6, 0, tzinfo=UTC) + timedelta(minutes=i),
+                source=SourceRef(name="Border Wire"),
+                title=f"Report {i} from the Kursk front",
+                body="Units were said to move north of the border overnight.",
+            )
+        )
+        for i in range(n)
+    ]

@@ -98,7 +98,7 @@ def command_logs(library: str, availability: Any) -> Iterator[None]:
     if err.stamp is not None:  # (log_times: the command's lines start with the UTC time; its logged ones too)
         stamped = logging.StreamHandler()
         stamped.setFormatter(StampedFormatter(err.stamp, "[%(levelname)s] %(message)s"))
-        logging.basicConfig(level=logging.WARNING, handlers=[stamped])
+        touched[0].addHandler(stamped)  # (whatever handlers the root has already: the lines are stamped here)
     else:
         logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] [%(levelname)s] %(message)s")
     touched[1].setLevel(logging.INFO)
