@@ -39,7 +39,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, LATEST, DeadLetter, Document
-from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, event_text
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, actor_name, event_text
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
 
 V1_BACKFILE_COLUMNS = 57
@@ -123,17 +123,12 @@ def event_description(code: str, table: Lookups | None = None) -> str:
     return event_text(text)
 
 
-def _name_case(name: str) -> str:
-    # GDELT writes names in capitals ("KIM JONG UN"); a capitalised word per word reads as a name.
-    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in name.split())
-
-
 def actor_label(fields: Sequence[str], at: int, table: Lookups) -> str:
     """An actor as the text names it: "Kim Jong Un (North Korea)", "North Korea", "Government", or ""."""
     name = " ".join(fields[at + 1].split())
     country = table.countries.get(fields[at + 2], "")
     if name:
-        shown = _name_case(name)
+        shown = actor_name(name)  # (GDELT writes names in capitals)
         if country and country.casefold() != shown.casefold():
             return f"{shown} ({country})"
         return shown

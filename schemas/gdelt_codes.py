@@ -16,6 +16,36 @@ QUAD_CLASSES = {
 """GDELT's QuadClass codes -> what the text calls them."""
 
 
+# Short names GDELT writes in capitals that are acronyms, and stay so when a name is cased ("THE US" -> "The US", not
+# "The Us"; outside trial 72, LOW-1): countries as news text abbreviates them, and the bodies and forces in the news.
+# Not every word of two or three letters (GDELT's names hold THE, NEW, SAN, AL, JOE), nor the CAMEO country codes
+# (AND, CAN, BEN and PER are also words and names).
+ACRONYMS = frozenset(
+    "US USA UK UAE EU UN DPRK ROK PRC DRC ROC PM MP MPS NATO IMF ICC ICJ IAEA OPEC OSCE ASEAN BRICS FBI CIA NSA KGB "
+    "FSB GRU SVR IDF IRGC PKK PLO ANC ISIS ISIL NGO NGOS CEO GOP UNSC UNHCR UNICEF WTO WFP G7 G8 G20".split()
+)
+# An acronym that is also part of personal names: Kim Jong Un's "UN". An acronym only where a name part cannot be:
+# as the first word ("UN SECURITY COUNCIL") or after an article or preposition ("THE UN", "CHIEF OF THE UN").
+NAME_PARTS = frozenset({"UN"})
+_BEFORE_ACRONYM = frozenset({"THE", "A", "AN", "OF", "AND", "FOR", "TO", "IN", "AT", "BY", "WITH", "FROM", "ON"})
+
+
+def actor_name(text: str) -> str:
+    """A GDELT actor's name as a name reads: "KIM JONG UN" -> "Kim Jong Un", "THE US" -> "The US" (ACRONYMS keep
+    their capitals); a word of mixed case, as the source wrote it, is kept."""
+    words = text.split()
+    out: list[str] = []
+    for i, word in enumerate(words):
+        upper = word.upper()
+        if not (word.isupper() or word.islower()):
+            out.append(word)
+        elif upper in ACRONYMS and (upper not in NAME_PARTS or i == 0 or words[i - 1].upper() in _BEFORE_ACRONYM):
+            out.append(upper)
+        else:
+            out.append(word.capitalize())
+    return " ".join(out)
+
+
 @functools.cache
 @functools.cache
 def _table(name: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
@@ -631,12 +632,17 @@ class DistributedProducer:
         store_url: str | None = None,
         sources: Sequence[SourceConfig] | None = None,
         resend: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`resend`: relay the store's whole outbox to this target again (`produce --resend`)."""
+        """`resend`: relay the store's whole outbox to this target again (`produce --resend`). `clock`: the monotonic
+        clock the publisher times its probes of a broker away and the outage's reminders by."""
         from watchfloor.stream_processors.kafka.publisher import KafkaPublisher
 
         self.settings = settings
         self.created_topics: list[str] = []  # the topics `wait_for_broker` created (they were missing)
+        # The publisher's counts when the last pass was reported: a spool sent between two passes (`rest`) is in the
+        # next pass's line.
+        self._reported = (0, 0)
         check_credentials(cfg.sources if sources is None else sources)  # before the store and the broker
         self.store = open_store(store_url or cfg.store)  # (a store that cannot be used is said first, as by all)
         # One producer per spool, for this process's lifetime (claim_spool): before anything is polled or relayed.
@@ -651,6 +657,7 @@ class DistributedProducer:
             partitions=settings.partitions,
             spool_path=spool_path(settings),
             timeout_s=settings.publish_timeout,
+            clock=clock,
         )
         # Bounded as `run`'s: a JSON Lines source read from the position saved with its documents in the outbox, a
         # slice per poll (the relay's own checkpoint moves only once the broker acknowledged what it sent).
@@ -706,7 +713,7 @@ class DistributedProducer:
         """One round: poll the sources due, relay new documents, and send what the spool holds even when
         nothing is new (a broker that came back gets the spooled documents without waiting for news)."""
         publisher = self.publisher
-        sent_before, drained_before = publisher.documents_sent, publisher.documents_drained
+        sent_before, drained_before = self._reported
         future: list[FutureDated] = []
 
         def on_source(result: Any) -> None:
@@ -717,9 +724,11 @@ class DistributedProducer:
 
         summary = self.poller.poll_due(on_source=on_source)
         future.extend(self.relay.run_once().future_dated)  # the rest: the poll's caught-up mark
-        if publisher.spooled():
+        # (a broker away: sent only when a probe is due and finds it answering, else nothing is read or tried)
+        if publisher.away or publisher.spooled():
             publisher.drain_spool()
         documents, records = publisher.spool_contents()
+        self._reported = (publisher.documents_sent, publisher.documents_drained)
         return ProduceReport(
             summary,
             sent=publisher.documents_sent - sent_before,
@@ -729,6 +738,11 @@ class DistributedProducer:
             spool_path=publisher.spool_path,
             future_dated=tuple(future),
         )
+
+    def rest(self, stop: threading.Event, seconds: float) -> bool:
+        """Between two passes: wait `seconds`, or until `stop` is set (True then); a broker away is probed meanwhile,
+        and gets the spool once it answers (KafkaPublisher.rest)."""
+        return self.publisher.rest(stop, seconds)
 
     def wait_for_broker(self, stop: threading.Event, *, retry_s: float = 2.0) -> bool:
         """Create the topics that are missing (and check the others), waiting for the broker while it is away

@@ -7,6 +7,7 @@ from typing import Any
 
 from watchfloor.schemas.gdelt_codes import (
     QUAD_CLASSES,
+    actor_name,
     cameo_countries,
     cameo_events,
     cameo_types,
@@ -134,17 +135,12 @@ FACT_KEYS = ("cameo_event", "goldstein", "mentions", "actors", "action_geo", "ev
 """The captures every signal of a GDELT event carries (gdelt_facts), so that its alert shows them as attributes."""
 
 
-def _name(text: str) -> str:
-    # GDELT writes names in capitals ("KIM JONG UN"); a capitalised word per word reads as a name (producers/gdelt.py).
-    return " ".join(w.capitalize() if w.isupper() or w.islower() else w for w in text.split())
-
-
 def _actor(coded: dict[str, Any], part: str) -> str:
     """ "Barack Obama (USA, United States)", "North Korea (PRK)", "" (no actor coded)."""
     block = coded.get(part)
     if not isinstance(block, dict):
         return ""
-    name, country = _name(_text(block.get("name"))), _text(block.get("country"))
+    name, country = actor_name(_text(block.get("name"))), _text(block.get("country"))
     known = cameo_countries().get(country, "") if country else ""
     if not name:
         name = known or _text(block.get("code"))

@@ -421,9 +421,15 @@ SYMPTOMS = re.compile(
 # offset commit fails once), but also when a group's coordinator moves with the broker up (NotCoordinatorError
 # at a start, say): they change no state, and are kept quiet while the broker is away and for AFTERMATH_S
 # after it is back.
+# And kafka-python's producer retrying a batch in place while the partition's leader is elected again after a broker
+# restart ("<Sender …>: Got error produce response on topic-partition …, retrying (4 attempts left):
+# NotLeaderForPartitionError": 4 such lines right after `produce`'s broker came back, outside trial 72, LOW-2); a
+# batch whose retries all fail fails its send, which the publisher spools and says itself.
 WHILE_DOWN = re.compile(
     r"Marking the coordinator dead|is either not started or not valid|Heartbeat session expired|Heartbeat failed"
     r"|GroupCoordinatorNotAvailable|UnknownMemberId|member_id was not recognized|OffsetCommit failed"
+    r"|Got error produce response on .*, retrying \(\d+ attempts? left\): "
+    r"(?:NotLeaderForPartition|LeaderNotAvailable|NotEnoughReplicas|UnknownTopicOrPartition)"
 )
 AFTERMATH_S = 15.0
 # kafka-python's group leader assigns partitions before its first metadata answer: "No partition metadata for

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.kafka import topic_prefix
+from tests.fixtures.log_lines import unstamped
 from tests.functional.test_distributed_commands import cli, env  # the same subprocess CLI helpers
 from watchfloor.cli.distributed import ONCE_BROKER_TIMEOUT_S, first_contact_once, settings_for
 from watchfloor.config import load_config
@@ -199,7 +200,7 @@ def test_a_stop_during_a_pass_spools_the_rest_and_says_what_waits(
         documents = [json.loads(line) for line in lines if json.loads(line)["type"] != "watermark"]
         assert len(documents) == 3, lines  # the feed's, not sent to the broker that was there
         marks = len(lines) - 3
-        said = [" ".join(line.split()) for line in text.strip().splitlines()]
+        said = [" ".join(line.split()) for line in unstamped(text.strip())]  # (a live produce's lines: with the time)
         assert said[-1] == "produce stopped (SIGTERM) after 1 pass", said[-3:]
         assert said[-2] == (
             f"3 documents and {marks} watermark record{'s' if marks != 1 else ''} waiting in var/spool/{prefix}.jsonl;"
@@ -264,7 +265,7 @@ def test_live_produce_with_the_broker_away_says_it_waits_and_stops_at_sigterm(
             proc.wait(timeout=30)
     text = log.read_text()
     assert code == 0, text
-    assert text.strip().splitlines()[-1] == "produce stopped (SIGTERM) after 0 passes", text
+    assert unstamped(text.strip())[-1] == "produce stopped (SIGTERM) after 0 passes", text
     warning = [line for line in text.splitlines() if "unreachable" in line]
     assert len(warning) == 1, text
     assert "waiting for it to create the topics before polling the sources" in warning[0], text

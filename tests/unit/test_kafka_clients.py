@@ -359,3 +359,29 @@ def test_with_reminders_a_lasting_outage_is_said_again_after_the_first_wait_then
         "Kafka broker h:1 unreachable (ConnectionRefusedError: refused); waiting (hint)",
         "Kafka broker h:1 still unreachable after 36s; waiting (hint)",
     ]
+
+
+SENDER_RETRY = (
+    "<Sender client_id=desk-publisher transactional_id=None>: Got error produce response on topic-partition "
+    "TopicPartition(topic='desk.documents', partition=2), retrying (4 attempts left): NotLeaderForPartitionError"
+)
+
+
+def test_the_producers_retries_while_leaders_are_elected_after_an_outage_are_quiet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Outside trial 72, LOW-2: kafka-python's `<Sender …> Got error produce response … NotLeaderForPartitionError,
+    retrying` WARNING lines leaked right after `produce`'s broker came back. They are retried in place: quiet while
+    the broker is away and just after; a retry that is no leader election, or long after an outage, still shows."""
+    lib = logging.getLogger("wf-test-sender-lib")
+    broker = Availability("Kafka broker h:1", logging.getLogger("wf-test.sender"), meanwhile="spooling")
+    funnel = funnel_client_logs("wf-test-sender-lib", broker)
+    with caplog.at_level(logging.WARNING):
+        broker.down("Connect call failed", lasting=True)
+        lib.warning(SENDER_RETRY)  # while away
+        broker.up()
+        lib.warning(SENDER_RETRY.replace("4 attempts", "3 attempts"))  # just after it came back
+        lib.warning(SENDER_RETRY.replace("NotLeaderForPartitionError", "CorruptRecordError"))
+    passed = [r.getMessage() for r in caplog.records if r.name == "wf-test-sender-lib"]
+    assert passed == [SENDER_RETRY.replace("NotLeaderForPartitionError", "CorruptRecordError")]
+    assert funnel.suppressed == 2

@@ -171,7 +171,7 @@ def log_times(clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, logs
     stamp = utc_stamp(clock)
     handler = logging.StreamHandler()  # (sys.stderr, as logging's last resort wrote the warnings without a time)
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(_StampedFormatter(stamp))
+    handler.setFormatter(StampedFormatter(stamp))
     root = logging.getLogger()
     before = err.stamp
     err.stamp = stamp  # (stderr only: what a command prints to stdout may be read by a program)
@@ -184,9 +184,11 @@ def log_times(clock: Callable[[], datetime] = lambda: datetime.now(UTC), *, logs
         err.stamp = before
 
 
-class _StampedFormatter(logging.Formatter):
-    def __init__(self, stamp: Callable[[], str]) -> None:
-        super().__init__("%(message)s")
+class StampedFormatter(logging.Formatter):
+    """A log record's line after the UTC time `stamp` gives (log_times)."""
+
+    def __init__(self, stamp: Callable[[], str], fmt: str = "%(message)s") -> None:
+        super().__init__(fmt)
         self.stamp = stamp
 
     def format(self, record: logging.LogRecord) -> str:

@@ -27,6 +27,7 @@ from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 from ._common import (
     ConfigOpt,
     QuietCycles,
+    StampedFormatter,
     Stop,
     StoryReadProgress,
     app,
@@ -94,7 +95,12 @@ def command_logs(library: str, availability: Any) -> Iterator[None]:
 
     touched = [logging.getLogger(), logging.getLogger("watchfloor.stream_processors.kafka"), logging.getLogger(library)]
     saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in touched]
-    logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] [%(levelname)s] %(message)s")
+    if err.stamp is not None:  # (log_times: the command's lines start with the UTC time; its logged ones too)
+        stamped = logging.StreamHandler()
+        stamped.setFormatter(StampedFormatter(err.stamp, "[%(levelname)s] %(message)s"))
+        touched[0].addHandler(stamped)  # (whatever handlers the root has already: the lines are stamped here)
+    else:
+        logging.basicConfig(level=logging.WARNING, format="[%(asctime)s] [%(levelname)s] %(message)s")
     touched[1].setLevel(logging.INFO)
     funnel_client_logs(library, availability)
     try:
@@ -356,177 +362,184 @@ def produce(
     --once exits 3 when some wait there (the broker did not answer), and 4 when a source could not be read
     (which wins when both happen), so a cron job or CI notices."""
 
-    from watchfloor.producers.relay import RelayForgotten
+    # A live produce's lines with their time (log_times), from the first, as a live `run`, `notify` and `serve` say
+    # theirs (outside trial 72, LOW-2); its logged lines too (command_logs). A `--once`'s as they were.
+    stamps = ExitStack()
+    if not once:
+        stamps.enter_context(log_times(logs=False))
+    with stamps:
+        from watchfloor.producers.relay import RelayForgotten
 
-    from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
-    from .run import behind_places, catching_up_note, source_origins
+        from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
+        from .run import behind_places, catching_up_note, source_origins
 
-    cfg = app_config(config if config is not None or not demo else None)
-    settings = settings_for(cfg, bootstrap=broker, prefix=prefix, partitions=partitions)
-    spool_only = False  # no sources, but documents wait in the spool: this produce sends them, and ends
-    if sources:
+        cfg = app_config(config if config is not None or not demo else None)
+        settings = settings_for(cfg, bootstrap=broker, prefix=prefix, partitions=partitions)
+        spool_only = False  # no sources, but documents wait in the spool: this produce sends them, and ends
+        if sources:
+            try:
+                chosen = sources_from_args(sources, source_kind)
+            except ValueError as e:  # a lastupdate.txt URL a config would refuse, a file auto reads as no kind
+                raise fail(str(e)) from None
+        elif demo:
+            chosen = list(cfg.sources)
+        else:
+            chosen = list(cfg.sources) if config is not None else []
+            # The spool's message says "the next `watchfloor produce` sends them": with nothing to poll, that one must
+            # not refuse (outside trial 22, L2). (Its size: reading it would make its folder and lock.)
+            spool_file = spool_path(settings)
+            spool_only = not chosen and spool_file.is_file() and spool_file.stat().st_size > 0
+            if not chosen and not spool_only:
+                if config is not None:
+                    raise fail(f"{config} has no sources: give files or feed URLs, or add a sources: list")
+                raise fail(
+                    "nothing to publish: give JSONL files or feed URLs (watchfloor produce articles.jsonl), "
+                    "or --config with a sources: list; --demo publishes the bundled sample news"
+                )
         try:
-            chosen = sources_from_args(sources, source_kind)
-        except ValueError as e:  # a lastupdate.txt URL a config would refuse, a file auto reads as no kind
+            producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen, resend=resend)
+        except ImportError as e:
+            raise fail(f"{KAFKA_EXTRA} ({e})") from None
+        except (WiringError, SpoolTaken) as e:  # a credentials variable not set; another produce's spool
             raise fail(str(e)) from None
-    elif demo:
-        chosen = list(cfg.sources)
-    else:
-        chosen = list(cfg.sources) if config is not None else []
-        # The spool's message says "the next `watchfloor produce` sends them": with nothing to poll, that one must
-        # not refuse (outside trial 22, L2). (Its size: reading it would make its folder and lock.)
-        spool_file = spool_path(settings)
-        spool_only = not chosen and spool_file.is_file() and spool_file.stat().st_size > 0
-        if not chosen and not spool_only:
-            if config is not None:
-                raise fail(f"{config} has no sources: give files or feed URLs, or add a sources: list")
-            raise fail(
-                "nothing to publish: give JSONL files or feed URLs (watchfloor produce articles.jsonl), "
-                "or --config with a sources: list; --demo publishes the bundled sample news"
-            )
-    try:
-        producer = DistributedProducer(cfg, settings, store_url=store, sources=chosen, resend=resend)
-    except ImportError as e:
-        raise fail(f"{KAFKA_EXTRA} ({e})") from None
-    except (WiringError, SpoolTaken) as e:  # a credentials variable not set; another produce's spool
-        raise fail(str(e)) from None
-    names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
-    if spool_only:
-        documents, records = producer.publisher.spool_contents()
-        what = _spool_left(SimpleNamespace(spooled=documents, spooled_records=records))
-        err.print(
-            f"[bold]watchfloor produce[/bold] no sources: sends the spool ({escape(what)} waiting in "
-            f"{escape(str(producer.publisher.spool_path))}) -> {escape(settings.prefix)}.documents on "
-            f"{escape(settings.bootstrap)}, then ends",
-            highlight=False,
-        )
-    else:
-        err.print(
-            f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
-            f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
-            + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else "")
-            # where it spools while the broker is away, and which a second produce would be refused (LOW-6 of
-            # outside trial 67: relative to the working directory, not to the config's folder)
-            + f" · spool {escape(str(producer.publisher.spool_path.absolute()))}",
-            highlight=False,
-        )
-    if producer.start_note:
-        err.print(escape(producer.start_note), highlight=False)
-    wait = interval if interval is not None else cfg.poll_interval.total_seconds()
-    stop = stop_on_sigterm()
-    # After SIGTERM the pass goes on (its documents are stored) but tries the broker no more: what it relays is
-    # spooled, so the stop waits at most for the try in progress (kafka.publish_timeout).
-    producer.publisher.stop = stop
-    heart = Heartbeat()
-    lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
-    report = None
-    passes = 0
-    polled_all = PolledSources()  # every pass's sources, for --once's exit status (a failure in any of them: 4)
-    stopped_by: str | None = None  # what stopped a live produce as asked (SIGTERM, Ctrl-C): said last
-    unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
-    behind = False  # the last pass read only a slice of a JSON Lines source
-    health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
-    # (the client logs as they were after the spool's last words at close)
-    with command_logs("kafka", producer.publisher.broker):
-        try:
-            if once:
-                reached = first_contact_once(producer)
-            else:
-                wait_for_topics(producer, stop)
-                reached = not stop.is_set()
-            if producer.created_topics:
-                err.print(escape(topics_created_note(settings, producer.created_topics)), highlight=False)
-            # The topics of this prefix made again since the store sent to them: it sends its documents again.
-            if reached and (again := producer.check_topics()):
-                err.print(escape(again), highlight=False)
-            while not stop.is_set():
-                heart.beat()
-                passes += 1
-                try:
-                    report = producer.cycle()
-                except RelayForgotten as e:  # forgotten under it: stop, rather than send the whole log again
-                    raise fail(str(e)) from None
-                summary = report.summary
-                polled_all.add(summary)
-                record_source_health(producer.store, summary, chosen)
-                health.record(summary, chosen, producer.store)
-                for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
-                    err.print(source_failed(src.origin, src.error), highlight=False)
-                for line in lines.recoveries.lines(summary.sources, time.monotonic()):
-                    err.print(line, highlight=False)
-                for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
-                    err.print(source_absent(src.origin), highlight=False)
-                print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
-                print_editions_bound(summary)
-                # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest
-                # report of its group (outside trial 27, F3: only the workers' dead-letter topic said so).
-                print_event_time(
-                    report.future_dated,
-                    "the workers' dead-letter topic holds them all (`watchfloor dead-letters --stage event-time` "
-                    "once `watchfloor archive` stored them)",
-                )
-                busy = (
-                    summary.accepted
-                    or summary.editions_left_out
-                    or summary.dead_lettered
-                    or summary.errors
-                    or report.sent
-                    or report.outstanding
-                )
-                shown = lines.line(
-                    f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
-                    f"{counted(summary.accepted, 'new document')}"
-                    f"{edited(summary.editions, summary.editions_left_out)}, "
-                    # as `run` says them (outside trial 39, L: an exact repeat went uncounted here)
-                    f"{summary.duplicates} already seen, "
-                    f"{counted(summary.dead_lettered, 'dead letter')}"
-                    f"{seen_before(summary.known_dead)} · {produce_summary(report)}"
-                    + (escape(catching_up_note(summary)) if summary.behind else ""),
-                    quiet=not busy,
-                )
-                if shown is not None:
-                    err.print(shown, highlight=False)
-                # A JSON Lines backlog is read a slice per pass, as `run` reads it: the next pass at once (`--once`
-                # too), so feeds are polled and each slice relayed between the slices. A stop ends it between them.
-                behind = bool(summary.behind)
-                if (once or (spool_only and not report.outstanding)) and not behind:
-                    break  # (spool only: nothing to poll once it is sent)
-                if not once and stop.wait(0 if behind else wait):
-                    break
-            unfinished = once and behind  # (a pass that read to the end breaks out before the stop is looked at)
-            stopped_by = stop.signal if unfinished or not once else None
-        except KeyboardInterrupt:
-            stopped_by = stop.signal or "Ctrl-C"  # (wait_for_topics turns SIGTERM into one)
-        finally:
-            producer.close()
-            health.close()
-    if stopped_by is not None:
-        spooled = producer.publisher.spool_path.exists()  # (reading it would make its folder and lock)
-        documents, records = producer.publisher.spool_contents() if spooled else (0, 0)
-        if records:  # what the stop left for the next produce (the pass's last publishes, a broker away)
-            left = SimpleNamespace(spooled=documents, spooled_records=records)
+        names = ", ".join(redact_url(origin) for origin in source_origins(chosen))
+        if spool_only:
+            documents, records = producer.publisher.spool_contents()
+            what = _spool_left(SimpleNamespace(spooled=documents, spooled_records=records))
             err.print(
-                f"{_spool_left(left)} waiting in {escape(str(producer.publisher.spool_path))}; the next "
-                "`watchfloor produce` sends them once the broker answers",
+                f"[bold]watchfloor produce[/bold] no sources: sends the spool ({escape(what)} waiting in "
+                f"{escape(str(producer.publisher.spool_path))}) -> {escape(settings.prefix)}.documents on "
+                f"{escape(settings.bootstrap)}, then ends",
                 highlight=False,
             )
-        if unfinished and report is not None:
+        else:
             err.print(
-                f"[yellow]not everything was read:[/yellow] stopped while catching up "
-                f"({escape(behind_places(report.summary))}); the next `watchfloor produce` goes on from there",
+                f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
+                f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
+                + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else "")
+                # where it spools while the broker is away, and which a second produce would be refused (LOW-6 of
+                # outside trial 67: relative to the working directory, not to the config's folder)
+                + f" · spool {escape(str(producer.publisher.spool_path.absolute()))}",
                 highlight=False,
             )
-        err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
-    if once and report is not None and report.outstanding and stopped_by is None:  # (a stop said it above)
-        err.print(
-            f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} waiting in "
-            f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
-            highlight=False,
-        )
-    if once and report is not None:
-        exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any pass: wins over 3 (both are said)
-        if report.outstanding or unfinished:
-            raise typer.Exit(SPOOLED_EXIT)
+        if producer.start_note:
+            err.print(escape(producer.start_note), highlight=False)
+        wait = interval if interval is not None else cfg.poll_interval.total_seconds()
+        stop = stop_on_sigterm()
+        # After SIGTERM the pass goes on (its documents are stored) but tries the broker no more: what it relays is
+        # spooled, so the stop waits at most for the try in progress (kafka.publish_timeout).
+        producer.publisher.stop = stop
+        heart = Heartbeat()
+        lines = QuietCycles()  # a quiet pass's line once per 10 minutes, not every poll
+        report = None
+        passes = 0
+        polled_all = PolledSources()  # every pass's sources, for --once's exit status (a failure in any of them: 4)
+        stopped_by: str | None = None  # what stopped a live produce as asked (SIGTERM, Ctrl-C): said last
+        unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
+        behind = False  # the last pass read only a slice of a JSON Lines source
+        health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
+        # (the client logs as they were after the spool's last words at close)
+        with command_logs("kafka", producer.publisher.broker):
+            try:
+                if once:
+                    reached = first_contact_once(producer)
+                else:
+                    wait_for_topics(producer, stop)
+                    reached = not stop.is_set()
+                if producer.created_topics:
+                    err.print(escape(topics_created_note(settings, producer.created_topics)), highlight=False)
+                # The topics of this prefix made again since the store sent to them: it sends its documents again.
+                if reached and (again := producer.check_topics()):
+                    err.print(escape(again), highlight=False)
+                while not stop.is_set():
+                    heart.beat()
+                    passes += 1
+                    try:
+                        report = producer.cycle()
+                    except RelayForgotten as e:  # forgotten under it: stop, rather than send the whole log again
+                        raise fail(str(e)) from None
+                    summary = report.summary
+                    polled_all.add(summary)
+                    record_source_health(producer.store, summary, chosen)
+                    health.record(summary, chosen, producer.store)
+                    for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
+                        err.print(source_failed(src.origin, src.error), highlight=False)
+                    for line in lines.recoveries.lines(summary.sources, time.monotonic()):
+                        err.print(line, highlight=False)
+                    for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
+                        err.print(source_absent(src.origin), highlight=False)
+                    print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
+                    print_editions_bound(summary)
+                    # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest
+                    # report of its group (outside trial 27, F3: only the workers' dead-letter topic said so).
+                    print_event_time(
+                        report.future_dated,
+                        "the workers' dead-letter topic holds them all (`watchfloor dead-letters --stage event-time` "
+                        "once `watchfloor archive` stored them)",
+                    )
+                    busy = (
+                        summary.accepted
+                        or summary.editions_left_out
+                        or summary.dead_lettered
+                        or summary.errors
+                        or report.sent
+                        or report.outstanding
+                    )
+                    shown = lines.line(
+                        f"polled {counted(len(summary.sources), 'source')}{failed_sources_note(summary)}: "
+                        f"{counted(summary.accepted, 'new document')}"
+                        f"{edited(summary.editions, summary.editions_left_out)}, "
+                        # as `run` says them (outside trial 39, L: an exact repeat went uncounted here)
+                        f"{summary.duplicates} already seen, "
+                        f"{counted(summary.dead_lettered, 'dead letter')}"
+                        f"{seen_before(summary.known_dead)} · {produce_summary(report)}"
+                        + (escape(catching_up_note(summary)) if summary.behind else ""),
+                        quiet=not busy,
+                    )
+                    if shown is not None:
+                        err.print(shown, highlight=False)
+                    # A JSON Lines backlog is read a slice per pass, as `run` reads it: the next pass at once (`--once`
+                    # too), so feeds are polled and each slice relayed between the slices. A stop ends it between them.
+                    behind = bool(summary.behind)
+                    if (once or (spool_only and not report.outstanding)) and not behind:
+                        break  # (spool only: nothing to poll once it is sent)
+                    # (a broker away is probed meanwhile, and the spool sent when it is back: DistributedProducer.rest)
+                    if not once and producer.rest(stop, 0 if behind else wait):
+                        break
+                unfinished = once and behind  # (a pass that read to the end breaks out before the stop is looked at)
+                stopped_by = stop.signal if unfinished or not once else None
+            except KeyboardInterrupt:
+                stopped_by = stop.signal or "Ctrl-C"  # (wait_for_topics turns SIGTERM into one)
+            finally:
+                producer.close()
+                health.close()
+        if stopped_by is not None:
+            spooled = producer.publisher.spool_path.exists()  # (reading it would make its folder and lock)
+            documents, records = producer.publisher.spool_contents() if spooled else (0, 0)
+            if records:  # what the stop left for the next produce (the pass's last publishes, a broker away)
+                left = SimpleNamespace(spooled=documents, spooled_records=records)
+                err.print(
+                    f"{_spool_left(left)} waiting in {escape(str(producer.publisher.spool_path))}; the next "
+                    "`watchfloor produce` sends them once the broker answers",
+                    highlight=False,
+                )
+            if unfinished and report is not None:
+                err.print(
+                    f"[yellow]not everything was read:[/yellow] stopped while catching up "
+                    f"({escape(behind_places(report.summary))}); the next `watchfloor produce` goes on from there",
+                    highlight=False,
+                )
+            err.print(stopped_line("produce", stopped_by, passes, "pass"), highlight=False)
+        if once and report is not None and report.outstanding and stopped_by is None:  # (a stop said it above)
+            err.print(
+                f"[yellow]not everything reached Kafka:[/yellow] {_spool_left(report)} waiting in "
+                f"{escape(str(report.spool_path))}; the next `watchfloor produce` sends them once the broker answers",
+                highlight=False,
+            )
+        if once and report is not None:
+            exit_if_sources_failed(polled_all)  # exit 4, for a source failed in any pass: wins over 3 (both are said)
+            if report.outstanding or unfinished:
+                raise typer.Exit(SPOOLED_EXIT)
 
 
 def record_source_health(store: Any, summary: Any, sources: Any, *, quiet: bool = False) -> bool:
@@ -656,9 +669,10 @@ def first_contact_once(producer: Any) -> bool:
         # The broker answered: creating topics (leaders elected) gets the publisher's full timeout.
         producer.created_topics = publisher.ensure_topics()
     except unreachable_errors() as e:
-        # Each publish of the pass would otherwise wait the full 15 s for a broker known to be away.
+        # The pass spools without trying the broker known to be away, until a probe finds it answering
+        # (KafkaPublisher.missed); a try after that waits at most 2 s, not the full 15 s.
         publisher.timeout_s = min(publisher.timeout_s, ONCE_BROKER_TIMEOUT_S)
-        publisher.broker.down(e)
+        publisher.missed(e)
         return False
     except TopicLayoutError as e:
         raise fail(str(e)) from None
