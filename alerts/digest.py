@@ -49,6 +49,32 @@ def subscription_digest_id(subscription_id: str, slot: datetime) -> str:
     return "dig-" + stable_id("digest", subscription_id, slot.isoformat(), length=16)
 
 
+MERGED_MARK_KIND = "digest-merged"  # a ledger row's kind: the mark a merged digest leaves under a pre-merge key
+
+
+def _merged_marks(row: DeliveryRecord, subscriptions: list[tuple[str, datetime]]) -> list[DeliveryRecord]:
+    """For a channel's digest of one slot, a row settled `suppressed` under each listed subscription's key of that
+    slot from before digests were merged (`subscription_digest_id`, its thread and the same payload), enqueued with
+    it: a process of a release before, still running on the store during a rolling upgrade (or started again for a
+    rollback), plans a subscription's digest only when that key is absent, so it finds the slot planned and posts
+    nothing (outside trial 73, F2: the old release's two digests and the new one's, three messages for one slot).
+    Its `_previous` reads the mark's payload: its next digest takes up after this one."""
+    return [
+        DeliveryRecord(
+            subscription_digest_id(sid, slot),
+            row.channel,
+            status="suppressed",
+            kind=MERGED_MARK_KIND,  # (not a digest: never listed, claimed or counted as one)
+            payload=row.payload,
+            thread_key=digest_thread(sid),
+            seq=row.seq,
+            created_at=row.created_at,
+            detail=f"merged into the channel's digest {row.alert_id} of this slot (one per channel and slot)",
+        )
+        for sid, slot in subscriptions
+    ]
+
+
 def digest_thread(subscription_id: str) -> str:
     """The ledger's thread key of a subscription's digests before they were merged per channel (still read)."""
     return f"{DIGEST_KIND}\x1f{subscription_id}"
@@ -127,9 +153,7 @@ class DigestPlanner:
             slots.setdefault((sub.channel, slot.astimezone(UTC)), []).append((sub, slot))
         rows = []
         for (channel, _), members in slots.items():
-            row = self._plan(channel, members, now, created_at)
-            if row is not None:
-                rows.append(row)
+            rows.extend(self._plan(channel, members, now, created_at))
         return rows
 
     def next_at(self, now: datetime) -> datetime | None:
@@ -145,11 +169,13 @@ class DigestPlanner:
 
     def _plan(
         self, channel: str, members: list[tuple[SubscriptionCreated, datetime]], now: datetime, created_at: float
-    ) -> DeliveryRecord | None:
+    ) -> list[DeliveryRecord]:
+        """The channel's digest of one slot, and a settled row under each of its subscriptions' keys from before
+        digests were merged (`_merged_marks`); nothing when it is planned already or lists no subscription."""
         slot = members[0][1]  # (in the zone of the channel's first such subscription)
         key = digest_id(channel, slot)
         if self.store.delivery_status(key, channel) is not None:
-            return None  # planned already (by us or another process): its row decides
+            return []  # planned already (by us or another process): its row decides
         state = self.control.refresh()
         spans = []
         for sub, _ in members:
@@ -167,7 +193,7 @@ class DigestPlanner:
                 after, since = legacy.through_position, legacy.slot
             spans.append(_Span(sub, after, since))
         if not spans:
-            return None
+            return []
         through = self.store.head()
         detections, silenced, folded, withdrawn, earlier_gone, via = self._detections(spans, through, now)
         zone = ZoneInfo(str(slot.tzinfo))
@@ -190,15 +216,18 @@ class DigestPlanner:
             via=via if len(spans) > 1 else {},
         )
         log.info("digest %s -> %s due: %d alert(s)", key, channel, len(detections))
-        return DeliveryRecord(
+        payload = digest.to_payload()
+        row = DeliveryRecord(
             key,
             channel,
             kind=DIGEST_KIND,
-            payload=digest.to_payload(),
+            payload=payload,
             thread_key=channel_digest_thread(channel),
             seq=through,
             created_at=created_at,
         )
+        slots = {sub.id: at for sub, at in members}
+        return [row, *_merged_marks(row, [(s.sub.id, slots[s.sub.id]) for s in spans])]
 
     def _digests_of(self, channel: str, subscription_ids: set[str]) -> list[tuple[DeliveryRecord, Digest]]:
         """The channel's digests in the ledger that listed any of `subscription_ids` (merged or, from versions

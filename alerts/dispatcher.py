@@ -492,7 +492,10 @@ class AlertDispatcher:
         if self.digests is None:
             return 0
         rows = self.digests.plan(self._now(), self._clock())
-        return self.store.enqueue(rows) if rows else 0
+        if not rows or not self.store.enqueue(rows):
+            return 0
+        # (the digests, not the settled marks under the pre-merge keys enqueued with them: digest._merged_marks)
+        return sum(r.kind == DIGEST_KIND for r in rows)
 
     def plan_summaries(self) -> int:
         """Enqueue the throttle summaries whose alerts' windows have ended (insert-if-absent under a key of the

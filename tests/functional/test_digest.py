@@ -541,3 +541,31 @@ def test_a_slot_an_older_version_planned_under_the_subscriptions_key_is_not_plan
     clock.advance(24 * 3600)
     assert d.cycle().tally.digests == 1
     assert [x.id for x in inbox.got[1].detections] == ["d2"] and inbox.got[1].id == digest_id("desk", inbox.got[1].slot)
+
+
+def test_a_merged_digest_leaves_its_subscriptions_pre_merge_keys_taken_so_an_older_release_plans_none() -> None:
+    # Outside trial 73, F2: during a rolling upgrade (or after a rollback) a process of the release before merged
+    # digests plans a subscription's digest of a slot when the key subscription + slot is absent: with the new
+    # release planning first, the slot got three messages (its merged one and the old release's two). The merged
+    # digest is enqueued with a settled mark under each of those keys: the older planner finds its key taken.
+    store, clock, control, inbox, d = setup()
+    control.subscribe("desk", min_severity="high", digest="daily 08:00 Europe/London", by=ALICE)
+    subs = control.subscriptions("desk")
+    assert len(subs) == 2
+    store.append([detection_event(det(1))])
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    assert d.cycle().tally.digests == 1 and len(inbox.got) == 1
+    (merged,) = inbox.got
+    assert digest_rows(store) == [merged.id]  # the marks are not digests: not listed, sent or counted as one
+    for sub in subs:
+        slot = DigestSchedule.parse(sub.digest or "").last_slot(clock.now)
+        old_key = subscription_digest_id(sub.id, slot)
+        # what the older planner asks before it plans: taken, so it plans nothing
+        assert store.delivery_status(old_key, "desk") == "suppressed"
+        (mark,) = store.deliveries(alert_ids={old_key})
+        assert mark.thread_key == digest_thread(sub.id) and merged.id in mark.detail
+        # ... and the digest its next one takes up after (it reads that thread's payloads) is the merged one
+        read = Digest.from_payload(mark.payload)
+        assert read is not None and read.through_position == merged.through_position
+    # planned again (another new process, the next cycle): nothing more
+    assert d.plan_digests() == 0 and d.cycle().tally.digests == 0 and len(inbox.got) == 1
