@@ -98,6 +98,7 @@ def run(
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
     from watchfloor.stream_processors.fingerprint import (
         difference,
+        installed_version,
         legacy_fingerprint,
         other_release,
         rules_fingerprint,
@@ -175,6 +176,8 @@ def run(
         live=not once,
         interval=None if once else wait,
         rules=fingerprint,
+        command="run" + (" --once" if once else "") + (" --serve" if serve is not None else ""),
+        release=installed_version(),
     )
     try:  # a live run's start, for status, /healthz and /metrics to tell one gone before its first cycle ends
         heartbeat.start(datetime.now(UTC))
@@ -302,6 +305,10 @@ def run(
                         f"[yellow]could not save the last heartbeat[/yellow]: {escape(store_problem(e))}",
                         highlight=False,
                     )
+            try:  # a clean stop: this process no longer listed by `status` (a killed one ages out of the list)
+                heartbeat.stop()
+            except Exception:  # (the store may be what failed: said above; the record ages out)
+                log.debug("presence record not removed", exc_info=True)
             pipeline.close()
         if unfinished and polled is not None:
             # Not "all went through": exit 3 below, as for deliveries outstanding, whatever the last slice's deliveries

@@ -680,9 +680,12 @@ def _embedded_status(
     down = {o: f for o, f in backlog.failing.items() if f[0] > failing_after}
     # The `run` that wrote the last cycle gone or hung, as /healthz tells it (trial 42, LOW-1: `behind (9 deliveries
     # outstanding)` read like a slow pipeline while no `run` was running, and /healthz said so).
-    from watchfloor.web.health import runner_verdict
+    from watchfloor.web.health import processes_line, processes_seen, runner_verdict
 
     told = None if backlog.heartbeat is None else runner_verdict(backlog.heartbeat, datetime.now(UTC))
+    # Every process on the store, from their presence records: the last cycle's runner names one (trial 69, L6)
+    seen = [] if backlog.heartbeat is None else processes_seen(backlog.heartbeat, datetime.now(UTC))
+    several = processes_line(seen)
     run_problem = None if told is None else told[1]
     # (the rules of a `run` that is gone are no one's: the next one reads those named)
     running = None if told is not None and told[0] == "stopped" else backlog.heartbeat
@@ -733,6 +736,9 @@ def _embedded_status(
                     # (as /healthz's `pipeline`: "stopped", "stale", "idle (…)"; None when it runs or cannot be told)
                     "pipeline": None if told is None else told[0],
                     "pipeline_problem": run_problem,
+                    # the processes seen on the store lately (web.health.processes_seen), and a line when several
+                    "processes": [p.as_dict() for p in seen],
+                    "processes_note": several,
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down and rules_ok and run_problem is None,
                     "pruned": None
@@ -802,6 +808,8 @@ def _embedded_status(
                 f"{escape(why)}",
                 highlight=False,
             )
+        if several is not None:
+            err.print(f"[yellow]{escape(several)}[/yellow]", highlight=False)
         if down:
             line += (
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"

@@ -41,6 +41,10 @@ from watchfloor.stream_processors.ports import (
 log = logging.getLogger(__name__)
 
 HEARTBEAT = "pipeline:cycle"
+# The heartbeat's key of the processes' own presence records: process id (a lease owner id) -> {"host", "pid",
+# "command", "release", "live", "interval", "started_at", "last_seen"}; each saved with its process's heartbeat.
+PROCESSES = "processes"
+PRESENCE_FORGET = 86_400.0  # a record not seen for this long (its process killed, not stopped) is dropped at a save
 POLL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 RECENT_ALERTS = 200
@@ -805,6 +809,7 @@ def record_cycle(
     behind: Sequence[str] = (),
     runner: Mapping[str, Any] | None = None,
     late: Mapping[str, tuple[int, int]] | None = None,
+    presence: tuple[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Save finished pipeline cycles (`behind`: what the last one left for the next, HeartbeatRecorder.cycle):
     when the last ended, how long it took, each successful poll's duration
@@ -814,7 +819,8 @@ def record_cycle(
     stay failing). `runner`: the process that ran them, {"process": its lease owner id, "live": a loop, not a
     `--once`}, for a separate `serve` to tell a live run that is gone (trial 38, MED-4). `late`: per origin, the
     documents beyond the lateness the engine took in them, (passed over: no detection reads them, dead-lettered),
-    added to running counts (status, /metrics: outside trial 67, MED-4)."""
+    added to running counts (status, /metrics: outside trial 67, MED-4). `presence`: (process id, its presence
+    record), kept under PROCESSES in the same commit (_with_presence)."""
     entries = [p for p in _source_polls(polls) if p.error is None]
 
     shown = [(at, [_shown(p) for p in ps]) for at, ps in polled]
@@ -826,6 +832,7 @@ def record_cycle(
             **_with_late(state, late or {}),
             "behind": list(behind),
             **({"runner": dict(runner)} if runner is not None else {}),
+            **_with_presence(state, presence, finished_at),
         }
 
     _save(store, change)
@@ -841,11 +848,42 @@ def record_sources(
     _save(store, lambda state: _with_sources(state, [(at, shown)], configured))
 
 
-def record_start(store: CheckpointStore, at: datetime, runner: Mapping[str, Any]) -> None:
+def record_start(
+    store: CheckpointStore,
+    at: datetime,
+    runner: Mapping[str, Any],
+    *,
+    presence: tuple[str, Mapping[str, Any]] | None = None,
+) -> None:
     """Keep a live `run`'s start (its process, interval, when) beside the cycle record, in place of an earlier one's:
-    a run killed before its first cycle ended recorded no cycle, and was told by nothing (trial 50, MED-3)."""
+    a run killed before its first cycle ended recorded no cycle, and was told by nothing (trial 50, MED-3).
+    `presence`: its presence record, saved in the same commit (_with_presence)."""
     started = {**runner, "at": at.astimezone(UTC).isoformat()}
-    _save(store, lambda state: {**state, "started": started})
+    _save(store, lambda state: {**state, "started": started, **_with_presence(state, presence, at)})
+
+
+def _with_presence(
+    state: Mapping[str, Any], presence: tuple[str, Mapping[str, Any]] | None, at: datetime
+) -> dict[str, Any]:
+    """The presence records with `presence` (process id, record) in place of that process's, and without those not
+    seen for PRESENCE_FORGET before `at` (a process killed, or of another host: never removed by a clean stop)."""
+    if presence is None:
+        return {}
+    forget_before = at.timestamp() - PRESENCE_FORGET
+    kept: dict[str, Any] = {}
+    for process, entry in (state.get(PROCESSES) or {}).items():
+        try:
+            seen = datetime.fromisoformat(str(entry.get("last_seen"))).timestamp()
+        except (AttributeError, TypeError, ValueError):
+            continue  # (none of ours: each is written whole)
+        if seen >= forget_before:
+            kept[process] = entry
+    kept[presence[0]] = dict(presence[1])
+    return {PROCESSES: kept}
+
+
+def _without(records: Any, process: str) -> dict[str, Any]:
+    return {p: e for p, e in (records or {}).items() if p != process}
 
 
 def record_channel_checks(
@@ -980,6 +1018,8 @@ class HeartbeatRecorder:
         live: bool = True,
         interval: float | None = None,
         rules: str | None = None,
+        command: str | None = None,
+        release: str | None = None,
     ) -> None:
         self.store = store
         self.every = every
@@ -992,6 +1032,16 @@ class HeartbeatRecorder:
                 self.runner["interval"] = interval
             if rules is not None:  # the fingerprint of the rules it read at start: `status --config` compares (MED-4)
                 self.runner["rules"] = rules
+            if release is not None:  # (a runner without it is of a release before presence records: processes_seen)
+                self.runner["release"] = release
+        # This process's own presence record, beside the others' (PROCESSES), so that `status` can tell two `run`s on
+        # one store, or two releases in a rolling upgrade: the last cycle's runner names only one (trial 69, L6)
+        self.presence: dict[str, Any] | None = None
+        if process is not None:
+            host, pid = [*process.split(":"), "", ""][:2]
+            self.presence = {"host": host, "pid": pid, "command": command, "release": release, "live": live}
+            if interval is not None:
+                self.presence["interval"] = interval
         self.sources = None if sources is None else frozenset(sources)  # the origins configured (record_cycle)
         self._polls: list[SourcePoll] = []
         self._polled: list[tuple[datetime, list[SourcePoll]]] = []
@@ -1003,8 +1053,24 @@ class HeartbeatRecorder:
 
     def start(self, at: datetime) -> None:
         """Record a live loop's start (record_start); a `--once` is idle between its runs and records none."""
+        if self.presence is not None:
+            self.presence["started_at"] = at.astimezone(UTC).isoformat()
         if self.runner is not None and self.runner.get("live"):
-            record_start(self.store, at, self.runner)
+            record_start(self.store, at, self.runner, presence=self._presence(at))
+
+    def _presence(self, at: datetime) -> tuple[str, dict[str, Any]] | None:
+        """This process's presence record as of `at` (its last-seen time), under its process id."""
+        if self.presence is None or self.runner is None:
+            return None
+        entry = {**self.presence, "last_seen": at.astimezone(UTC).isoformat()}
+        entry.setdefault("started_at", entry["last_seen"])
+        return str(self.runner["process"]), entry
+
+    def stop(self) -> None:
+        """A clean stop: this process's presence record is removed (one commit), so `status` no longer lists it."""
+        if self.runner is not None and self.presence is not None:
+            process = str(self.runner["process"])
+            _save(self.store, lambda state: {**state, PROCESSES: _without(state.get(PROCESSES), process)})
 
     def late(self, passed_over: Mapping[str, int], dead_lettered: Mapping[str, int]) -> None:
         """A cycle's late documents per origin: passed over (no detection reads them) and dead-lettered; saved with
@@ -1039,6 +1105,7 @@ class HeartbeatRecorder:
             behind=self._behind,
             runner=self.runner,
             late=self._late,
+            presence=self._presence(self._last[0]),
         )
         self._polls, self._polled, self._last, self._cycles, self._late = [], [], None, 0, {}
         self._saved = time.monotonic()
@@ -1071,6 +1138,10 @@ class Heartbeat:
     started_interval: float | None = None
     # origin -> {"passed_over": n, "dead_lettered": n}: documents beyond the lateness, running counts (record_cycle)
     late: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the release of the process that wrote the last cycle (None: one of a release before presence records)
+    release: str | None = None
+    # process id -> its presence record (PROCESSES): the processes that run, or ran, on this store
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def first_cycle_pending(self) -> bool:
         """The live `run` started last has recorded no cycle since its start (none at all, or only an earlier
@@ -1144,6 +1215,8 @@ def heartbeat(store: CheckpointStore) -> Heartbeat:
             for o, c in (state.get("late") or {}).items()
             if isinstance(c, dict)
         },
+        release=v if isinstance(v := (state.get("runner") or {}).get("release"), str) else None,
+        processes={str(p): dict(e) for p, e in (state.get(PROCESSES) or {}).items() if isinstance(e, dict)},
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +13,7 @@ from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.stores.errors import store_problem
 
-from .activity import Heartbeat, heartbeat, superseded_checks
+from .activity import Heartbeat, heartbeat, stale_age, superseded_checks
 from .broker import KafkaProbe
 from .metrics import given_up, lock_verdict, maybe_delivered, oldest_outstanding, write_locked_for, write_problem
 
@@ -253,3 +255,101 @@ def _kafka_health(probe: KafkaProbe, behind_after: float, body: dict[str, Any]) 
         for g, secs in sorted(v.behind.items())
         if secs > behind_after
     ]
+
+
+ONCE_SEEN = 900.0  # a `run --once` (no poll interval) is listed this long after it was last seen, unless it stopped
+
+
+@dataclass(frozen=True)
+class ProcessSeen:
+    """A process seen on the store lately (processes_seen)."""
+
+    process: str  # its lease owner id
+    host: str
+    pid: str
+    command: str | None
+    release: str | None  # None: a release before presence records (it keeps none)
+    started_at: str | None
+    last_seen: str | None
+
+    def describe(self) -> str:
+        what = f"`watchfloor {self.command}`" if self.command else "`watchfloor run`"
+        release = f"release {self.release}" if self.release else "a release that keeps no presence record"
+        started = f", started {self.started_at}" if self.started_at else ""
+        return f"pid {self.pid} on {self.host} ({what}{started}, {release})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "host": self.host,
+            "pid": self.pid,
+            "command": self.command,
+            "release": self.release,
+            "started_at": self.started_at,
+            "last_seen": self.last_seen,
+        }
+
+
+def processes_seen(
+    hb: Heartbeat, now: datetime, may_live: Callable[[str], bool] = holder_may_live
+) -> list[ProcessSeen]:
+    """The processes running on the store as far as it tells: each presence record seen within stale_age of its poll
+    interval (ONCE_SEEN for a `--once`) whose process may live (`may_live`: one of this host that is gone is not
+    listed); and the writer of the last cycle when it keeps no record (a live `run` of an earlier release, in a
+    rolling upgrade) and wrote that cycle within stale_age of its interval. Oldest start first."""
+    seen: list[ProcessSeen] = []
+    for process, e in hb.processes.items():
+        try:
+            last = datetime.fromisoformat(str(e.get("last_seen")))
+        except ValueError:
+            continue
+        interval = e.get("interval")
+        bound = stale_age(float(interval)) if isinstance(interval, int | float) and interval else ONCE_SEEN
+        if (now - last).total_seconds() > bound or not may_live(process):
+            continue
+        seen.append(
+            ProcessSeen(
+                process,
+                str(e.get("host", "")),
+                str(e.get("pid", "")),
+                _text(e.get("command")),
+                _text(e.get("release")),
+                _text(e.get("started_at")),
+                last.isoformat(),
+            )
+        )
+    age = hb.age(now)
+    if (
+        hb.process is not None
+        and hb.process not in hb.processes
+        and hb.release is None
+        and hb.live
+        and hb.interval
+        and age is not None
+        and age <= stale_age(hb.interval)
+        and may_live(hb.process)
+    ):
+        host, pid = [*hb.process.split(":"), "", ""][:2]
+        last_cycle = hb.finished_at.isoformat() if hb.finished_at else None
+        seen.append(ProcessSeen(hb.process, host, pid, None, None, None, last_cycle))
+    return sorted(seen, key=lambda p: (p.started_at or "", p.process))
+
+
+def processes_line(seen: list[ProcessSeen]) -> str | None:
+    """What `status` says of several processes on one store (None for one or none): who they are, and plainly when
+    their releases differ (trial 73, F4: a rolling upgrade's two releases ran side by side, and nothing said so)."""
+    if len(seen) < 2:
+        return None
+    names = [p.describe() for p in seen]
+    line = f"{len(seen)} processes run on this store: {', '.join(names[:-1])} and {names[-1]}"
+    releases = {p.release or "(earlier)" for p in seen}
+    if len(releases) > 1:
+        line += (
+            f"; their releases differ ({', '.join(sorted(releases))}): a rolling upgrade is under way, or a process "
+            "of the other release was left running (stop the one you no longer want)"
+        )
+    return line
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
