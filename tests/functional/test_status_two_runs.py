@@ -1,12 +1,14 @@
 """Two live `run`s on one store are both listed by `status` (outside trials 69, L6 and 73, F4: the single heartbeat
 named only the last writer): each keeps a presence record of its own, and a clean stop (SIGTERM) removes its own.
-Two real `run` processes on one SQLite store on disk."""
+/healthz and the status page warn of them too. Two real `run` processes on one SQLite store on disk, a real HTTP
+server."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from watchfloor.stream_processors.fingerprint import installed_version
 
 from .live_run import start_run, wait_for_heartbeat
 from .test_healthz_run_gone import _config
+from .test_stuck_deliveries import get, serve
 
 pytestmark = pytest.mark.functional
 HOST = os.uname().nodename
@@ -47,6 +50,13 @@ def test_two_live_runs_are_both_listed_and_a_stopped_one_no_longer(
         assert "2 processes run on this store:" in said, text
         assert f"pid {first.pid} on {HOST}" in said and f"pid {second.pid} on {HOST}" in said, text
         assert f"release {installed_version()}" in said and "releases differ" not in said, text
+        with serve(cfg, [datetime.now(UTC)]) as url:  # /healthz and the status page say it too
+            _, body = get(url + "/healthz")
+            _, page = get(url + "/")
+        health = json.loads(body)
+        assert len(health["processes"]) == 2, health
+        assert any(w.startswith("2 processes run on this store: ") for w in health["warnings"]), health
+        assert "2 processes run on this store: " in page, page
         second.send_signal(signal.SIGTERM)  # a clean stop: its record removed
         second.wait(timeout=60)
         hb = wait_for_heartbeat(tmp_path / "wf.db", lambda hb: len(hb.processes) == 1, timeout=30)

@@ -139,6 +139,12 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     warnings += [
         f"channel {ch}: check at start ({hb.channels_checked_at}) failed: {why}" for ch, why in checks.standing
     ]
+    # Every process on the store (their presence records), not only the last cycle's writer (trial 69, L6): a
+    # warning when several run, which the status page shows too
+    seen = processes_seen(hb, now)
+    body["processes"] = [p.as_dict() for p in seen]
+    if (several := processes_line(seen)) is not None:
+        warnings.append(several)
     if warnings:
         body["warnings"] = warnings
     problems = []
