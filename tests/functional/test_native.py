@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # 1,500 seeded documents made of their words (many matches, cues and windows), as one JSON list.
 RUN = r"""
 import json, random, sys
+from dataclasses import asdict
 from pathlib import Path
 import orjson
 from watchfloor import native
@@ -50,7 +51,9 @@ for pack in ("builtin:dprk_russia", "v2_features", "patterns", "eventtime", "com
     state = engine.initial_state()
     for d in docs:
         state, outputs = engine.process_document(state, d)
-        out.extend([type(o).__name__, o.model_dump(mode="json")] for o in outputs)
+        # (a PassedOver, a late document no detection reads, is a dataclass, not a model)
+        out.extend([type(o).__name__, o.model_dump(mode="json") if hasattr(o, "model_dump") else asdict(o)]
+                   for o in outputs)
     out.append(["state", state])
 print(json.dumps({"native": native.active(), "outputs": out}, sort_keys=True, default=str))
 """
