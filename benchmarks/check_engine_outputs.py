@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     for doc in docs:
         state, outs = engine.process_document(state, doc)
         for o in outs:
-            digest.update(o.model_dump_json().encode())
+            # (a PassedOver, a late document no detection reads, is a dataclass, not a model)
+            digest.update((o.model_dump_json() if hasattr(o, "model_dump_json") else repr(o)).encode())
             if isinstance(o, Signal):
                 caps = ",".join(f"{k}={v}" for k, v in sorted(o.captures.items()))
                 lines.append(f"S {o.id} {o.name} {o.modality} {o.cue!r} {caps}")
