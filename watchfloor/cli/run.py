@@ -214,6 +214,8 @@ def run(
                     store_watch=store_watch,
                     public=public,
                 )
+            from watchfloor.stream_processors.stores.errors import StoreError
+
             while True:
                 heart.beat()
                 cycles += 1
@@ -286,7 +288,13 @@ def run(
                     report = after_take_over(pipeline.dispatcher, report, stop)
                     break
                 # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
-                if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
+                # (a store gone right after the cycle's last write: the next cycle meets the outage and waits it out,
+                # as `notify` does; this read exited 1 there)
+                try:
+                    pause = 0 if behind else next_wait(pipeline.dispatcher, wait)
+                except StoreError:
+                    pause = wait
+                if not once and stop.wait(pause):
                     stopped_by = stop.signal
                     break
         except KeyboardInterrupt:
