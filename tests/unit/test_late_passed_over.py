@@ -215,6 +215,25 @@ def test_the_heartbeat_keeps_late_counts_per_source_for_status_and_metrics() -> 
     assert got[(("outcome", "dead_lettered"), ("source", "inbox/old.jsonl"))] == 2
 
 
+def test_the_status_page_lists_late_counts_per_source() -> None:
+    """The status page of `serve` shows the heartbeat's late counts per source, as `status` and /metrics do (the
+    page had none: an operator watching it never saw a backfill passed over)."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.slackapp.commands import AppContext
+    from watchfloor.web.activity import HeartbeatRecorder
+    from watchfloor.web.server import Services, create_app
+
+    store = MemoryStore()
+    hb = HeartbeatRecorder(store, every=0.0, sources=["inbox/old.jsonl"])
+    hb.late({"inbox/old.jsonl": 340}, {"inbox/old.jsonl": 2})
+    hb.cycle(T0, 1.0, {"inbox/old.jsonl": 0.1})
+    control = ControlLog(store)
+    services = Services(store=store, control=control, context=AppContext(control=control, rules={}), slack_app=None)
+    page = create_app(services).test_client().get("/").get_data(as_text=True)
+    row = page.split('id="late"')[1].split('data-source="inbox/old.jsonl"')[1].split("</tr>")[0]
+    assert [cell.split("</td>")[0] for cell in row.split("<td>")[2:]] == ["340", "2"], row
+
+
 def test_a_cycles_late_counts_per_origin_keep_documents_without_one_together(tmp_path: Path) -> None:
     """`run`'s late counts per origin for the heartbeat: a document read with no origin is named by its id in its
     report (`document:ID`), and counted with the others of none (""), so the heartbeat's counts stay one per source."""

@@ -73,6 +73,19 @@ def _sources(hb: Heartbeat, now: datetime) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (not r["failing"], r["origin"]))
 
 
+def _late(hb: Heartbeat) -> list[dict[str, Any]]:
+    """Per source, the documents beyond the allowed lateness `run` took: passed over (no detection reads them) and
+    dead-lettered, as `status` and /metrics count them (trial 67 MED-4 left them off this page)."""
+    return [
+        {
+            "origin": origin or "(no origin)",
+            "passed_over": int(counts.get("passed_over", 0)),
+            "dead_lettered": int(counts.get("dead_lettered", 0)),
+        }
+        for origin, counts in sorted(hb.late.items())
+    ]
+
+
 def _last_poll(hb: Heartbeat) -> str:
     last = hb.last_poll
     if not last.get("polled"):
@@ -252,6 +265,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
             "warnings": health.get("warnings", []),
         },
         "sources": _sources(hb, now),
+        "late": _late(hb),
         "last_poll": _last_poll(hb),
         "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
     }
