@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.kafka import topic_prefix
-from tests.fixtures.log_lines import unstamped
+from tests.fixtures.log_lines import stamped, unstamped
 from tests.functional.test_distributed_commands import cli, env  # the same subprocess CLI helpers
 from watchfloor.cli.distributed import ONCE_BROKER_TIMEOUT_S, first_contact_once, settings_for
 from watchfloor.config import load_config
@@ -491,6 +491,11 @@ def test_archive_with_the_broker_away_says_where_its_address_comes_from(tmp_path
     hint = "(check --broker, $WATCHFLOOR_KAFKA or the config's kafka.bootstrap; `scripts/kafka-local start` runs one)"
     assert len(lines) == 1 and f"Kafka broker {UNREACHABLE} unreachable (" in lines[0], lines
     assert lines[0].endswith(f"; archive waits {hint}"), lines
+    # Each of its lines starts with the UTC time, as a live produce's, worker's and notify's do (trial 72, LOW-2 left
+    # archive's without): its first, the outage line and its last ("archive stopped: …").
+    said = [line for line in log.read_text().splitlines() if line.strip()]
+    assert said and all(stamped(line) for line in said), said
+    assert unstamped(said[-1])[0].startswith("archive stopped"), said
 
 
 def test_worker_waiting_for_the_broker_stops_on_sigterm_as_a_running_one_does(tmp_path: Path) -> None:

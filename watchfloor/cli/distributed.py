@@ -743,34 +743,36 @@ def archive(
         raise fail(f"{KAFKA_EXTRA} ({e})") from None
     from ..wiring import build_archive, open_store
 
-    cfg = app_config(config)
-    settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
-    url = store or cfg.store
-    st = open_store(url)
-    sink = build_archive(settings, st, broker_hint=BROKER_HINT)
-    err.print(
-        f"[bold]watchfloor archive[/bold] {escape(sink.group_id)}: {escape(', '.join(sink.topics))} on "
-        f"{escape(settings.bootstrap)} -> {escape(redact_url(url))}",
-        highlight=False,
-    )
-    progress = ArchiveProgress(sink.assigned)
-    stop = stop_on_sigterm()
-    from watchfloor.stream_processors.ports import RecordConflict
+    # Its lines with their UTC time, as a live `produce`, `worker` and `notify` say theirs (archive is always live)
+    with log_times(logs=False):
+        cfg = app_config(config)
+        settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
+        url = store or cfg.store
+        st = open_store(url)
+        sink = build_archive(settings, st, broker_hint=BROKER_HINT)
+        err.print(
+            f"[bold]watchfloor archive[/bold] {escape(sink.group_id)}: {escape(', '.join(sink.topics))} on "
+            f"{escape(settings.bootstrap)} -> {escape(redact_url(url))}",
+            highlight=False,
+        )
+        progress = ArchiveProgress(sink.assigned)
+        stop = stop_on_sigterm()
+        from watchfloor.stream_processors.ports import RecordConflict
 
-    conflict: RecordConflict | None = None
-    with command_logs("kafka", sink.broker):
-        try:
-            sink.run(stop, on_cycle=Heartbeat().beat, on_poll=progress.poll)
-        except KeyboardInterrupt:
-            pass
-        except RecordConflict as e:
-            conflict = e
-        finally:
-            sink.close()
-            st.close()
-    err.print(f"archive stopped: {progress.totals()}", highlight=False)
-    if conflict is not None:
-        raise fail(str(conflict))
+        conflict: RecordConflict | None = None
+        with command_logs("kafka", sink.broker):
+            try:
+                sink.run(stop, on_cycle=Heartbeat().beat, on_poll=progress.poll)
+            except KeyboardInterrupt:
+                pass
+            except RecordConflict as e:
+                conflict = e
+            finally:
+                sink.close()
+                st.close()
+        err.print(f"archive stopped: {progress.totals()}", highlight=False)
+        if conflict is not None:
+            raise fail(str(conflict))
 
 
 class ArchiveProgress:
