@@ -15,25 +15,11 @@ from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.sweep import MAX_GATES, is_dormant
 from watchfloor.stream_processors.replay import replay
 
-from .engine_helpers import doc, engine_for
+from .engine_helpers import doc
+from .test_dormant_groups import PER_SOURCE, pack
 
-# One group per source, any strike, a day's realert, 12h of lateness.
-STRIKES = """\
-version: 2
-name: strike-desk
-language: en
-settings: {lateness: 12h}
-signals:
-  strike:
-    match: {any: [strike]}
-detections:
-  - id: strike
-    title: "A strike"
-    severity: medium
-    pattern: {any: strike}
-    group_by: [source]
-    realert: 1d
-"""
+# One group per source, any strike, a day's realert, 12h of lateness (the dormant groups' bound pack).
+STRIKES = PER_SOURCE
 
 # The same, confirmed HIGH by a second source within 6h (not an `any` the throttle alone decides).
 CONFIRMED = """\
@@ -54,12 +40,6 @@ detections:
 """
 
 WIRE_A = "strike\x1fsource=Wire A"
-
-
-def pack(tmp_path: Path, text: str) -> Engine:
-    path = tmp_path / "pack.yaml"
-    path.write_text(text, encoding="utf-8")
-    return engine_for(str(path))
 
 
 def strike(at: float, doc_id: str, source: str = "Wire A") -> Document:
