@@ -12,6 +12,8 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -59,7 +61,10 @@ def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) ->
     return lines
 
 
-def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() -> None:
+@contextmanager
+def standalone_server() -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """The server as a shell starts it (`python -m tests.fixtures.slack_server`), on a free port, for channel #desk;
+    terminated on leaving."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.fixtures.slack_server", "--port", str(port), "--channel", "#desk"],
@@ -69,6 +74,14 @@ def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() ->
         text=True,
     )
     try:
+        yield port, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() -> None:
+    with standalone_server() as (port, proc):
         said = "".join(read_until(proc, "Ctrl-C"))
         base_url = f"http://127.0.0.1:{port}/api/"
         assert f"base_url: {base_url}" in said and DEFAULT_TOKEN in said
@@ -78,9 +91,6 @@ def test_the_server_runs_standalone_for_slack_sdk_and_prints_what_is_posted() ->
         client.chat_postMessage(channel="#desk", text="hello from the test")
         posted = read_until(proc, "hello from the test")[-1]
         assert posted.startswith("chat.postMessage #desk ts=")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     assert proc.returncode is not None
 
 
@@ -98,15 +108,7 @@ def control(port: int, action: str, query: str = "", verb: str = "POST") -> tupl
 def test_the_standalone_server_is_made_to_fail_from_outside_through_its_control_endpoint() -> None:
     # Outside trial 69, M4: an operator running the server for a trial could not make it fail (only the in-process
     # tests could, with fail_next / slow_next), so a Slack outage could not be rehearsed against it.
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fixtures.slack_server", "--port", str(port), "--channel", "#desk"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with standalone_server() as (port, proc):
         read_until(proc, "Ctrl-C")
         client = WebClient(token=DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/", retry_handlers=[])
         status, said = control(port, "fail_next", "method=chat.postMessage&status=500&times=2")
@@ -134,9 +136,6 @@ def test_the_standalone_server_is_made_to_fail_from_outside_through_its_control_
         assert control(port, "", verb="GET") == (200, {"ok": True, "pending": {"chat.postMessage": {"slow": 1}}})
         assert control(port, "clear") == (200, {"ok": True, "pending": {}})
         assert client.chat_postMessage(channel="#desk", text="at once")["ok"] is True
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_send_command_signs_a_slash_command_as_slack_does() -> None:
