@@ -11,6 +11,7 @@ SQLite store, with the bundled rules.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.functional.test_distributed_commands import cli  # the subprocess CLI helper
@@ -27,28 +28,35 @@ def lines(name: str, items: list[tuple[str, str]]) -> str:
     )
 
 
-def test_a_backfill_dead_letters_only_its_late_reports_a_detection_reads(tmp_path: Path) -> None:
+def backfilled(
+    tmp_path: Path, backfill: list[tuple[str, str]], typo: str
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """A desk that ran once on a source of October 2025, then on it and an older source added later (`backfill`,
+    then one document dated 2099 titled `typo`): its documents are late against the first one's watermark. The
+    older source, the config and the second run's result."""
     new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"
     new.write_text(
         lines("new", [("2025-10-01T08:00:00+00:00", "Markets rose"), ("2025-10-02T08:00:00+00:00", "Markets fell")]),
         encoding="utf-8",
     )
-    backfill = [(f"2023-09-0{d}T08:00:00+00:00", f"Markets update {d}") for d in range(1, 6)]
-    backfill += [("2023-09-06T08:00:00+00:00", DENIED), ("2023-09-07T08:00:00+00:00", ENGAGED)]
-    backfill += [("2023-09-08T08:00:00+00:00", ENGAGED.replace("heavy", "fierce"))]
-    old.write_text(lines("old", backfill), encoding="utf-8")
-    with old.open("a", encoding="utf-8") as f:
-        f.write(lines("typo", [("2099-01-01T00:00:00+00:00", "Markets update")]))  # no signal: still a dead letter
+    old.write_text(lines("old", backfill) + lines("typo", [("2099-01-01T00:00:00+00:00", typo)]), encoding="utf-8")
     cfg = tmp_path / "wf.yaml"
     store = f"store: 'sqlite:///{tmp_path / 'wf.db'}'\n"
     cfg.write_text(store + f"sources:\n  - {{kind: jsonl, path: '{new}'}}\n", encoding="utf-8")
     assert cli(tmp_path, "run", "--once", "--config", str(cfg)).returncode == 0
-    # the older source added later: its documents are late against the first one's watermark
     cfg.write_text(
         store + f"sources:\n  - {{kind: jsonl, path: '{new}'}}\n  - {{kind: jsonl, path: '{old}'}}\n", encoding="utf-8"
     )
     res = cli(tmp_path, "run", "--once", "--config", str(cfg))
     assert res.returncode == 0, res.stderr
+    return old, cfg, res
+
+
+def test_a_backfill_dead_letters_only_its_late_reports_a_detection_reads(tmp_path: Path) -> None:
+    backfill = [(f"2023-09-0{d}T08:00:00+00:00", f"Markets update {d}") for d in range(1, 6)]
+    backfill += [("2023-09-06T08:00:00+00:00", DENIED), ("2023-09-07T08:00:00+00:00", ENGAGED)]
+    backfill += [("2023-09-08T08:00:00+00:00", ENGAGED.replace("heavy", "fierce"))]
+    old, cfg, res = backfilled(tmp_path, backfill, "Markets update")  # (the typo: no signal, still a dead letter)
     said = " ".join(res.stderr.split())
     assert f"3 event-time reports ({old}: 2 late, 1 dated in the future)" in said, said
     assert f"6 late documents passed over (no detection reads them: {old} 6)" in said, said
@@ -73,23 +81,7 @@ def test_a_backfill_dead_letters_only_its_late_reports_a_detection_reads(tmp_pat
 def test_dead_letters_says_what_the_rest_are_by_kind(tmp_path: Path) -> None:
     """`watchfloor dead-letters --last N` showed "the newest N of 5363", the one report dated 2099 lost among them;
     it says what they all are, by stage and kind."""
-    new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"
-    new.write_text(
-        lines("new", [("2025-10-01T08:00:00+00:00", "Markets rose"), ("2025-10-02T08:00:00+00:00", "Markets fell")]),
-        encoding="utf-8",
-    )
-    old.write_text(lines("old", [(f"2023-09-0{d}T08:00:00+00:00", ENGAGED) for d in range(1, 6)]), encoding="utf-8")
-    with old.open("a", encoding="utf-8") as f:
-        f.write(lines("typo", [("2099-01-01T00:00:00+00:00", "typo 0")]))
-    cfg = tmp_path / "wf.yaml"
-    store = f"store: 'sqlite:///{tmp_path / 'wf.db'}'\n"
-    cfg.write_text(store + f"sources:\n  - {{kind: jsonl, path: '{new}'}}\n", encoding="utf-8")
-    assert cli(tmp_path, "run", "--once", "--config", str(cfg)).returncode == 0
-    cfg.write_text(
-        store + f"sources:\n  - {{kind: jsonl, path: '{new}'}}\n  - {{kind: jsonl, path: '{old}'}}\n", encoding="utf-8"
-    )
-    res = cli(tmp_path, "run", "--once", "--config", str(cfg))
-    assert res.returncode == 0, res.stderr
+    _, cfg, res = backfilled(tmp_path, [(f"2023-09-0{d}T08:00:00+00:00", ENGAGED) for d in range(1, 6)], "typo 0")
     assert "5 late" in res.stderr, res.stderr
     listed = cli(tmp_path, "dead-letters", "--config", str(cfg), "--last", "2")
     assert listed.returncode == 0, listed.stderr
