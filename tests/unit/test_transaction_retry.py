@@ -94,3 +94,28 @@ def test_a_wait_is_jittered_within_half_to_all_of_its_capped_base(
     else:
         base = min(cap, first * 2 ** (attempt - 1))
         assert wait is not None and base / 2 <= wait <= base
+
+
+def test_every_write_of_the_sql_store_goes_through_its_retrying_transaction() -> None:
+    """`SqlStore._write` (one run, no retry) is used by `_transaction` alone: a write path that opened it itself
+    would surface a deadlock as a store outage again."""
+    import ast
+    from pathlib import Path
+
+    from watchfloor.stream_processors.stores import sql
+
+    users: list[str] = []
+    for path in sorted(Path(sql.__file__).parent.glob("sql*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "_write"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "self"
+                ):
+                    users.append(f"{path.name}:{fn.name}")
+    assert users == ["sql.py:_transaction"], users
