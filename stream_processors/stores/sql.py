@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -82,12 +83,15 @@ from .errors import StoreError, check_event, payload_differs
 from .migrations import WRITE_OPTION, check_current, check_made, migrate, migrated
 from .notices import announce
 from .pruning import PRUNED_FIELDS, stripped
+from .retry import RETRYABLE_SQLSTATES, TransactionRetry, conflict_of
 from .sql_errors import classify, sqlite_path
 from .sql_ledger import SqlDeliveryLedger, deliveries_table
 from .sql_records import SqlRecordArchive
 from .sqlite_setup import BUSY_TIMEOUT_MS, WalCheckpointer, sqlite_on_begin, sqlite_on_connect
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 WRITE_PROBE_EVERY = 1.0  # seconds between two looks at the write lock (write_locked_for), whoever asks
 WRITE_TIMEOUT = BUSY_TIMEOUT_MS / 1000  # seconds a write waits for another writer's lock before it fails (SQLite)
@@ -190,10 +194,14 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
     """Event log, checkpoints, delivery ledger and kept Kafka records in one SQL database (sqlite:///FILE or
     postgresql://...)."""
 
-    def __init__(self, url: str, *, create: bool = True, upgrade: bool = True) -> None:
+    def __init__(
+        self, url: str, *, create: bool = True, upgrade: bool = True, retry: TransactionRetry | None = None
+    ) -> None:
         """Open (and migrate) the store. With `create=False`, as read commands open it, a SQLite file that
         does not exist is a StoreError instead of a new, empty store. With `upgrade=False` (commands that only read),
-        a store of an older schema is a StoreError instead of migrated (migrations.check_current)."""
+        a store of an older schema is a StoreError instead of migrated (migrations.check_current). `retry`: how a
+        write transaction PostgreSQL aborts for a conflict is run again (`_transaction`; stores/retry.py)."""
+        self.retry = retry if retry is not None else TransactionRetry()
         try:
             self.url = normalize_url(url)
         except Exception as e:  # sqlalchemy.exc.ArgumentError: not a URL at all
@@ -314,6 +322,45 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             self.write_problem = str(e)
             raise
         self.write_problem = None
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one write transaction (`_write`), run again as a whole when PostgreSQL aborts the transaction for
+        a conflict ("deadlock detected", "could not serialize access": stores/retry.py), up to `retry.attempts` runs
+        with a short jittered wait between: the abort rolled everything back and the other transaction goes on, so
+        this is no store outage. Every write of the store goes through here, so `work` must be safe to run again:
+        it keeps nothing but its writes in `conn` and its return value (counters, lists and a batch it consumes are
+        made inside it). One log line per transaction that met a conflict, not one per run."""
+        attempt = 1
+        seen: str | None = None
+        while True:
+            try:
+                with self._write() as conn:
+                    result = work(conn)
+            except StoreError as e:
+                state = conflict_of(e)
+                wait = None if state is None else self.retry.wait_before(attempt, random.random())
+                if wait is None:
+                    if state is not None:
+                        log.warning(
+                            "store write: PostgreSQL aborted the transaction %d times (%s, SQLSTATE %s); gave up",
+                            attempt,
+                            RETRYABLE_SQLSTATES[state],
+                            state,
+                        )
+                    raise
+                seen = seen or state
+                time.sleep(wait)
+                attempt += 1
+                continue
+            if seen is not None:
+                log.warning(
+                    "store write: PostgreSQL aborted the transaction (%s, SQLSTATE %s); run again, it went through "
+                    "on attempt %d",
+                    RETRYABLE_SQLSTATES[seen],
+                    seen,
+                    attempt,
+                )
+            return result
 
     def write_locked_for(self, every: float = WRITE_PROBE_EVERY) -> float | None:
         """Seconds another writer has been seen holding the store's write lock, unbroken (from the first look that
@@ -483,21 +530,22 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         if not events:
             return 0
         batch = self._checked(events)
-        with self._write() as conn:
-            return self._append_in(conn, batch)
+        return self._transaction(lambda conn: self._append_in(conn, batch))  # (_append_in copies the batch)
 
     def append_bounded(
         self, events: Sequence[Event], max_editions: int, checkpoint: tuple[str, Checkpoint] | None = None
     ) -> tuple[int, list[str]]:
-        left_out: list[str] = []
         batch = self._checked(events)
-        with self._write() as conn:
+
+        def work(conn: Connection) -> tuple[int, list[str]]:
+            left_out: list[str] = []  # (a run again starts with none)
             if checkpoint is not None:
                 if batch:  # (the append lock before the checkpoint's row lock: `_lock_appends`)
                     self._lock_appends(conn)
                 self._save_checkpoint(conn, checkpoint[0], checkpoint[1], None)
-            added = self._append_in(conn, batch, max_editions, left_out)
-        return added, left_out
+            return self._append_in(conn, batch, max_editions, left_out), left_out
+
+        return self._transaction(work)
 
     def find_conflicts(self, events: Sequence[Event]) -> list[str]:
         """Ids of `events` that the log already holds with another type or payload (same id, other content;
@@ -694,7 +742,8 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
     # -- retention (watchfloor/retention.py) -----------------------------------------------------------------
 
     def forget_checkpoint(self, processor: str, *, at: int, record: tuple[str, str, Any] | None = None) -> bool:
-        with self._write() as conn:
+        def work(conn: Connection) -> int | None:
+            """None when the checkpoint was forgotten, else the position it is at (-1: none)."""
             if not self._sqlite:
                 # Two forgets at once read and write the record one after the other (SQLite's BEGIN IMMEDIATE does
                 # it there): read before the other committed, one entry would be lost (review of 4fefd2c, 5).
@@ -716,13 +765,18 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                     state = dict(old) if isinstance(old, dict) else {}
                     state[key] = value
                     self._save_checkpoint(conn, name, Checkpoint(int(row.position) if row else 0, state), None)
-                return True
+                return None
             found = conn.execute(
                 select(checkpoints_table.c.position).where(checkpoints_table.c.processor == processor)
             ).scalar_one_or_none()
+            return -1 if found is None else int(found)
+
+        found = self._transaction(work)
         if found is None:
+            return True
+        if found < 0:
             return False
-        raise CheckpointMoved(processor, at, int(found))
+        raise CheckpointMoved(processor, at, found)
 
     def strip_documents(self, before: datetime, after: int, up_to: int, *, limit: int = 2000) -> PruneStep:
         """One short write transaction per call (the write lock is held for one batch only, so `run` appends
@@ -742,12 +796,13 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         change = (
             update(events_table).where(events_table.c.position == bindparam("at")).values(payload=bindparam("stub"))
         )
-        freed = 0
-        stubs: list[dict[str, Any]] = []
-        with self._write() as conn:
+
+        def work(conn: Connection) -> PruneStep:
+            freed = 0
+            stubs: list[dict[str, Any]] = []
             rows = conn.execute(stmt).all()
-            for position, time, payload in rows:
-                if datetime.fromisoformat(time) >= before or not any(f in payload for f in _PRUNED_KEYS):
+            for position, at, payload in rows:
+                if datetime.fromisoformat(at) >= before or not any(f in payload for f in _PRUNED_KEYS):
                     continue  # new enough, or pruned already (a re-run passes over stubs without parsing them)
                 new = stripped(orjson.loads(payload))
                 if new is None:
@@ -757,8 +812,10 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                 stubs.append({"at": int(position), "stub": stub})
             if stubs:
                 conn.execute(change, stubs)
-        to = int(rows[-1].position) if len(rows) >= limit else max(up_to, after)
-        return PruneStep(to, len(stubs), freed)
+            to = int(rows[-1].position) if len(rows) >= limit else max(up_to, after)
+            return PruneStep(to, len(stubs), freed)
+
+        return self._transaction(work)
 
     def reclaim_space(self, *, during_prune: bool = False) -> str:
         """SQLite: VACUUM (the file rewritten without its free pages; it needs as much free disk as the store, and
@@ -787,11 +844,14 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
         self, processor: str, checkpoint: Checkpoint, outputs: Sequence[Event], *, since: int | None = None
     ) -> int:
         batch = self._checked(outputs)
-        with self._write() as conn:
+
+        def work(conn: Connection) -> int:
             if batch:  # (the append lock before the checkpoint's row lock: `_lock_appends`)
                 self._lock_appends(conn)
             self._save_checkpoint(conn, processor, checkpoint, since)
-            return self._append_in(conn, batch)
+            return self._append_in(conn, batch)  # (which copies the batch: a run again has all of it)
+
+        return self._transaction(work)
 
     def commit_now(
         self, processor: str, checkpoint: Checkpoint, *, since: int | None = None, wait: float = 0.0

@@ -16,10 +16,10 @@ and the dispatcher looks in the channel before sending it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -149,6 +149,8 @@ _PG_MIGRATE_LOCK_KEY = 0x7766_6C65_6467_6572  # "wfledger": serialises ledger mi
 _PG_CLAIM_LOCK_KEY = 0x7766_636C_6169_6D73
 _LEGACY_OPEN = ("pending", "failed")  # first-version states that meant "not delivered (for sure)"
 _KEY_CHUNK = 900
+
+T = TypeVar("T")
 
 
 def _iso(now: float) -> str:
@@ -485,7 +487,7 @@ class SqlDeliveryLedger:
 
     _sqlite: bool
 
-    def _write(self) -> AbstractContextManager[Connection]:
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
         raise NotImplementedError
 
     def _read(self) -> AbstractContextManager[Connection]:
@@ -510,8 +512,9 @@ class SqlDeliveryLedger:
         now = datetime.now(UTC).timestamp()
         rows = {(r.alert_id, r.channel): _row(r, r.created_at or now) for r in records}
         insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
-        added = 0
-        with self._write() as conn:
+
+        def work(conn: Connection) -> int:
+            added = 0  # (a run again counts afresh)
             self._append_in(conn, events)
             # In key order on PostgreSQL: an INSERT that meets another transaction's uncommitted row of its key waits
             # for it, so two enqueues of the same rows in other orders (with no events, no append lock orders them)
@@ -520,7 +523,9 @@ class SqlDeliveryLedger:
             for _, row in rows.items() if self._sqlite else sorted(rows.items()):
                 stmt = insert(deliveries_table).values(row).on_conflict_do_nothing()
                 added += len(conn.execute(stmt.returning(deliveries_table.c.alert_id)).all())
-        return added
+            return added
+
+        return self._transaction(work)
 
     def claim_deliveries(
         self,
@@ -556,7 +561,8 @@ class SqlDeliveryLedger:
         leased = select(t.c.channel, t.c.order_at, t.c.seq).where(
             t.c.status == "outstanding", t.c.lease_until > now, t.c.lease_owner != owner
         )
-        with self._write() as conn:
+
+        def work(conn: Connection) -> list[DeliveryRecord]:
             if not self._sqlite:  # (SQLite's BEGIN IMMEDIATE serialises them already)
                 conn.execute(select(func.pg_advisory_xact_lock(_PG_CLAIM_LOCK_KEY)))
             # A channel's rows go in event time whatever the number of dispatchers (trial 46, MED-2): none is
@@ -593,7 +599,9 @@ class SqlDeliveryLedger:
                     or_(*(and_(t.c.alert_id == a, t.c.channel == c) for a, c, *_ in picked)),
                 )
             ).all()
-        return sorted((_record(r) for r in got), key=lambda r: (r.order_at, r.seq, r.alert_id, r.channel))
+            return sorted((_record(r) for r in got), key=lambda r: (r.order_at, r.seq, r.alert_id, r.channel))
+
+        return self._transaction(work)
 
     def claim_delivery(
         self, alert_id: str, channel: str, owner: str, now: float, lease_seconds: float
@@ -611,9 +619,12 @@ class SqlDeliveryLedger:
             "lease_until": now + lease_seconds,
             "unsure": case((t.c.lease_owner.is_not(None), 1), else_=t.c.unsure),
         }
-        with self._write() as conn:
+
+        def work(conn: Connection) -> DeliveryRecord | None:
             got = conn.execute(update(t).where(free).values(**values).returning(*t.c)).first()
-        return _record(got) if got is not None else None
+            return _record(got) if got is not None else None
+
+        return self._transaction(work)
 
     def _order_unordered(self, conn: Connection) -> None:
         """Give the outstanding rows with no claim order (0) the order `intake` gives: rows that a process of the
@@ -656,7 +667,8 @@ class SqlDeliveryLedger:
         if outcome.ref:
             values["ref"] = outcome.ref
         mine = and_(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
-        with self._write() as conn:
+
+        def work(conn: Connection) -> bool:
             if events:  # the append lock before the row's (SqlStore._lock_appends: else a deadlock with an enqueue)
                 self._lock_appends(conn)
             if outcome.status == "sent":  # the channel works again: its backoff, if any, is over
@@ -668,20 +680,25 @@ class SqlDeliveryLedger:
             if res.rowcount != 1:
                 return False
             self._append_in(conn, events)
-        return True
+            return True
+
+        return self._transaction(work)
 
     def hold_delivery(self, alert_id: str, channel: str, owner: str, until: float, detail: str | None = None) -> bool:
         t = deliveries_table
         values: dict[str, Any] = {"lease_until": until, "unsure": 1}
         if detail is not None:
             values["detail"] = detail
-        with self._write() as conn:
+
+        def work(conn: Connection) -> bool:
             res = conn.execute(
                 update(t)
                 .where(t.c.alert_id == alert_id, t.c.channel == channel, t.c.lease_owner == owner)
                 .values(**values)
             )
             return res.rowcount == 1
+
+        return self._transaction(work)
 
     def deliveries(
         self,
@@ -791,10 +808,11 @@ class SqlDeliveryLedger:
             "detail": "redelivery requested",
             "updated_at": _iso(now),
         }
-        changed = 0
         chunks = [None] if alert_ids is None else list(_chunks(sorted(set(alert_ids))))
         back = (t.c.alert_id, t.c.channel, t.c.kind, t.c.parent_id, t.c.payload, t.c.order_at)
-        with self._write() as conn:
+
+        def work(conn: Connection) -> int:
+            changed = 0  # (a run again counts afresh)
             unordered: list[tuple[str, str, str, str | None, str | None]] = []
             for chunk in chunks:
                 where = [*conds, t.c.alert_id.in_(chunk)] if chunk is not None else conds
@@ -806,7 +824,9 @@ class SqlDeliveryLedger:
                 # Settled rows of a store the version before made keep order 0 (migration 11 orders only the rows a
                 # pass may claim): sent again, such a row would go before everything due (review 21, F7).
                 _write_claim_order(conn, unordered, {}, {})
-        return changed
+            return changed
+
+        return self._transaction(work)
 
     def defer_channel(
         self, channel: str, until: float, now: float, *, server_asked: bool = False, hold_channel: bool = True
@@ -815,7 +835,8 @@ class SqlDeliveryLedger:
         col = t.c.not_before if server_asked else t.c.next_attempt_at
         values: dict[str, Any] = {col.name: until} if server_asked else {col.name: until, "scheduled_at": now}
         where = and_(t.c.channel == channel, t.c.status == "outstanding", col < until)
-        with self._write() as conn:
+
+        def work(conn: Connection) -> int:
             if server_asked:  # the channel's pause, for rows enqueued later too; a later one recorded stands
                 p = channel_pauses_table
                 insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
@@ -840,6 +861,8 @@ class SqlDeliveryLedger:
             moved = _bulk_revisions(conn, self._sqlite)
             return len(conn.execute(update(t).where(where).values(**values, **moved).returning(t.c.alert_id)).all())
 
+        return self._transaction(work)
+
     def channel_backoffs(self, now: float, *, backoff_set_before: float | None = None) -> dict[str, float]:
         b = channel_backoffs_table
         where = b.c.until > now
@@ -858,7 +881,8 @@ class SqlDeliveryLedger:
     def resume_channel(self, channel: str, now: float) -> int:
         t, p, b = deliveries_table, channel_pauses_table, channel_backoffs_table
         mine = and_(t.c.channel == channel, t.c.status == "outstanding")
-        with self._write() as conn:  # (pause and backoff before the rows: defer_channel's lock order)
+
+        def work(conn: Connection) -> int:  # (pause and backoff before the rows: defer_channel's lock order)
             conn.execute(delete(p).where(p.c.channel == channel))
             held = conn.execute(delete(b).where(b.c.channel == channel).returning(b.c.until)).scalar_one_or_none()
             stamp = _iso(now)
@@ -881,6 +905,8 @@ class SqlDeliveryLedger:
                 ).all()
                 changed |= {str(a) for (a,) in got}
             return len(changed)
+
+        return self._transaction(work)
 
     def delivery_counts(self, statuses: Collection[str] | None = None) -> dict[str, int]:
         t = deliveries_table

@@ -8,9 +8,9 @@ in the same transaction as its rows, and never back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -57,6 +57,8 @@ record_positions_table = Table(
 _PG_RECORDS_LOCK_KEY = 0x7766_7265_636F_7264  # "wfrecord": serialises record() so its count of new rows is exact
 _OFFSET_CHUNK = 900  # offsets per "offset IN (...)": below the databases' bound-parameter limits
 
+T = TypeVar("T")
+
 
 def create_record_tables(conn: Connection) -> None:
     """Create the tables unless the store has them (migration 7; a fresh store gets them then too)."""
@@ -80,18 +82,19 @@ class SqlRecordArchive:
 
     _sqlite: bool
 
-    def _write(self) -> AbstractContextManager[Connection]:
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
         raise NotImplementedError
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def record(self, topic: str, records: Sequence[TopicRecord], seen_end: Mapping[int, int] | None = None) -> int:
-        by_partition: dict[int, dict[int, TopicRecord]] = {}
-        for r in records:
-            by_partition.setdefault(r.partition, {}).setdefault(r.offset, r)  # the first of a batch's repeats
         t = topic_records_table
-        with self._write() as conn:
+
+        def work(conn: Connection) -> int:
+            by_partition: dict[int, dict[int, TopicRecord]] = {}  # (consumed below: a run again makes it afresh)
+            for r in records:
+                by_partition.setdefault(r.partition, {}).setdefault(r.offset, r)  # the first of a batch's repeats
             if not self._sqlite:  # SQLite's BEGIN IMMEDIATE already orders writers
                 conn.execute(select(func.pg_advisory_xact_lock(_PG_RECORDS_LOCK_KEY)))
             added = 0
@@ -122,7 +125,9 @@ class SqlRecordArchive:
             for part, end in (seen_end or {}).items():
                 if part not in by_partition:
                     self._move(conn, topic, part, None, end)
-        return added
+            return added
+
+        return self._transaction(work)
 
     def _move(self, conn: Connection, topic: str, part: int, position: int | None, end: int | None) -> None:
         """The partition's position to at least `position`, and its seen end to at least `end` (never back)."""

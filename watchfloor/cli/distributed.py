@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType, SimpleNamespace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -62,6 +62,9 @@ from .alerts import (
     print_channel_checks,
 )
 from .health import Heartbeat, between_deliveries
+
+if TYPE_CHECKING:
+    from watchfloor.stream_processors.ports import Store
 
 BrokerOpt = Annotated[
     str | None,
@@ -1214,6 +1217,21 @@ def notify(
     prefix: PrefixOpt = None,
 ) -> None:
     """Deliver alerts for detections in the store (the notifier service of distributed mode)."""
+    notify_service(config, store, once=once, interval=interval, broker=broker, prefix=prefix)
+
+
+def notify_service(
+    config: Path | None,
+    store: str | None,
+    *,
+    once: bool,
+    interval: float,
+    broker: str | None,
+    prefix: str | None,
+    opened: Store | None = None,
+) -> None:
+    """`watchfloor notify`. `opened`: the store to deliver from, already open, instead of the one its URL names (a
+    test's fault injector around a real store: tests/faults/store_outage.py); closed at the end as that one is."""
     from ..alerts.control import ControlLog
     from ..config_edit import apply_config_edit, edit_lines
     from ..rule_watch import ConfigFileWatch
@@ -1245,7 +1263,7 @@ def notify(
                 highlight=False,
             )
     hold = BacklogHold(cfg.backlog_settle.total_seconds())
-    st = open_store(store or cfg.store)
+    st = opened if opened is not None else open_store(store or cfg.store)
     try:
         dispatcher = build_dispatcher(cfg, st, story_progress=StoryReadProgress())
     except WiringError as e:

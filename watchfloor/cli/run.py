@@ -57,6 +57,7 @@ from .health import Heartbeat, between_deliveries
 if TYPE_CHECKING:
     from watchfloor.producers.poller import PollSummary
     from watchfloor.stream_processors.kafka.clients import Availability
+    from watchfloor.stream_processors.ports import Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,20 @@ def run(
     ] = False,
 ) -> None:
     """Run the live pipeline on the embedded runtime: poll sources, detect, alert."""
+    run_service(config, once=once, interval=interval, serve=serve, public=public)
+
+
+def run_service(
+    config: Path | None,
+    *,
+    once: bool,
+    interval: float | None,
+    serve: str | None,
+    public: bool,
+    opened: Store | None = None,
+) -> None:
+    """`watchfloor run`. `opened`: the store to run on, already open, instead of the config's (a test's fault
+    injector around a real store: tests/faults/store_outage.py); closed at the end as that one is."""
     from watchfloor.stream_processors.fingerprint import (
         difference,
         installed_version,
@@ -120,7 +135,7 @@ def run(
     # The config file as it was read: its `subscriptions:` edits applied, the rest said (outside trial 30, F4)
     config_file = None if once or config is None else ConfigFileWatch(config)
     try:
-        pipeline = EmbeddedPipeline(cfg, story_progress=StoryReadProgress())
+        pipeline = EmbeddedPipeline(cfg, store=opened, story_progress=StoryReadProgress())
         if once:  # nothing runs after it to send a held reply: `update_wait` does not hold replies in `--once`
             pipeline.dispatcher.deliverer.hold_replies = False
     except (RuleLoadError, WiringError, ValueError) as e:
