@@ -1327,13 +1327,9 @@ def notify_service(
                 if once:
                     report = after_take_over(dispatcher, report, stop)
                     break
-                # The store may go away right after the cycle's last write (a read here exited 1: the fresh-clone CI
-                # rehearsal of session 41 cut PostgreSQL just then): the next cycle meets the outage and waits it out.
-                try:
-                    pause = interval if held else next_wait(dispatcher, interval)
-                except StoreError:
-                    pause = min(max(interval, 1.0), NOTIFY_STORE_RETRY_S)
-                if stop.is_set() or stop.wait(pause):
+                # (next_wait reads the store: one gone right after the cycle's last write gives the interval, and the
+                # next cycle meets the outage and waits it out)
+                if stop.is_set() or stop.wait(interval if held else next_wait(dispatcher, interval)):
                     stopped_by = stop.signal
                     break
         except KeyboardInterrupt:

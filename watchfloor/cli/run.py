@@ -229,7 +229,6 @@ def run_service(
                     store_watch=store_watch,
                     public=public,
                 )
-            from watchfloor.stream_processors.stores.errors import StoreError
 
             while True:
                 heart.beat()
@@ -302,14 +301,10 @@ def run_service(
                 if once and not behind:
                     report = after_take_over(pipeline.dispatcher, report, stop)
                     break
-                # Wake for the next due delivery too, so a retry is not held up by a long poll interval.
-                # (a store gone right after the cycle's last write: the next cycle meets the outage and waits it out,
-                # as `notify` does; this read exited 1 there)
-                try:
-                    pause = 0 if behind else next_wait(pipeline.dispatcher, wait)
-                except StoreError:
-                    pause = wait
-                if not once and stop.wait(pause):
+                # Wake for the next due delivery too, so a retry is not held up by a long poll interval. (next_wait
+                # reads the store: one gone right after the cycle's last write gives the interval, and the next cycle
+                # meets the outage and waits it out, tests/faults/test_live_outage_faults.py)
+                if not once and stop.wait(0 if behind else next_wait(pipeline.dispatcher, wait)):
                     stopped_by = stop.signal
                     break
         except KeyboardInterrupt:
