@@ -10,6 +10,7 @@ from .alerts.control import ControlLog
 from .config import ConfigError, load_config
 from .schemas.config import AppConfig
 from .stream_processors.engine.compiler import CompiledRules
+from .stream_processors.stores.errors import StoreError, store_problem
 from .wiring import WiringError, check_subscriptions, with_store_env
 
 
@@ -21,6 +22,8 @@ class ConfigEdit:
     changed: list[str] = field(default_factory=list)  # settings besides `subscriptions:` that differ from the start
     applied: tuple[int, int] | None = None  # `subscriptions:` reconciled into the store: (created, removed)
     held: str | None = None  # why `subscriptions:` was not applied
+    # the store could not take `subscriptions:` (an outage met right then): the edit is looked at again next cycle
+    deferred: str | None = None
 
 
 def config_changes(before: AppConfig, after: AppConfig) -> list[str]:
@@ -71,7 +74,11 @@ def apply_config_edit(
     held = subscriptions_held(after, started, channels, rules)
     if held is not None:
         return ConfigEdit(changed=changed, held=held)
-    return ConfigEdit(changed=changed, applied=control.reconcile_config(after.subscriptions))
+    try:
+        applied = control.reconcile_config(after.subscriptions)
+    except StoreError as e:  # (a live loop: an outage exited it here, and the edit was taken as seen)
+        return ConfigEdit(changed=changed, deferred=store_problem(e))
+    return ConfigEdit(changed=changed, applied=applied)
 
 
 def edit_lines(path: Path, edit: ConfigEdit, process: str = "run") -> list[str]:
@@ -94,6 +101,11 @@ def edit_lines(path: Path, edit: ConfigEdit, process: str = "run") -> list[str]:
             )
         elif not edit.changed:
             lines.append(f"{head}: nothing this {process} uses differs")
+    elif edit.deferred is not None:
+        lines.append(
+            f"{head}: its `subscriptions:` could not be written to the store ({edit.deferred}); this {process} "
+            "applies them once the store answers again"
+        )
     elif edit.held is not None:
         lines.append(
             f"{head}: its `subscriptions:` are not applied ({edit.held}); start this {process} again to use the edit"

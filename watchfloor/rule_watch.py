@@ -91,7 +91,8 @@ class ConfigFileWatch:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._last = (_stamp(path), _digest(path))
+        self._last: tuple[_Stamp | None, _Digest] = (_stamp(path), _digest(path))
+        self._before = self._last[1]
 
     def edited(self) -> bool:
         stamp = _stamp(self.path)
@@ -99,8 +100,12 @@ class ConfigFileWatch:
             return False
         digest = _digest(self.path)
         changed = digest != self._last[1]
-        self._last = (stamp, digest)
+        self._before, self._last = self._last[1], (stamp, digest)
         return changed
+
+    def again(self) -> None:
+        """The last edit `edited()` told was not applied (the store was away): the next look tells it again."""
+        self._last = (None, self._before)
 
 
 def rules_load_problem(rules: Sequence[str]) -> str | None:

@@ -118,3 +118,42 @@ def test_a_live_run_waits_out_an_outage_met_right_after_a_cycle(
         assert "run stopped (SIGTERM)" in said, said
     finally:
         workers.close()
+
+
+def test_a_config_edit_met_by_an_outage_is_applied_once_the_store_is_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live run applies an edit of its config's `subscriptions:` after a cycle; a store gone just then (the edit's
+    own write) exited 1, and the edit was taken as seen, so a restart was the only way to get it. Now it says the
+    store could not take it and applies it once the store answers again."""
+    from watchfloor.alerts.control import ControlLog
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    archive, second = tmp_path / "alerts.jsonl", tmp_path / "second.jsonl"
+    workers = SqlStore(url)
+    try:
+        feed(workers, detection(1))
+        channels = f"channels: [{{type: file, name: archive, path: {archive}}}, "
+        channels += f"{{type: file, name: second, path: {second}}}]\n"
+        cfg = tmp_path / "desk.yaml"
+        head = f"store: {url}\nrules: [builtin:dprk_russia]\n{channels}"
+        cfg.write_text(head + "subscriptions: [{channel: archive}]\n", encoding="utf-8")
+        store = StoreOutage(url, begins_in="apply_config_edit", lasting=3)  # (not the start's)
+        edited: list[bool] = []
+
+        def done() -> bool:
+            if not edited and _delivered(archive):  # the run is live: the edit a desk makes while it runs
+                cfg.write_text(head + "subscriptions: [{channel: archive}, {channel: second}]\n", encoding="utf-8")
+                edited.append(True)
+            return store.over and {s.channel for s in ControlLog(workers).subscriptions()} == {"archive", "second"}
+
+        _live(lambda: run_service(cfg, once=False, interval=0.2, serve=None, public=False, opened=store), done)
+        said = " ".join(capsys.readouterr().err.split())
+        assert store.failed and store.failed[0] == ("read", True), store.failed
+        assert {s.channel for s in ControlLog(workers).subscriptions()} == {"archive", "second"}, said
+        assert "its `subscriptions:` could not be written to the store (" in said, said
+        assert "this run applies them once the store answers again" in said, said
+        assert "subscriptions applied (1 added, 0 removed)" in said, said
+        assert "run stopped (SIGTERM)" in said, said
+    finally:
+        workers.close()

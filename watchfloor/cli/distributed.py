@@ -1322,6 +1322,8 @@ def notify_service(
                     edit = apply_config_edit(
                         config_file.path, cfg, dispatcher.routing, dispatcher.notifiers, _rules_of(cfg)
                     )
+                    if edit.deferred is not None:
+                        config_file.again()
                     for line in edit_lines(config_file.path, edit, "notify"):
                         err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
                 if once:

@@ -270,6 +270,8 @@ def run_service(
                         edit = apply_config_edit(
                             config_file.path, cfg, pipeline.control, pipeline.dispatcher.notifiers, pipeline.rules
                         )
+                        if edit.deferred is not None:
+                            config_file.again()
                         for line in edit_lines(config_file.path, edit):
                             err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False)
                 try:
