@@ -470,7 +470,9 @@ class Extract:
                 pr.t = t  # already passed on to the correlate partitions by whoever read it first
             log.info("extract: documents partition %s from offset %s, watermark %s", p, first[p], pr.t)
 
-    async def _one(self, event: Any, dirty: set[int], late: list[LateDocument]) -> None:
+    async def _one(self, event: Any, dirty: set[int], late: list[LateDocument] | None = None) -> None:
+        """One documents record: its signals sent, its partition marked `dirty` when its watermark moved, and its late
+        outcomes added to `late` (the batch's, counted once it ends: _count_late)."""
         msg = event.message
         p, offset = msg.partition, msg.offset
         origin = record_origin(msg.topic, p, offset)
@@ -521,7 +523,7 @@ class Extract:
                 await self.out.dead_letter(report, doc.published_at)
             elif isinstance(report, PassedOver):
                 self.passed_over += 1
-        if not read_before:
+        if not read_before and late is not None:
             late.extend(late_outcomes(p, offset, reports))
         if late_edit and not read_before:
             await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin, ev.line), doc.published_at)

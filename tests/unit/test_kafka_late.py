@@ -211,3 +211,40 @@ def test_the_extract_agent_waits_out_a_store_that_fails_then_counts() -> None:
     assert totals(store.load_checkpoint(late_checkpoint("t-worker")).state) == {
         "inbox/harbour.jsonl": {PASSED_OVER: 1, DEAD_LETTERED: 0}
     }
+
+
+def test_metrics_show_the_kafka_workers_late_documents_with_the_embedded_runs() -> None:
+    """`serve` with a `kafka:` section reads the workers' row of its store (LogCollector's kafka_group) into
+    `watchfloor_late_documents`, per source and outcome; a source both counted is their sum; without a group, the
+    row is not read."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.web.activity import ActivityView, HeartbeatRecorder
+    from watchfloor.web.metrics import LogCollector, registry_for
+
+    store = MemoryStore()
+    StoreLateLog(lambda: store, "wf-worker").add(
+        [late(0, 1, "inbox/a.jsonl"), late(1, 1, "inbox/a.jsonl", DEAD_LETTERED), late(2, 8, "")]
+    )
+    hb = HeartbeatRecorder(store, every=0.0, sources=["inbox/a.jsonl"])
+    hb.late({"inbox/a.jsonl": 3}, {})
+    hb.cycle(T0, 1.0, {"inbox/a.jsonl": 0.1})
+
+    def scraped(group: str | None) -> dict[tuple[str, str], float]:
+        collector = LogCollector(store, ActivityView(store), ControlLog(store), kafka_group=group)
+        return {
+            (s.labels["source"], s.labels["outcome"]): s.value
+            for fam in text_string_to_metric_families(generate_latest(registry_for(collector)).decode())
+            for s in fam.samples
+            if s.name == "watchfloor_late_documents_total"
+        }
+
+    assert scraped("wf-worker") == {
+        ("(no origin)", PASSED_OVER): 1,
+        ("(no origin)", DEAD_LETTERED): 0,
+        ("inbox/a.jsonl", PASSED_OVER): 4,
+        ("inbox/a.jsonl", DEAD_LETTERED): 1,
+    }
+    assert scraped(None) == {("inbox/a.jsonl", PASSED_OVER): 3, ("inbox/a.jsonl", DEAD_LETTERED): 0}
