@@ -579,7 +579,7 @@ def status(
         problem = f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})"
         # What the store says needs no broker: whether the alerts stored still go out (outside trial 55, L6: only
         # the broker's error was shown during an outage)
-        _print_store_only(store or cfg.store, sources, problem, as_json=as_json)
+        _print_store_only(store or cfg.store, sources, problem, as_json=as_json, group=s.group)
         raise fail(problem) from None
     st, deliveries, compared, unread, holder, late = got
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
@@ -644,10 +644,11 @@ def layout_mismatch(st: Any, partitions: int) -> str | None:
     )
 
 
-def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool) -> None:
+def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool, group: str) -> None:
     """`status` with the broker away: the store's part (deliveries, detections not taken in, sources not read to
-    their end), said before the broker's error."""
+    their end, the workers' late documents), said before the broker's error."""
     deliveries, unread = read_deliveries(url), read_outbox_unread(url, sources)
+    late = read_kafka_late(url, group)
     if as_json:
         out.print_json(
             json.dumps(
@@ -655,6 +656,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
                     "broker_error": problem,
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
+                    "late_documents": late,
                     "caught_up": False,
                     "ok": False,
                 }
@@ -665,6 +667,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
     if deliveries.not_taken_in:
         err.print(escape(deliveries.intake_text()), highlight=False)
     print_unread(unread)
+    print_late(late)
 
 
 def _caught_up(st: Any, deliveries: Deliveries) -> bool:
