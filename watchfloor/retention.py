@@ -39,6 +39,7 @@ from typing import Any
 from watchfloor.alerts.dispatcher import PROCESSOR as DISPATCHER
 from watchfloor.producers.relay import FORGOTTEN_RELAYS, RELAY_PROCESSOR, forgotten, is_relay_checkpoint
 from watchfloor.schemas.events import DOCUMENT_TYPES
+from watchfloor.stream_processors.kafka.late import LATE_CHECKPOINT_PREFIX
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, DocumentRetention, EventLog
 from watchfloor.stream_processors.runner import ENGINE_PROCESSOR, RULES_IN_USE
 from watchfloor.stream_processors.stores.pruning import stripped
@@ -56,6 +57,8 @@ NOT_READERS = frozenset(
     {DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY, FORGOTTEN_RELAYS, DEAD_LETTERS_COPIED}
 )
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
+# and the Kafka workers' late documents per group (kafka.late.late_checkpoint): a save counter, reading no document
+NOT_READER_PREFIXES = (SOURCE_PREFIX, LATE_CHECKPOINT_PREFIX)
 VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches
 RUNS_KEPT = 20  # prune runs the record keeps (the range they cover is kept whole)
@@ -115,7 +118,7 @@ def readers(checkpoints: dict[str, int]) -> dict[str, int]:
         if name in DOCUMENT_READERS or is_relay_checkpoint(name):  # the relay to each target reads documents
             if position > 0:
                 out[name] = position
-        elif name not in NOT_READERS and not name.startswith(SOURCE_PREFIX) and position > 0:
+        elif name not in NOT_READERS and not name.startswith(NOT_READER_PREFIXES) and position > 0:
             out[name] = position
     return out
 

@@ -80,6 +80,7 @@ from .codec import (
 )
 from .compat import as_current_event, rebalancing, take_batches
 from .failed_batches import FailureCounts, RetryPolicy, split_poison
+from .late import LateDocument, LateLog, MemoryLateLog, late_outcomes
 from .partition import PartitionCorrelator
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
 from .topics import STATE_MAX_BYTES
@@ -350,9 +351,17 @@ class Extract:
         policy: RetryPolicy | None = None,
         recall: Callable[[dict[int, int]], Awaitable[dict[int, float]]] | None = None,
         batches: TakeBatches = take_batches,
+        late_log: LateLog | None = None,
+        retry_s: float = 0.5,
     ) -> None:
         self.app = app
         self.batches = batches
+        # Where the late documents are counted, per source, once per record (late.py): a worker's store row, read by
+        # `status --broker` and /metrics; in memory by default.
+        self.late_log: LateLog = late_log if late_log is not None else MemoryLateLog()
+        self.retry_s = retry_s  # the first wait before counting a batch's late documents again (doubling, to 30 s)
+        # A store that is away fails every try alike: one line when it goes, one when it is back (notify's words).
+        self.store = Availability("extract: the store", log, meanwhile="late documents are counted once it is back")
         self.restart = restart  # after a failed batch (batch_failed)
         self.recall = recall  # {partition: first offset} -> {partition: its last watermark record's time before it}
         self.retry = BatchRetry("extract", "extract", outputs, restart, counts, policy)
@@ -401,9 +410,12 @@ class Extract:
     async def _batch(self, events: list[Any]) -> None:
         await self._recall(events)
         dirty: set[int] = set()
+        late: list[LateDocument] = []
         before, passed_before = self.resent_read, self.passed_over
         for event in events:
-            await self._one(event, dirty)
+            await self._one(event, dirty, late)
+        if late:
+            await self._count_late(late)
         if self.passed_over > passed_before:
             log.info(
                 "extract: %d late document(s) no detection reads passed over, not dead-lettered (%d so far)",
@@ -419,6 +431,23 @@ class Extract:
             )
         for p in sorted(dirty):
             await self._send_watermark(p, self._progress(p))
+
+    async def _count_late(self, late: list[LateDocument]) -> None:
+        """A batch's late documents into the late log before the batch is acknowledged, retried until it takes them
+        (a store that is away holds this agent up, as it holds notify's): a count lost there is lost for good, and
+        one saved twice is not (the log leaves out what it counted before, by offset)."""
+        delay = self.retry_s
+        while True:
+            try:
+                await asyncio.to_thread(self.late_log.add, late)
+            except Exception as e:
+                log.debug("extract: counting late documents failed; retrying in %.1fs", delay, exc_info=True)
+                self.store.down(e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.store.up()
+            return
 
     async def _recall(self, events: list[Any]) -> None:
         """The watermark of each partition first seen here, as it stood before its first record (the committed
@@ -441,7 +470,9 @@ class Extract:
                 pr.t = t  # already passed on to the correlate partitions by whoever read it first
             log.info("extract: documents partition %s from offset %s, watermark %s", p, first[p], pr.t)
 
-    async def _one(self, event: Any, dirty: set[int]) -> None:
+    async def _one(self, event: Any, dirty: set[int], late: list[LateDocument] | None = None) -> None:
+        """One documents record: its signals sent, its partition marked `dirty` when its watermark moved, and its late
+        outcomes added to `late` (the batch's, counted once it ends: _count_late)."""
         msg = event.message
         p, offset = msg.partition, msg.offset
         origin = record_origin(msg.topic, p, offset)
@@ -492,6 +523,8 @@ class Extract:
                 await self.out.dead_letter(report, doc.published_at)
             elif isinstance(report, PassedOver):
                 self.passed_over += 1
+        if not read_before and late is not None:
+            late.extend(late_outcomes(p, offset, reports))
         if late_edit and not read_before:
             await self.out.dead_letter(self.engine.late_edit_report(doc, t, ev.origin, ev.line), doc.published_at)
         if item is not None and not late_edit:

@@ -41,6 +41,7 @@ from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import FetchLoopWatch, RecoveryWatch, SinceAssignment, app_class, broker_credentials
 from .failed_batches import FILE_NAME as FAILURES_FILE
 from .failed_batches import FailureCounts, RetryPolicy
+from .late import LateLog
 from .partition import PartitionCorrelator
 from .reader import watermarks_before
 from .rules_guard import RulesGuard, client_id, rules_fingerprint
@@ -75,6 +76,7 @@ def build_app(
     heartbeat: Callable[[], None] | None = None,
     fingerprint: str | None = None,
     restart: Callable[[], NoReturn] | None = None,
+    late_log: LateLog | None = None,
 ) -> Any:
     """A faust.App running extract, correlate and notify for `engine`.
 
@@ -95,7 +97,10 @@ def build_app(
     health check watches it: a worker whose loop is stuck stops beating).
 
     `restart` starts the worker again in this process: what an agent does after a batch that failed
-    (``agents.batch_failed``; without it the process exits)."""
+    (``agents.batch_failed``; without it the process exits).
+
+    `late_log` counts the late documents the extract agent takes, per source (``late.StoreLateLog``: the row in the
+    store `status --broker` and /metrics read; in memory without it)."""
     check_table_store(settings.table_store)
     if fingerprint is None:  # the worker passes the one it checked the group with
         fingerprint = rules_fingerprint(engine)
@@ -162,6 +167,7 @@ def build_app(
         counts=counts,
         policy=policy,
         recall=recall,
+        late_log=late_log,
     )
     pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
     correlate = Correlate(

@@ -20,6 +20,7 @@ from .agents import DetectionSink
 from .app import build_app
 from .clients import Availability, funnel_client_logs, unreachable_errors
 from .compat import WorkerStalled, quiet_stop_errors, run_app, use_event_loop
+from .late import LateLog
 from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
 from .unreachable import BROKER_REMINDERS, UNREACHABLE
@@ -198,6 +199,7 @@ def run_worker(
     heartbeat: Callable[[], None] | None = None,
     restart: Callable[[], NoReturn] = restart_process,
     broker_hint: str | None = None,
+    late_log: LateLog | None = None,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same group to
     share the partitions. The topics must exist (`watchfloor topics create`; `watchfloor produce` creates
@@ -212,7 +214,8 @@ def run_worker(
     so that nothing after the batch is committed; at once the first time, then backing off, and a record that
     keeps failing alone is dead-lettered: `agents.BatchRetry`): a supervisor is not needed for any. The line
     that says the broker is away ends with `broker_hint` (where its address comes from), and is said again while
-    the outage lasts (BROKER_REMINDERS): a mistyped address must not look like a quiet worker."""
+    the outage lasts (BROKER_REMINDERS): a mistyped address must not look like a quiet worker. `late_log`: where
+    the extract agent counts its late documents (build_app)."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
     broker = Availability(
@@ -228,7 +231,9 @@ def run_worker(
         wait_for_topics(settings, broker)
         fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
         wait_for_one_rule_set(settings, fingerprint, broker=broker)
-    app = build_app(engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint, restart=restart)
+    app = build_app(
+        engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint, restart=restart, late_log=late_log
+    )
 
     def restart_after_stuck_stop(reason: BaseException | None) -> None:
         if restartable(reason):  # its stop hung after a crash a fresh start cures: start afresh now

@@ -57,3 +57,19 @@ def test_an_address_that_resolves_is_left_to_the_client() -> None:
     assert unresolved_hosts("[::1]:9092,localhost") is None
     said = unresolved_hosts("wf-nosuch.invalid:9092,wf-other.invalid")
     assert said is not None and said.startswith("no such host: wf-nosuch.invalid (") and "wf-other.invalid (" in said
+
+
+def test_status_with_the_broker_away_still_says_the_workers_late_documents(tmp_path: Path) -> None:
+    """They are the store's (kafka.late: the workers' row), as the deliveries are: said while the broker is away."""
+    from watchfloor.stream_processors.kafka.late import PASSED_OVER, LateDocument, StoreLateLog
+    from watchfloor.stream_processors.stores.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    StoreLateLog(lambda: SqlStore(url), "wf-late-worker").add([LateDocument(0, 4, "inbox/old.jsonl", PASSED_OVER)])
+    b = ["status", "--broker", _nothing_listens(), "--prefix", "wf-late", "--store", url]
+    res = runner.invoke(app, [*b, "--json"])
+    assert res.exit_code == 1, res.output
+    assert json.loads(res.stdout)["late_documents"] == {"inbox/old.jsonl": {"passed_over": 1, "dead_lettered": 0}}
+    res = runner.invoke(app, b)
+    said = " ".join(res.output.split())
+    assert "source inbox/old.jsonl: 1 late document passed over (no detection reads them), 0 dead-lettered" in said

@@ -208,6 +208,7 @@ def worker(
     """Start a distributed worker (Kafka, faust-streaming). Start several: they share the partitions."""
     try:
         from watchfloor.stream_processors.kafka.app import check_table_store
+        from watchfloor.stream_processors.kafka.late import StoreLateLog
         from watchfloor.stream_processors.kafka.rules_guard import RulesMismatch
         from watchfloor.stream_processors.kafka.topics import MissingTopics, TopicLayoutError
         from watchfloor.stream_processors.kafka.worker import run_worker
@@ -296,6 +297,8 @@ def worker(
                 trace=trace,
                 heartbeat=Heartbeat().beat,
                 broker_hint=BROKER_HINT,
+                # the late documents per source, in the store the detections go to (`status --broker`, /metrics)
+                late_log=StoreLateLog(lambda: open_store(store or cfg.store), settings.group),
             )
     except (MissingTopics, TopicLayoutError, RulesMismatch) as e:
         raise fail(str(e)) from None

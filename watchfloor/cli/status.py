@@ -257,6 +257,32 @@ def read_watermark_holder(url: str, prefix: str, idle_after: timedelta) -> Any:
         st.close()
 
 
+def read_kafka_late(url: str, group: str) -> dict[str, dict[str, int]]:
+    """The late documents per source the extract agents of worker group `group` counted in the store at `url`
+    (kafka.late: {"passed_over": n, "dead_lettered": n}); {} when none were, or the store cannot be read."""
+    from watchfloor.stream_processors.kafka.late import late_checkpoint, read_late_documents
+    from watchfloor.wiring import open_store
+
+    try:
+        st = open_store(url, create=False, upgrade=False)
+    except Exception:
+        return {}
+    try:
+        return read_late_documents(st, late_checkpoint(group))
+    except Exception:
+        return {}
+    finally:
+        st.close()
+
+
+def print_late(late: Mapping[str, Mapping[str, int]]) -> None:
+    """A line per source with documents beyond the lateness (`status`, embedded and with a broker)."""
+    for origin, counts in sorted(late.items()):
+        # A backfill's late documents: those no detection reads passed over, the rest in the dead-letter log
+        # (outside trial 67, MED-4)
+        err.print(f"source {escape(origin or 'with no origin')}: {late_counts(counts)}", highlight=False)
+
+
 def read_outbox_unread(url: str, sources: Sequence[Any] = ()) -> dict[str, str]:
     """With a broker: the JSON Lines sources `produce` has not read to their end, from its positions in its outbox
     (the store at `url`), as `read_backlog` tells them for `run` (trial 50: `status --broker` said "caught up" with a
@@ -527,7 +553,7 @@ def status(
 
     # Only a config given names the sources `produce` reads into the store (the bundled demo's are not them).
     sources = cfg.sources if config is not None else ()
-    Look = tuple[Any, Deliveries, RulesCheck | None, dict[str, str], Any]
+    Look = tuple[Any, Deliveries, RulesCheck | None, dict[str, str], Any, dict[str, dict[str, int]]]
 
     def look() -> Look | BaseException:
         try:
@@ -538,7 +564,8 @@ def status(
         url = store or cfg.store
         compared = None if named is None else named.look(st)
         holder = read_watermark_holder(url, s.prefix, cfg.event_time.idle_after)
-        return st, read_deliveries(url), compared, read_outbox_unread(url, sources), holder
+        late = read_kafka_late(url, s.group)
+        return st, read_deliveries(url), compared, read_outbox_unread(url, sources), holder, late
 
     def done(g: Look | BaseException) -> bool:
         # A rollout in progress (old members leaving, new ones joining) is waited for; a pack that does not load
@@ -552,9 +579,9 @@ def status(
         problem = f"{broker_problem(s.bootstrap, got)} ({broker_origin(broker, cfg, s.bootstrap)})"
         # What the store says needs no broker: whether the alerts stored still go out (outside trial 55, L6: only
         # the broker's error was shown during an outage)
-        _print_store_only(store or cfg.store, sources, problem, as_json=as_json)
+        _print_store_only(store or cfg.store, sources, problem, as_json=as_json, group=s.group)
         raise fail(problem) from None
-    st, deliveries, compared, unread, holder = got
+    st, deliveries, compared, unread, holder, late = got
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
     caught_up = _caught_up(st, deliveries) and not unread
     rules_ok = compared is None or compared.ok
@@ -578,6 +605,9 @@ def status(
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
                     "watermark_held_by": None if holder is None else holder.as_dict(),
                     "workers_running": workers_running(st),
+                    # documents beyond the lateness per source: passed over (no detection reads them) or
+                    # dead-lettered, as the workers' extract agents counted them (kafka.late: the store's row)
+                    "late_documents": late,
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "layout_mismatch": layout,
                     "caught_up": caught_up,
@@ -586,7 +616,7 @@ def status(
             )
         )
     else:
-        _print(st, deliveries, caught_up, compared, unread, holder)
+        _print(st, deliveries, caught_up, compared, unread, holder, late)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
@@ -614,10 +644,11 @@ def layout_mismatch(st: Any, partitions: int) -> str | None:
     )
 
 
-def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool) -> None:
+def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json: bool, group: str) -> None:
     """`status` with the broker away: the store's part (deliveries, detections not taken in, sources not read to
-    their end), said before the broker's error."""
+    their end, the workers' late documents), said before the broker's error."""
     deliveries, unread = read_deliveries(url), read_outbox_unread(url, sources)
+    late = read_kafka_late(url, group)
     if as_json:
         out.print_json(
             json.dumps(
@@ -625,6 +656,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
                     "broker_error": problem,
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
+                    "late_documents": late,
                     "caught_up": False,
                     "ok": False,
                 }
@@ -635,6 +667,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
     if deliveries.not_taken_in:
         err.print(escape(deliveries.intake_text()), highlight=False)
     print_unread(unread)
+    print_late(late)
 
 
 def _caught_up(st: Any, deliveries: Deliveries) -> bool:
@@ -780,10 +813,7 @@ def _embedded_status(
                 f"({escape(', '.join(Path(f).name for f in files))}; see `watchfloor dead-letters`)",
                 highlight=False,
             )
-        for origin, counts in sorted(backlog.heartbeat.late.items() if backlog.heartbeat else ()):
-            # A backfill's late documents: those no detection reads passed over, the rest in the dead-letter log
-            # (outside trial 67, MED-4)
-            err.print(f"source {escape(origin or 'with no origin')}: {late_counts(counts)}", highlight=False)
+        print_late(backlog.heartbeat.late if backlog.heartbeat else {})
         for origin, (secs, error) in sorted(backlog.failing.items()):
             mark = "[red]failing[/red]" if origin in down else "[yellow]failing[/yellow]"
             later = (
@@ -885,6 +915,7 @@ def _print(
     compared: RulesCheck | None = None,
     unread: Mapping[str, str] | None = None,
     holder: Any = None,
+    late: Mapping[str, Mapping[str, int]] | None = None,
 ) -> None:
     topics = Table(title=f"topics of {st.prefix} on {st.bootstrap}")
     topics.add_column("topic")
@@ -941,6 +972,7 @@ def _print(
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
     print_unread(unread or {})
+    print_late(late or {})
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
     if said is not None and compared is not None:

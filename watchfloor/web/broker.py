@@ -55,6 +55,7 @@ class KafkaProbe:
         *,
         bootstrap: str,
         prefix: str,
+        group: str | None = None,
         fresh_s: float = FRESH_S,
         wait_s: float = WAIT_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -62,6 +63,7 @@ class KafkaProbe:
         self.ask = ask
         self.bootstrap = bootstrap
         self.prefix = prefix
+        self.group = group or f"{prefix}-worker"  # the workers' consumer group (status.group_topics' default)
         self.fresh_s = fresh_s
         self.wait_s = wait_s
         self.now = now
@@ -124,4 +126,4 @@ def kafka_probe(settings: KafkaConfig, *, now: Callable[[], datetime] = lambda: 
             settings.bootstrap, settings.prefix, worker_group=settings.group, timeout_s=TIMEOUT_S, watermarks=True
         )
 
-    return KafkaProbe(ask, bootstrap=settings.bootstrap, prefix=settings.prefix, now=now)
+    return KafkaProbe(ask, bootstrap=settings.bootstrap, prefix=settings.prefix, group=settings.group, now=now)

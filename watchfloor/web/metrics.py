@@ -31,6 +31,7 @@ from watchfloor.alerts.dispatcher import INTAKE_TYPES
 from watchfloor.alerts.dispatcher import PROCESSOR as INTAKE
 from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
+from watchfloor.stream_processors.kafka.late import OUTCOMES, late_checkpoint, read_late_documents
 from watchfloor.stream_processors.ports import DeliveryLedger, Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 from watchfloor.stream_processors.stores.sql import WRITE_TIMEOUT
@@ -149,8 +150,11 @@ class LogCollector:
         locked_after: float = 2.0,
         pipeline_max_age: float | None = None,
         intake_watch: IntakeWatch | None = None,
+        kafka_group: str | None = None,
     ) -> None:
         self.store = store
+        # the Kafka workers' group: their extract agents' late documents per source are in the store (kafka.late)
+        self.kafka_group = kafka_group
         self.view = view
         self.control = control
         self.now = now
@@ -423,12 +427,18 @@ class LogCollector:
         yield left_out
         late = CounterMetricFamily(
             "watchfloor_late_documents",
-            "Documents beyond the allowed lateness the embedded engine took, per source and outcome: passed_over (no "
-            "detection reads them: counted, not dead-lettered) or dead_lettered (an event-time report 'late: ...').",
+            "Documents beyond the allowed lateness the engine took (the embedded run's, and the Kafka workers' "
+            "extract agents'), per source and outcome: passed_over (no detection reads them: counted, not "
+            "dead-lettered) or dead_lettered (an event-time report 'late: ...').",
             labels=["source", "outcome"],
         )
-        for origin, counts in sorted(hb.late.items()):
-            for outcome in ("passed_over", "dead_lettered"):
+        counted = kafka_late(self.store, self.kafka_group)
+        for origin, counts in hb.late.items():  # (a store both ran on: the sum)
+            mine = counted.setdefault(origin, {o: 0 for o in OUTCOMES})
+            for outcome in OUTCOMES:
+                mine[outcome] += int(counts.get(outcome, 0))
+        for origin, counts in sorted(counted.items()):
+            for outcome in OUTCOMES:
                 late.add_metric([origin or "(no origin)", outcome], counts.get(outcome, 0))
         yield late
         cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
@@ -523,6 +533,12 @@ def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: 
         for (ch, status), (n, created) in stats.items()
         if status == "outstanding" and n and created > 0
     }
+
+
+def kafka_late(store: Store, group: str | None) -> dict[str, dict[str, int]]:
+    """The late documents per source the extract agents of worker group `group` counted in `store` ({} without a
+    group: no broker configured)."""
+    return {} if group is None else read_late_documents(store, late_checkpoint(group))
 
 
 def kafka_metrics(view: KafkaView, now: datetime, holder: Any = None) -> Iterator[Metric]:

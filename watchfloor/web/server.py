@@ -116,6 +116,7 @@ def create_app(services: Services) -> Flask:
         locked_after=services.store_locked_after,
         pipeline_max_age=services.pipeline_max_age,
         intake_watch=services.intake_watch,
+        kafka_group=None if probe is None else probe.group,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now(), holder_in(services)),
     )
     registry = registry_for(collector)
