@@ -248,3 +248,35 @@ def test_metrics_show_the_kafka_workers_late_documents_with_the_embedded_runs() 
         ("inbox/a.jsonl", DEAD_LETTERED): 1,
     }
     assert scraped(None) == {("inbox/a.jsonl", PASSED_OVER): 3, ("inbox/a.jsonl", DEAD_LETTERED): 0}
+
+
+def test_the_status_page_shows_the_kafka_workers_late_documents_with_the_embedded_runs() -> None:
+    """The status page of a `serve` with a broker lists the workers' late documents per source beside a `run`'s, as
+    /metrics sums them (the page listed the embedded run's alone)."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.slackapp.commands import AppContext
+    from watchfloor.web.activity import HeartbeatRecorder
+    from watchfloor.web.broker import KafkaProbe
+    from watchfloor.web.server import Services, create_app
+
+    def away() -> Any:
+        raise ConnectionError("no broker in this test")
+
+    store = MemoryStore()
+    StoreLateLog(lambda: store, "wf-worker").add([late(0, 1, "inbox/a.jsonl"), late(1, 1, "inbox/b.jsonl")])
+    hb = HeartbeatRecorder(store, every=0.0, sources=["inbox/a.jsonl"])
+    hb.late({"inbox/a.jsonl": 3}, {"inbox/a.jsonl": 1})
+    hb.cycle(T0, 1.0, {"inbox/a.jsonl": 0.1})
+    control = ControlLog(store)
+    probe = KafkaProbe(away, bootstrap="127.0.0.1:9", prefix="wf", wait_s=0.0)
+    services = Services(
+        store=store, control=control, context=AppContext(control=control, rules={}), slack_app=None, kafka=probe
+    )
+    page = create_app(services).test_client().get("/").get_data(as_text=True)
+    section = page.split('id="late"')[1].split("</section>")[0]
+
+    def row(origin: str) -> list[str]:
+        cells = section.split(f'data-source="{origin}"')[1].split("</tr>")[0]
+        return [cell.split("</td>")[0] for cell in cells.split("<td>")[2:]]
+
+    assert row("inbox/a.jsonl") == ["4", "1"] and row("inbox/b.jsonl") == ["1", "0"], section

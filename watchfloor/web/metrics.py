@@ -36,7 +36,7 @@ from watchfloor.stream_processors.ports import DeliveryLedger, Store
 from watchfloor.stream_processors.stores.errors import StoreError, store_problem
 from watchfloor.stream_processors.stores.sql import WRITE_TIMEOUT
 
-from .activity import LATENCY_BUCKETS, Activity, ActivityView, Latencies, buckets_of, heartbeat
+from .activity import LATENCY_BUCKETS, Activity, ActivityView, Heartbeat, Latencies, buckets_of, heartbeat
 from .broker import KafkaView
 
 
@@ -432,12 +432,7 @@ class LogCollector:
             "dead-lettered) or dead_lettered (an event-time report 'late: ...').",
             labels=["source", "outcome"],
         )
-        counted = kafka_late(self.store, self.kafka_group)
-        for origin, counts in hb.late.items():  # (a store both ran on: the sum)
-            mine = counted.setdefault(origin, {o: 0 for o in OUTCOMES})
-            for outcome in OUTCOMES:
-                mine[outcome] += int(counts.get(outcome, 0))
-        for origin, counts in sorted(counted.items()):
+        for origin, counts in sorted(late_documents(self.store, hb, self.kafka_group).items()):
             for outcome in OUTCOMES:
                 late.add_metric([origin or "(no origin)", outcome], counts.get(outcome, 0))
         yield late
@@ -533,6 +528,17 @@ def oldest_outstanding(stats: Mapping[tuple[str, str], tuple[int, float]], now: 
         for (ch, status), (n, created) in stats.items()
         if status == "outstanding" and n and created > 0
     }
+
+
+def late_documents(store: Store, hb: Heartbeat, group: str | None) -> dict[str, dict[str, int]]:
+    """The late documents per source and outcome: the embedded run's (its heartbeat) and the Kafka workers' extract
+    agents' (group `group`), summed for a store both ran on (/metrics and the status page)."""
+    counted = kafka_late(store, group)
+    for origin, counts in hb.late.items():
+        mine = counted.setdefault(origin, {o: 0 for o in OUTCOMES})
+        for outcome in OUTCOMES:
+            mine[outcome] += int(counts.get(outcome, 0))
+    return counted
 
 
 def kafka_late(store: Store, group: str | None) -> dict[str, dict[str, int]]:
