@@ -55,7 +55,8 @@ USAGE = {
     ),
     "unsubscribe": "Usage: `/watchfloor unsubscribe RULE|tag:TAG|*|SUBSCRIPTION-ID`",
     "list": "Usage: `/watchfloor list`",
-    "silence": "Usage: `/watchfloor silence RULE [group=VALUE] for DURATION [reason…]` (DURATION: 30m, 2h, 1d, 1w)",
+    "silence": "Usage: `/watchfloor silence RULE [group=VALUE] for DURATION [reason…]` (DURATION: 30m, 2h, 1d, 1w; "
+    "a group of several keys: `group=KEY=VALUE` per key)",
     "silences": "Usage: `/watchfloor silences`",
     "unsilence": "Usage: `/watchfloor unsilence SILENCE-ID`",
     "rules": "Usage: `/watchfloor rules`",
@@ -888,17 +889,27 @@ def _cmd_silence(
     rest = list(args[1:])
     _refuse_filter_words(rest)
     group: dict[str, str] = {}
-    words: list[str] = []
-    if rest and rest[0].lower().startswith("group="):
+    # One `group=` word per key of a group of several (`group=country=Niger group=imposer=France`), as the CLI takes
+    # --group twice (outside trial 74, F5: only one could be named from Slack); a value may be several words
+    # (`group=North Korea`).
+    groups: list[list[str]] = []
+    while rest and rest[0].lower().startswith("group="):
         words = [rest.pop(0)[len("group=") :]]
-        while rest and rest[0].lower() != "for":
+        while rest and rest[0].lower() != "for" and not rest[0].lower().startswith("group="):
             words.append(rest.pop(0))
         if not " ".join(words).strip():
             raise UsageError("silence")
+        groups.append(words)
     if len(rest) < 2 or rest[0].lower() != "for":
         raise UsageError("silence")  # before the group is read: a line that does not parse gets its usage
-    if words:
-        group = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule), ctx.vocabulary(), rule)
+    for words in groups:
+        got = parse_group(" ".join(words), ctx.entity_names, _group_keys(ctx, rule), ctx.vocabulary(), rule)
+        if (key := next(iter(got))) in group:
+            raise ControlError(
+                f"group {' '.join(words)!r}: {'a value under any key' if key == '*' else repr(key)} is named twice; "
+                "give each key of the group once"
+            )
+        group.update(got)
     try:
         duration = parse_duration(rest[1])
     except ValueError as e:  # the CLI's words: bad duration '5y': write a number and a unit, e.g. …
@@ -945,8 +956,9 @@ def _refuse_filter_words(words: Sequence[str]) -> None:
     lowered = [w.lower() for w in words]
     ends = lowered.index("for") + 2 if "for" in lowered else len(words)  # the words up to the duration's
     for i, word in enumerate(words):
-        if i == 0 and lowered[0].startswith("group="):
-            continue  # the silence's own group
+        if lowered[i].startswith("group=") and all(w.startswith("group=") or "=" not in w for w in lowered[:i]):
+            if "for" not in lowered[:i]:
+                continue  # the silence's own group (a `group=` word per key), before `for`
         filtering = _FILTER_WORD.match(word) is not None
         # `where` before the duration, or as the reason's first word: a subscription's filter typed here.
         where = lowered[i] == "where" and i <= ends

@@ -318,3 +318,18 @@ def test_a_wider_subscription_names_the_narrower_ones_it_covers(ctx: AppContext)
         f"It covers what `{old}` asked for, which sends nothing more now (no alert is posted twice): "
         f"`/watchfloor unsubscribe {old}` removes it." in wide
     ), wide
+
+
+def test_a_silence_names_each_key_of_a_group_of_several(ctx: AppContext) -> None:
+    """Outside trial 74, F5: a group of two keys (country and imposer) could not be silenced from Slack: a second
+    `group=` word was refused as "goes right after the rule" (it was right after the rule). One `group=` per key, as
+    the CLI takes --group twice; a key named twice is refused, and a `group=` after `for` still is."""
+    got = cmd(ctx, "silence treaty-ratified group=party=RUS group=ally=North Korea for 1h one imposer")
+    assert "Silenced" in got, got
+    (sil,) = ctx.control.silences()
+    assert (sil.group, sil.reason) == ({"party": "RUS", "ally": "PRK"}, "one imposer")
+    got = cmd(ctx, "silence treaty-ratified group=party=RUS group=party=PRK for 1h")
+    assert "'party' is named twice" in got and "Silenced" not in got, got
+    got = cmd(ctx, "silence treaty-ratified group=party=RUS for 1h group=ally=PRK")
+    assert "goes right after the rule" in got and "nothing was silenced" in got, got
+    assert len(ctx.control.silences()) == 1
