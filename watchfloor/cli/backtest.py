@@ -618,14 +618,13 @@ def _say_reading(o: BacktestOptions, plan: _Plan, problems: list[str]) -> str | 
             err.print(f"note: {note}", markup=False, highlight=False)
     for note in report.merged_notes():  # feed files taken for one outlet: `run` counts configured feeds apart
         err.print(note, markup=False, highlight=False)
+    late_note = None  # (the one `_assembled` puts in the HTML report: the file-order note)
     if late_in_files is not None:
         lateness = plan.run_engines[0].rules.lateness
-        for late_note in (
-            late_in_file_order_note(late_in_files.count, lateness),
-            late_in_export_order_note(late_in_files.exports, lateness),
-        ):
-            if late_note:
-                err.print(late_note, markup=False, highlight=False)
+        late_note = late_in_file_order_note(late_in_files.count, lateness)
+        for note in (late_note, late_in_export_order_note(late_in_files.exports, lateness)):
+            if note:
+                err.print(note, markup=False, highlight=False)
     if report.already_seen:  # as `watchfloor run` says it: the first version of an id stands
         err.print(f"{report.already_seen} already seen (an id read before, with the same content)", highlight=False)
     if report.editions_left_out:  # as `watchfloor run` counts them
