@@ -392,13 +392,13 @@ class KafkaRelay:
         for ev in events:
             if ev.type == EventType.CAUGHT_UP.value:
                 mark = CaughtUp.model_validate(ev.payload)
-                candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after)
+                candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after, clock["w"])
                 if candidate is not None and (clock["w"] is None or candidate > clock["w"]):
                     clock["w"] = candidate
                     moved = True
             elif ev.origin is not None:
-                # As the engine does, but without lateness (a late document never moves its origin's
-                # watermark past the global one, so counting it changes nothing) or clamping of future dates.
+                # As the engine does, but without lateness: a late document gives its origin at most a watermark
+                # behind W, and an origin behind W holds nothing (eventtime.caught_up), so counting it changes nothing.
                 received = ev.received_at.timestamp() if ev.received_at is not None else None
                 t, clamped = et.effective_time(ev.time.timestamp(), received, self.skew)
                 et.note_document(tracker, ev.origin, None if clamped else t, received)

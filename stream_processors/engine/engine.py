@@ -176,7 +176,7 @@ class Engine:
     def caught_up(self, state: State, mark: CaughtUp) -> list[Output]:
         """Every origin in `mark` delivered all it had: the watermark may move (eventtime.py)."""
         tracker = state.setdefault("et", et.new_tracker())
-        candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after)
+        candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after, state["wm"])
         if candidate is None:
             return []
         return list(self.correlator.advance_to(state, candidate))

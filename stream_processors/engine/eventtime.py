@@ -16,6 +16,12 @@ them when a late item changes a group's history (correlate.py), so W only has to
   none is (Flink's rule: minimum over inputs, idle inputs left out). A source weeks behind another holds W
   back, so none of its items is late for the other's; a source that keeps delivering old items (a file that
   grows, a lagging feed) stays exact as long as it is within the lateness of itself.
+* An origin whose watermark is behind the W already reached holds nothing either (until its reports pass W):
+  W never goes back, so it cannot wait at that origin's pace, and holding it where it is only stopped it for
+  everyone (outside trial 75, F7: a backfill added to a running desk, all its reports older than W, held W for an
+  hour after its last line while the live source's newer reports came in, and as its watermark was not W,
+  nothing named it). Its cost is a new source's: its reports more than the lateness behind the others' W are
+  late. So a late document, which gives its origin no watermark here, would change nothing if it gave one.
 * Idleness: an origin that delivered nothing new for `idle_after` of receive time (the mark's time against
   its newest document's) is idle and holds nobody back; its next document makes it active again. The
   poller records a mark every few minutes even when nothing is new, so a quiet system reaches the maximum.
@@ -80,18 +86,28 @@ def note_document(tracker: dict[str, Any], origin: str, t: float | None, receive
         entry[1] = received
 
 
+def _holds(mark: float | None, received: float | None, now: float | None, idle_after: float, w: float | None) -> bool:
+    """Whether an origin (its watermark `mark`, its newest `received`) holds W back at `now`: it has an on-time
+    report, delivered within `idle_after`, and is not behind the published `w` (W never goes back, so one behind it
+    could only stop it, however new the others' reports: a backfill added later, all its reports late)."""
+    if mark is None or (w is not None and mark < w):
+        return False
+    return received is None or now is None or now - received < idle_after
+
+
 def caught_up(
-    tracker: dict[str, Any], origins: tuple[str, ...] | list[str], at: float, idle_after: float
+    tracker: dict[str, Any],
+    origins: tuple[str, ...] | list[str],
+    at: float,
+    idle_after: float,
+    w: float | None,
 ) -> float | None:
     """A producer finished a poll at `at` (having read `origins` to their end): the watermark candidate now,
-    or None when no origin has an on-time document yet. The caller keeps W monotone. (Being read to the end
-    does not make an origin idle: a file can grow and a feed lag; only silence does.)"""
+    or None when no origin has an on-time document yet; `w` is the watermark so far (None: none yet). The caller
+    keeps W monotone. (Being read to the end does not make an origin idle: a file can grow and a feed lag; only
+    silence does. An origin behind `w` holds nothing: module docstring.)"""
     known: dict[str, list[Any]] = tracker["o"]
-    delivering = [
-        entry[0]
-        for entry in known.values()
-        if entry[0] is not None and (entry[1] is None or at - entry[1] < idle_after)
-    ]
+    delivering = [entry[0] for entry in known.values() if _holds(entry[0], entry[1], at, idle_after, w)]
     if delivering:
         return float(min(delivering))
     marks = [entry[0] for entry in known.values() if entry[0] is not None]
@@ -100,14 +116,15 @@ def caught_up(
 
 def holder(tracker: dict[str, Any], w: float | None, idle_after: float) -> tuple[str, float, float | None] | None:
     """(origin, its watermark, its newest received_at) of the origin that holds the watermark `w` back: the one still
-    delivering (as of the newest document received, as the next mark will judge it) with the lowest watermark, when
-    that is `w` itself; None when no origin holds it (all idle: W is the newest of them). For reports only."""
+    delivering (as of the newest document received, as the next mark will judge it) and not behind `w`, with the
+    lowest watermark, when that is `w` itself; None when no origin holds it (all idle or behind `w`). For reports
+    only."""
     known: dict[str, list[Any]] = tracker["o"]
     latest = max((entry[1] for entry in known.values() if entry[1] is not None), default=None)
     delivering = [
         (entry[0], origin, entry[1])
         for origin, entry in known.items()
-        if entry[0] is not None and (entry[1] is None or latest is None or latest - entry[1] < idle_after)
+        if _holds(entry[0], entry[1], latest, idle_after, w)
     ]
     if w is None or not delivering:
         return None

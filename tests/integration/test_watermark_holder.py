@@ -85,3 +85,35 @@ def test_status_names_the_source_holding_the_watermark(tmp_path: Path, kafka_boo
     finally:
         serve.terminate()
         serve.communicate(timeout=60)
+
+
+def test_a_backfill_behind_the_watermark_holds_nothing_and_the_live_source_is_named(
+    tmp_path: Path, kafka_bootstrap: str, prefix: str
+) -> None:
+    """Outside trial 75, F7: a backfill source added to a desk on Kafka, all its reports older than the published W,
+    then newer live reports produced: W stayed where it was for an hour, and `status` said `"watermark_held_by":
+    null`. W moves on with the live source, and the live source is named as the one holding it from there."""
+    live, backfill = tmp_path / "live.jsonl", tmp_path / "backfill.jsonl"
+    live.write_text(lines("Live Wire", ["2025-10-01T08:00:00+00:00"]), encoding="utf-8")
+    backfill.write_text(lines("Archive", ["2025-01-05T08:00:00+00:00", "2025-01-06T08:00:00+00:00"]), "utf-8")
+    cfg = tmp_path / "desk.yaml"
+    desk = (
+        f"store: 'sqlite:///{tmp_path / 'outbox.db'}'\n"
+        f"kafka: {{bootstrap: '{kafka_bootstrap}', prefix: {prefix}, partitions: 1}}\n"
+        f"sources: [{{kind: jsonl, path: '{live}'}}__MORE__]\n"
+    )
+
+    def produce_once(sources: str) -> None:
+        cfg.write_text(desk.replace("__MORE__", sources), encoding="utf-8")
+        done = watchfloor(tmp_path, "produce", "--config", str(cfg), "--once")
+        assert done.returncode == 0, done.stderr
+
+    produce_once("")  # the live source alone: W is its newest report
+    produce_once(f", {{kind: jsonl, path: '{backfill}'}}")  # the backfill added: every report of it older than W
+    with live.open("a", encoding="utf-8") as f:  # then the next day's live reports
+        f.write(lines("Live Wire, day 2", ["2025-10-02T08:00:00+00:00", "2025-10-02T09:30:00+00:00"]))
+    produce_once(f", {{kind: jsonl, path: '{backfill}'}}")
+    got = json.loads(watchfloor(tmp_path, "status", "--config", str(cfg), "--json").stdout)
+    assert got["watermark"] == datetime.fromisoformat("2025-10-02T09:30:00+00:00").timestamp(), got
+    held = got["watermark_held_by"]
+    assert held is not None and (held["origin"], held["watermark"]) == (str(live), "2025-10-02T09:30:00+00:00"), got

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from watchfloor.producers.poller import SourcePoller
-from watchfloor.producers.relay import KafkaRelay
+from watchfloor.producers.relay import RELAY_PROCESSOR, KafkaRelay, watermark_holder
 from watchfloor.schemas.config import JsonlSource
 from watchfloor.schemas.events import (
     CaughtUp,
@@ -38,12 +40,40 @@ def test_the_watermark_is_the_slowest_origin_still_delivering_else_the_newest() 
     tracker = et.new_tracker()
     et.note_document(tracker, "a", 50.0, 1000.0)
     et.note_document(tracker, "b", 20.0, 1000.0)
-    assert et.caught_up(tracker, ["a", "b"], 1000.0, H) == 20.0  # b holds time back, read to its end or not:
+    assert et.caught_up(tracker, ["a", "b"], 1000.0, H, None) == 20.0  # b holds time back, read to its end or not:
     et.note_document(tracker, "b", 30.0, 2000.0)  # a file can grow, a feed lag (each within the lateness)
-    assert et.caught_up(tracker, ["a", "b"], 2000.0, H) == 30.0  # a is idle by now (silent over an hour)
-    assert et.caught_up(tracker, ["a", "b"], 2000.0 + H, H) == 50.0  # both idle: the newest
+    assert et.caught_up(tracker, ["a", "b"], 2000.0, H, 20.0) == 30.0  # a is idle by now (silent over an hour)
+    assert et.caught_up(tracker, ["a", "b"], 2000.0 + H, H, 30.0) == 50.0  # both idle: the newest
     et.note_document(tracker, "c", None, 2000.0 + H)  # only late or clamped documents: no watermark of its own
-    assert et.caught_up(tracker, [], 2000.0 + H, H) == 50.0
+    assert et.caught_up(tracker, [], 2000.0 + H, H, 50.0) == 50.0
+
+
+@pytest.mark.parametrize("backfill_at", [-24 * 30, 35])  # all beyond the pack's lateness (12h), or within it
+def test_a_source_added_behind_the_watermark_holds_it_neither_in_the_relay_nor_in_the_engine(backfill_at: int) -> None:
+    """Outside trial 75, F7: a backfill source added to a running desk, every report of it older than the published
+    W, held W for an hour after its last line while the live source's newer reports came in (the relay counted its
+    late reports as its watermark), and as its watermark was not W, `status` and /metrics named no holder. W goes on
+    with the live source, the relay's as the engine's (the same rule: replay == live), and the live source is named."""
+    engine = engine_for(str(DATA / "rules" / "eventtime.yaml"))
+    at = T0 + timedelta(hours=100)
+    store, pub, state = MemoryStore(), Recorder(), engine.initial_state()
+
+    def deliver(origin: str, h: float, after: timedelta, *origins: str) -> None:
+        nonlocal state
+        ev = document_event(doc("Markets rose.", at=h, doc_id=f"{origin}-{h}"), origin=origin, received_at=at + after)
+        state, _ = engine.process(state, ev)
+        engine.caught_up(state, mark := CaughtUp(at=at + after, origins=origins))
+        store.append([ev, caught_up_event(mark)])
+        KafkaRelay(store, pub).run_once()
+
+    deliver("live", 40, timedelta(0), "live")
+    deliver("backfill", backfill_at, timedelta(minutes=10), "live", "backfill")
+    deliver("live", 50, timedelta(minutes=20), "live", "backfill")
+    newest = (T0 + timedelta(hours=50)).timestamp()
+    assert (pub.batches[-1][-1].payload["time"], state["wm"]) == (newest, newest)
+    held = watermark_holder(store, RELAY_PROCESSOR, timedelta(hours=1))
+    assert held is not None and (held.origin, held.watermark.timestamp()) == ("live", newest)
+    assert held.received == at + timedelta(minutes=20)
 
 
 def jsonl(path: Path, *docs: tuple[str, float]) -> Path:
