@@ -941,7 +941,10 @@ class AlertDispatcher:
                 continue
             row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position)
             spec = self.throttles.get(channel)
-            if row.kind == "followup" and retold is not None and (spec is None or not throttle):
+            # (a follow-up goes no earlier than its thread's first message: ordered after its own time, it fired
+            # before that message, the one case plan_retold looks further into)
+            later = row.order_at > det.fired_at.timestamp()
+            if row.kind == "followup" and later and retold is not None and (spec is None or not throttle):
                 again = plan_retold(key, alert, channel, thread, story, self.catalog, stored.position)
                 if again is not None and too_old(det, channel, table.subscriptions, now, self.spellings) is None:
                     row = again[0]
