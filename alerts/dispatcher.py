@@ -55,7 +55,7 @@ from watchfloor.schemas.events import (
     detection_event_id,
 )
 from watchfloor.schemas.rules import format_duration
-from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store, StoredEvent
+from watchfloor.stream_processors.ports import DeliveryRecord, ReplanRefused, Settlement, Store, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
 from .control import ControlLog
@@ -68,6 +68,7 @@ from .intake import (
     continues_thread,
     detection_thread,
     plan_detection,
+    plan_retold,
     plan_retraction,
     retraction_thread,
     revises_told,
@@ -828,11 +829,19 @@ class AlertDispatcher:
             if last:
                 self.stories.passed(last[0], events[0].position)
             last[:] = [events[0].position]
-            rows, outputs = self._take(events[0], tables[0])
+            retold: list[DeliveryRecord] = []
+            rows, outputs = self._take(events[0], tables[0], retold=retold)
             # The rows go in with the alert and delivery events they summarise, in one transaction: a row is never
             # sent (another dispatcher may claim it at once) without its `alert` in the log (outside review 49, H3).
             # The checkpoint commits them again after (dedup by id): a crash in between repeats the event, a no-op.
-            enqueued += self.store.enqueue(self._stamped(rows), outputs)
+            try:
+                enqueued += self.store.enqueue(self._stamped(rows), outputs, replacing=retold)
+            except ReplanRefused as e:
+                # A row of the thread it told again was taken meanwhile (another dispatcher's claim): planned as
+                # before, from what the ledger holds now (the thread goes on as it began).
+                log.info("alerts: %s; %s planned in the thread as it stands", e, events[0].event.id)
+                rows, outputs = self._take(events[0], tables[0])
+                enqueued += self.store.enqueue(self._stamped(rows), outputs)
             return None, outputs
 
         taken = pull_and_process(self.store, PROCESSOR, TAKEN_TYPES, take, batch_size=limit, limit=limit, each=True)
@@ -864,8 +873,17 @@ class AlertDispatcher:
     # -- intake -----------------------------------------------------------------------------------------------
 
     def _take(
-        self, stored: StoredEvent, table: RoutingTable, *, throttle: bool = True
+        self,
+        stored: StoredEvent,
+        table: RoutingTable,
+        *,
+        throttle: bool = True,
+        retold: list[DeliveryRecord] | None = None,
     ) -> tuple[list[DeliveryRecord], list[Event]]:
+        """The rows and events of the detection or retraction `stored`. With `retold`, a detection that fired before
+        the first message of its story's thread in a channel, none of whose rows was sent or tried yet (a held
+        backlog read out of event time), starts that thread instead (intake.plan_retold): the thread's rows planned
+        again are added to `retold`, to be written in place of theirs (`enqueue(replacing=)`)."""
         ev = stored.event
         try:
             if ev.type == EventType.RETRACTION.value:
@@ -922,6 +940,17 @@ class AlertDispatcher:
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
             row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position)
+            spec = self.throttles.get(channel)
+            # (a follow-up goes no earlier than its thread's first message: ordered after its own time, it fired
+            # before that message, the one case plan_retold looks further into)
+            later = row.order_at > det.fired_at.timestamp()
+            if row.kind == "followup" and later and retold is not None and (spec is None or not throttle):
+                again = plan_retold(key, alert, channel, thread, story, self.catalog, stored.position)
+                if again is not None and too_old(det, channel, table.subscriptions, now, self.spellings) is None:
+                    row = again[0]
+                    retold.extend(again[1])
+                    rows.append(row)
+                    continue
             limit = too_old(det, channel, table.subscriptions, now, self.spellings) if row.kind == "alert" else None
             if limit is not None:
                 # Old news (a backfill, a feed's archive, a report long late): no new thread. A follow-up or
@@ -929,7 +958,6 @@ class AlertDispatcher:
                 why = f"older than {format_duration(limit)} when raised (max_age of its subscriptions): not sent"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
-            spec = self.throttles.get(channel)
             if spec is not None and row.kind == "alert" and throttle:
                 row = self._throttled(row, stored, det, spec)
             rows.append(row)

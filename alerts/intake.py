@@ -58,7 +58,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
@@ -214,6 +214,68 @@ def plan_detection(
     return DeliveryRecord(
         key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
     )
+
+
+def plan_retold(
+    key: str,
+    alert: Alert,
+    channel: str,
+    thread_rows: Sequence[DeliveryRecord],
+    story: Story,
+    catalog: AlertCatalog,
+    seq: int,
+) -> tuple[DeliveryRecord, list[DeliveryRecord]] | None:
+    """The channel's thread of `alert`'s story told again in event time, when `alert` (planned a follow-up,
+    `plan_detection`) fired before what goes as that thread's first message and nothing of the thread has been sent
+    or tried (a backlog's alerts, held; the reports read out of event time, the later one first): `alert`'s row as
+    the thread's first message, and each row of the thread planned again under it, to be written in place of theirs
+    (`DeliveryLedger.enqueue(replacing=)`). None when it does not apply, or the thread holds what this leaves alone
+    (a withdrawal, another group's story, a row the throttle held). Outside trial 75, F5: the 11:30 HIGH was the
+    story's first message and the 10:00 MEDIUM an "Update" under it, a downgrade to the eye; in event time (a
+    backtest) the MEDIUM starts the story and the HIGH is its update."""
+    det = alert.detection
+    if det.revises is not None or any(r.alert_id == key for r in thread_rows):
+        return None  # (a revision keeps its place; a replay keeps the rows it wrote)
+    rows = [r for r in thread_rows if r.kind != "retraction"]
+    root = _story_thread(rows, story, det.fired_at, thread_rows)
+    if root is None or root.kind != "alert" or story_root_of(root) is not None:
+        return None
+    first = _fired(_in_place_of(rows, root))
+    if first is None or det.fired_at >= first:
+        return None
+    thread = thread_of(rows, root.alert_id)
+    keys = {r.alert_id for r in thread}
+    if any(r.kind == "retraction" and r.parent_id in keys for r in thread_rows):
+        return None
+    if any(not _unsent(r) or r.attempts or r.lease_owner is not None or story_root_of(r) is not None for r in thread):
+        return None
+    common: dict[str, object] = {
+        "group_label": catalog.group_label(det.group),
+        "open_period": catalog.open_period(det.rule).total_seconds(),
+    }
+    before = (root.payload or {}).get("story_before")  # ("Again: …": the story's first message says it)
+    if before is not None:
+        common["story_before"] = before
+    tk = catalog.ledger_thread(det.rule, det.group)
+    at = det.fired_at.timestamp()
+    first_row = DeliveryRecord(
+        key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
+    )
+    planned = [r for r in rows if r.alert_id not in keys] + [first_row]
+    members = {key}
+    again: list[DeliveryRecord] = []
+    for r in thread:  # (in seq order: each planned as intake planned it, given the rows planned before it)
+        told = alert_of(r.payload)
+        if told is None:
+            return None
+        members.add(r.alert_id)
+        new = plan_detection(r.alert_id, told, channel, planned, Story(key, frozenset(members)), catalog, r.seq)
+        if new.kind == "alert":
+            return None  # (it would start a thread of its own: left as it was)
+        row = replace(r, kind=new.kind, payload=new.payload, parent_id=new.parent_id, order_at=new.order_at)
+        planned.append(row)
+        again.append(row)
+    return first_row, again
 
 
 def continues_thread(

@@ -187,9 +187,21 @@ class DeliveryLedger(Protocol):
         """The row's status (DELIVERY_STATUSES), or None if it was never enqueued."""
         ...
 
-    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
+    def enqueue(
+        self,
+        records: Sequence[DeliveryRecord],
+        events: Sequence[Event] = (),
+        *,
+        replacing: Sequence[DeliveryRecord] = (),
+    ) -> int:
         """Insert each record whose (alert_id, channel) is not in the ledger yet; returns how many went in. `events`
-        are appended in the same transaction (dedup by id), so the rows are never there without them."""
+        are appended in the same transaction (dedup by id), so the rows are never there without them.
+
+        `replacing`: rows of the ledger planned again (a thread told again in event time, intake.plan_retold), each
+        written over its row's `kind`, `payload`, `parent_id` and `order_at`, in the same transaction, only while
+        that row is still untouched: outstanding, not sent or tried (no ref, no attempt, not unsure) and not
+        claimed. When one is not (another dispatcher took it meanwhile), nothing at all is written and
+        `ReplanRefused` is raised: the caller plans again from what the ledger holds now."""
         ...
 
     def claim_deliveries(
@@ -362,6 +374,15 @@ class RecordedPartition:
     last: int
     position: int
     seen_end: int | None = None
+
+
+class ReplanRefused(RuntimeError):
+    """`DeliveryLedger.enqueue(replacing=)` met a row that is no longer untouched: nothing was written."""
+
+    def __init__(self, alert_id: str, channel: str) -> None:
+        self.alert_id = alert_id
+        self.channel = channel
+        super().__init__(f"the delivery {alert_id} -> {channel} was taken meanwhile: not planned again")
 
 
 class RecordConflict(RuntimeError):

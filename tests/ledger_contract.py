@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from tests.fixtures.ledger import settle_row
 from watchfloor.schemas.events import Event
-from watchfloor.stream_processors.ports import DeliveryRecord, Settlement, Store, ThreadRead
+from watchfloor.stream_processors.ports import DeliveryRecord, ReplanRefused, Settlement, Store, ThreadRead
 
 NOW = 1_730_000_000.0  # the dispatcher's clock, epoch seconds
 LEASE = 60.0
@@ -58,6 +58,41 @@ class LedgerContract:
         assert got.payload == payload and got.created_at == NOW and got.attempts == 0 and not got.unsure
         assert [r.alert_id for r in store.deliveries()] == ["a1", "a2", "a3"]  # seq order
         assert store.delivery_counts() == {"outstanding": 3}
+
+    def test_enqueue_plans_untouched_rows_again_in_the_same_transaction_or_writes_nothing(self, store: Store) -> None:
+        # (intake.plan_retold: a held thread told again in event time; outside trial 75, F5)
+        store.enqueue([rec("m1", "x", seq=1, thread_key="t", payload={"n": 1}, order_at=NOW + 90)])
+        before = store.thread_rows("x", "t", {})
+        first = rec("m0", "x", seq=2, thread_key="t", order_at=NOW)
+        again = rec(
+            "m1", "x", seq=1, thread_key="t", kind="followup", parent_id="m0", payload={"n": 2}, order_at=NOW + 90
+        )
+        assert store.enqueue([first], [delivery_ev(1)], replacing=[again]) == 1
+        rows = {r.alert_id: r for r in store.deliveries(channel="x")}
+        got = rows["m1"]
+        assert (got.kind, got.parent_id, got.payload, got.order_at, got.seq) == (
+            "followup",
+            "m0",
+            {"n": 2},
+            NOW + 90,
+            1,
+        )
+        assert (got.status, got.created_at, got.attempts) == ("outstanding", NOW, 0)
+        read = store.thread_rows("x", "t", before.revisions)
+        assert read.revisions["m1"] != before.revisions["m1"] and read.rows["m1"].parent_id == "m0"  # (a write)
+        # a row claimed meanwhile (another dispatcher's) is not planned again, and nothing of the call is written
+        assert [r.alert_id for r in store.claim_deliveries("p", NOW, LEASE, limit=1)] == ["m0"]
+        late = rec("m2", "x", seq=3, thread_key="t")
+        for taken in ("m0", "gone"):
+            try:
+                store.enqueue([late], [delivery_ev(2)], replacing=[rec(taken, "x", kind="followup", parent_id="m2")])
+            except ReplanRefused as e:
+                assert (e.alert_id, e.channel) == (taken, "x")
+            else:
+                raise AssertionError("a row claimed (or absent) was planned again")
+        assert store.delivery_status("m2", "x") is None
+        assert [se.event.id for se in store.read(0, types={"delivery"})] == ["d1"]
+        assert store.deliveries(alert_ids={"m0"})[0].kind == "alert"
 
     def test_deliveries_filters(self, store: Store) -> None:
         store.enqueue([rec("a1", "x", 1, thread_key="t1"), rec("a1", "y", 1), rec("a2", "x", 2, thread_key="t1")])

@@ -21,6 +21,7 @@ is not read here. ``LagHistory`` turns successive answers into how long each gro
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -276,6 +277,18 @@ class WorkersLag:
                 ),
             )
         return self._admin, self._consumer
+
+    def answers(self, timeout_s: float = 1.0) -> bool:
+        """Whether one of the bootstrap servers takes a connection: a cheap look, made while `lag()` cannot be read, for
+        when the broker is back (a stopped broker refuses at once; a whole `lag()` may wait seconds on it)."""
+        for server in self.servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout_s).close()
+            except (OSError, ValueError):
+                continue
+            return True
+        return False
 
     def lag(self) -> int | None:
         import kafka

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from watchfloor.schemas.events import Event
 
-from ..ports import DeliveryRecord, Settlement, ThreadRead
+from ..ports import DeliveryRecord, ReplanRefused, Settlement, ThreadRead
 
 
 def _order(r: DeliveryRecord) -> tuple[int, str, str]:
@@ -36,6 +36,13 @@ class RevisedRows(dict[tuple[str, str], DeliveryRecord]):
         super().__setitem__(key, value)
 
 
+def untouched(row: DeliveryRecord) -> bool:
+    """Outstanding, never sent nor tried, and not claimed: a row intake may plan again (`enqueue(replacing=)`)."""
+    return (
+        row.status == "outstanding" and not row.ref and not row.attempts and not row.unsure and row.lease_owner is None
+    )
+
+
 class MemoryDeliveryLedger:
     """The DeliveryLedger methods of MemoryStore (mixed in; one lock guards the log and the ledger)."""
 
@@ -51,11 +58,31 @@ class MemoryDeliveryLedger:
         got = self._deliveries.get((alert_id, channel))
         return got.status if got else None
 
-    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
+    def enqueue(
+        self,
+        records: Sequence[DeliveryRecord],
+        events: Sequence[Event] = (),
+        *,
+        replacing: Sequence[DeliveryRecord] = (),
+    ) -> int:
         now = datetime.now(UTC).timestamp()
         added = 0
         with self._lock:
+            for r in replacing:  # (all checked before anything is written)
+                got = self._deliveries.get((r.alert_id, r.channel))
+                if got is None or not untouched(got):
+                    raise ReplanRefused(r.alert_id, r.channel)
             self._append_locked(events)  # checks every event before it adds any, and before any row goes in
+            for r in replacing:
+                got = self._deliveries[(r.alert_id, r.channel)]
+                self._deliveries[(r.alert_id, r.channel)] = dataclasses.replace(
+                    got,
+                    kind=r.kind,
+                    payload=copy.deepcopy(r.payload),
+                    parent_id=r.parent_id,
+                    order_at=r.order_at,
+                    updated_at=now,
+                )
             for r in records:
                 key = (r.alert_id, r.channel)
                 if key in self._deliveries:

@@ -52,7 +52,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from watchfloor.schemas.events import Event
 
-from ..ports import ORDER_LAST, DeliveryRecord, Settlement, ThreadRead
+from ..ports import ORDER_LAST, DeliveryRecord, ReplanRefused, Settlement, ThreadRead
 
 log = logging.getLogger(__name__)
 
@@ -506,15 +506,46 @@ class SqlDeliveryLedger:
             got = conn.execute(stmt).scalar_one_or_none()
         return str(got) if got is not None else None
 
-    def enqueue(self, records: Sequence[DeliveryRecord], events: Sequence[Event] = ()) -> int:
-        if not records and not events:
+    def enqueue(
+        self,
+        records: Sequence[DeliveryRecord],
+        events: Sequence[Event] = (),
+        *,
+        replacing: Sequence[DeliveryRecord] = (),
+    ) -> int:
+        if not records and not events and not replacing:
             return 0
         now = datetime.now(UTC).timestamp()
         rows = {(r.alert_id, r.channel): _row(r, r.created_at or now) for r in records}
         insert = sqlite_dialect.insert if self._sqlite else pg_dialect.insert
+        t = deliveries_table
 
         def work(conn: Connection) -> int:
             added = 0  # (a run again counts afresh)
+            # Each row planned again only while untouched (the same test as a claim's, in the statement): a claim by
+            # another dispatcher in between leaves it as it was, and the whole transaction is rolled back.
+            for r in sorted(replacing, key=lambda r: (r.alert_id, r.channel)):
+                change = (
+                    update(t)
+                    .where(
+                        t.c.alert_id == r.alert_id,
+                        t.c.channel == r.channel,
+                        t.c.status == "outstanding",
+                        t.c.ref == "",
+                        t.c.attempts == 0,
+                        t.c.unsure == 0,
+                        t.c.lease_owner.is_(None),
+                    )
+                    .values(
+                        kind=r.kind,
+                        payload=orjson.dumps(r.payload).decode() if r.payload is not None else None,
+                        parent_id=r.parent_id,
+                        order_at=r.order_at,
+                        updated_at=_iso(now),
+                    )
+                )
+                if conn.execute(change).rowcount != 1:
+                    raise ReplanRefused(r.alert_id, r.channel)
             self._append_in(conn, events)
             # In key order on PostgreSQL: an INSERT that meets another transaction's uncommitted row of its key waits
             # for it, so two enqueues of the same rows in other orders (with no events, no append lock orders them)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from watchfloor.alerts.backlog import BacklogHold
-from watchfloor.cli.distributed import CAUGHT_UP_QUIET, LAG_RETRY, WORKERS_BACKLOG, WorkersBacklog
+from watchfloor.cli.distributed import CAUGHT_UP_QUIET, LAG_PROBE, LAG_RETRY, WORKERS_BACKLOG, WorkersBacklog
 
 
 def test_held_from_the_first_look_behind_until_caught_up() -> None:
@@ -63,10 +63,15 @@ class Lags:
         self.lags, self.closed = list(lags), False
         self.writes = list(written) if written is not None else [0] * len(lags)
         self.written: int | None = None
+        self.probes: list[bool] = []  # what each look at the broker finds (WorkersLag.answers)
 
     def lag(self) -> int | None:
         self.written = self.writes.pop(0)
         return self.lags.pop(0)
+
+    def answers(self) -> bool:
+        """A connection to the broker (WorkersLag.answers): refused, as by a broker away, unless told otherwise."""
+        return self.probes.pop(0) if self.probes else False
 
     def close(self) -> None:
         self.closed = True
@@ -113,6 +118,34 @@ def test_a_lag_that_cannot_be_read_delivers_as_it_comes_and_is_said_once(capsys:
     assert lags.closed
 
 
+def test_the_lag_is_asked_again_as_soon_as_a_broker_away_answers_again(capsys: pytest.CaptureFixture[str]) -> None:
+    # Outside trial 75, F6: after a broker outage, notify asked for the lag again only LAG_RETRY after its failed look,
+    # so the producers' spool drain (the backlog the hold is for) was delivered as it came. The broker is looked at
+    # meanwhile (a connection, every LAG_PROBE seconds): once it takes one again, the lag is asked for at once.
+    lags = Lags(10, None, 5000, 5000)
+    lags.probes = [False, False, True]
+    looks, hold = WorkersBacklog(lags), BacklogHold(60)
+    t = [0, 2, 2 + LAG_PROBE, 2 + 2 * LAG_PROBE, 2 + 3 * LAG_PROBE, 2 + 3 * LAG_PROBE + 1]
+    got = [looks.look(hold, at) for at in t]
+    assert t[-1] < 2 + LAG_RETRY
+    # (a look between probes asks nothing: t[-1] is within LAG_PROBE of the last probe, and the lag is read again)
+    assert got == [False, False, False, False, True, True], got
+    assert lags.lags == [] and lags.probes == []
+    said = capsys.readouterr().err
+    assert "can be read again" in said and "the workers are reading a backlog (5,000 records behind)" in said
+
+
+def test_a_broker_that_answers_yet_cannot_tell_the_lag_is_asked_again_after_lag_retry() -> None:
+    # (a coordinator moving: the connection is taken, the lag is not told; asked once more at once, then at LAG_RETRY)
+    lags = Lags(None, None, 5000)
+    lags.probes = [True] * 20
+    looks, hold = WorkersBacklog(lags), BacklogHold(60)
+    t = [0.0, LAG_PROBE, *(LAG_PROBE * k for k in range(2, 10)), LAG_PROBE + LAG_RETRY]
+    got = [looks.look(hold, at) for at in t]
+    assert got == [False] * (len(t) - 1) + [True]
+    assert lags.lags == []
+
+
 class Looks:
     """(lag, documents written) per look, as WorkersLag reads them; a lag of None is a look that failed (and keeps the
     `written` of the last look that worked, as WorkersLag does)."""
@@ -128,6 +161,9 @@ class Looks:
         if lag is not None:
             self.written = written
         return lag
+
+    def answers(self) -> bool:
+        return False  # (a broker away: the lag is asked for again at LAG_RETRY)
 
     def close(self) -> None:
         pass

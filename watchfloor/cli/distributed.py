@@ -1061,6 +1061,11 @@ def replay_source(got: Any, settings: Any, store: str) -> str:
 LAG_RETRY = 30.0
 """Seconds before `notify --broker` asks again for a lag it could not read (each try may wait on the broker)."""
 
+LAG_PROBE = 2.0
+"""Seconds between the cheap looks (a connection to the broker, WorkersLag.answers) made meanwhile: the lag is asked
+for again as soon as a broker that refused answers again, not up to LAG_RETRY later (outside trial 75, F6: the spool
+drain after an outage, the very backlog the hold is for, was delivered as it came, 11 s before the next look)."""
+
 CAUGHT_UP_QUIET = 5.0
 """Seconds a held backlog must look read (lag and new documents under WORKERS_BACKLOG) before its alerts go."""
 
@@ -1081,17 +1086,34 @@ class WorkersBacklog:
         self.said: float | None = None  # the hold a line was printed for (its start)
         self.timed_out: float | None = None  # the hold whose time ran out (said once)
         self.retry_at = 0.0  # when a lag that could not be read is asked for again
+        self.probe_at = 0.0  # meanwhile, when the broker is next looked at (`answers`)
+        self.refused = False  # the broker was taken to be away since the last look that failed: its answer ends that
         self.written: int | None = None  # the documents written as of the last look
         self.looked: float | None = None  # when that look was
         self.quiet_since: float | None = None  # since when a held backlog looks read
 
     def look(self, hold: BacklogHold, now: float) -> bool:
         """Whether this cycle holds its deliveries."""
+        came_back = False
         if self.unknown and now < self.retry_at:
-            return False  # (a broker that did not answer is asked again after a while, not at every cycle's cost)
+            # (a broker that did not answer is asked again after a while, not at every cycle's cost; but the moment
+            # one that refused takes a connection again, its producers' spools drain: that backlog is asked for now)
+            if now < self.probe_at:
+                return False
+            self.probe_at = now + LAG_PROBE
+            if not self.lag.answers():
+                self.refused = True
+                return False
+            if not self.refused:
+                return False  # it answers, and could not tell the lag: asked again at retry_at
+            came_back = True
         lag = self.lag.lag()
         if lag is None:
             self.retry_at = now + LAG_RETRY
+            self.probe_at = now + LAG_PROBE
+            # Taken to be away (the next answer asks again at once), unless it answered just now and still could not
+            # tell (a coordinator moving): then asked again at retry_at, not at every probe's pace.
+            self.refused = not came_back
             if not self.unknown:
                 err.print(
                     f"[yellow]notify: cannot read the workers' lag from {escape(self.lag.servers.replace(',', ', '))}"
