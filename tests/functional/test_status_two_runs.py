@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
-from watchfloor.stream_processors.fingerprint import installed_version
+from watchfloor.stream_processors.fingerprint import release as installed_version
 
 from .live_run import start_run, wait_for_heartbeat
 from .test_healthz_run_gone import _config

@@ -442,9 +442,10 @@ class RulesCheck:
 
 
 def installed_version() -> str:
-    from watchfloor.stream_processors.kafka.rules_guard import installed_version as version
+    """This watchfloor's release (its version and a digest of its files: fingerprint.release)."""
+    from watchfloor.stream_processors.fingerprint import release
 
-    return version()
+    return release()
 
 
 def rules_check(rules: list[str] | None, cfg: Any, config: Any) -> RulesCheck | None:
