@@ -206,3 +206,40 @@ def test_healthz_warns_of_a_killed_process_and_stays_ok() -> None:
         "pid 101 on hosta (`watchfloor run`, release 1.0.0) stopped without a clean stop" in w
         for w in killed["warnings"]
     )
+
+
+def test_metrics_count_the_processes_per_release_and_the_gone_ones() -> None:
+    # outside trial 76, F5: nothing to alert on for "fewer than 2 runs"
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.web.activity import ActivityView
+    from watchfloor.web.metrics import LogCollector, registry_for
+
+    store = MemoryStore()
+    recorder(store, A, "1.0.0").cycle(T0, 1.0, {})
+    recorder(store, B, "1.0.0+1a2b3c4d5e").cycle(T0 + timedelta(seconds=1), 1.0, {})
+    recorder(store, "hostc:303:cccc:boot.3", "1.0.0+1a2b3c4d5e").cycle(T0 + timedelta(seconds=2), 1.0, {})
+
+    def scrape(may_live: Callable[[str], bool]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        collector = LogCollector(
+            store, ActivityView(store), ControlLog(store), now=lambda: T0 + timedelta(seconds=3), may_live=may_live
+        )
+        text = generate_latest(registry_for(collector)).decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            if f.name in ("watchfloor_processes", "watchfloor_processes_gone")
+            for s in f.samples
+        }
+
+    assert scrape(alive) == {
+        ("watchfloor_processes", (("release", "1.0.0"),)): 1.0,
+        ("watchfloor_processes", (("release", "1.0.0+1a2b3c4d5e"),)): 2.0,
+        ("watchfloor_processes_gone", ()): 0.0,
+    }
+    assert scrape(lambda p: p != A) == {  # A killed: no run of 1.0.0 left, one gone
+        ("watchfloor_processes", (("release", "1.0.0+1a2b3c4d5e"),)): 2.0,
+        ("watchfloor_processes_gone", ()): 1.0,
+    }

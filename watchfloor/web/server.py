@@ -120,6 +120,7 @@ def create_app(services: Services) -> Flask:
         pipeline_max_age=services.pipeline_max_age,
         intake_watch=services.intake_watch,
         kafka_group=None if probe is None else probe.group,
+        may_live=services.may_live,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now(), holder_in(services)),
     )
     registry = registry_for(collector)
