@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
+from importlib import metadata, util
+from pathlib import Path
 
 import orjson
 
@@ -21,6 +23,39 @@ def installed_version() -> str:
         return metadata.version("watchfloor")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+# Built from the code, not part of it: the same sources give the same release whatever was compiled beside them.
+BUILT_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")
+
+
+def source_digest(root: Path) -> str:
+    """A short digest of every file of the package under `root` (its path and bytes, in path order; symlinked
+    subpackages followed, compiled files left out): two builds of the code differ in it, the same code never."""
+    h = hashlib.blake2b(digest_size=5)
+    files: list[tuple[str, Path]] = []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            if not name.endswith(BUILT_SUFFIXES):
+                path = Path(folder, name)
+                files.append((path.relative_to(root).as_posix(), path))
+    for rel, path in sorted(files):
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@cache
+def release() -> str:
+    """This watchfloor's release: its version and a digest of its package's files, as "0.1.0+1a2b3c4d5e" (a PEP 440
+    local version). The version alone named every build of the project "0.1.0", so a rolling upgrade was never told
+    (outside trial 76, F1); a release of before this wrote the bare version, which differs from every one of these.
+    Computed once per process (BENCHMARKS.md: a few milliseconds)."""
+    spec = util.find_spec("watchfloor")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not folders:
+        return installed_version()
+    return f"{installed_version()}+{source_digest(Path(folders[0]))}"
 
 
 def rules_digest(engine: Engine) -> str:
@@ -41,11 +76,11 @@ def rules_digest(engine: Engine) -> str:
 
 
 def rules_fingerprint(engine: Engine, version: str | None = None) -> str:
-    """The rules' digest and the watchfloor release that reads them (`version`; default: the installed version),
+    """The rules' digest and the watchfloor release that reads them (`version`; default: this one, `release()`),
     as "<digest>-v<version>". The version is in it: two releases whose engines read the same packs differently
     must not share a group (an upgrade stops every worker, then starts them all on the new release, as a change
     of rules does); it is in it as text, so that a difference of release alone can be named as such."""
-    return f"{rules_digest(engine)}{RELEASE_MARK}{version or installed_version()}"
+    return f"{rules_digest(engine)}{RELEASE_MARK}{version or release()}"
 
 
 def legacy_fingerprint(engine: Engine, version: str | None = None) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fingerprint import difference, installed_version, rules_fingerprint
+from ..fingerprint import difference, installed_version, release, rules_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def mismatch_message(group: str, ours: str, others: list[str], version: str | No
     named = [f"{m} ({difference(member_rules(m) or '', ours)})" for m in others]  # each with what sets it apart
     return (
         f"worker group {group} has member(s) running other rules than this worker, or another watchfloor release "
-        f"(fingerprint {ours}: its rule packs and lateness, watchfloor {version or installed_version()}): "
+        f"(fingerprint {ours}: its rule packs and lateness, watchfloor {version or release()}): "
         f"{', '.join(named)}. Every worker of a group must run the same rule packs on the same watchfloor "
         "release, or alerts are lost or differ. Stop those workers first (to change the rules or upgrade "
         "watchfloor, stop all, then start all with the new --rules or release), or run these rules as a "
@@ -127,6 +127,7 @@ __all__ = [
     "member_rules",
     "mismatch_message",
     "parse_rules",
+    "release",
     "rules_fingerprint",
     "strangers",
 ]

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
-from watchfloor.stream_processors.fingerprint import installed_version
+from watchfloor.stream_processors.fingerprint import release as installed_version
 
 from .live_run import start_run, wait_for_heartbeat
 from .test_healthz_run_gone import _config
@@ -36,6 +36,7 @@ def test_two_live_runs_are_both_listed_and_a_stopped_one_no_longer(
     monkeypatch.delenv("WATCHFLOOR_KAFKA", raising=False)
     cfg = _config(tmp_path)
     first, second = start_run(cfg, 2), start_run(cfg, 2)
+    started = [first, second]
     try:
         hb = wait_for_heartbeat(tmp_path / "wf.db", lambda hb: len(hb.processes) == 2)
         assert hb is not None and len(hb.processes) == 2, hb
@@ -66,8 +67,34 @@ def test_two_live_runs_are_both_listed_and_a_stopped_one_no_longer(
         assert [int(p["pid"]) for p in got["processes"]] == [first.pid] and got["processes_note"] is None, got
         _, text = _status(cfg)
         assert "processes run on this store" not in text, text
+        said = " ".join(text.split())  # one process is listed too, on one line (trial 76, F6)
+        assert f"1 process runs on this store: pid {first.pid} on {HOST} (`watchfloor run`" in said, text
+        assert "stopped without a clean stop" not in said, text  # a clean stop is not a kill
+        # A SIGKILLed run leaves its record: named as stopped without a clean stop (trial 76, F3), not silently gone
+        third = start_run(cfg, 2)
+        started.append(third)
+        hb = wait_for_heartbeat(tmp_path / "wf.db", lambda hb: len(hb.processes) == 2)
+        assert hb is not None and len(hb.processes) == 2, hb
+        third.kill()
+        third.wait(timeout=60)
+        _, out = _status(cfg, "--json")
+        got = json.loads(out)
+        assert [int(p["pid"]) for p in got["processes"]] == [first.pid], got
+        assert [(int(g["pid"]), g["pid_gone"]) for g in got["processes_gone"]] == [(third.pid, True)], got
+        killed = (
+            f"pid {third.pid} on {HOST} (`watchfloor run`, release {installed_version()}) stopped without a clean stop"
+        )
+        assert got["processes_gone"][0]["note"].startswith(killed), got
+        _, text = _status(cfg)
+        assert killed in " ".join(text.split()), text
+        with serve(cfg, [datetime.now(UTC)]) as url:
+            _, body = get(url + "/healthz")
+            _, page = get(url + "/")
+        health = json.loads(body)
+        assert any(w.startswith(killed) for w in health["warnings"]), health
+        assert killed in page.replace("&#96;", "`"), page
     finally:
-        for p in (first, second):
+        for p in started:
             if p.poll() is None:
                 p.kill()
                 p.wait()

@@ -22,10 +22,10 @@ from watchfloor.stream_processors.kafka.rules_guard import (
     RulesGuard,
     RulesMismatch,
     client_id,
-    installed_version,
     member_rules,
     mismatch_message,
     parse_rules,
+    release,
     rules_fingerprint,
     strangers,
 )
@@ -54,7 +54,7 @@ def test_the_fingerprint_follows_the_rules_not_the_load(tmp_path: Path) -> None:
     pack.write_text(PACK)
     first = rules_fingerprint(engine(str(pack)))
     assert first == rules_fingerprint(engine(str(pack)))  # another process, the same rules
-    assert len(first) == len("0123456789ab-v") + len(installed_version())
+    assert len(first) == len("0123456789ab-v") + len(release())
     pack.write_text(PACK.replace("[summit]", "[summit, summit talks]"))
     assert rules_fingerprint(engine(str(pack))) != first
     assert rules_fingerprint(engine("builtin:dprk_russia")) not in (first, rules_fingerprint(engine(str(pack))))
@@ -68,7 +68,7 @@ def test_the_fingerprint_follows_the_watchfloor_release_too(tmp_path: Path) -> N
     old, new = rules_fingerprint(rules, version="0.1.0"), rules_fingerprint(rules, version="0.2.0")
     assert old != new and old.endswith("-v0.1.0") and new.endswith("-v0.2.0")
     assert rules_fingerprint(rules, version="0.1.0") == old  # the same release, the same rules: the same
-    assert rules_fingerprint(rules) == rules_fingerprint(rules, version=installed_version())  # default: installed
+    assert rules_fingerprint(rules) == rules_fingerprint(rules, version=release())  # default: this release
     said = mismatch_message("wf-worker", new, [f"wf-worker-h-1-rules-{old}@h"], version="0.2.0")
     assert f"(fingerprint {new}: its rule packs and lateness, watchfloor 0.2.0)" in said
     assert "another watchfloor release" in said and f"rules-{old}@h" in said

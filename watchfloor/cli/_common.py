@@ -246,6 +246,31 @@ app = Typer(
 rules_app = Typer(help="Validate and test detection rule packs.", no_args_is_help=True)
 alerts_app = Typer(help="Alerts raised so far.", no_args_is_help=True)
 schemas_app = Typer(help="JSON Schemas for inputs, events, rule packs and config.", no_args_is_help=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:  # the release `status` lists for a process of this build (outside trial 76, F4)
+        from watchfloor.stream_processors.fingerprint import release
+
+        typer.echo(f"watchfloor {release()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _top(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print this release (the version and a digest of its files, as `status` lists it) and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Event-sourced alerting for geopolitical news."""
+
+
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(schemas_app, name="schemas")

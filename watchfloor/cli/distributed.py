@@ -905,9 +905,9 @@ def replay_workers_command(
     from watchfloor.stream_processors.fingerprint import (
         UNMARKED_RELEASE,
         difference,
-        installed_version,
         legacy_fingerprint,
         other_release,
+        release,
     )
     from watchfloor.stream_processors.ports import RecordArchive
     from watchfloor.stream_processors.rulefile import RuleLoadError
@@ -988,7 +988,7 @@ def replay_workers_command(
         version = other_release(theirs, fingerprint, legacy) or UNMARKED_RELEASE
         err.print(
             f"{n} records were routed by workers of another watchfloor version ({version}) with the same rules "
-            f"(fingerprint {theirs}); they are replayed with this version ({installed_version()}): alerts its "
+            f"(fingerprint {theirs}); they are replayed with this version ({release()}): alerts its "
             "engine raises otherwise are listed below as such",
             highlight=False,
         )

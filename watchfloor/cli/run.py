@@ -113,10 +113,12 @@ def run_service(
     injector around a real store: tests/faults/store_outage.py); closed at the end as that one is."""
     from watchfloor.stream_processors.fingerprint import (
         difference,
-        installed_version,
         legacy_fingerprint,
         other_release,
         rules_fingerprint,
+    )
+    from watchfloor.stream_processors.fingerprint import (
+        release as this_release,
     )
     from watchfloor.stream_processors.rulefile import RuleLoadError
     from watchfloor.stream_processors.runner import OtherRulesWatch, note_rules
@@ -192,7 +194,7 @@ def run_service(
         interval=None if once else wait,
         rules=fingerprint,
         command="run" + (" --once" if once else "") + (" --serve" if serve is not None else ""),
-        release=installed_version(),
+        release=this_release(),
     )
     try:  # a live run's start, for status, /healthz and /metrics to tell one gone before its first cycle ends
         heartbeat.start(datetime.now(UTC))

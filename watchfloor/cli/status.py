@@ -442,9 +442,10 @@ class RulesCheck:
 
 
 def installed_version() -> str:
-    from watchfloor.stream_processors.kafka.rules_guard import installed_version as version
+    """This watchfloor's release (its version and a digest of its files: fingerprint.release)."""
+    from watchfloor.stream_processors.fingerprint import release
 
-    return version()
+    return release()
 
 
 def rules_check(rules: list[str] | None, cfg: Any, config: Any) -> RulesCheck | None:
@@ -713,12 +714,15 @@ def _embedded_status(
     down = {o: f for o, f in backlog.failing.items() if f[0] > failing_after}
     # The `run` that wrote the last cycle gone or hung, as /healthz tells it (trial 42, LOW-1: `behind (9 deliveries
     # outstanding)` read like a slow pipeline while no `run` was running, and /healthz said so).
-    from watchfloor.web.health import processes_line, processes_seen, runner_verdict
+    from watchfloor.web.health import processes_gone, processes_line, processes_seen, runner_verdict
 
-    told = None if backlog.heartbeat is None else runner_verdict(backlog.heartbeat, datetime.now(UTC))
+    now = datetime.now(UTC)
+    told = None if backlog.heartbeat is None else runner_verdict(backlog.heartbeat, now)
     # Every process on the store, from their presence records: the last cycle's runner names one (trial 69, L6)
-    seen = [] if backlog.heartbeat is None else processes_seen(backlog.heartbeat, datetime.now(UTC))
+    seen = [] if backlog.heartbeat is None else processes_seen(backlog.heartbeat, now)
     several = processes_line(seen)
+    # and those whose record outlived them, killed (trial 76, F3): a warning, no exit status of its own
+    gone = [] if backlog.heartbeat is None else processes_gone(backlog.heartbeat, now)
     run_problem = None if told is None else told[1]
     # (the rules of a `run` that is gone are no one's: the next one reads those named)
     running = None if told is not None and told[0] == "stopped" else backlog.heartbeat
@@ -772,6 +776,8 @@ def _embedded_status(
                     # the processes seen on the store lately (web.health.processes_seen), and a line when several
                     "processes": [p.as_dict() for p in seen],
                     "processes_note": several,
+                    # the processes whose presence record outlived them (web.health.processes_gone), each with its note
+                    "processes_gone": [g.as_dict() for g in gone],
                     "caught_up": caught_up,
                     "ok": caught_up and not deliveries.given_up and not down and rules_ok and run_problem is None,
                     "pruned": None
@@ -838,8 +844,13 @@ def _embedded_status(
                 f"{escape(why)}",
                 highlight=False,
             )
+        # On stderr with every note and the verdict line: stdout keeps the deliveries table alone (trial 76, F6)
         if several is not None:
             err.print(f"[yellow]{escape(several)}[/yellow]", highlight=False)
+        elif seen:  # one: listed too, as README says `status` lists the processes (trial 76, F6)
+            err.print(f"1 process runs on this store: {escape(seen[0].describe())}", highlight=False)
+        for g in gone:
+            err.print(f"[yellow]{escape(g.describe())}[/yellow]", highlight=False)
         if down:
             line += (
                 f"; [red]{counted(len(down), 'source')} failing[/red] for longer than {format_elapsed(failing_after)}"

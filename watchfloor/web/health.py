@@ -141,10 +141,14 @@ def health_report(s: Services) -> tuple[dict[str, Any], int]:
     ]
     # Every process on the store (their presence records), not only the last cycle's writer (trial 69, L6): a
     # warning when several run, which the status page shows too
-    seen = processes_seen(hb, now)
+    seen = processes_seen(hb, now, s.may_live)
     body["processes"] = [p.as_dict() for p in seen]
     if (several := processes_line(seen)) is not None:
         warnings.append(several)
+    # and those whose record outlived them: a kill, said for GONE_SHOWN (outside trial 76, F3)
+    gone = processes_gone(hb, now, s.may_live)
+    body["processes_gone"] = [g.as_dict() for g in gone]
+    warnings += [g.describe() for g in gone]
     if warnings:
         body["warnings"] = warnings
     problems = []
@@ -264,6 +268,10 @@ def _kafka_health(probe: KafkaProbe, behind_after: float, body: dict[str, Any]) 
 
 
 ONCE_SEEN = 900.0  # a `run --once` (no poll interval) is listed this long after it was last seen, unless it stopped
+# A process whose presence record outlived it (a clean stop removes the record: so it was killed, or lost the store)
+# is named this long after it was last seen, then no more (outside trial 76, F3: a SIGKILLed `run` vanished at once)
+GONE_SHOWN = 3600.0
+QUIET_AFTER = 2.0  # a live process not seen for more than this many of its intervals is said to be "not seen for Ns"
 
 
 @dataclass(frozen=True)
@@ -277,12 +285,16 @@ class ProcessSeen:
     release: str | None  # None: a release before presence records (it keeps none)
     started_at: str | None
     last_seen: str | None
+    # seconds since it was last seen, when more than QUIET_AFTER of its intervals (one of another host killed a
+    # moment ago, or hung: not listed as if it were alive); None when it saves as it should
+    quiet_for: float | None = None
 
     def describe(self) -> str:
         what = f"`watchfloor {self.command}`" if self.command else "`watchfloor run`"
         release = f"release {self.release}" if self.release else "a release that keeps no presence record"
         started = f", started {self.started_at}" if self.started_at else ""
-        return f"pid {self.pid} on {self.host} ({what}{started}, {release})"
+        quiet = "" if self.quiet_for is None else f", not seen for {self.quiet_for:.0f}s"
+        return f"pid {self.pid} on {self.host} ({what}{started}, {release}{quiet})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -293,7 +305,88 @@ class ProcessSeen:
             "release": self.release,
             "started_at": self.started_at,
             "last_seen": self.last_seen,
+            "not_seen_for": None if self.quiet_for is None else round(self.quiet_for),
         }
+
+
+@dataclass(frozen=True)
+class ProcessGone:
+    """A process whose presence record outlived it (processes_gone): a clean stop removes the record, so one left
+    behind tells a `run` killed (SIGKILL, OOM, a power cut) or cut off from the store."""
+
+    process: str  # its lease owner id
+    host: str
+    pid: str
+    command: str | None
+    release: str | None
+    last_seen: str
+    seconds: float  # since it was last seen
+    pid_gone: bool  # of this host, and its pid is gone; else not seen for longer than its process is listed
+
+    def describe(self) -> str:
+        what = f"`watchfloor {self.command}`" if self.command else "`watchfloor run`"
+        release = f"release {self.release}" if self.release else "a release that keeps no presence record"
+        who = f"pid {self.pid} on {self.host} ({what}, {release})"
+        if self.pid_gone:
+            return f"{who} stopped without a clean stop at or after {self.last_seen} (its last save)"
+        return (
+            f"{who} not seen since {self.last_seen} ({self.seconds:.0f}s): stopped without a clean stop, hung, or "
+            "cut off from the store"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "host": self.host,
+            "pid": self.pid,
+            "command": self.command,
+            "release": self.release,
+            "last_seen": self.last_seen,
+            "pid_gone": self.pid_gone,
+            "note": self.describe(),
+        }
+
+
+def processes_gone(
+    hb: Heartbeat, now: datetime, may_live: Callable[[str], bool] = holder_may_live
+) -> list[ProcessGone]:
+    """The presence records left behind by processes that are gone, last seen within GONE_SHOWN: one of this host
+    whose pid is gone (`may_live`), or one not seen for longer than processes_seen lists it (another host's: its
+    pid cannot be looked at). A clean stop removes its record, so each is a process that did not stop cleanly.
+    Longest gone last."""
+    gone: list[ProcessGone] = []
+    for process, e in hb.processes.items():
+        try:
+            last = datetime.fromisoformat(str(e.get("last_seen")))
+        except ValueError:
+            continue
+        age = (now - last).total_seconds()
+        if age > GONE_SHOWN:
+            continue
+        pid_gone = not may_live(process)
+        if not pid_gone and age <= _listed_for(e):
+            continue
+        release = _text(e.get("release"))
+        gone.append(
+            ProcessGone(
+                process,
+                str(e.get("host", "")),
+                str(e.get("pid", "")),
+                _text(e.get("command")),
+                release,
+                last.isoformat(),
+                age,
+                pid_gone,
+            )
+        )
+    return sorted(gone, key=lambda g: (g.seconds, g.process))
+
+
+def _listed_for(record: dict[str, Any]) -> float:
+    """How long after it was last seen a process's record is listed as running: stale_age of its interval, or
+    ONCE_SEEN for a `run --once`."""
+    interval = record.get("interval")
+    return stale_age(float(interval)) if isinstance(interval, int | float) and interval else ONCE_SEEN
 
 
 def processes_seen(
@@ -309,10 +402,11 @@ def processes_seen(
             last = datetime.fromisoformat(str(e.get("last_seen")))
         except ValueError:
             continue
-        interval = e.get("interval")
-        bound = stale_age(float(interval)) if isinstance(interval, int | float) and interval else ONCE_SEEN
-        if (now - last).total_seconds() > bound or not may_live(process):
+        since = (now - last).total_seconds()
+        if since > _listed_for(e) or not may_live(process):
             continue
+        interval = e.get("interval")
+        quiet = isinstance(interval, int | float) and interval and since > QUIET_AFTER * float(interval)
         seen.append(
             ProcessSeen(
                 process,
@@ -322,6 +416,7 @@ def processes_seen(
                 _text(e.get("release")),
                 _text(e.get("started_at")),
                 last.isoformat(),
+                since if quiet else None,
             )
         )
     age = hb.age(now)

@@ -27,7 +27,7 @@ from prometheus_client.core import (
 )
 
 from watchfloor.alerts.control import ControlLog
-from watchfloor.alerts.dispatcher import INTAKE_TYPES
+from watchfloor.alerts.dispatcher import INTAKE_TYPES, holder_may_live
 from watchfloor.alerts.dispatcher import PROCESSOR as INTAKE
 from watchfloor.alerts.throttle import HELD, summary_thread
 from watchfloor.stream_processors.kafka.clients import Availability
@@ -151,8 +151,10 @@ class LogCollector:
         pipeline_max_age: float | None = None,
         intake_watch: IntakeWatch | None = None,
         kafka_group: str | None = None,
+        may_live: Callable[[str], bool] = holder_may_live,
     ) -> None:
         self.store = store
+        self.may_live = may_live  # whether a presence record's process may still run (Services.may_live)
         # the Kafka workers' group: their extract agents' late documents per source are in the store (kafka.late)
         self.kafka_group = kafka_group
         self.view = view
@@ -439,6 +441,7 @@ class LogCollector:
         cycles = CounterMetricFamily("watchfloor_pipeline_cycles", "Pipeline cycles finished (watchfloor run).")
         cycles.add_metric([], hb.cycles)
         yield cycles
+        yield from self._processes(hb)
         age = hb.age(self.now())
         if age is not None:
             g = GaugeMetricFamily("watchfloor_last_cycle_age_seconds", "Seconds since the last pipeline cycle ended.")
@@ -465,6 +468,32 @@ class LogCollector:
             )
             g.add_metric([], stale_after)
             yield g
+
+    def _processes(self, hb: Heartbeat) -> Iterator[Metric]:
+        """The processes on the store as `status` lists them, per release, and those gone without a clean stop, so
+        that "fewer runs than we keep" can be alerted on (outside trial 76, F5)."""
+        from .health import processes_gone, processes_seen  # (health reads this module's ledger helpers)
+
+        now = self.now()
+        running = GaugeMetricFamily(
+            "watchfloor_processes",
+            "Processes seen on the store lately (their presence records, as `watchfloor status` lists them), per "
+            "watchfloor release; a release before presence records is '(earlier)'.",
+            labels=["release"],
+        )
+        releases: dict[str, int] = {}
+        for p in processes_seen(hb, now, self.may_live):
+            releases[p.release or "(earlier)"] = releases.get(p.release or "(earlier)", 0) + 1
+        for release, n in sorted(releases.items()):
+            running.add_metric([release], n)
+        yield running
+        gone = GaugeMetricFamily(
+            "watchfloor_processes_gone",
+            "Processes whose presence record outlived them (killed, hung or cut off from the store: a clean stop "
+            "removes it), last seen within the hour `status` names them.",
+        )
+        gone.add_metric([], len(processes_gone(hb, now, self.may_live)))
+        yield gone
 
     def _control(self) -> Iterator[Metric]:
         subs = GaugeMetricFamily(

@@ -20,6 +20,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from watchfloor.alerts.control import ControlLog
+from watchfloor.alerts.dispatcher import holder_may_live
 from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.stream_processors.kafka.clients import Availability
 from watchfloor.stream_processors.ports import Store
@@ -57,6 +58,8 @@ class Services:
     pipeline_max_age: float | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # whether the process a presence record names may still run (False: of this host, its pid gone; a test's seam)
+    may_live: Callable[[str], bool] = holder_may_live
     # The distributed pipeline's broker, when one is configured: its consumer groups' lag and members and the
     # published watermark, for /metrics and the status page (and /healthz with kafka_behind_after).
     kafka: KafkaProbe | None = None
@@ -117,6 +120,7 @@ def create_app(services: Services) -> Flask:
         pipeline_max_age=services.pipeline_max_age,
         intake_watch=services.intake_watch,
         kafka_group=None if probe is None else probe.group,
+        may_live=services.may_live,
         extra=None if probe is None else lambda: kafka_metrics(probe.view(), services.now(), holder_in(services)),
     )
     registry = registry_for(collector)
