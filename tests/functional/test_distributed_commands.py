@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fixtures.kafka import topic_prefix
+from tests.fixtures.log_lines import unstamped
 
 pytest.importorskip("faust")
 
@@ -220,7 +221,7 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
             time.sleep(0.2)
     finally:
         code = stop(archive)
-    said = log.read_text()
+    said = "\n".join(unstamped(log.read_text()))  # (each line starts with the UTC time: log_times)
     assert code == 0, said
     names = TopicNames(prefix)
     topics = f"{names.documents}, {names.detections}, {names.dead_letters}, {names.correlate}"
@@ -240,6 +241,7 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
 
 
 def archived_counts(said: str) -> list[int]:
+    said = "\n".join(unstamped(said))  # (archive's lines start with the UTC time, as the program prints them)
     return [int(n) for n in re.findall(r"^archived (\d+) new events \(\d+ records read", said, re.M)]
 
 
@@ -262,7 +264,7 @@ def test_archive_on_the_producers_own_store_says_why_it_adds_nothing(
             time.sleep(0.2)
     finally:
         code = stop(archive)
-    said = log.read_text()
+    said = "\n".join(unstamped(log.read_text()))  # (each line starts with the UTC time: log_times)
     assert code == 0, said
     why = (
         ": the store already holds all 24 events read, as when `produce` and the workers write to this store "
