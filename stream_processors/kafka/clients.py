@@ -304,6 +304,37 @@ def make_client(cls: Any, config: dict[str, Any], *args: Any) -> Any:
     return client
 
 
+ABANDON_WAIT_S = 5.0  # how long a producer's I/O thread is given to stop once told to drop its records
+
+
+def close_producer(producer: Any, timeout_s: float) -> None:
+    """Close a kafka-python KafkaProducer for good, waiting at most `timeout_s` for the records it holds; those it
+    could not deliver by then (a broker gone: the publisher has them in its spool) are dropped, not left to it.
+
+    KafkaProducer.close() flushes first, and a flush that times out raises out of close() before anything is
+    stopped: the producer stays open, its I/O thread retrying the dead broker, and its __del__ makes the same close
+    when it is collected, whose error Python prints on stderr as "Exception ignored in: <function
+    KafkaProducer.__del__ …> … KafkaTimeoutError: Timeout waiting for future", an untimestamped traceback in a
+    produce's log after its one outage line (outside trial 75, F2). So after such a timeout the I/O thread is closed
+    by force (kafka-python's Sender.force_close: it fails the undelivered records' futures, as a closing producer
+    would), and close() then finds nothing left to flush and marks the producer closed: its __del__ does nothing."""
+    import kafka.errors as kafka_errors
+
+    try:
+        producer.close(timeout=timeout_s)
+        return
+    except kafka_errors.KafkaTimeoutError:
+        pass
+    sender = getattr(producer, "_sender", None)  # (kafka-python 2.x and 3.x alike)
+    if sender is not None and hasattr(sender, "force_close"):
+        sender.force_close()
+        sender.join(ABANDON_WAIT_S)
+    try:
+        producer.close(timeout=0)
+    except kafka_errors.KafkaTimeoutError:  # its thread did not stop in time: its __del__ may still say so
+        logging.getLogger(__name__).debug("kafka: a producer's records could not be dropped", exc_info=True)
+
+
 class Availability:
     """The broker's availability as one process sees it, logged once per change.
 

@@ -44,7 +44,7 @@ from watchfloor.schemas.events import DOCUMENT_TYPES, Event, watermark_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
 from ..ports import StoredEvent
-from .clients import Availability, client_config, make_client, unreachable_errors
+from .clients import Availability, client_config, close_producer, make_client, unreachable_errors
 from .codec import RESENT, WATERMARK, Rejected, decode_event, encode_event, record_timestamp_ms
 from .spool import Spool, unspool
 from .topics import DEFAULT_PARTITIONS, bootstrap_servers, ensure_topics, reach, route_event
@@ -148,7 +148,7 @@ class KafkaPublisher:
     def close(self) -> None:
         if self._producer is not None:
             try:
-                self._producer.close(timeout=self.timeout_s)
+                close_producer(self._producer, self.timeout_s)
             except Exception:  # closing a producer whose broker is gone must not raise
                 log.debug("kafka: error closing producer", exc_info=True)
             self._producer = None
@@ -384,9 +384,11 @@ class KafkaPublisher:
 
     def _reset_producer(self) -> None:
         # An idempotent producer that saw a timeout may hold stale sequence state; start afresh next time.
+        # Its undelivered records are in the spool: dropped at once (close_producer), not left to its I/O thread and
+        # its destructor.
         if self._producer is not None:
             try:
-                self._producer.close(timeout=0)
+                close_producer(self._producer, 0)
             except Exception:
                 log.debug("kafka: error closing producer", exc_info=True)
             self._producer = None

@@ -157,3 +157,49 @@ def _documents(n: int) -> list[Any]:
         )
         for i in range(n)
     ]
+
+
+def test_a_producer_whose_records_cannot_be_delivered_is_closed_for_good_without_a_destructor_traceback(
+    private_kafka: Any, tmp_path: Path
+) -> None:
+    """Outside trial 75, F2: after the broker was SIGKILLed under a live `produce`, its log showed kafka-python's
+    `Exception ignored in: <function KafkaProducer.__del__ …> … KafkaTimeoutError: Timeout waiting for future`, an
+    untimestamped traceback after the one outage line. The publisher drops a producer whose records could not be
+    delivered (they are in its spool) with close(timeout=0), which raised from its flush before stopping anything: the
+    producer stayed open, its I/O thread retrying, and its destructor raised the same when it was collected. Here a
+    broker that stops answering (SIGSTOP: the record stays in flight, whatever the timing) holds a record of a real
+    producer when it is closed as the publisher closes one: nothing is raised from its destructor, no I/O thread of it
+    is left running."""
+    import gc
+    import os
+    import signal
+    import sys
+
+    from kafka import KafkaProducer
+
+    from watchfloor.stream_processors.kafka.clients import close_producer
+
+    ensure_topics(private_kafka.bootstrap, PREFIX, partitions=1)
+    producer = KafkaProducer(
+        bootstrap_servers=private_kafka.bootstrap,
+        client_id="abandoned",
+        acks="all",
+        request_timeout_ms=60_000,
+        delivery_timeout_ms=120_000,
+    )
+    producer.send(f"{PREFIX}.documents", b"delivered").get(timeout=30)  # (the broker there)
+    unraisable: list[str] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: unraisable.append(f"{u.object!r}: {u.exc_type.__name__}: {u.exc_value}")
+    os.kill(int((private_kafka.run_dir / "kafka.pid").read_text().strip()), signal.SIGSTOP)
+    try:
+        producer.send(f"{PREFIX}.documents", b"never acknowledged")
+        close_producer(producer, 0)  # as KafkaPublisher._reset_producer closes the producer of a missed try
+        del producer
+        gc.collect()
+        assert unraisable == []
+        running = [t.name for t in threading.enumerate() if t.name == "abandoned-network-thread"]
+        assert running == [], running
+    finally:
+        sys.unraisablehook = hook
+        private_kafka.kill()  # (a stopped process takes SIGKILL)
