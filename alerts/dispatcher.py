@@ -108,6 +108,7 @@ log = logging.getLogger(__name__)
 
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
+STORY_KEYS_KEPT = 4096  # the stories whose thread key in a channel is kept (_story_key), the oldest let go first
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
 # What intake reads: also the acknowledgements, each a ledger row per channel holding the alert's message, so that the
 # message shows it (ACK_KIND). Under intake's checkpoint: an acknowledgement recorded before it is not taken again.
@@ -439,6 +440,7 @@ class AlertDispatcher:
         self._landing = 0.0
         # A long read of the log's detections for stories (the first detection after start-up) says how it goes.
         self.stories = StoryBook(store, self.catalog, story_progress)
+        self._story_keys: dict[tuple[str, str], str] = {}  # (channel, story root) -> its rows' thread key (_story_key)
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
             DigestPlanner(
@@ -892,7 +894,14 @@ class AlertDispatcher:
         channels += tuple(
             channel
             for channel in thread_only(det, table.subscriptions, self.spellings)
-            if continues_thread(key, det, story, self.deliverer.threads.read(channel, tk), self.catalog)
+            if continues_thread(
+                key,
+                det,
+                story,
+                self.deliverer.threads.read(channel, self._story_key(channel, tk, story)),
+                self.catalog,
+                self._story_key(channel, tk, story),
+            )
         )
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
@@ -902,7 +911,9 @@ class AlertDispatcher:
         rows: list[DeliveryRecord] = []
         outputs: list[Event] = [alert_event(alert)]
         same = self._same_place(channels, tk)
+        of_rule = tk
         for channel in channels:
+            tk = self._story_key(channel, of_rule, story)
             if channel in same:
                 # One Slack channel reached under two routing names (`#desk` in the config, `slack:C…` from the
                 # Slack app or the CLI): one message per real channel, under the routing name that keeps it.
@@ -921,7 +932,7 @@ class AlertDispatcher:
                 why = f"the same alert as {copy.alert_id}, already {copy.status} here (its reports arrived again)"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
-            row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position)
+            row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position, tk)
             limit = too_old(det, channel, table.subscriptions, now, self.spellings) if row.kind == "alert" else None
             if limit is not None:
                 # Old news (a backfill, a feed's archive, a report long late): no new thread. A follow-up or
@@ -934,6 +945,29 @@ class AlertDispatcher:
                 row = self._throttled(row, stored, det, spec)
             rows.append(row)
         return rows, outputs
+
+    def _story_key(self, channel: str, tk: str, story: Story) -> str:
+        """The ledger thread key of a detection of `story` in `channel`: `tk` (its rule's `thread_by` now), unless the
+        channel's rows of the story's earlier detections are under another key (the rule's `thread_by` changed while
+        the story was open): theirs, so a follow-up updates its group's own message where it is and the story goes on
+        in its thread (outside trial 74, F3: it became a new alert, "another group", in a new thread). Read from the
+        store only when the thread of `tk` holds none of them; the answer is kept per channel and story, as the key a
+        dispatcher writes a story's rows under does not change while it runs (its catalog is fixed)."""
+        if not story.members:
+            return tk
+        known = self._story_keys.get((channel, story.root))
+        if known is not None:
+            return known
+        if any(r.alert_id in story.members for r in self.deliverer.threads.read(channel, tk)):
+            found = tk
+        else:
+            rows = self.store.deliveries(alert_ids=sorted(story.members), channel=channel)
+            elsewhere = [r.thread_key for r in rows if r.kind != "retraction" and r.thread_key and r.thread_key != tk]
+            found = elsewhere[-1] if elsewhere else tk
+        self._story_keys[(channel, story.root)] = found
+        while len(self._story_keys) > STORY_KEYS_KEPT:
+            self._story_keys.pop(next(iter(self._story_keys)))
+        return found
 
     def _same_place(self, channels: Sequence[str], tk: str) -> dict[str, tuple[str, str]]:
         """Of `channels`, those that post where another of them does (a Slack channel's ID, told by the notifiers):

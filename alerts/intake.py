@@ -128,11 +128,14 @@ def plan_detection(
     story: Story,
     catalog: AlertCatalog,
     seq: int,
+    ledger_key: str | None = None,
 ) -> DeliveryRecord:
     """The ledger row for `alert` (delivery key `key`) in `channel`; `thread_rows` are that channel's rows of
-    the same rule and group, in seq order; `story` is the alert's (`Stories.take`)."""
+    the same rule and group, in seq order; `story` is the alert's (`Stories.take`). `ledger_key`: the thread key
+    the rows are of and the row takes, when not its rule's now (its story's rows are under the key of a `thread_by`
+    changed since: the dispatcher's `_story_key`)."""
     det = alert.detection
-    tk = catalog.ledger_thread(det.rule, det.group)
+    tk = ledger_key or catalog.ledger_thread(det.rule, det.group)
     at = det.fired_at.timestamp()  # a reply goes no earlier than what it replies under (max below)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
     # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
@@ -217,13 +220,18 @@ def plan_detection(
 
 
 def continues_thread(
-    key: str, det: Detection, story: Story, thread_rows: Sequence[DeliveryRecord], catalog: AlertCatalog
+    key: str,
+    det: Detection,
+    story: Story,
+    thread_rows: Sequence[DeliveryRecord],
+    catalog: AlertCatalog,
+    ledger_key: str | None = None,
 ) -> bool:
     """Whether `det` (of `story`) would be a follow-up or a revision in a channel whose rows of its rule and group
     are `thread_rows`, rather than an alert of its own that starts a thread: whether the channel has a message of
     its story (or of the alert it revises) to reply under."""
     probe = Alert(id=det.id, detection=det, channels=())
-    return plan_detection(key, probe, "", thread_rows, story, catalog, 0).kind != "alert"
+    return plan_detection(key, probe, "", thread_rows, story, catalog, 0, ledger_key).kind != "alert"
 
 
 def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> DeliveryRecord | None:

@@ -149,3 +149,44 @@ def test_another_groups_alert_whose_story_message_was_deleted_is_posted_on_its_o
     assert d.cycle().ok
     (eu_followup,) = slack_server.messages_for("det0003")
     assert eu_followup.get("thread_ts") == eu["ts"], eu_followup
+
+
+@pytest.mark.parametrize("changed_to", [(), None], ids=["thread_by-empty", "thread_by-dropped"])
+def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_message_in_the_storys_thread(
+    sql_store: Store, slack_server: FakeSlack, changed_to: tuple[str, ...] | None
+) -> None:
+    """Outside trial 74, F3: the run stopped while the Niger story was open, the pack's `thread_by: [country]` changed
+    (to `[]`, or left out), the run started again. The EU's confirmation is its group's follow-up, as with either
+    setting throughout: a reply in the Niger thread that updates the EU's own message there, not a "New alert in this
+    story: another group …" in a new thread with the EU's message left MEDIUM (unconfirmed)."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    before = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),
+    )
+    assert before.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    (eu,) = slack_server.messages_for("det0002")
+    assert eu.get("thread_ts") == france["ts"]
+
+    threads = {RULE: changed_to} if changed_to is not None else {}
+    changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by=threads)
+    after = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=changed
+    )
+    feed(store, sanction(3, "EU", 120, sources=("Coastal Observer", "Harbour Daily")))
+    assert after.cycle().ok
+    (confirmed,) = slack_server.messages_for("det0003")
+    assert confirmed.get("thread_ts") == france["ts"], confirmed  # the story keeps its thread
+    assert "New alert in this story" not in _text(confirmed), _text(confirmed)
+    assert [u for u in slack_server.updates if u["ts"] == eu["ts"]], slack_server.updates  # the EU's own message
+    shown = next(m for m in slack_server.messages if m["ts"] == eu["ts"])
+    assert "Updated" in _text(shown) and "HIGH" in _text(shown), _text(shown)
+    assert not [u for u in slack_server.updates if u["ts"] == france["ts"]]  # France's message is France's
+    (row,) = store.deliveries(alert_ids=["det0003"], channel="desk") or [None]
+    assert row is not None and (row.kind, row.parent_id) == ("followup", "det0002"), row
