@@ -322,6 +322,9 @@ class EarlierStory:
     # links the alert it names (trial 29, F7: "Again: …" named a bare id the desk had to search for).
     ref: str = ""
     link: str = ""
+    # This alert is told in the thread of a story of several groups (thread_by: `story_root`), not as a story of its
+    # own: its line says so instead of "a new story" (outside trial 74, F1).
+    in_story: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,6 +350,9 @@ class StoryLink:
     alert_id: str  # the thread's first alert, as `alerts list` names it
     group_label: str  # ... and its group, as the alerts' Group field shows it
     ref: str = ""  # the channel's reference of the thread's first message ("" in a channel without threads)
+    # The thread's first alert is of this alert's own group (raised again past its open period while the story of
+    # its thread_by values was open): not "another group" (outside trial 74, F1).
+    same_group: bool = False
 
 
 @dataclass(frozen=True)
@@ -528,7 +534,8 @@ def earlier_text(earlier: EarlierStory, when: TimeText = utc_text, quote: Callab
             "for its thread to be kept"
         )
     more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
-    return f"Again: the last alert of this rule and group was {alert_id}, fired {fired}{more}; a new story"
+    told = "a new alert of this group, told in this story" if earlier.in_story else "a new story"
+    return f"Again: the last alert of this rule and group was {alert_id}, fired {fired}{more}; {told}"
 
 
 def ack_key(event_id: str) -> str:

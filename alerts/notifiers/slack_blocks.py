@@ -496,7 +496,9 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     if notice.kind == "alert" and notice.story is not None:
         # another group's alert in a story's thread (thread_by): said as what it is, never as an update
         story = words.text(
-            "story_alert", id=fit(notice.story.alert_id, 100), first=escape(fit(notice.story.group_label, 200))
+            "story_alert_same" if notice.story.same_group else "story_alert",
+            id=fit(notice.story.alert_id, 100),
+            first=escape(fit(notice.story.group_label, 200)),
         )
         status = " · ".join(filter(None, [story, status]))
     if notice.earlier is not None:
@@ -543,7 +545,8 @@ def _earlier_text(earlier: EarlierStory, words: Wording) -> str:
     if words.language == ENGLISH.language or earlier.within is not None:
         return earlier_text(earlier, when_text, escape)
     more = words.text("again_more", n=earlier.count) if earlier.count > 1 else ""
-    return words.text("again", id=escape(earlier.alert_id), when=when_text(earlier.fired_at), more=more)
+    key = "again_in_story" if earlier.in_story else "again"
+    return words.text(key, id=escape(earlier.alert_id), when=when_text(earlier.fired_at), more=more)
 
 
 def _later_line(later: LaterAlerts, words: Wording) -> str:

@@ -72,6 +72,11 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "story_alert": (
             "*New alert in this story*: another group than the thread's first alert {id} ({first}); not an update of it"
         ),
+        # the thread's first alert's own group, raised again (past its realert) while the story was open
+        "story_alert_same": (
+            "*New alert in this story*: the group of the thread's first alert {id} ({first}) again, past its open "
+            "period; not an update of it"
+        ),
         "revises": "Revises alert {id}",
         "held_by_throttle": " (held by this channel's throttle)",
         "update": "Update",
@@ -115,6 +120,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "setback_withdrawn": " · after alert {id}, {state}, was withdrawn{why}",
         "setback_revised": " · after alert {id}, {state}, was revised{why}",
         "again": "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new story",
+        "again_in_story": (
+            "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new alert of this group, "
+            "told in this story"
+        ),
         "again_more": " ({n} earlier in this channel)",
         "its_message": "its message",
         "sent_late": (
@@ -229,6 +238,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "*Новое оповещение в этом сюжете*: другая группа, чем у первого оповещения ветки {id} ({first}); "
             "не его обновление"
         ),
+        "story_alert_same": (
+            "*Новое оповещение в этом сюжете*: снова группа первого оповещения ветки {id} ({first}), после его "
+            "периода; не его обновление"
+        ),
         "revises": "Пересматривает оповещение {id}",
         "held_by_throttle": " (его задержало ограничение этого канала)",
         "update": "Обновление",
@@ -267,6 +280,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "setback_withdrawn": " · после отзыва оповещения {id} ({state}){why}",
         "setback_revised": " · после пересмотра оповещения {id} ({state}){why}",
         "again": ("Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; это новый сюжет"),
+        "again_in_story": (
+            "Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; новое оповещение этой "
+            "группы в этом сюжете"
+        ),
         "again_more": " (всего ранее в этом канале: {n})",
         "its_message": "его сообщение",
         "sent_late": (

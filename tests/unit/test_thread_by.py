@@ -284,3 +284,33 @@ def test_a_revision_sent_in_place_of_another_groups_alert_never_sent_is_still_a_
 
 def revised_alert(d: Detection) -> Alert:
     return Alert(id=d.id, detection=d, channels=("desk",))
+
+
+def test_a_realert_of_the_threads_first_group_in_the_open_story_is_not_another_group_nor_a_new_story() -> None:
+    """Outside trial 74, F1: the U.S. starts the Niger thread, the EU's alert keeps the story open, and the U.S. is raised
+    again past its realert: a new alert of the story's thread, said as the first group's again, its "Again: …" line a
+    new alert of this group told in this story (not "another group than the thread's first alert", not "a new story")."""
+    rows = _plan([sanction(1, "USA"), sanction(2, "EU", hours=60), sanction(3, "USA", hours=80)], THREADED)
+    assert [(r.payload or {}).get("story_root") for r in rows] == [None, "d1", "d1"]
+    notice = _told(rows, "d3").notice
+    assert notice.story is not None and notice.story.same_group and notice.earlier is not None
+    english = str(build_blocks(notice))
+    assert "*New alert in this story*: the group of the thread's first alert d1 (Niger, United States) again" in english
+    assert "another group" not in english and "a new story" not in english, english
+    assert "Again: the last alert of this rule and group was d1" in english
+    assert "a new alert of this group, told in this story" in english
+    out = StringIO()
+    Console(file=out, width=300).print(render(notice))
+    assert "told in this story" in out.getvalue() and "a new story" not in out.getvalue()
+    russian = str(build_blocks(notice, wording("ru")))
+    assert "снова группа первого оповещения ветки d1" in russian and "это новый сюжет" not in russian
+    eu = _told(rows, "d2").notice  # another group's first alert is still said as such
+    assert eu.story is not None and not eu.story.same_group
+    assert "another group than the thread's first alert d1" in str(build_blocks(eu))
+
+
+def test_a_groups_alert_that_starts_a_thread_still_says_a_new_story() -> None:
+    rows = _plan([sanction(1, "USA"), sanction(2, "USA", hours=80)], THREADED)
+    notice = _told(rows, "d2").notice
+    assert notice.story is None and notice.earlier is not None and not notice.earlier.in_story
+    assert "; a new story" in str(build_blocks(notice))
