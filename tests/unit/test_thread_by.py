@@ -287,9 +287,10 @@ def revised_alert(d: Detection) -> Alert:
 
 
 def test_a_realert_of_the_threads_first_group_in_the_open_story_is_not_another_group_nor_a_new_story() -> None:
-    """Outside trial 74, F1: the U.S. starts the Niger thread, the EU's alert keeps the story open, and the U.S. is raised
-    again past its realert: a new alert of the story's thread, said as the first group's again, its "Again: …" line a
-    new alert of this group told in this story (not "another group than the thread's first alert", not "a new story")."""
+    """Outside trial 74, F1: the U.S. starts the Niger thread, the EU's alert keeps the story open, and the U.S. is
+    raised again past its realert: a new alert of the story's thread, said as the first group's again, its "Again: …"
+    line a new alert of this group told in this story (not "another group than the thread's first alert", not "a new
+    story")."""
     rows = _plan([sanction(1, "USA"), sanction(2, "EU", hours=60), sanction(3, "USA", hours=80)], THREADED)
     assert [(r.payload or {}).get("story_root") for r in rows] == [None, "d1", "d1"]
     notice = _told(rows, "d3").notice
