@@ -40,6 +40,7 @@ from .notice import (
     story_before,
     story_period,
     story_root_of,
+    thread_key,
     thread_of,
     thread_reports,
     told_row,
@@ -668,6 +669,9 @@ def with_thread(
         quiet=quiet,
         setback=_setback(changes, told, newest) if newest_now is not None else None,
         restored=_restored(base.alert, changes) if base.kind in ("followup", "revision") else (),
+        of_group=first_alert is not None
+        and bool(root.thread_key)
+        and root.thread_key != thread_key(first_alert.detection.rule, first_alert.detection.group),
     )
     return dataclasses.replace(base, thread=view)
 

@@ -169,6 +169,9 @@ class ThreadView:
     # The alert the thread's state is of (its newest standing alert), as `alerts list` shows it; None when none of the
     # thread's alerts stands (a withdrawal of the last one): `severity` and `confidence` are then the withdrawn alert's.
     newest_id: str | None = None
+    # The message is in the thread of a story of several groups (thread_by): its sources and updates are those of its
+    # own group's alerts, said so ("of this alert's group"), not "in the thread" (outside trial 74, F4).
+    of_group: bool = False
     # When that alert fired, and whether that is an undated report's first-seen time (fired_first_seen): the first
     # message's footer dates each alert it names (trial 46, LOW-4: one time beside two ids read as the newest's).
     newest_fired_at: datetime | None = None

@@ -453,7 +453,8 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
     # two, read "unconfirmed · 2 independent sources" as a contradiction); and when the thread stands elsewhere (a
     # late report revising an older MEDIUM alert of a thread whose newest alert is HIGH), it says so: not a downgrade.
-    parts.append(words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words)))
+    where = "in_group" if thread.of_group else "in_thread"
+    parts.append(words.text(where, count=_sources_text(thread.sources, thread.reports, words)))
     if (thread.severity, thread.confidence) != (det.severity, det.confidence):
         parts.append(words.text("thread_now", state=severity_label(thread.severity, thread.confidence, words)))
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
@@ -580,7 +581,7 @@ def _one_source_of_several_reports(sources: int, reports: int) -> bool:
 def _thread_status(thread: ThreadView, words: Wording = ENGLISH) -> str:
     """The thread's state in words: "now HIGH · 3 independent sources and 2 updates in the thread"."""
     return words.text(
-        "thread_status",
+        "group_status" if thread.of_group else "thread_status",
         state=severity_label(thread.severity, thread.confidence, words),
         sources=_sources_text(thread.sources, thread.reports, words),
         updates=words.count(thread.updates, "update"),
@@ -710,9 +711,12 @@ def _first_sources(thread: ThreadView, words: Wording) -> str:
     """The Sources field of the thread's first message: "2 independent in the thread", or, when corroboration
     are several reports of one source, "2 reports from 1 source in the thread" (_sources_text)."""
     if _one_source_of_several_reports(thread.sources, thread.reports):
-        return words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words))
+        where = "in_group" if thread.of_group else "in_thread"
+        return words.text(where, count=_sources_text(thread.sources, thread.reports, words))
     return words.text(
-        "independent_in_thread", n=thread.sources, count=words.count(thread.sources, "independent_source")
+        "independent_in_group" if thread.of_group else "independent_in_thread",
+        n=thread.sources,
+        count=words.count(thread.sources, "independent_source"),
     )
 
 

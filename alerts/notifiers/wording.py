@@ -86,12 +86,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "was": " (was {severity})",
         "confirmed_was": " (confirmed, was {severity})",
         "in_thread": "{count} in the thread",
+        "in_group": "{count} of this alert's group",
         # the Sources field: of a thread's first message, of a reply rewritten with its own alert ({count}: the number
         # with its noun, for languages that need it)
         "independent_in_thread": "{n} independent in the thread",
+        "independent_in_group": "{n} independent of this alert's group",
         "independent": "{n} independent",
         "thread_now": "thread now {state}",
         "thread_status": "now {state} · {sources} and {updates} in the thread",
+        "group_status": "now {state} · {sources} and {updates} of this alert's group",
         "revised_above": "{cause}; the message above now shows the revised alert.",
         "restored": (
             "Restored by the publisher: {source} edited item {item} back to what alert {id} rested on before it was "
@@ -252,10 +255,13 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         # (not «была»: beside «подтверждено», the alert's, it read as one subject of two genders; trial 71 L2)
         "confirmed_was": " (подтверждено, раньше {severity})",
         "in_thread": "{count} в ветке",
+        "in_group": "{count} по группе этого оповещения",
         "independent_in_thread": "{count} в ветке",
+        "independent_in_group": "{count} по группе этого оповещения",
         "independent": "{count}",
         "thread_now": "ветка теперь {state}",
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
+        "group_status": "теперь {state} · {sources} и {updates} по группе этого оповещения",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
         "restored": (
             "Восстановлено издателем: {source} вернул в материале {item} то, на чём стояло оповещение {id} до отзыва."
