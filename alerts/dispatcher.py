@@ -898,9 +898,9 @@ class AlertDispatcher:
                 key,
                 det,
                 story,
-                self.deliverer.threads.read(channel, self._story_key(channel, tk, story)),
+                self.deliverer.threads.read(channel, self._story_key(channel, tk, story, det)),
                 self.catalog,
-                self._story_key(channel, tk, story),
+                self._story_key(channel, tk, story, det),
             )
         )
         if not channels:
@@ -913,7 +913,7 @@ class AlertDispatcher:
         same = self._same_place(channels, tk)
         of_rule = tk
         for channel in channels:
-            tk = self._story_key(channel, of_rule, story)
+            tk = self._story_key(channel, of_rule, story, det)
             if channel in same:
                 # One Slack channel reached under two routing names (`#desk` in the config, `slack:C…` from the
                 # Slack app or the CLI): one message per real channel, under the routing name that keeps it.
@@ -946,7 +946,42 @@ class AlertDispatcher:
             rows.append(row)
         return rows, outputs
 
-    def _story_key(self, channel: str, tk: str, story: Story) -> str:
+    def _joined_key(self, channel: str, tk: str, det: Detection, story: Story) -> str:
+        """Of a detection that starts its group's story, of a rule with `thread_by`: the thread key of the story of
+        those values it is a new alert of, when that story's rows in `channel` are under another key (the rule's
+        `thread_by` changed while it was open: outside trial 74, F3, the EU-on-Niger story went on in a new thread
+        for the groups raised after the change), else `tk`. Kept per channel and story, as _story_key."""
+        keys = self.catalog.thread_by.get(det.rule)
+        if keys is None:
+            return tk
+        known = self._story_keys.get((channel, story.root))
+        if known is not None:
+            return known
+        found = tk
+        probe = Alert(id=det.id, detection=det, channels=())
+        here = plan_detection(
+            story.root, probe, "", self.deliverer.threads.read(channel, tk), story, self.catalog, 0, tk
+        )
+        if "story_root" not in (here.payload or {}):
+            period = self.catalog.open_period(det.rule)
+            near = self.stories.stories.near_groups(det.rule, det.group, keys, det.fired_at, period)
+            others = dict.fromkeys(
+                r.thread_key
+                for r in (self.store.deliveries(alert_ids=near, channel=channel) if near else [])
+                if r.kind == "alert" and r.thread_key and r.thread_key != tk
+            )
+            for other in reversed(list(others)):  # (the key written last first)
+                rows = self.deliverer.threads.read(channel, other)
+                planned = plan_detection(story.root, probe, "", rows, story, self.catalog, 0, other)
+                if "story_root" in (planned.payload or {}):
+                    found = other
+                    break
+        self._story_keys[(channel, story.root)] = found
+        while len(self._story_keys) > STORY_KEYS_KEPT:
+            self._story_keys.pop(next(iter(self._story_keys)))
+        return found
+
+    def _story_key(self, channel: str, tk: str, story: Story, det: Detection) -> str:
         """The ledger thread key of a detection of `story` in `channel`: `tk` (its rule's `thread_by` now), unless the
         channel's rows of the story's earlier detections are under another key (the rule's `thread_by` changed while
         the story was open): theirs, so a follow-up updates its group's own message where it is and the story goes on
@@ -954,7 +989,7 @@ class AlertDispatcher:
         store only when the thread of `tk` holds none of them; the answer is kept per channel and story, as the key a
         dispatcher writes a story's rows under does not change while it runs (its catalog is fixed)."""
         if not story.members:
-            return tk
+            return self._joined_key(channel, tk, det, story)
         known = self._story_keys.get((channel, story.root))
         if known is not None:
             return known

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
+import orjson
 from pydantic_core import TzInfo
 
 from watchfloor.schemas.detection_fields import dated_ahead, reports_from
@@ -586,6 +587,34 @@ class Stories:
         if not story.members:
             story = Story(story.root, story.members, self.before(n))
         return story
+
+    def near_groups(
+        self, rule: str, group: Mapping[str, str], keys: Sequence[str], fired_at: datetime, period: timedelta
+    ) -> list[str]:
+        """The delivery keys of the detections taken of `rule`'s other groups that share `group`'s values of `keys`
+        (its thread_by keys) and fired within `period` of `fired_at`: the alerts a new alert of `group` may be a new
+        alert of the story of (intake._joins_story), wherever a channel's rows of them are. Of each group, its two
+        latest stories are looked at (the open one and the one before, as a late report may fall between)."""
+        prefix = rule + "\x1f"
+        at, span = _micros(fired_at), period // _US
+        wanted = {k: group.get(k) for k in keys}
+        out: list[str] = []
+        for tk, t in self._threads.items():
+            if not tk.startswith(prefix):
+                continue
+            try:
+                other = orjson.loads(tk[len(prefix) :])
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(other, dict) or other == dict(group) or any(other.get(k) != v for k, v in wanted.items()):
+                continue
+            for root in t.roots[-2:]:
+                j = root
+                while j >= 0:
+                    if abs(self._fired[j] - at) <= span:
+                        out.append(self._keys[j])
+                    j = self._next[j]
+        return out
 
     def before(self, n: int) -> StoryBefore | None:
         """Of detection number `n`, which starts a story, the story of its rule and group begun last before it: the

@@ -190,3 +190,15 @@ def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_me
     assert not [u for u in slack_server.updates if u["ts"] == france["ts"]]  # France's message is France's
     (row,) = store.deliveries(alert_ids=["det0003"], channel="desk") or [None]
     assert row is not None and (row.kind, row.parent_id) == ("followup", "det0002"), row
+
+    # Another group's first alert while the story is open: with `thread_by: []` it is a new alert of that story, in
+    # its thread (not a new thread splitting it); with no thread_by, a thread of its own, as the new setting says.
+    feed(store, sanction(4, "GBR", 150, severity="medium", confidence="unconfirmed"))
+    assert after.cycle().ok
+    (uk,) = slack_server.messages_for("det0004")
+    if changed_to is not None:
+        assert uk.get("thread_ts") == france["ts"], uk
+        assert "New alert in this story" in _text(uk) and "det0001" in _text(uk), _text(uk)
+    else:
+        assert "thread_ts" not in uk or uk["thread_ts"] == uk["ts"], uk
+        assert "New alert in this story" not in _text(uk)
