@@ -1109,8 +1109,12 @@ class AlertDispatcher:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
         shared = self.catalog.ledger_thread(retraction.rule, retraction.group)  # (a rule with thread_by)
-        if shared != retraction_thread(retraction):
-            rows = sorted([*rows, *self.store.deliveries(thread_key=shared)], key=lambda r: (r.seq, r.alert_id))
+        read = {retraction_thread(retraction)}
+        # ... and the keys the alert's own rows are under: those of a thread_by it had before a change (trial 74, F3)
+        for key in (shared, *(r.thread_key for r in self.store.deliveries(alert_ids=[retraction.alert_id]))):
+            if key and key not in read:
+                read.add(key)
+                rows = sorted([*rows, *self.store.deliveries(thread_key=key)], key=lambda r: (r.seq, r.alert_id))
         return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position, self._listed(rows))
 
     def _listed(self, rows: Sequence[DeliveryRecord]) -> dict[tuple[str, str], str]:

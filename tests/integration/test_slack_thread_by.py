@@ -9,7 +9,7 @@ The real slack-sdk against the local Slack-compatible server; SQLite on disk and
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.schemas.control import Actor
-from watchfloor.schemas.events import Detection
+from watchfloor.schemas.events import Detection, Retraction, retraction_event
 from watchfloor.stream_processors.ports import Store
 
 pytestmark = pytest.mark.integration
@@ -202,3 +202,41 @@ def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_me
     else:
         assert "thread_ts" not in uk or uk["thread_ts"] == uk["ts"], uk
         assert "New alert in this story" not in _text(uk)
+
+
+def test_a_withdrawal_after_thread_by_changed_withdraws_the_groups_message_in_the_storys_thread(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """Outside trial 74, F3 (its retraction side): the EU's alert, posted in the Niger thread under `thread_by:
+    [country]`, withdrawn after the pack dropped `thread_by`: its message there says so, as with either setting
+    throughout (the withdrawal reads the rows under the key the alert's own rows are under)."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    before = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(store, sanction(1, "FRA", 0), sanction(2, "EU", 60))
+    assert before.cycle().ok
+    (eu,) = slack_server.messages_for("det0002")
+    changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)})
+    after = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=changed
+    )
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    store.append(
+        [
+            retraction_event(
+                Retraction(
+                    alert_id="det0002",
+                    rule=RULE,
+                    group={"country": "NER", "imposer": "EU"},
+                    reason="a late report walked it back",
+                    revision=1,
+                    at=at,
+                )
+            )
+        ]
+    )
+    assert after.cycle().ok
+    shown = next(m for m in slack_server.messages if m["ts"] == eu["ts"])
+    assert "Withdrawn" in _text(shown), _text(shown)
