@@ -449,6 +449,7 @@ class AlertDispatcher:
                 entity_names=self.catalog.entity_names,
                 entity_aliases=self.catalog.entity_aliases,
                 story_of=lambda position, det: self.stories.story(position, detection_event_id(det), det).root,
+                catalog=self.catalog,
             )
             if isinstance(self.routing, ControlLog)
             else None

@@ -925,6 +925,9 @@ class DigestLine:
     # Who acknowledged the alert (in Slack, before the digest went out): the line says so, as its own message does.
     acknowledged: AlertAcknowledged | None = None
     acknowledged_when: str = ""  # its time, in the text the line's time is in (a channel's zone)
+    # The story of several groups (thread_by) it is listed in: that story's first alert and group ("": its own story)
+    story: str = ""
+    story_group: str = ""
 
     def text(self) -> str:
         """The plain line (console, file, email): not escaped."""
@@ -936,9 +939,14 @@ class DigestLine:
             + self.source_text()
             + f" · alert {self.alert_id}"
             + self.earlier_text()
+            + self.story_text()
             + self.via_text()
             + self.acknowledged_text()
         )
+
+    def story_text(self) -> str:
+        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise)."""
+        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})" if self.story else ""
 
     def via_text(self) -> str:
         return f" · via {' + '.join(_one_line(x) for x in self.via)}" if self.via else ""
@@ -1007,6 +1015,14 @@ class Digest:
     via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Listed alert id -> its acknowledgement, filled in as the digest is sent (not planned: the ledger keeps the plan).
     acks: Mapping[str, AlertAcknowledged] = field(default_factory=dict)
+    # Listed alert id -> (the first alert, its group label) of the story of several groups (a rule's thread_by) it is
+    # listed in, with that story's other lines next to it (digest.thread_stories); absent: a story of its own.
+    stories: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def story_count(self) -> int:
+        """The stories the digest lists, as Slack threads them: a story of several groups counts once."""
+        return len(self.detections) - len(self.stories) + len(set(self.stories.values()))
 
     @property
     def subscription_ids(self) -> tuple[str, ...]:
@@ -1035,7 +1051,8 @@ class Digest:
                 f"{_counted(told, 'more alert')} held by this channel's throttle ({self.throttle}) · "
                 f"{since}{time_text(self.slot)}"
             )
-        stories = f" in {_counted(len(self.detections), 'story', 'stories')}" if told > len(self.detections) else ""
+        count = self.story_count
+        stories = f" in {_counted(count, 'story', 'stories')}" if told > count else ""
         return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
 
     def left_out(self) -> str:
@@ -1090,6 +1107,8 @@ class Digest:
                     via=tuple(self.via.get(d.id, ())),
                     acknowledged=(ack := self.acks.get(d.id)),
                     acknowledged_when=time_text(ack.at) if ack else "",
+                    story=self.stories.get(d.id, ("", ""))[0],
+                    story_group=self.stories.get(d.id, ("", ""))[1],
                 )
             )
         return out
@@ -1117,6 +1136,11 @@ class Digest:
                     **_report_json(cited(d)),
                     **({"via": list(self.via[d.id])} if self.via.get(d.id) else {}),
                     **_ack_json(self.acks.get(d.id)),
+                    **(
+                        {"story": {"alert": self.stories[d.id][0], "group_label": self.stories[d.id][1]}}
+                        if d.id in self.stories
+                        else {}
+                    ),
                 }
                 for d in self.detections
             ],
@@ -1152,6 +1176,7 @@ class Digest:
                 "folded": {k: list(v) for k, v in self.folded.items()},
                 **({"subscriptions": list(self.subscriptions)} if self.subscriptions else {}),
                 **({"via": {k: list(v) for k, v in self.via.items()}} if self.via else {}),
+                **({"stories": {k: list(v) for k, v in self.stories.items()}} if self.stories else {}),
                 **self._throttle_json(),
             }
         }
@@ -1187,6 +1212,7 @@ class Digest:
                 ),
                 subscriptions=tuple(map(str, d.get("subscriptions") or ())),
                 via={str(k): tuple(map(str, v)) for k, v in (d.get("via") or {}).items()},
+                stories={str(k): (str(v[0]), str(v[1])) for k, v in (d.get("stories") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

@@ -1004,6 +1004,10 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
         text += words.text("digest_earlier", count=words.count(entry.earlier, "earlier_alert"))
     else:
         text += escape(entry.earlier_text())
+    if entry.story:  # a line of a story of several groups (thread_by), listed with its other lines
+        text += words.text(
+            "digest_story", id=inert(fit(one_line(entry.story), 64)), group=inert(fit(one_line(entry.story_group), 200))
+        )
     if entry.via:  # a digest merging the channel's subscriptions of its slot: the ones it came under
         text += words.text("digest_via", labels=" + ".join(inert(fit(one_line(x), 60)) for x in entry.via[:3]))
     if (
@@ -1088,8 +1092,8 @@ def digest_title(digest: Digest, words: Wording = ENGLISH) -> str:
         return digest.title()
     told = len(digest.alert_ids())
     stories = ""
-    if told > len(digest.detections):
-        stories = words.text("digest_stories", count=words.count(len(digest.detections), "story"))
+    if told > digest.story_count:
+        stories = words.text("digest_stories", count=words.count(digest.story_count, "story"))
     try:
         when = digest.slot.strftime("%Y-%m-%d %H:%M %Z")
     except (OverflowError, ValueError):

@@ -188,6 +188,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_stories": " in {count}",
         "digest_earlier": " · after {count} of this story",
         "digest_via": " · via {labels}",
+        "digest_story": " · in the story of alert `{id}` ({group})",
         "digest_withdrawn_since": "Withdrawn since an earlier digest: {what} · alert {id} · {why}",
     },
     "ru": {
@@ -342,6 +343,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_stories": " в {count}",
         "digest_earlier": " · после {count} этого сюжета",
         "digest_via": " · по подпискам: {labels}",
+        "digest_story": " · в сюжете оповещения `{id}` ({group})",
         "digest_withdrawn_since": "Отозвано после прошлой сводки: {what} · оповещение {id} · {why}",
     },
 }
