@@ -971,12 +971,16 @@ class AlertDispatcher:
                 for r in (self.store.deliveries(alert_ids=near, channel=channel) if near else [])
                 if r.kind == "alert" and r.thread_key and r.thread_key != tk
             )
-            for other in reversed(list(others)):  # (the key written last first)
-                rows = self.deliverer.threads.read(channel, other)
-                planned = plan_detection(story.root, probe, "", rows, story, self.catalog, 0, other)
-                if "story_root" in (planned.payload or {}):
-                    found = other
-                    break
+            # The story it joins is chosen as in one thread key (intake._joins_story: the latest alert of another
+            # group before it within the open period), from the rows of every key those alerts are under.
+            rows = [r for other in others for r in self.deliverer.threads.read(channel, other)]
+            rows.sort(key=lambda r: (r.seq, r.alert_id))
+            root = (plan_detection(story.root, probe, "", rows, story, self.catalog, 0, tk).payload or {}).get(
+                "story_root"
+            )
+            joined = next((r for r in rows if r.alert_id == root), None) if root else None
+            if joined is not None and joined.thread_key:
+                found = joined.thread_key
         self._story_keys[(channel, story.root)] = found
         while len(self._story_keys) > STORY_KEYS_KEPT:
             self._story_keys.pop(next(iter(self._story_keys)))

@@ -168,11 +168,15 @@ def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_me
         store,
         sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),
         sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),
+        # Mali's story, a thread of its own under `[country]`, its row written after Niger's
+        detection(5, rule=RULE, group={"country": "MLI", "imposer": "FRA"}, minutes=30),
     )
     assert before.cycle().ok
     (france,) = slack_server.messages_for("det0001")
     (eu,) = slack_server.messages_for("det0002")
     assert eu.get("thread_ts") == france["ts"]
+    (mali,) = slack_server.messages_for("det0005")
+    assert "thread_ts" not in mali or mali["thread_ts"] == mali["ts"]
 
     threads = {RULE: changed_to} if changed_to is not None else {}
     changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by=threads)
@@ -192,7 +196,8 @@ def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_me
     assert row is not None and (row.kind, row.parent_id) == ("followup", "det0002"), row
 
     # Another group's first alert while the story is open: with `thread_by: []` it is a new alert of that story, in
-    # its thread (not a new thread splitting it); with no thread_by, a thread of its own, as the new setting says.
+    # its thread (not a new thread splitting it; of the two open threads, the one of the latest alert before it, the
+    # EU's, not Mali's written last); with no thread_by, a thread of its own, as the new setting says.
     feed(store, sanction(4, "GBR", 150, severity="medium", confidence="unconfirmed"))
     assert after.cycle().ok
     (uk,) = slack_server.messages_for("det0004")
