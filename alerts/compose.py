@@ -40,6 +40,7 @@ from .notice import (
     story_before,
     story_period,
     story_root_of,
+    thread_key,
     thread_of,
     thread_reports,
     told_row,
@@ -360,11 +361,12 @@ def _story_link(
             until, f"waiting for {root.alert_id}, its story's first alert, to be delivered first", root.alert_id
         )
     data = rec.payload or {}
-    first = alert_of(root.payload)
+    first, own = alert_of(root.payload), alert_of(rec.payload)
     return StoryLink(
         alert_id=str(data.get("story_alert") or (first.id if first is not None else root.alert_id)),
         group_label=str(data.get("story_group_label") or ""),
         ref=root.ref if root.status == "sent" else "",
+        same_group=first is not None and own is not None and first.detection.group == own.detection.group,
     )
 
 
@@ -520,7 +522,11 @@ def earlier_of(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert
     was told (earlier_story, from the channel's `rows`), else the one intake decided for every channel (story_before:
     a channel that holds no message of it, outside trial 62, L3)."""
     period = story_period(rec.payload)
-    return earlier_story(rows, alert, period) or story_before(rec.payload, alert, period)
+    earlier = earlier_story(rows, alert, period) or story_before(rec.payload, alert, period)
+    if earlier is not None and story_root_of(rec) is not None:
+        # (told in the thread of a story of several groups: not "a new story" there, outside trial 74, F1)
+        return dataclasses.replace(earlier, in_story=True)
+    return earlier
 
 
 def with_thread(
@@ -663,6 +669,9 @@ def with_thread(
         quiet=quiet,
         setback=_setback(changes, told, newest) if newest_now is not None else None,
         restored=_restored(base.alert, changes) if base.kind in ("followup", "revision") else (),
+        of_group=first_alert is not None
+        and bool(root.thread_key)
+        and root.thread_key != thread_key(first_alert.detection.rule, first_alert.detection.group),
     )
     return dataclasses.replace(base, thread=view)
 

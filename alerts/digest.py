@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import ValidationError
 
 from watchfloor.schemas.control import DigestSchedule, SubscriptionCreated
@@ -31,7 +32,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, EventType, stabl
 from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
-from .notice import DIGEST_KIND, Digest, as_listed, thread_key
+from .notice import DIGEST_KIND, AlertCatalog, Digest, as_listed, thread_key
 from .routing import Spellings, matches, silenced_by
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,12 @@ class DigestPlanner:
         entity_names: Mapping[str, str] | None = None,
         entity_aliases: Mapping[str, tuple[str, ...]] | None = None,
         story_of: Callable[[int, Detection], str] | None = None,
+        catalog: AlertCatalog | None = None,
     ) -> None:
         self.store = store
         self.control = control
+        # The rules' `thread_by` and open periods: a story of several groups is listed together, as Slack threads it.
+        self.catalog = catalog if catalog is not None else AlertCatalog()
         # The story of the detection at a log position (the dispatcher's StoryBook: the one its channels' threads
         # follow); without it, a rule and group is one story.
         self.story_of = story_of
@@ -195,7 +199,7 @@ class DigestPlanner:
         if not spans:
             return []
         through = self.store.head()
-        detections, silenced, folded, withdrawn, earlier_gone, via = self._detections(spans, through, now)
+        detections, silenced, folded, withdrawn, earlier_gone, via, stories = self._detections(spans, through, now)
         zone = ZoneInfo(str(slot.tzinfo))
         sinces = [s.since for s in spans]
         since = None if None in sinces else min(x for x in sinces if x is not None)
@@ -214,6 +218,7 @@ class DigestPlanner:
             withdrawn=withdrawn,
             withdrawn_earlier=earlier_gone,
             via=via if len(spans) > 1 else {},
+            stories=stories,
         )
         log.info("digest %s -> %s due: %d alert(s)", key, channel, len(detections))
         payload = digest.to_payload()
@@ -262,6 +267,7 @@ class DigestPlanner:
         int,
         tuple[tuple[str, str, str], ...],
         dict[str, tuple[str, ...]],
+        dict[str, tuple[str, str]],
     ]:
         """The matching detections not silenced, one per story (`story_of`: the story its channels' threads
         follow): the newest that still stands stands for the earlier ones of its story (a follow-up after its first
@@ -274,7 +280,8 @@ class DigestPlanner:
         (outside trial 26, F2). Sorted by severity, then time;
         also returns how many were silenced, how many withdrawn, and the alerts an earlier digest told of that were
         withdrawn since (id, what its line said, why), and, per listed alert, the labels of the subscriptions
-        (`spans`: each matches what follows its own previous digest) it came under, the folded ones' too."""
+        (`spans`: each matches what follows its own previous digest) it came under, the folded ones' too, and the
+        story of several groups (thread_by) it is listed in (`thread_stories`)."""
         channel = spans[0].sub.channel
         routings = [(s, as_subscription(s.sub).model_copy(update={"digest": None})) for s in spans]
         came_under: dict[str, list[str]] = {}  # alert id -> the subscriptions it matched
@@ -334,6 +341,11 @@ class DigestPlanner:
         # does not stand for a later follow-up), the later in the log on a tie.
         latest = {story: max(reversed(standing), key=_fired) for story, standing in stories.items() if standing}
         out = sorted(latest.values(), key=lambda d: (-SEVERITY_RANK.get(d.severity, 0), d.fired_at))
+        spans_of = {
+            shown.id: (min(map(_fired, stories[story])), shown.fired_at, told.get(story, [shown.id])[0])
+            for story, shown in latest.items()
+        }
+        out, in_story = thread_stories(out, spans_of, self.catalog)
         folded: dict[str, tuple[str, ...]] = {}
         for story, shown in latest.items():
             kept = tuple(dict.fromkeys(i for i in told.get(story, ()) if i != shown.id and i not in gone_ids))
@@ -345,7 +357,7 @@ class DigestPlanner:
         }
         said = self._told_before(channel, {s.sub.id for s in spans}, set(gone_before)) if gone_before else {}
         earlier = tuple((i, said[i], gone_before[i]) for i in gone_before if i in said)
-        return out, silenced, folded, withdrawn, earlier, via
+        return out, silenced, folded, withdrawn, earlier, via, in_story
 
     def _told_before(self, channel: str, subscription_ids: set[str], ids: set[str]) -> dict[str, str]:
         """Of `ids`, those an earlier digest of the subscriptions sent to `channel` told of -> what its line said."""
@@ -363,3 +375,53 @@ class DigestPlanner:
 
 def _fired(det: Detection) -> datetime:
     return det.fired_at
+
+
+def thread_stories(
+    listed: list[Detection], spans: Mapping[str, tuple[datetime, datetime, str]], catalog: AlertCatalog
+) -> tuple[list[Detection], dict[str, tuple[str, str]]]:
+    """A digest's lines (`listed`, one per story of a rule and group, by severity) with those of one story of several
+    groups (a rule's `thread_by`: the groups sharing its values, each within its rule's open period of the story's
+    alerts before it) together, as Slack threads them (outside trial 74, F2: the Niger sanctions thread was seven
+    "stories" scattered by severity): at the place of its most severe line, in event time, the story's first alert
+    first. `spans`: listed id -> (its story's first fired time, its own, its story's first alert id). Also returns,
+    per line of such a story, the story's first alert and group label (what the line names it by)."""
+    clusters: dict[str, list[Detection]] = {}  # the first listed id of a cluster -> its lines
+    cluster_of: dict[str, str] = {}
+    by_values: dict[tuple[str, str], list[Detection]] = {}
+    for d in listed:
+        keys = catalog.thread_by.get(d.rule)
+        if keys is not None:
+            values = orjson.dumps({k: d.group.get(k) for k in sorted(keys)}).decode()
+            by_values.setdefault((d.rule, values), []).append(d)
+    for (rule, _), members in by_values.items():
+        period = catalog.open_period(rule)
+        members.sort(key=lambda d: (spans[d.id][0], d.fired_at))
+        lead: str | None = None
+        end: datetime | None = None
+        for d in members:
+            start, last, _ = spans[d.id]
+            if lead is None or end is None or start > end + period:
+                lead, end = d.id, last
+                clusters[lead] = []
+            clusters[lead].append(d)
+            cluster_of[d.id] = lead
+            end = max(end, last)
+    out: list[Detection] = []
+    named: dict[str, tuple[str, str]] = {}
+    done: set[str] = set()
+    for d in listed:
+        lead = cluster_of.get(d.id)
+        if lead is None:
+            out.append(d)
+            continue
+        if lead in done:
+            continue
+        done.add(lead)
+        lines = clusters[lead]
+        out.extend(lines)
+        if len(lines) > 1:
+            first = lines[0]
+            for x in lines:
+                named[x.id] = (spans[first.id][2], ", ".join(first.group.values()))
+    return out, named

@@ -109,6 +109,7 @@ log = logging.getLogger(__name__)
 
 PROCESSOR = "alerts"
 INTAKE_TYPES = frozenset({EventType.DETECTION.value, EventType.RETRACTION.value})
+STORY_KEYS_KEPT = 4096  # the stories whose thread key in a channel is kept (_story_key), the oldest let go first
 STORY_TYPES = INTAKE_TYPES  # a retraction can end a story (every alert of it withdrawn): stories read both
 # What intake reads: also the acknowledgements, each a ledger row per channel holding the alert's message, so that the
 # message shows it (ACK_KIND). Under intake's checkpoint: an acknowledgement recorded before it is not taken again.
@@ -440,6 +441,7 @@ class AlertDispatcher:
         self._landing = 0.0
         # A long read of the log's detections for stories (the first detection after start-up) says how it goes.
         self.stories = StoryBook(store, self.catalog, story_progress)
+        self._story_keys: dict[tuple[str, str], str] = {}  # (channel, story root) -> its rows' thread key (_story_key)
         # Digests come from subscriptions in the control log (config, CLI, Slack); a fixed routing table has none.
         self.digests = (
             DigestPlanner(
@@ -448,6 +450,7 @@ class AlertDispatcher:
                 entity_names=self.catalog.entity_names,
                 entity_aliases=self.catalog.entity_aliases,
                 story_of=lambda position, det: self.stories.story(position, detection_event_id(det), det).root,
+                catalog=self.catalog,
             )
             if isinstance(self.routing, ControlLog)
             else None
@@ -910,7 +913,14 @@ class AlertDispatcher:
         channels += tuple(
             channel
             for channel in thread_only(det, table.subscriptions, self.spellings)
-            if continues_thread(key, det, story, self.deliverer.threads.read(channel, tk), self.catalog)
+            if continues_thread(
+                key,
+                det,
+                story,
+                self.deliverer.threads.read(channel, self._story_key(channel, tk, story, det)),
+                self.catalog,
+                self._story_key(channel, tk, story, det),
+            )
         )
         if not channels:
             log.debug("alerts: detection %s (%s) matches no subscription", det.id, det.rule)
@@ -920,7 +930,9 @@ class AlertDispatcher:
         rows: list[DeliveryRecord] = []
         outputs: list[Event] = [alert_event(alert)]
         same = self._same_place(channels, tk)
+        of_rule = tk
         for channel in channels:
+            tk = self._story_key(channel, of_rule, story, det)
             if channel in same:
                 # One Slack channel reached under two routing names (`#desk` in the config, `slack:C…` from the
                 # Slack app or the CLI): one message per real channel, under the routing name that keeps it.
@@ -939,13 +951,13 @@ class AlertDispatcher:
                 why = f"the same alert as {copy.alert_id}, already {copy.status} here (its reports arrived again)"
                 rows.append(self._suppressed(key, channel, alert, tk, stored.position, why, outputs))
                 continue
-            row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position)
+            row = plan_detection(key, alert, channel, thread, story, self.catalog, stored.position, tk)
             spec = self.throttles.get(channel)
             # (a follow-up goes no earlier than its thread's first message: ordered after its own time, it fired
             # before that message, the one case plan_retold looks further into)
             later = row.order_at > det.fired_at.timestamp()
             if row.kind == "followup" and later and retold is not None and (spec is None or not throttle):
-                again = plan_retold(key, alert, channel, thread, story, self.catalog, stored.position)
+                again = plan_retold(key, alert, channel, thread, story, self.catalog, stored.position, tk)
                 if again is not None and too_old(det, channel, table.subscriptions, now, self.spellings) is None:
                     row = again[0]
                     retold.extend(again[1])
@@ -962,6 +974,68 @@ class AlertDispatcher:
                 row = self._throttled(row, stored, det, spec)
             rows.append(row)
         return rows, outputs
+
+    def _joined_key(self, channel: str, tk: str, det: Detection, story: Story) -> str:
+        """Of a detection that starts its group's story, of a rule with `thread_by`: the thread key of the story of
+        those values it is a new alert of, when that story's rows in `channel` are under another key (the rule's
+        `thread_by` changed while it was open: outside trial 74, F3, the EU-on-Niger story went on in a new thread
+        for the groups raised after the change), else `tk`. Kept per channel and story, as _story_key."""
+        keys = self.catalog.thread_by.get(det.rule)
+        if keys is None:
+            return tk
+        known = self._story_keys.get((channel, story.root))
+        if known is not None:
+            return known
+        found = tk
+        probe = Alert(id=det.id, detection=det, channels=())
+        here = plan_detection(
+            story.root, probe, "", self.deliverer.threads.read(channel, tk), story, self.catalog, 0, tk
+        )
+        if "story_root" not in (here.payload or {}):
+            period = self.catalog.open_period(det.rule)
+            near = self.stories.stories.near_groups(det.rule, det.group, keys, det.fired_at, period)
+            others = dict.fromkeys(
+                r.thread_key
+                for r in (self.store.deliveries(alert_ids=near, channel=channel) if near else [])
+                if r.kind == "alert" and r.thread_key and r.thread_key != tk
+            )
+            # The story it joins is chosen as in one thread key (intake._joins_story: the latest alert of another
+            # group before it within the open period), from the rows of every key those alerts are under.
+            rows = [r for other in others for r in self.deliverer.threads.read(channel, other)]
+            rows.sort(key=lambda r: (r.seq, r.alert_id))
+            root = (plan_detection(story.root, probe, "", rows, story, self.catalog, 0, tk).payload or {}).get(
+                "story_root"
+            )
+            joined = next((r for r in rows if r.alert_id == root), None) if root else None
+            if joined is not None and joined.thread_key:
+                found = joined.thread_key
+        self._story_keys[(channel, story.root)] = found
+        while len(self._story_keys) > STORY_KEYS_KEPT:
+            self._story_keys.pop(next(iter(self._story_keys)))
+        return found
+
+    def _story_key(self, channel: str, tk: str, story: Story, det: Detection) -> str:
+        """The ledger thread key of a detection of `story` in `channel`: `tk` (its rule's `thread_by` now), unless the
+        channel's rows of the story's earlier detections are under another key (the rule's `thread_by` changed while
+        the story was open): theirs, so a follow-up updates its group's own message where it is and the story goes on
+        in its thread (outside trial 74, F3: it became a new alert, "another group", in a new thread). Read from the
+        store only when the thread of `tk` holds none of them; the answer is kept per channel and story, as the key a
+        dispatcher writes a story's rows under does not change while it runs (its catalog is fixed)."""
+        if not story.members:
+            return self._joined_key(channel, tk, det, story)
+        known = self._story_keys.get((channel, story.root))
+        if known is not None:
+            return known
+        if any(r.alert_id in story.members for r in self.deliverer.threads.read(channel, tk)):
+            found = tk
+        else:
+            rows = self.store.deliveries(alert_ids=sorted(story.members), channel=channel)
+            elsewhere = [r.thread_key for r in rows if r.kind != "retraction" and r.thread_key and r.thread_key != tk]
+            found = elsewhere[-1] if elsewhere else tk
+        self._story_keys[(channel, story.root)] = found
+        while len(self._story_keys) > STORY_KEYS_KEPT:
+            self._story_keys.pop(next(iter(self._story_keys)))
+        return found
 
     def _same_place(self, channels: Sequence[str], tk: str) -> dict[str, tuple[str, str]]:
         """Of `channels`, those that post where another of them does (a Slack channel's ID, told by the notifiers):
@@ -1068,8 +1142,12 @@ class AlertDispatcher:
         self.stories.withdrawn(stored.position, retraction)  # whatever its channels: stories are the log's
         rows = self.store.deliveries(thread_key=retraction_thread(retraction))
         shared = self.catalog.ledger_thread(retraction.rule, retraction.group)  # (a rule with thread_by)
-        if shared != retraction_thread(retraction):
-            rows = sorted([*rows, *self.store.deliveries(thread_key=shared)], key=lambda r: (r.seq, r.alert_id))
+        read = {retraction_thread(retraction)}
+        # ... and the keys the alert's own rows are under: those of a thread_by it had before a change (trial 74, F3)
+        for key in (shared, *(r.thread_key for r in self.store.deliveries(alert_ids=[retraction.alert_id]))):
+            if key and key not in read:
+                read.add(key)
+                rows = sorted([*rows, *self.store.deliveries(thread_key=key)], key=lambda r: (r.seq, r.alert_id))
         return plan_retraction(stored.event.id, retraction, rows, self.catalog, stored.position, self._listed(rows))
 
     def _listed(self, rows: Sequence[DeliveryRecord]) -> dict[tuple[str, str], str]:

@@ -62,6 +62,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
+import orjson
 from pydantic_core import TzInfo
 
 from watchfloor.schemas.detection_fields import dated_ahead, reports_from
@@ -128,11 +129,14 @@ def plan_detection(
     story: Story,
     catalog: AlertCatalog,
     seq: int,
+    ledger_key: str | None = None,
 ) -> DeliveryRecord:
     """The ledger row for `alert` (delivery key `key`) in `channel`; `thread_rows` are that channel's rows of
-    the same rule and group, in seq order; `story` is the alert's (`Stories.take`)."""
+    the same rule and group, in seq order; `story` is the alert's (`Stories.take`). `ledger_key`: the thread key
+    the rows are of and the row takes, when not its rule's now (its story's rows are under the key of a `thread_by`
+    changed since: the dispatcher's `_story_key`)."""
     det = alert.detection
-    tk = catalog.ledger_thread(det.rule, det.group)
+    tk = ledger_key or catalog.ledger_thread(det.rule, det.group)
     at = det.fired_at.timestamp()  # a reply goes no earlier than what it replies under (max below)
     rows = [r for r in thread_rows if r.alert_id != key and r.kind != "retraction"]
     # what "was MEDIUM" compares against: the alerts that stand (a withdrawn one, or one a revision replaced, no
@@ -224,6 +228,7 @@ def plan_retold(
     story: Story,
     catalog: AlertCatalog,
     seq: int,
+    ledger_key: str | None = None,
 ) -> tuple[DeliveryRecord, list[DeliveryRecord]] | None:
     """The channel's thread of `alert`'s story told again in event time, when `alert` (planned a follow-up,
     `plan_detection`) fired before what goes as that thread's first message and nothing of the thread has been sent
@@ -256,7 +261,7 @@ def plan_retold(
     before = (root.payload or {}).get("story_before")  # ("Again: …": the story's first message says it)
     if before is not None:
         common["story_before"] = before
-    tk = catalog.ledger_thread(det.rule, det.group)
+    tk = ledger_key or catalog.ledger_thread(det.rule, det.group)  # (the thread's key: plan_detection's ledger_key)
     at = det.fired_at.timestamp()
     first_row = DeliveryRecord(
         key, channel, kind="alert", payload=payload(alert, **common), thread_key=tk, seq=seq, order_at=at
@@ -269,7 +274,9 @@ def plan_retold(
         if told is None:
             return None
         members.add(r.alert_id)
-        new = plan_detection(r.alert_id, told, channel, planned, Story(key, frozenset(members)), catalog, r.seq)
+        new = plan_detection(
+            r.alert_id, told, channel, planned, Story(key, frozenset(members)), catalog, r.seq, ledger_key
+        )
         if new.kind == "alert":
             return None  # (it would start a thread of its own: left as it was)
         row = replace(r, kind=new.kind, payload=new.payload, parent_id=new.parent_id, order_at=new.order_at)
@@ -279,13 +286,18 @@ def plan_retold(
 
 
 def continues_thread(
-    key: str, det: Detection, story: Story, thread_rows: Sequence[DeliveryRecord], catalog: AlertCatalog
+    key: str,
+    det: Detection,
+    story: Story,
+    thread_rows: Sequence[DeliveryRecord],
+    catalog: AlertCatalog,
+    ledger_key: str | None = None,
 ) -> bool:
     """Whether `det` (of `story`) would be a follow-up or a revision in a channel whose rows of its rule and group
     are `thread_rows`, rather than an alert of its own that starts a thread: whether the channel has a message of
     its story (or of the alert it revises) to reply under."""
     probe = Alert(id=det.id, detection=det, channels=())
-    return plan_detection(key, probe, "", thread_rows, story, catalog, 0).kind != "alert"
+    return plan_detection(key, probe, "", thread_rows, story, catalog, 0, ledger_key).kind != "alert"
 
 
 def standing_copy(det: Detection, key: str, rows: Sequence[DeliveryRecord]) -> DeliveryRecord | None:
@@ -640,6 +652,34 @@ class Stories:
         if not story.members:
             story = Story(story.root, story.members, self.before(n))
         return story
+
+    def near_groups(
+        self, rule: str, group: Mapping[str, str], keys: Sequence[str], fired_at: datetime, period: timedelta
+    ) -> list[str]:
+        """The delivery keys of the detections taken of `rule`'s other groups that share `group`'s values of `keys`
+        (its thread_by keys) and fired within `period` of `fired_at`: the alerts a new alert of `group` may be a new
+        alert of the story of (intake._joins_story), wherever a channel's rows of them are. Of each group, its two
+        latest stories are looked at (the open one and the one before, as a late report may fall between)."""
+        prefix = rule + "\x1f"
+        at, span = _micros(fired_at), period // _US
+        wanted = {k: group.get(k) for k in keys}
+        out: list[str] = []
+        for tk, t in self._threads.items():
+            if not tk.startswith(prefix):
+                continue
+            try:
+                other = orjson.loads(tk[len(prefix) :])
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(other, dict) or other == dict(group) or any(other.get(k) != v for k, v in wanted.items()):
+                continue
+            for root in t.roots[-2:]:
+                j = root
+                while j >= 0:
+                    if abs(self._fired[j] - at) <= span:
+                        out.append(self._keys[j])
+                    j = self._next[j]
+        return out
 
     def before(self, n: int) -> StoryBefore | None:
         """Of detection number `n`, which starts a story, the story of its rule and group begun last before it: the

@@ -169,6 +169,9 @@ class ThreadView:
     # The alert the thread's state is of (its newest standing alert), as `alerts list` shows it; None when none of the
     # thread's alerts stands (a withdrawal of the last one): `severity` and `confidence` are then the withdrawn alert's.
     newest_id: str | None = None
+    # The message is in the thread of a story of several groups (thread_by): its sources and updates are those of its
+    # own group's alerts, said so ("of this alert's group"), not "in the thread" (outside trial 74, F4).
+    of_group: bool = False
     # When that alert fired, and whether that is an undated report's first-seen time (fired_first_seen): the first
     # message's footer dates each alert it names (trial 46, LOW-4: one time beside two ids read as the newest's).
     newest_fired_at: datetime | None = None
@@ -322,6 +325,9 @@ class EarlierStory:
     # links the alert it names (trial 29, F7: "Again: …" named a bare id the desk had to search for).
     ref: str = ""
     link: str = ""
+    # This alert is told in the thread of a story of several groups (thread_by: `story_root`), not as a story of its
+    # own: its line says so instead of "a new story" (outside trial 74, F1).
+    in_story: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,6 +353,9 @@ class StoryLink:
     alert_id: str  # the thread's first alert, as `alerts list` names it
     group_label: str  # ... and its group, as the alerts' Group field shows it
     ref: str = ""  # the channel's reference of the thread's first message ("" in a channel without threads)
+    # The thread's first alert is of this alert's own group (raised again past its open period while the story of
+    # its thread_by values was open): not "another group" (outside trial 74, F1).
+    same_group: bool = False
 
 
 @dataclass(frozen=True)
@@ -528,7 +537,8 @@ def earlier_text(earlier: EarlierStory, when: TimeText = utc_text, quote: Callab
             "for its thread to be kept"
         )
     more = f" ({earlier.count} earlier in this channel)" if earlier.count > 1 else ""
-    return f"Again: the last alert of this rule and group was {alert_id}, fired {fired}{more}; a new story"
+    told = "a new alert of this group, told in this story" if earlier.in_story else "a new story"
+    return f"Again: the last alert of this rule and group was {alert_id}, fired {fired}{more}; {told}"
 
 
 def ack_key(event_id: str) -> str:
@@ -915,6 +925,9 @@ class DigestLine:
     # Who acknowledged the alert (in Slack, before the digest went out): the line says so, as its own message does.
     acknowledged: AlertAcknowledged | None = None
     acknowledged_when: str = ""  # its time, in the text the line's time is in (a channel's zone)
+    # The story of several groups (thread_by) it is listed in: that story's first alert and group ("": its own story)
+    story: str = ""
+    story_group: str = ""
 
     def text(self) -> str:
         """The plain line (console, file, email): not escaped."""
@@ -926,9 +939,14 @@ class DigestLine:
             + self.source_text()
             + f" · alert {self.alert_id}"
             + self.earlier_text()
+            + self.story_text()
             + self.via_text()
             + self.acknowledged_text()
         )
+
+    def story_text(self) -> str:
+        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise)."""
+        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})" if self.story else ""
 
     def via_text(self) -> str:
         return f" · via {' + '.join(_one_line(x) for x in self.via)}" if self.via else ""
@@ -997,6 +1015,14 @@ class Digest:
     via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Listed alert id -> its acknowledgement, filled in as the digest is sent (not planned: the ledger keeps the plan).
     acks: Mapping[str, AlertAcknowledged] = field(default_factory=dict)
+    # Listed alert id -> (the first alert, its group label) of the story of several groups (a rule's thread_by) it is
+    # listed in, with that story's other lines next to it (digest.thread_stories); absent: a story of its own.
+    stories: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def story_count(self) -> int:
+        """The stories the digest lists, as Slack threads them: a story of several groups counts once."""
+        return len(self.detections) - len(self.stories) + len(set(self.stories.values()))
 
     @property
     def subscription_ids(self) -> tuple[str, ...]:
@@ -1025,7 +1051,8 @@ class Digest:
                 f"{_counted(told, 'more alert')} held by this channel's throttle ({self.throttle}) · "
                 f"{since}{time_text(self.slot)}"
             )
-        stories = f" in {_counted(len(self.detections), 'story', 'stories')}" if told > len(self.detections) else ""
+        count = self.story_count
+        stories = f" in {_counted(count, 'story', 'stories')}" if told > count else ""
         return f"watchfloor digest · {_counted(told, 'alert')}{stories} · {when}"
 
     def left_out(self) -> str:
@@ -1080,6 +1107,8 @@ class Digest:
                     via=tuple(self.via.get(d.id, ())),
                     acknowledged=(ack := self.acks.get(d.id)),
                     acknowledged_when=time_text(ack.at) if ack else "",
+                    story=self.stories.get(d.id, ("", ""))[0],
+                    story_group=self.stories.get(d.id, ("", ""))[1],
                 )
             )
         return out
@@ -1107,6 +1136,11 @@ class Digest:
                     **_report_json(cited(d)),
                     **({"via": list(self.via[d.id])} if self.via.get(d.id) else {}),
                     **_ack_json(self.acks.get(d.id)),
+                    **(
+                        {"story": {"alert": self.stories[d.id][0], "group_label": self.stories[d.id][1]}}
+                        if d.id in self.stories
+                        else {}
+                    ),
                 }
                 for d in self.detections
             ],
@@ -1142,6 +1176,7 @@ class Digest:
                 "folded": {k: list(v) for k, v in self.folded.items()},
                 **({"subscriptions": list(self.subscriptions)} if self.subscriptions else {}),
                 **({"via": {k: list(v) for k, v in self.via.items()}} if self.via else {}),
+                **({"stories": {k: list(v) for k, v in self.stories.items()}} if self.stories else {}),
                 **self._throttle_json(),
             }
         }
@@ -1177,6 +1212,7 @@ class Digest:
                 ),
                 subscriptions=tuple(map(str, d.get("subscriptions") or ())),
                 via={str(k): tuple(map(str, v)) for k, v in (d.get("via") or {}).items()},
+                stories={str(k): (str(v[0]), str(v[1])) for k, v in (d.get("stories") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as e:  # pydantic's ValidationError is a ValueError
             raise ValueError(f"unreadable digest payload: {e}") from None

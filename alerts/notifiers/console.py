@@ -104,7 +104,8 @@ def _thread_line(notice: Notice) -> str:
         line = f"thread: no alert of it stands now · {counted(t.updates, 'update')}"
     else:
         state = t.severity.upper() + (" (unconfirmed)" if t.confidence == "unconfirmed" else "")
-        line = f"thread now {state} · {counted(t.sources, 'independent source')} · {counted(t.updates, 'update')}"
+        what = "this alert's group" if t.of_group else "thread"  # (thread_by: the group's own alerts, trial 74 F4)
+        line = f"{what} now {state} · {counted(t.sources, 'independent source')} · {counted(t.updates, 'update')}"
     if t.first_withdrawn is not None and not (notice.kind == "retraction" and t.target_is_first):
         line += f" · its first alert {t.first_id} was withdrawn: {' '.join(t.first_withdrawn.split())}"
     return line

@@ -294,8 +294,9 @@ def _reply(body: _Body, notice: Notice, thread: ThreadView) -> None:
 def _thread_facts(notice: Notice, thread: ThreadView) -> list[tuple[str, str]]:
     """The sources the thread's standing alerts rest on, its replies, and whether its first alert was withdrawn: the
     first mail, whose subject a reply keeps, cannot say so once sent (a withdrawal of that alert says so itself)."""
-    pairs = [("Sources", f"{thread.sources} independent in this thread")]
-    pairs.append(("Updates", f"{thread.updates} in this thread"))
+    where = "of this alert's group" if thread.of_group else "in this thread"  # (thread_by: the group's own, F4)
+    pairs = [("Sources", f"{thread.sources} independent {where}")]
+    pairs.append(("Updates", f"{thread.updates} {where}"))
     if thread.first_withdrawn is not None and not (notice.kind == "retraction" and thread.target_is_first):
         pairs.append(("First alert", f"{thread.first_id}, withdrawn: {thread.first_withdrawn}"))
     return pairs

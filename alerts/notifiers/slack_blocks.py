@@ -453,7 +453,8 @@ def _reply(notice: Notice, thread: ThreadView, words: Wording) -> list[dict[str,
     # The severity is this alert's; the sources are the thread's (a revision resting on one report, in a thread of
     # two, read "unconfirmed · 2 independent sources" as a contradiction); and when the thread stands elsewhere (a
     # late report revising an older MEDIUM alert of a thread whose newest alert is HIGH), it says so: not a downgrade.
-    parts.append(words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words)))
+    where = "in_group" if thread.of_group else "in_thread"
+    parts.append(words.text(where, count=_sources_text(thread.sources, thread.reports, words)))
     if (thread.severity, thread.confidence) != (det.severity, det.confidence):
         parts.append(words.text("thread_now", state=severity_label(thread.severity, thread.confidence, words)))
     blocks: list[dict[str, Any]] = [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
@@ -496,7 +497,9 @@ def build_blocks(notice: Notice | Alert, words: Wording = ENGLISH) -> list[dict[
     if notice.kind == "alert" and notice.story is not None:
         # another group's alert in a story's thread (thread_by): said as what it is, never as an update
         story = words.text(
-            "story_alert", id=fit(notice.story.alert_id, 100), first=escape(fit(notice.story.group_label, 200))
+            "story_alert_same" if notice.story.same_group else "story_alert",
+            id=fit(notice.story.alert_id, 100),
+            first=escape(fit(notice.story.group_label, 200)),
         )
         status = " · ".join(filter(None, [story, status]))
     if notice.earlier is not None:
@@ -543,7 +546,8 @@ def _earlier_text(earlier: EarlierStory, words: Wording) -> str:
     if words.language == ENGLISH.language or earlier.within is not None:
         return earlier_text(earlier, when_text, escape)
     more = words.text("again_more", n=earlier.count) if earlier.count > 1 else ""
-    return words.text("again", id=escape(earlier.alert_id), when=when_text(earlier.fired_at), more=more)
+    key = "again_in_story" if earlier.in_story else "again"
+    return words.text(key, id=escape(earlier.alert_id), when=when_text(earlier.fired_at), more=more)
 
 
 def _later_line(later: LaterAlerts, words: Wording) -> str:
@@ -577,7 +581,7 @@ def _one_source_of_several_reports(sources: int, reports: int) -> bool:
 def _thread_status(thread: ThreadView, words: Wording = ENGLISH) -> str:
     """The thread's state in words: "now HIGH · 3 independent sources and 2 updates in the thread"."""
     return words.text(
-        "thread_status",
+        "group_status" if thread.of_group else "thread_status",
         state=severity_label(thread.severity, thread.confidence, words),
         sources=_sources_text(thread.sources, thread.reports, words),
         updates=words.count(thread.updates, "update"),
@@ -707,9 +711,12 @@ def _first_sources(thread: ThreadView, words: Wording) -> str:
     """The Sources field of the thread's first message: "2 independent in the thread", or, when corroboration
     are several reports of one source, "2 reports from 1 source in the thread" (_sources_text)."""
     if _one_source_of_several_reports(thread.sources, thread.reports):
-        return words.text("in_thread", count=_sources_text(thread.sources, thread.reports, words))
+        where = "in_group" if thread.of_group else "in_thread"
+        return words.text(where, count=_sources_text(thread.sources, thread.reports, words))
     return words.text(
-        "independent_in_thread", n=thread.sources, count=words.count(thread.sources, "independent_source")
+        "independent_in_group" if thread.of_group else "independent_in_thread",
+        n=thread.sources,
+        count=words.count(thread.sources, "independent_source"),
     )
 
 
@@ -997,6 +1004,10 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
         text += words.text("digest_earlier", count=words.count(entry.earlier, "earlier_alert"))
     else:
         text += escape(entry.earlier_text())
+    if entry.story:  # a line of a story of several groups (thread_by), listed with its other lines
+        text += words.text(
+            "digest_story", id=inert(fit(one_line(entry.story), 64)), group=inert(fit(one_line(entry.story_group), 200))
+        )
     if entry.via:  # a digest merging the channel's subscriptions of its slot: the ones it came under
         text += words.text("digest_via", labels=" + ".join(inert(fit(one_line(x), 60)) for x in entry.via[:3]))
     if (
@@ -1081,8 +1092,8 @@ def digest_title(digest: Digest, words: Wording = ENGLISH) -> str:
         return digest.title()
     told = len(digest.alert_ids())
     stories = ""
-    if told > len(digest.detections):
-        stories = words.text("digest_stories", count=words.count(len(digest.detections), "story"))
+    if told > digest.story_count:
+        stories = words.text("digest_stories", count=words.count(digest.story_count, "story"))
     try:
         when = digest.slot.strftime("%Y-%m-%d %H:%M %Z")
     except (OverflowError, ValueError):

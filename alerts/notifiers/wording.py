@@ -72,6 +72,11 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "story_alert": (
             "*New alert in this story*: another group than the thread's first alert {id} ({first}); not an update of it"
         ),
+        # the thread's first alert's own group, raised again (past its realert) while the story was open
+        "story_alert_same": (
+            "*New alert in this story*: the group of the thread's first alert {id} ({first}) again, past its open "
+            "period; not an update of it"
+        ),
         "revises": "Revises alert {id}",
         "held_by_throttle": " (held by this channel's throttle)",
         "update": "Update",
@@ -81,12 +86,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "was": " (was {severity})",
         "confirmed_was": " (confirmed, was {severity})",
         "in_thread": "{count} in the thread",
+        "in_group": "{count} of this alert's group",
         # the Sources field: of a thread's first message, of a reply rewritten with its own alert ({count}: the number
         # with its noun, for languages that need it)
         "independent_in_thread": "{n} independent in the thread",
+        "independent_in_group": "{n} independent of this alert's group",
         "independent": "{n} independent",
         "thread_now": "thread now {state}",
         "thread_status": "now {state} · {sources} and {updates} in the thread",
+        "group_status": "now {state} · {sources} and {updates} of this alert's group",
         "revised_above": "{cause}; the message above now shows the revised alert.",
         "restored": (
             "Restored by the publisher: {source} edited item {item} back to what alert {id} rested on before it was "
@@ -115,6 +123,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "setback_withdrawn": " · after alert {id}, {state}, was withdrawn{why}",
         "setback_revised": " · after alert {id}, {state}, was revised{why}",
         "again": "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new story",
+        "again_in_story": (
+            "Again: the last alert of this rule and group was {id}, fired {when}{more}; a new alert of this group, "
+            "told in this story"
+        ),
         "again_more": " ({n} earlier in this channel)",
         "its_message": "its message",
         "sent_late": (
@@ -176,6 +188,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_stories": " in {count}",
         "digest_earlier": " · after {count} of this story",
         "digest_via": " · via {labels}",
+        "digest_story": " · in the story of alert `{id}` ({group})",
         "digest_withdrawn_since": "Withdrawn since an earlier digest: {what} · alert {id} · {why}",
     },
     "ru": {
@@ -229,6 +242,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "*Новое оповещение в этом сюжете*: другая группа, чем у первого оповещения ветки {id} ({first}); "
             "не его обновление"
         ),
+        "story_alert_same": (
+            "*Новое оповещение в этом сюжете*: снова группа первого оповещения ветки {id} ({first}), после его "
+            "периода; не его обновление"
+        ),
         "revises": "Пересматривает оповещение {id}",
         "held_by_throttle": " (его задержало ограничение этого канала)",
         "update": "Обновление",
@@ -239,10 +256,13 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         # (not «была»: beside «подтверждено», the alert's, it read as one subject of two genders; trial 71 L2)
         "confirmed_was": " (подтверждено, раньше {severity})",
         "in_thread": "{count} в ветке",
+        "in_group": "{count} по группе этого оповещения",
         "independent_in_thread": "{count} в ветке",
+        "independent_in_group": "{count} по группе этого оповещения",
         "independent": "{count}",
         "thread_now": "ветка теперь {state}",
         "thread_status": "теперь {state} · {sources} и {updates} в ветке",
+        "group_status": "теперь {state} · {sources} и {updates} по группе этого оповещения",
         "revised_above": "{cause}; сообщение выше теперь показывает пересмотренное оповещение.",
         "restored": (
             "Восстановлено издателем: {source} вернул в материале {item} то, на чём стояло оповещение {id} до отзыва."
@@ -267,6 +287,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "setback_withdrawn": " · после отзыва оповещения {id} ({state}){why}",
         "setback_revised": " · после пересмотра оповещения {id} ({state}){why}",
         "again": ("Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; это новый сюжет"),
+        "again_in_story": (
+            "Снова: последнее оповещение этого правила и группы — {id}, поднято {when}{more}; новое оповещение этой "
+            "группы в этом сюжете"
+        ),
         "again_more": " (всего ранее в этом канале: {n})",
         "its_message": "его сообщение",
         "sent_late": (
@@ -319,6 +343,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_stories": " в {count}",
         "digest_earlier": " · после {count} этого сюжета",
         "digest_via": " · по подпискам: {labels}",
+        "digest_story": " · в сюжете оповещения `{id}` ({group})",
         "digest_withdrawn_since": "Отозвано после прошлой сводки: {what} · оповещение {id} · {why}",
     },
 }

@@ -9,7 +9,7 @@ The real slack-sdk against the local Slack-compatible server; SQLite on disk and
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
 from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.schemas.control import Actor
-from watchfloor.schemas.events import Detection
+from watchfloor.schemas.events import Detection, Retraction, retraction_event
 from watchfloor.stream_processors.ports import Store
 
 pytestmark = pytest.mark.integration
@@ -149,3 +149,99 @@ def test_another_groups_alert_whose_story_message_was_deleted_is_posted_on_its_o
     assert d.cycle().ok
     (eu_followup,) = slack_server.messages_for("det0003")
     assert eu_followup.get("thread_ts") == eu["ts"], eu_followup
+
+
+@pytest.mark.parametrize("changed_to", [(), None], ids=["thread_by-empty", "thread_by-dropped"])
+def test_a_follow_up_after_thread_by_changed_mid_story_updates_its_groups_own_message_in_the_storys_thread(
+    sql_store: Store, slack_server: FakeSlack, changed_to: tuple[str, ...] | None
+) -> None:
+    """Outside trial 74, F3: the run stopped while the Niger story was open, the pack's `thread_by: [country]` changed
+    (to `[]`, or left out), the run started again. The EU's confirmation is its group's follow-up, as with either
+    setting throughout: a reply in the Niger thread that updates the EU's own message there, not a "New alert in this
+    story: another group …" in a new thread with the EU's message left MEDIUM (unconfirmed)."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    before = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),
+        # Mali's story, a thread of its own under `[country]`, its row written after Niger's
+        detection(5, rule=RULE, group={"country": "MLI", "imposer": "FRA"}, minutes=30),
+    )
+    assert before.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+    (eu,) = slack_server.messages_for("det0002")
+    assert eu.get("thread_ts") == france["ts"]
+    (mali,) = slack_server.messages_for("det0005")
+    assert "thread_ts" not in mali or mali["thread_ts"] == mali["ts"]
+
+    threads = {RULE: changed_to} if changed_to is not None else {}
+    changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by=threads)
+    after = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=changed
+    )
+    feed(store, sanction(3, "EU", 120, sources=("Coastal Observer", "Harbour Daily")))
+    assert after.cycle().ok
+    (confirmed,) = slack_server.messages_for("det0003")
+    assert confirmed.get("thread_ts") == france["ts"], confirmed  # the story keeps its thread
+    assert "New alert in this story" not in _text(confirmed), _text(confirmed)
+    assert [u for u in slack_server.updates if u["ts"] == eu["ts"]], slack_server.updates  # the EU's own message
+    shown = next(m for m in slack_server.messages if m["ts"] == eu["ts"])
+    assert "Updated" in _text(shown) and "HIGH" in _text(shown), _text(shown)
+    assert not [u for u in slack_server.updates if u["ts"] == france["ts"]]  # France's message is France's
+    (row,) = store.deliveries(alert_ids=["det0003"], channel="desk") or [None]
+    assert row is not None and (row.kind, row.parent_id) == ("followup", "det0002"), row
+
+    # Another group's first alert while the story is open: with `thread_by: []` it is a new alert of that story, in
+    # its thread (not a new thread splitting it; of the two open threads, the one of the latest alert before it, the
+    # EU's, not Mali's written last); with no thread_by, a thread of its own, as the new setting says.
+    feed(store, sanction(4, "GBR", 150, severity="medium", confidence="unconfirmed"))
+    assert after.cycle().ok
+    (uk,) = slack_server.messages_for("det0004")
+    if changed_to is not None:
+        assert uk.get("thread_ts") == france["ts"], uk
+        assert "New alert in this story" in _text(uk) and "det0001" in _text(uk), _text(uk)
+    else:
+        assert "thread_ts" not in uk or uk["thread_ts"] == uk["ts"], uk
+        assert "New alert in this story" not in _text(uk)
+
+
+def test_a_withdrawal_after_thread_by_changed_withdraws_the_groups_message_in_the_storys_thread(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """Outside trial 74, F3 (its retraction side): the EU's alert, posted in the Niger thread under `thread_by:
+    [country]`, withdrawn after the pack dropped `thread_by`: its message there says so, as with either setting
+    throughout (the withdrawal reads the rows under the key the alert's own rows are under)."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    before = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(store, sanction(1, "FRA", 0), sanction(2, "EU", 60))
+    assert before.cycle().ok
+    (eu,) = slack_server.messages_for("det0002")
+    changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)})
+    after = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=changed
+    )
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    store.append(
+        [
+            retraction_event(
+                Retraction(
+                    alert_id="det0002",
+                    rule=RULE,
+                    group={"country": "NER", "imposer": "EU"},
+                    reason="a late report walked it back",
+                    revision=1,
+                    at=at,
+                )
+            )
+        ]
+    )
+    assert after.cycle().ok
+    shown = next(m for m in slack_server.messages if m["ts"] == eu["ts"])
+    assert "Withdrawn" in _text(shown), _text(shown)

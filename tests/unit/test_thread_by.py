@@ -20,7 +20,7 @@ from watchfloor.alerts.notice import REPLACED, AlertCatalog, alert_of, thread_ke
 from watchfloor.alerts.notifiers.console import render
 from watchfloor.alerts.notifiers.email import EmailNotifier, message_id
 from watchfloor.alerts.notifiers.file import record
-from watchfloor.alerts.notifiers.slack_blocks import build_blocks, notice_text
+from watchfloor.alerts.notifiers.slack_blocks import build_blocks, build_update, notice_text
 from watchfloor.alerts.notifiers.wording import wording
 from watchfloor.cli import app
 from watchfloor.cli.alerts import _delivery_cell, _delivery_json
@@ -284,3 +284,60 @@ def test_a_revision_sent_in_place_of_another_groups_alert_never_sent_is_still_a_
 
 def revised_alert(d: Detection) -> Alert:
     return Alert(id=d.id, detection=d, channels=("desk",))
+
+
+def test_a_realert_of_the_threads_first_group_in_the_open_story_is_not_another_group_nor_a_new_story() -> None:
+    """Outside trial 74, F1: the U.S. starts the Niger thread, the EU's alert keeps the story open, and the U.S. is
+    raised again past its realert: a new alert of the story's thread, said as the first group's again, its "Again: …"
+    line a new alert of this group told in this story (not "another group than the thread's first alert", not "a new
+    story")."""
+    rows = _plan([sanction(1, "USA"), sanction(2, "EU", hours=60), sanction(3, "USA", hours=80)], THREADED)
+    assert [(r.payload or {}).get("story_root") for r in rows] == [None, "d1", "d1"]
+    notice = _told(rows, "d3").notice
+    assert notice.story is not None and notice.story.same_group and notice.earlier is not None
+    english = str(build_blocks(notice))
+    assert "*New alert in this story*: the group of the thread's first alert d1 (Niger, United States) again" in english
+    assert "another group" not in english and "a new story" not in english, english
+    assert "Again: the last alert of this rule and group was d1" in english
+    assert "a new alert of this group, told in this story" in english
+    out = StringIO()
+    Console(file=out, width=300).print(render(notice))
+    assert "told in this story" in out.getvalue() and "a new story" not in out.getvalue()
+    russian = str(build_blocks(notice, wording("ru")))
+    assert "снова группа первого оповещения ветки d1" in russian and "это новый сюжет" not in russian
+    eu = _told(rows, "d2").notice  # another group's first alert is still said as such
+    assert eu.story is not None and not eu.story.same_group
+    assert "another group than the thread's first alert d1" in str(build_blocks(eu))
+
+
+def test_a_groups_alert_that_starts_a_thread_still_says_a_new_story() -> None:
+    rows = _plan([sanction(1, "USA"), sanction(2, "USA", hours=80)], THREADED)
+    notice = _told(rows, "d2").notice
+    assert notice.story is None and notice.earlier is not None and not notice.earlier.in_story
+    assert "; a new story" in str(build_blocks(notice))
+
+
+def test_sources_and_updates_in_a_story_of_several_groups_are_said_of_the_alerts_group_not_the_thread() -> None:
+    """Outside trial 74, F4: in the Niger thread (France's, with the EU's alert in it), France's confirmation counts
+    France's reports only: said "of this alert's group" on the reply, the first message's Sources and its status, in
+    Slack (each language), email and the console; a rule without thread_by still says "in the thread"."""
+    rows = _plan([sanction(1, "FRA"), sanction(2, "EU", hours=20), sanction(3, "FRA", hours=30, sources=2)], THREADED)
+    notice = _told(rows, "d3").notice
+    assert notice.thread is not None and notice.thread.of_group
+    english = str(build_blocks(notice))
+    update = str(build_update(notice))  # France's message, brought up to date
+    assert "in the thread" not in english + update, english + update
+    assert "2 independent sources of this alert's group" in english, english
+    assert "*Sources*\\n2 independent of this alert's group" in update, update
+    assert "2 independent sources and 1 update of this alert's group" in update, update
+    russian = str(build_blocks(notice, wording("ru")))
+    assert "по группе этого оповещения" in russian and "в ветке" not in russian, russian
+    mail = EmailNotifier("desk-mail", to=["desk@example.org"], sender="wf@example.org", host="127.0.0.1")
+    text = mail.message(notice).get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "independent of this alert's group" in text and "in this thread" not in text, text
+    out = StringIO()
+    Console(file=out, width=300).print(render(notice))
+    assert "this alert's group now MEDIUM" in out.getvalue(), out.getvalue()
+    apart = _told(_plan([sanction(1, "FRA"), sanction(3, "FRA", hours=30, sources=2)], APART), "d3").notice
+    assert apart.thread is not None and not apart.thread.of_group
+    assert "in the thread" in str(build_blocks(apart))
