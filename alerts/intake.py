@@ -245,8 +245,10 @@ def plan_retold(
     root = _story_thread(rows, story, det.fired_at, thread_rows)
     if root is None or root.kind != "alert" or story_root_of(root) is not None:
         return None
-    first = _fired(_in_place_of(rows, root))
-    if first is None or det.fired_at >= first:
+    # The story began when its first alert fired, even when a revision fired later goes in that alert's place: a
+    # follow-up fired between the two is after the story's start, and stays a reply under it.
+    began = [t for t in (_fired(root), _fired(_in_place_of(rows, root))) if t is not None]
+    if not began or det.fired_at >= min(began):
         return None
     thread = thread_of(rows, root.alert_id)
     keys = {r.alert_id for r in thread}
