@@ -274,6 +274,12 @@ GONE_SHOWN = 3600.0
 QUIET_AFTER = 2.0  # a live process not seen for more than this many of its intervals is said to be "not seen for Ns"
 
 
+def _command_and_release(command: str | None, release: str | None) -> tuple[str, str]:
+    """How a presence record's command and release are said (ProcessSeen, ProcessGone)."""
+    what = f"`watchfloor {command}`" if command else "`watchfloor run`"
+    return what, f"release {release}" if release else "a release that keeps no presence record"
+
+
 @dataclass(frozen=True)
 class ProcessSeen:
     """A process seen on the store lately (processes_seen)."""
@@ -290,8 +296,7 @@ class ProcessSeen:
     quiet_for: float | None = None
 
     def describe(self) -> str:
-        what = f"`watchfloor {self.command}`" if self.command else "`watchfloor run`"
-        release = f"release {self.release}" if self.release else "a release that keeps no presence record"
+        what, release = _command_and_release(self.command, self.release)
         started = f", started {self.started_at}" if self.started_at else ""
         quiet = "" if self.quiet_for is None else f", not seen for {self.quiet_for:.0f}s"
         return f"pid {self.pid} on {self.host} ({what}{started}, {release}{quiet})"
@@ -324,8 +329,7 @@ class ProcessGone:
     pid_gone: bool  # of this host, and its pid is gone; else not seen for longer than its process is listed
 
     def describe(self) -> str:
-        what = f"`watchfloor {self.command}`" if self.command else "`watchfloor run`"
-        release = f"release {self.release}" if self.release else "a release that keeps no presence record"
+        what, release = _command_and_release(self.command, self.release)
         who = f"pid {self.pid} on {self.host} ({what}, {release})"
         if self.pid_gone:
             return f"{who} stopped without a clean stop at or after {self.last_seen} (its last save)"
