@@ -92,8 +92,15 @@ def sqlite_file(url: str) -> Path | None:
         return None
     from sqlalchemy.engine import make_url
 
-    database = make_url(url).database
-    return Path(database) if database and database != ":memory:" else None
+    parsed = make_url(url)
+    database = parsed.database
+    if database and parsed.query.get("uri") == "true" and database.startswith("file:"):
+        # SQLite's URI form (`sqlite:///file:/srv/wf.db?mode=ro&uri=true`): the file is the path after `file:`, not a
+        # folder named `file:` under the working directory (one was made there for the parents of a read-only store)
+        database = database[len("file:") :]
+        if database.startswith("//"):  # file://host/path: the path
+            database = "/" + database[2:].partition("/")[2]
+    return Path(database) if database and database != ":memory:" and "mode=memory" not in url else None
 
 
 def open_store(url: str, *, create: bool = True, upgrade: bool = True) -> Store:

@@ -85,6 +85,9 @@ def test_one_store_opener_makes_the_parent_directories(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/a/b/watchfloor.db"
     assert sqlite_file(url) == tmp_path / "a" / "b" / "watchfloor.db"
     assert sqlite_file("sqlite:///:memory:") is None and sqlite_file("postgresql://x/y") is None
+    ro = f"sqlite:///file:{tmp_path}/a/b/watchfloor.db?mode=ro&uri=true"  # SQLite's URI form: the same file
+    assert sqlite_file(ro) == tmp_path / "a" / "b" / "watchfloor.db"
+    assert sqlite_file("sqlite:///file:one?mode=memory&cache=shared&uri=true") is None
     st = open_store(url)
     st.close()
     assert (tmp_path / "a" / "b" / "watchfloor.db").exists()
