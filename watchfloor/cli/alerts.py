@@ -1147,7 +1147,11 @@ def alerts_ack(
     by: Annotated[str | None, typer.Option("--by", "--author", "-a", help="Who acknowledges (default: $USER).")] = None,
     note: Annotated[str, typer.Option("--note", "-m", help="What you are doing about it (shown with the ack).")] = "",
     channel: Annotated[
-        str | None, typer.Option(help="The channel you read it in (default: none; one ack per alert and channel).")
+        str | None,
+        typer.Option(
+            help="The channel you read it in (default: none; one ack per alert and channel; "
+            "with --story: each channel told the story).",
+        ),
     ] = None,
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
