@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,7 @@ from .notice import (
     standing_for,
     state_rank,
     story_before,
+    story_before_key,
     story_period,
     story_root_of,
     thread_key,
@@ -178,6 +179,15 @@ def _decide(
     updating: bool,
 ) -> Decision:
     alert = base.alert
+    by_key = {r.alert_id: r for r in thread}
+
+    def row_of(key: str) -> DeliveryRecord | None:
+        if key in by_key:
+            return by_key[key]
+        if key not in read:  # (a store of an older thread key)
+            raise _Missing(key)
+        return read[key]
+
     # Only what cannot be in the channel: never posted (no ref), and no attempt that may have got through.
     if rec.kind in REPLACEABLE and not rec.unsure and not rec.ref:
         later = revised_again(thread, rec)
@@ -198,7 +208,7 @@ def _decide(
         return Tell(
             dataclasses.replace(
                 base,
-                earlier=earlier_of(own, rec, alert),
+                earlier=earlier_of(own, rec, alert, row_of),
                 later=later_alerts(own, rec),
                 revises_held=held if isinstance(held, str) else None,
                 story=story,
@@ -206,14 +216,6 @@ def _decide(
         )
     if rec.parent_id is None:
         return Tell(base)
-    by_key = {r.alert_id: r for r in thread}
-
-    def row_of(key: str) -> DeliveryRecord | None:
-        if key in by_key:
-            return by_key[key]
-        if key not in read:  # (a store of an older thread key)
-            raise _Missing(key)
-        return read[key]
 
     def standing(row: DeliveryRecord | None) -> DeliveryRecord | None:
         """What the channel has for `row`: for an alert or follow-up replaced unsent, the revision sent in its
@@ -340,7 +342,7 @@ def _decide(
         newest=newest,
         earlier=earlier,
     )
-    return Tell(dataclasses.replace(notice, thread=first_place(view, root, thread, by_key)), asks)
+    return Tell(dataclasses.replace(notice, thread=first_place(view, root, thread, by_key, row_of)), asks)
 
 
 def _story_link(
@@ -452,8 +454,16 @@ def reply_held_until(rec: DeliveryRecord, thread: Sequence[DeliveryRecord], wait
     return until if now < until else None
 
 
+# Reads a row of the channel by its delivery key, whatever its thread key (a row not read yet: _Missing, for Reads).
+RowOf = Callable[[str], DeliveryRecord | None]
+
+
 def first_place(
-    view: ThreadView, root: DeliveryRecord, rows: Sequence[DeliveryRecord], by_key: Mapping[str, DeliveryRecord]
+    view: ThreadView,
+    root: DeliveryRecord,
+    rows: Sequence[DeliveryRecord],
+    by_key: Mapping[str, DeliveryRecord],
+    row_of: RowOf | None = None,
 ) -> ThreadView:
     """`view` with what the thread's first message (`root`) said of its story's place when it was posted: its "Again:
     …" (EarlierStory) and "Sent late: …" (LaterAlerts) lines, worked out again from the rows of its channel and
@@ -475,7 +485,9 @@ def first_place(
     # update keeps that, not the line as posted (outside trial 64, LOW-3). "Sent late: …" stays as posted: those
     # alerts did reach the channel first.
     now = [r for r in rows if r.alert_id == root.alert_id or r.status == "sent"]
-    return dataclasses.replace(view, first_earlier=earlier_of(now, root, alert), first_later=later_alerts(then, root))
+    return dataclasses.replace(
+        view, first_earlier=earlier_of(now, root, alert, row_of), first_later=later_alerts(then, root)
+    )
 
 
 @dataclass(frozen=True)
@@ -517,12 +529,22 @@ def retold_story(rows: Sequence[DeliveryRecord], key: str) -> Retold | None:
     return Retold(root, was, now)
 
 
-def earlier_of(rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert) -> EarlierStory | None:
+def earlier_of(
+    rows: Sequence[DeliveryRecord], rec: DeliveryRecord, alert: Alert, row_of: RowOf | None = None
+) -> EarlierStory | None:
     """What the message of `rec`, a new alert's row, says of its rule and group's earlier story: the one its channel
     was told (earlier_story, from the channel's `rows`), else the one intake decided for every channel (story_before:
-    a channel that holds no message of it, outside trial 62, L3)."""
+    a channel that holds no message of it, outside trial 62, L3). That one's line links the story's first message
+    when the channel has it under another thread key (`row_of`: the rule's `thread_by` changed since that story was
+    posted, session 42's leftover of outside trial 74, F3: the line had lost its "(its message)" link)."""
     period = story_period(rec.payload)
-    earlier = earlier_story(rows, alert, period) or story_before(rec.payload, alert, period)
+    earlier = earlier_story(rows, alert, period)
+    if earlier is None:
+        earlier = story_before(rec.payload, alert, period)
+        key = story_before_key(rec.payload) if earlier is not None and row_of is not None else None
+        first = row_of(key) if row_of is not None and key is not None else None
+        if earlier is not None and first is not None and first.status == "sent" and first.ref:
+            earlier = dataclasses.replace(earlier, ref=first.ref)
     if earlier is not None and story_root_of(rec) is not None:
         # (told in the thread of a story of several groups: not "a new story" there, outside trial 74, F1)
         return dataclasses.replace(earlier, in_story=True)

@@ -539,14 +539,20 @@ class StoryBefore:
     fired_at: datetime  # when that alert fired
     began: datetime  # when the story's first alert fired
     stands: bool  # whether one of its alerts stood then
+    # the delivery key of its first detection: its first message's row in a channel, under whatever thread key it was
+    # written (a rule's `thread_by` changed since: the "Again: …" line still links that message)
+    key: str = ""
 
     def payload(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "alert_id": self.alert_id,
             "fired_at": self.fired_at.isoformat(),
             "began": self.began.isoformat(),
             "stands": self.stands,
         }
+        if self.key:
+            out["key"] = self.key
+        return out
 
 
 class _Thread:
@@ -713,7 +719,7 @@ class Stories:
         except OverflowError:  # (a time at the calendar's edge: the line is left out, as a time it cannot carry)
             return None
         alert_id = self._alert_ids.get(shown, self._keys[shown])
-        return StoryBefore(alert_id=alert_id, fired_at=fired_at, began=began, stands=newest >= 0)
+        return StoryBefore(alert_id=alert_id, fired_at=fired_at, began=began, stands=newest >= 0, key=self._keys[root])
 
     def add(
         self,

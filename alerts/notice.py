@@ -471,6 +471,15 @@ def story_before(data: Mapping[str, Any] | None, alert: Alert, period: timedelta
     return EarlierStory(alert_id=alert_id, fired_at=fired, count=1, within=within)
 
 
+def story_before_key(data: Mapping[str, Any] | None) -> str | None:
+    """The delivery key of the first detection of the earlier story intake wrote into a new alert's row
+    (`story_before`), whose row in a channel is that story's first message there, whatever thread key it is under;
+    None in rows written before it said."""
+    raw: Any = (data or {}).get("story_before")
+    key = raw.get("key") if isinstance(raw, Mapping) else None
+    return key if isinstance(key, str) and key else None
+
+
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
     """The alerts of `rec`'s rule and group that fired after it and that its channel was sent first, of those that
     still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from the rows of its channel

@@ -14,10 +14,11 @@ from watchfloor.schemas.control import Actor, AlertAcknowledged
 from watchfloor.schemas.events import Detection, EventType
 from watchfloor.stream_processors.ports import DeliveryLedger, EventLog
 
-from ..notice import ThreadState, thread_state
+from ..notice import ThreadState
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
 from ..notifiers.wording import ENGLISH, Wording
+from ..story_acks import acknowledge_each, ledger_thread
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
 from .commands import Announce, AppContext, announced, unsubscribe, who
 
@@ -55,11 +56,7 @@ def message_thread(
     ledger = _ledger(ctx)
     if ledger is None or not slack_channel or not message_ts:
         return None
-    found = ledger.deliveries(alert_ids={value.alert_id}, channel=value.channel)
-    if not found:
-        return None
-    rows = ledger.deliveries(channel=value.channel, thread_key=found[0].thread_key)
-    state = thread_state(rows, found[0].alert_id)
+    _, state = ledger_thread(ledger, value.alert_id, value.channel)
     if state is None or state.first.ref != f"{slack_channel}:{message_ts}":
         return None
     return state
@@ -109,18 +106,13 @@ def acknowledge(
             stale = drawn != set(now_ids)
     detections = alert_detections(ctx.control.store, {shown, *others, *([newer] if newer else [])})
     severities = {i: severity_word(d) for i, d in detections.items()}
-    record, new = ctx.control.acknowledge(
-        shown, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
+    # (an alert the log has not of this rule: nothing is recorded for it)
+    also = [i for i in others if (detections.get(i) or {}).get("rule") == value.rule]
+    # (the same recording as `alerts ack --story`: story_acks)
+    (record, new), *rest = acknowledge_each(
+        ctx.control, [shown, *also], by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
     )
-    taken: list[AlertAcknowledged] = []
-    for other in others:
-        if (detections.get(other) or {}).get("rule") != value.rule:
-            continue  # not an alert of this rule in the log: nothing is recorded for it
-        ack, fresh = ctx.control.acknowledge(
-            other, by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
-        )
-        if fresh:
-            taken.append(ack)
+    taken = [ack for ack, fresh in rest if fresh]
     return AckClick(record, new, tuple(taken), drawn_for, newer, severities, stale)
 
 

@@ -245,3 +245,43 @@ def test_a_withdrawal_after_thread_by_changed_withdraws_the_groups_message_in_th
     assert after.cycle().ok
     shown = next(m for m in slack_server.messages if m["ts"] == eu["ts"])
     assert "Withdrawn" in _text(shown), _text(shown)
+
+
+@pytest.mark.parametrize("changed_to", [(), None, ("country",)], ids=["thread_by-empty", "thread_by-dropped", "same"])
+def test_the_next_storys_again_line_links_the_earlier_storys_message_after_thread_by_changed(
+    sql_store: Store, slack_server: FakeSlack, changed_to: tuple[str, ...] | None
+) -> None:
+    """Session 42's leftover of outside trial 74, F3: France's Niger story posted under `thread_by: [country]`, the
+    pack's `thread_by` changed (to `[]`, or left out), and France's next story, past the open period: its "Again: …"
+    line names the earlier story's alert and links that story's message ("its message"), as it does when `thread_by`
+    was not changed (`same`), though the earlier story's rows are under the thread key the old setting made."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    before = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(store, sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"))
+    assert before.cycle().ok
+    (france,) = slack_server.messages_for("det0001")
+
+    threads = {RULE: changed_to} if changed_to is not None else {}
+    changed = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by=threads)
+    after = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=changed
+    )
+    feed(store, sanction(2, "FRA", 5 * 24 * 60, severity="medium", confidence="unconfirmed"))  # 5 days on: a new story
+    assert after.cycle().ok
+    (again,) = slack_server.messages_for("det0002")
+    assert "thread_ts" not in again or again["thread_ts"] == again["ts"], again
+    said = _text(again)
+    assert "Again: the last alert of this rule and group was det0001" in said, said
+    link = f"https://watchfloor-test.slack.com/archives/{FakeSlack.channel_id(france['channel'])}/p"
+    assert f"(<{link}{france['ts'].replace('.', '')}|its message>)" in said, said
+
+    # A confirmation of the new story rewrites its first message: the line keeps its link
+    feed(store, sanction(3, "FRA", 5 * 24 * 60 + 30, sources=("Coastal Observer", "Harbour Daily")))
+    assert after.cycle().ok
+    rewritten = [u for u in slack_server.updates if u["ts"] == again["ts"]]
+    assert rewritten, slack_server.updates
+    said = str(rewritten[-1]["blocks"])
+    assert "Updated" in said and "was det0001" in said and "|its message>)" in said, said

@@ -1135,16 +1135,30 @@ def alerts_ack(
         list[str],
         typer.Argument(help="Alert ids, or any id `alerts list` takes (a delivery key, an email's <KEY@watchfloor>)."),
     ],
+    story: Annotated[
+        bool,
+        typer.Option(
+            "--story",
+            help="Each id names a story (any alert of it, or the story's first alert, as `alerts list` shows it: "
+            "`(new alert in the story of ID)`): acknowledge every alert of it that stands in each channel told it, "
+            "every group's of a `thread_by` story, as the Acknowledge button on a thread's first message does.",
+        ),
+    ] = False,
     by: Annotated[str | None, typer.Option("--by", "--author", "-a", help="Who acknowledges (default: $USER).")] = None,
     note: Annotated[str, typer.Option("--note", "-m", help="What you are doing about it (shown with the ack).")] = "",
     channel: Annotated[
-        str | None, typer.Option(help="The channel you read it in (default: none; one ack per alert and channel).")
+        str | None,
+        typer.Option(
+            help="The channel you read it in (default: none; one ack per alert and channel; "
+            "with --story: each channel told the story).",
+        ),
     ] = None,
     config: ConfigOpt = None,
     store: Annotated[str | None, typer.Option(help="Store URL (overrides config).")] = None,
 ) -> None:
     """Acknowledge alerts, as the Slack Acknowledge button does (the same `alert.acknowledged` event): for desks
-    that read alerts by email, webhook or console. `alerts list` and the status page show who and when."""
+    that read alerts by email, webhook or console. `alerts list` and the status page show who and when. `--story`
+    takes a whole story at once."""
     from watchfloor.alerts.control import ControlError, ControlLog
     from watchfloor.alerts.notice import REPLACEABLE
     from watchfloor.wiring import open_store  # the one store opener
@@ -1171,6 +1185,12 @@ def alerts_ack(
         control = ControlLog(st)
         actor = _actor(by)
         types = channel_types(cfg)
+        if story:
+            try:
+                _ack_stories(st, control, alert_ids, actor=actor, channel=channel, note=note, types=types)
+            except ControlError as e:
+                raise fail(str(e)) from None
+            return
         for alert_id, keys in alert_ids.items():
             try:
                 ack, new = control.acknowledge(alert_id, by=actor, channel=channel, note=note)
@@ -1212,6 +1232,74 @@ def alerts_ack(
             out.print(line, highlight=False)
     finally:
         st.close()
+
+
+def _ack_stories(
+    st: Any,
+    control: Any,
+    alert_ids: Mapping[str, set[str]],
+    *,
+    actor: Any,
+    channel: str | None,
+    note: str,
+    types: Mapping[str, str],
+) -> None:
+    """`alerts ack --story`: of each alert named, the story it is in, in each channel that was told it (`channel`:
+    that one only): every alert that stands there, each acknowledged in that channel as the Acknowledge button on the
+    story's first message records it (alerts.story_acks, shared with it), every group's of a `thread_by` story (outside
+    trial 74, F6: a desk reading by email had no way to take a story of several groups in one step)."""
+    from watchfloor.alerts.notice import REPLACEABLE, alert_of
+    from watchfloor.alerts.story_acks import ChannelStory, acknowledge_each, channel_story
+
+    stories: dict[tuple[str, str], tuple[ChannelStory, list[str]]] = {}  # (channel, first row) -> story, ids named
+    for alert_id, keys in alert_ids.items():
+        rows = [r for r in st.deliveries(alert_ids=keys) if r.kind in REPLACEABLE]
+        told = sorted({r.channel for r in rows})
+        here = [r for r in rows if channel is None or r.channel == channel]
+        if not here:
+            if told:
+                raise fail(
+                    f"alert {alert_id} has no message in {channel}: its story was told in {', '.join(told)} "
+                    "(--channel names one of them, or leave it out for every one)"
+                )
+            raise fail(
+                f"alert {alert_id} was told in no channel (held back, silenced, or routed nowhere): it has no story to "
+                f"acknowledge; `watchfloor alerts ack {alert_id}` acknowledges the alert itself"
+            )
+        for r in here:
+            found = channel_story(st.deliveries(channel=r.channel, thread_key=r.thread_key), r.alert_id)
+            if found is not None:
+                stories.setdefault((found.channel, found.first.alert_id), (found, []))[1].append(alert_id)
+    for found, named in stories.values():
+        first = alert_of(found.first.payload)
+        label = str((found.first.payload or {}).get("group_label") or "")
+        what = f"the story of alert {escape(first.id if first is not None else found.first.alert_id)}"
+        what += f" ({escape(label)})" if label else ""
+        groups = len(found.threads)
+        of = f"{groups} groups' alerts, " if groups > 1 else ""
+        standing = found.standing
+        if not standing:
+            out.print(
+                f"{what} in {escape(found.channel)}: no alert of it stands there now (withdrawn): "
+                "nothing to acknowledge",
+                highlight=False,
+            )
+            continue
+        out.print(
+            f"{what} in {escape(found.channel)} (named by {escape(', '.join(dict.fromkeys(named)))}): "
+            f"{of}{counted(len(standing), 'alert')} standing",
+            highlight=False,
+        )
+        acks = acknowledge_each(control, [a.id for a in standing], by=actor, channel=found.channel, note=note)
+        for alert, (ack, new) in zip(standing, acks, strict=True):
+            said = "acknowledged" if new else "already acknowledged:"
+            state = alert.detection.severity.upper() + (
+                " unconfirmed" if alert.detection.confidence == "unconfirmed" else ""
+            )
+            out.print(f"  {said} {escape(alert.id)} ({state}) by {escape(_ack_cell(ack))}", highlight=False)
+        slack = (types.get(found.channel) or ("slack" if found.channel.startswith("slack:") else "")) == "slack"
+        if slack and any(new for _, new in acks):  # (the dispatcher rewrites them: alerts.delivery, ACK_KIND rows)
+            out.print(f"  its messages in {escape(found.channel)} show it after the dispatcher's next cycle")
 
 
 def _not_standing(st: Any, alert_id: str) -> str | None:
