@@ -11,14 +11,16 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
+    Tag,
     TypeAdapter,
     model_validator,
 )
 
 from .events import MODALITIES, Modality, Severity
-from .gdelt_codes import check_cameo_countries, check_event_codes, check_fips_countries
+from .gdelt_codes import check_cameo_country, check_event_codes, check_fips_country
 
 # A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is. Russian units
 # too ("2ч", "24 ч", "30 мин", "3 дн"): a desk types what the Russian buttons show (outside trial 62, M6: "2ч" was
@@ -142,9 +144,90 @@ class GoldsteinBounds(_Strict):
         return self
 
 
+class ToneBounds(_Strict):
+    """Bounds on GDELT's AvgTone (the average tone of the articles that mention the event, -100 to +100; most are
+    between -10 and +10): at least, at most, or both."""
+
+    at_least: float | None = Field(default=None, ge=-100, le=100)
+    at_most: float | None = Field(default=None, ge=-100, le=100)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ToneBounds:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("avg_tone takes at_least, at_most or both (numbers from -100 to 100)")
+        if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
+            raise ValueError(f"avg_tone: at_least {self.at_least:g} is more than at_most {self.at_most:g}")
+        return self
+
+
 CameoCodes = Annotated[list[str], BeforeValidator(check_event_codes)]
-CameoCountries = Annotated[list[str], BeforeValidator(check_cameo_countries)]
-FipsCountries = Annotated[list[str], BeforeValidator(check_fips_countries)]
+# One country code of a signal's condition, checked alone so that a bad one is placed at its own line and column;
+# `unknown` is the actor (or place) GDELT coded no country for.
+CameoCountry = Annotated[str, BeforeValidator(check_cameo_country)]
+FipsCountry = Annotated[str, BeforeValidator(check_fips_country)]
+
+
+class _CountrySet(_Strict):
+    """A country condition written as a mapping, as a signal's `mentions` is: `any` of these, `none` of these."""
+
+    any: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _given(self) -> _CountrySet:
+        if not self.any and not self.none:
+            raise ValueError("a country condition as a mapping takes any, none or both (lists of codes)")
+        both = [c for c in self.any if c in self.none]
+        if both:
+            raise ValueError(f"{both[0]!r} is in both any and none: an event cannot be of it and not of it")
+        return self
+
+
+class CameoCountrySet(_CountrySet):
+    any: list[CameoCountry] = Field(default_factory=list, description="any of these CAMEO countries (or unknown)")
+    none: list[CameoCountry] = Field(default_factory=list, description="none of these CAMEO countries (or unknown)")
+
+
+class FipsCountrySet(_CountrySet):
+    any: list[FipsCountry] = Field(default_factory=list, description="any of these FIPS 10-4 countries (or unknown)")
+    none: list[FipsCountry] = Field(default_factory=list, description="none of these FIPS 10-4 countries (or unknown)")
+
+
+# The two forms of a country condition, as pydantic's error places name them (no identifier: the rule file's error
+# messages say the field, not the form).
+COUNTRY_LIST, COUNTRY_SET = "list of codes", "{any, none}"
+
+
+def _list_or_mapping(value: Any) -> str:
+    """Which form a country condition is written in (so an error is said for that form alone, not per branch)."""
+    return COUNTRY_SET if isinstance(value, dict | _CountrySet) else COUNTRY_LIST
+
+
+def _a_list(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return value
+    raise ValueError(
+        f"a country condition is a list of codes ([RUS, PRK]) or a mapping ({{any: [RUS], none: [USA]}}), not {value!r}"
+    )
+
+
+CameoCountries = Annotated[
+    Annotated[list[CameoCountry], BeforeValidator(_a_list), Tag(COUNTRY_LIST)]
+    | Annotated[CameoCountrySet, Tag(COUNTRY_SET)],
+    Discriminator(_list_or_mapping),
+]
+FipsCountries = Annotated[
+    Annotated[list[FipsCountry], BeforeValidator(_a_list), Tag(COUNTRY_LIST)]
+    | Annotated[FipsCountrySet, Tag(COUNTRY_SET)],
+    Discriminator(_list_or_mapping),
+]
+
+
+def country_sets(value: list[str] | _CountrySet) -> tuple[list[str], list[str]]:
+    """(any, none) of a country condition: a list is `any` of it."""
+    if isinstance(value, _CountrySet):
+        return list(value.any), list(value.none)
+    return list(value), []
 
 
 def _digits_as_int(value: Any) -> Any:
@@ -168,14 +251,24 @@ class GdeltReq(_Strict):
     )
     goldstein: GoldsteinBounds | None = None
     min_mentions: int | None = Field(default=None, ge=0, description="NumMentions at least this")
+    min_sources: int | None = Field(default=None, ge=0, description="NumSources at least this")
+    min_articles: int | None = Field(default=None, ge=0, description="NumArticles at least this")
+    avg_tone: ToneBounds | None = None
     countries: CameoCountries = Field(
-        default_factory=list, description="Actor1 or Actor2 CAMEO country code, any of them (PRK, RUS)"
+        default_factory=list,
+        description="Actor1 or Actor2 CAMEO country code, any of them (PRK, RUS); or {any: [...], none: [...]}, "
+        "none: neither actor of these; unknown: an actor GDELT coded no country for",
     )
-    actor1_countries: CameoCountries = Field(default_factory=list, description="Actor1's CAMEO country, any of them")
-    actor2_countries: CameoCountries = Field(default_factory=list, description="Actor2's CAMEO country, any of them")
+    actor1_countries: CameoCountries = Field(
+        default_factory=list, description="Actor1's CAMEO country, any of them; or {any: [...], none: [...]}"
+    )
+    actor2_countries: CameoCountries = Field(
+        default_factory=list, description="Actor2's CAMEO country, any of them; or {any: [...], none: [...]}"
+    )
     action_countries: FipsCountries = Field(
         default_factory=list,
-        description="ActionGeo's country, a FIPS 10-4 code as GDELT writes it (RS Russia, UP Ukraine), any of them",
+        description="ActionGeo's country, a FIPS 10-4 code as GDELT writes it (RS Russia, UP Ukraine), any of them; "
+        "or {any: [...], none: [...]}",
     )
     max_event_age: Duration | None = Field(
         default=None,
@@ -185,12 +278,14 @@ class GdeltReq(_Strict):
 
     @model_validator(mode="after")
     def _not_empty(self) -> GdeltReq:
-        lists = (self.event_codes, self.quad_classes, self.countries, self.actor1_countries, self.actor2_countries)
-        scalars = (self.goldstein, self.min_mentions, self.max_event_age)
-        if not any(lists) and not self.action_countries and all(x is None for x in scalars):
+        lists = (self.event_codes, self.quad_classes)
+        countries = (self.countries, self.actor1_countries, self.actor2_countries, self.action_countries)
+        scalars = (self.goldstein, self.min_mentions, self.min_sources, self.min_articles, self.avg_tone)
+        if not any(lists) and not any(countries) and all(x is None for x in (*scalars, self.max_event_age)):
             raise ValueError(
-                "gdelt: give at least one of event_codes, quad_classes, goldstein, min_mentions, countries, "
-                "actor1_countries, actor2_countries, action_countries, max_event_age"
+                "gdelt: give at least one of event_codes, quad_classes, goldstein, min_mentions, min_sources, "
+                "min_articles, avg_tone, countries, actor1_countries, actor2_countries, action_countries, "
+                "max_event_age"
             )
         return self
 

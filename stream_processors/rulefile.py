@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from watchfloor.schemas.inputs import InputError, parse_document
 from watchfloor.schemas.rules import (
+    COUNTRY_SET,
     SLUG,
     ContextReq,
     Corroboration,
@@ -349,6 +350,9 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
+        if len(loc) >= 2 and loc[-2] == COUNTRY_SET:
+            # (outside trial 70, M4: "any actor but the USA" is `none:`, as a signal's mentions write it)
+            return f"unknown key {loc[-1]!r} (a country condition takes any and none: {{none: [USA]}} leaves them out)"
         level = _level(_fields(loc[:-1]))
         hint = misplaced_key(loc[-1], level) if level else None
         return f"unknown key {loc[-1]!r} ({hint})" if hint else unknown_key(loc[-1], RulePack)

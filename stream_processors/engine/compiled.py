@@ -154,7 +154,9 @@ GDELT_ROLE = "gdelt:"
 
 @dataclass(frozen=True, slots=True)
 class GdeltTest:
-    """A signal's `gdelt:` (schemas.rules.GdeltReq), compiled: an empty tuple or None asks nothing."""
+    """A signal's `gdelt:` (schemas.rules.GdeltReq), compiled: an empty tuple or None asks nothing. A country is
+    the code as GDELT writes it, "" for `unknown` (the field GDELT left empty); the `not_` tuples are a condition's
+    `none:` list."""
 
     event_codes: tuple[str, ...] = ()
     quad_classes: tuple[int, ...] = ()
@@ -166,6 +168,22 @@ class GdeltTest:
     actor2_countries: tuple[str, ...] = ()
     action_countries: tuple[str, ...] = ()
     max_event_age_days: int | None = None  # whole days: GDELT dates an event by its day (SQLDATE)
+    min_sources: int | None = None
+    min_articles: int | None = None
+    tone_at_least: float | None = None
+    tone_at_most: float | None = None
+    not_countries: tuple[str, ...] = ()  # neither actor's country is one of these
+    not_actor1_countries: tuple[str, ...] = ()
+    not_actor2_countries: tuple[str, ...] = ()
+    not_action_countries: tuple[str, ...] = ()
+    # Whether any of the conditions after max_event_age_days is asked: a test without them (every pack written
+    # before they were) checks them all with this one flag on the hit path.
+    more: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        counts = (self.min_sources, self.min_articles, self.tone_at_least, self.tone_at_most)
+        excluded = (self.not_countries, self.not_actor1_countries, self.not_actor2_countries, self.not_action_countries)
+        object.__setattr__(self, "more", any(x is not None for x in counts) or any(excluded))
 
 
 @dataclass(frozen=True, slots=True)

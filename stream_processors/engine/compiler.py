@@ -9,7 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
-from watchfloor.schemas.rules import GdeltReq, RulePack, SignalDef, SignalRef, languages_of, modality_set
+from watchfloor.schemas.gdelt_codes import UNKNOWN_COUNTRY
+from watchfloor.schemas.rules import (
+    GdeltReq,
+    RulePack,
+    SignalDef,
+    SignalRef,
+    country_sets,
+    languages_of,
+    modality_set,
+)
 from watchfloor.schemas.spellings import SOURCE_KEY, EntityValues
 
 from . import morphology
@@ -519,20 +528,43 @@ def _compile_signal(
 def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
     if req is None:
         return None
-    bounds = req.goldstein
+    bounds, tone = req.goldstein, req.avg_tone
+    countries, not_countries = _codes(req.countries)
+    actor1, not_actor1 = _codes(req.actor1_countries)
+    actor2, not_actor2 = _codes(req.actor2_countries)
+    action, not_action = _codes(req.action_countries)
     return GdeltTest(
         event_codes=tuple(req.event_codes),
         quad_classes=tuple(req.quad_classes),
         goldstein_at_least=bounds.at_least if bounds is not None else None,
         goldstein_at_most=bounds.at_most if bounds is not None else None,
         min_mentions=req.min_mentions,
-        countries=tuple(req.countries),
-        actor1_countries=tuple(req.actor1_countries),
-        actor2_countries=tuple(req.actor2_countries),
-        action_countries=tuple(req.action_countries),
+        countries=countries,
+        actor1_countries=actor1,
+        actor2_countries=actor2,
+        action_countries=action,
         # (a part of a day asks for the day: an event of yesterday is 1 day old whatever its hour)
         max_event_age_days=-(-req.max_event_age // timedelta(days=1)) if req.max_event_age is not None else None,
+        min_sources=req.min_sources,
+        min_articles=req.min_articles,
+        tone_at_least=tone.at_least if tone is not None else None,
+        tone_at_most=tone.at_most if tone is not None else None,
+        not_countries=not_countries,
+        not_actor1_countries=not_actor1,
+        not_actor2_countries=not_actor2,
+        not_action_countries=not_action,
     )
+
+
+def _codes(condition: list[str] | Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(any, none) of a country condition as the engine compares them with a row's field: `unknown` is the empty
+    field."""
+    wanted, left_out = country_sets(condition)
+    return tuple(_field(c) for c in wanted), tuple(_field(c) for c in left_out)
+
+
+def _field(code: str) -> str:
+    return "" if code == UNKNOWN_COUNTRY else code
 
 
 def _compile_detections(

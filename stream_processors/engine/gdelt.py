@@ -7,6 +7,7 @@ from typing import Any
 
 from watchfloor.schemas.gdelt_codes import (
     QUAD_CLASSES,
+    UNKNOWN_COUNTRY,
     actor_name,
     cameo_countries,
     cameo_events,
@@ -71,16 +72,18 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
     actor1, actor2 = _country(coded, "actor1"), _country(coded, "actor2")
     if test.countries and actor1 not in test.countries and actor2 not in test.countries:
         missed.append(
-            f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {' or '.join(test.countries)}"
+            f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {_listed(test.countries, ' or ')}"
         )
     if test.actor1_countries and actor1 not in test.actor1_countries:
-        missed.append(f"Actor1's country {_or_none(actor1)} is not {' or '.join(test.actor1_countries)}")
+        missed.append(f"Actor1's country {_or_none(actor1)} is not {_listed(test.actor1_countries, ' or ')}")
     if test.actor2_countries and actor2 not in test.actor2_countries:
-        missed.append(f"Actor2's country {_or_none(actor2)} is not {' or '.join(test.actor2_countries)}")
+        missed.append(f"Actor2's country {_or_none(actor2)} is not {_listed(test.actor2_countries, ' or ')}")
     if test.action_countries:
         place = _country(coded, "action_geo")
         if place not in test.action_countries:
-            missed.append(f"the action's country {_or_none(place)} is not {' or '.join(test.action_countries)}")
+            missed.append(f"the action's country {_or_none(place)} is not {_listed(test.action_countries, ' or ')}")
+    if test.more:
+        _more_missed(test, coded, actor1, actor2, missed)
     if test.max_event_age_days is not None:
         # (outside trial 70, M4: an event of 2006 GDELT coded again from a 2024 article raised two HIGH alerts)
         age = _age_days(_text(coded.get("sql_date")), _text(coded.get("date_added")))
@@ -89,6 +92,49 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
         elif age > test.max_event_age_days:
             missed.append(f"the event is {age} days older than GDELT's adding of it, more than max_event_age")
     return "; ".join(missed) or None
+
+
+def _listed(codes: tuple[str, ...], joint: str) -> str:
+    """Codes as a rule writes them: the empty field is `unknown`."""
+    return joint.join(code or UNKNOWN_COUNTRY for code in codes)
+
+
+def _count_missed(coded: dict[str, Any], key: str, noun: str, least: int | None, missed: list[str]) -> None:
+    if least is None:
+        return
+    count = _number(coded.get(key))
+    if count is None or count < least:
+        said = "no" if count is None else f"{count:g}"
+        missed.append(f"{said} {noun if count == 1 else noun + 's'}, fewer than min_{noun}s {least}")
+
+
+def _left_out(label: str, code: str, codes: tuple[str, ...], key: str, missed: list[str]) -> None:
+    if codes and code in codes:
+        missed.append(f"{label} {code or UNKNOWN_COUNTRY} is left out by {key}: {{none: [{_listed(codes, ', ')}]}}")
+
+
+def _more_missed(test: GdeltTest, coded: dict[str, Any], actor1: str, actor2: str, missed: list[str]) -> None:
+    """The conditions on the counts, the tone and the countries left out (GdeltTest.more), as gdelt_miss says
+    them."""
+    _count_missed(coded, "sources", "source", test.min_sources, missed)
+    _count_missed(coded, "articles", "article", test.min_articles, missed)
+    if test.tone_at_least is not None or test.tone_at_most is not None:
+        tone = _number(coded.get("avg_tone"))
+        if tone is None:
+            missed.append("the event has no average tone")
+        elif test.tone_at_least is not None and tone < test.tone_at_least:
+            missed.append(f"average tone {tone:g} is below at_least {test.tone_at_least:g}")
+        elif test.tone_at_most is not None and tone > test.tone_at_most:
+            missed.append(f"average tone {tone:g} is above at_most {test.tone_at_most:g}")
+    # (either actor's country left out by `countries` leaves the event out: neither actor may be one of them)
+    _left_out("Actor1's country", actor1, test.not_countries, "countries", missed)
+    if not (test.not_countries and actor1 in test.not_countries and actor2 == actor1):
+        _left_out("Actor2's country", actor2, test.not_countries, "countries", missed)
+    _left_out("Actor1's country", actor1, test.not_actor1_countries, "actor1_countries", missed)
+    _left_out("Actor2's country", actor2, test.not_actor2_countries, "actor2_countries", missed)
+    if test.not_action_countries:
+        place = _country(coded, "action_geo")
+        _left_out("the action's country", place, test.not_action_countries, "action_countries", missed)
 
 
 def _age_days(event: str, added: str) -> int | None:

@@ -70,6 +70,63 @@ def test_run_and_backtest_raise_the_coded_alerts(tmp_path: Path, shared_data: Pa
     assert replayed == sorted(r["id"] for r in rows)
 
 
+DESK = """\
+version: 2
+name: gdelt-desk
+signals:
+  hostile_abroad:                 # widely reported, dark in tone, and no actor the USA or of no country
+    match: GDELT event
+    gdelt:
+      quad_classes: [4]
+      avg_tone: {at_most: -5}
+      min_articles: 5
+      countries: {none: [USA, unknown]}
+  unplaced_force:                 # force by an actor GDELT placed in no country, in two outlets or more
+    match: GDELT event
+    gdelt: {event_codes: ["19", "18"], actor1_countries: [unknown], min_sources: 2}
+detections:
+  - id: hostile-abroad
+    title: Material conflict abroad (GDELT)
+    pattern: {any: hostile_abroad}
+    realert: 0s
+  - id: unplaced-force
+    title: Force by an actor of no country (GDELT)
+    pattern: {any: unplaced_force}
+    realert: 0s
+"""
+
+
+def test_counts_tone_and_countries_left_out_run_and_backtest_alike(tmp_path: Path, shared_data: Path) -> None:
+    """Outside trial 70, M4: NumSources, NumArticles, AvgTone, "any actor but the USA" and actors of no country,
+    over a real GDELT 1.0 day (gdelt1_daily_sample_20160728_reed9999.tsv, 448 root events): `run --once` of a folder
+    source and `backtest --config` raise the same alerts."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv", folder / "20160728.export.CSV")
+    (tmp_path / "pack.yaml").write_text(DESK, encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [pack.yaml]\nsources: [{{kind: gdelt, path: inbox}}]\n"
+        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0, live.output
+    rows = [json.loads(x) for x in _lines(tmp_path)]
+    fired = sorted((r["detection"]["rule"], r["detection"]["evidence"][0]["event_id"]) for r in rows)
+    assert fired == [
+        ("hostile-abroad", "gdelt:564137628"),  # Israel fights Palestinians (tone -7.4, 5 articles)
+        ("hostile-abroad", "gdelt:564442632"),  # Turkey expels Germans
+        ("unplaced-force", "gdelt:564160386"),  # "Police" (no country) in Perth, 50 articles
+        ("unplaced-force", "gdelt:564160446"),
+        ("unplaced-force", "gdelt:564160456"),
+    ], live.output
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), "--json", str(tmp_path / "bt.json")])
+    assert res.exit_code == 0, res.output
+    replayed = sorted(a["id"] for a in json.loads((tmp_path / "bt.json").read_text())["alerts"])
+    assert replayed == sorted(r["id"] for r in rows)
+
+
 FORCE = """\
 version: 2
 name: force
