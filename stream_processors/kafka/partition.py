@@ -30,7 +30,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Event, EventType, Retraction, Signal
 
 from ..engine import Engine
-from ..engine.compiled import ALERT, CompiledRules, RuleError
+from ..engine.compiled import ALERT
 from ..engine.compose import feed, group_of_alert
 from ..engine.correlate import Correlator
 from ..engine.patterns import group_key
@@ -43,37 +43,11 @@ def detection_of_group_key(group_key: str) -> str:
     return group_key.split("\x1f", 1)[0]
 
 
-# Why the distributed worker does not run a detection over detections: its input alerts are correlated in the
-# partitions of their own groups, which are not its groups' (`compose` feeds them on within one correlator's state).
-NOT_DISTRIBUTED = (
-    "the distributed worker does not run detections over detections yet (their input alerts are raised in other "
-    "partitions than their own groups)"
+NEEDS_PARTITIONS = (
+    "rules with detections over detections need the number of correlate partitions (their input alerts are raised "
+    "in other partitions than their own groups: they are sent to them)"
 )
-
-
-def not_distributed(rules: CompiledRules) -> list[RuleError]:
-    """The detections the distributed worker cannot run (detections over detections), each placed at its detection in
-    its pack (`rules check` notes them, `watchfloor worker` refuses them at start with their place: outside trial
-    75, F1, where the walkthrough pack ended every worker in a traceback that named neither)."""
-    packs = {p.name: i for i, p in enumerate(rules.packs)}
-    out: list[RuleError] = []
-    for det in rules.detections:
-        inputs = sorted({r.detection for r in det.refs if r.detection is not None})
-        if not inputs:
-            continue
-        pi = packs.get(det.pack, 0)
-        di = next((i for i, d in enumerate(rules.packs[pi].detections) if d.id == det.id), 0) if rules.packs else 0
-        said = ", ".join(repr(i) for i in inputs)
-        out.append(
-            RuleError(
-                ["detections", di],
-                f"detection {det.id!r} is over detections (it takes the alerts of {said}): {NOT_DISTRIBUTED}",
-                pack=pi,
-            )
-        )
-    return out
-
-
+ALERT_CHANGES = (EventType.DETECTION.value, EventType.RETRACTION.value)  # on the correlate topic: to derived groups
 FROM_CORRELATE = "c"  # a correlate partition upstream of another: its "seen" and "src" keys are "c<partition>"
 
 
@@ -130,11 +104,10 @@ class PartitionCorrelator:
         lease: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        refused = not_distributed(engine.rules)
-        if refused and correlate_partitions is None:  # (the commands say it first, placed in the packs)
-            raise ValueError("; ".join(e.message for e in refused))
+        if engine.rules.derived and correlate_partitions is None:
+            raise ValueError(NEEDS_PARTITIONS)
         self.engine = engine
-        self.composes = bool(refused)  # alert changes go through the topic: alert_routes, on_alert, to_forward
+        self.composes = engine.rules.derived  # alert changes go through the topic: alert_routes, on_alert, to_forward
         self.correlator = engine.correlator
         if self.composes:
             # A correlator of its own with compose off (the engine's feeds alert changes on within its one state).
@@ -235,14 +208,14 @@ class PartitionCorrelator:
             if last is not None and pos <= last:
                 return []  # re-sent by its partition (at-least-once): taken already
             st["seen"][src] = pos
-        det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
-        if det is None:
-            raise Rejected(f"an alert change routed to {ev.key!r}, which no detection of these rules is", "key")
         o: Detection | Retraction
         if ev.type == EventType.RETRACTION.value:
             o = Retraction.model_validate(ev.payload)
         else:
             o = Detection.model_validate(ev.payload)
+        det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
+        if det is None or not any(r.detection == o.rule for r in det.refs):
+            raise Rejected(f"an alert of {o.rule!r} routed to {ev.key!r}, no detection over it of these rules", "key")
         if groups is not None and (group := group_of_alert(det, o)) is not None:
             groups.add(group_key(det.id, group))
         return list(feed(self.correlator, st["cs"], det, o))
