@@ -99,6 +99,7 @@ def _item(d: Detection, ri: int) -> P.Item:
         (),
         None,
         None,
+        None,  # E_FIRST_SEEN: an alert is dated (without it, a restored state differs from the one in memory)
     )
     return (d.fired_at.timestamp(), d.id, 0, ALERT + d.rule, ri, source, ev, 0)
 
