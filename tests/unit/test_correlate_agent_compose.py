@@ -131,9 +131,7 @@ def run_agents(specs: list[str], docs: list[Any], seed: int) -> list[Detection]:
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_the_agent_raises_the_embedded_alerts_with_batches_read_twice(
-    seed: int, tmp_path: Path
-) -> None:
+def test_the_agent_raises_the_embedded_alerts_with_batches_read_twice(seed: int, tmp_path: Path) -> None:
     mixed = tmp_path / "mixed.yaml"
     mixed.write_text(MIXED, encoding="utf-8")
     specs = [str(COMPOSED), str(mixed)]
