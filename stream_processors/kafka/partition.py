@@ -34,7 +34,7 @@ from ..engine.compiled import ALERT
 from ..engine.compose import feed, group_of_alert
 from ..engine.correlate import Correlator
 from ..engine.patterns import group_key
-from .codec import Rejected, decode_correction, decode_signal
+from .codec import Rejected, decode_alert_change, decode_correction, decode_signal
 
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
 
@@ -208,11 +208,7 @@ class PartitionCorrelator:
             if last is not None and pos <= last:
                 return []  # re-sent by its partition (at-least-once): taken already
             st["seen"][src] = pos
-        o: Detection | Retraction
-        if ev.type == EventType.RETRACTION.value:
-            o = Retraction.model_validate(ev.payload)
-        else:
-            o = Detection.model_validate(ev.payload)
+        o = decode_alert_change(ev)
         det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
         if det is None or not any(r.detection == o.rule for r in det.refs):
             raise Rejected(f"an alert of {o.rule!r} routed to {ev.key!r}, no detection over it of these rules", "key")

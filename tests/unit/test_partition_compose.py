@@ -193,3 +193,21 @@ def test_a_pack_without_derived_detections_routes_no_alert_and_forwards_nothing(
     for p in range(N):
         pc.on_watermark(st, watermark_event(p, (T0 + timedelta(days=1)).timestamp()), 0)
     assert st["low"] is not None and pc.to_forward(st, 0) is None
+
+
+def test_an_alert_change_the_rules_cannot_take_is_rejected_naming_why() -> None:
+    from watchfloor.stream_processors.kafka.codec import Rejected
+
+    composed = PartitionCorrelator(engine([str(COMPOSED)]), N, correlate_partitions=N)
+    plain = PartitionCorrelator(engine(["builtin:dprk_russia"]), N, correlate_partitions=N)
+    bad = Event(id="x", type="detection", time=T0, key="both-closed\x1f", payload={"rule": "plain-closure"})
+    with pytest.raises(Rejected) as invalid:
+        composed.on_alert(composed.new_state(), bad, [0, 1, 0, 0])
+    assert invalid.value.reason.startswith("invalid detection payload") and invalid.value.field, invalid.value.reason
+    alert = run_distributed([str(COMPOSED)], documents(0, 12), 0)[0]
+    dev = detection_event(alert)
+    stray = Event(id=dev.id, type=dev.type, time=dev.time, key="still-closed\x1fcountry=A", payload=dev.payload)
+    with pytest.raises(Rejected, match="no detection over it of these rules"):
+        composed.on_alert(composed.new_state(), stray, [0, 1, 0, 0])
+    with pytest.raises(Rejected, match="these rules have no detection over detections"):
+        plain.on_alert(plain.new_state(), stray, [0, 1, 0, 0])
