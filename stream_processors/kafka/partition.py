@@ -52,8 +52,9 @@ FROM_CORRELATE = "c"  # a correlate partition upstream of another: its "seen" an
 
 
 def forwarded_watermark(partition: int, t: float) -> Event:
-    """The low watermark correlate partition `partition` has applied, told to every correlate partition: the alert
-    changes it raised before this record are all on their way (one producer keeps its order per partition)."""
+    """How far the documents partitions' watermarks correlate partition `partition` has applied go (`t`), told to every
+    correlate partition: the alert changes it raised before this record are all on their way (one producer keeps its
+    order per partition)."""
     return Event(
         id=f"wm-{FROM_CORRELATE}{partition}-{t}",
         type=EventType.WATERMARK.value,
@@ -90,9 +91,9 @@ class PartitionCorrelator:
     partitions of their own groups. So this correlator does not feed alert changes on locally (its correlator's
     `derived` is off); the agent sends each change of an input detection's alert to the correlate topic, keyed by each
     derived detection's group it feeds (`alert_routes`), where `on_alert` feeds it as compose.py does in the embedded
-    engine. Every correlate partition is then an upstream of every other: after each batch it tells them the low
-    watermark it has applied (`to_forward`, `forwarded_watermark`), sent after that batch's alert changes, and a
-    partition's low watermark waits for the documents partitions and for those forwarded lows. A derived group's
+    engine. Every correlate partition is then an upstream of every other: after each batch it tells them how far the
+    documents' watermarks it has applied go (`to_forward`, `forwarded_watermark`), sent after that batch's alert
+    changes, and a partition's low watermark goes no further than those. A derived group's
     sweeps therefore never pass an input alert still on its way, and the alerts are the embedded engine's."""
 
     def __init__(
@@ -202,16 +203,16 @@ class PartitionCorrelator:
         derived group's key."""
         if not self.composes:
             raise Rejected("an alert change on the correlate topic, and these rules have no detection over detections")
+        o = decode_alert_change(ev)
+        det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
+        if det is None or not any(r.detection == o.rule for r in det.refs):
+            raise Rejected(f"an alert of {o.rule!r} routed to {ev.key!r}, no detection over it of these rules", "key")
         if origin is not None and len(origin) >= 2:
             src, pos = FROM_CORRELATE + str(origin[0]), [int(x) for x in origin[1:]]
             last = st.setdefault("seen", {}).get(src)
             if last is not None and pos <= last:
                 return []  # re-sent by its partition (at-least-once): taken already
             st["seen"][src] = pos
-        o = decode_alert_change(ev)
-        det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
-        if det is None or not any(r.detection == o.rule for r in det.refs):
-            raise Rejected(f"an alert of {o.rule!r} routed to {ev.key!r}, no detection over it of these rules", "key")
         if groups is not None and (group := group_of_alert(det, o)) is not None:
             groups.add(group_key(det.id, group))
         return list(feed(self.correlator, st["cs"], det, o))
@@ -278,7 +279,9 @@ class PartitionCorrelator:
 
     def documents_low(self, st: dict[str, Any], partition: int = 0) -> float | None:
         """The low watermark of the documents partitions alone (None until each has reported)."""
-        srcs = {p: v for p, v in st["src"].items() if not p.startswith(FROM_CORRELATE)}
+        srcs: dict[str, list[Any]] = st["src"]
+        if self.correlate_partitions:
+            srcs = {p: v for p, v in srcs.items() if not p.startswith(FROM_CORRELATE)}
         if len(srcs) < self.upstream:
             return None  # some upstream partition has not reported yet: wait for it
         active: list[float | None] = [v[0] for p, v in srcs.items() if not self._idle(partition, p, v[1])]
