@@ -4,7 +4,7 @@ The correlate agent sends each alert change of an input detection to the correla
 group it feeds, and tells every partition how far the documents' watermarks it applied go
 (kafka/partition.py). The alerts that stand in the store must be the embedded runner's and the backtest's, for
 the walkthrough pack's `last-ratification` (an `all_of` over two confirmed alerts), an `all_of` over two
-detections' groups, a detection over an absence and a `sequence` of an alert then a signal; with the worker
+detections' groups and a `sequence` of an alert then a signal; with the worker
 stopped by SIGTERM mid-stream and started again: no derived alert lost or doubled, and `replay-workers` gives the
 store's detection and retraction events exactly.
 """
@@ -42,7 +42,7 @@ from watchfloor.stream_processors.stores import open_store
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 NATO = Path(__file__).resolve().parents[2] / "docs" / "examples" / "nato_accession.yaml"
-DERIVED = {"last-ratification", "closure-confirmed", "both-closed", "still-closed-alert", "reopened-after-closure"}
+DERIVED = {"last-ratification", "closure-confirmed", "both-closed", "reopened-after-closure"}
 
 
 def ratifications() -> list[Document]:

@@ -220,10 +220,10 @@ def worker(
         DatadirTaken,
         WiringError,
         build_channel_notifiers,
-        build_engine,
         claim_worker_datadir,
         detection_sink,
         open_store,
+        worker_engine,
         worker_settings,
     )
 
@@ -245,7 +245,7 @@ def worker(
     )
     try:
         check_table_store(settings.table_store)
-        engine = build_engine(rules or list(cfg.rules), cfg)
+        engine = worker_engine(rules or list(cfg.rules), cfg)
         sink = detection_sink(cfg, store or cfg.store, dispatch=dispatch)
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
@@ -912,12 +912,12 @@ def replay_workers_command(
     from watchfloor.stream_processors.ports import RecordArchive
     from watchfloor.stream_processors.rulefile import RuleLoadError
 
-    from ..wiring import WiringError, build_engine, open_store
+    from ..wiring import WiringError, open_store, worker_engine
 
     cfg = app_config(config)
     settings = settings_for(cfg, bootstrap=broker, prefix=prefix)
     try:
-        engine = build_engine(rules or list(cfg.rules), cfg)
+        engine = worker_engine(rules or list(cfg.rules), cfg)
     except (ValueError, ImportError, RuleLoadError, WiringError) as e:
         raise fail(str(e)) from None
     fingerprint = rules_fingerprint(engine)
