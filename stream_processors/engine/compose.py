@@ -36,11 +36,13 @@ def compose(corr: Correlator, state: State, outputs: list[Output]) -> list[Outpu
         if not isinstance(o, Detection | Retraction):
             continue
         for det in by_input.get(ALERT + o.rule, ()):
-            out.extend(_feed(corr, state, det, o))
+            out.extend(feed(corr, state, det, o))
     return out
 
 
-def _feed(corr: Correlator, state: State, det: CompiledDetection, o: Detection | Retraction) -> list[Output]:
+def feed(corr: Correlator, state: State, det: CompiledDetection, o: Detection | Retraction) -> list[Output]:
+    """One alert change `o` fed to one detection `det` over it (the distributed workers feed each derived
+    detection in the correlate partition of its own group: kafka/partition.py)."""
     res: list[Output] = []
     for ri, ref in enumerate(det.refs):
         if ref.detection != o.rule or any(o.group.get(k) != v for k, v in ref.where):
@@ -97,6 +99,7 @@ def _item(d: Detection, ri: int) -> P.Item:
         (),
         None,
         None,
+        None,  # E_FIRST_SEEN: an alert is dated (without it, a restored state differs from the one in memory)
     )
     return (d.fired_at.timestamp(), d.id, 0, ALERT + d.rule, ri, source, ev, 0)
 

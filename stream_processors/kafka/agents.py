@@ -81,7 +81,7 @@ from .codec import (
 from .compat import as_current_event, rebalancing, take_batches
 from .failed_batches import FailureCounts, RetryPolicy, split_poison
 from .late import LateDocument, LateLog, MemoryLateLog, late_outcomes
-from .partition import PartitionCorrelator
+from .partition import ALERT_CHANGES, PartitionCorrelator, forwarded_watermark
 from .rules_guard import RULES_HEADER, RulesGuard, parse_rules
 from .topics import STATE_MAX_BYTES
 
@@ -755,6 +755,8 @@ class Correlate:
             return self.pc.on_watermark(st, ev, part)
         if ev.type == CORRECTION:
             return self.pc.on_correction(st, ev)
+        if ev.type in ALERT_CHANGES:
+            return self.pc.on_alert(st, ev, origin, groups)
         if resent:
             return self.pc.on_signal(st, ev, origin, groups, resent=True)
         return self.pc.on_signal(st, ev, origin, groups)
@@ -795,6 +797,8 @@ class Correlate:
         if ev.type == CORRECTION:
             touched.groups = None
             return self._one(st, ev, part, origin)
+        if ev.type in ALERT_CHANGES:  # a derived group (its key in touched.groups) and the head's "seen"
+            return self._one(st, ev, part, origin, touched.groups)
         out = self._one(st, ev, part, origin, touched.groups, resent)
         if len(done) > n_done and st["done"] is done and touched.hours is not None:
             new = next(reversed(done))  # a signal applies at most one id, appended
@@ -845,7 +849,9 @@ class Correlate:
             try:
                 ev = decode_event(event.value)
                 headers = parse_origin(event.headers)
-                if ev.type not in (WATERMARK, CORRECTION, EventType.SIGNAL.value):
+                if ev.type not in (WATERMARK, CORRECTION, EventType.SIGNAL.value) and not (
+                    self.pc.composes and ev.type in ALERT_CHANGES
+                ):
                     raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
                 if ev.type == EventType.SIGNAL.value:
                     at = ev.time
@@ -868,15 +874,32 @@ class Correlate:
                     self._one(st, ev_ok, p_ok, h_ok, None, r_ok)  # outputs already sent: rebuild state only
                 continue
             applied[part].append((ev, part, headers, resent))
-            for o in outputs:
+            for n, o in enumerate(outputs):
                 if isinstance(o, Detection | Retraction):
                     # Revisions and retractions go the same way as detections: to the one notify partition,
                     # in the order raised, so the store's log (and the alerts that stand) follow them.
                     dev = detection_event(o) if isinstance(o, Detection) else retraction_event(o)
                     log.debug("correlate: %s %s %s", dev.type, dev.id, o.group)
-                    pending.append(await self.out.send(names.detections, dev.id.encode(), encode_event(dev)))
+                    value = encode_event(dev)
+                    pending.append(await self.out.send(names.detections, dev.id.encode(), value))
+                    # An input detection's alert change, to the partition of each derived group it feeds (its
+                    # origin: this record and the output's place, the same when the batch is processed again).
+                    for j, (_det_id, gkey) in enumerate(self.pc.alert_routes(o)):
+                        hdr = origin_header(part, msg.offset, n, j)
+                        routed = encode_event(
+                            Event(id=dev.id, type=dev.type, time=dev.time, key=gkey, payload=dev.payload)
+                        )
+                        pending.append(await self.out.send(names.correlate, gkey.encode(), routed, None, hdr))
                 else:
                     pending.append(await self.out.dead_letter(o, at))
+        for part, st in states.items():
+            # How far this partition has applied the documents' watermarks, told to every correlate partition after
+            # the batch's alert changes (PartitionCorrelator.to_forward): a derived group sweeps no further.
+            told = self.pc.to_forward(st, part)
+            if told is not None:
+                value = encode_event(forwarded_watermark(part, told))
+                for c in range(self.pc.correlate_partitions):
+                    pending.append(await self.out.send(names.correlate, b"", value, c))
         if self.pc.resent_dropped > dropped:
             log.info(
                 "correlate: %d re-sent signal(s) (produce --resend) dropped: older than what the partition still tells "

@@ -169,7 +169,10 @@ def build_app(
         recall=recall,
         late_log=late_log,
     )
-    pc = PartitionCorrelator(engine, partitions, lease=idle_after * 2 if idle_after else None)
+    # Every correlate partition may hold a derived detection's group (detections over detections): partition.py
+    pc = PartitionCorrelator(
+        engine, partitions, correlate_partitions=partitions, lease=idle_after * 2 if idle_after else None
+    )
     correlate = Correlate(
         table,
         pc,

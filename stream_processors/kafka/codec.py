@@ -18,9 +18,11 @@ from watchfloor.schemas.events import (
     SCHEMA_VERSION,
     Correction,
     DeadLetter,
+    Detection,
     Document,
     Event,
     EventType,
+    Retraction,
     Signal,
 )
 
@@ -106,6 +108,14 @@ def decode_signal(ev: Event) -> Signal:
 def decode_correction(ev: Event) -> Correction:
     """The correction an event carries (an edited feed item, sent by the extract agent), or Rejected."""
     return _decode(Correction, ev, "correction")
+
+
+def decode_alert_change(ev: Event) -> Detection | Retraction:
+    """The alert change a detection or retraction event carries (an input detection's, routed to a derived group on
+    the correlate topic: kafka/partition.py), or Rejected."""
+    if ev.type == EventType.RETRACTION.value:
+        return _decode(Retraction, ev, "retraction")
+    return _decode(Detection, ev, "detection")
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -45,7 +45,7 @@ from ..fingerprint import other_release
 from ..ports import RecordArchive
 from .clients import client_config, make_client
 from .codec import WATERMARK, Rejected, decode_event, is_resent, parse_origin
-from .partition import PartitionCorrelator
+from .partition import ALERT_CHANGES, PartitionCorrelator
 from .rules_guard import parse_rules
 from .topics import bootstrap_servers
 
@@ -120,7 +120,7 @@ def replay_partition(pc: PartitionCorrelator, partition: int, records: Iterable[
         out.records += 1
         try:
             ev = decode_event(value)
-            if ev.type not in (WATERMARK, CORRECTION, SIGNAL):
+            if ev.type not in (WATERMARK, CORRECTION, SIGNAL) and not (pc.composes and ev.type in ALERT_CHANGES):
                 raise Rejected(f"event type {ev.type!r} does not belong on the correlate topic", "type")
         except Rejected:
             out.rejected += 1
@@ -151,6 +151,8 @@ def _one(
         return pc.on_watermark(st, ev, part)
     if ev.type == CORRECTION:
         return pc.on_correction(st, ev)
+    if ev.type in ALERT_CHANGES:  # an input detection's alert change, routed to a derived group (partition.py)
+        return pc.on_alert(st, ev, origin)
     return pc.on_signal(st, ev, origin, resent=resent)
 
 
@@ -212,7 +214,7 @@ def replay_workers(
             which = noun(len(gone), "partition")
             out.why_store = f"the broker no longer holds the first records of {which} {', '.join(gone)}"
         # Upstream partitions: the documents topic's, which the correlate topic has too (co-partitioned).
-        pc = PartitionCorrelator(engine, len(tps))
+        pc = PartitionCorrelator(engine, len(tps), correlate_partitions=len(tps))
         what = f"Kafka broker {bootstrap}: {topic}"
         for tp in tps:
             p = tp.partition
@@ -249,7 +251,7 @@ def _replay_store(
         raise LookupError(f"the store holds no archived records of {topic} (`watchfloor archive` keeps them)")
     # Partitions 0..N-1: the archive notes every partition assigned to it, records or not.
     out.partitions = max(kept) + 1
-    pc = PartitionCorrelator(engine, out.partitions)
+    pc = PartitionCorrelator(engine, out.partitions, correlate_partitions=out.partitions)
     for p in range(out.partitions):
         out.sources[p] = SOURCE_STORE
         seen = kept.get(p)

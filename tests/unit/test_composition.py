@@ -219,13 +219,17 @@ def test_composition_errors(tmp_path: Path) -> None:
         raise AssertionError("no error for a loop")
 
 
-def test_the_distributed_worker_refuses_composed_packs() -> None:
+def test_a_partition_correlator_runs_composed_packs_given_the_correlate_partitions() -> None:
     import pytest
 
     from watchfloor.stream_processors.kafka.partition import PartitionCorrelator
 
-    with pytest.raises(ValueError, match="detections over detections"):
+    with pytest.raises(ValueError, match="detections over detections need the number of correlate partitions"):
         PartitionCorrelator(engine_for(COMPOSED), 3)
+    with pytest.raises(ValueError, match="not over an absence's alerts"):  # its still-closed-alert
+        PartitionCorrelator(engine_for(COMPOSED), 3, correlate_partitions=3)
+    workers = str(DATA / "rules" / "composed_workers.yaml")  # the same without it
+    assert PartitionCorrelator(engine_for(workers), 3, correlate_partitions=3).composes
 
 
 def test_alerts_raised_by_a_sweep_feed_derived_detections() -> None:
