@@ -74,6 +74,8 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
             lf, ls = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
+            if gs["lf"] is not None and (lf is None or lf < gs["lf"]):
+                lf, ls = gs["lf"], gs["ls"]  # the dropped record is a late alert's, older than the dropped history
             _keep_gates(gs, plan, firings[max(0, gone - MAX_GATES - 1) : gone], lf, ls)
             gs["lf"], gs["ls"] = lf, ls
             del firings[:gone]
@@ -128,6 +130,23 @@ def _newest_gates(found: list[list[Any]], but: list[Any] | None = None) -> list[
             if len(gates) == MAX_GATES:
                 break
     return gates
+
+
+def throttle_before(gs: dict[str, Any], plan: Plan, lf: float | None, ls: int, t: float) -> tuple[float | None, int]:
+    """The throttle state just before a point at `t` (an absence's: its window's start), given the one its record
+    before it left (lf, ls): the group's dropped history's (gs["lf"], gs["ls"]) when that alert is later than the
+    record's and not after the point. A report beyond the lateness can raise an alert older than the dropped history;
+    its record keeps its own time, so the reports after it within `realert` are held back by it as in event time,
+    and the points after the dropped history are still held back by that (outside trial 77, F1: the record kept
+    the later of the two, so a backfill's second report 3h after its first alert alerted too)."""
+    dropped = gs["lf"]
+    if (
+        dropped is not None
+        and (lf is None or lf < dropped)
+        and dropped <= t + (plan.within if plan.kind == "absence" else 0.0)
+    ):
+        return dropped, gs["ls"]
+    return lf, ls
 
 
 def held_by_gate(gs: dict[str, Any], plan: Plan, t: float, rank: int) -> bool:
@@ -275,6 +294,7 @@ def _close_absences(
         if item[P.RI] != 0:
             continue
         lf, ls = (firings[-1][F_LF], firings[-1][F_LS]) if firings else (gs["lf"], gs["ls"])
+        lf, ls = throttle_before(gs, plan, lf, ls, item[P.T])
         got = correlator.point(det, plan, group, items, i, lf, ls)
         if got is None:
             continue
