@@ -304,8 +304,8 @@ class Correlator:
                 # Its alert depends on nothing but the throttle state, and the held points after it on nothing
                 # else either: evaluated again from it, its realert holds back the later alert it would have held
                 # back in event time (replaced by it, not a second alert). The throttle state it starts from is
-                # the one `_point_only` uses, and its record keeps the latest firing time dropped before it
-                # (`_fire`: lf is a maximum), so a point held back by a dropped firing stays held back.
+                # the one `_point_only` uses, and each point after it meets the latest firing dropped before it
+                # (`sweep.throttle_before`), so a point held back by a dropped firing stays held back.
                 start_key = item[: P.KEY_LEN]
                 end = _throttle_converges(plan, gs, pos)
                 return self.replay_from(det, plan, gs, group, pos, start_key, item, end=end)

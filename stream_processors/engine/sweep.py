@@ -107,7 +107,7 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
 def _keep_gates(gs: dict[str, Any], plan: Plan, dropped: list[P.Firing], lf: float, ls: int) -> None:
     """The alerts a sweep drops (the newest MAX_GATES + 1 of them, in time order: no older one can be kept) and the
     throttle state they replace become gates of the group beside its new throttle state (lf, ls), the newest MAX_GATES
-    kept: the throttle state alone is the newest alert's (a maximum), so a report beyond the lateness near an older
+    kept: the throttle state alone is the newest dropped alert's, so a report beyond the lateness near an older
     one found nothing there and alerted a second time (outside trial 72, HIGH-1: a re-listed 1982 GDELT event met only
     its group's 2016 throttle state). A gate is [the time the alert throttles from, its severity rank]: its point's
     time, an absence's window end."""
@@ -189,8 +189,9 @@ def wake(state: State, gs: dict[str, Any], plan: Plan, t: float) -> bool:
     so the throttle decides alone): not kept, the group left as it is. Else a dormant group wakes: with its throttle
     state for a report within `realert` of it (`point` decides with it), else as a new group (what a dropped group
     was: the throttle of the chain that fired far from this report would hold back the reports near this one after
-    it, `_fire` keeping the latest time), that throttle state set aside as a gate. An on-time report is never within
-    `realert` of either (they lie `realert` before W - lateness), so it finds what a new group would."""
+    it, as `_fire` kept the latest time before `throttle_before`), that throttle state set aside as a gate. An
+    on-time report is never within `realert` of either (they lie `realert` before W - lateness), so it finds what a
+    new group would."""
     gates: list[list[Any]] | None = gs.get("z")
     dormant = gs["q"] is None and is_dormant(gs)
     if plan.fast_any:
