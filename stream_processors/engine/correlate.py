@@ -47,6 +47,7 @@ from .sweep import (
     restore,
     schedule,
     sweep,
+    throttle_before,
     wake,
 )
 
@@ -289,8 +290,9 @@ class Correlator:
             if plan.fast_any:  # throttled (most repeats of a story): nothing to evaluate (as `point` would say)
                 firings = gs["f"]
                 last = firings[-1] if firings else None
-                lf = last[F_LF] if last is not None else gs["lf"]
-                if lf is not None and abs(t - lf) < plan.realert and plan.rank <= (last[F_LS] if last else gs["ls"]):
+                lf, ls = (last[F_LF], last[F_LS]) if last is not None else (gs["lf"], gs["ls"])
+                lf, ls = throttle_before(gs, plan, lf, ls, t)
+                if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
                     return []
             return self._point_only(det, plan, gs, group, pos, item, append=True)  # evaluated once, at its point
         closed = state.get("xc")
@@ -302,8 +304,8 @@ class Correlator:
                 # Its alert depends on nothing but the throttle state, and the held points after it on nothing
                 # else either: evaluated again from it, its realert holds back the later alert it would have held
                 # back in event time (replaced by it, not a second alert). The throttle state it starts from is
-                # the one `_point_only` uses, and its record keeps the latest firing time dropped before it
-                # (`_fire`: lf is a maximum), so a point held back by a dropped firing stays held back.
+                # the one `_point_only` uses, and each point after it meets the latest firing dropped before it
+                # (`sweep.throttle_before`), so a point held back by a dropped firing stays held back.
                 start_key = item[: P.KEY_LEN]
                 end = _throttle_converges(plan, gs, pos)
                 return self.replay_from(det, plan, gs, group, pos, start_key, item, end=end)
@@ -322,6 +324,7 @@ class Correlator:
         t = item[P.T]
         fi = bisect_left(firings, item[: P.KEY_LEN], key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        lf, ls = throttle_before(gs, plan, lf, ls, t)
         if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
             return False  # throttled at its own point (as `point` would say): the throttle state after it is as before
         return fi < len(firings) and firings[fi][P.T] - t < plan.realert
@@ -342,6 +345,7 @@ class Correlator:
         key = item[: P.KEY_LEN]
         fi = len(firings) if append else bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
         lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+        lf, ls = throttle_before(gs, plan, lf, ls, item[P.T])
         got = self.point(det, plan, group, gs["i"], pos, lf, ls)
         if got is None:
             return []
@@ -446,6 +450,7 @@ class Correlator:
         for i in range(pos, stop):
             if decided is not None and (items[i][P.RI] != 0 or items[i][P.T] >= decided):
                 continue
+            lf, ls = throttle_before(gs, plan, lf, ls, items[i][P.T])
             got = self.point(det, plan, group, items, i, lf, ls)
             if got is not None:
                 d, lf, ls = got
@@ -613,7 +618,9 @@ class Correlator:
         rank = SEVERITY_RANK[severity]
         if lf is not None and abs(t - lf) < plan.realert and rank <= ls:
             return None  # throttled: this group fired recently at this severity or higher
-        lf = t if lf is None else max(t, lf)
+        # Its own time, not the later of it and the throttle state it met: that one is later only for a report beyond
+        # the lateness older than the group's dropped history (sweep.throttle_before keeps both apart).
+        lf = t
         feeds = _feeds(items, end, evidence)
         # A pack that names a shared entity its own way shows its own name in its titles (compiler._title_names).
         names = self.rules.title_names.get(det.pack) or self.rules.entity_names
@@ -757,9 +764,10 @@ def _throttle_converges(plan: Plan, gs: dict[str, Any], pos: int) -> int | None:
     lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
     for i in range(pos, len(items)):
         t = items[i][P.T]
+        lf, ls = throttle_before(gs, plan, lf, ls, t)
         if lf is not None and abs(t - lf) < plan.realert and plan.rank <= ls:
             continue  # held back (as `Correlator.point` says)
-        lf, ls = (t if lf is None else max(t, lf)), plan.rank
+        lf, ls = t, plan.rank
         while fi < len(firings) and firings[fi][: P.KEY_LEN] < items[i][: P.KEY_LEN]:
             fi += 1
         if i > pos and fi < len(firings) and firings[fi][: P.KEY_LEN] == items[i][: P.KEY_LEN]:

@@ -10,7 +10,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection
 
 from . import patterns as P
 from .compiler import CompiledDetection
-from .sweep import F_ID, F_LF, F_LS
+from .sweep import F_ID, F_LF, F_LS, throttle_before
 
 if TYPE_CHECKING:
     from .correlate import Correlator, Output
@@ -56,12 +56,17 @@ def held_alerts_after(plan: Plan, gs: dict[str, Any], pos: int, after: int) -> l
     return out
 
 
-def firing_at(gs: dict[str, Any], key: tuple[Any, ...]) -> tuple[int, P.Firing | None, float | None, int]:
-    """(index, the detection record at this point or None, throttle state just before it)."""
+def firing_at(
+    gs: dict[str, Any], key: tuple[Any, ...], plan: Plan | None = None
+) -> tuple[int, P.Firing | None, float | None, int]:
+    """(index, the detection record at this point or None, throttle state just before it: with `plan`, the dropped
+    history's when that is later, sweep.throttle_before)."""
     firings: list[P.Firing] = gs["f"]
     fi = bisect_left(firings, key, key=lambda f: f[: P.KEY_LEN])
     here = firings[fi] if fi < len(firings) and firings[fi][: P.KEY_LEN] == key else None
     lf, ls = (firings[fi - 1][F_LF], firings[fi - 1][F_LS]) if fi > 0 else (gs["lf"], gs["ls"])
+    if plan is not None:
+        lf, ls = throttle_before(gs, plan, lf, ls, key[P.T])
     return fi, here, lf, ls
 
 
@@ -80,7 +85,7 @@ def explained(
     without = items[:pos] + items[pos + 1 :]
     out: dict[int, tuple[float | None, int, str | None]] = {}
     for i in points:
-        _fi, _here, lf, ls = firing_at(gs, items[i][: P.KEY_LEN])
+        _fi, _here, lf, ls = firing_at(gs, items[i][: P.KEY_LEN], plan)
         got = corr.point(det, plan, group, without, i - 1, lf, ls)
         out[i] = (lf, ls, got[0].id if got is not None else None)
     return out
@@ -107,7 +112,7 @@ def later_windows(
     own = firing_at(gs, items[pos][: P.KEY_LEN])[1]  # the report's own alert, if it raised one
     for i, (lf0, ls0, was) in before.items():
         key = items[i][: P.KEY_LEN]
-        fi, here, lf, ls = firing_at(gs, key)
+        fi, here, lf, ls = firing_at(gs, key, plan)
         if (here[F_ID] if here is not None else None) != was:
             continue  # what was raised here is not what the history still held gives: it is partial here
         got = corr.point(det, plan, group, items, i, lf, ls)

@@ -74,6 +74,8 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
         if firings and firings[0][P.T] < frontier:
             gone = bisect_left(firings, frontier, key=_firing_time)
             lf, ls = firings[gone - 1][F_LF], firings[gone - 1][F_LS]
+            if gs["lf"] is not None and (lf is None or lf < gs["lf"]):
+                lf, ls = gs["lf"], gs["ls"]  # the dropped record is a late alert's, older than the dropped history
             _keep_gates(gs, plan, firings[max(0, gone - MAX_GATES - 1) : gone], lf, ls)
             gs["lf"], gs["ls"] = lf, ls
             del firings[:gone]
@@ -105,7 +107,7 @@ def sweep(correlator: Correlator, state: State) -> list[Output]:
 def _keep_gates(gs: dict[str, Any], plan: Plan, dropped: list[P.Firing], lf: float, ls: int) -> None:
     """The alerts a sweep drops (the newest MAX_GATES + 1 of them, in time order: no older one can be kept) and the
     throttle state they replace become gates of the group beside its new throttle state (lf, ls), the newest MAX_GATES
-    kept: the throttle state alone is the newest alert's (a maximum), so a report beyond the lateness near an older
+    kept: the throttle state alone is the newest dropped alert's, so a report beyond the lateness near an older
     one found nothing there and alerted a second time (outside trial 72, HIGH-1: a re-listed 1982 GDELT event met only
     its group's 2016 throttle state). A gate is [the time the alert throttles from, its severity rank]: its point's
     time, an absence's window end."""
@@ -128,6 +130,23 @@ def _newest_gates(found: list[list[Any]], but: list[Any] | None = None) -> list[
             if len(gates) == MAX_GATES:
                 break
     return gates
+
+
+def throttle_before(gs: dict[str, Any], plan: Plan, lf: float | None, ls: int, t: float) -> tuple[float | None, int]:
+    """The throttle state just before a point at `t` (an absence's: its window's start), given the one its record
+    before it left (lf, ls): the group's dropped history's (gs["lf"], gs["ls"]) when that alert is later than the
+    record's and not after the point. A report beyond the lateness can raise an alert older than the dropped history;
+    its record keeps its own time, so the reports after it within `realert` are held back by it as in event time,
+    and the points after the dropped history are still held back by that (outside trial 77, F1: the record kept
+    the later of the two, so a backfill's second report 3h after its first alert alerted too)."""
+    dropped = gs["lf"]
+    if (
+        dropped is not None
+        and (lf is None or lf < dropped)
+        and dropped <= t + (plan.within if plan.kind == "absence" else 0.0)
+    ):
+        return dropped, gs["ls"]
+    return lf, ls
 
 
 def held_by_gate(gs: dict[str, Any], plan: Plan, t: float, rank: int) -> bool:
@@ -170,8 +189,9 @@ def wake(state: State, gs: dict[str, Any], plan: Plan, t: float) -> bool:
     so the throttle decides alone): not kept, the group left as it is. Else a dormant group wakes: with its throttle
     state for a report within `realert` of it (`point` decides with it), else as a new group (what a dropped group
     was: the throttle of the chain that fired far from this report would hold back the reports near this one after
-    it, `_fire` keeping the latest time), that throttle state set aside as a gate. An on-time report is never within
-    `realert` of either (they lie `realert` before W - lateness), so it finds what a new group would."""
+    it, as `_fire` kept the latest time before `throttle_before`), that throttle state set aside as a gate. An
+    on-time report is never within `realert` of either (they lie `realert` before W - lateness), so it finds what a
+    new group would."""
     gates: list[list[Any]] | None = gs.get("z")
     dormant = gs["q"] is None and is_dormant(gs)
     if plan.fast_any:
@@ -275,6 +295,7 @@ def _close_absences(
         if item[P.RI] != 0:
             continue
         lf, ls = (firings[-1][F_LF], firings[-1][F_LS]) if firings else (gs["lf"], gs["ls"])
+        lf, ls = throttle_before(gs, plan, lf, ls, item[P.T])
         got = correlator.point(det, plan, group, items, i, lf, ls)
         if got is None:
             continue
