@@ -361,8 +361,24 @@ class RulesCheck:
 
     @property
     def differs(self) -> bool:
-        """Workers run, and some run other rules than these."""
-        return self.fingerprint is not None and any(r != self.fingerprint for r in self.running)
+        """Workers run, and some run other rules than these (not these rules on another watchfloor release: that
+        is what `status` of another release than the desk's sees, a rolled-back desk, say; outside trial 78, F2/F5:
+        "the workers run other rules", exit 3, for the very packs named)."""
+        fp = self.fingerprint
+        return fp is not None and any(r != fp and other_release(r, fp, self.legacy) is None for r in self.running)
+
+    @property
+    def other_releases(self) -> list[str]:
+        """The watchfloor releases of the processes that run these very rules on another release than this one's."""
+        fp = self.fingerprint
+        if fp is None:
+            return []
+        return sorted({v for r in self.running if r != fp and (v := other_release(r, fp, self.legacy)) is not None})
+
+    @property
+    def release_only(self) -> bool:
+        """The rules compare equal but some run on another watchfloor release: a note, not a difference."""
+        return self.problem is None and not self.differs and bool(self.other_releases)
 
     @property
     def ok(self) -> bool:
@@ -374,6 +390,7 @@ class RulesCheck:
             "fingerprint": self.fingerprint,
             "running": self.running,
             "differs": self.differs,
+            "same_rules_other_release": self.other_releases,
         }
         if self.problem is not None:
             d["problem"] = self.problem
@@ -387,20 +404,21 @@ class RulesCheck:
                 f"rules not compared: {self.source} do not load ({self.problem}); a `watchfloor run` started with "
                 "them now would refuse to start"
             )
-        if not self.differs:
+        if not self.differs and not self.release_only:
             return None
         fp = self.fingerprint
-        assert fp is not None  # (differs)
-        from watchfloor.stream_processors.fingerprint import difference, other_release
+        assert fp is not None  # (differs, or another release)
+        from watchfloor.stream_processors.fingerprint import difference
 
         theirs = self.running[0]
         host, pid = [*(process or "").split(":"), "", ""][:2]
         who = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host})" if pid else "the `watchfloor run`"
-        release = other_release(theirs, fp, self.legacy)
-        if release is not None:
+        if self.release_only:
             return (
-                f"{who} runs {self.source} on another watchfloor version ({release}; {installed_version()} here): "
-                f"fingerprint {theirs}, these are {fp}. To run them on this version: stop it, then start it again."
+                f"the same rules on another watchfloor release: {who} runs {self.source} on another watchfloor "
+                f"version ({self.other_releases[0]}; {installed_version()} here): fingerprint {theirs}, these are "
+                f"{fp}. "
+                'Nothing to do unless it should run this release (an upgrade: README, "Upgrading a running desk").'
             )
         return (
             f"{who} runs other rules than {self.source} now ({difference(theirs, fp, self.legacy)}): fingerprint "
@@ -416,20 +434,17 @@ class RulesCheck:
                 f"rules not compared: {self.source} do not load ({self.problem}); a worker started with them now "
                 "would refuse to start"
             )
-        if not self.differs:
+        if not self.differs and not self.release_only:
             return None
         fp = self.fingerprint
-        assert fp is not None  # (differs)
-        from watchfloor.stream_processors.fingerprint import other_release
-
-        differing = [r for r in self.running if r != fp]
-        others = ", ".join(differing)
-        versions = sorted({v for r in differing if (v := other_release(r, fp, self.legacy)) is not None})
-        if all(other_release(r, fp, self.legacy) is not None for r in differing):  # the same rules, another release
+        assert fp is not None  # (differs, or another release)
+        others = ", ".join(r for r in self.running if r != fp)
+        if self.release_only:
             return (
-                f"the workers of group {group} run {self.source} on another watchfloor version "
-                f"({', '.join(versions)}; {installed_version()} here): fingerprints {others}, these are {fp}. "
-                "To run them on this version: stop all workers, then start them all with it."
+                f"the same rules on another watchfloor release: the workers of group {group} run {self.source} on "
+                f"another watchfloor version ({', '.join(self.other_releases)}; {installed_version()} here): "
+                f"fingerprints {others}, these are {fp}. Nothing to do unless they should run this release (an "
+                'upgrade: stop all workers, then start them all on it; docs/kafka.md, "Upgrades and rule changes").'
             )
         return (
             f"the workers of group {group} run other rules than {self.source} now: theirs are {others}, these "
@@ -439,6 +454,13 @@ class RulesCheck:
             "still follow the old rules. To apply these: stop all workers, then start them all with these "
             "rules. (Workers started with --rules: give status the same --rules.)"
         )
+
+
+def other_release(theirs: str, ours: str, legacy: str | None) -> str | None:
+    """fingerprint.other_release, imported when asked (the fingerprint module loads the engine)."""
+    from watchfloor.stream_processors.fingerprint import other_release as release_of
+
+    return release_of(theirs, ours, legacy)
 
 
 def installed_version() -> str:
@@ -858,7 +880,9 @@ def _embedded_status(
         if run_problem is not None:
             line += f"; [red]{escape(run_problem)}[/red]"
         said = None if compared is None else compared.embedded_message(backlog.heartbeat.process)
-        if said is not None and compared is not None:
+        if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
+            err.print(f"[yellow]{escape(said)}[/yellow]", highlight=False)
+        elif said is not None and compared is not None:
             err.print(f"[red]{escape(said)}[/red]", highlight=False)
             line += "; " + (
                 "[red]the `watchfloor run` runs other rules[/red] (above)"
@@ -986,7 +1010,9 @@ def _print(
     print_late(late or {})
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
-    if said is not None and compared is not None:
+    if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
+        err.print(f"[yellow]{escape(said)}[/yellow]", highlight=False)
+    elif said is not None and compared is not None:
         err.print(f"[red]{escape(said)}[/red]", highlight=False)
         line += (", but " if caught_up and not deliveries.given_up else "; ") + (
             "[red]the workers run other rules[/red] (above)"
