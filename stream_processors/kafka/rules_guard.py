@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fingerprint import difference, installed_version, release, rules_fingerprint
+from ..fingerprint import difference, installed_version, parse_fingerprint, release, rules_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,13 @@ def member_rules(member: str) -> str | None:
     if CLIENT_MARK not in cid:
         return None
     return cid.rsplit(CLIENT_MARK, 1)[1] or None
+
+
+def member_release(member: str) -> str | None:
+    """The watchfloor release a worker member runs, from its client id (its rules fingerprint's release mark); None
+    for a client that is not a worker, or a worker of before the mark."""
+    fingerprint = member_rules(member)
+    return None if fingerprint is None else parse_fingerprint(fingerprint).version
 
 
 def member_gone(group: str, member: str) -> int | None:
@@ -150,6 +157,7 @@ __all__ = [
     "client_id",
     "installed_version",
     "member_gone",
+    "member_release",
     "member_rules",
     "mismatch_message",
     "parse_rules",

@@ -628,6 +628,9 @@ def status(
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
                     "watermark_held_by": None if holder is None else holder.as_dict(),
                     "workers_running": workers_running(st),
+                    # the release each worker runs (its client id), and a warning when they differ (no exit status)
+                    "worker_releases": worker_releases(st),
+                    "releases_note": worker_releases_note(worker_releases(st)),
                     # documents beyond the lateness per source: passed over (no detection reads them) or
                     # dead-lettered, as the workers' extract agents counted them (kafka.late: the store's row)
                     "late_documents": late,
@@ -970,6 +973,7 @@ def _print(
         )
     if holder is not None:  # which source holds event time back, and until when (outside trial 67, MED-3)
         out.print(escape(holder.text()), highlight=False)
+    releases = worker_releases(st)
     for g in st.groups:
         t = Table(title=group_title(g))
         for col in ("topic", "partitions", "records", "committed", "lag"):
@@ -977,16 +981,8 @@ def _print(
         for lag in g.topics:
             t.add_row(lag.topic, str(lag.partitions), f"{lag.end:,}", f"{lag.committed:,}", f"{lag.lag:,}")
         out.print(t)
-        for m in g.members:
-            gone = member_gone(g.group, m)
-            note = (
-                ""
-                if gone is None
-                else f" [yellow](may have stopped: pid {gone} on this host is not running; the broker keeps it a "
-                "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
-                "partitions wait until then)[/yellow]"
-            )
-            out.print(f"  member {escape(m)}{note}", highlight=False)
+        for line in member_lines(g, releases):
+            out.print(line, highlight=False)
         if len(g.rules) > 1:
             err.print(
                 f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
@@ -996,6 +992,8 @@ def _print(
             )
         if not g.started:
             out.print("  (never ran)", highlight=False)
+    if (differ := worker_releases_note(releases)) is not None:  # a warning: no exit status of its own
+        err.print(f"[yellow]{escape(differ)}[/yellow]", highlight=False)
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st) + unread_reasons(unread or {})
@@ -1038,6 +1036,49 @@ def member_gone(group: str, member: str) -> int | None:
     from watchfloor.stream_processors.kafka.rules_guard import member_gone as gone
 
     return gone(group, member)
+
+
+def worker_releases(st: Any) -> dict[str, dict[str, str | None]]:
+    """Each worker group's members with the watchfloor release each runs, read from what they publish (their client
+    id's rules fingerprint): a Kafka desk keeps no presence record, and a reader had to spot a "+digest" in a client
+    id (outside trial 78, F2). None: a worker of before the release mark."""
+    from watchfloor.stream_processors.kafka.rules_guard import member_release
+
+    return {g.group: {m: member_release(m) for m in g.members} for g in st.groups if g.role == "workers" and g.members}
+
+
+def member_lines(
+    g: Any, releases: Mapping[str, Mapping[str, str | None]], gone: Callable[[str, str], int | None] = member_gone
+) -> list[str]:
+    """A group's members for `status` (rich markup): each with the release it runs and, for one of this host whose
+    process is gone, that it may have stopped."""
+    lines = []
+    for m in g.members:
+        pid = gone(g.group, m)
+        note = (
+            ""
+            if pid is None
+            else f" [yellow](may have stopped: pid {pid} on this host is not running; the broker keeps it a "
+            "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
+            "partitions wait until then)[/yellow]"
+        )
+        release = releases.get(g.group, {}).get(m)
+        shown = "" if release is None else f" · release {release}"
+        lines.append(f"  member {escape(m)}{escape(shown)}{note}")
+    return lines
+
+
+def worker_releases_note(releases: Mapping[str, Mapping[str, str | None]]) -> str | None:
+    """A warning when the workers' releases differ (None when they do not): as `status` says it of the processes of
+    an embedded desk. Old and new workers never share a group for long: a new one waits for the old to leave."""
+    found = sorted({r or "(earlier)" for members in releases.values() for r in members.values()})
+    if len(found) < 2:
+        return None
+    return (
+        f"the workers' releases differ ({', '.join(found)}): an upgrade is under way, or a worker of the other release "
+        "was left running (old and new workers never share a group: stop all the old ones, then start the new; "
+        'docs/kafka.md, "Upgrades and rule changes")'
+    )
 
 
 def idle_worker_groups(st: Any) -> list[str]:
