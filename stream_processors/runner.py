@@ -239,6 +239,34 @@ class OtherStart:
     release: str | None = None
 
 
+def other_start_line(other: OtherStart, fingerprint: str, legacy: str | None = None) -> str:
+    """What a running `run` says (rich markup) when another process started on its store with another fingerprint.
+    The same rules on another release is a rolling upgrade in progress as the README's "Upgrading a running desk"
+    does it, one process at a time, so it is told as normal, naming both releases; it said "stop every `watchfloor
+    run` on the store, then start the new one" to an operator doing just what the README says (outside trial 78,
+    F7). Other rules are still told to stop one: which rules judge a document would depend on which process takes
+    it."""
+    from .fingerprint import difference, parse_fingerprint
+
+    theirs = f"(fingerprint {other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}"
+    if other.release is not None:
+        ours = parse_fingerprint(fingerprint).version or "unknown"
+        return (
+            f"[yellow]another process started on this store with another watchfloor version[/yellow] {theirs}; this "
+            f"one reads with {fingerprint}, release {ours}). A rolling upgrade or rollback in progress, one process "
+            f"at a time, is normal: each alert is still delivered once, and until it ends which release judges a "
+            f"document depends on which process takes it (`watchfloor status` lists the processes and their "
+            f"releases). If it is not an upgrade, stop the process of the release you no longer want "
+            f"({other.release} or {ours})"
+        )
+    return (
+        f"[yellow]another process started on this store with other rules[/yellow] {theirs}; this one reads with "
+        f"{fingerprint}). If it still runs, which rules judge a document depends on which process takes it: stop "
+        "the one you no longer want (to change rules: stop every `watchfloor run` on the store, then start the new "
+        "one)"
+    )
+
+
 class OtherRulesWatch:
     """Another process started on this store with other rules (or another release of watchfloor): the fingerprint
     it recorded (note_rules) differs from the one this process reads with. It tells only that the other one started:

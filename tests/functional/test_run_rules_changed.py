@@ -181,3 +181,5 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
     upgrade = "another process started on this store with another watchfloor version (fingerprint "
     assert upgrade in whole and "the same rules on another watchfloor version (0.0.9)" in whole, whole
     assert whole.count(upgrade) == 1 and whole.count("which release judges a document") == 1, whole
+    # A rolling upgrade is what the README's upgrade steps do: told as normal, not as "stop every run" (trial 78, F7).
+    assert "to upgrade: stop every" not in whole and "A rolling upgrade or rollback in progress" in whole, whole

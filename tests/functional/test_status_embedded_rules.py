@@ -45,6 +45,7 @@ def test_embedded_status_says_a_live_run_reads_other_rules_than_the_config_names
             "fingerprint": recorded,
             "running": [recorded],
             "differs": False,
+            "same_rules_other_release": [],
         }, got
         # The config's rules: edited under the live run (a pack added), which keeps reading with those it started with.
         pack = tmp_path / "missiles.yaml"

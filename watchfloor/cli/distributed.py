@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
@@ -1245,6 +1246,14 @@ def notify(
     notify_service(config, store, once=once, interval=interval, broker=broker, prefix=prefix)
 
 
+def notify_presence(store: Any, process: str, interval: float) -> Any:
+    """A live `notify`'s presence record (web.activity.PresenceRecorder), under its dispatcher's owner id."""
+    from ..stream_processors.fingerprint import release
+    from ..web.activity import PRESENCE_EVERY, PresenceRecorder
+
+    return PresenceRecorder(store, process, command="notify", release=release(), interval=max(interval, PRESENCE_EVERY))
+
+
 def notify_service(
     config: Path | None,
     store: str | None,
@@ -1303,6 +1312,8 @@ def notify_service(
         raise
     stop = stop_on_sigterm()
     heart = Heartbeat()
+    # its presence record, so that `status` lists it with its release (outside trial 78, F6); a `--once` keeps none
+    presence = None if once else notify_presence(st, dispatcher.owner, interval)
     report = None
     told = False
     cycles = 0
@@ -1329,6 +1340,8 @@ def notify_service(
                         break
                     continue
                 store_watch.up()
+                if presence is not None:
+                    presence.seen(datetime.now(UTC))
                 if report.taken or report.tally.sent or report.tally.failed or report.tally.expired or once:
                     err.print(
                         f"{report.taken} detections taken in · {delivery_summary(report, dispatcher)}", highlight=False
@@ -1362,6 +1375,8 @@ def notify_service(
         except KeyboardInterrupt:
             stopped_by = "Ctrl-C"
         finally:
+            if presence is not None:
+                presence.stop()
             st.close()
             if workers is not None:
                 workers.close()

@@ -121,7 +121,7 @@ def run_service(
         release as this_release,
     )
     from watchfloor.stream_processors.rulefile import RuleLoadError
-    from watchfloor.stream_processors.runner import OtherRulesWatch, note_rules
+    from watchfloor.stream_processors.runner import OtherRulesWatch, note_rules, other_start_line
     from watchfloor.web.activity import HeartbeatRecorder, stale_age
 
     from ..config_edit import apply_config_edit, edit_lines
@@ -280,20 +280,8 @@ def run_service(
                     other = other_rules.other()
                 except Exception:  # a look, not the work: a store that failed is said by the cycle itself
                     other = None
-                if other is not None:
-                    # It can only know that the other one started: a `run --once` may have ended since.
-                    if other.release is not None:  # the same rules: told as the start-up line tells an upgrade
-                        what, which, change_it = "another watchfloor version", "release judges", "upgrade"
-                    else:
-                        what, which, change_it = "other rules", "rules judge", "change rules"
-                    err.print(
-                        f"[yellow]another process started on this store with {what}[/yellow] (fingerprint "
-                        f"{other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}; this one reads "
-                        f"with {fingerprint}). If it still runs, which {which} a document depends on which process "
-                        f"takes it: stop the one you no longer want (to {change_it}: stop every `watchfloor run` on "
-                        "the store, then start the new one)",
-                        highlight=False,
-                    )
+                if other is not None:  # it can only know that the other one started: a `run --once` may have ended
+                    err.print(other_start_line(other, fingerprint, legacy), highlight=False)
                 # A source or the engine still behind (a backlog read a slice per cycle): the next cycle at once,
                 # `--once` too, so that the other sources are polled and alerts delivered between the slices (M1). A
                 # stop (SIGTERM) ends it between slices: what was read is committed, the rest is read at the next

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -222,6 +223,15 @@ def record_lapsed_silences(control: Any, store_watch: Any = None) -> None:
             store_watch.up()
 
 
+def serve_presence(store: Any) -> Any:
+    """A `serve`'s presence record (web.activity.PresenceRecorder), under an owner id of its own."""
+    from watchfloor.alerts.dispatcher import dispatcher_id
+    from watchfloor.stream_processors.fingerprint import release
+    from watchfloor.web.activity import PRESENCE_EVERY, PresenceRecorder
+
+    return PresenceRecorder(store, dispatcher_id(), command="serve", release=release(), interval=PRESENCE_EVERY)
+
+
 @app.command()
 def serve(
     config: ConfigOpt = None,
@@ -273,6 +283,7 @@ def serve(
 
     stop = stop_on_sigterm()
     server = None
+    presence = None
     watch = store_availability()  # one for the pages and the silences: an outage is one line
     stamps = ExitStack()  # its lines with their time (log_times)
     stamps.enter_context(log_times())
@@ -283,7 +294,11 @@ def serve(
             control = open_control(store, cfg)
             server = start_server(cfg, store, control, rules, host, port, kafka=kafka, store_watch=watch, public=public)
             served = ServedRules(config, list(cfg.rules), server.services)
+            # its presence record, so that `status` lists it with its release (outside trial 78, F6)
+            presence = serve_presence(store)
+            presence.seen(datetime.now(UTC))
             while not stop.wait(1.0):
+                presence.seen(datetime.now(UTC))
                 record_lapsed_silences(control, watch)
                 said = served.look(time.monotonic())
                 if said is not None:
@@ -292,6 +307,8 @@ def serve(
         except KeyboardInterrupt:
             stopped_by = "Ctrl-C"
         finally:
+            if presence is not None:
+                presence.stop()
             if server is not None:
                 server.stop()
             store.close()

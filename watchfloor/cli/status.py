@@ -361,8 +361,24 @@ class RulesCheck:
 
     @property
     def differs(self) -> bool:
-        """Workers run, and some run other rules than these."""
-        return self.fingerprint is not None and any(r != self.fingerprint for r in self.running)
+        """Workers run, and some run other rules than these (not these rules on another watchfloor release: that
+        is what `status` of another release than the desk's sees, a rolled-back desk, say; outside trial 78, F2/F5:
+        "the workers run other rules", exit 3, for the very packs named)."""
+        fp = self.fingerprint
+        return fp is not None and any(r != fp and other_release(r, fp, self.legacy) is None for r in self.running)
+
+    @property
+    def other_releases(self) -> list[str]:
+        """The watchfloor releases of the processes that run these very rules on another release than this one's."""
+        fp = self.fingerprint
+        if fp is None:
+            return []
+        return sorted({v for r in self.running if r != fp and (v := other_release(r, fp, self.legacy)) is not None})
+
+    @property
+    def release_only(self) -> bool:
+        """The rules compare equal but some run on another watchfloor release: a note, not a difference."""
+        return self.problem is None and not self.differs and bool(self.other_releases)
 
     @property
     def ok(self) -> bool:
@@ -374,6 +390,7 @@ class RulesCheck:
             "fingerprint": self.fingerprint,
             "running": self.running,
             "differs": self.differs,
+            "same_rules_other_release": self.other_releases,
         }
         if self.problem is not None:
             d["problem"] = self.problem
@@ -387,20 +404,21 @@ class RulesCheck:
                 f"rules not compared: {self.source} do not load ({self.problem}); a `watchfloor run` started with "
                 "them now would refuse to start"
             )
-        if not self.differs:
+        if not self.differs and not self.release_only:
             return None
         fp = self.fingerprint
-        assert fp is not None  # (differs)
-        from watchfloor.stream_processors.fingerprint import difference, other_release
+        assert fp is not None  # (differs, or another release)
+        from watchfloor.stream_processors.fingerprint import difference
 
         theirs = self.running[0]
         host, pid = [*(process or "").split(":"), "", ""][:2]
         who = f"the `watchfloor run` that wrote the last cycle (pid {pid} on {host})" if pid else "the `watchfloor run`"
-        release = other_release(theirs, fp, self.legacy)
-        if release is not None:
+        if self.release_only:
             return (
-                f"{who} runs {self.source} on another watchfloor version ({release}; {installed_version()} here): "
-                f"fingerprint {theirs}, these are {fp}. To run them on this version: stop it, then start it again."
+                f"the same rules on another watchfloor release: {who} runs {self.source} on another watchfloor "
+                f"version ({self.other_releases[0]}; {installed_version()} here): fingerprint {theirs}, these are "
+                f"{fp}. "
+                'Nothing to do unless it should run this release (an upgrade: README, "Upgrading a running desk").'
             )
         return (
             f"{who} runs other rules than {self.source} now ({difference(theirs, fp, self.legacy)}): fingerprint "
@@ -416,20 +434,17 @@ class RulesCheck:
                 f"rules not compared: {self.source} do not load ({self.problem}); a worker started with them now "
                 "would refuse to start"
             )
-        if not self.differs:
+        if not self.differs and not self.release_only:
             return None
         fp = self.fingerprint
-        assert fp is not None  # (differs)
-        from watchfloor.stream_processors.fingerprint import other_release
-
-        differing = [r for r in self.running if r != fp]
-        others = ", ".join(differing)
-        versions = sorted({v for r in differing if (v := other_release(r, fp, self.legacy)) is not None})
-        if all(other_release(r, fp, self.legacy) is not None for r in differing):  # the same rules, another release
+        assert fp is not None  # (differs, or another release)
+        others = ", ".join(r for r in self.running if r != fp)
+        if self.release_only:
             return (
-                f"the workers of group {group} run {self.source} on another watchfloor version "
-                f"({', '.join(versions)}; {installed_version()} here): fingerprints {others}, these are {fp}. "
-                "To run them on this version: stop all workers, then start them all with it."
+                f"the same rules on another watchfloor release: the workers of group {group} run {self.source} on "
+                f"another watchfloor version ({', '.join(self.other_releases)}; {installed_version()} here): "
+                f"fingerprints {others}, these are {fp}. Nothing to do unless they should run this release (an "
+                'upgrade: stop all workers, then start them all on it; docs/kafka.md, "Upgrades and rule changes").'
             )
         return (
             f"the workers of group {group} run other rules than {self.source} now: theirs are {others}, these "
@@ -439,6 +454,13 @@ class RulesCheck:
             "still follow the old rules. To apply these: stop all workers, then start them all with these "
             "rules. (Workers started with --rules: give status the same --rules.)"
         )
+
+
+def other_release(theirs: str, ours: str, legacy: str | None) -> str | None:
+    """fingerprint.other_release, imported when asked (the fingerprint module loads the engine)."""
+    from watchfloor.stream_processors.fingerprint import other_release as release_of
+
+    return release_of(theirs, ours, legacy)
 
 
 def installed_version() -> str:
@@ -606,6 +628,9 @@ def status(
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
                     "watermark_held_by": None if holder is None else holder.as_dict(),
                     "workers_running": workers_running(st),
+                    # the release each worker runs (its client id), and a warning when they differ (no exit status)
+                    "worker_releases": worker_releases(st),
+                    "releases_note": worker_releases_note(worker_releases(st)),
                     # documents beyond the lateness per source: passed over (no detection reads them) or
                     # dead-lettered, as the workers' extract agents counted them (kafka.late: the store's row)
                     "late_documents": late,
@@ -858,7 +883,9 @@ def _embedded_status(
         if run_problem is not None:
             line += f"; [red]{escape(run_problem)}[/red]"
         said = None if compared is None else compared.embedded_message(backlog.heartbeat.process)
-        if said is not None and compared is not None:
+        if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
+            err.print(f"[yellow]{escape(said)}[/yellow]", highlight=False)
+        elif said is not None and compared is not None:
             err.print(f"[red]{escape(said)}[/red]", highlight=False)
             line += "; " + (
                 "[red]the `watchfloor run` runs other rules[/red] (above)"
@@ -946,23 +973,16 @@ def _print(
         )
     if holder is not None:  # which source holds event time back, and until when (outside trial 67, MED-3)
         out.print(escape(holder.text()), highlight=False)
+    releases = worker_releases(st)
     for g in st.groups:
-        t = Table(title=f"{g.role}: group {g.group} · {g.state} · {counted(len(g.members), 'member')}")
+        t = Table(title=group_title(g))
         for col in ("topic", "partitions", "records", "committed", "lag"):
             t.add_column(col, justify="left" if col == "topic" else "right")
         for lag in g.topics:
             t.add_row(lag.topic, str(lag.partitions), f"{lag.end:,}", f"{lag.committed:,}", f"{lag.lag:,}")
         out.print(t)
-        for m in g.members:
-            gone = member_gone(g.group, m)
-            note = (
-                ""
-                if gone is None
-                else f" [yellow](may have stopped: pid {gone} on this host is not running; the broker keeps it a "
-                "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
-                "partitions wait until then)[/yellow]"
-            )
-            out.print(f"  member {escape(m)}{note}", highlight=False)
+        for line in member_lines(g, releases):
+            out.print(line, highlight=False)
         if len(g.rules) > 1:
             err.print(
                 f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
@@ -972,6 +992,8 @@ def _print(
             )
         if not g.started:
             out.print("  (never ran)", highlight=False)
+    if (differ := worker_releases_note(releases)) is not None:  # a warning: no exit status of its own
+        err.print(f"[yellow]{escape(differ)}[/yellow]", highlight=False)
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
     why = behind_reasons(st) + unread_reasons(unread or {})
@@ -986,7 +1008,9 @@ def _print(
     print_late(late or {})
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
-    if said is not None and compared is not None:
+    if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
+        err.print(f"[yellow]{escape(said)}[/yellow]", highlight=False)
+    elif said is not None and compared is not None:
         err.print(f"[red]{escape(said)}[/red]", highlight=False)
         line += (", but " if caught_up and not deliveries.given_up else "; ") + (
             "[red]the workers run other rules[/red] (above)"
@@ -1008,30 +1032,53 @@ def _print(
 
 
 def member_gone(group: str, member: str) -> int | None:
-    """The pid of a worker member (client id `<group>-<host>-<pid>-rules-…`, rules_guard.client_id) of this host
-    whose process is not running (killed: SIGKILL, OOM), else None (running, another host's, or cannot be told).
-    The broker lists it until its session times out, so `status` said "2 member(s)" with no hint for ~30 s after a
-    kill -9 (trial 45, LOW-1). Another container of the same host name has its own pids: its members may be named
-    wrongly only if it also shares this host name, which compose's containers do not."""
-    import os
-    import socket
+    """rules_guard.member_gone (imported when asked: it loads the rules' fingerprinting)."""
+    from watchfloor.stream_processors.kafka.rules_guard import member_gone as gone
 
-    from watchfloor.stream_processors.kafka.rules_guard import CLIENT_MARK
+    return gone(group, member)
 
-    cid = member.split("@", 1)[0]
-    head = f"{group}-{socket.gethostname()}-"
-    if not cid.startswith(head) or CLIENT_MARK not in cid:
+
+def worker_releases(st: Any) -> dict[str, dict[str, str | None]]:
+    """Each worker group's members with the watchfloor release each runs, read from what they publish (their client
+    id's rules fingerprint): a Kafka desk keeps no presence record, and a reader had to spot a "+digest" in a client
+    id (outside trial 78, F2). None: a worker of before the release mark."""
+    from watchfloor.stream_processors.kafka.rules_guard import member_release
+
+    return {g.group: {m: member_release(m) for m in g.members} for g in st.groups if g.role == "workers" and g.members}
+
+
+def member_lines(
+    g: Any, releases: Mapping[str, Mapping[str, str | None]], gone: Callable[[str, str], int | None] = member_gone
+) -> list[str]:
+    """A group's members for `status` (rich markup): each with the release it runs and, for one of this host whose
+    process is gone, that it may have stopped."""
+    lines = []
+    for m in g.members:
+        pid = gone(g.group, m)
+        note = (
+            ""
+            if pid is None
+            else f" [yellow](may have stopped: pid {pid} on this host is not running; the broker keeps it a "
+            "member until kafka.session_timeout (30 s by default) passes without its heartbeat, and its "
+            "partitions wait until then)[/yellow]"
+        )
+        release = releases.get(g.group, {}).get(m)
+        shown = "" if release is None else f" · release {release}"
+        lines.append(f"  member {escape(m)}{escape(shown)}{note}")
+    return lines
+
+
+def worker_releases_note(releases: Mapping[str, Mapping[str, str | None]]) -> str | None:
+    """A warning when the workers' releases differ (None when they do not): as `status` says it of the processes of
+    an embedded desk. Old and new workers never share a group for long: a new one waits for the old to leave."""
+    found = sorted({r or "(earlier)" for members in releases.values() for r in members.values()})
+    if len(found) < 2:
         return None
-    pid_text = cid[len(head) :].split(CLIENT_MARK, 1)[0]
-    if not pid_text.isdigit() or int(pid_text) <= 0:
-        return None
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return int(pid_text)
-    except OSError:  # alive, another user's
-        return None
-    return None
+    return (
+        f"the workers' releases differ ({', '.join(found)}): an upgrade is under way, or a worker of the other release "
+        "was left running (old and new workers never share a group: stop all the old ones, then start the new; "
+        'docs/kafka.md, "Upgrades and rule changes")'
+    )
 
 
 def idle_worker_groups(st: Any) -> list[str]:
@@ -1041,9 +1088,19 @@ def idle_worker_groups(st: Any) -> list[str]:
     return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
 
 
-def workers_running(st: Any) -> int:
-    """Members of the workers' groups (0: no worker runs)."""
-    return sum(len(g.members) for g in st.groups if g.role == "workers")
+def workers_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> int:
+    """Members of the workers' groups (0: no worker runs), less those of this host known not to run (`gone`, of a
+    group and a member: its pid when its process is not running): a SIGKILLed worker stays a member until its session
+    times out, and was counted as running beside its own name in `members_not_running` (outside trial 78, F4)."""
+    return sum(1 for g in st.groups if g.role == "workers" for m in g.members if gone(g.group, m) is None)
+
+
+def group_title(g: Any, gone: Callable[[str, str], int | None] = member_gone) -> str:
+    """The heading of a consumer group's table: its role, name, state and members, with how many of those are known
+    not to run (as `workers_running` counts them)."""
+    stopped = sum(1 for m in g.members if gone(g.group, m) is not None)
+    note = f" ({stopped} may have stopped, below)" if stopped else ""
+    return f"{g.role}: group {g.group} · {g.state} · {counted(len(g.members), 'member')}{note}"
 
 
 def behind_reasons(st: Any) -> list[str]:

@@ -1004,6 +1004,66 @@ def _with_sources(
     return out
 
 
+PRESENCE_EVERY = 10.0  # seconds between the saves of a `notify`'s or `serve`'s presence record, at the least
+
+
+class PresenceRecorder:
+    """The presence record alone of a process that writes the store but runs no pipeline cycle: `notify` and `serve`
+    (outside trial 78, F6: the README's upgrade steps said to wait until `status` lists each process again, and it
+    listed only `run`s). Saved at its start, then at most once per `every` seconds (a store commit each: `interval`,
+    kept in the record, is what `status` allows before it stops listing it), and removed at a clean stop, as a
+    `run`'s is (HeartbeatRecorder). `clock`: monotonic seconds, for when a save is due."""
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        process: str,
+        *,
+        command: str,
+        release: str | None,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.process = process
+        self.every = interval
+        self.clock = clock
+        host, pid = [*process.split(":"), "", ""][:2]
+        self.record: dict[str, Any] = {
+            "host": host,
+            "pid": pid,
+            "command": command,
+            "release": release,
+            "live": True,
+            "interval": interval,
+        }
+        self._saved: float | None = None
+
+    def seen(self, at: datetime) -> None:
+        """Record that it runs as of `at` (the first call: its start), unless saved less than `every` seconds ago.
+        A store that cannot be written is not this record's to say: the process's own work says the outage."""
+        if self._saved is not None and self.clock() - self._saved < self.every:
+            return
+        stamp = at.astimezone(UTC).isoformat()
+        self.record.setdefault("started_at", stamp)
+        entry = (self.process, {**self.record, "last_seen": stamp})
+        try:
+            _save(self.store, lambda state: {**state, **_with_presence(state, entry, at)})
+        except Exception as e:  # (a look for `status`, not the work)
+            log.debug("presence record not saved: %s", e)
+            return
+        self._saved = self.clock()
+
+    def stop(self) -> None:
+        """A clean stop: the record is removed, so `status` no longer lists it."""
+        if self._saved is None:
+            return
+        try:
+            _save(self.store, lambda state: {**state, PROCESSES: _without(state.get(PROCESSES), self.process)})
+        except Exception as e:  # (the record is forgotten after PRESENCE_FORGET, and listed only while seen)
+            log.debug("presence record not removed: %s", e)
+
+
 class HeartbeatRecorder:
     """The live loop's heartbeat, saved at most once per `every` seconds: each save is a store commit (an
     fsync), and a loop polling every 100 ms would otherwise add ten a second to the alerts' own commits."""
