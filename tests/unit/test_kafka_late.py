@@ -280,3 +280,38 @@ def test_the_status_page_shows_the_kafka_workers_late_documents_with_the_embedde
         return [cell.split("</td>")[0] for cell in cells.split("<td>")[2:]]
 
     assert row("inbox/a.jsonl") == ["4", "1"] and row("inbox/b.jsonl") == ["1", "0"], section
+
+
+def test_the_extract_agent_logs_the_dead_lettered_late_documents_beside_the_passed_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One line per batch says both outcomes: the dead-lettered ones are the late reports that can change an alert
+    (outside trial 77, F3: the workers' logs counted only the passed-over ones, and a batch of dead-lettered ones
+    alone left no line)."""
+    _packs, compiled = load_rules(["builtin:dprk_russia"])
+    names = TopicNames("t")
+    old = T0 - timedelta(days=30)
+    values = [
+        _watermark(T0),
+        _doc(1, old, "The city council approved a new budget plan"),
+        _doc(2, old, "Russia's lower house ratifies the partnership treaty with North Korea"),
+    ]
+    agent = Extract(
+        None,
+        Engine(compiled),
+        Outputs(names),  # type: ignore[arg-type]
+        partitions=PARTS,
+        batch_within=0.01,
+        late_log=StoreLateLog(lambda: MemoryStore(), "t-worker"),
+    )
+    with caplog.at_level("INFO", logger="watchfloor"):
+        asyncio.run(agent._batch([Record(Message(names.documents, 0, o), v, None) for o, v in enumerate(values)]))
+        only_letter = [_watermark(T0), _doc(3, old, "Russia's upper house ratifies the treaty with North Korea")]
+        asyncio.run(agent._batch([Record(Message(names.documents, 1, o), v, None) for o, v in enumerate(only_letter)]))
+    lines = [r.getMessage() for r in caplog.records if "late document" in r.getMessage()]
+    assert lines == [
+        "extract: 2 late document(s): 1 passed over (no detection reads them), 1 dead-lettered (a detection reads "
+        "them: 'late: …' reports) (this process so far: 1 passed over, 1 dead-lettered)",
+        "extract: 1 late document(s): 0 passed over (no detection reads them), 1 dead-lettered (a detection reads "
+        "them: 'late: …' reports) (this process so far: 1 passed over, 2 dead-lettered)",
+    ], lines
