@@ -239,9 +239,10 @@ def late_counts(counts: Mapping[str, int]) -> str:
     )
 
 
-def read_watermark_holder(url: str, prefix: str, idle_after: timedelta) -> Any:
+def read_watermark_holder(url: str, prefix: str, idle_after: timedelta, now: datetime) -> Any:
     """The source holding the pipeline's published watermark back (relay.WatermarkHolder), from the relay's state in
-    the outbox at `url`; None when none does, or the store is not `produce`'s outbox (or cannot be read)."""
+    the outbox at `url`, as of `now`; None when none does, or the store is not `produce`'s outbox (or cannot be
+    read)."""
     from watchfloor.producers.relay import target_checkpoint, watermark_holder
     from watchfloor.wiring import open_store
 
@@ -250,7 +251,7 @@ def read_watermark_holder(url: str, prefix: str, idle_after: timedelta) -> Any:
     except Exception:
         return None
     try:
-        return watermark_holder(st, target_checkpoint("", prefix), idle_after)
+        return watermark_holder(st, target_checkpoint("", prefix), idle_after, now)
     except Exception:
         return None
     finally:
@@ -564,7 +565,7 @@ def status(
             return e
         url = store or cfg.store
         compared = None if named is None else named.look(st)
-        holder = read_watermark_holder(url, s.prefix, cfg.event_time.idle_after)
+        holder = read_watermark_holder(url, s.prefix, cfg.event_time.idle_after, datetime.now(UTC))
         late = read_kafka_late(url, s.group)
         return st, read_deliveries(url), compared, read_outbox_unread(url, sources), holder, late
 
