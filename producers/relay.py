@@ -35,8 +35,11 @@ from watchfloor.stream_processors.engine.engine import epoch_dated_reason, futur
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, CheckpointStore, EventLog, StoredEvent
 from watchfloor.stream_processors.processing import pull_and_process
 
+from .poller import MARK_EVERY
+
 log = logging.getLogger(__name__)
 
+LAST_MARK = "m"  # the relay state's key of its newest CaughtUp mark's time (Unix seconds)
 RELAY_PROCESSOR = "kafka-relay"
 """The relay's checkpoint before targets were recorded (one per store), and the start of every target's name."""
 TARGET_SEPARATOR = ":"
@@ -51,29 +54,56 @@ def target_checkpoint(bootstrap: str, prefix: str) -> str:
 
 @dataclass(frozen=True)
 class WatermarkHolder:
-    """The source that holds a pipeline's published watermark back (eventtime.holder), from the relay's state."""
+    """The source that holds a pipeline's published watermark back (eventtime.holder), from the relay's state, as of
+    a look at `now` (watermark_holder)."""
 
     origin: str
     watermark: datetime  # its newest on-time report: the watermark
     received: datetime | None  # when its newest document was received: it holds W until idle_after after that
     idle_after: timedelta
+    # Whether it had been silent for idle_after at the look: it lets go at the relay's next CaughtUp mark, which moves W
+    silent: bool = False
+    # The relay's newest CaughtUp mark (None: a state saved before it was kept): a live `produce` records one per poll
+    # that reads a new document, else one every MARK_EVERY, so W moves by release_by at the latest
+    last_mark: datetime | None = None
 
     @property
     def until(self) -> datetime | None:
-        """When it stops holding W (its next idle check after that: the next pass of a live `produce`)."""
+        """When it has been silent for idle_after: from then, the next CaughtUp mark moves W past it."""
         return None if self.received is None else self.received + self.idle_after
 
+    @property
+    def release_by(self) -> datetime | None:
+        """When, at the latest, a live `produce` records the CaughtUp mark that lets it go: its first quiet mark at
+        or after `until` (W moves only at marks, and a poll that reads nothing new records one only every
+        MARK_EVERY after the last; outside trial 77, F7: W moved 5 minutes after the time `status` gave). Sooner
+        if a poll reads a new document; never if no `produce` runs."""
+        if self.until is None or self.last_mark is None:
+            return None
+        every = timedelta(seconds=MARK_EVERY)
+        k = max(1, -(-(self.until - self.last_mark) // every))  # the first quiet mark after the last at/after until
+        return self.last_mark + k * every
+
     def text(self) -> str:
-        until = (
-            ""
-            if self.until is None
-            else f", and holds it until it has been silent for event_time.idle_after ({self.idle_after}) after that: "
-            f"from {self.until.isoformat(timespec='seconds')}, at the next pass of a live `produce`"
-        )
         received = "" if self.received is None else f" (received {self.received.isoformat(timespec='seconds')})"
-        return (
+        head = (
             f"watermark held by source {self.origin}: its newest report is dated "
-            f"{self.watermark.isoformat(timespec='seconds')}{received}{until}"
+            f"{self.watermark.isoformat(timespec='seconds')}{received}"
+        )
+        if self.until is None:
+            return head
+        silent = (
+            f"; it has been silent for event_time.idle_after ({self.idle_after}) since "
+            f"{self.until.isoformat(timespec='seconds')}"
+            if self.silent
+            else f", and holds it until it has been silent for event_time.idle_after ({self.idle_after}) after that: "
+            f"from {self.until.isoformat(timespec='seconds')}"
+        )
+        by = "" if self.release_by is None else f", by {self.release_by.isoformat(timespec='seconds')} at the latest"
+        return (
+            f"{head}{silent}; it lets go at the first CaughtUp mark a live `produce` records after that (a poll that "
+            f"reads a new document, else its quiet mark every {MARK_EVERY / 60:.0f} minutes{by}), when the "
+            "watermark moves"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,13 +112,20 @@ class WatermarkHolder:
             "watermark": self.watermark.isoformat(),
             "received": None if self.received is None else self.received.isoformat(),
             "until": None if self.until is None else self.until.isoformat(),
+            "silent": self.silent,
+            "release_by": None if self.release_by is None else self.release_by.isoformat(),
         }
 
 
-def watermark_holder(store: CheckpointStore, checkpoint: str, idle_after: timedelta) -> WatermarkHolder | None:
+def watermark_holder(
+    store: CheckpointStore, checkpoint: str, idle_after: timedelta, now: datetime | None = None
+) -> WatermarkHolder | None:
     """The source holding the watermark the relay to `checkpoint` (target_checkpoint) publishes, from its saved
     state (outside trial 67, MED-3: a finished `produce --once`'s feeds held it for an hour, and nothing said which);
-    None when none holds it or the relay has no state."""
+    None when none holds it or the relay has no state. As of `now` (a look's clock): a source silent for idle_after
+    by then whose report is the newest of all holds nothing (every source is idle and W is as far as any reached:
+    outside trial 77, F7 named one, with a release time in the past); one silent with newer reports elsewhere holds
+    W until the relay's next CaughtUp mark (`silent`)."""
     state = store.load_checkpoint(checkpoint).state or {}
     tracker, w = state.get("et"), state.get("w")
     if not isinstance(tracker, dict) or "o" not in tracker:
@@ -97,11 +134,18 @@ def watermark_holder(store: CheckpointStore, checkpoint: str, idle_after: timede
     if found is None:
         return None
     origin, mark, received = found
+    silent = now is not None and received is not None and now.timestamp() >= received + idle_after.total_seconds()
+    newest = max((float(entry[0]) for entry in tracker["o"].values() if entry[0] is not None), default=mark)
+    if silent and mark >= newest:
+        return None
+    last_mark = state.get(LAST_MARK)
     return WatermarkHolder(
         origin,
         datetime.fromtimestamp(mark, UTC),
         None if received is None else datetime.fromtimestamp(received, UTC),
         idle_after,
+        silent=silent,
+        last_mark=None if last_mark is None else datetime.fromtimestamp(float(last_mark), UTC),
     )
 
 
@@ -392,6 +436,7 @@ class KafkaRelay:
         for ev in events:
             if ev.type == EventType.CAUGHT_UP.value:
                 mark = CaughtUp.model_validate(ev.payload)
+                clock[LAST_MARK] = mark.at.timestamp()  # when W can move next, for status (WatermarkHolder.release_by)
                 candidate = et.caught_up(tracker, mark.origins, mark.at.timestamp(), self.idle_after, clock["w"])
                 if candidate is not None and (clock["w"] is None or candidate > clock["w"]):
                     clock["w"] = candidate

@@ -40,6 +40,7 @@ from watchfloor.alerts.dispatcher import PROCESSOR as DISPATCHER
 from watchfloor.producers.relay import FORGOTTEN_RELAYS, RELAY_PROCESSOR, forgotten, is_relay_checkpoint
 from watchfloor.schemas.events import DOCUMENT_TYPES
 from watchfloor.stream_processors.kafka.late import LATE_CHECKPOINT_PREFIX
+from watchfloor.stream_processors.kafka.repeats import REPEATS_CHECKPOINT_PREFIX
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointMoved, DocumentRetention, EventLog
 from watchfloor.stream_processors.runner import ENGINE_PROCESSOR, RULES_IN_USE
 from watchfloor.stream_processors.stores.pruning import stripped
@@ -57,8 +58,9 @@ NOT_READERS = frozenset(
     {DISPATCHER, RULES_IN_USE, HEARTBEAT, RETENTION, ACTIVITY, FORGOTTEN_RELAYS, DEAD_LETTERS_COPIED}
 )
 SOURCE_PREFIX = "source:"  # producers.poller.checkpoint_name: a source's own progress (position 0)
-# and the Kafka workers' late documents per group (kafka.late.late_checkpoint): a save counter, reading no document
-NOT_READER_PREFIXES = (SOURCE_PREFIX, LATE_CHECKPOINT_PREFIX)
+# and the Kafka workers' late documents per group (kafka.late.late_checkpoint), and the archive's count of a topic's
+# repeated records (kafka.repeats): save counters, reading no document
+NOT_READER_PREFIXES = (SOURCE_PREFIX, LATE_CHECKPOINT_PREFIX, REPEATS_CHECKPOINT_PREFIX)
 VACUUM_EVERY = 10  # batches between a PostgreSQL prune's VACUUMs, with --vacuum (reclaim_space(during_prune=True))
 BATCH = 2000  # documents per transaction: a few tens of ms of the write lock, so `run` appends between batches
 RUNS_KEPT = 20  # prune runs the record keeps (the range they cover is kept whole)

@@ -29,10 +29,11 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Event, EventType, dead_letter_event
 from watchfloor.schemas.topics import DEFAULT_PREFIX, TopicNames
 
-from ..ports import EventLog, RecordArchive, RecordConflict, TopicRecord
+from ..ports import Checkpoint, CheckpointMoved, EventLog, RecordArchive, RecordConflict, TopicRecord
 from ..stores.errors import RecordRejected, StoreError, store_problem
 from .clients import Availability, client_config, make_client, unreachable_errors
 from .codec import Rejected, decode_event, raw_preview, record_origin, rejected_letter
+from .repeats import ReadRecord, count_repeats, repeats_checkpoint, to_count
 from .topics import bootstrap_servers
 from .unreachable import BROKER_REMINDERS
 
@@ -48,6 +49,7 @@ class ArchiveStats:
     watermarks: int = 0  # of them, event-time watermarks: the engine's, not events to keep
     correlate: int = 0  # correlate records read (not in `records`: kept as records, not as events)
     kept: int = 0  # of them, new to the store
+    repeated: int = 0  # dead-letters records repeating a letter before them (a worker's batch read again), kept once
 
 
 class KafkaArchive:
@@ -76,6 +78,7 @@ class KafkaArchive:
         # first of six landed under `archive`, so `dead-letters --stage ingest` showed 5 of the 6 and the metrics
         # split across stages).
         self._stage_of = {names.documents: "ingest"}
+        self.dead_letters = names.dead_letters  # its repeated records are counted (kafka.repeats)
         if records is not None and self.correlate not in self.topics:
             self.topics.append(self.correlate)
         self._positions: dict[int, int] = {}  # correlate partition -> the store's position, as last committed
@@ -148,6 +151,7 @@ class KafkaArchive:
         events: list[Event] = []
         records_of: list[tuple[Any, Any]] = []  # (topic partition, record) of each event, for dead letters
         kept: list[TopicRecord] = []
+        letters: list[ReadRecord] = []  # the dead-letters topic's records, to count those repeating one before
         for tp, records in batches.items():
             if tp.topic == self.correlate and self.records is not None:
                 stats.correlate += len(records)
@@ -169,11 +173,13 @@ class KafkaArchive:
                 else:
                     events.append(ev)
                     records_of.append((tp, rec))
+                    if tp.topic == self.dead_letters:
+                        letters.append((tp.partition, rec.offset, ev.id))
         try:
             if kept:
                 stats.kept = self._keep(kept, [tp for tp in batches if tp.topic == self.correlate])
             if events:
-                added = self._append(events, records_of, stats)
+                added = self._append(events, records_of, stats, letters)
                 stats.archived = added
                 stats.duplicates = len(events) - added
             if batches:
@@ -217,14 +223,16 @@ class KafkaArchive:
             self._positions[r.partition] = max(self._positions.get(r.partition, 0), r.offset + 1)
         return added
 
-    def _append(self, events: list[Event], records_of: list[tuple[Any, Any]], stats: ArchiveStats) -> int:
+    def _append(
+        self, events: list[Event], records_of: list[tuple[Any, Any]], stats: ArchiveStats, letters: list[ReadRecord]
+    ) -> int:
         """Append the batch; an event no store can keep (a NUL in its id, a payload nested past what JSON
         serialisation takes: written by another producer) becomes its record's dead letter and the batch is
         appended without it. Otherwise that one record would fail every retry of its batch, for ever."""
         replaced: set[int] = set()
         while True:
             try:
-                return self.store.append(events)
+                return self._write(events, letters, stats)
             except RecordRejected as e:  # refused before anything of the batch was written
                 if e.index in replaced:  # its dead letter refused too: not this record's fault
                     raise
@@ -239,6 +247,30 @@ class KafkaArchive:
                     stage="archive",
                 )
                 events[e.index] = dead_letter_event(dl, datetime.fromtimestamp(rec.timestamp / 1000, UTC))
+
+    def _write(self, events: list[Event], letters: list[ReadRecord], stats: ArchiveStats) -> int:
+        """The batch into the store, with the count of the dead-letters records that repeat a letter before them in
+        the same transaction (kafka.repeats: a batch read again after a crash counts nothing twice); a store that
+        keeps no checkpoints (or a batch with no letters) takes the events alone."""
+        store: Any = self.store
+        if not letters or not all(hasattr(store, m) for m in ("commit", "load_checkpoint", "read_ids")):
+            added: int = store.append(events)
+            return added
+        name = repeats_checkpoint(self.dead_letters)
+        while True:
+            saved = store.load_checkpoint(name)
+            fresh = to_count(saved.state, letters)
+            known = {se.event.id for se in store.read_ids({r[2] for r in fresh})} if fresh else set()
+            state, repeated = count_repeats(saved.state, letters, known)
+            if not fresh:
+                added = store.append(events)
+                return added
+            try:
+                added = store.commit(name, Checkpoint(saved.position + 1, state), events, since=saved.position)
+            except CheckpointMoved:  # another archive process of the group saved its partitions' count: again
+                continue
+            stats.repeated += repeated
+            return added
 
     def assigned(self) -> dict[str, int]:
         """The partitions this consumer reads now, per topic (empty until the group has assigned them)."""

@@ -117,3 +117,50 @@ def test_dead_letters_lists_the_store_when_the_broker_does_not_answer(tmp_path: 
         "broker did not answer within 3s"
     ), lines
     assert lines[0].endswith("listing this store's only"), lines
+
+
+def test_a_letter_a_worker_wrote_again_is_said_beside_the_topic_s_count(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Outside trial 77, F6: after a worker's SIGTERM the topic held 81 records and the store 78 letters, and
+    `dead-letters` said "all 81 of its records archived" beside "of 78", `status --broker` 81, with nothing saying
+    that 3 were a restart's repeats, kept once."""
+    from kafka import KafkaProducer
+
+    from watchfloor.stream_processors.kafka.archive import KafkaArchive
+    from watchfloor.stream_processors.kafka.codec import encode_event
+    from watchfloor.wiring import open_store
+
+    store = f"sqlite:///{tmp_path / 'desk.db'}"
+    config = tmp_path / "desk.yaml"
+    config.write_text(f"store: {store}\nkafka: {{bootstrap: {kafka_bootstrap}, prefix: {prefix}, partitions: 1}}\n")
+    assert cli(tmp_path, "topics", "create", "--config", str(config)).returncode == 0
+    letters = [
+        dead_letter_event(DeadLetter(origin="inbox/backfill.jsonl", line=i, reason=f"late: {i}", stage="event-time"),
+                          datetime(2026, 12, 7, 17, 27, tzinfo=UTC))
+        for i in range(LETTERS)
+    ]  # fmt: skip
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    try:
+        for ev in [*letters, letters[0]]:  # the first written again, as a worker's batch read again writes it
+            producer.send(TopicNames(prefix).dead_letters, encode_event(ev))
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    st = open_store(store)
+    archive = KafkaArchive(kafka_bootstrap, st, topic_prefix=prefix)
+    try:
+        read, deadline = 0, time.monotonic() + 120
+        while read < LETTERS + 1:
+            assert time.monotonic() < deadline, read
+            read += archive.poll_once().records
+    finally:
+        archive.close()
+        st.close()
+    said = " ".join(cli(tmp_path, "dead-letters", "--config", str(config)).stderr.split())
+    assert (
+        f"all {LETTERS + 1} of its records archived ({LETTERS + 1} records, {LETTERS} distinct: 1 repeated by a "
+        "worker's restart (read again before its commit: at-least-once), kept once)" in said
+    ), said
+    status = cli(tmp_path, "status", "--config", str(config))
+    assert "1 repeated by a worker's restart, kept once" in " ".join(status.stdout.split()), status.stdout

@@ -290,3 +290,36 @@ def test_a_late_document_dated_at_the_unix_epoch_has_one_report_the_late_one() -
     assert "closure" in [o.rule for o in outs if isinstance(o, Detection)]  # processed as before: no drop
     _, _, agent = engine.arrival(epoch_day, "in.jsonl", T0, state["wm"], 2)  # the Kafka extract agent's
     assert [r.reason.split(":")[0] for r in agent if isinstance(r, DeadLetter)] == ["late"]
+
+
+def test_status_says_when_a_silent_holder_lets_go_and_names_none_once_every_source_is_idle() -> None:
+    """Outside trial 77, F7: `status` said the holder lets go "from 17:36:46, at the next pass of a live `produce`",
+    but the watermark moved only at `produce`'s next CaughtUp mark, a quiet one 5 minutes after its last (W moves
+    only at marks); and once every source was idle it still named one, with a release time in the past. The holder
+    says it has been silent and by when the mark comes; with every source idle, none is named."""
+    at = T0 + timedelta(hours=100)
+    idle = timedelta(seconds=30)
+    store, pub = MemoryStore(), Recorder()
+
+    def deliver(*docs: tuple[str, float], after: timedelta) -> None:
+        evs = [
+            document_event(doc("Markets rose.", at=h, doc_id=f"{o}-{h}"), origin=o, received_at=at + after)
+            for o, h in docs
+        ]
+        store.append([*evs, caught_up_event(CaughtUp(at=at + after, origins=("gdn", "bbc")))])
+        KafkaRelay(store, pub, idle_after=idle).run_once()
+
+    deliver(("gdn", 40), ("bbc", 50), after=timedelta(0))  # the last documents: gdn's is older, it holds W
+    held = watermark_holder(store, RELAY_PROCESSOR, idle, at + timedelta(seconds=10))
+    assert held is not None and (held.origin, held.silent) == ("gdn", False)
+    assert held.until == at + idle and held.release_by == at + timedelta(minutes=5)
+    later = watermark_holder(store, RELAY_PROCESSOR, idle, at + timedelta(minutes=2))  # silent, W not moved yet
+    assert later is not None and (later.origin, later.silent) == ("gdn", True)
+    text = later.text()
+    assert "silent for event_time.idle_after (0:00:30) since" in text and "next pass" not in text, text
+    assert f"by {(at + timedelta(minutes=5)).isoformat(timespec='seconds')} at the latest" in text, text
+    assert later.as_dict()["release_by"] == (at + timedelta(minutes=5)).isoformat()
+    store.append([caught_up_event(CaughtUp(at=at + timedelta(minutes=5), origins=("gdn", "bbc")))])  # the quiet mark
+    KafkaRelay(store, pub, idle_after=idle).run_once()
+    assert store.load_checkpoint(RELAY_PROCESSOR).state["w"] == (T0 + timedelta(hours=50)).timestamp()  # bbc's
+    assert watermark_holder(store, RELAY_PROCESSOR, idle, at + timedelta(minutes=6)) is None  # every source idle

@@ -280,3 +280,90 @@ def test_the_status_page_shows_the_kafka_workers_late_documents_with_the_embedde
         return [cell.split("</td>")[0] for cell in cells.split("<td>")[2:]]
 
     assert row("inbox/a.jsonl") == ["4", "1"] and row("inbox/b.jsonl") == ["1", "0"], section
+
+
+def test_the_extract_agent_logs_the_dead_lettered_late_documents_beside_the_passed_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One line per batch says both outcomes: the dead-lettered ones are the late reports that can change an alert
+    (outside trial 77, F3: the workers' logs counted only the passed-over ones, and a batch of dead-lettered ones
+    alone left no line)."""
+    _packs, compiled = load_rules(["builtin:dprk_russia"])
+    names = TopicNames("t")
+    old = T0 - timedelta(days=30)
+    values = [
+        _watermark(T0),
+        _doc(1, old, "The city council approved a new budget plan"),
+        _doc(2, old, "Russia's lower house ratifies the partnership treaty with North Korea"),
+    ]
+    agent = Extract(
+        None,
+        Engine(compiled),
+        Outputs(names),  # type: ignore[arg-type]
+        partitions=PARTS,
+        batch_within=0.01,
+        late_log=StoreLateLog(lambda: MemoryStore(), "t-worker"),
+    )
+    with caplog.at_level("INFO", logger="watchfloor"):
+        asyncio.run(agent._batch([Record(Message(names.documents, 0, o), v, None) for o, v in enumerate(values)]))
+        only_letter = [_watermark(T0), _doc(3, old, "Russia's upper house ratifies the treaty with North Korea")]
+        asyncio.run(agent._batch([Record(Message(names.documents, 1, o), v, None) for o, v in enumerate(only_letter)]))
+    lines = [r.getMessage() for r in caplog.records if "late document" in r.getMessage()]
+    assert lines == [
+        "extract: 2 late document(s): 1 passed over (no detection reads them), 1 dead-lettered (a detection reads "
+        "them: 'late: …' reports) (this process so far: 1 passed over, 1 dead-lettered)",
+        "extract: 1 late document(s): 0 passed over (no detection reads them), 1 dead-lettered (a detection reads "
+        "them: 'late: …' reports) (this process so far: 1 passed over, 2 dead-lettered)",
+    ], lines
+
+
+def test_the_status_page_names_the_watermarks_holder_and_never_says_minus_zero_seconds() -> None:
+    """Outside trial 77, F4: the page's Kafka section showed the watermark without the source holding it (`status`
+    and /metrics name it), and "asked -0s ago" for an answer stamped a moment after the page's clock read."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.alerts.slackapp.commands import AppContext
+    from watchfloor.producers.relay import KafkaRelay, target_checkpoint
+    from watchfloor.schemas.events import CaughtUp, caught_up_event
+    from watchfloor.stream_processors.kafka.status import PipelineStatus
+    from watchfloor.web.broker import KafkaProbe
+    from watchfloor.web.server import Services, create_app
+
+    class Published:
+        def append(self, events: list[Event]) -> int:
+            return len(events)
+
+    store = MemoryStore()
+    at = datetime(2026, 12, 7, 17, 36, 36, tzinfo=UTC)
+
+    def report(origin: str, published: datetime) -> Event:
+        doc = {"id": origin, "type": "news.article", "published_at": published.isoformat(), "source": origin}
+        return document_event(parse_document({**doc, "title": "Markets rose"}), origin=origin, received_at=at)
+
+    # nyt's report a day behind bbc's: nyt holds the watermark (for event_time.idle_after, an hour, after `at`)
+    store.append(
+        [
+            report("nyt", T0 - timedelta(days=1)),
+            report("bbc", T0),
+            caught_up_event(CaughtUp(at=at, origins=("nyt", "bbc"))),
+        ]
+    )
+    KafkaRelay(store, Published(), target=target_checkpoint("", "wf")).run_once()  # type: ignore[arg-type]
+    status = PipelineStatus(
+        "b", "wf", {"wf.documents": 2}, [], [], watermarks={0: (T0 - timedelta(days=1)).timestamp()}
+    )
+    probe = KafkaProbe(
+        lambda: status, bootstrap="b", prefix="wf", wait_s=30.0, now=lambda: at + timedelta(milliseconds=300)
+    )
+    control = ControlLog(store)
+    services = Services(
+        store=store,
+        control=control,
+        context=AppContext(control=control, rules={}),
+        slack_app=None,
+        kafka=probe,
+        now=lambda: at,
+    )
+    page = create_app(services).test_client().get("/").get_data(as_text=True)
+    section = page.split('id="kafka"')[1].split("</section>")[0]
+    assert "asked 0s ago" in section and "-0s" not in section, section
+    assert '<span id="held-by">held by source nyt: its newest report is dated 2024-10-20T06:00:00+00:00' in section

@@ -119,6 +119,11 @@ class _CommandGroup(TyperGroup):
         _config_read.clear()  # (a test's CliRunner invokes many commands in one process)
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # stdout closed under us (`watchfloor --help | head`): not an error to report. Typer's main ends it as
+            # Python's convention for SIGPIPE has it, exit 1 and no message (outside trial 77, F5: "error: Broken
+            # pipe" on stderr)
+            raise
         except (StoreError, OSError, KafkaAuthenticationFailed) as e:
             err.print(f"[red]error:[/red] {escape(error_line(e))}", highlight=False)
             if isinstance(e, StoreError):

@@ -93,7 +93,10 @@ def holder_in(services: Services) -> Any:
         return None
     try:
         return watermark_holder(
-            services.store, target_checkpoint("", services.kafka.prefix), timedelta(seconds=services.idle_after)
+            services.store,
+            target_checkpoint("", services.kafka.prefix),
+            timedelta(seconds=services.idle_after),
+            services.now(),
         )
     except Exception:
         return None

@@ -31,6 +31,9 @@ NOT_DONE = ("outstanding", "expired", "pending", "failed")
 def _ago(seconds: float | None) -> str:
     if seconds is None:
         return "never"
+    # An answer stamped a moment after the page's clock read (the probe's look ends on its own thread) is "0s ago",
+    # not "-0s ago" (outside trial 77, F4)
+    seconds = max(seconds, 0.0)
     if seconds < 120:
         return f"{seconds:.0f}s ago"
     if seconds < 7200:
@@ -105,10 +108,13 @@ def member_gone(group: str, member: str) -> int | None:
     return gone(group, member)
 
 
-def _kafka(v: KafkaView, now: datetime, gone: Callable[[str, str], int | None] = member_gone) -> dict[str, Any]:
-    """The Kafka section: whether the broker answered, the groups with their lag per topic, the watermark; each
-    group's members of this host known not to run (`gone`: killed, kept by the broker until the session times out)
-    marked as `status` marks them (outside trial 78, F4: the page listed a SIGKILLed worker as any other)."""
+def _kafka(
+    v: KafkaView, now: datetime, holder: Any = None, gone: Callable[[str, str], int | None] = member_gone
+) -> dict[str, Any]:
+    """The Kafka section: whether the broker answered, the groups with their lag per topic, the watermark and the
+    source holding it back (`holder`, relay.WatermarkHolder: as `status` and /metrics name it; outside trial 77,
+    F4); each group's members of this host known not to run (`gone`: killed, kept by the broker until the session
+    times out) marked as `status` marks them (outside trial 78, F4: the page listed a SIGKILLed worker as any other)."""
     out: dict[str, Any] = {"broker": v.bootstrap, "prefix": v.prefix, "up": v.up, "error": v.error, "groups": []}
     st = v.status
     if st is None or v.asked_at is None:
@@ -119,6 +125,7 @@ def _kafka(v: KafkaView, now: datetime, gone: Callable[[str, str], int | None] =
         caught_up=st.caught_up,
         missing=", ".join(st.missing),
         watermark="" if low is None else f"{_utc(datetime.fromtimestamp(low, UTC))} ({_ago(now.timestamp() - low)})",
+        held_by="" if holder is None else holder.text().removeprefix("watermark "),
     )
     for g in st.groups:
         running = g.started or g.role == "workers"
@@ -138,6 +145,14 @@ def _kafka(v: KafkaView, now: datetime, gone: Callable[[str, str], int | None] =
             }
         )
     return out
+
+
+def _holder(s: Services) -> Any:
+    """The source holding the published watermark back, from the relay's state in the store served
+    (server.holder_in)."""
+    from .server import holder_in  # (the server imports this module)
+
+    return holder_in(s)
 
 
 def _deliveries_of(s: Services, row: AlertRow, which: str) -> list[dict[str, str]]:
@@ -281,7 +296,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         "sources": _sources(hb, now),
         "late": _late(s, hb),
         "last_poll": _last_poll(hb),
-        "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
+        "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now, _holder(s)),
     }
 
 
@@ -296,5 +311,5 @@ def store_down_page(s: Services, e: BaseException) -> dict[str, Any]:
         "store_down": reason,
         "slack": "configured" if s.slack_app is not None else f"off ({s.slack_problem})",
         "health": {"status": "down", "code": 503, "problems": [f"store unreachable: {reason}"]},
-        "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now),
+        "kafka": None if s.kafka is None else _kafka(s.kafka.view(), now, _holder(s)),
     }
