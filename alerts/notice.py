@@ -480,6 +480,15 @@ def story_before_key(data: Mapping[str, Any] | None) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def story_before_keys(data: Mapping[str, Any] | None) -> list[str]:
+    """The delivery keys of the first detections of the group's earlier stories that intake wrote into a new alert's
+    row (`story_before.earlier`, oldest first): their rows in a channel are those stories' first messages there,
+    whatever thread key they are under; empty in rows written before it said."""
+    raw: Any = (data or {}).get("story_before")
+    keys = raw.get("earlier") if isinstance(raw, Mapping) else None
+    return [k for k in keys if isinstance(k, str) and k] if isinstance(keys, list) else []
+
+
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
     """The alerts of `rec`'s rule and group that fired after it and that its channel was sent first, of those that
     still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from the rows of its channel
