@@ -91,3 +91,32 @@ def test_without_thread_by_each_group_is_its_own_story_as_before() -> None:
     assert [x.id for x in digest.detections] == ["c2", "s4", "c5", "s1", "s3", "s6", "s7"]
     assert digest.stories == {} and "in the story of" not in "\n".join(digest.lines())
     assert digest.title().startswith("watchfloor digest · 7 alerts ·"), digest.title()
+
+
+@pytest.mark.parametrize("now", [(), None, ("imposer",)], ids=["thread_by-empty", "thread_by-dropped", "by-imposer"])
+def test_a_digest_made_after_thread_by_changed_lists_the_stories_as_the_channel_threaded_them(
+    now: tuple[str, ...] | None,
+) -> None:
+    """Outside trial 79, F6: the desk took the alerts as they came under `thread_by: [country]` (the Niger sanctions
+    one thread), then the pack's `thread_by` changed (`[]`, left out, `[imposer]`) before its digest was made: the
+    digest lists the stories as the channel threaded them (Niger's three together, named by the U.S.'s alert,
+    "7 alerts in 5 stories"), not re-cut by the setting now ("27 stories" where the channel had 13 threads)."""
+    store, clock = MemoryStore(), Clock(MONDAY_7)
+    control = ControlLog(store, now=clock)
+    control.subscribe("desk", rules=["*"], by=ALICE)
+    control.subscribe("desk", rules=["*"], digest="daily 08:00 UTC", by=ALICE)
+    inbox = Inbox()
+
+    def dispatcher(catalog: AlertCatalog) -> AlertDispatcher:
+        return AlertDispatcher(store, {"desk": inbox}, now=clock, routing=ControlLog(store, now=clock), catalog=catalog)
+
+    store.append([detection_event(x) for x in DETECTIONS])
+    assert dispatcher(THREADED).cycle().ok
+    assert len(inbox.alerts) == len(DETECTIONS) and not inbox.got
+    clock.now = MONDAY_7 + timedelta(hours=1)
+    threads = {RULE: now} if now is not None else {}
+    assert dispatcher(AlertCatalog(entity_names=NAMES, open_periods=PERIODS, thread_by=threads)).cycle().ok
+    (digest,) = inbox.got
+    assert [x.id for x in digest.detections] == ["c2", "s1", "s3", "s4", "c5", "s6", "s7"], digest.detections
+    assert digest.title().startswith("watchfloor digest · 7 alerts in 5 stories"), digest.title()
+    assert {k: v[0] for k, v in digest.stories.items()} == {"s1": "s1", "s3": "s1", "s4": "s1"}, digest.stories
