@@ -345,7 +345,8 @@ class DigestPlanner:
             shown.id: (min(map(_fired, stories[story])), shown.fired_at, told.get(story, [shown.id])[0])
             for story, shown in latest.items()
         }
-        threads = self._threads(channel, {first for _, _, first in spans_of.values()})
+        told_in = self._threads(channel, set(latest))
+        threads = {shown.id: told_in[story] for story, shown in latest.items() if story in told_in}
         out, in_story = thread_stories(out, spans_of, self.catalog, threads)
         folded: dict[str, tuple[str, ...]] = {}
         for story, shown in latest.items():
@@ -360,10 +361,11 @@ class DigestPlanner:
         earlier = tuple((i, said[i], gone_before[i]) for i in gone_before if i in said)
         return out, silenced, folded, withdrawn, earlier, via, in_story
 
-    def _threads(self, channel: str, firsts: set[str]) -> dict[str, tuple[str, str]]:
-        """Of the stories' first alerts `firsts`, those `channel` was sent -> the first alert of the thread that
-        message is in and its group label, from the channel's rows (outside trial 79, F6: a digest made after
-        `thread_by` changed re-cut the stories the channel had threaded under the old setting)."""
+    def _threads(self, channel: str, firsts: set[str]) -> dict[str, tuple[str, str, str]]:
+        """Of the stories `firsts` (the delivery keys of their first detections, as `story_of` names them), those whose
+        first alert `channel` was sent -> that alert's id, and the id and group label of the first alert of the thread
+        its message is in, from the channel's rows (outside trial 79, F6: a digest made after `thread_by` changed
+        re-cut the stories the channel had threaded under the old setting)."""
         if not firsts:
             return {}
         rows = {r.alert_id: r for r in self.store.deliveries(alert_ids=firsts, channel=channel) if r.kind == "alert"}
@@ -371,11 +373,13 @@ class DigestPlanner:
         missing = set(roots.values()) - set(rows)
         if missing:
             rows.update({r.alert_id: r for r in self.store.deliveries(alert_ids=missing, channel=channel)})
-        out: dict[str, tuple[str, str]] = {}
+        out: dict[str, tuple[str, str, str]] = {}
         for first, root in roots.items():
+            own = alert_of(rows[first].payload)
             told = alert_of(rows[root].payload) if root in rows else None
-            if told is not None:
-                out[first] = (told.id, ", ".join(told.detection.group.values()))
+            if own is not None and told is not None:
+                names = (self.entity_names.get(v, v) for v in told.detection.group.values())
+                out[first] = (own.id, told.id, ", ".join(names))
         return out
 
     def _told_before(self, channel: str, subscription_ids: set[str], ids: set[str]) -> dict[str, str]:
@@ -400,7 +404,7 @@ def thread_stories(
     listed: list[Detection],
     spans: Mapping[str, tuple[datetime, datetime, str]],
     catalog: AlertCatalog,
-    threads: Mapping[str, tuple[str, str]] | None = None,
+    threads: Mapping[str, tuple[str, str, str]] | None = None,
 ) -> tuple[list[Detection], dict[str, tuple[str, str]]]:
     """A digest's lines (`listed`, one per story of a rule and group, by severity) with those of one story of several
     groups (a rule's `thread_by`: the groups sharing its values, each within its rule's open period of the story's
@@ -408,17 +412,18 @@ def thread_stories(
     "stories" scattered by severity): at the place of its most severe line, in event time, the story's first alert
     first. `spans`: listed id -> (its story's first fired time, its own, its story's first alert id). Also returns,
     per line of such a story, the story's first alert and group label (what the line names it by). `threads`: a
-    story's first alert id -> the first alert (id, group label) of the thread its channel told it in: those stories
-    are grouped as the channel threads them, whatever the rule's `thread_by` is now (DigestPlanner._threads)."""
+    listed id -> its story's first alert id and the first alert (id, group label) of the thread its channel told it
+    in: those are grouped as the channel threads them, whatever the rule's `thread_by` is now
+    (DigestPlanner._threads)."""
     threads = threads or {}
     clusters: dict[str, list[Detection]] = {}  # the first listed id of a cluster -> its lines
     cluster_of: dict[str, str] = {}
     by_values: dict[tuple[str, str], list[Detection]] = {}
     by_thread: dict[str, list[Detection]] = {}
     for d in listed:
-        thread = threads.get(spans[d.id][2])
+        thread = threads.get(d.id)
         if thread is not None:
-            by_thread.setdefault(thread[0], []).append(d)
+            by_thread.setdefault(thread[1], []).append(d)
             continue
         keys = catalog.thread_by.get(d.rule)
         if keys is not None:
@@ -454,9 +459,12 @@ def thread_stories(
         done.add(lead)
         lines = clusters[lead]
         out.extend(lines)
-        if len(lines) > 1:
-            first = lines[0]
-            name = threads.get(spans[first.id][2]) or (spans[first.id][2], ", ".join(first.group.values()))
+        first = lines[0]
+        thread = threads.get(first.id)
+        name = (thread[1], thread[2]) if thread else (spans[first.id][2], ", ".join(first.group.values()))
+        # (one line alone: named when the channel told it in another group's thread, outside trial 79, F3: a
+        # follow-up replying in that story's thread was listed as a story of its own)
+        if len(lines) > 1 or (thread is not None and thread[0] != thread[1]):
             for x in lines:
                 named[x.id] = name
     return out, named

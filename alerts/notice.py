@@ -963,8 +963,13 @@ class DigestLine:
         )
 
     def story_text(self) -> str:
-        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise)."""
-        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})" if self.story else ""
+        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise); the story's
+        first alert's own line: " · the story's first alert (GROUP)" (outside trial 79, F3: it named itself)."""
+        if not self.story:
+            return ""
+        if self.story == self.alert_id:
+            return f" · the story's first alert ({_one_line(self.story_group)})"
+        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})"
 
     def via_text(self) -> str:
         return f" · via {' + '.join(_one_line(x) for x in self.via)}" if self.via else ""
