@@ -212,3 +212,20 @@ def test_a_thread_by_only_edit_is_told_as_a_threading_change_not_as_rules_to_bac
     changed = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
     said = " ".join(changed.output.split())
     assert "the rules changed since the last run" in said and "only the rules' thread_by" not in said, said
+
+
+def test_backtest_with_a_configs_bad_pack_names_the_configs_rules_not_a_rules_option(tmp_path: Path) -> None:
+    """Outside trial 79, F5: `backtest --config` whose `rules:` names a pack with a mistake said `error: --rules: …`,
+    an option nobody gave: it names the config's `rules` entry; `--rules` given still says `--rules`."""
+    pack = tmp_path / "desk.yaml"
+    text = (builtin_dir() / "dprk_russia.yaml").read_text(encoding="utf-8")
+    pack.write_text(text.replace("    group_by: [party]\n", "    group_by: [party]\n    thread_by: [parti]\n"))
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{pack}]\nsources: []\n", encoding="utf-8")
+    events = str(EVENTS / "treaty_story.jsonl")
+    res = runner.invoke(app, ["backtest", events, "--config", str(cfg)], env={"COLUMNS": "300"})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and f"error: {cfg}: rules: {pack}:" in said and "thread_by 'parti'" in said, said
+    assert "--rules" not in said, said
+    res = runner.invoke(app, ["backtest", events, "--rules", str(pack)], env={"COLUMNS": "300"})
+    assert res.exit_code == 1 and f"error: --rules: {pack}:" in " ".join(res.output.split()), res.output
