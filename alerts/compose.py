@@ -566,7 +566,9 @@ def earlier_of(
         # (the last story's first message is under another key: its newest alert is intake's, not that row's alert)
         row = next((r for r in moved if r.alert_id == last), None)
         if row is not None and row.ref and row.ref == earlier.ref:
-            earlier = dataclasses.replace(earlier, alert_id=named.alert_id, fired_at=named.fired_at)
+            earlier = dataclasses.replace(
+                earlier, alert_id=named.alert_id, fired_at=named.fired_at, within=named.within
+            )
     if earlier is None:
         earlier = story_before(rec.payload, alert, period)
         key = story_before_key(rec.payload) if earlier is not None and row_of is not None else None
