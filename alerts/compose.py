@@ -39,6 +39,7 @@ from .notice import (
     state_rank,
     story_before,
     story_before_key,
+    story_before_keys,
     story_period,
     story_root_of,
     thread_key,
@@ -122,11 +123,22 @@ Decision = Tell | Wait | Skip | Reads
 
 
 class _Missing(Exception):
-    """A row the decision needs is neither in the thread's rows nor read yet: the decision stops where the old inline
-    read was, and the deliverer reads it (the chain of links it follows is known only as it goes)."""
+    """Rows the decision needs are neither in the thread's rows nor read yet: the decision stops where the old inline
+    read was, and the deliverer reads them (the chain of links it follows is known only as it goes)."""
 
-    def __init__(self, key: str) -> None:
-        self.key = key
+    def __init__(self, *keys: str) -> None:
+        self.keys = frozenset(keys)
+
+
+def _has_row(row_of: RowOf | None, key: str) -> bool:
+    """Whether `row_of` has read the row keyed `key` (or knows there is none) without asking for it."""
+    if row_of is None:
+        return True
+    try:
+        row_of(key)
+    except _Missing:
+        return False
+    return True
 
 
 def base_notice(rec: DeliveryRecord, alert: Alert) -> Notice:
@@ -165,7 +177,7 @@ def decide(
     try:
         return _decide(rec, base, thread, read, now, backoff, owner, updating)
     except _Missing as e:
-        return Reads(frozenset({e.key}))
+        return Reads(e.keys)
 
 
 def _decide(
@@ -538,7 +550,25 @@ def earlier_of(
     when the channel has it under another thread key (`row_of`: the rule's `thread_by` changed since that story was
     posted, session 42's leftover of outside trial 74, F3: the line had lost its "(its message)" link)."""
     period = story_period(rec.payload)
-    earlier = earlier_story(rows, alert, period)
+    # The group's earlier stories whose first messages this channel has under another thread key (`thread_by` changed
+    # since they were posted: outside trial 79, F2, the count restarted and the line lost its link): read by key.
+    keys = [k for k in story_before_keys(rec.payload) if k != rec.alert_id]
+    have = {r.alert_id for r in rows}
+    elsewhere = [k for k in keys if k not in have] if row_of is not None else []
+    unread = [k for k in elsewhere if not _has_row(row_of, k)]
+    if unread:
+        raise _Missing(*unread)
+    moved = [r for k in elsewhere if row_of is not None and (r := row_of(k)) is not None and r.kind == "alert"]
+    earlier = earlier_story([*moved, *rows], alert, period) if moved else earlier_story(rows, alert, period)
+    named = story_before(rec.payload, alert, period)
+    last = story_before_key(rec.payload)
+    if earlier is not None and named is not None and last is not None:
+        # (the last story's first message is under another key: its newest alert is intake's, not that row's alert)
+        row = next((r for r in moved if r.alert_id == last), None)
+        if row is not None and row.ref and row.ref == earlier.ref:
+            earlier = dataclasses.replace(
+                earlier, alert_id=named.alert_id, fired_at=named.fired_at, within=named.within
+            )
     if earlier is None:
         earlier = story_before(rec.payload, alert, period)
         key = story_before_key(rec.payload) if earlier is not None and row_of is not None else None

@@ -32,7 +32,7 @@ from watchfloor.schemas.events import SEVERITY_RANK, Detection, EventType, stabl
 from watchfloor.stream_processors.ports import DeliveryRecord, Store
 
 from .control import ControlLog, as_subscription
-from .notice import DIGEST_KIND, AlertCatalog, Digest, as_listed, thread_key
+from .notice import DIGEST_KIND, AlertCatalog, Digest, alert_of, as_listed, story_root_of, thread_key
 from .routing import Spellings, matches, silenced_by
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,9 @@ class DigestPlanner:
             shown.id: (min(map(_fired, stories[story])), shown.fired_at, told.get(story, [shown.id])[0])
             for story, shown in latest.items()
         }
-        out, in_story = thread_stories(out, spans_of, self.catalog)
+        told_in = self._threads(channel, set(latest))
+        threads = {shown.id: told_in[story] for story, shown in latest.items() if story in told_in}
+        out, in_story = thread_stories(out, spans_of, self.catalog, threads)
         folded: dict[str, tuple[str, ...]] = {}
         for story, shown in latest.items():
             kept = tuple(dict.fromkeys(i for i in told.get(story, ()) if i != shown.id and i not in gone_ids))
@@ -358,6 +360,27 @@ class DigestPlanner:
         said = self._told_before(channel, {s.sub.id for s in spans}, set(gone_before)) if gone_before else {}
         earlier = tuple((i, said[i], gone_before[i]) for i in gone_before if i in said)
         return out, silenced, folded, withdrawn, earlier, via, in_story
+
+    def _threads(self, channel: str, firsts: set[str]) -> dict[str, tuple[str, str, str]]:
+        """Of the stories `firsts` (the delivery keys of their first detections, as `story_of` names them), those whose
+        first alert `channel` was sent -> that alert's id, and the id and group label of the first alert of the thread
+        its message is in, from the channel's rows (outside trial 79, F6: a digest made after `thread_by` changed
+        re-cut the stories the channel had threaded under the old setting)."""
+        if not firsts:
+            return {}
+        rows = {r.alert_id: r for r in self.store.deliveries(alert_ids=firsts, channel=channel) if r.kind == "alert"}
+        roots = {k: story_root_of(r) or k for k, r in rows.items() if r.status == "sent"}
+        missing = set(roots.values()) - set(rows)
+        if missing:
+            rows.update({r.alert_id: r for r in self.store.deliveries(alert_ids=missing, channel=channel)})
+        out: dict[str, tuple[str, str, str]] = {}
+        for first, root in roots.items():
+            own = alert_of(rows[first].payload)
+            told = alert_of(rows[root].payload) if root in rows else None
+            if own is not None and told is not None:
+                names = (self.entity_names.get(v, v) for v in told.detection.group.values())
+                out[first] = (own.id, told.id, ", ".join(names))
+        return out
 
     def _told_before(self, channel: str, subscription_ids: set[str], ids: set[str]) -> dict[str, str]:
         """Of `ids`, those an earlier digest of the subscriptions sent to `channel` told of -> what its line said."""
@@ -378,18 +401,30 @@ def _fired(det: Detection) -> datetime:
 
 
 def thread_stories(
-    listed: list[Detection], spans: Mapping[str, tuple[datetime, datetime, str]], catalog: AlertCatalog
+    listed: list[Detection],
+    spans: Mapping[str, tuple[datetime, datetime, str]],
+    catalog: AlertCatalog,
+    threads: Mapping[str, tuple[str, str, str]] | None = None,
 ) -> tuple[list[Detection], dict[str, tuple[str, str]]]:
     """A digest's lines (`listed`, one per story of a rule and group, by severity) with those of one story of several
     groups (a rule's `thread_by`: the groups sharing its values, each within its rule's open period of the story's
     alerts before it) together, as Slack threads them (outside trial 74, F2: the Niger sanctions thread was seven
     "stories" scattered by severity): at the place of its most severe line, in event time, the story's first alert
     first. `spans`: listed id -> (its story's first fired time, its own, its story's first alert id). Also returns,
-    per line of such a story, the story's first alert and group label (what the line names it by)."""
+    per line of such a story, the story's first alert and group label (what the line names it by). `threads`: a
+    listed id -> its story's first alert id and the first alert (id, group label) of the thread its channel told it
+    in: those are grouped as the channel threads them, whatever the rule's `thread_by` is now
+    (DigestPlanner._threads)."""
+    threads = threads or {}
     clusters: dict[str, list[Detection]] = {}  # the first listed id of a cluster -> its lines
     cluster_of: dict[str, str] = {}
     by_values: dict[tuple[str, str], list[Detection]] = {}
+    by_thread: dict[str, list[Detection]] = {}
     for d in listed:
+        thread = threads.get(d.id)
+        if thread is not None:
+            by_thread.setdefault(thread[1], []).append(d)
+            continue
         keys = catalog.thread_by.get(d.rule)
         if keys is not None:
             values = orjson.dumps({k: d.group.get(k) for k in sorted(keys)}).decode()
@@ -407,6 +442,10 @@ def thread_stories(
             clusters[lead].append(d)
             cluster_of[d.id] = lead
             end = max(end, last)
+    for members in by_thread.values():
+        members.sort(key=lambda d: (spans[d.id][0], d.fired_at))
+        clusters[members[0].id] = members
+        cluster_of.update((d.id, members[0].id) for d in members)
     out: list[Detection] = []
     named: dict[str, tuple[str, str]] = {}
     done: set[str] = set()
@@ -420,8 +459,12 @@ def thread_stories(
         done.add(lead)
         lines = clusters[lead]
         out.extend(lines)
-        if len(lines) > 1:
-            first = lines[0]
+        first = lines[0]
+        thread = threads.get(first.id)
+        name = (thread[1], thread[2]) if thread else (spans[first.id][2], ", ".join(first.group.values()))
+        # (one line alone: named when the channel told it in another group's thread, outside trial 79, F3: a
+        # follow-up replying in that story's thread was listed as a story of its own)
+        if len(lines) > 1 or (thread is not None and thread[0] != thread[1]):
             for x in lines:
-                named[x.id] = (spans[first.id][2], ", ".join(first.group.values()))
+                named[x.id] = name
     return out, named

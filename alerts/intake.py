@@ -531,6 +531,11 @@ class Story:
     before: StoryBefore | None = None
 
 
+# How many of a group's earlier stories a new story's row names (StoryBefore.earlier): a channel's "(N earlier …)"
+# count reaches no further back across a `thread_by` change.
+EARLIER_KEYS = 100
+
+
 @dataclass(frozen=True)
 class StoryBefore:
     """The story of a rule and group begun last before a detection that starts another (in event time)."""
@@ -542,6 +547,10 @@ class StoryBefore:
     # the delivery key of its first detection: its first message's row in a channel, under whatever thread key it was
     # written (a rule's `thread_by` changed since: the "Again: …" line still links that message)
     key: str = ""
+    # the delivery keys of the first detections of the group's earlier stories (the last EARLIER_KEYS, oldest first,
+    # `key` last): a channel counts those it was told under another thread key too (outside trial 79, F2: after a
+    # `thread_by` change the "(N earlier in this channel)" count restarted)
+    earlier: tuple[str, ...] = ()
 
     def payload(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -552,6 +561,8 @@ class StoryBefore:
         }
         if self.key:
             out["key"] = self.key
+        if self.earlier:
+            out["earlier"] = list(self.earlier)
         return out
 
 
@@ -700,11 +711,13 @@ class Stories:
         t = self._by_number[self._thread[n]]
         position, fired = self._position[n], self._fired[n]
         roots = t.roots
-        root = -1
+        root, earlier = -1, []
         for i in range(bisect_right(roots, fired, key=self._fired.__getitem__) - 1, -1, -1):
             if self._position[roots[i]] < position:
-                root = roots[i]
-                break
+                root = roots[i] if root < 0 else root
+                earlier.append(self._keys[roots[i]])
+                if len(earlier) == EARLIER_KEYS:
+                    break
         if root < 0:
             return None
         newest, j = -1, root
@@ -719,7 +732,14 @@ class Stories:
         except OverflowError:  # (a time at the calendar's edge: the line is left out, as a time it cannot carry)
             return None
         alert_id = self._alert_ids.get(shown, self._keys[shown])
-        return StoryBefore(alert_id=alert_id, fired_at=fired_at, began=began, stands=newest >= 0, key=self._keys[root])
+        return StoryBefore(
+            alert_id=alert_id,
+            fired_at=fired_at,
+            began=began,
+            stands=newest >= 0,
+            key=self._keys[root],
+            earlier=tuple(reversed(earlier)),
+        )
 
     def add(
         self,

@@ -480,6 +480,15 @@ def story_before_key(data: Mapping[str, Any] | None) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
+def story_before_keys(data: Mapping[str, Any] | None) -> list[str]:
+    """The delivery keys of the first detections of the group's earlier stories that intake wrote into a new alert's
+    row (`story_before.earlier`, oldest first): their rows in a channel are those stories' first messages there,
+    whatever thread key they are under; empty in rows written before it said."""
+    raw: Any = (data or {}).get("story_before")
+    keys = raw.get("earlier") if isinstance(raw, Mapping) else None
+    return [k for k in keys if isinstance(k, str) and k] if isinstance(keys, list) else []
+
+
 def later_alerts(rows: Iterable[DeliveryRecord], rec: DeliveryRecord) -> LaterAlerts | None:
     """The alerts of `rec`'s rule and group that fired after it and that its channel was sent first, of those that
     still stand there (not withdrawn, not revised since: review of 260549a, finding 4), from the rows of its channel
@@ -954,8 +963,13 @@ class DigestLine:
         )
 
     def story_text(self) -> str:
-        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise)."""
-        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})" if self.story else ""
+        """ " · in the story of alert ID (GROUP)" of a line of a story of several groups ("" otherwise); the story's
+        first alert's own line: " · the story's first alert (GROUP)" (outside trial 79, F3: it named itself)."""
+        if not self.story:
+            return ""
+        if self.story == self.alert_id:
+            return f" · the story's first alert ({_one_line(self.story_group)})"
+        return f" · in the story of alert {self.story} ({_one_line(self.story_group)})"
 
     def via_text(self) -> str:
         return f" · via {' + '.join(_one_line(x) for x in self.via)}" if self.via else ""

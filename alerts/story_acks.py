@@ -12,7 +12,7 @@ from watchfloor.schemas.events import Alert
 from watchfloor.stream_processors.ports import DeliveryLedger, DeliveryRecord
 
 from .control import ControlLog
-from .notice import ThreadState, story_root_of, thread_state
+from .notice import REPLACEABLE, ThreadState, alert_of, story_root_of, thread_of, thread_state
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,36 @@ def channel_story(rows: Sequence[DeliveryRecord], key: str) -> ChannelStory | No
         if group is not None and group.first.alert_id == one:
             threads.append(group)
     return ChannelStory(state.first.channel, tuple(threads)) if threads else None
+
+
+def story_alert_ids(rows: Sequence[DeliveryRecord], story: ChannelStory) -> list[str]:
+    """Every alert of `story` its channel was told (each group's thread, withdrawn or not), by alert id, in the order
+    of `rows` (the channel's rows of the story's thread key): what `alerts list --story` lists."""
+    ids: dict[str, None] = {}
+    for state in story.threads:
+        for r in thread_of(rows, state.first.alert_id):
+            if r.kind in REPLACEABLE and (a := alert_of(r.payload)) is not None:
+                ids.setdefault(a.id)
+    return list(ids)
+
+
+def stories_of(ledger: DeliveryLedger, rows: Iterable[DeliveryRecord]) -> dict[str, str]:
+    """Of `rows` (alerts' rows in the ledger), those told in a story of several groups (`thread_by`) -> the alert id
+    of the story's first alert (its thread's first message), the story's own first alert included: what `alerts list
+    --json` says as `story` on each of them (outside trial 79, F1: only other groups' first alerts said it)."""
+    read: dict[tuple[str, str], list[DeliveryRecord]] = {}  # (channel, thread key) -> its rows, read once
+    out: dict[str, str] = {}
+    for r in rows:
+        if r.kind not in REPLACEABLE or r.alert_id in out:
+            continue
+        where = (r.channel, r.thread_key)
+        if where not in read:
+            read[where] = ledger.deliveries(channel=r.channel, thread_key=r.thread_key)
+        story = channel_story(read[where], r.alert_id)
+        if story is not None and len(story.threads) > 1:
+            first = alert_of(story.first.payload)
+            out[r.alert_id] = first.id if first is not None else story.first.alert_id
+    return out
 
 
 def acknowledge_each(

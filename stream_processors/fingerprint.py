@@ -58,15 +58,18 @@ def release() -> str:
     return f"{installed_version()}+{source_digest(Path(folders[0]))}"
 
 
-def rules_digest(engine: Engine) -> str:
-    """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness."""
+def rules_digest(engine: Engine, *, threads: bool = True) -> str:
+    """A short digest of what decides the alerts: every pack as loaded (sorted by name) and the lateness. `threads`
+    False: without the detections' `thread_by`, which decides how channels thread alerts, never an alert (outside
+    trial 79, F4: a restart after a `thread_by`-only edit was told as changed rules with a backtest to run)."""
     rules = engine.rules
     # Defaults left out: a release that adds a field with a default must not change the packs' part. Inline
     # examples left out: they are the pack's tests, no alert depends on them (a release that adds one to a
     # bundled pack reads it as before).
+    left_out = {"examples"} if threads else {"examples", "thread_by"}
     packs = sorted(
         (
-            p.model_dump(mode="json", exclude_defaults=True, exclude={"detections": {"__all__": {"examples"}}})
+            p.model_dump(mode="json", exclude_defaults=True, exclude={"detections": {"__all__": left_out}})
             for p in rules.packs
         ),
         key=lambda d: str(d.get("name")),

@@ -208,9 +208,12 @@ class RulesChange:
     before: str
     now: str
     position: int
+    # Only the detections' `thread_by` changed (the digest of the rules without it, `alerts`, is the one recorded
+    # at the last start, on the same release): the alerts are the same, only their threads are not.
+    threads_only: bool = False
 
 
-def note_rules(store: Store, fingerprint: str) -> RulesChange | None:
+def note_rules(store: Store, fingerprint: str, alerts: str | None = None) -> RulesChange | None:
     """Record the rules the runner reads with (fingerprint.rules_fingerprint), next to its checkpoint; the change
     when they differ from those of its last start and it has read documents with those. A change of rules applies
     to the documents read after it: the log's earlier ones are not read again (a backtest shows what the new rules
@@ -220,13 +223,18 @@ def note_rules(store: Store, fingerprint: str) -> RulesChange | None:
     if before == fingerprint:
         return None
     position = store.checkpoint_position(ENGINE_PROCESSOR)
+    state = {"fingerprint": fingerprint, **({"alerts": alerts} if alerts is not None else {})}
     try:
-        store.commit(RULES_IN_USE, Checkpoint(position, {"fingerprint": fingerprint}), [], since=seen.position)
+        store.commit(RULES_IN_USE, Checkpoint(position, state), [], since=seen.position)
     except CheckpointMoved:  # another process recorded its rules meanwhile: it says what changed
         return None
     if before is None or position == 0:
         return None
-    return RulesChange(str(before), fingerprint, position)
+    from .fingerprint import parse_fingerprint
+
+    same_release = parse_fingerprint(str(before)).version == parse_fingerprint(fingerprint).version
+    threads_only = alerts is not None and (seen.state or {}).get("alerts") == alerts and same_release
+    return RulesChange(str(before), fingerprint, position, threads_only)
 
 
 @dataclass(frozen=True)

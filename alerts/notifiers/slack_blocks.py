@@ -1005,9 +1005,11 @@ def digest_line(entry: DigestLine, words: Wording = ENGLISH) -> str:
     else:
         text += escape(entry.earlier_text())
     if entry.story:  # a line of a story of several groups (thread_by), listed with its other lines
-        text += words.text(
-            "digest_story", id=inert(fit(one_line(entry.story), 64)), group=inert(fit(one_line(entry.story_group), 200))
-        )
+        group = inert(fit(one_line(entry.story_group), 200))
+        if entry.story == entry.alert_id:  # (the story's first alert: not "in the story of" itself)
+            text += words.text("digest_story_first", group=group)
+        else:
+            text += words.text("digest_story", id=inert(fit(one_line(entry.story), 64)), group=group)
     if entry.via:  # a digest merging the channel's subscriptions of its slot: the ones it came under
         text += words.text("digest_via", labels=" + ".join(inert(fit(one_line(x), 60)) for x in entry.via[:3]))
     if (

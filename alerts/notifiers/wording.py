@@ -189,6 +189,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_earlier": " · after {count} of this story",
         "digest_via": " · via {labels}",
         "digest_story": " · in the story of alert `{id}` ({group})",
+        "digest_story_first": " · the story's first alert ({group})",
         "digest_withdrawn_since": "Withdrawn since an earlier digest: {what} · alert {id} · {why}",
     },
     "ru": {
@@ -344,6 +345,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "digest_earlier": " · после {count} этого сюжета",
         "digest_via": " · по подпискам: {labels}",
         "digest_story": " · в сюжете оповещения `{id}` ({group})",
+        "digest_story_first": " · первое оповещение сюжета ({group})",
         "digest_withdrawn_since": "Отозвано после прошлой сводки: {what} · оповещение {id} · {why}",
     },
 }

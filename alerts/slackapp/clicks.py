@@ -18,7 +18,7 @@ from ..notice import ThreadState
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
 from ..notifiers.wording import ENGLISH, Wording
-from ..story_acks import acknowledge_each, ledger_thread
+from ..story_acks import acknowledge_each, channel_story, ledger_thread
 from .buttons import ACK_ACTION, ACTIONS_BLOCK_ID, SILENCE_FOR_HOURS, ButtonValue
 from .commands import Announce, AppContext, announced, unsubscribe, who
 
@@ -41,6 +41,11 @@ class AckClick:
     newer: str | None = None
     severities: Mapping[str, str] = field(default_factory=dict)  # alert id -> severity label, for the reply
     stale: bool = False  # the message was drawn for other alerts than the thread stands on now: not written back
+    # The first message of a story of several groups (`thread_by`): the other groups' standing alerts of the story
+    # that the click did not take and that are not acknowledged in the channel (outside trial 79, F1: the reply said
+    # nothing of them), and the story's first alert (what `alerts ack --story` is named by)
+    left: tuple[str, ...] = ()
+    story: str = ""
 
 
 def _ledger(ctx: AppContext) -> DeliveryLedger | None:
@@ -104,7 +109,8 @@ def acknowledge(
             if newest.id not in drawn:
                 newer = newest.id
             stale = drawn != set(now_ids)
-    detections = alert_detections(ctx.control.store, {shown, *others, *([newer] if newer else [])})
+    left, story = _story_left(ctx, value, state) if state is not None else ((), "")
+    detections = alert_detections(ctx.control.store, {shown, *others, *([newer] if newer else []), *left})
     severities = {i: severity_word(d) for i, d in detections.items()}
     # (an alert the log has not of this rule: nothing is recorded for it)
     also = [i for i in others if (detections.get(i) or {}).get("rule") == value.rule]
@@ -113,7 +119,28 @@ def acknowledge(
         ctx.control, [shown, *also], by=actor, channel=value.channel, slack_channel=slack_channel, message_ts=message_ts
     )
     taken = [ack for ack, fresh in rest if fresh]
-    return AckClick(record, new, tuple(taken), drawn_for, newer, severities, stale)
+    return AckClick(record, new, tuple(taken), drawn_for, newer, severities, stale, left, story)
+
+
+def _story_left(ctx: AppContext, value: ButtonValue, state: ThreadState) -> tuple[tuple[str, ...], str]:
+    """Of a click on the first message of a story of several groups (`thread_by`), the other groups' alerts that
+    stand in the story and are not acknowledged in the button's channel (the click takes its own group's only: the
+    other groups' messages have their own buttons), and the story's first alert's id; ((), "") for any other thread."""
+    ledger = _ledger(ctx)
+    if ledger is None:
+        return (), ""
+    rows, _ = ledger_thread(ledger, state.first.alert_id, value.channel)
+    story = channel_story(rows, state.first.alert_id)
+    if story is None or len(story.threads) < 2 or story.first.alert_id != state.first.alert_id:
+        return (), ""
+    mine = {a.id for a in state.standing}
+    left = [
+        a.id
+        for group in story.threads[1:]
+        for a in group.standing
+        if a.id not in mine and not any(k.channel in (None, value.channel) for k in ctx.control.acknowledgements(a.id))
+    ]
+    return tuple(dict.fromkeys(left)), state.first_id
 
 
 def _shows_state(message: Mapping[str, Any] | None, alert: Any) -> bool:
@@ -139,7 +166,7 @@ def severity_word(detection: Mapping[str, Any]) -> str:
 
 def ack_said(click: AckClick) -> str:
     """What a click did beyond its own alert, for the clicker's reply ("" when it acknowledged just that alert)."""
-    if not (click.taken or click.drawn_for or click.newer or click.stale):
+    if not (click.taken or click.drawn_for or click.newer or click.stale or click.left):
         return ""
 
     def named(alert_id: str) -> str:
@@ -167,6 +194,14 @@ def ack_said(click: AckClick) -> str:
         text += (
             f"\n:warning: Alert {named(click.newer)} came in this thread after this message was drawn and is *not* "
             "acknowledged: the message shows it now, with its own Acknowledge button."
+        )
+    if click.left:
+        many = len(click.left) > 1
+        text += (
+            f"\n:warning: This story's other group{'s' if many else ''} {'are' if many else 'is'} *not* acknowledged: "
+            f"alert{'s' if many else ''} {', '.join(named(a) for a in click.left)} (each on its own message in this "
+            f"thread, with its own button). `watchfloor alerts ack --story {escape(click.story[:80])}` takes the whole "
+            "story."
         )
     return text
 

@@ -183,3 +183,51 @@ def test_a_run_says_when_another_started_on_its_store_with_other_rules(tmp_path:
     assert whole.count(upgrade) == 1 and whole.count("which release judges a document") == 1, whole
     # A rolling upgrade is what the README's upgrade steps do: told as normal, not as "stop every run" (trial 78, F7).
     assert "to upgrade: stop every" not in whole and "A rolling upgrade or rollback in progress" in whole, whole
+
+
+def test_a_thread_by_only_edit_is_told_as_a_threading_change_not_as_rules_to_backtest(tmp_path: Path) -> None:
+    """Outside trial 79, F4: a restart after only `thread_by` changed (added, here) said "the rules changed … not read
+    again … backtest", though no alert can differ: it says only the threads changed. Another edit after it is a change
+    of rules as ever."""
+    pack = tmp_path / "desk.yaml"
+    shutil.copy(builtin_dir() / "dprk_russia.yaml", pack)
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{pack}]\n"
+        f"sources:\n  - {{kind: jsonl, path: {EVENTS / 'treaty_story.jsonl'}}}\n",
+        encoding="utf-8",
+    )
+    first = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert first.exit_code == 0, first.output
+    text = pack.read_text(encoding="utf-8")
+    assert "    group_by: [party]\n" in text
+    pack.write_text(text.replace("    group_by: [party]\n", "    group_by: [party]\n    thread_by: []\n"))
+    threaded = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    said = " ".join(" ".join(unstamped(threaded.output)).split())
+    assert threaded.exit_code == 0, threaded.output
+    assert "only the rules' thread_by changed since the last run" in said, said
+    assert "the alerts are the same" in said and "no backtest to run" in said, said
+    assert "the rules changed since the last run" not in said and "watchfloor backtest" not in said, said
+
+    title = 'title: "{party} ratified the DPRK–Russia treaty"'
+    pack.write_text(pack.read_text(encoding="utf-8").replace(title, title.replace("ratified", "has ratified")))
+    changed = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    said = " ".join(changed.output.split())
+    assert "the rules changed since the last run" in said and "only the rules' thread_by" not in said, said
+
+
+def test_backtest_with_a_configs_bad_pack_names_the_configs_rules_not_a_rules_option(tmp_path: Path) -> None:
+    """Outside trial 79, F5: `backtest --config` whose `rules:` names a pack with a mistake said `error: --rules: …`,
+    an option nobody gave: it names the config's `rules` entry; `--rules` given still says `--rules`."""
+    pack = tmp_path / "desk.yaml"
+    text = (builtin_dir() / "dprk_russia.yaml").read_text(encoding="utf-8")
+    pack.write_text(text.replace("    group_by: [party]\n", "    group_by: [party]\n    thread_by: [parti]\n"))
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{pack}]\nsources: []\n", encoding="utf-8")
+    events = str(EVENTS / "treaty_story.jsonl")
+    res = runner.invoke(app, ["backtest", events, "--config", str(cfg)], env={"COLUMNS": "300"})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and f"error: {cfg}: rules: {pack}:" in said and "thread_by 'parti'" in said, said
+    assert "--rules" not in said, said
+    res = runner.invoke(app, ["backtest", events, "--rules", str(pack)], env={"COLUMNS": "300"})
+    assert res.exit_code == 1 and f"error: --rules: {pack}:" in " ".join(res.output.split()), res.output

@@ -8,6 +8,7 @@ Slack-compatible server, reached by the real slack-sdk."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,44 @@ def test_ack_story_of_an_alert_told_nowhere_or_of_an_unknown_channel_is_refused_
     assert acks(store) == []
     code, said = wf("alerts", "ack", "--story", "det0001", "--config", cfg)
     assert code == 0 and "1 alert standing" in said and "acknowledged det0001 (HIGH)" in said, said
+
+
+def test_list_story_lists_every_groups_alerts_of_the_story_each_saying_its_story_in_json(
+    sql_store: SqlStore, slack_server: FakeSlack, tmp_path: Path
+) -> None:
+    """Outside trial 79, F1: `alerts list --story ID` (any alert of the story, as `alerts ack --story` takes it) lists
+    the story's alerts, every group's and their follow-ups, and not another story's; in `--json` each of them says
+    `story` (the story's first alert), its follow-ups and its first alert too, not only other groups' first alerts."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    control = ControlLog(store)
+    control.reconcile_config([Subscription(channel="desk")])
+    d = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [], now=Clock(), routing=control, catalog=CATALOG
+    )
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),  # France: the story's first alert
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),  # the EU's, a new alert of the story
+        sanction(3, "FRA", 120, sources=("Coastal Observer", "Harbour Daily")),  # France confirmed: its follow-up
+        sanction(4, "EU", 180, sources=("Coastal Observer", "Harbour Daily")),  # the EU confirmed: its follow-up
+        sanction(5, "FRA", 30, country="MLI"),  # Mali: another story
+    )
+    assert d.cycle().ok
+    cfg = str(config(tmp_path, store, slack_server))
+    for named in ("det0004", "det0001"):
+        code, listed = wf("alerts", "list", "--story", named, "--json", "--config", cfg)
+        assert code == 0, listed
+        lines = [json.loads(x) for x in listed.splitlines() if x.startswith("{")]
+        assert sorted((x["id"], x.get("story")) for x in lines) == [
+            ("det0001", "det0001"),
+            ("det0002", "det0001"),
+            ("det0003", "det0001"),
+            ("det0004", "det0001"),
+        ], lines
+    code, table = wf("alerts", "list", "--story", "det0003", "--config", cfg)
+    assert code == 0 and "det0004" in table and "det0005" not in table, table
+    code, every = wf("alerts", "list", "--json", "--config", cfg)
+    assert code == 0 and '"story"' not in next(x for x in every.splitlines() if '"det0005"' in x), every
+    code, refused = wf("alerts", "list", "--story", "det9999", "--config", cfg)
+    assert code == 1 and "--story det9999: no alert with that id" in refused, refused

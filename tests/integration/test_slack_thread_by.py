@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.slack_server import FakeSlack
-from tests.functional.delivery_helpers import Clock, detection, feed, slack
+from tests.functional.delivery_helpers import Clock, detection, feed, lines, slack
 from watchfloor.alerts.control import ControlLog
 from watchfloor.alerts.dispatcher import AlertDispatcher
 from watchfloor.alerts.notice import AlertCatalog
+from watchfloor.alerts.notifiers.file import FileNotifier
+from watchfloor.alerts.slackapp import clicks
+from watchfloor.alerts.slackapp.buttons import ACK_ACTION, parse_button_value
+from watchfloor.alerts.slackapp.commands import AppContext
 from watchfloor.schemas.config import RetryPolicy, Subscription
 from watchfloor.schemas.control import Actor
 from watchfloor.schemas.events import Detection, Retraction, retraction_event
@@ -285,3 +290,94 @@ def test_the_next_storys_again_line_links_the_earlier_storys_message_after_threa
     assert rewritten, slack_server.updates
     said = str(rewritten[-1]["blocks"])
     assert "Updated" in said and "was det0001" in said and "|its message>)" in said, said
+
+
+def test_the_again_lines_count_and_link_go_on_over_two_thread_by_changes(
+    sql_store: Store, slack_server: FakeSlack, tmp_path: Path
+) -> None:
+    """Outside trial 79, F2: France's Niger stories, two under `thread_by: [country]`, one under `[imposer]`, one
+    with no thread_by. Each new story's "Again: …" line counts every earlier story of the group the channel was
+    told ("(2 earlier in this channel)", "(3 earlier …)", in Slack and as `earlier.count` in the file channel), and
+    links the last one's message, whichever thread key its rows are under: a change of `thread_by` did restart the
+    count, and the first story after it lost its link."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    archive = tmp_path / "alerts.jsonl"
+    subs = [Subscription(channel="desk"), Subscription(channel="archive")]
+    day = 24 * 60
+
+    def dispatcher(threads: dict[str, tuple[str, ...]]) -> AlertDispatcher:
+        catalog = AlertCatalog(entity_names=NAMES, open_periods={RULE: timedelta(days=3)}, thread_by=threads)
+        notifiers = {"desk": slack(slack_server, name="desk"), "archive": FileNotifier("archive", archive)}
+        return AlertDispatcher(store, notifiers, subs, now=Clock(), catalog=catalog)
+
+    def told(n: int, at: int, run: AlertDispatcher) -> tuple[dict[str, Any], str]:
+        feed(store, sanction(n, "FRA", at, severity="medium", confidence="unconfirmed"))
+        assert run.cycle().ok
+        (message,) = slack_server.messages_for(f"det000{n}")
+        return message, _text(message)
+
+    def link(message: dict[str, Any]) -> str:
+        where = f"https://watchfloor-test.slack.com/archives/{FakeSlack.channel_id(message['channel'])}/p"
+        return f"(<{where}{str(message['ts']).replace('.', '')}|its message>)"
+
+    first, _ = told(1, 0, dispatcher({RULE: ("country",)}))
+    second, said = told(2, 5 * day, dispatcher({RULE: ("country",)}))
+    assert "was det0001" in said and link(first) in said and "earlier in this channel" not in said, said
+    third, said = told(3, 10 * day, dispatcher({RULE: ("imposer",)}))  # thread_by changed: [country] -> [imposer]
+    assert "was det0002" in said and link(second) in said and "(2 earlier in this channel)" in said, said
+    _, said = told(4, 15 * day, dispatcher({}))  # thread_by dropped
+    assert "was det0003" in said and link(third) in said and "(3 earlier in this channel)" in said, said
+    counts = {r["key"]: r.get("earlier", {}).get("count") for r in lines(archive)}
+    assert counts == {"det0001": None, "det0002": 1, "det0003": 2, "det0004": 3}, counts
+
+
+def test_acknowledging_the_storys_first_message_says_which_other_groups_alerts_it_left(
+    sql_store: Store, slack_server: FakeSlack
+) -> None:
+    """Outside trial 79, F1: the Acknowledge button on the first message of a story of several groups takes its own
+    group's alerts (the EU's message in the thread has its own button); the click's reply says the EU's alert is not
+    acknowledged and names `alerts ack --story` for the whole story, as it says what it took on a one-group thread.
+    Once the EU's is acknowledged too, or on a story of one group, it says nothing of the kind."""
+    store = sql_store
+    slack_server.channels = {"#dprk-russia"}
+    control = ControlLog(store)
+    d = AlertDispatcher(
+        store, {"desk": slack(slack_server, name="desk")}, [Subscription(channel="desk")], now=Clock(), catalog=CATALOG
+    )
+    feed(
+        store,
+        sanction(1, "FRA", 0, severity="medium", confidence="unconfirmed"),
+        sanction(2, "EU", 60, severity="medium", confidence="unconfirmed"),
+        detection(5, rule=RULE, group={"country": "MLI", "imposer": "FRA"}, minutes=30),  # Mali: one group
+    )
+    assert d.cycle().ok
+    ctx = AppContext(control=control, rules={})
+
+    def click(alert_id: str, by: str) -> str:
+        (message,) = slack_server.messages_for(alert_id)
+        raw = next(
+            e["value"]
+            for b in message["blocks"]
+            if b.get("type") == "actions"
+            for e in b["elements"]
+            if e["action_id"] == ACK_ACTION
+        )
+        done = clicks.acknowledge(
+            ctx,
+            parse_button_value(raw),
+            Actor(via="slack", user=by, name=by),
+            FakeSlack.channel_id(str(message["channel"])),
+            str(message["ts"]),
+            message,
+        )
+        return clicks.ack_said(done)
+
+    said = click("det0001", "U0ALICE")
+    assert "not* acknowledged: alert `det0002` (MEDIUM unconfirmed)" in said, said
+    assert "`watchfloor alerts ack --story det0001` takes the whole story" in said, said
+    assert [a.alert_id for a in control.acknowledgements("det0002")] == []  # (said, not taken)
+    control.acknowledge("det0002", by=Actor(via="cli", name="kim"), channel="desk")
+    control.acknowledge("det0001", by=Actor(via="cli", name="kim"), channel="other")  # (another channel's: not here)
+    assert "not* acknowledged" not in click("det0001", "U0BOB")
+    assert click("det0005", "U0ALICE") == ""  # one group's thread, one alert: nothing beyond its own

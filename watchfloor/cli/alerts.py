@@ -837,6 +837,15 @@ def alerts_list(
             help="Only alerts raised since then: a duration back from now (90m, 2h, 7d) or a time (2026-12-02T10:00Z)."
         ),
     ] = None,
+    story: Annotated[
+        str | None,
+        typer.Option(
+            "--story",
+            metavar="ID",
+            help="Only the alerts of this story (any alert of it, or the story's first alert, as `alerts ack --story` "
+            "takes it): every group's of a `thread_by` story, in each channel told it.",
+        ),
+    ] = None,
 ) -> None:
     """Alerts raised so far, sorted by the "fired at" time shown, newest first (--json: in the order raised); the 50
     raised last unless --limit N or --all (after a backfill read newest first, those raised last fired first); the
@@ -851,11 +860,15 @@ def alerts_list(
         raise fail("give --limit N or --all, not both")
     if limit is not None and limit < 1:
         raise fail(f"--limit {limit}: give 1 or more (--all lists every alert)")
-    cap = None if show_all or ids else (limit or DEFAULT_LIMIT)  # (ids given: each of them)
+    if story is not None and ids:
+        raise fail("give alert ids or --story ID, not both")
+    cap = None if show_all or ids or story else (limit or DEFAULT_LIMIT)  # (ids given: each of them)
     after_time = _since(since)
     cfg = app_config(config)
     st = open_store(store or cfg.store, create=False, upgrade=False)  # a read: no new store, no migration
     try:
+        if story is not None:
+            ids = _story_ids(st, story)
         picked = _listed(st, ids, rule, after_time, cap, undelivered)
         withdrawn = picked.withdrawn
         # The ledger keys a detection's rows by its event id (detection_event_id), not by its alert id: a
@@ -902,6 +915,10 @@ def alerts_list(
         if picked.named_digests is not None:
             digests = [r for r in digests if r.alert_id in picked.named_digests]
         control = _acks(st)
+        if as_json:
+            from watchfloor.alerts.story_acks import stories_of
+
+            stories = stories_of(st, [r for per in rows.values() for r in per.values()])
     finally:
         st.close()
     total = picked.total
@@ -939,6 +956,8 @@ def alerts_list(
                 "deliveries": {ch: r.status for ch, r in per.items()},  # channel -> status, as before
                 "delivery_details": {ch: _delivery_json(r) for ch, r in per.items()},
             }
+            if key in stories:  # (a story of several groups: `alerts list --story` and `alerts ack --story` take it)
+                line["story"] = stories[key]
             if key in withdrawals:  # its withdrawal's own deliveries, under the key its messages carry
                 line["withdrawal"] = {
                     ch: {"delivery_key": r.alert_id, **_delivery_json(r)} for ch, r in withdrawals[key].items()
@@ -1300,6 +1319,37 @@ def _ack_stories(
         slack = (types.get(found.channel) or ("slack" if found.channel.startswith("slack:") else "")) == "slack"
         if slack and any(new for _, new in acks):  # (the dispatcher rewrites them: alerts.delivery, ACK_KIND rows)
             out.print(f"  its messages in {escape(found.channel)} show it after the dispatcher's next cycle")
+
+
+def _story_ids(st: Any, one: str) -> list[str]:
+    """`alerts list --story ID`: the alert ids of the story `one` names (any id `alerts list` takes of any alert of
+    it), every group's of a `thread_by` story, in each channel told it (outside trial 79, F1: a desk found a story's
+    follow-ups only by reading Slack)."""
+    from watchfloor.alerts.notice import REPLACEABLE
+    from watchfloor.alerts.story_acks import channel_story, story_alert_ids
+
+    found, digests, unknown = _lookup(st, [one])
+    if unknown:
+        raise fail(
+            f"--story {one}: no alert with that id (an alert id, a delivery key, or an email's <KEY@watchfloor>)"
+        )
+    if digests:
+        raise fail(f"--story {one}: a digest, not an alert")
+    keys = {key for _, key, _ in found}
+    ids: dict[str, None] = {}
+    for r in st.deliveries(alert_ids=keys):
+        if r.kind not in REPLACEABLE:
+            continue
+        rows = st.deliveries(channel=r.channel, thread_key=r.thread_key)
+        told = channel_story(rows, r.alert_id)
+        if told is not None:
+            ids.update(dict.fromkeys(story_alert_ids(rows, told)))
+    if not ids:
+        raise fail(
+            f"--story {one}: the alert was told in no channel (held back, silenced, or routed nowhere): it has no "
+            f"story; `watchfloor alerts list {one}` shows it"
+        )
+    return list(ids)
 
 
 def _not_standing(st: Any, alert_id: str) -> str | None:

@@ -455,7 +455,8 @@ def _plan(o: BacktestOptions) -> _Plan:
     for note in notes + filtered:
         err.print(note, markup=False, highlight=False)
     rule_sets = RuleSets(
-        _load_rules(specs),
+        # (named as given: a pack of the config's `rules:` is not a --rules the user typed, outside trial 79, F5)
+        _load_rules(specs, "--rules" if o.rules or cfg is None else f"{o.config}: rules"),
         _load_rules(o.baseline_rules, "--baseline-rules (the baseline)") if o.baseline_rules else None,
     )
     try:

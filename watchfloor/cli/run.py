@@ -115,6 +115,7 @@ def run_service(
         difference,
         legacy_fingerprint,
         other_release,
+        rules_digest,
         rules_fingerprint,
     )
     from watchfloor.stream_processors.fingerprint import (
@@ -161,10 +162,18 @@ def run_service(
     # The rules read what comes after them: say so when they changed since the last start (outside trial 14, M1:
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
     fingerprint = rules_fingerprint(pipeline.engine)
-    change = note_rules(pipeline.store, fingerprint)
+    change = note_rules(pipeline.store, fingerprint, rules_digest(pipeline.engine, threads=False))
     legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
     other_rules = OtherRulesWatch(pipeline.store, fingerprint, legacy)
-    if change is not None:
+    if change is not None and change.threads_only:
+        err.print(
+            f"[yellow]only the rules' thread_by changed since the last run[/yellow] (fingerprint {change.before} -> "
+            f"{change.now}): the alerts are the same (thread_by changes no alert and no alert id: no backtest to run); "
+            "each open story goes on where its messages are, and the stories begun from now on are threaded by the "
+            "new setting",
+            highlight=False,
+        )
+    elif change is not None:
         release = other_release(change.before, change.now, legacy)
         what = "watchfloor version" if release is not None else "rules"
         err.print(
