@@ -404,14 +404,13 @@ class PartitionCorrelator:
                     break
                 st.setdefault("lows", {})[str(k)] = lk
                 out += self._advance_level(st, k, lk)
-            if lows[-1] is None:
-                return out
             low = lows[-1]
         else:
             low = self.low_watermark(st, partition)
-            if low is None:
-                return []
-            out += self.correlator.advance_to(st["cs"], low)
+            if low is not None:
+                out += self.correlator.advance_to(st["cs"], low)
+        if low is None:
+            return out
         st["low"] = low
         horizon = low - self.lateness - DONE_MARGIN_S
         if any(v < horizon for v in st["done"].values()):
