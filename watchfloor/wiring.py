@@ -446,12 +446,12 @@ def build_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
     return engine_for(compiled, cfg)
 
 
-def worker_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
+def worker_engine(rules: list[str], cfg: AppConfig | None = None, refuse_levels: bool = False) -> Engine:
     """build_engine for the distributed workers (`worker`, `replay-workers`): rules they cannot run (a detection over
     detections: kafka.partition.not_distributed) are refused here, before any broker is asked, in one line that
     places the first in its pack, names it and says what to do (WiringError)."""
     packs, compiled = load_rules(rules)
-    refused = not_distributed(compiled)
+    refused = not_distributed(compiled) if refuse_levels else []
     if refused:
         first, *rest = refused
         others = [

@@ -171,11 +171,13 @@ class PartitionCorrelator:
         correlate_partitions: int | None = None,
         lease: float | None = None,
         clock: Callable[[], float] = time.monotonic,
-        levels: bool = False,
+        levels: bool | None = None,
     ) -> None:
         if engine.rules.derived and correlate_partitions is None:
             raise ValueError(NEEDS_PARTITIONS)
         refused = not_distributed(engine.rules)
+        if levels is None:
+            levels = bool(refused)  # what one low for every level cannot run exactly; the rest as before
         if refused and not levels:  # (the commands say it first, placed in the packs: wiring.worker_engine)
             raise ValueError("; ".join(e.message for e in refused))
         self.engine = engine
@@ -303,6 +305,8 @@ class PartitionCorrelator:
         if groups is not None and (group := group_of_alert(det, o)) is not None:
             groups.add(group_key(det.id, group))
         cs = self.level_state(st, det.id)
+        if swept is None and origin is not None and len(origin) >= 5:
+            swept = float(origin[4])  # (codec.origin_header)
         if self.levels and swept is not None and swept > cs.get("xp", float("-inf")):
             # Raised after its partition swept `swept` (`stamp_of`): `watchfloor run` feeds it after this group's
             # sweep of that step too, so it waits for it (fed in `advance`, in arrival order).
