@@ -30,7 +30,7 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Event, EventType, Retraction, Signal
 
 from ..engine import Engine
-from ..engine.compiled import ALERT, CompiledRules, RuleError
+from ..engine.compiled import ALERT, CompiledRules
 from ..engine.compose import feed, group_of_alert
 from ..engine.correlate import Correlator
 from ..engine.patterns import group_key
@@ -48,43 +48,27 @@ NEEDS_PARTITIONS = (
     "rules with detections over detections need the number of correlate partitions (their input alerts are raised "
     "in other partitions than their own groups: they are sent to them)"
 )
-# Why the distributed workers do not run a detection over an absence's alerts or over another detection over
-# detections: such an input alert is raised when a partition's watermark passes (a sweep), or in a partition that
-# got it from a third one, and the forwarded watermark (to_forward) bounds neither: the derived group's partition may
-# have swept past its time when it arrives, and its alerts would differ from the embedded runner's.
-NOT_DISTRIBUTED = (
-    "the distributed workers run detections over detections, but not over an absence's alerts or over another "
-    "detection over detections (such an input alert can reach the derived group's partition after its watermark "
-    "passed the alert's time, and the alerts would differ from `watchfloor run`'s)"
+# A detection over an absence's alerts or over another detection over detections takes input alerts raised by a sweep
+# (when a partition's watermark passes) or in a partition that got them from a third one: one low for every level
+# (to_forward) bounds neither, so such packs run with one state and one low per level of derivation (LEVELS below).
+ONE_LEVEL = (
+    "needs one correlator state per level of derivation (PartitionCorrelator levels=True): its input alerts are "
+    "raised by a sweep, or by a detection over detections, which one low for every level does not bound"
 )
 
 
-def not_distributed(rules: CompiledRules) -> list[RuleError]:
-    """The detections the distributed workers cannot run exactly (over an absence's alerts, or over another detection
-    over detections), each placed at its detection in its pack (`rules check` notes them, `watchfloor worker` and
-    `replay-workers` refuse them at start with their place)."""
+def needing_levels(rules: CompiledRules) -> list[str]:
+    """The detections over an absence's alerts or over another detection over detections: those that make a partition
+    keep a state per level of derivation (`levels`)."""
     by_id = {d.id: d for d in rules.detections}
-    packs = {p.name: i for i, p in enumerate(rules.packs)}
-    out: list[RuleError] = []
+    out: list[str] = []
     for det in rules.detections:
-        inputs = sorted({r.detection for r in det.refs if r.detection is not None})
-        bad = [
-            i
+        inputs = {r.detection for r in det.refs if r.detection is not None}
+        if any(
+            i in by_id and (by_id[i].kind == "absence" or any(r.detection is not None for r in by_id[i].refs))
             for i in inputs
-            if i in by_id and (by_id[i].kind == "absence" or any(r.detection is not None for r in by_id[i].refs))
-        ]
-        if not bad:
-            continue
-        pi = packs.get(det.pack, 0)
-        di = next((i for i, d in enumerate(rules.packs[pi].detections) if d.id == det.id), 0) if rules.packs else 0
-        said = ", ".join(repr(i) for i in bad)
-        out.append(
-            RuleError(
-                ["detections", di],
-                f"detection {det.id!r} is over detections (it takes the alerts of {said}): {NOT_DISTRIBUTED}",
-                pack=pi,
-            )
-        )
+        ):
+            out.append(det.id)
     return out
 
 
@@ -175,11 +159,11 @@ class PartitionCorrelator:
     ) -> None:
         if engine.rules.derived and correlate_partitions is None:
             raise ValueError(NEEDS_PARTITIONS)
-        refused = not_distributed(engine.rules)
+        deep = needing_levels(engine.rules) if engine.rules.derived else []
         if levels is None:
-            levels = bool(refused)  # what one low for every level cannot run exactly; the rest as before
-        if refused and not levels:  # (the commands say it first, placed in the packs: wiring.worker_engine)
-            raise ValueError("; ".join(e.message for e in refused))
+            levels = bool(deep)  # what one low for every level cannot run exactly; other packs as before
+        if deep and not levels:
+            raise ValueError(f"detection {deep[0]!r} {ONE_LEVEL}")
         self.engine = engine
         self.composes = engine.rules.derived  # alert changes go through the topic: alert_routes, on_alert, to_forward
         self.correlator = engine.correlator
