@@ -1053,6 +1053,8 @@ def _print(
             "worker`)",
             highlight=False,
         )
+    for note in rebalancing_notes(st):
+        err.print(f"  note: {escape(note)}", highlight=False)
     if deliveries.not_taken_in and not deliveries.intake_ran:
         err.print(
             f"  note: {escape(deliveries.intake_text())}: nothing is delivered from this store until one runs",
@@ -1115,6 +1117,21 @@ def idle_worker_groups(st: Any) -> list[str]:
     now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
     with lag says it in the verdict's reasons instead (`behind_reasons`)."""
     return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+
+
+REBALANCING = ("PreparingRebalance", "CompletingRebalance")
+
+
+def rebalancing_notes(st: Any) -> list[str]:
+    """A note per workers' group the broker is rebalancing: a member joined or left (a stop, a restart, a crash) and
+    its partitions are being handed out again, so a "caught up" is as of this look (outside trial 80, F2: right after
+    a worker's SIGTERM, "caught up", exit 0, beside `PreparingRebalance · 1 member`, and nothing more)."""
+    return [
+        f"group {g.group} is rebalancing ({g.state}, {counted(len(g.members), 'member')}): a worker joined or left "
+        "and its partitions are being handed out again; look again once it is Stable"
+        for g in st.groups
+        if g.role == "workers" and g.state in REBALANCING
+    ]
 
 
 def workers_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> int:
