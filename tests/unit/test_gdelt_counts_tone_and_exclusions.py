@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from watchfloor.cli import app
+from watchfloor.cli.backtest import _filters
 from watchfloor.config import ConfigError, load_config
 from watchfloor.producers.gdelt import read_gdelt
 from watchfloor.producers.poller import gdelt_options
@@ -236,8 +237,11 @@ def test_rules_check_takes_them_and_places_each_bad_one(tmp_path: Path) -> None:
         assert said in out, out
 
 
-@pytest.mark.parametrize("countries", [["unknown"], ["RUS", "Unknown"], ["USA"]])
-def test_a_source_filter_takes_unknown_as_a_rule_does(tmp_path: Path, countries: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("countries", "said"),
+    [(["unknown"], '["unknown"]'), (["RUS", "Unknown"], '["RUS", "unknown"]'), (["usa"], '["USA"]')],
+)
+def test_a_source_filter_takes_unknown_as_a_rule_does(tmp_path: Path, countries: list[str], said: str) -> None:
     """A gdelt source's `countries` keeps the rows a signal's `countries:` list keeps: `unknown` is the actor GDELT
     coded no country for, in both."""
     cfg = tmp_path / "watchfloor.yaml"
@@ -250,6 +254,8 @@ def test_a_source_filter_takes_unknown_as_a_rule_does(tmp_path: Path, countries:
     )
     assert kept == _matched({"countries": countries})
     assert kept, "the rows hold events of each"
+    # a backtest's note says the source's filters as the config writes them
+    assert _filters(options) == f"countries: {said}"
 
 
 def test_a_source_filter_refuses_a_misspelt_code(tmp_path: Path) -> None:
