@@ -40,18 +40,8 @@ detections:
 
 
 def test_run_and_backtest_raise_the_coded_alerts(tmp_path: Path, shared_data: Path) -> None:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    shutil.copy(shared_data / "gdelt" / "spark-gdelt" / "eventsT.csv", folder / "20200318103000.export.CSV")
-    (tmp_path / "pack.yaml").write_text(PACK, encoding="utf-8")
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [pack.yaml]\nsources: [{{kind: gdelt, path: inbox}}]\n"
-        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
-        encoding="utf-8",
-    )
-    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
-    assert live.exit_code == 0, live.output
+    export = shared_data / "gdelt" / "spark-gdelt" / "eventsT.csv"
+    cfg, live = _run_export(tmp_path, export, "20200318103000.export.CSV", PACK)
     rows = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     fired = sorted((r["detection"]["rule"], r["detection"]["evidence"][0]["event_id"]) for r in rows)
     # The row's codes, not its words: Yemen's torture (1822, -9, 10 mentions), Pretoria's assassination (186, -10,
@@ -208,9 +198,15 @@ def test_a_gdelt_alert_shows_the_coded_facts(tmp_path: Path, shared_data: Path, 
 
 def _run_the_day(tmp_path: Path, shared_data: Path, pack: str) -> tuple[Path, Any]:
     """`run --once` of a folder source holding the real GDELT 1.0 day with `pack`: the config and the result."""
+    day = shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv"
+    return _run_export(tmp_path, day, "20160728.export.CSV", pack)
+
+
+def _run_export(tmp_path: Path, export: Path, name: str, pack: str) -> tuple[Path, Any]:
+    """`run --once` of a folder source holding `export` (as `name`) with `pack`: the config and the result."""
     folder = tmp_path / "inbox"
     folder.mkdir()
-    shutil.copy(shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv", folder / "20160728.export.CSV")
+    shutil.copy(export, folder / name)
     (tmp_path / "pack.yaml").write_text(pack, encoding="utf-8")
     cfg = tmp_path / "watchfloor.yaml"
     cfg.write_text(

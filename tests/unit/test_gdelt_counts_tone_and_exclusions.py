@@ -12,6 +12,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from tests.fixtures.gdelt_coded import ROWS
+from tests.fixtures.gdelt_coded import coded_events as _events
+from tests.fixtures.gdelt_coded import coded_matched as _matched
+from tests.fixtures.gdelt_coded import coded_pack as _pack
 from watchfloor.cli import app
 from watchfloor.cli.backtest import _filters
 from watchfloor.config import ConfigError, load_config
@@ -19,34 +23,10 @@ from watchfloor.producers.gdelt import read_gdelt
 from watchfloor.producers.poller import gdelt_options
 from watchfloor.schemas.config import GdeltSource
 from watchfloor.schemas.events import Document
-from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine.compiled import GdeltTest
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.explain import explain_extraction
-from watchfloor.stream_processors.engine.extract import Extractor
 from watchfloor.stream_processors.engine.gdelt import gdelt_miss
-
-ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "gdelt" / "coded_counts.export.CSV"
-
-
-def _events() -> dict[str, Document]:
-    return {x.id: x for _n, x in read_gdelt(ROWS) if isinstance(x, Document)}
-
-
-def _pack(gdelt: dict[str, Any]) -> RulePack:
-    return RulePack.model_validate(
-        {
-            "version": 2,
-            "name": "coded",
-            "signals": {"coded": {"match": "GDELT event", "gdelt": gdelt}},
-            "detections": [{"id": "coded", "title": "Coded", "pattern": {"any": "coded"}}],
-        }
-    )
-
-
-def _matched(gdelt: dict[str, Any]) -> list[str]:
-    extractor = Extractor(compile_packs([_pack(gdelt)]))
-    return sorted(d.id.removeprefix("gdelt:13000000") for d in _events().values() if extractor.extract(d))
 
 
 def test_the_rows_coded_fields() -> None:

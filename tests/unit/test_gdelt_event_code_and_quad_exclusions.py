@@ -10,38 +10,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.fixtures.gdelt_coded import coded_events as _events
+from tests.fixtures.gdelt_coded import coded_matched as _matched
+from tests.fixtures.gdelt_coded import coded_pack as _pack
 from watchfloor.cli import app
-from watchfloor.producers.gdelt import read_gdelt
-from watchfloor.schemas.events import Document
-from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine.compiled import GdeltTest
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.explain import explain_extraction
-from watchfloor.stream_processors.engine.extract import Extractor
 from watchfloor.stream_processors.engine.gdelt import gdelt_miss
 
-ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "gdelt" / "coded_counts.export.CSV"
 # the rows' (EventCode, QuadClass): 01 190 4, 02 163 4, 03 190 4, 04 145 3, 05 057 1, 06 173 4, 07 111 3
-
-
-def _events() -> dict[str, Document]:
-    return {x.id: x for _n, x in read_gdelt(ROWS) if isinstance(x, Document)}
-
-
-def _pack(gdelt: dict[str, Any]) -> RulePack:
-    return RulePack.model_validate(
-        {
-            "version": 2,
-            "name": "coded",
-            "signals": {"coded": {"match": "GDELT event", "gdelt": gdelt}},
-            "detections": [{"id": "coded", "title": "Coded", "pattern": {"any": "coded"}}],
-        }
-    )
-
-
-def _matched(gdelt: dict[str, Any]) -> list[str]:
-    extractor = Extractor(compile_packs([_pack(gdelt)]))
-    return sorted(d.id.removeprefix("gdelt:13000000") for d in _events().values() if extractor.extract(d))
 
 
 @pytest.mark.parametrize(
