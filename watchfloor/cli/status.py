@@ -231,12 +231,17 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
         st.close()
 
 
-def late_counts(counts: Mapping[str, int]) -> str:
+def late_counts(counts: Mapping[str, int], *, on_topic: bool = False) -> str:
     """'340 late documents passed over (no detection reads them), 2 dead-lettered (`watchfloor dead-letters
-    --stage event-time`)': what `run` did with a source's documents beyond the lateness."""
+    --stage event-time`)': what `run` did with a source's documents beyond the lateness. `on_topic`: the workers'
+    dead letters, which that command lists once `archive` has stored them (outside trial 80, F7: without `archive`
+    it listed none)."""
+    where = "`watchfloor dead-letters --stage event-time`"
+    if on_topic:
+        where += " once `watchfloor archive` stored them"
     return (
         f"{counted(counts.get('passed_over', 0), 'late document')} passed over (no detection reads them), "
-        f"{counts.get('dead_lettered', 0):,} dead-lettered (`watchfloor dead-letters --stage event-time`)"
+        f"{counts.get('dead_lettered', 0):,} dead-lettered ({where})"
     )
 
 
@@ -295,12 +300,13 @@ def read_kafka_late(url: str, group: str) -> dict[str, dict[str, int]]:
         st.close()
 
 
-def print_late(late: Mapping[str, Mapping[str, int]]) -> None:
-    """A line per source with documents beyond the lateness (`status`, embedded and with a broker)."""
+def print_late(late: Mapping[str, Mapping[str, int]], *, on_topic: bool = False) -> None:
+    """A line per source with documents beyond the lateness (`status`, embedded and with a broker: `on_topic`)."""
     for origin, counts in sorted(late.items()):
         # A backfill's late documents: those no detection reads passed over, the rest in the dead-letter log
         # (outside trial 67, MED-4)
-        err.print(f"source {escape(origin or 'with no origin')}: {late_counts(counts)}", highlight=False)
+        said = late_counts(counts, on_topic=on_topic)
+        err.print(f"source {escape(origin or 'with no origin')}: {said}", highlight=False)
 
 
 def read_outbox_unread(url: str, sources: Sequence[Any] = ()) -> dict[str, str]:
@@ -717,7 +723,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
     if deliveries.not_taken_in:
         err.print(escape(deliveries.intake_text()), highlight=False)
     print_unread(unread)
-    print_late(late)
+    print_late(late, on_topic=True)
 
 
 def _caught_up(st: Any, deliveries: Deliveries) -> bool:
@@ -1034,7 +1040,7 @@ def _print(
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
     print_unread(unread or {})
-    print_late(late or {})
+    print_late(late or {}, on_topic=True)
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
     if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
