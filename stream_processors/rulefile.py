@@ -55,6 +55,34 @@ CONDITION_KEYS = ("any", "all", "none", "regex")
 forms_cache.install()  # English word forms from the user's cache, not lemminflect's slow tables
 
 
+# The errors said per rule file: past them, how many more (a list of 300 bad codes pasted in is 20 lines and a count,
+# not 300 lines that hide the rest of the output).
+MAX_ERRORS_PER_FILE = 20
+
+
+def shown(problems: Iterable[RuleProblem], limit: int = MAX_ERRORS_PER_FILE) -> list[str]:
+    """The problems as printed, in the order given: at most `limit` errors per file, then that file's
+    "FILE: … and N more errors" at the place of the first left out. Warnings and notes are all said."""
+    out: list[str] = []
+    errors: dict[str, int] = {}
+    left: dict[str, int] = {}
+    at: dict[str, int] = {}
+    for p in problems:
+        if p.message.startswith(("warning: ", "note: ")):
+            out.append(str(p))
+            continue
+        errors[p.file] = errors.get(p.file, 0) + 1
+        if errors[p.file] <= limit:
+            out.append(str(p))
+            continue
+        left[p.file] = left.get(p.file, 0) + 1
+        at.setdefault(p.file, len(out))
+        out.append("")
+    for file, n in left.items():
+        out[at[file]] = f"{file}: … and {n} more error{'' if n == 1 else 's'}, not shown: fix these and check again"
+    return [line for line in out if line]
+
+
 class RuleLoadError(ValueError):
     """One or more problems in rule files; str() lists them one per line as FILE:LINE:COL: message."""
 
@@ -80,7 +108,7 @@ class RuleLoadError(ValueError):
         # could not mend, so that `rules check` says those examples' problems in the same run (example_problems).
         self.mended_all: list[Mended] = []
         self.refused_examples: list[RefusedExamples] = []
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(shown(self.problems)))
 
 
 @dataclass

@@ -243,4 +243,4 @@ def test_a_source_filter_refuses_a_misspelt_code(tmp_path: Path) -> None:
     cfg.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [RUS, RSU]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
-    assert f"{cfg}:4:5: 'RSU' is not a CAMEO country code" in str(e.value)
+    assert f"{cfg}:4:22: 'RSU' is not a CAMEO country code" in str(e.value)
