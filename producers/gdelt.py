@@ -182,12 +182,14 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def _count(fields: Sequence[str], at: int, field: str) -> int:
-    """A count (NumMentions, NumSources, NumArticles): 0 or more; a negative one is a broken row, not a row that
-    min_mentions leaves out unseen."""
+def _count(fields: Sequence[str], at: int, field: str) -> int | None:
+    """A count (NumMentions, NumSources, NumArticles): 0 or more, None when empty; a negative one is a broken row,
+    not a row that min_mentions leaves out unseen."""
     text = fields[at].strip()
     if not text:
-        return 0  # GDELT leaves a count empty when it has none
+        # Not coded, as an empty AvgTone is (outside trial 82): not 0, which the metadata and `rules explain` would
+        # state as a fact of the event ("0 sources"). The conditions on it leave it out as they left out the 0.
+        return None
     if not _WHOLE.fullmatch(text):
         raise InputError(f"{text[:40]!r} is not a whole number", field)
     try:
@@ -270,14 +272,17 @@ def _fmt(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _plural(n: int, word: str) -> str:
+def _plural(n: int | None, word: str) -> str:
+    if n is None:
+        return f"an unknown number of {word}s"
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _wanted(fields: Sequence[str], options: GdeltOptions, mentions: int) -> bool:
+def _wanted(fields: Sequence[str], options: GdeltOptions, mentions: int | None) -> bool:
     if options.root_only and fields[_IS_ROOT].strip() != "1":
         return False
-    if mentions < options.min_mentions:
+    # (an empty NumMentions is left out by any min_mentions above 0, as the 0 it was read as was)
+    if (0 if mentions is None else mentions) < options.min_mentions:
         return False
     if options.event_codes and not fields[_CODE].strip().startswith(options.event_codes):
         return False
@@ -324,7 +329,9 @@ def row_to_document(
         return _dead(origin, line, e.field, e.message, fields)
 
 
-def _document(fields: Sequence[str], n: int, event_id: str, mentions: int, t: Lookups, max_body_chars: int) -> Document:
+def _document(
+    fields: Sequence[str], n: int, event_id: str, mentions: int | None, t: Lookups, max_body_chars: int
+) -> Document:
     v2 = n == V2_COLUMNS
     width = 8 if v2 else 7
     action_at = _GEO + 2 * width

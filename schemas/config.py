@@ -24,7 +24,7 @@ from pydantic import (
 
 from .control import Where, check_digest, check_max_age, known_zone
 from .events import DEFAULT_MAX_EDITIONS, Severity
-from .gdelt_codes import check_cameo_countries, check_event_codes
+from .gdelt_codes import check_cameo_country, check_event_code
 from .redact import redact_url
 from .rules import Duration, format_duration, parse_duration
 from .topics import DEFAULT_PREFIX
@@ -191,6 +191,10 @@ class RssSource(_Strict):
 _GDELT_URL_ONLY = ("poll", "timeout", "max_bytes", "catch_up")
 
 
+EventCodePrefix = Annotated[str, BeforeValidator(check_event_code)]
+ActorCountry = Annotated[str, BeforeValidator(check_cameo_country)]
+
+
 class GdeltSource(_Strict):
     """GDELT event exports (producers/gdelt.py): a file, or a folder whose new export files each poll reads once
     (`path`); or GDELT 2.0's lastupdate.txt, whose new export files each poll downloads (`url`,
@@ -218,16 +222,14 @@ class GdeltSource(_Strict):
     query_env: dict[QueryName, EnvName] = Field(default_factory=dict)  # as an rss source's; also on listed exports
     root_only: bool = True  # only IsRootEvent = 1 (an article's lead event); the others are mostly noise
     min_mentions: int = Field(default=1, ge=0)
-    event_codes: list[str] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); empty: all
-    countries: list[str] = Field(default_factory=list)  # Actor1 or Actor2 CAMEO country code (PRK, RUS); empty: all
+    # The rules' `gdelt:` conditions take the same codes, checked the same way (schemas/gdelt_codes.py): each alone, so
+    # that every bad one of a list is said at its own place (outside trial 82).
+    event_codes: list[EventCodePrefix] = Field(default_factory=list)  # CAMEO EventCode prefixes ("19", "057"); all
+    countries: list[ActorCountry] = Field(default_factory=list)  # Actor1 or Actor2 CAMEO country (PRK, RUS); all
     # True (default): GDELT indexes many outlets, and each row's outlet (its SOURCEURL's site) counts as a source of
     # its own for corroboration: GDELT, and the transport of its files, are trusted to name them. False: the
     # source is one source (docs/rules.md, "Independent sources").
     aggregator: bool = True
-
-    # The rules' `gdelt:` conditions take the same codes, checked the same way (schemas/gdelt_codes.py).
-    _codes = field_validator("event_codes", mode="before")(check_event_codes)
-    _countries = field_validator("countries", mode="before")(check_cameo_countries)
 
     @field_validator("url")
     @classmethod

@@ -107,24 +107,32 @@ def country_hint(code: str, known: dict[str, str], example: str = "PRK, RUS, UKR
     return f" (did you mean {' or '.join(f'{k!r} ({known[k]})' for k in close)}?)"
 
 
+def check_event_code(code: Any) -> Any:
+    """One CAMEO EventCode prefix as written: a string of 1 to 4 digits ("19", "057") that a code of the codebook
+    starts with. Checked one by one, so that every bad code of a list is said, each at its own line and column
+    (outside trial 82: `["999", 19]` said the first alone)."""
+    if not isinstance(code, str):
+        # YAML reads 057 as the number 57 (or 47, octal): the leading zero is part of a CAMEO code.
+        raise ValueError(f'write each CAMEO code in quotes ("057", "19"), not {code!r}')
+    if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 4):
+        raise ValueError(f'{code!r} is not a CAMEO event code or prefix (1 to 4 digits: "19", "057")')
+    known = cameo_events()
+    # A prefix no code of the codebook starts with keeps no row, and a desk reads that as a quiet week
+    # (outside trial 70, M3: "999", "21", "1900" passed `rules check`).
+    if known and not any(k.startswith(code) for k in known):
+        roots = "01 to 20"
+        raise ValueError(
+            f'{code!r} is no CAMEO event code nor the start of one (root codes are {roots}: "19" is fighting, '
+            f'"190" {event_text(known.get("190", "conventional military force")).lower()})'
+        )
+    return code
+
+
 def check_event_codes(value: Any) -> Any:
-    """CAMEO EventCode prefixes as written: each a string of 1 to 4 digits ("19", "057")."""
+    """CAMEO EventCode prefixes as written (check_event_code, each); the first bad one is raised."""
     if isinstance(value, list):
         for code in value:
-            if not isinstance(code, str):
-                # YAML reads 057 as the number 57 (or 47, octal): the leading zero is part of a CAMEO code.
-                raise ValueError(f'write each CAMEO code in quotes ("057", "19"), not {code!r}')
-            if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 4):
-                raise ValueError(f'{code!r} is not a CAMEO event code or prefix (1 to 4 digits: "19", "057")')
-            known = cameo_events()
-            # A prefix no code of the codebook starts with keeps no row, and a desk reads that as a quiet week
-            # (outside trial 70, M3: "999", "21", "1900" passed `rules check`).
-            if known and not any(k.startswith(code) for k in known):
-                roots = "01 to 20"
-                raise ValueError(
-                    f'{code!r} is no CAMEO event code nor the start of one (root codes are {roots}: "19" is fighting, '
-                    f'"190" {event_text(known.get("190", "conventional military force")).lower()})'
-                )
+            check_event_code(code)
     return value
 
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from .events import MODALITIES, Modality, Severity
-from .gdelt_codes import check_cameo_country, check_event_codes, check_fips_country
+from .gdelt_codes import check_cameo_country, check_event_code, check_fips_country
 
 # A number and a unit; spaces around and between them are read too ("3 d"), a bare number never is. Russian units
 # too ("2ч", "24 ч", "30 мин", "3 дн"): a desk types what the Russian buttons show (outside trial 62, M6: "2ч" was
@@ -160,7 +160,8 @@ class ToneBounds(_Strict):
         return self
 
 
-CameoCodes = Annotated[list[str], BeforeValidator(check_event_codes)]
+# Each code checked alone, as a country is, so that every bad one of a list is said at its own place.
+CameoCodes = list[Annotated[str, BeforeValidator(check_event_code)]]
 
 
 def _digits_as_int(value: Any) -> Any:
@@ -438,6 +439,15 @@ class SignalDef(_Strict):
 ModalityFilter = Modality | Literal["any"] | list[Modality]
 
 
+def _a_cue(cue: str) -> str:
+    if not cue.strip():
+        raise ValueError("except_cues: an empty cue")
+    return cue
+
+
+Cue = Annotated[str, AfterValidator(_a_cue)]  # each alone: every empty one of a list is said at its place
+
+
 class SignalRef(_Strict):
     """A reference inside a detection pattern: a signal (`signal`), with optional filters on its modality and
     captures; or the alerts of another detection (`detection`), with optional filters on their group
@@ -454,7 +464,7 @@ class SignalRef(_Strict):
     )
     # A threat and an announced decision both read `future` (outside trial 56, H2): a desk that alerts on "U.S. to
     # pause aid" but not on "ECOWAS threatens to impose sanctions" names the cue words it does not take.
-    except_cues: list[str] = Field(
+    except_cues: list[Cue] = Field(
         default_factory=list,
         description=(
             "signal references: not a signal whose reading a cue holding one of these words or phrases decided "
@@ -470,8 +480,6 @@ class SignalRef(_Strict):
             raise ValueError("severity and confidence filter a detection reference, not a signal")
         if self.detection is not None and self.except_cues:
             raise ValueError("except_cues filters a signal reference's readings, not a detection's alerts")
-        if any(not c.strip() for c in self.except_cues):
-            raise ValueError("except_cues: an empty cue")
         return self
 
 

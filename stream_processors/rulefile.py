@@ -55,6 +55,34 @@ CONDITION_KEYS = ("any", "all", "none", "regex")
 forms_cache.install()  # English word forms from the user's cache, not lemminflect's slow tables
 
 
+# The errors said per rule file: past them, how many more (a list of 300 bad codes pasted in is 20 lines and a count,
+# not 300 lines that hide the rest of the output).
+MAX_ERRORS_PER_FILE = 20
+
+
+def shown(problems: Iterable[RuleProblem], limit: int = MAX_ERRORS_PER_FILE) -> list[str]:
+    """The problems as printed, in the order given: at most `limit` errors per file, then that file's
+    "FILE: … and N more errors" at the place of the first left out. Warnings and notes are all said."""
+    out: list[str] = []
+    errors: dict[str, int] = {}
+    left: dict[str, int] = {}
+    at: dict[str, int] = {}
+    for p in problems:
+        if p.message.startswith(("warning: ", "note: ")):
+            out.append(str(p))
+            continue
+        errors[p.file] = errors.get(p.file, 0) + 1
+        if errors[p.file] <= limit:
+            out.append(str(p))
+            continue
+        left[p.file] = left.get(p.file, 0) + 1
+        at.setdefault(p.file, len(out))
+        out.append("")
+    for file, n in left.items():
+        out[at[file]] = f"{file}: … and {n} more error{'' if n == 1 else 's'}, not shown: fix these and check again"
+    return [line for line in out if line]
+
+
 class RuleLoadError(ValueError):
     """One or more problems in rule files; str() lists them one per line as FILE:LINE:COL: message."""
 
@@ -80,7 +108,7 @@ class RuleLoadError(ValueError):
         # could not mend, so that `rules check` says those examples' problems in the same run (example_problems).
         self.mended_all: list[Mended] = []
         self.refused_examples: list[RefusedExamples] = []
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(shown(self.problems)))
 
 
 @dataclass
@@ -291,6 +319,61 @@ _NEARBY: dict[str, tuple[tuple[frozenset[str], str], ...]] = {
 }
 
 
+# The keys each level of `_NEARBY` takes itself (a synonym is said as "did you mean" where its key is taken).
+_LEVEL_KEYS: dict[str, frozenset[str]] = {
+    "signal": _SIGNAL,
+    "match": frozenset(CONDITION_KEYS),
+    "mentions": _MENTIONS,
+    "context": _keys(ContextReq),
+    "detection": _DETECTION,
+    "corroborate": _keys(Corroboration),
+    "pattern": _keys(Pattern),
+    "count": _keys(CountPattern),
+    "reference": _REFERENCE,
+}
+# Words a desk brings from the alerting tools it knows (ElastAlert's timeframe, num_events and query_key,
+# Alertmanager's repeat_interval, Sigma's level, a SIEM's throttle or cooldown) for a key a pack names otherwise: the
+# word -> (the pack's key, what to add when the word means something else elsewhere). Spelling alone finds none of
+# them (outside trial 82: `throttle: 2h` was a bare "unknown key"). Only words with one meaning in a pack: not
+# `count` (a pattern's own key) nor `group` (an example's, and spelt like group_by).
+KEY_SYNONYMS: dict[str, tuple[str, str]] = {
+    "throttle": ("realert", "; a channel's `throttle` in the config caps its messages per window"),
+    "cooldown": ("realert", ""),
+    "cool_down": ("realert", ""),
+    "suppress": ("realert", ""),
+    "suppression": ("realert", ""),
+    "snooze": ("realert", ""),
+    "renotify": ("realert", ""),
+    "repeat_interval": ("realert", ""),
+    "level": ("severity", ""),
+    "priority": ("severity", ""),
+    "window": ("within", ""),
+    "time_window": ("within", ""),
+    "timeframe": ("within", ""),
+    "threshold": ("at_least", ""),
+    "num_events": ("at_least", ""),
+    "min_count": ("at_least", ""),
+    "min_events": ("at_least", ""),
+    "query_key": ("group_by", ""),
+    "group_key": ("group_by", ""),
+    "aggregation_key": ("group_by", ""),
+}
+
+
+def synonym_hint(key: object, level: str | None) -> str | None:
+    """`(did you mean 'realert'?)` for a word of another alerting tool's (KEY_SYNONYMS) at a level (`_level`) that
+    takes its key; `(did you mean 'at_least'? `at_least` belongs under `corroborate:` …)` at one beside that level;
+    None where neither is (a `level` under a signal: signals have no severity) or for any other word."""
+    word = KEY_SYNONYMS.get(str(key).lower())
+    if word is None:
+        return None
+    real, note = word
+    if level is None or real in _LEVEL_KEYS.get(level, frozenset()):
+        return f"did you mean {real!r}?{note}"
+    where = misplaced_key(real, level)
+    return f"did you mean {real!r}? {where}{note}" if where else None
+
+
 def _level(where: Sequence[Any]) -> str | None:
     """The level of the mapping at `where` (a place in a pack, without union branch tags) that `_NEARBY` knows."""
     head, rest = (where[0], tuple(where[2:])) if len(where) >= 2 else (None, ())
@@ -364,7 +447,7 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
             )
             return f"unknown key {loc[-1]!r} ({example} leaves them out)"
         level = _level(_fields(loc[:-1]))
-        hint = misplaced_key(loc[-1], level) if level else None
+        hint = (misplaced_key(loc[-1], level) if level else None) or synonym_hint(loc[-1], level)
         return f"unknown key {loc[-1]!r} ({hint})" if hint else unknown_key(loc[-1], RulePack)
     if typ == "missing":
         fields = [p for p in loc[:-1] if isinstance(p, str) and p.isidentifier()]

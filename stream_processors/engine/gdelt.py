@@ -65,10 +65,7 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
         elif test.goldstein_at_most is not None and score > test.goldstein_at_most:
             missed.append(f"Goldstein scale {score:g} is above at_most {test.goldstein_at_most:g}")
     if test.min_mentions is not None:
-        mentions = _number(coded.get("mentions"))
-        if mentions is None or mentions < test.min_mentions:
-            said = "no" if mentions is None else f"{mentions:g}"
-            missed.append(f"{said} mentions, fewer than min_mentions {test.min_mentions}")
+        _count_missed(coded, "mentions", "mention", test.min_mentions, missed)
     actor1, actor2 = _country(coded, "actor1"), _country(coded, "actor2")
     if test.countries and actor1 not in test.countries and actor2 not in test.countries:
         missed.append(
@@ -98,12 +95,16 @@ def _listed(codes: tuple[str, ...], joint: str) -> str:
 
 
 def _count_missed(coded: dict[str, Any], key: str, noun: str, least: int | None, missed: list[str]) -> None:
-    if least is None:
+    """The miss of a min_mentions, min_sources or min_articles. A count GDELT left empty (None) is not coded, as an
+    empty AvgTone is, not 0: said so, and left out by any least above 0, as the 0 it was read as was (outside trial
+    82); a least of 0 asks nothing."""
+    if not least:
         return
     count = _number(coded.get(key))
-    if count is None or count < least:
-        said = "no" if count is None else f"{count:g}"
-        missed.append(f"{said} {noun if count == 1 else noun + 's'}, fewer than min_{noun}s {least}")
+    if count is None:
+        missed.append(f"the event has no number of {noun}s")
+    elif count < least:
+        missed.append(f"{count:g} {noun if count == 1 else noun + 's'}, fewer than min_{noun}s {least}")
 
 
 def _one_of(label: str, code: str, codes: tuple[str, ...], missed: list[str]) -> None:

@@ -108,7 +108,7 @@ def test_what_gdelt_miss_says() -> None:
         gdelt_miss(GdeltTest(actor2_countries=("UKR", "")), no_actor1) == "Actor2's country RUS is not UKR or unknown"
     )
     assert gdelt_miss(GdeltTest(min_articles=7), both_us) == "6 articles, fewer than min_articles 7"
-    assert gdelt_miss(GdeltTest(min_sources=1), both_us) == "no sources, fewer than min_sources 1"
+    assert gdelt_miss(GdeltTest(min_sources=1), both_us) == "the event has no number of sources"
     assert gdelt_miss(GdeltTest(tone_at_least=-1), both_us) == "average tone -2.1 is below at_least -1"
     assert gdelt_miss(GdeltTest(tone_at_least=-1), no_actor1) == "the event has no average tone"
     # (a pack without these conditions checks none of them: one flag on the hit path)
@@ -243,4 +243,4 @@ def test_a_source_filter_refuses_a_misspelt_code(tmp_path: Path) -> None:
     cfg.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [RUS, RSU]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
-    assert f"{cfg}:4:5: 'RSU' is not a CAMEO country code" in str(e.value)
+    assert f"{cfg}:4:22: 'RSU' is not a CAMEO country code" in str(e.value)

@@ -98,9 +98,9 @@ def test_rules_check_places_each_bad_one(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["rules", "check", str(bad)])
     assert res.exit_code == 1
     for said in (
-        f"{bad}:7:33: '999' is no CAMEO event code nor the start of one",
+        f"{bad}:7:40: '999' is no CAMEO event code nor the start of one",
         f"{bad}:8:29: none: Input should be 1, 2, 3 or 4 (got 5)",
-        f'{bad}:12:21: write each CAMEO code in quotes ("057", "19"), not 190',
+        f'{bad}:12:28: write each CAMEO code in quotes ("057", "19"), not 190',
         f"{bad}:13:7: 4 is in both any and none",
         f"{bad}:17:7: an event code condition as a mapping takes any, none or both",
         f"{bad}:18:22: unknown key 'not' (quad_classes takes any and none: {{none: [4]}} leaves them out)",

@@ -92,7 +92,7 @@ def test_a_document_that_is_no_gdelt_event_never_meets_them() -> None:
     assert gdelt_miss(GdeltTest(min_mentions=0), {}) == "the document is no GDELT event (it has no metadata.gdelt)"
     forged = {"gdelt": {"goldstein": True, "mentions": "9", "actor1": "RUS"}}
     assert gdelt_miss(GdeltTest(goldstein_at_least=0), forged) == "the event has no Goldstein scale"
-    assert gdelt_miss(GdeltTest(min_mentions=1), forged) == "no mentions, fewer than min_mentions 1"
+    assert gdelt_miss(GdeltTest(min_mentions=1), forged) == "the event has no number of mentions"
     assert gdelt_miss(GdeltTest(actor1_countries=("RUS",)), forged) == "Actor1's country none is not RUS"
 
 

@@ -49,7 +49,7 @@ def test_a_detection_with_an_unknown_key_still_has_its_signal_and_title_checked(
     assert [p for p, _m in got] == ["11:12", "12:20", "13:5"], out
     assert got[0][1].startswith("title '{contry} closed its border': unknown placeholder {contry} (no signal captures")
     assert got[1][1] == "unknown signal 'clsed' (did you mean 'closed'?)"
-    assert got[2][1] == "unknown key 'window'"
+    assert got[2][1] == "unknown key 'window' (did you mean 'within'?)"
 
 
 def test_a_bad_value_leaves_the_rest_of_the_detection_checked(tmp_path: Path) -> None:

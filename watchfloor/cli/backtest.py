@@ -816,13 +816,13 @@ def more_dead_letters(count: int, json_out: Path | None) -> str:
 
 
 def _load_rules(specs: list[str], what: str = "--rules") -> Any:
-    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, shown
 
     try:
         _loaded, compiled = load_rules(specs)
     except RuleLoadError as e:
-        for p in e.problems:
-            err.print(f"[red]error:[/red] {escape(what)}: {escape(str(p))}", highlight=False)
+        for line in shown(e.problems):
+            err.print(f"[red]error:[/red] {escape(what)}: {escape(line)}", highlight=False)
         raise typer.Exit(1) from None
     return compiled
 

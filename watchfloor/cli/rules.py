@@ -24,7 +24,13 @@ def rules_check(
 ) -> None:
     """Validate rule packs. Errors print as FILE:LINE:COL: message (exit 1); warnings as FILE:LINE:COL: warning:
     message (exit 0), e.g. a cue that can never apply; what could not be checked as FILE:LINE:COL: note: message."""
-    from watchfloor.stream_processors.rulefile import RuleLoadError, example_problems, load_rules, warning_problems
+    from watchfloor.stream_processors.rulefile import (
+        RuleLoadError,
+        example_problems,
+        load_rules,
+        shown,
+        warning_problems,
+    )
 
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config), every_problem=True)
@@ -34,8 +40,8 @@ def rules_check(
         # warnings (a file that is no YAML has only its syntax error: nothing past it can be read). The examples of a
         # detection the schema refused are checked too (what of them can be without it; a note says what cannot).
         examples = example_problems(e.loaded, e.mended_all, e.refused_examples)
-        for p in sorted([*e.problems, *examples, *e.warnings]):
-            typer.echo(str(p))
+        for line in shown(sorted([*e.problems, *examples, *e.warnings])):
+            typer.echo(line)
         end_process(1)
         raise typer.Exit(1) from None
     from watchfloor.stream_processors.engine.role_check import capture_role_warnings
@@ -44,8 +50,8 @@ def rules_check(
     # A capture that names only what was acted on in the examples (it wants `role: any`): read from the examples'
     # sentences, so here rather than at compile, which reads no example.
     roles = [loaded[w.pack].problem(w) for w in capture_role_warnings([lp.pack for lp in loaded], compiled)]
-    for p in sorted([*bad_examples, *warning_problems(loaded, compiled), *roles]):
-        typer.echo(str(p))
+    for line in shown(sorted([*bad_examples, *warning_problems(loaded, compiled), *roles])):
+        typer.echo(line)
     if bad_examples:
         end_process(1)
         raise typer.Exit(1)
@@ -64,13 +70,13 @@ def rules_test(
 ) -> None:
     """Run the inline examples of each detection; exit 1 if any fails."""
     from watchfloor.stream_processors.examples import run_examples
-    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, shown
 
     try:
         loaded, compiled = load_rules(_rule_specs(paths, config))
     except RuleLoadError as e:
-        for p in e.problems:
-            typer.echo(str(p))
+        for said in shown(e.problems):
+            typer.echo(said)
         # Said, not left to be inferred from the missing PASS lines (session 30's candidate): no example ran, those
         # of the sound detections included, since an example is run against the whole of the rules it is written in.
         n = len(e.problems)
@@ -102,15 +108,15 @@ def rules_migrate(
 ) -> None:
     """Print a version 1 pack rewritten as version 2 with `morphology: exact` (same behaviour), or with --write
     rewrite the file; check the result. A pack that is already version 2 is left as is (a note on stderr)."""
-    from watchfloor.stream_processors.rulefile import RuleLoadError, load_pack_text, migrate_text
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_pack_text, migrate_text, shown
 
     try:
         text = path.read_text(encoding="utf-8")
         new = migrate_text(text)
         load_pack_text(new, str(path))
     except RuleLoadError as e:
-        for p in e.problems:
-            typer.echo(str(p))
+        for said in shown(e.problems):
+            typer.echo(said)
         raise typer.Exit(1) from None
     except OSError as e:
         typer.echo(f"{path}:0:0: cannot read: {e.strerror}")
@@ -203,7 +209,7 @@ def rules_explain(
     from watchfloor.schemas.inputs import CheckedInput, InputError, parse_document
     from watchfloor.stream_processors.engine import Engine
     from watchfloor.stream_processors.engine.explain_detections import explain_corpus
-    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
+    from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, shown
 
     from ._explain_view import render
     from .backtest import DEAD_LETTERS_SHOWN, progress
@@ -211,8 +217,8 @@ def rules_explain(
     try:
         _loaded, compiled = load_rules(_rule_specs(rules, config))
     except RuleLoadError as e:
-        for p in e.problems:
-            typer.echo(str(p))
+        for problem in shown(e.problems):
+            typer.echo(problem)
         raise typer.Exit(1) from None
     wanted = set(only) if only else None
     if wanted:
