@@ -450,7 +450,10 @@ class PartitionCorrelator:
         held = [h for h in st.get("ab", ()) if h[1] == level]
         top = t - t % EXPIRY_STEP
         xp = cs.get("xp")
-        step = top if xp is None else xp + EXPIRY_STEP
+        if xp is not None:
+            step = xp + EXPIRY_STEP
+        else:  # never swept: from the first step with anything to do, or an alert held for (outside trial 84, F3)
+            step = min([self.correlator.first_sweep_step(cs, top), *(h[0] for h in held)])
         while step <= top:
             if cs["wm"] is None or step > cs["wm"]:
                 out += self._stamped(self.correlator.advance_to(cs, step), cs)

@@ -213,3 +213,49 @@ def test_over_an_absence_one_state_gives_the_same_alerts_whatever_steps_its_wate
     assert "both-lasting" in {k[1] for k in hourly}
     # Betastan's absence alert raised (its window passed at hour 64), then a jump past the step that raises Alphaland's
     assert (standing_after(eng, docs, [80.0, 199.0]) == hourly) is step_sweeps
+
+
+MASSED = """
+version: 2
+name: massed
+settings: {lateness: 2d}
+signals:
+  massing:
+    match: {all: [troops, massed]}
+detections:
+  - id: troops-massed
+    title: troops massed
+    pattern: {any: massing}
+  - id: closed-while-massed
+    title: a closure lasts while troops are massed
+    severity: high
+    pattern: {all_of: [{detection: still-closed}, {detection: troops-massed}]}
+    within: 5d
+"""
+
+
+def first_jump_documents() -> list[Document]:
+    """Troops massed at 00:00 on day 0, Alphaland's closure from day 3 (its absence alert 12 h later), and a report
+    on day 7.5 that moves the watermark past the troops' alert's window (5 d) and the lateness (2 d)."""
+    return [
+        doc("Troops massed near the frontier.", at=0.0, doc_id="m"),
+        doc("Alphaland closed the border, officials said.", at=72.0, doc_id="y"),
+        doc("A quiet day of weather.", at=180.0, doc_id="w"),
+    ]
+
+
+def test_a_first_jump_of_the_watermark_meets_the_alerts_a_step_by_step_replay_meets(tmp_path: Path) -> None:
+    """Outside trial 84, F3: a state never swept was swept once at the watermark's first jump, dropping the troops'
+    alert from `closed-while-massed` in the sweep that raised the absence's alert it waits for (a first batch of
+    `watchfloor run`, a first worker batch). It is swept from its first step with anything to do now."""
+    massed = tmp_path / "massed.yaml"
+    massed.write_text(MASSED, encoding="utf-8")
+    specs = [str(COMPOSED), str(massed)]
+    eng = engine(specs)
+    docs = first_jump_documents()
+    want = sorted(map(key, embedded(specs, docs)))  # document by document
+    assert "closed-while-massed" in {k[1] for k in want}, want
+    assert standing_after(eng, docs, [180.0]) == want  # every signal first, then one jump
+    pc = PartitionCorrelator(eng, N, correlate_partitions=N, levels=True)
+    for run in range(4):
+        assert sorted(map(key, run_levels(eng, pc, docs, run))) == want
