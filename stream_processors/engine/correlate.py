@@ -233,7 +233,7 @@ class Correlator:
         the same sweep that raised an absence's alert they also wait for (outside trial 84, F3: a first `run --once`
         of three documents lost the detection over the absence's alert that `backtest` raised). `top` when nothing
         is due before it. Earlier steps have nothing to do: a sweep visits only the groups due."""
-        dues = [e[0] for e in state.get("q", ()) if e[0] != float("-inf")]
+        dues: list[float] = [e[0] for e in state.get("q", ()) if e[0] != float("-inf")]
         if not dues:
             return top
         at = min(dues) + self.lateness  # a sweep at step s visits a group due d when d < s - lateness
