@@ -382,7 +382,7 @@ def produce(
     with stamps:
         from watchfloor.producers.relay import RelayForgotten
 
-        from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
+        from ..wiring import DistributedProducer, SpoolTaken, WiringError, open_store, sources_from_args, spool_path
         from .run import behind_places, catching_up_note, source_origins
 
         cfg = app_config(config if config is not None or not demo else None)
@@ -450,9 +450,11 @@ def produce(
         unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
         behind = False  # the last pass read only a slice of a JSON Lines source
         health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
-        # its presence record in its outbox store (a `--once` keeps none, as notify's), saved at most once per
-        # PRESENCE_EVERY seconds between passes
-        presence = None if once else command_presence(producer.store, "produce")
+        # its presence record in its outbox store, on a thread of its own (PresenceBeat): a pass waits `interval`
+        # (minutes, say) between polls, longer than `status` lists a record unseen. A `--once` keeps none, as notify's.
+        presence = None if once else PresenceBeat(lambda: open_store(store or cfg.store), "produce")
+        if presence is not None:
+            presence.start()
         # (the client logs as they were after the spool's last words at close)
         with command_logs("kafka", producer.publisher.broker):
             try:
@@ -475,8 +477,6 @@ def produce(
                         raise fail(str(e)) from None
                     summary = report.summary
                     polled_all.add(summary)
-                    if presence is not None:
-                        presence.seen(datetime.now(UTC))
                     record_source_health(producer.store, summary, chosen)
                     health.record(summary, chosen, producer.store)
                     for src in summary.errors:  # every pass, one line per source that failed (a live produce goes on)
