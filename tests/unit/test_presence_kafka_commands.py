@@ -4,6 +4,7 @@ them with their release and name a SIGKILLed one (outside trial 78: these were s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from watchfloor.cli.distributed import PresenceBeat, command_presence
 from watchfloor.stream_processors.stores.memory import MemoryStore
@@ -57,3 +58,19 @@ def test_a_store_that_cannot_be_opened_leaves_the_worker_running() -> None:
     beat = PresenceBeat(away, "worker", every=3600.0)
     beat.start()
     beat.stop()
+
+
+def test_status_broker_reads_the_records_from_the_store_on_disk(tmp_path: Path) -> None:
+    from watchfloor.cli.status import read_processes
+    from watchfloor.stream_processors.stores.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'wf.db'}"
+    store = SqlStore(url)
+    try:
+        command_presence(store, "worker").seen(datetime.now(UTC))
+        command_presence(store, "archive", "vm:4243:a:b").seen(datetime.now(UTC) - timedelta(seconds=120))
+    finally:
+        store.close()
+    seen, gone = read_processes(url)
+    assert [p.command for p in seen] == ["worker"] and [g.command for g in gone] == ["archive"], (seen, gone)
+    assert read_processes(f"sqlite:///{tmp_path / 'none.db'}") == ([], [])
