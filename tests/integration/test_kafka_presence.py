@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,10 @@ def until(cwd: Path, b: list[str], ok: Any) -> dict[str, Any]:
         time.sleep(1)
 
 
-@pytest.mark.xfail(
-    reason="open (wt-presence3): after the SIGKILL, status --broker showed the produce record neither listed nor "
-    "gone while the worker ran, though the store held it afterwards; and produce's record was refreshed only once",
-    strict=False,
-)
+def refreshed(p: dict[str, Any]) -> bool:
+    return datetime.fromisoformat(p["last_seen"]) > datetime.fromisoformat(p["started_at"])
+
+
 def test_worker_and_produce_are_listed_with_their_release_and_a_killed_one_is_named(
     kafka_bootstrap: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -70,6 +70,10 @@ def test_worker_and_produce_are_listed_with_their_release_and_a_killed_one_is_na
         said = " ".join(res.stderr.split()) + " " + " ".join(res.stdout.split())
         assert f"· release {ours}" in said and "member " in said, said
         assert f"pid {produce.pid}" in said and "`watchfloor produce`" in said, said
+
+        # a live produce's record is refreshed by its own thread (PresenceBeat), not saved once at its start
+        st = until(tmp_path, b, lambda s: any(refreshed(p) for p in s["processes"] if p["command"] == "produce"))
+        assert str(produce.pid) in {p["pid"] for p in st["processes"] if p["command"] == "produce"}, st
 
         os.kill(produce.pid, signal.SIGKILL)  # no clean stop: its record outlives it, named as gone
         produce.wait(timeout=30)

@@ -679,9 +679,7 @@ def status(
                     **st.as_dict(),
                     "kafka_caught_up": st.caught_up,
                     # members of this host whose process is gone (the broker keeps them for the session timeout)
-                    "members_not_running": {
-                        g.group: gone for g in st.groups if (gone := [m for m in g.members if member_gone(g.group, m)])
-                    },
+                    "members_not_running": members_not_running(st),
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
@@ -1157,6 +1155,13 @@ def idle_worker_groups(st: Any) -> list[str]:
     now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
     with lag says it in the verdict's reasons instead (`behind_reasons`)."""
     return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+
+
+def members_not_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> dict[str, list[str]]:
+    """Each group's members of this host known not to run (`gone`, as for workers_running), groups with none left
+    out. (A function of its own: as a `:=` in `status`'s comprehension it rebound `status`'s own `gone`, the presence
+    records outliving their processes, and --json said "processes_gone": [] beside a SIGKILLed produce's record.)"""
+    return {g.group: left for g in st.groups if (left := [m for m in g.members if gone(g.group, m) is not None])}
 
 
 def workers_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> int:
