@@ -1292,15 +1292,17 @@ def command_presence(store: Any, command: str, process: str | None = None) -> An
 class PresenceBeat:
     """A presence record kept by a thread of its own, on its own cadence and its own store connection: a worker's
     agents run on Faust's event loop, whose hot path must not wait for a store commit. Saved at `start`, then once
-    per `every` seconds; removed at `stop` (a clean stop). `wait`: the pause between saves (an Event's, so a stop
-    cuts it short), a seam for tests."""
+    per `every` seconds; removed at `stop` (a clean stop). A failed save (or a store not opened) is tried again
+    `retry` seconds later, not a whole `every`, and said at WARNING once it keeps failing (PresenceRecorder): a
+    record not refreshed reads as a process gone. The pauses are an Event's, so a stop cuts them short."""
 
-    def __init__(self, open_store: Any, command: str, *, every: float | None = None) -> None:
+    def __init__(self, open_store: Any, command: str, *, every: float | None = None, retry: float = 2.0) -> None:
         from ..web.activity import PRESENCE_EVERY
 
         self.open_store = open_store
         self.command = command
         self.every = PRESENCE_EVERY if every is None else every
+        self.retry = min(retry, self.every)
         self.stopped = threading.Event()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"{command}-presence", daemon=True)
@@ -1309,20 +1311,40 @@ class PresenceBeat:
         self.thread.start()
         self.ready.wait(timeout=30)  # the first save (or its failure) before the work starts: listed from its start
 
+    def _opened(self) -> Any:
+        """The store, opened by this thread (retried until it opens or the beat stops: None then)."""
+        from ..web.activity import PRESENCE_WARN_AFTER
+
+        failures = 0
+        while True:
+            try:
+                return self.open_store()
+            except Exception as e:  # (a store away: the work says so itself; presence is a look for `status`)
+                failures += 1
+                level = logging.WARNING if failures == PRESENCE_WARN_AFTER else logging.DEBUG
+                logging.getLogger(__name__).log(
+                    level,
+                    "presence record of `watchfloor %s`: store not opened (%d in a row): %s",
+                    self.command,
+                    failures,
+                    e,
+                )
+            self.ready.set()
+            if self.stopped.wait(self.retry):
+                return None
+
     def _run(self) -> None:
-        try:
-            store = self.open_store()
-        except Exception as e:  # (a store away: the work says so itself; presence is a look for `status`)
-            logging.getLogger(__name__).debug("presence store not opened: %s", e)
+        store = self._opened()
+        if store is None:
             self.ready.set()
             return
         try:
             recorder = command_presence(store, self.command)
             recorder.every = 0.0  # (this thread keeps the cadence)
             while True:
-                recorder.seen(datetime.now(UTC))
+                saved = recorder.seen(datetime.now(UTC))
                 self.ready.set()
-                if self.stopped.wait(self.every):
+                if self.stopped.wait(self.every if saved else self.retry):
                     break
             recorder.stop()
         finally:
