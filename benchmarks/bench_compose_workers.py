@@ -6,7 +6,9 @@ packs with the detections over detections left out (the same signals, input dete
 * real: N items of the 2023 world-news RSS corpus from --since, in publication order, through the walkthrough pack
   docs/examples/nato_accession.yaml (its `last-ratification` over two confirmed `accession-ratified` alerts);
 * generated: closures and reopenings of two borders (tests/unit/test_partition_compose.py's documents) through
-  tests/data/rules/composed.yaml and a mixed `sequence`, where most alerts feed a derived detection.
+  tests/data/rules/composed_workers.yaml and a mixed `sequence`, where most alerts feed a derived detection;
+* levels: the same documents through composed.yaml (an `any` over an absence) and test_partition_levels.py's packs
+  (an `all_of` and a `sequence` over the absence, a chain of three levels): a state and a forwarded low per level.
 
 Reported per workload: the agents' CPU seconds (least of --reps) and their ratio to the baseline, the correlate
 records per document (from extract, and from the agents: alert changes and forwarded watermarks), and that the
@@ -37,6 +39,8 @@ from bench_archive import pick_docs  # noqa: E402
 
 from tests.fixtures.correlate_compose import extracted, run_agents  # noqa: E402
 from tests.unit.test_partition_compose import COMPOSED, MIXED, documents  # noqa: E402
+from tests.unit.test_partition_levels import CHAIN, OVER_ABSENCE  # noqa: E402
+from tests.unit.test_partition_levels import COMPOSED as COMPOSED_ALL  # noqa: E402
 from watchfloor.schemas.inputs import parse_document  # noqa: E402
 from watchfloor.stream_processors.engine import Engine  # noqa: E402
 from watchfloor.stream_processors.rulefile import load_rules  # noqa: E402
@@ -113,6 +117,14 @@ def main() -> None:
         rows.append(
             measure("generated: composed + mixed", [COMPOSED, d / "mixed.yaml"], [d / "composed_base.yaml"], gen,
                     args.reps)
+        )  # fmt: skip
+        (d / "over.yaml").write_text(OVER_ABSENCE, encoding="utf-8")
+        (d / "chain.yaml").write_text(CHAIN, encoding="utf-8")
+        base_all = d / "composed_all_base.yaml"
+        base_all.write_text(without_derived(COMPOSED_ALL.read_text(encoding="utf-8")), encoding="utf-8")
+        rows.append(
+            measure("levels: over an absence, 3-level chain", [COMPOSED_ALL, d / "over.yaml", d / "chain.yaml"],
+                    [base_all], gen, args.reps)
         )  # fmt: skip
     if args.json:
         args.json.write_text(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())

@@ -49,6 +49,7 @@ from typing import Any, Protocol, TypeVar
 
 from watchfloor.schemas.config import GdeltSource, JsonlSource, RssSource
 from watchfloor.schemas.events import CaughtUp, DeadLetter, Document, caught_up_event
+from watchfloor.schemas.gdelt_codes import UNKNOWN_COUNTRY
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS
 from watchfloor.schemas.redact import redact_url
 from watchfloor.stream_processors.ports import Checkpoint, CheckpointStore, EventLog
@@ -357,7 +358,8 @@ def gdelt_options(source: GdeltSource) -> GdeltOptions:
         root_only=source.root_only,
         min_mentions=source.min_mentions,
         event_codes=tuple(source.event_codes),
-        countries=tuple(source.countries),
+        # (`unknown`, as in a rule: an actor GDELT coded no country for, the field it leaves empty)
+        countries=tuple("" if c == UNKNOWN_COUNTRY else c for c in source.countries),
         max_unzipped_bytes=(
             source.max_unzipped_bytes
             if source.max_unzipped_bytes is not None

@@ -169,18 +169,16 @@ def check_fips_country(code: Any) -> Any:
 
 
 def check_cameo_countries(value: Any) -> Any:
-    """CAMEO country codes (three letters, in GDELT's table), upper-cased; a misspelt one is refused with the
-    nearest codes (outside trial 65, MED-5: `countries: [RSU]` kept no row, with no word)."""
+    """CAMEO country codes (three letters, in GDELT's table), upper-cased, or `unknown` (UNKNOWN_COUNTRY); a misspelt
+    one is refused with the nearest codes (outside trial 65, MED-5: `countries: [RSU]` kept no row, with no word)."""
     if not isinstance(value, list):
         return value
     out = []
     for code in value:
         if _is_unknown(code):
-            # (a source's filter keeps rows by the codes GDELT wrote; the rules' word is no code of its table)
-            raise ValueError(
-                f"{code!r} is not a CAMEO country code: a source's countries are codes of GDELT's table; an actor "
-                "with no country is asked for in a signal's gdelt: condition (docs/rules.md, \"GDELT's coded fields\")"
-            )
+            # (as in a rule: the actor GDELT coded no country for; poller.gdelt_options compares it as the empty field)
+            out.append(UNKNOWN_COUNTRY)
+            continue
         if not isinstance(code, str) or not (code.isascii() and code.isalpha() and len(code) == 3):
             raise ValueError(
                 f"{code!r} is not a CAMEO country code (three letters: PRK, RUS){_other_table(code, True)}"

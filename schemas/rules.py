@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -161,6 +161,15 @@ class ToneBounds(_Strict):
 
 
 CameoCodes = Annotated[list[str], BeforeValidator(check_event_codes)]
+
+
+def _digits_as_int(value: Any) -> Any:
+    """A number written in quotes ("4") as the number, as pydantic reads one for an int field."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+# ("4" is read as 4, as `min_mentions: "5"` is 5: outside trial 70, L1 refused only this one)
+QuadClass = Annotated[Literal[1, 2, 3, 4], BeforeValidator(_digits_as_int)]
 # One country code of a signal's condition, checked alone so that a bad one is placed at its own line and column;
 # `unknown` is the actor (or place) GDELT coded no country for.
 CameoCountry = Annotated[str, BeforeValidator(check_cameo_country)]
@@ -170,13 +179,14 @@ FipsCountry = Annotated[str, BeforeValidator(check_fips_country)]
 class _CountrySet(_Strict):
     """A country condition written as a mapping, as a signal's `mentions` is: `any` of these, `none` of these."""
 
-    any: list[str] = Field(default_factory=list)
-    none: list[str] = Field(default_factory=list)
+    any: list[Any] = Field(default_factory=list)
+    none: list[Any] = Field(default_factory=list)
+    _noun: ClassVar[str] = "a country"
 
     @model_validator(mode="after")
     def _given(self) -> _CountrySet:
         if not self.any and not self.none:
-            raise ValueError("a country condition as a mapping takes any, none or both (lists of codes)")
+            raise ValueError(f"{self._noun} condition as a mapping takes any, none or both (lists of codes)")
         both = [c for c in self.any if c in self.none]
         if both:
             raise ValueError(f"{both[0]!r} is in both any and none: an event cannot be of it and not of it")
@@ -191,6 +201,22 @@ class CameoCountrySet(_CountrySet):
 class FipsCountrySet(_CountrySet):
     any: list[FipsCountry] = Field(default_factory=list, description="any of these FIPS 10-4 countries (or unknown)")
     none: list[FipsCountry] = Field(default_factory=list, description="none of these FIPS 10-4 countries (or unknown)")
+
+
+class EventCodeSet(_CountrySet):
+    """`event_codes` as a mapping: codes starting with any of `any`, and with none of `none` (prefixes, as a list's)."""
+
+    any: CameoCodes = Field(default_factory=list, description="CAMEO EventCode prefixes, any of them")
+    none: CameoCodes = Field(default_factory=list, description="CAMEO EventCode prefixes, none of them")
+    _noun: ClassVar[str] = "an event code"
+
+
+class QuadClassSet(_CountrySet):
+    """`quad_classes` as a mapping: any of `any`, none of `none`."""
+
+    any: list[QuadClass] = Field(default_factory=list, description="QuadClass, any of them")
+    none: list[QuadClass] = Field(default_factory=list, description="QuadClass, none of them")
+    _noun: ClassVar[str] = "a quad class"
 
 
 # The two forms of a country condition, as pydantic's error places name them (no identifier: the rule file's error
@@ -223,16 +249,21 @@ FipsCountries = Annotated[
 ]
 
 
-def country_sets(value: list[str] | _CountrySet) -> tuple[list[str], list[str]]:
-    """(any, none) of a country condition: a list is `any` of it."""
+EventCodes = Annotated[
+    Annotated[CameoCodes, Tag(COUNTRY_LIST)] | Annotated[EventCodeSet, Tag(COUNTRY_SET)],
+    Discriminator(_list_or_mapping),
+]
+QuadClasses = Annotated[
+    Annotated[list[QuadClass], Tag(COUNTRY_LIST)] | Annotated[QuadClassSet, Tag(COUNTRY_SET)],
+    Discriminator(_list_or_mapping),
+]
+
+
+def country_sets(value: list[Any] | _CountrySet) -> tuple[list[Any], list[Any]]:
+    """(any, none) of a country (event code, quad class) condition: a list is `any` of it."""
     if isinstance(value, _CountrySet):
         return list(value.any), list(value.none)
     return list(value), []
-
-
-def _digits_as_int(value: Any) -> Any:
-    """A number written in quotes ("4") as the number, as pydantic reads one for an int field."""
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
 class GdeltReq(_Strict):
@@ -240,14 +271,14 @@ class GdeltReq(_Strict):
     given must. A document that is no GDELT event never meets it. The keys a gdelt source's filters have mean what
     they mean there."""
 
-    event_codes: CameoCodes = Field(
-        default_factory=list, description='CAMEO EventCode prefixes, in quotes ("19", "163"); any of them'
+    event_codes: EventCodes = Field(
+        default_factory=list,
+        description='CAMEO EventCode prefixes, in quotes ("19", "163"); any of them; or {any: [...], none: [...]}',
     )
-    # ("4" is read as 4, as `min_mentions: "5"` is 5: outside trial 70, L1 refused only this one)
-    quad_classes: list[Annotated[Literal[1, 2, 3, 4], BeforeValidator(_digits_as_int)]] = Field(
+    quad_classes: QuadClasses = Field(
         default_factory=list,
         description="QuadClass, any of: 1 verbal cooperation, 2 material cooperation, 3 verbal conflict, "
-        "4 material conflict",
+        "4 material conflict; or {any: [...], none: [...]}",
     )
     goldstein: GoldsteinBounds | None = None
     min_mentions: int | None = Field(default=None, ge=0, description="NumMentions at least this")

@@ -25,6 +25,11 @@ def installed_version() -> str:
         return "unknown"
 
 
+# The newest dated heading of CHANGELOG.md that this build's code answers to (tests/unit/test_release_identity.py keeps
+# the two equal): `watchfloor --version` names it, so an operator reading CHANGELOG.md on an upgrade can tell which
+# entries lie between two builds (outside trial 83, F4: a digest alone maps to no entry).
+CHANGELOG_POINT = "2026-12-08"
+
 # Built from the code, not part of it: the same sources give the same release whatever was compiled beside them.
 BUILT_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")
 

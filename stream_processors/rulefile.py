@@ -346,13 +346,23 @@ def slug_like(text: str) -> str:
     return re.sub(r"^[-_]+", "", out).rstrip("-")
 
 
+# What an {any, none} condition other than a country one says for an unknown key in it.
+_LEFT_OUT_EXAMPLE = {
+    "event_codes": 'event_codes takes any and none: {none: ["19"]}',
+    "quad_classes": "quad_classes takes any and none: {none: [4]}",
+}
+
+
 def _pydantic_message(err: Mapping[str, Any]) -> str:
     typ = err.get("type")
     loc = err.get("loc", ())
     if typ == "extra_forbidden":
         if len(loc) >= 2 and loc[-2] == COUNTRY_SET:
             # (outside trial 70, M4: "any actor but the USA" is `none:`, as a signal's mentions write it)
-            return f"unknown key {loc[-1]!r} (a country condition takes any and none: {{none: [USA]}} leaves them out)"
+            example = _LEFT_OUT_EXAMPLE.get(
+                str(loc[-3]) if len(loc) >= 3 else "", "a country condition takes any and none: {none: [USA]}"
+            )
+            return f"unknown key {loc[-1]!r} ({example} leaves them out)"
         level = _level(_fields(loc[:-1]))
         hint = misplaced_key(loc[-1], level) if level else None
         return f"unknown key {loc[-1]!r} ({hint})" if hint else unknown_key(loc[-1], RulePack)

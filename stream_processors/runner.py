@@ -245,6 +245,10 @@ class OtherStart:
 
     fingerprint: str
     release: str | None = None
+    # Only the detections' `thread_by` differs (the same release, and the digest of the rules without it, `alerts`,
+    # is the one this process reads with): the alerts are the same whichever process reads a document, only the
+    # threads of new stories depend on which process delivers them (outside trial 79, left of F4).
+    threads_only: bool = False
 
 
 def other_start_line(other: OtherStart, fingerprint: str, legacy: str | None = None) -> str:
@@ -257,6 +261,14 @@ def other_start_line(other: OtherStart, fingerprint: str, legacy: str | None = N
     from .fingerprint import difference, parse_fingerprint
 
     theirs = f"(fingerprint {other.fingerprint}: {difference(other.fingerprint, fingerprint, legacy)}"
+    if other.threads_only:
+        return (
+            f"[yellow]another process started on this store with other threading[/yellow] (fingerprint "
+            f"{other.fingerprint}: only the rules' thread_by differs; this one reads with {fingerprint}). The alerts "
+            "are the same whichever process reads a document (thread_by changes no alert and no alert id); while "
+            "both run, which thread a new story starts in depends on which process delivers it (each open story "
+            "goes on where its messages are): stop the one whose thread_by you no longer want"
+        )
     if other.release is not None:
         ours = parse_fingerprint(fingerprint).version or "unknown"
         return (
@@ -285,17 +297,19 @@ class OtherRulesWatch:
     `legacy`: these rules' fingerprint as a release of before the release mark wrote it (legacy_fingerprint), so that
     one is told as another release, as `run`'s start-up line tells it."""
 
-    def __init__(self, store: Store, fingerprint: str, legacy: str | None = None) -> None:
+    def __init__(self, store: Store, fingerprint: str, legacy: str | None = None, alerts: str | None = None) -> None:
         self.store = store
         self.fingerprint = fingerprint
         self.legacy = legacy
+        self.alerts = alerts  # the digest of these rules without thread_by (note_rules' `alerts`)
         self._told: set[str] = set()
 
     def other(self) -> OtherStart | None:
         """The other process's fingerprint (and release), the first time it is seen; None otherwise."""
         from .fingerprint import other_release
 
-        recorded = (self.store.load_checkpoint(RULES_IN_USE).state or {}).get("fingerprint")
+        seen = self.store.load_checkpoint(RULES_IN_USE).state or {}
+        recorded = seen.get("fingerprint")
         if recorded is None:
             return None
         recorded = str(recorded)
@@ -305,4 +319,10 @@ class OtherRulesWatch:
         if recorded in self._told:
             return None
         self._told.add(recorded)
-        return OtherStart(recorded, other_release(recorded, self.fingerprint, self.legacy))
+        release = other_release(recorded, self.fingerprint, self.legacy)
+        if release is None and self.alerts is not None and seen.get("alerts") == self.alerts:
+            from .fingerprint import parse_fingerprint
+
+            if parse_fingerprint(recorded).version == parse_fingerprint(self.fingerprint).version:
+                return OtherStart(recorded, None, threads_only=True)
+        return OtherStart(recorded, release)

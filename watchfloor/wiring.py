@@ -57,13 +57,11 @@ from watchfloor.schemas.topics import TopicNames
 from watchfloor.stream_processors import stores
 from watchfloor.stream_processors.engine import Engine
 from watchfloor.stream_processors.engine.compiler import CompiledRules
-from watchfloor.stream_processors.kafka.partition import not_distributed
 from watchfloor.stream_processors.kafka.sink import StoreSink
 from watchfloor.stream_processors.ports import Store
 from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules
 from watchfloor.stream_processors.runner import EmbeddedRunner
 from watchfloor.stream_processors.vocabulary import entity_aliases, rule_vocabulary
-from watchfloor.stream_processors.yamlfile import RuleProblem
 
 STORE_ENV = "WATCHFLOOR_STORE"  # the one environment override of the store URL (applied when config loads)
 SPOOL_ENV = "WATCHFLOOR_SPOOL_DIR"  # containers: where the publisher's spool lives
@@ -447,34 +445,9 @@ def build_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
 
 
 def worker_engine(rules: list[str], cfg: AppConfig | None = None) -> Engine:
-    """build_engine for the distributed workers (`worker`, `replay-workers`): rules they cannot run (a detection over
-    detections: kafka.partition.not_distributed) are refused here, before any broker is asked, in one line that
-    places the first in its pack, names it and says what to do (WiringError)."""
-    packs, compiled = load_rules(rules)
-    refused = not_distributed(compiled)
-    if refused:
-        first, *rest = refused
-        others = [
-            f"{packs[e.pack].pack.detections[int(e.path[1])].id!r} ({_place(packs[e.pack].problem(e))})" for e in rest
-        ]
-        raise WiringError(
-            f"{packs[first.pack].problem(first)}"
-            + (f"; so are {', '.join(others)}" if others else "")
-            + ". Run these rules embedded (`watchfloor run`), or leave "
-            + (
-                "these detections out of the rules the workers load (copies of their packs without them"
-                if others
-                else "the detection out of the rules the workers load (a copy of its pack without it"
-            )
-            + ", named in the config's `rules:` or by --rules)"
-        )
-    if cfg is not None:
-        check_subscriptions(cfg, compiled)
-    return engine_for(compiled, cfg)
-
-
-def _place(problem: RuleProblem) -> str:
-    return f"{problem.file}:{problem.line}"
+    """build_engine for the distributed workers (`worker`, `replay-workers`). They run every pack: detections over
+    detections, over an absence's alerts and chains of them included (kafka/partition.py, LEVELS)."""
+    return build_engine(rules, cfg)
 
 
 def engine_for(compiled: CompiledRules, cfg: AppConfig | None = None) -> Engine:

@@ -176,13 +176,22 @@ class GdeltTest:
     not_actor1_countries: tuple[str, ...] = ()
     not_actor2_countries: tuple[str, ...] = ()
     not_action_countries: tuple[str, ...] = ()
+    not_event_codes: tuple[str, ...] = ()  # prefixes, as event_codes' are
+    not_quad_classes: tuple[int, ...] = ()
     # Whether any of the conditions after max_event_age_days is asked: a test without them (every pack written
     # before they were) checks them all with this one flag on the hit path.
     more: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         counts = (self.min_sources, self.min_articles, self.tone_at_least, self.tone_at_most)
-        excluded = (self.not_countries, self.not_actor1_countries, self.not_actor2_countries, self.not_action_countries)
+        excluded = (
+            self.not_countries,
+            self.not_actor1_countries,
+            self.not_actor2_countries,
+            self.not_action_countries,
+            self.not_event_codes,
+            self.not_quad_classes,
+        )
         object.__setattr__(self, "more", any(x is not None for x in counts) or any(excluded))
 
 

@@ -533,9 +533,11 @@ def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
     actor1, not_actor1 = _codes(req.actor1_countries)
     actor2, not_actor2 = _codes(req.actor2_countries)
     action, not_action = _codes(req.action_countries)
+    event_codes, not_event_codes = country_sets(req.event_codes)
+    quad_classes, not_quad_classes = country_sets(req.quad_classes)
     return GdeltTest(
-        event_codes=tuple(req.event_codes),
-        quad_classes=tuple(req.quad_classes),
+        event_codes=tuple(event_codes),
+        quad_classes=tuple(quad_classes),
         goldstein_at_least=bounds.at_least if bounds is not None else None,
         goldstein_at_most=bounds.at_most if bounds is not None else None,
         min_mentions=req.min_mentions,
@@ -553,6 +555,8 @@ def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
         not_actor1_countries=not_actor1,
         not_actor2_countries=not_actor2,
         not_action_countries=not_action,
+        not_event_codes=tuple(not_event_codes),
+        not_quad_classes=tuple(not_quad_classes),
     )
 
 

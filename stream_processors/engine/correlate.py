@@ -93,6 +93,11 @@ class Correlator:
         self.by_id = {d.id: d for d in rules.detections}
         self.plans = {d.id: plan_of(d) for d in rules.detections}
         self.derived = rules.derived  # some detection takes alerts as input (compose.py)
+        # With detections over detections, sweep at every whole step the watermark passes, not once at the step it
+        # lands in: an absence's alert is raised at the first step past its window and fed on after that step's
+        # sweep of the groups over it, whatever steps the watermark jumped (the distributed workers' partitions,
+        # whose watermarks move otherwise, raise and feed it at the same step: kafka/partition.py, `levels`).
+        self.step_sweeps = rules.derived
         self._evidence = EvidenceOf()
         # Per signal name, in the order detections and refs are tried: (detection, ref index, ref, group key if
         # the detection has no group_by). Computed once: this is looked up for every signal.
@@ -188,6 +193,8 @@ class Correlator:
         if state["wm"] is None or t > state["wm"]:
             state["wm"] = t
             out = self._maybe_expire(state)
+            if self.step_sweeps:
+                return out  # (fed on step by step: _sweep_steps)
             return compose(self, state, out) if self.derived and out else out
         return []
 
@@ -195,9 +202,29 @@ class Correlator:
         """Move the watermark to `until` and sweep now (the end of a replay, or a quiet clock tick)."""
         t = until.timestamp()
         if state["wm"] is None or t > state["wm"]:
+            if self.step_sweeps:
+                return self._sweep_steps(state, t)
             state["wm"] = t
         out = sweep(self, state)
         return compose(self, state, out) if self.derived and out else out
+
+    def _sweep_steps(self, state: State, t: float) -> list[Output]:
+        """`step_sweeps`: a sweep at each whole step after the last swept one up to t's, then at t, each sweep's
+        alerts fed on (compose) before the next."""
+        out: list[Output] = []
+        xp = state.get("xp")
+        if xp is not None:
+            step = xp + EXPIRY_STEP
+            top = t - t % EXPIRY_STEP
+            while step < top:
+                state["wm"] = step
+                got = sweep(self, state)
+                out.extend(compose(self, state, got) if self.derived and got else got)
+                step += EXPIRY_STEP
+        state["wm"] = t
+        got = sweep(self, state)
+        out.extend(compose(self, state, got) if self.derived and got else got)
+        return out
 
     def note_time(self, state: State, when: datetime) -> list[Output]:
         """An in-order stream without origins: every event moves the watermark to its time."""
@@ -209,6 +236,8 @@ class Correlator:
         if wm is None or t > wm:
             state["wm"] = t
             if wm is None or t - state.get("xp", float("-inf")) >= EXPIRY_STEP:
+                if self.step_sweeps:
+                    return self._sweep_steps(state, t)
                 out = sweep(self, state)
                 return compose(self, state, out) if self.derived and out else out
         return []
@@ -217,6 +246,10 @@ class Correlator:
         """note_timestamp for each time in turn, in one tight loop (a backtest's documents that no rule
         can match are most of it): exactly the same sweeps at the same event times."""
         out: list[Output] = []
+        if self.step_sweeps:
+            for t in times:
+                out.extend(self.note_timestamp(state, t))
+            return out
         wm = state["wm"]
         xp = state.get("xp", float("-inf"))
         for t in times:
@@ -235,6 +268,10 @@ class Correlator:
         # on which events came before it: the alerts are the same whichever event triggers the sweep.
         if state["wm"] - state.get("xp", float("-inf")) < EXPIRY_STEP:
             return []
+        if self.step_sweeps:
+            t = state["wm"]
+            state["wm"] = state.get("xp")  # (_sweep_steps moves it, from the last swept step)
+            return self._sweep_steps(state, t)
         return sweep(self, state)
 
     # -- observing -----------------------------------------------------------------------------------------

@@ -74,14 +74,12 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
         missed.append(
             f"actor countries {_or_none(actor1)} and {_or_none(actor2)}: neither is {_listed(test.countries, ' or ')}"
         )
-    if test.actor1_countries and actor1 not in test.actor1_countries:
-        missed.append(f"Actor1's country {_or_none(actor1)} is not {_listed(test.actor1_countries, ' or ')}")
-    if test.actor2_countries and actor2 not in test.actor2_countries:
-        missed.append(f"Actor2's country {_or_none(actor2)} is not {_listed(test.actor2_countries, ' or ')}")
+    if test.actor1_countries:
+        _one_of("Actor1's country", actor1, test.actor1_countries, missed)
+    if test.actor2_countries:
+        _one_of("Actor2's country", actor2, test.actor2_countries, missed)
     if test.action_countries:
-        place = _country(coded, "action_geo")
-        if place not in test.action_countries:
-            missed.append(f"the action's country {_or_none(place)} is not {_listed(test.action_countries, ' or ')}")
+        _one_of("the action's country", _country(coded, "action_geo"), test.action_countries, missed)
     if test.more:
         _more_missed(test, coded, actor1, actor2, missed)
     if test.max_event_age_days is not None:
@@ -108,8 +106,16 @@ def _count_missed(coded: dict[str, Any], key: str, noun: str, least: int | None,
         missed.append(f"{said} {noun if count == 1 else noun + 's'}, fewer than min_{noun}s {least}")
 
 
-def _left_out(label: str, code: str, codes: tuple[str, ...], key: str, missed: list[str]) -> None:
-    if codes and code in codes:
+def _one_of(label: str, code: str, codes: tuple[str, ...], missed: list[str]) -> None:
+    """The miss of a country condition's `any` (a list): the field is none of `codes`."""
+    if code not in codes:
+        missed.append(f"{label} {_or_none(code)} is not {_listed(codes, ' or ')}")
+
+
+def _left_out(label: str, code: str, codes: tuple[str, ...], key: str, missed: list[str], hit: bool = False) -> None:
+    """The miss of a condition's `none`: the field is one of `codes` (`hit`: the caller has found it so, as a prefix
+    of an event code or a quad class is found)."""
+    if codes and (hit or code in codes):
         missed.append(f"{label} {code or UNKNOWN_COUNTRY} is left out by {key}: {{none: [{_listed(codes, ', ')}]}}")
 
 
@@ -126,6 +132,16 @@ def _more_missed(test: GdeltTest, coded: dict[str, Any], actor1: str, actor2: st
             missed.append(f"average tone {tone:g} is below at_least {test.tone_at_least:g}")
         elif test.tone_at_most is not None and tone > test.tone_at_most:
             missed.append(f"average tone {tone:g} is above at_most {test.tone_at_most:g}")
+    if test.not_event_codes:
+        code = _text(coded.get("event_code"))
+        # (a prefix, as event_codes' are: none: ["19"] leaves out 190 to 196; an event with no code is of none)
+        found = bool(code) and code.startswith(test.not_event_codes)
+        _left_out("event code", code, test.not_event_codes, "event_codes", missed, found)
+    if test.not_quad_classes:
+        quad = _number(coded.get("quad_class"))
+        found = quad is not None and int(quad) in test.not_quad_classes
+        said = "" if quad is None else f"{quad:g}"
+        _left_out("quad class", said, tuple(str(q) for q in test.not_quad_classes), "quad_classes", missed, found)
     # (either actor's country left out by `countries` leaves the event out: neither actor may be one of them)
     _left_out("Actor1's country", actor1, test.not_countries, "countries", missed)
     if not (test.not_countries and actor1 in test.not_countries and actor2 == actor1):

@@ -896,7 +896,7 @@ class Correlate:
                     # An input detection's alert change, to the partition of each derived group it feeds (its
                     # origin: this record and the output's place, the same when the batch is processed again).
                     for j, (_det_id, gkey) in enumerate(self.pc.alert_routes(o)):
-                        hdr = origin_header(part, msg.offset, n, j)
+                        hdr = origin_header(part, msg.offset, n, j, self.pc.stamp_of(o))
                         routed = encode_event(
                             Event(id=dev.id, type=dev.type, time=dev.time, key=gkey, payload=dev.payload)
                         )
@@ -909,6 +909,10 @@ class Correlate:
             told = self.pc.to_forward(st, part)
             if told is not None:
                 value = encode_event(forwarded_watermark(part, told))
+                for c in range(self.pc.correlate_partitions):
+                    pending.append(await self.out.send(names.correlate, b"", value, c))
+            for level, low in self.pc.to_forward_levels(st):  # (one per level below the top: partition.py, LEVELS)
+                value = encode_event(forwarded_watermark(part, low, level))
                 for c in range(self.pc.correlate_partitions):
                     pending.append(await self.out.send(names.correlate, b"", value, c))
         if self.pc.resent_dropped > dropped:

@@ -135,9 +135,12 @@ def _first_error(e: ValidationError) -> tuple[str, str | None]:
     return err["msg"], ".".join(str(p) for p in err["loc"]) or None
 
 
-def origin_header(partition: int, offset: int, signal: int, route: int) -> dict[str, bytes]:
-    """The header of a routed signal: where in the documents topic it came from (see PartitionCorrelator)."""
-    return {ORIGIN_HEADER: f"{partition}:{offset}:{signal}:{route}".encode()}
+def origin_header(partition: int, offset: int, signal: int, route: int, swept: float | None = None) -> dict[str, bytes]:
+    """The header of a routed signal: where in the documents topic it came from (see PartitionCorrelator). An alert
+    change's may end with the step its partition had swept when it raised it (`PartitionCorrelator.stamp_of`: a whole
+    hour, in epoch seconds), after its place, so that it never decides which of two records came first."""
+    tail = "" if swept is None else f":{int(swept)}"
+    return {ORIGIN_HEADER: f"{partition}:{offset}:{signal}:{route}{tail}".encode()}
 
 
 def parse_origin(headers: Any) -> list[int] | None:

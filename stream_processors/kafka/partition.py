@@ -30,10 +30,11 @@ from typing import Any
 from watchfloor.schemas.events import DeadLetter, Detection, Event, EventType, Retraction, Signal
 
 from ..engine import Engine
-from ..engine.compiled import ALERT, CompiledRules, RuleError
+from ..engine.compiled import ALERT, CompiledRules
 from ..engine.compose import feed, group_of_alert
 from ..engine.correlate import Correlator
 from ..engine.patterns import group_key
+from ..engine.sweep import EXPIRY_STEP
 from .codec import Rejected, decode_alert_change, decode_correction, decode_signal
 
 DONE_MARGIN_S = 86400.0  # keep applied-signal ids this long past the allowed lateness (dedup of re-sends)
@@ -47,43 +48,27 @@ NEEDS_PARTITIONS = (
     "rules with detections over detections need the number of correlate partitions (their input alerts are raised "
     "in other partitions than their own groups: they are sent to them)"
 )
-# Why the distributed workers do not run a detection over an absence's alerts or over another detection over
-# detections: such an input alert is raised when a partition's watermark passes (a sweep), or in a partition that
-# got it from a third one, and the forwarded watermark (to_forward) bounds neither: the derived group's partition may
-# have swept past its time when it arrives, and its alerts would differ from the embedded runner's.
-NOT_DISTRIBUTED = (
-    "the distributed workers run detections over detections, but not over an absence's alerts or over another "
-    "detection over detections (such an input alert can reach the derived group's partition after its watermark "
-    "passed the alert's time, and the alerts would differ from `watchfloor run`'s)"
+# A detection over an absence's alerts or over another detection over detections takes input alerts raised by a sweep
+# (when a partition's watermark passes) or in a partition that got them from a third one: one low for every level
+# (to_forward) bounds neither, so such packs run with one state and one low per level of derivation (LEVELS below).
+ONE_LEVEL = (
+    "needs one correlator state per level of derivation (PartitionCorrelator levels=True): its input alerts are "
+    "raised by a sweep, or by a detection over detections, which one low for every level does not bound"
 )
 
 
-def not_distributed(rules: CompiledRules) -> list[RuleError]:
-    """The detections the distributed workers cannot run exactly (over an absence's alerts, or over another detection
-    over detections), each placed at its detection in its pack (`rules check` notes them, `watchfloor worker` and
-    `replay-workers` refuse them at start with their place)."""
+def needing_levels(rules: CompiledRules) -> list[str]:
+    """The detections over an absence's alerts or over another detection over detections: those that make a partition
+    keep a state per level of derivation (`levels`)."""
     by_id = {d.id: d for d in rules.detections}
-    packs = {p.name: i for i, p in enumerate(rules.packs)}
-    out: list[RuleError] = []
+    out: list[str] = []
     for det in rules.detections:
-        inputs = sorted({r.detection for r in det.refs if r.detection is not None})
-        bad = [
-            i
+        inputs = {r.detection for r in det.refs if r.detection is not None}
+        if any(
+            i in by_id and (by_id[i].kind == "absence" or any(r.detection is not None for r in by_id[i].refs))
             for i in inputs
-            if i in by_id and (by_id[i].kind == "absence" or any(r.detection is not None for r in by_id[i].refs))
-        ]
-        if not bad:
-            continue
-        pi = packs.get(det.pack, 0)
-        di = next((i for i, d in enumerate(rules.packs[pi].detections) if d.id == det.id), 0) if rules.packs else 0
-        said = ", ".join(repr(i) for i in bad)
-        out.append(
-            RuleError(
-                ["detections", di],
-                f"detection {det.id!r} is over detections (it takes the alerts of {said}): {NOT_DISTRIBUTED}",
-                pack=pi,
-            )
-        )
+        ):
+            out.append(det.id)
     return out
 
 
@@ -91,16 +76,42 @@ ALERT_CHANGES = (EventType.DETECTION.value, EventType.RETRACTION.value)  # on th
 FROM_CORRELATE = "c"  # a correlate partition upstream of another: its "seen" and "src" keys are "c<partition>"
 
 
-def forwarded_watermark(partition: int, t: float) -> Event:
+def forwarded_watermark(partition: int, t: float, level: int = 0) -> Event:
     """How far the documents partitions' watermarks correlate partition `partition` has applied go (`t`), told to every
     correlate partition: the alert changes it raised before this record are all on their way (one producer keeps its
-    order per partition)."""
+    order per partition). `level` > 0 (`levels` mode only): how far it swept the groups of detections of that depth
+    (the alerts of those are on their way too); level 0 is the documents' and says no level, as before."""
+    payload: dict[str, Any] = {"partition": partition, "time": t, "idle": False, "correlate": True}
+    if level:
+        payload["level"] = level
     return Event(
-        id=f"wm-{FROM_CORRELATE}{partition}-{t}",
+        id=f"wm-{FROM_CORRELATE}{partition}-{t}" + (f"-l{level}" if level else ""),
         type=EventType.WATERMARK.value,
         time=datetime.fromtimestamp(t, UTC),
-        payload={"partition": partition, "time": t, "idle": False, "correlate": True},
+        payload=payload,
     )
+
+
+def depths(rules: CompiledRules) -> dict[str, int]:
+    """Each detection's level of derivation: 0 over signals alone, 1 + the deepest of its inputs over alerts."""
+    by_id = {d.id: d for d in rules.detections}
+    out: dict[str, int] = {}
+
+    def depth(det_id: str, seen: frozenset[str]) -> int:
+        if det_id in out:
+            return out[det_id]
+        det = by_id.get(det_id)
+        inputs = [r.detection for r in det.refs if r.detection is not None] if det is not None else []
+        d = 0
+        for i in inputs:
+            if i in by_id and i not in seen:  # (the compiler refuses cycles: the guard only stops a loop)
+                d = max(d, 1 + depth(i, seen | {det_id}))
+        out[det_id] = d
+        return d
+
+    for det in rules.detections:
+        depth(det.id, frozenset())
+    return out
 
 
 class PartitionCorrelator:
@@ -144,12 +155,15 @@ class PartitionCorrelator:
         correlate_partitions: int | None = None,
         lease: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        levels: bool | None = None,
     ) -> None:
         if engine.rules.derived and correlate_partitions is None:
             raise ValueError(NEEDS_PARTITIONS)
-        refused = not_distributed(engine.rules)
-        if refused:  # (the commands say it first, placed in the packs: wiring.worker_engine)
-            raise ValueError("; ".join(e.message for e in refused))
+        deep = needing_levels(engine.rules) if engine.rules.derived else []
+        if levels is None:
+            levels = bool(deep)  # what one low for every level cannot run exactly; other packs as before
+        if deep and not levels:
+            raise ValueError(f"detection {deep[0]!r} {ONE_LEVEL}")
         self.engine = engine
         self.composes = engine.rules.derived  # alert changes go through the topic: alert_routes, on_alert, to_forward
         self.correlator = engine.correlator
@@ -157,6 +171,7 @@ class PartitionCorrelator:
             # A correlator of its own with compose off (the engine's feeds alert changes on within its one state).
             self.correlator = Correlator(engine.rules)
             self.correlator.derived = False
+            self.correlator.step_sweeps = levels  # (each level swept step by step, as one state is: _advance_level)
             self.correlator.max_dormant = engine.correlator.max_dormant
         self.upstream = upstream_partitions
         self.correlate_partitions = (correlate_partitions or 0) if self.composes else 0
@@ -164,6 +179,12 @@ class PartitionCorrelator:
         self.lease = lease
         self.clock = clock
         self._idle_seen: dict[tuple[int, str], float] = {}  # (partition, upstream partition) -> clock()
+        # `levels`: one correlator state and one watermark per level of derivation (see LEVELS below). Off, every
+        # group is in one state swept at one low (the layout the workers write: statecodec keeps one state).
+        self.levels = levels and self.composes
+        self.depth = depths(engine.rules) if self.levels else {}
+        self.top = max(self.depth.values(), default=0)
+        self._stamps: dict[int, float | None] = {}  # id(output) -> stamp_of, for the outputs of the last call
         self.resent_dropped = 0  # re-sent signals (`produce --resend`) dropped as applied before (on_signal)
 
     @staticmethod
@@ -174,6 +195,8 @@ class PartitionCorrelator:
         """A state read from the table, brought up to this version: the correlator's state (Correlator.restore),
         and signals an older worker buffered until the watermark passed them, applied now."""
         st["cs"] = self.engine.restore(st["cs"])
+        for k, ls in st.get("cl", {}).items():
+            st["cl"][k] = self.correlator.restore(ls)
         for item in sorted(st.pop("buf", ()), key=lambda b: (b[0], b[1], b[2], b[3], b[4])):
             self._apply(st, item)
         return st
@@ -199,6 +222,7 @@ class PartitionCorrelator:
         here before, when its document was first sent: dropped, and counted in `resent_dropped` (applied again, it
         would revise the alert it raised then, revising nothing). A newer one is dropped by `done` if applied, and
         applied if not. A state that has no watermark yet (lost, or new) takes every one as new."""
+        self._stamps.clear()
         sig = decode_signal(ev)
         if origin is not None and len(origin) >= 2:
             src, pos = str(origin[0]), [int(x) for x in origin[1:]]
@@ -237,7 +261,12 @@ class PartitionCorrelator:
         return out
 
     def on_alert(
-        self, st: dict[str, Any], ev: Event, origin: Sequence[int] | None = None, groups: set[str] | None = None
+        self,
+        st: dict[str, Any],
+        ev: Event,
+        origin: Sequence[int] | None = None,
+        groups: set[str] | None = None,
+        swept: float | None = None,
     ) -> list[Detection | Retraction | DeadLetter]:
         """An alert change (a detection or retraction event) routed to derived group `ev.key` by correlate partition
         origin[0] (origin = (correlate partition, offset of the record that raised it, output index, route index)):
@@ -246,6 +275,7 @@ class PartitionCorrelator:
         derived group's key."""
         if not self.composes:
             raise Rejected("an alert change on the correlate topic, and these rules have no detection over detections")
+        self._stamps.clear()
         o = decode_alert_change(ev)
         det = self.correlator.by_id.get(detection_of_group_key(ev.key or ""))
         if det is None or not any(r.detection == o.rule for r in det.refs):
@@ -258,15 +288,23 @@ class PartitionCorrelator:
             st["seen"][src] = pos
         if groups is not None and (group := group_of_alert(det, o)) is not None:
             groups.add(group_key(det.id, group))
-        return list(feed(self.correlator, st["cs"], det, o))
+        cs = self.level_state(st, det.id)
+        if swept is None and origin is not None and len(origin) >= 5:
+            swept = float(origin[4])  # (codec.origin_header)
+        if self.levels and swept is not None and swept > cs.get("xp", float("-inf")):
+            # Raised after its partition swept `swept` (`stamp_of`): `watchfloor run` feeds it after this group's
+            # sweep of that step too, so it waits for it (fed in `advance`, in arrival order).
+            st.setdefault("ab", []).append([swept, self.depth[det.id], ev.model_dump(mode="json")])
+            return []
+        return list(feed(self.correlator, cs, det, o))
 
     def to_forward(self, st: dict[str, Any], partition: int = 0) -> float | None:
         """What to tell every correlate partition after a batch (`forwarded_watermark`): how far the documents
         partitions' watermarks this partition has applied go, when that moved since last told (None: nothing to tell).
         The documents' low, not the partition's own (which waits for the others' forwarded ones: each would wait for
         the other). Kept in the state, so it is told again only if the state that told it was lost."""
-        if not self.composes:
-            return None
+        if not self.composes or self.levels:
+            return None  # (`levels`: to_forward_levels)
         cand = self.documents_low(st, partition)
         told = st.get("fw")
         if cand is None or (told is not None and cand <= told):
@@ -278,16 +316,25 @@ class PartitionCorrelator:
         """A feed item edited in place (schemas.events.Correction, sent to every partition): what its earlier
         versions said here and the edition contradicts is withdrawn (engine/corrections.py). Applying it again
         (a re-sent record) finds nothing left to withdraw."""
+        self._stamps.clear()
         c = decode_correction(ev)
         said: list[tuple[str, str, dict[str, str]]] = [(s.name, s.modality, dict(s.captures)) for s in c.said]
-        return list(self.correlator.on_edition(st["cs"], c.document_id, c.item, said, c.at.timestamp(), c.source))
+        out: list[Detection | Retraction | DeadLetter] = []
+        for cs in [st["cs"], *(st.get("cl", {}).values() if self.levels else ())]:
+            out += self._stamped(
+                self.correlator.on_edition(cs, c.document_id, c.item, said, c.at.timestamp(), c.source), cs
+            )
+        return out
 
     def on_watermark(
         self, st: dict[str, Any], ev: Event, partition: int = 0
     ) -> list[Detection | Retraction | DeadLetter]:
         """A watermark from upstream partition ev.payload["partition"] (a correlate partition's forwarded low when
         it says `correlate`), received on `partition`."""
+        self._stamps.clear()
         p = (FROM_CORRELATE if ev.payload.get("correlate") else "") + str(int(ev.payload["partition"]))
+        if ev.payload.get("correlate") and ev.payload.get("level"):
+            p += f"/{int(ev.payload['level'])}"  # a level above the documents' (`levels`)
         t = ev.payload.get("time")
         idle = bool(ev.payload.get("idle"))
         if idle:
@@ -310,6 +357,9 @@ class PartitionCorrelator:
         """Min over active upstream partitions of their watermark; the max when all are idle. Never goes back.
         With detections over detections, no further than any correlate partition's forwarded one either."""
         low: float | None = st["low"]
+        if self.levels:
+            lows = self.level_lows(st, partition)
+            return low if lows[-1] is None else lows[-1] if low is None else max(low, lows[-1])
         cand = self.documents_low(st, partition)
         if cand is not None and self.correlate_partitions:
             told = [v[0] for p, v in st["src"].items() if p.startswith(FROM_CORRELATE)]
@@ -334,14 +384,111 @@ class PartitionCorrelator:
         return max(known) if known else None
 
     def advance(self, st: dict[str, Any], partition: int = 0) -> list[Detection | Retraction | DeadLetter]:
-        low = self.low_watermark(st, partition)
+        out: list[Detection | Retraction | DeadLetter] = []
+        if self.levels:
+            lows = self.level_lows(st, partition)
+            for k, lk in enumerate(lows):
+                if lk is None:
+                    break
+                st.setdefault("lows", {})[str(k)] = lk
+                out += self._advance_level(st, k, lk)
+            low = lows[-1]
+        else:
+            low = self.low_watermark(st, partition)
+            if low is not None:
+                out += self.correlator.advance_to(st["cs"], low)
         if low is None:
-            return []
+            return out
         st["low"] = low
-        out: list[Detection | Retraction | DeadLetter] = list(self.correlator.advance_to(st["cs"], low))
         horizon = low - self.lateness - DONE_MARGIN_S
         if any(v < horizon for v in st["done"].values()):
             st["done"] = {k: v for k, v in st["done"].items() if v >= horizon}
+        return out
+
+    # LEVELS (`levels=True`: a detection over an absence's alerts, or a chain of detections over detections). A
+    # group of a detection of depth k (0: over signals alone; 1 + its deepest input's) is in the correlator state of
+    # level k (`cs` for 0, `cl[k]` above), swept at that level's low: level 0 at the documents' low, level k at the
+    # least of the level k-1 lows every correlate partition forwarded (`to_forward_levels`, after the batch's alert
+    # changes) and its own. An input alert of a level-k group is raised in a level k-1 group, by a signal, an
+    # alert fed to it or a sweep (an absence) at or before that partition's level k-1 low, and is sent before that
+    # low is forwarded: no level-k sweep passes an input alert still on its way, as with one state in `watchfloor run`.
+    def state_of_level(self, st: dict[str, Any], level: int) -> dict[str, Any]:
+        if level == 0:
+            cs: dict[str, Any] = st["cs"]
+            return cs
+        got: dict[str, Any] = st.setdefault("cl", {}).setdefault(str(level), Engine.initial_state())
+        return got
+
+    def level_state(self, st: dict[str, Any], det_id: str) -> dict[str, Any]:
+        """The correlator state that holds the groups of detection `det_id` (`cs` unless `levels`)."""
+        return self.state_of_level(st, self.depth.get(det_id, 0)) if self.levels else st["cs"]
+
+    def level_lows(self, st: dict[str, Any], partition: int = 0) -> list[float | None]:
+        """Each level's low (`levels`), never back from the one applied: level 0 the documents', level k no further
+        than level k-1's here nor than any correlate partition's forwarded level k-1 low (None: not known yet)."""
+        applied: dict[str, float] = st.get("lows", {})
+        out: list[float | None] = []
+        cand = self.documents_low(st, partition)
+        for k in range(self.top + 1):
+            if k and cand is not None:
+                told = [v[0] for p, v in st["src"].items() if p.startswith(FROM_CORRELATE) and _level_of(p) == k - 1]
+                if len(told) < self.correlate_partitions or any(t is None for t in told):
+                    cand = None  # a partition has not told how far its level k-1 is: its alerts may be on their way
+                else:
+                    cand = min(cand, *told)
+            was = applied.get(str(k))
+            lk = was if cand is None else cand if was is None else max(was, cand)
+            out.append(lk)
+            cand = lk if cand is not None else None
+        return out
+
+    def _advance_level(self, st: dict[str, Any], level: int, t: float) -> list[Detection | Retraction | DeadLetter]:
+        """Level `level`'s state swept up to `t` a whole step at a time (each step's alerts stamped with it), the
+        alerts held for a step (`on_alert`) fed right after its sweep, in arrival order."""
+        cs = self.state_of_level(st, level)
+        out: list[Detection | Retraction | DeadLetter] = []
+        held = [h for h in st.get("ab", ()) if h[1] == level]
+        top = t - t % EXPIRY_STEP
+        xp = cs.get("xp")
+        step = top if xp is None else xp + EXPIRY_STEP
+        while step <= top:
+            if cs["wm"] is None or step > cs["wm"]:
+                out += self._stamped(self.correlator.advance_to(cs, step), cs)
+            for h in held:
+                if h[0] <= step:
+                    ev = Event.model_validate(h[2])
+                    o = decode_alert_change(ev)
+                    det = self.correlator.by_id[detection_of_group_key(ev.key or "")]
+                    out += self._stamped(list(feed(self.correlator, cs, det, o)), cs)
+            if held:
+                st["ab"] = [h for h in st["ab"] if not (h[1] == level and h[0] <= step)]
+                held = [h for h in held if h[0] > step]
+            step += EXPIRY_STEP
+        return out + self._stamped(self.correlator.advance_to(cs, t), cs)
+
+    def _stamped(self, outs: list[Any], cs: dict[str, Any]) -> list[Any]:
+        if self.levels:
+            for o in outs:
+                self._stamps[id(o)] = cs.get("xp")
+        return outs
+
+    def stamp_of(self, o: Detection | Retraction) -> float | None:
+        """The step its state had swept when alert change `o` (an output of the last call) was raised (`levels`): sent
+        with it, so the partition of a group over it feeds it after sweeping that step, as one state does."""
+        return self._stamps.get(id(o))
+
+    def to_forward_levels(self, st: dict[str, Any]) -> list[tuple[int, float]]:
+        """(level, low) of each level below the top whose applied low moved since last told (`levels`): what to tell
+        every correlate partition after a batch (`forwarded_watermark(partition, low, level)`), kept in the state."""
+        if not self.levels:
+            return []
+        told: dict[str, float] = st.setdefault("fwl", {})
+        out: list[tuple[int, float]] = []
+        for k in range(self.top):
+            lk = st.get("lows", {}).get(str(k))
+            if lk is not None and (told.get(str(k)) is None or lk > told[str(k)]):
+                told[str(k)] = lk
+                out.append((k, float(lk)))
         return out
 
     def _apply(self, st: dict[str, Any], item: list[Any]) -> list[Detection | Retraction | DeadLetter]:
@@ -349,4 +496,10 @@ class PartitionCorrelator:
         if not isinstance(sig, Signal):
             sig = Signal.model_validate(sig)
         st["done"][key] = t
-        return list(self.correlator.on_signal(st["cs"], sig, only=det_id, at=t))
+        cs = self.level_state(st, det_id)
+        return list(self.correlator.on_signal(cs, sig, only=det_id, at=t))
+
+
+def _level_of(src: str) -> int:
+    """The level of a correlate partition's forwarded low, from its key in `src` ("c<p>": 0, "c<p>/<k>": k)."""
+    return int(src.split("/", 1)[1]) if "/" in src else 0

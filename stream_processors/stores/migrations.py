@@ -336,6 +336,17 @@ def check_made(engine: Engine, *, url: str, where: str) -> None:
         )
 
 
+def planned(engine: Engine) -> tuple[str, tuple[str, ...]]:
+    """The store's schema version as said ("14", or "from before schema versions") and what `migrate` would do to it,
+    in order, read without any lock and changing nothing: the answer to an upgrade's "is there a schema change?"
+    before it is made (outside trial 83, F4). A newer store's version with nothing to do."""
+    found = current_version(engine)
+    said = str(found)
+    if found == 0 and inspect(engine).has_table("events"):
+        found, said = 1, "from before schema versions"
+    return said, tuple(f"{m.version}: {m.what}" for m in MIGRATIONS if m.version > found)
+
+
 def check_current(engine: Engine, *, url: str) -> int:
     """For a command that only reads: the store's schema version, if this watchfloor reads it as it is (the latest,
     or 0: a store not made yet, which the caller makes); StoreError otherwise, a newer one's or an older one's. An
@@ -634,6 +645,7 @@ __all__ = [
     "migrate",
     "migrated",
     "migration_holder",
+    "planned",
     "table_lock_holders",
     "version_table",
 ]

@@ -80,7 +80,7 @@ from watchfloor.schemas.events import (
 
 from ..ports import Checkpoint, CheckpointMoved, PruneStep, StoredEvent
 from .errors import StoreError, check_event, payload_differs
-from .migrations import WRITE_OPTION, check_current, check_made, migrate, migrated
+from .migrations import WRITE_OPTION, check_current, check_made, migrate, migrated, planned
 from .notices import announce
 from .pruning import PRUNED_FIELDS, stripped
 from .retry import RETRYABLE_SQLSTATES, TransactionRetry, conflict_of
@@ -932,6 +932,29 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
             raise CheckpointMoved(processor, since or 0, 0 if found is None else int(found))
 
 
+def migration_plan(url: str) -> tuple[str, tuple[str, ...]]:
+    """The schema version of the store at `url` and the migrations this release would run on it (migrations.planned),
+    read without any lock, creating and changing nothing (`store migrate --dry-run`). StoreError when there is no
+    store there, or it cannot be reached."""
+    try:
+        u = normalize_url(url)
+    except Exception as e:  # sqlalchemy.exc.ArgumentError: not a URL at all
+        raise StoreError(url, f"not a store URL ({e}): use sqlite:///FILE or postgresql://...") from None
+    path = sqlite_path(u) if u.get_backend_name() == "sqlite" else None
+    if path is not None and not path.exists():
+        raise StoreError(str(u), f"no store at {path} (check the path; nothing was created)", "missing")
+    engine = create_engine(u)
+    try:
+        try:
+            check_made(engine, url=str(u), where=str(path) if path else "this database")
+            return planned(engine)
+        except Exception as e:
+            problem = classify(e, u)
+            raise e if problem is None else problem from e
+    finally:
+        engine.dispose()
+
+
 def _lock_waited(e: BaseException) -> bool:
     """Whether a write failed only for a lock held elsewhere: SQLite's "database is locked" (StoreError "locked"), or
     PostgreSQL's lock_timeout (SQLSTATE 55P03, however it is wrapped)."""
@@ -987,5 +1010,6 @@ __all__ = [
     "deliveries_table",
     "events_table",
     "metadata",
+    "migration_plan",
     "normalize_url",
 ]

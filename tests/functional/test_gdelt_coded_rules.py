@@ -40,18 +40,8 @@ detections:
 
 
 def test_run_and_backtest_raise_the_coded_alerts(tmp_path: Path, shared_data: Path) -> None:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    shutil.copy(shared_data / "gdelt" / "spark-gdelt" / "eventsT.csv", folder / "20200318103000.export.CSV")
-    (tmp_path / "pack.yaml").write_text(PACK, encoding="utf-8")
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [pack.yaml]\nsources: [{{kind: gdelt, path: inbox}}]\n"
-        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
-        encoding="utf-8",
-    )
-    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
-    assert live.exit_code == 0, live.output
+    export = shared_data / "gdelt" / "spark-gdelt" / "eventsT.csv"
+    cfg, live = _run_export(tmp_path, export, "20200318103000.export.CSV", PACK)
     rows = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     fired = sorted((r["detection"]["rule"], r["detection"]["evidence"][0]["event_id"]) for r in rows)
     # The row's codes, not its words: Yemen's torture (1822, -9, 10 mentions), Pretoria's assassination (186, -10,
@@ -100,18 +90,7 @@ def test_counts_tone_and_countries_left_out_run_and_backtest_alike(tmp_path: Pat
     """Outside trial 70, M4: NumSources, NumArticles, AvgTone, "any actor but the USA" and actors of no country,
     over a real GDELT 1.0 day (gdelt1_daily_sample_20160728_reed9999.tsv, 448 root events): `run --once` of a folder
     source and `backtest --config` raise the same alerts."""
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    shutil.copy(shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv", folder / "20160728.export.CSV")
-    (tmp_path / "pack.yaml").write_text(DESK, encoding="utf-8")
-    cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text(
-        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [pack.yaml]\nsources: [{{kind: gdelt, path: inbox}}]\n"
-        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
-        encoding="utf-8",
-    )
-    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
-    assert live.exit_code == 0, live.output
+    cfg, live = _run_the_day(tmp_path, shared_data, DESK)
     rows = [json.loads(x) for x in _lines(tmp_path)]
     fired = sorted((r["detection"]["rule"], r["detection"]["evidence"][0]["event_id"]) for r in rows)
     assert fired == [
@@ -217,5 +196,64 @@ def test_a_gdelt_alert_shows_the_coded_facts(tmp_path: Path, shared_data: Path, 
     assert "CAMEO event" not in wire and "Goldstein" not in wire
 
 
+def _run_the_day(tmp_path: Path, shared_data: Path, pack: str) -> tuple[Path, Any]:
+    """`run --once` of a folder source holding the real GDELT 1.0 day with `pack`: the config and the result."""
+    day = shared_data / "gdelt" / "gdelt1_daily_sample_20160728_reed9999.tsv"
+    return _run_export(tmp_path, day, "20160728.export.CSV", pack)
+
+
+def _run_export(tmp_path: Path, export: Path, name: str, pack: str) -> tuple[Path, Any]:
+    """`run --once` of a folder source holding `export` (as `name`) with `pack`: the config and the result."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(export, folder / name)
+    (tmp_path / "pack.yaml").write_text(pack, encoding="utf-8")
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(
+        f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [pack.yaml]\nsources: [{{kind: gdelt, path: inbox}}]\n"
+        "channels:\n  - {type: file, name: file, path: alerts.jsonl}\nsubscriptions:\n  - {channel: file}\n",
+        encoding="utf-8",
+    )
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0, live.output
+    return cfg, live
+
+
 def _lines(tmp_path: Path) -> list[str]:
     return (tmp_path / "alerts.jsonl").read_text().splitlines()
+
+
+CODES_LEFT_OUT = """\
+version: 2
+name: gdelt-codes-left-out
+signals:
+  fighting_but_force:             # root 19 (fighting) but not 190, its plain "use conventional military force"
+    match: GDELT event
+    gdelt: {event_codes: {any: ["19"], none: ["190"]}}
+  conflict_not_fighting:          # material conflict short of fighting: coerce (17), assault (18), protest…
+    match: GDELT event
+    gdelt: {quad_classes: {none: [1, 2, 3]}, event_codes: {none: ["19"]}}
+detections:
+  - id: fighting-but-force
+    title: Fighting other than conventional force (GDELT)
+    pattern: {any: fighting_but_force}
+    realert: 0s
+  - id: conflict-not-fighting
+    title: Material conflict short of fighting (GDELT)
+    pattern: {any: conflict_not_fighting}
+    realert: 0s
+"""
+
+
+def test_event_codes_and_quad_classes_left_out_run_and_backtest_alike(tmp_path: Path, shared_data: Path) -> None:
+    """`none:` on event_codes (a prefix) and quad_classes over the real GDELT 1.0 day (448 root events): of its 33
+    root-19 events 11 are not 190; of its 67 material conflicts 34 are not root 19. `run --once` and `backtest
+    --config` raise the same alerts."""
+    cfg, live = _run_the_day(tmp_path, shared_data, CODES_LEFT_OUT)
+    rows = [json.loads(x) for x in _lines(tmp_path)]
+    rules = [r["detection"]["rule"] for r in rows]
+    assert (rules.count("fighting-but-force"), rules.count("conflict-not-fighting")) == (11, 34), live.output
+    res = runner.invoke(app, ["backtest", "--config", str(cfg), "--json", str(tmp_path / "bt.json")])
+    assert res.exit_code == 0, res.output
+    replayed = sorted(a["id"] for a in json.loads((tmp_path / "bt.json").read_text())["alerts"])
+    assert replayed == sorted(r["id"] for r in rows)

@@ -73,3 +73,4 @@ def test_status_with_the_broker_away_still_says_the_workers_late_documents(tmp_p
     res = runner.invoke(app, b)
     said = " ".join(res.output.split())
     assert "source inbox/old.jsonl: 1 late document passed over (no detection reads them), 0 dead-lettered" in said
+    assert "(`watchfloor dead-letters --stage event-time` once `watchfloor archive` stored them)" in said, said

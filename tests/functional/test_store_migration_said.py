@@ -343,3 +343,24 @@ def test_migration_15_gives_every_row_a_revision_that_each_write_moves(tmp_path:
 
 def test_migration_15_on_postgres(pg_url: str) -> None:
     _revisions_migrated(store_of_schema_10(pg_url))
+
+
+def test_store_migrate_dry_run_says_the_version_and_the_migrations_it_would_run_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    # Outside trial 83, F4: an upgrade's "is there a schema change?" could be answered only by migrating. A dry run
+    # reads the store's version and lists what this release would do to it, without a lock and changing nothing.
+    url = store_of_schema_10(tmp_path / "wf.db")
+    engine = create_engine(normalize_url(url))
+    got = runner.invoke(app, ["store", "migrate", "--dry-run", "--store", url])
+    said = " ".join(got.output.split())
+    assert got.exit_code == 0, got.output
+    assert f"store {url}: schema version 10; this release (16) would run 6 migration(s), nothing done now:" in said
+    assert all(f" {v}: " in said for v in range(11, 17)) and " 10: " not in said, said
+    assert current_version(engine) == 10  # nothing done
+    assert runner.invoke(app, ["store", "migrate", "--store", url]).exit_code == 0
+    again = " ".join(runner.invoke(app, ["store", "migrate", "--dry-run", "--store", url]).output.split())
+    assert f"store {url}: schema version 16 (nothing to do)" in again, again
+    missing = runner.invoke(app, ["store", "migrate", "--dry-run", "--store", f"sqlite:///{tmp_path / 'nosuch.db'}"])
+    assert missing.exit_code == 1 and "no store at" in missing.output and not (tmp_path / "nosuch.db").exists()
+    engine.dispose()

@@ -226,8 +226,9 @@ def test_a_partition_correlator_runs_composed_packs_given_the_correlate_partitio
 
     with pytest.raises(ValueError, match="detections over detections need the number of correlate partitions"):
         PartitionCorrelator(engine_for(COMPOSED), 3)
-    with pytest.raises(ValueError, match="not over an absence's alerts"):  # its still-closed-alert
-        PartitionCorrelator(engine_for(COMPOSED), 3, correlate_partitions=3)
+    with pytest.raises(ValueError, match="'still-closed-alert' needs one correlator state per level"):
+        PartitionCorrelator(engine_for(COMPOSED), 3, correlate_partitions=3, levels=False)
+    assert PartitionCorrelator(engine_for(COMPOSED), 3, correlate_partitions=3).levels  # (over an absence's alerts)
     workers = str(DATA / "rules" / "composed_workers.yaml")  # the same without it
     assert PartitionCorrelator(engine_for(workers), 3, correlate_partitions=3).composes
 

@@ -161,6 +161,25 @@ def test_first_acknowledgement_per_alert_and_channel_counts() -> None:
     assert [x.channel for x in a.acknowledgements("a1")] == ["desk", "archive"]
 
 
+def test_an_acknowledgement_for_the_alert_covers_every_channel_and_meets_any() -> None:
+    # Outside trial 81, F7: `alerts ack ID` (no --channel: one for the alert) then `alerts ack --story ID` (one per
+    # channel told it) recorded the alert again in each channel; `ack --story` then `alerts ack ID` said
+    # "acknowledged" a second time. The README: "without it, one for the alert; the first counts, a second says who
+    # came first".
+    _store, clock, a, b = logs()
+    whole, new = a.acknowledge("a1", by=ALICE)
+    assert new and whole.channel is None
+    clock.now += timedelta(minutes=1)
+    assert b.acknowledge("a1", by=BOB, channel="desk") == (whole, False)
+    assert b.acknowledge("a1", by=BOB, slack_channel="C9") == (whole, False)
+    assert a.acknowledgements("a1") == [whole]
+    in_desk, new = a.acknowledge("a2", by=ALICE, channel="desk")
+    assert new
+    assert b.acknowledge("a2", by=BOB) == (in_desk, False)  # the alert shows acknowledged already
+    _other, new = b.acknowledge("a2", by=BOB, channel="archive")  # another channel's own, as before
+    assert new and [x.channel for x in b.acknowledgements("a2")] == ["desk", "archive"]
+
+
 def test_an_alert_reinstated_is_acknowledged_anew() -> None:
     """Outside trial 30, F2: alert ids are made of the reports, so a later change of a group's history that gives an
     alert back its earlier reports raises its id again (reinstated). An acknowledgement takes the alert as raised when
@@ -177,7 +196,7 @@ def test_an_alert_reinstated_is_acknowledged_anew() -> None:
     assert [se.event.id for se in store.read(0, types={"alert.acknowledged"})] == [alert_acknowledged_event(first).id]
     assert b.acknowledgements("a1") == [first]
     store.append([detection_event(alert.model_copy(update={"id": "b1", "revises": "a1", "revision": 1}))])
-    blind, _ = a.acknowledge("a1", by=BOB)  # taken while b1 stood in its place
+    blind, _ = a.acknowledge("a1", by=BOB, channel="archive")  # taken while b1 stood in its place
     assert b.acknowledgements("a1") == [first, blind]  # (of the raising that stood last: still its own)
     store.append([detection_event(alert.model_copy(update={"revises": "b1", "revision": 2}))])
     assert a.acknowledgements("a1") == b.acknowledgements("a1") == []

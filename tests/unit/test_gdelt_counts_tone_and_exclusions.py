@@ -12,38 +12,21 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from tests.fixtures.gdelt_coded import ROWS
+from tests.fixtures.gdelt_coded import coded_events as _events
+from tests.fixtures.gdelt_coded import coded_matched as _matched
+from tests.fixtures.gdelt_coded import coded_pack as _pack
 from watchfloor.cli import app
+from watchfloor.cli.backtest import _filters
 from watchfloor.config import ConfigError, load_config
 from watchfloor.producers.gdelt import read_gdelt
+from watchfloor.producers.poller import gdelt_options
+from watchfloor.schemas.config import GdeltSource
 from watchfloor.schemas.events import Document
-from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.engine.compiled import GdeltTest
 from watchfloor.stream_processors.engine.compiler import compile_packs
 from watchfloor.stream_processors.engine.explain import explain_extraction
-from watchfloor.stream_processors.engine.extract import Extractor
 from watchfloor.stream_processors.engine.gdelt import gdelt_miss
-
-ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "gdelt" / "coded_counts.export.CSV"
-
-
-def _events() -> dict[str, Document]:
-    return {x.id: x for _n, x in read_gdelt(ROWS) if isinstance(x, Document)}
-
-
-def _pack(gdelt: dict[str, Any]) -> RulePack:
-    return RulePack.model_validate(
-        {
-            "version": 2,
-            "name": "coded",
-            "signals": {"coded": {"match": "GDELT event", "gdelt": gdelt}},
-            "detections": [{"id": "coded", "title": "Coded", "pattern": {"any": "coded"}}],
-        }
-    )
-
-
-def _matched(gdelt: dict[str, Any]) -> list[str]:
-    extractor = Extractor(compile_packs([_pack(gdelt)]))
-    return sorted(d.id.removeprefix("gdelt:13000000") for d in _events().values() if extractor.extract(d))
 
 
 def test_the_rows_coded_fields() -> None:
@@ -234,11 +217,30 @@ def test_rules_check_takes_them_and_places_each_bad_one(tmp_path: Path) -> None:
         assert said in out, out
 
 
-def test_a_source_filter_refuses_unknown_and_says_where_it_belongs(tmp_path: Path) -> None:
-    """A source keeps rows by GDELT's codes; `unknown` is a signal condition's word, refused there at its place."""
+@pytest.mark.parametrize(
+    ("countries", "said"),
+    [(["unknown"], '["unknown"]'), (["RUS", "Unknown"], '["RUS", "unknown"]'), (["usa"], '["USA"]')],
+)
+def test_a_source_filter_takes_unknown_as_a_rule_does(tmp_path: Path, countries: list[str], said: str) -> None:
+    """A gdelt source's `countries` keeps the rows a signal's `countries:` list keeps: `unknown` is the actor GDELT
+    coded no country for, in both."""
     cfg = tmp_path / "watchfloor.yaml"
-    cfg.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [RUS, unknown]\n", encoding="utf-8")
+    cfg.write_text(f"sources:\n  - kind: gdelt\n    path: x\n    countries: {countries}\n", encoding="utf-8")
+    [source] = load_config(cfg).sources
+    assert isinstance(source, GdeltSource)
+    options = gdelt_options(source)
+    kept = sorted(
+        x.id.removeprefix("gdelt:13000000") for _n, x in read_gdelt(ROWS, options=options) if isinstance(x, Document)
+    )
+    assert kept == _matched({"countries": countries})
+    assert kept, "the rows hold events of each"
+    # a backtest's note says the source's filters as the config writes them
+    assert _filters(options) == f"countries: {said}"
+
+
+def test_a_source_filter_refuses_a_misspelt_code(tmp_path: Path) -> None:
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text("sources:\n  - kind: gdelt\n    path: x\n    countries: [RUS, RSU]\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
-    assert f"{cfg}:4:5: 'unknown' is not a CAMEO country code: a source's countries are codes" in str(e.value)
-    assert "in a signal's gdelt: condition" in str(e.value)
+    assert f"{cfg}:4:5: 'RSU' is not a CAMEO country code" in str(e.value)

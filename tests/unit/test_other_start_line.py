@@ -26,3 +26,14 @@ def test_other_rules_are_still_told_to_stop_one() -> None:
     line = flat(other_start_line(OtherStart(theirs, None), ours))
     assert "another process started on this store with other rules" in line, line
     assert "stop the one you no longer want (to change rules: stop every `watchfloor run` on the store" in line, line
+
+
+def test_a_thread_by_only_difference_is_told_as_threading_not_as_other_rules() -> None:
+    # Left of outside trial 79, F4: "other rules … to change rules: stop every run" for a pack whose thread_by alone
+    # differs, which changes no alert.
+    ours, theirs = "5ee9db9e6365-v0.1.0", "bbbbbbbbbbbb-v0.1.0"
+    line = flat(other_start_line(OtherStart(theirs, None, threads_only=True), ours))
+    assert "another process started on this store with other threading" in line, line
+    assert "only the rules' thread_by differs" in line and "The alerts are the same" in line, line
+    assert "other rules" not in line and "stop every `watchfloor run`" not in line, line
+    assert "which thread a new story starts in depends on which process delivers it" in line, line

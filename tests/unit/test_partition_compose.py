@@ -6,8 +6,8 @@ group feeds them on (`on_alert`), and each correlate partition's forwarded water
 Partitions take their input in random interleavings, with re-sent records and a JSON round trip of the state after
 every record; the alerts that stand must equal the embedded runner's, derived ones included (an `all_of` over two
 detections, a `sequence` of an alert then a signal, one over confirmed alerts). A detection over an absence's alerts
-or over another detection over detections is refused (`not_distributed`): such an input alert can come after the
-derived partition's watermark passed it.
+or over another detection over detections needs a state per level (`levels`, test_partition_levels): such an input
+alert can come after the derived partition's one low passed it.
 """
 
 from __future__ import annotations
@@ -189,12 +189,15 @@ def test_a_worker_without_partitions_to_compose_over_refuses_the_pack() -> None:
         PartitionCorrelator(engine([str(COMPOSED)]), N)
 
 
-def test_a_detection_over_an_absence_is_refused() -> None:
-    """Its input alert is raised when its partition's watermark passes: the derived partition may be past it then
-    (a `sequence` and an `all_of` over one gave other alerts than the embedded runner in 45 of 45 random
-    interleavings of this simulation)."""
-    with pytest.raises(ValueError, match=r"detection 'still-closed-alert' is over detections .* not over an absence"):
-        PartitionCorrelator(engine([str(DATA / "rules" / "composed.yaml")]), N, correlate_partitions=N)
+def test_a_detection_over_an_absence_needs_a_state_per_level() -> None:
+    """Its input alert is raised when its partition's watermark passes: with one low for every level the derived
+    partition may be past it then (a `sequence` and an `all_of` over one gave other alerts than the embedded runner in
+    45 of 45 random interleavings of this simulation). test_partition_levels runs it with a state per level."""
+    composed = engine([str(DATA / "rules" / "composed.yaml")])
+    with pytest.raises(ValueError, match=r"detection 'still-closed-alert' needs one correlator state per level"):
+        PartitionCorrelator(composed, N, correlate_partitions=N, levels=False)
+    assert PartitionCorrelator(composed, N, correlate_partitions=N).levels
+    assert not PartitionCorrelator(engine([str(COMPOSED)]), N, correlate_partitions=N).levels
 
 
 def test_a_pack_without_derived_detections_routes_no_alert_and_forwards_nothing() -> None:

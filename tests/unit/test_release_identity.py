@@ -3,6 +3,7 @@ build called itself "0.1.0", and a rolling upgrade was never said (outside trial
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from watchfloor.cli import app
 from watchfloor.stream_processors.fingerprint import (
+    CHANGELOG_POINT,
     difference,
     installed_version,
     parse_fingerprint,
@@ -18,6 +20,7 @@ from watchfloor.stream_processors.fingerprint import (
     source_digest,
 )
 from watchfloor.stream_processors.stores.memory import MemoryStore
+from watchfloor.stream_processors.stores.migrations import latest_version
 from watchfloor.web.activity import HeartbeatRecorder, heartbeat
 from watchfloor.web.health import processes_line, processes_seen
 
@@ -84,4 +87,18 @@ def test_the_fingerprint_of_an_older_build_names_it_as_another_release() -> None
 def test_version_prints_this_release() -> None:
     res = CliRunner().invoke(app, ["--version"])
     assert res.exit_code == 0, res.output
-    assert res.output == f"watchfloor {release()}\n"
+    first, second = res.output.splitlines()
+    assert first == f"watchfloor {release()}"
+    assert second == f"CHANGELOG.md: up to its entries of {CHANGELOG_POINT}; store schema version {latest_version()}"
+
+
+def test_the_changelog_point_and_schema_version_are_the_changelogs_newest() -> None:
+    """Outside trial 83, F4: `--version` names the newest CHANGELOG.md heading its code answers to, so that heading
+    must move with every entry added (a stale point would send an operator to the wrong entries)."""
+    text = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text("utf-8")
+    version_heading = re.search(r"^## (\S+) \(.*schema version (\d+)\)$", text, re.M)
+    assert version_heading is not None and int(version_heading[2]) == latest_version()
+    newest = re.search(r"^### (.+)$", text, re.M)
+    assert newest is not None and newest[1] == CHANGELOG_POINT, (
+        f"CHANGELOG.md's newest heading is {newest[1] if newest else None!r}: set fingerprint.CHANGELOG_POINT to it"
+    )

@@ -325,3 +325,49 @@ def test_a_running_run_tells_each_other_start_once_and_the_same_rules_of_another
         assert watch.other() == OtherStart(legacy, "a release of before fingerprints named it")
     finally:
         store.close()
+
+
+def test_a_running_run_tells_another_start_differing_in_thread_by_only_as_threading(tmp_path: Path) -> None:
+    # Left of outside trial 79, F4: another `run` started with the same pack but for a rule's `thread_by` was told as
+    # "other rules" (stop one, backtest): the alerts are the same, only the threads of new stories can differ. The
+    # digest of the rules without thread_by, recorded by note_rules, says so; another release, or rules differing
+    # elsewhere, are told as before.
+    from watchfloor.stream_processors.fingerprint import rules_digest
+    from watchfloor.stream_processors.ports import Checkpoint
+    from watchfloor.stream_processors.rulefile import builtin_dir
+    from watchfloor.stream_processors.runner import RULES_IN_USE, OtherRulesWatch, OtherStart
+    from watchfloor.stream_processors.stores import open_store
+
+    grouped = (builtin_dir() / "dprk_russia.yaml").read_text(encoding="utf-8")
+    title = 'title: "{party} ratified the DPRK–Russia treaty"'
+    assert "    group_by: [party]\n" in grouped and title in grouped
+    (tmp_path / "p.yaml").write_text(grouped, encoding="utf-8")
+    threads = grouped.replace("    group_by: [party]\n", "    group_by: [party]\n    thread_by: []\n")
+    (tmp_path / "t.yaml").write_text(threads, encoding="utf-8")
+    (tmp_path / "q.yaml").write_text(grouped.replace(title, title.replace("ratified", "has ratified")))
+    ours_engine, threaded, other = (engine(str(tmp_path / n)) for n in ("p.yaml", "t.yaml", "q.yaml"))
+    ours, legacy = rules_fingerprint(ours_engine), legacy_fingerprint(ours_engine)
+    alerts = rules_digest(ours_engine, threads=False)
+    assert rules_digest(threaded, threads=False) == alerts != rules_digest(other, threads=False)
+    store = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+
+    def record(e: Engine, version: str | None = None) -> str:  # as a starting `run` records its rules (note_rules)
+        fingerprint = rules_fingerprint(e) if version is None else rules_fingerprint(e, version=version)
+        seen = store.load_checkpoint(RULES_IN_USE)
+        state = {"fingerprint": fingerprint, "alerts": rules_digest(e, threads=False)}
+        store.commit(RULES_IN_USE, Checkpoint(seen.position, state), [], since=seen.position)
+        return fingerprint
+
+    try:
+        watch = OtherRulesWatch(store, ours, legacy, alerts)
+        record(ours_engine)
+        assert watch.other() is None
+        theirs = record(threaded)
+        assert theirs != ours
+        assert watch.other() == OtherStart(theirs, None, threads_only=True) and watch.other() is None
+        other_fp = record(other)
+        assert watch.other() == OtherStart(other_fp, None)
+        older = record(threaded, version="0.0.9")  # thread_by differs AND another release: not threading alone
+        assert watch.other() == OtherStart(older, None)
+    finally:
+        store.close()

@@ -3,10 +3,9 @@
 The workers run a detection over detections (kafka/partition.py; the broker test is
 tests/integration/test_kafka_compose_workers.py): the walkthrough pack docs/examples/nato_accession.yaml, whose
 `last-ratification` `worker` and `replay-workers` refused before, is taken, and `rules check` notes nothing of it.
-They still refuse, in one `error:` line placing each in its pack, a detection over an absence's alerts or over
-another detection over detections (`kafka.partition.not_distributed`: such an input alert can reach the derived
-group's partition after its watermark passed), and `rules check` notes those (a warning with a config for the
-workers)."""
+So they do a detection over an absence's alerts and one over another detection over detections, which they refused
+before (their partitions keep a state per level of derivation: kafka/partition.py, LEVELS; the broker test is
+tests/integration/test_kafka_levels_workers.py), and `rules check` notes nothing of those either."""
 
 from __future__ import annotations
 
@@ -68,31 +67,22 @@ def test_rules_check_notes_nothing_of_the_walkthrough_pack(tmp_path: Path) -> No
     assert "over detections" not in desk.output and "refuses" not in desk.output, desk.output
 
 
-def test_a_worker_refuses_a_detection_over_an_absence_or_over_a_derived_one_placing_each(tmp_path: Path) -> None:
+def test_replay_workers_takes_a_detection_over_an_absence_and_a_chain(tmp_path: Path) -> None:
+    """Refused at start before (one `error:` line placing each): the partitions keep a state per level now."""
+    open_store(f"sqlite:///{tmp_path / 'w.db'}").close()
     chain = tmp_path / "chain.yaml"
     chain.write_text(CHAIN, encoding="utf-8")
-    res = CliRunner().invoke(app, ["worker", "--config", str(_config(tmp_path, NATO, COMPOSED, chain))])
-    assert res.exit_code == 1, res.output
-    assert "Traceback" not in res.output
-    lines = _said(res.output)
-    assert len(lines) == 1, res.output
-    first = _line_of(COMPOSED, "- id: still-closed-alert")
-    assert lines[0].startswith(f"error: {COMPOSED}:{first}:5: detection 'still-closed-alert' is over detections (it "
-                               "takes the alerts of 'still-closed'): the distributed workers run detections over "
-                               "detections, but not over an absence's alerts"), lines[0]  # fmt: skip
-    assert f"so are 'closures-confirmed-twice' ({chain}:{_line_of(chain, '- id: closures')})" in lines[0], lines[0]
-    assert "last-ratification" not in lines[0] and "'both-closed'" not in lines[0], lines[0]
-    assert not (tmp_path / "w").exists()
+    res = CliRunner().invoke(app, ["replay-workers", "--config", str(_config(tmp_path, NATO, COMPOSED, chain)),
+                                   "--from-store"])  # fmt: skip
+    assert "over detections" not in res.output and "still-closed-alert" not in res.output, res.output
+    # past the rules, it reads the store, which the archive never filled
+    assert _said(res.output)[0].startswith("error: the store holds no archived records of desk.correlate"), res.output
 
 
-def test_rules_check_notes_them_and_warns_with_a_config_for_the_workers(tmp_path: Path) -> None:
-    note = f"{COMPOSED}:{_line_of(COMPOSED, '- id: still-closed-alert')}:5: note: detection 'still-closed-alert'"
+def test_rules_check_notes_nothing_of_them(tmp_path: Path) -> None:
     alone = CliRunner().invoke(app, ["rules", "check", str(COMPOSED)])
     assert alone.exit_code == 0, alone.output
-    assert _said(alone.output)[0].startswith(note), alone.output
-    assert "`watchfloor worker` refuses these rules at start" in alone.output
-    assert _said(alone.output)[-1].startswith("ok:") and len(_said(alone.output)) == 2, alone.output
+    assert len(_said(alone.output)) == 1 and _said(alone.output)[0].startswith("ok:"), alone.output
     desk = CliRunner().invoke(app, ["rules", "check", "--config", str(_config(tmp_path, COMPOSED))])
     assert desk.exit_code == 0, desk.output
-    warning = note.replace(": note: ", ": warning: ")
-    assert next(line for line in _said(desk.output) if "still-closed-alert" in line).startswith(warning), desk.output
+    assert "still-closed-alert" not in desk.output and "refuses" not in desk.output, desk.output

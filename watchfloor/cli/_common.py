@@ -255,9 +255,12 @@ schemas_app = Typer(help="JSON Schemas for inputs, events, rule packs and config
 
 def _print_version(asked: bool) -> None:
     if asked:  # the release `status` lists for a process of this build (outside trial 76, F4)
-        from watchfloor.stream_processors.fingerprint import release
+        from watchfloor.stream_processors.fingerprint import CHANGELOG_POINT, release
+        from watchfloor.stream_processors.stores.migrations import latest_version
 
         typer.echo(f"watchfloor {release()}")
+        # (what an upgrade reads CHANGELOG.md for: outside trial 83, F4)
+        typer.echo(f"CHANGELOG.md: up to its entries of {CHANGELOG_POINT}; store schema version {latest_version()}")
         raise typer.Exit()
 
 
@@ -269,7 +272,8 @@ def _top(
             "--version",
             callback=_print_version,
             is_eager=True,
-            help="Print this release (the version and a digest of its files, as `status` lists it) and exit.",
+            help="Print this release (the version and a digest of its files, as `status` lists it), the newest "
+            "CHANGELOG.md entries it answers to and its store schema version, and exit.",
         ),
     ] = False,
 ) -> None:

@@ -1054,13 +1054,15 @@ def config_gdelt_options(cfg: Any, events: list[str]) -> tuple[dict[str, list[An
 def _filters(own: Any) -> str | None:
     """A GDELT source's filters that are not the defaults, as the config writes them (None: the defaults)."""
     from watchfloor.producers.gdelt import GdeltOptions
+    from watchfloor.schemas.gdelt_codes import UNKNOWN_COUNTRY
 
     defaults = GdeltOptions()
     filters = [
         f"{key}: {value}"
         for key, value, default in (
             ("event_codes", json.dumps(own.event_codes), json.dumps(defaults.event_codes)),
-            ("countries", json.dumps(own.countries), json.dumps(defaults.countries)),
+            # (the empty field as the config writes it: unknown)
+            ("countries", json.dumps([c or UNKNOWN_COUNTRY for c in own.countries]), json.dumps(defaults.countries)),
             ("root_only", str(own.root_only).lower(), str(defaults.root_only).lower()),
             ("min_mentions", own.min_mentions, defaults.min_mentions),
         )

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
-
-if TYPE_CHECKING:
-    from watchfloor.stream_processors.engine.compiled import CompiledRules
-    from watchfloor.stream_processors.rulefile import LoadedPack
-    from watchfloor.stream_processors.yamlfile import RuleProblem
 
 from ._common import ConfigOpt, app_config, counted, end_process, out, rules_app, shown_origin
 
@@ -21,29 +15,6 @@ def _rule_specs(paths: list[str] | None, config: Path | None) -> list[str]:
     if paths:
         return paths
     return list(app_config(config).rules)
-
-
-def _not_distributed(loaded: list[LoadedPack], compiled: CompiledRules, config: Path | None) -> list[RuleProblem]:
-    """The detections `watchfloor worker` refuses (kafka.partition.not_distributed), placed in their packs: a note, and
-    a warning when the config given names a `kafka:` section (these rules are meant for the workers then)."""
-    from watchfloor.stream_processors.kafka.partition import not_distributed
-
-    refused = not_distributed(compiled)
-    if not refused:
-        return []
-    kafka = config is not None and "kafka" in app_config(config).model_fields_set
-    level = "warning" if kafka else "note"
-    said = []
-    for e in refused:
-        p = loaded[e.pack].problem(e)
-        said.append(
-            replace(
-                p,
-                message=f"{level}: {p.message}: `watchfloor worker` refuses these rules at start; "
-                "the detection runs embedded (`watchfloor run`), in backtests and in `rules test`",
-            )
-        )
-    return said
 
 
 @rules_app.command("check")
@@ -73,9 +44,7 @@ def rules_check(
     # A capture that names only what was acted on in the examples (it wants `role: any`): read from the examples'
     # sentences, so here rather than at compile, which reads no example.
     roles = [loaded[w.pack].problem(w) for w in capture_role_warnings([lp.pack for lp in loaded], compiled)]
-    for p in sorted(
-        [*bad_examples, *warning_problems(loaded, compiled), *roles, *_not_distributed(loaded, compiled, config)]
-    ):
+    for p in sorted([*bad_examples, *warning_problems(loaded, compiled), *roles]):
         typer.echo(str(p))
     if bad_examples:
         end_process(1)

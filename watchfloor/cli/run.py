@@ -162,9 +162,10 @@ def run_service(
     # The rules read what comes after them: say so when they changed since the last start (outside trial 14, M1:
     # a rule added and `run` restarted read none of the 325 documents already in the log, and nothing said so).
     fingerprint = rules_fingerprint(pipeline.engine)
-    change = note_rules(pipeline.store, fingerprint, rules_digest(pipeline.engine, threads=False))
+    alerts_digest = rules_digest(pipeline.engine, threads=False)
+    change = note_rules(pipeline.store, fingerprint, alerts_digest)
     legacy = legacy_fingerprint(pipeline.engine)  # these rules as a release of before the mark wrote them
-    other_rules = OtherRulesWatch(pipeline.store, fingerprint, legacy)
+    other_rules = OtherRulesWatch(pipeline.store, fingerprint, legacy, alerts_digest)
     if change is not None and change.threads_only:
         err.print(
             f"[yellow]only the rules' thread_by changed since the last run[/yellow] (fingerprint {change.before} -> "

@@ -231,12 +231,17 @@ def read_backlog(url: str, sources: Sequence[Any] = ()) -> Backlog:
         st.close()
 
 
-def late_counts(counts: Mapping[str, int]) -> str:
+def late_counts(counts: Mapping[str, int], *, on_topic: bool = False) -> str:
     """'340 late documents passed over (no detection reads them), 2 dead-lettered (`watchfloor dead-letters
-    --stage event-time`)': what `run` did with a source's documents beyond the lateness."""
+    --stage event-time`)': what `run` did with a source's documents beyond the lateness. `on_topic`: the workers'
+    dead letters, which that command lists once `archive` has stored them (outside trial 80, F7: without `archive`
+    it listed none)."""
+    where = "`watchfloor dead-letters --stage event-time`"
+    if on_topic:
+        where += " once `watchfloor archive` stored them"
     return (
         f"{counted(counts.get('passed_over', 0), 'late document')} passed over (no detection reads them), "
-        f"{counts.get('dead_lettered', 0):,} dead-lettered (`watchfloor dead-letters --stage event-time`)"
+        f"{counts.get('dead_lettered', 0):,} dead-lettered ({where})"
     )
 
 
@@ -330,12 +335,13 @@ def print_processes(seen: Sequence[Any], gone: Sequence[Any]) -> None:
         err.print(f"[yellow]{escape(g.describe())}[/yellow]", highlight=False)
 
 
-def print_late(late: Mapping[str, Mapping[str, int]]) -> None:
-    """A line per source with documents beyond the lateness (`status`, embedded and with a broker)."""
+def print_late(late: Mapping[str, Mapping[str, int]], *, on_topic: bool = False) -> None:
+    """A line per source with documents beyond the lateness (`status`, embedded and with a broker: `on_topic`)."""
     for origin, counts in sorted(late.items()):
         # A backfill's late documents: those no detection reads passed over, the rest in the dead-letter log
         # (outside trial 67, MED-4)
-        err.print(f"source {escape(origin or 'with no origin')}: {late_counts(counts)}", highlight=False)
+        said = late_counts(counts, on_topic=on_topic)
+        err.print(f"source {escape(origin or 'with no origin')}: {said}", highlight=False)
 
 
 def read_outbox_unread(url: str, sources: Sequence[Any] = ()) -> dict[str, str]:
@@ -757,7 +763,7 @@ def _print_store_only(url: str, sources: Sequence[Any], problem: str, *, as_json
     if deliveries.not_taken_in:
         err.print(escape(deliveries.intake_text()), highlight=False)
     print_unread(unread)
-    print_late(late)
+    print_late(late, on_topic=True)
 
 
 def _caught_up(st: Any, deliveries: Deliveries) -> bool:
@@ -1074,7 +1080,7 @@ def _print(
     if deliveries.given_up:
         line += (", but " if caught_up else "; ") + given_up_text(deliveries.given_up, deliveries.maybe_delivered)
     print_unread(unread or {})
-    print_late(late or {})
+    print_late(late or {}, on_topic=True)
     groups = [g.group for g in st.groups if g.role == "workers"]
     said = None if compared is None else compared.message(groups[0] if groups else "?")
     if said is not None and compared is not None and compared.release_only:  # a note: no verdict of its own
@@ -1093,6 +1099,8 @@ def _print(
             "worker`)",
             highlight=False,
         )
+    for note in rebalancing_notes(st):
+        err.print(f"  note: {escape(note)}", highlight=False)
     if deliveries.not_taken_in and not deliveries.intake_ran:
         err.print(
             f"  note: {escape(deliveries.intake_text())}: nothing is delivered from this store until one runs",
@@ -1162,6 +1170,21 @@ def members_not_running(st: Any, gone: Callable[[str, str], int | None] = member
     out. (A function of its own: as a `:=` in `status`'s comprehension it rebound `status`'s own `gone`, the presence
     records outliving their processes, and --json said "processes_gone": [] beside a SIGKILLed produce's record.)"""
     return {g.group: left for g in st.groups if (left := [m for m in g.members if gone(g.group, m) is not None])}
+
+
+REBALANCING = ("PreparingRebalance", "CompletingRebalance")
+
+
+def rebalancing_notes(st: Any) -> list[str]:
+    """A note per workers' group the broker is rebalancing: a member joined or left (a stop, a restart, a crash) and
+    its partitions are being handed out again, so a "caught up" is as of this look (outside trial 80, F2: right after
+    a worker's SIGTERM, "caught up", exit 0, beside `PreparingRebalance · 1 member`, and nothing more)."""
+    return [
+        f"group {g.group} is rebalancing ({g.state}, {counted(len(g.members), 'member')}): a worker joined or left "
+        "and its partitions are being handed out again; look again once it is Stable"
+        for g in st.groups
+        if g.role == "workers" and g.state in REBALANCING
+    ]
 
 
 def workers_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> int:

@@ -161,7 +161,18 @@ def forget_relay(
 
 
 @store_app.command("migrate")
-def migrate_store(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+def migrate_store(
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Say the store's schema version and the migrations this release would run on it, changing nothing "
+            "(read without a lock: processes running on the store are not held up).",
+        ),
+    ] = False,
+) -> None:
     """Bring the store's schema up to this watchfloor's version, as `run` does when it starts (commands that only read,
     `status`, `alerts list`, `dead-letters`, never do). A watchfloor of an older version still running on the store
     goes on; started again, it refuses the store: restart it with this release. On PostgreSQL, take a `pg_dump`
@@ -171,10 +182,35 @@ def migrate_store(store: StoreOpt = None, config: ConfigOpt = None) -> None:
     from ..wiring import open_store
 
     url = store or app_config(config).store
+    if dry_run:
+        _say_migration_plan(url, latest_version())
+        return
     st = open_store(url, create=False)  # (the migration, if any, is said in one line as it is done)
     st.close()
     done = "" if getattr(st, "migrated", None) is not None else " (nothing to do)"
     out.print(f"store {redact_url(url)}: schema version {latest_version()}{done}", highlight=False)
+
+
+def _say_migration_plan(url: str, latest: int) -> None:
+    """`store migrate --dry-run`: the store's version and what this release would do to it, in one line each (an
+    upgrade's step "is there a schema change?" answered before it is made: outside trial 83, F4)."""
+    from watchfloor.stream_processors.stores.sql import migration_plan
+
+    if url.startswith("memory://"):
+        out.print(f"store {redact_url(url)}: in this process's memory only; nothing to migrate", highlight=False)
+        return
+    said, steps = migration_plan(url)
+    where = f"store {redact_url(url)}: schema version {said}"
+    if not steps:
+        newer = said.isdigit() and int(said) > latest
+        tail = f", newer than this release's {latest}: this release refuses it" if newer else " (nothing to do)"
+        out.print(f"{where}{tail}", highlight=False)
+        return
+    out.print(
+        f"{where}; this release ({latest}) would run {len(steps)} migration(s), nothing done now:", highlight=False
+    )
+    for step in steps:
+        out.print(f"  {step}", highlight=False)
 
 
 @contextmanager
