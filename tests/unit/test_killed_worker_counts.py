@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from watchfloor.cli.status import group_title, workers_running
+from watchfloor.cli.status import group_title, members_not_running, workers_running
 from watchfloor.web.broker import KafkaView
 from watchfloor.web.status import _kafka
 
@@ -37,6 +37,12 @@ def test_a_killed_member_is_not_counted_as_running() -> None:
     st = SimpleNamespace(groups=[workers()])
     assert workers_running(st, gone=killed) == 1
     assert workers_running(st, gone=lambda g, m: None) == 2
+
+
+def test_the_members_not_running_are_named_per_group() -> None:
+    st = SimpleNamespace(groups=[workers(), SimpleNamespace(group="t78-notify", members=[LIVE])])
+    assert members_not_running(st, gone=killed) == {"t78-worker": [KILLED]}
+    assert members_not_running(st, gone=lambda g, m: None) == {}
 
 
 def test_the_group_heading_says_how_many_may_have_stopped() -> None:

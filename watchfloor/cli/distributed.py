@@ -288,6 +288,9 @@ def worker(
         raise fail(str(e)) from None
     except OSError as e:  # (cannot be made or locked: a read-only disk, a file where the directory should be)
         raise fail(f"{e.filename or settings.datadir}: {e.strerror or e}") from None
+    # its presence record on a thread of its own (PresenceBeat), in the store its detections go to
+    presence = PresenceBeat(lambda: open_store(store or cfg.store), "worker")
+    presence.start()
     try:
         with log_times(logs=False):  # (Faust's log lines carry their time already)
             run_worker(
@@ -303,6 +306,8 @@ def worker(
             )
     except (MissingTopics, TopicLayoutError, RulesMismatch) as e:
         raise fail(str(e)) from None
+    finally:
+        presence.stop()
 
 
 @app.command()
@@ -377,7 +382,7 @@ def produce(
     with stamps:
         from watchfloor.producers.relay import RelayForgotten
 
-        from ..wiring import DistributedProducer, SpoolTaken, WiringError, sources_from_args, spool_path
+        from ..wiring import DistributedProducer, SpoolTaken, WiringError, open_store, sources_from_args, spool_path
         from .run import behind_places, catching_up_note, source_origins
 
         cfg = app_config(config if config is not None or not demo else None)
@@ -445,6 +450,11 @@ def produce(
         unfinished = False  # a `--once` stopped with a JSON Lines backlog not read to its end
         behind = False  # the last pass read only a slice of a JSON Lines source
         health = HealthRecorder(health_store)  # where `serve` looks: the outbox is this process's own
+        # its presence record in its outbox store, on a thread of its own (PresenceBeat): a pass waits `interval`
+        # (minutes, say) between polls, longer than `status` lists a record unseen. A `--once` keeps none, as notify's.
+        presence = None if once else PresenceBeat(lambda: open_store(store or cfg.store), "produce")
+        if presence is not None:
+            presence.start()
         # (the client logs as they were after the spool's last words at close)
         with command_logs("kafka", producer.publisher.broker):
             try:
@@ -518,6 +528,8 @@ def produce(
             except KeyboardInterrupt:
                 stopped_by = stop.signal or "Ctrl-C"  # (wait_for_topics turns SIGTERM into one)
             finally:
+                if presence is not None:
+                    presence.stop()
                 producer.close()
                 health.close()
         if stopped_by is not None:
@@ -767,14 +779,23 @@ def archive(
         from watchfloor.stream_processors.ports import RecordConflict
 
         conflict: RecordConflict | None = None
+        # its presence record in the store it archives into, saved at most once per PRESENCE_EVERY seconds
+        presence = command_presence(st, "archive")
+        heart = Heartbeat()
+
+        def cycle() -> None:
+            heart.beat()
+            presence.seen(datetime.now(UTC))
+
         with command_logs("kafka", sink.broker):
             try:
-                sink.run(stop, on_cycle=Heartbeat().beat, on_poll=progress.poll)
+                sink.run(stop, on_cycle=cycle, on_poll=progress.poll)
             except KeyboardInterrupt:
                 pass
             except RecordConflict as e:
                 conflict = e
             finally:
+                presence.stop()
                 sink.close()
                 st.close()
         err.print(f"archive stopped: {progress.totals()}", highlight=False)
@@ -1252,6 +1273,89 @@ def notify_presence(store: Any, process: str, interval: float) -> Any:
     from ..web.activity import PRESENCE_EVERY, PresenceRecorder
 
     return PresenceRecorder(store, process, command="notify", release=release(), interval=max(interval, PRESENCE_EVERY))
+
+
+def command_presence(store: Any, command: str, process: str | None = None) -> Any:
+    """A `produce`'s, `archive`'s or `worker`'s presence record (web.activity.PresenceRecorder) in the store it
+    already writes, under an owner id of its own, so `status` and /healthz list it with its release and name it
+    stale once SIGKILLed, as they do a `notify` (outside trial 78: these were shown nowhere)."""
+    from watchfloor.alerts.dispatcher import dispatcher_id
+
+    from ..stream_processors.fingerprint import release
+    from ..web.activity import PRESENCE_EVERY, PresenceRecorder
+
+    return PresenceRecorder(
+        store, process or dispatcher_id(), command=command, release=release(), interval=PRESENCE_EVERY
+    )
+
+
+class PresenceBeat:
+    """A presence record kept by a thread of its own, on its own cadence and its own store connection: a worker's
+    agents run on Faust's event loop, whose hot path must not wait for a store commit. Saved at `start`, then once
+    per `every` seconds; removed at `stop` (a clean stop). A failed save (or a store not opened) is tried again
+    `retry` seconds later, not a whole `every`, and said at WARNING once it keeps failing (PresenceRecorder): a
+    record not refreshed reads as a process gone. The pauses are an Event's, so a stop cuts them short."""
+
+    def __init__(self, open_store: Any, command: str, *, every: float | None = None, retry: float = 2.0) -> None:
+        from ..web.activity import PRESENCE_EVERY
+
+        self.open_store = open_store
+        self.command = command
+        self.every = PRESENCE_EVERY if every is None else every
+        self.retry = min(retry, self.every)
+        self.stopped = threading.Event()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"{command}-presence", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.ready.wait(timeout=30)  # the first save (or its failure) before the work starts: listed from its start
+
+    def _opened(self) -> Any:
+        """The store, opened by this thread (retried until it opens or the beat stops: None then)."""
+        from ..web.activity import PRESENCE_WARN_AFTER
+
+        failures = 0
+        while True:
+            try:
+                return self.open_store()
+            except Exception as e:  # (a store away: the work says so itself; presence is a look for `status`)
+                failures += 1
+                level = logging.WARNING if failures == PRESENCE_WARN_AFTER else logging.DEBUG
+                logging.getLogger(__name__).log(
+                    level,
+                    "presence record of `watchfloor %s`: store not opened (%d in a row): %s",
+                    self.command,
+                    failures,
+                    e,
+                )
+            self.ready.set()
+            if self.stopped.wait(self.retry):
+                return None
+
+    def _run(self) -> None:
+        store = self._opened()
+        if store is None:
+            self.ready.set()
+            return
+        try:
+            recorder = command_presence(store, self.command)
+            recorder.every = 0.0  # (this thread keeps the cadence)
+            while True:
+                saved = recorder.seen(datetime.now(UTC))
+                self.ready.set()
+                if self.stopped.wait(self.every if saved else self.retry):
+                    break
+            recorder.stop()
+        finally:
+            self.ready.set()
+            store.close()
+
+    def stop(self) -> None:
+        """A clean stop: the record removed, then its store closed."""
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=30)
 
 
 def notify_service(

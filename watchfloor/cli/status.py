@@ -300,6 +300,41 @@ def read_kafka_late(url: str, group: str) -> dict[str, dict[str, int]]:
         st.close()
 
 
+def read_processes(url: str) -> tuple[list[Any], list[Any]]:
+    """The processes whose presence records the store at `url` holds: those seen lately and those whose record
+    outlived them (killed), as `status` lists them without a broker (web.health), for `status --broker`: the
+    workers, `produce` and `archive` keep theirs there (outside trial 78). ([], []) when it cannot be read."""
+    from watchfloor.web.activity import heartbeat
+    from watchfloor.web.health import processes_gone, processes_seen
+    from watchfloor.wiring import open_store
+
+    try:
+        st = open_store(url, create=False, upgrade=False)
+    except Exception:
+        return [], []
+    try:
+        hb = heartbeat(st)
+        now = datetime.now(UTC)
+        return processes_seen(hb, now), processes_gone(hb, now)
+    except Exception:
+        return [], []
+    finally:
+        st.close()
+
+
+def print_processes(seen: Sequence[Any], gone: Sequence[Any]) -> None:
+    """The processes on the store (web.health.processes_seen) and those gone without a clean stop (a warning)."""
+    from watchfloor.web.health import processes_line
+
+    several = processes_line(list(seen))
+    if several is not None:
+        err.print(f"[yellow]{escape(several)}[/yellow]", highlight=False)
+    elif seen:
+        err.print(f"1 process runs on this store: {escape(seen[0].describe())}", highlight=False)
+    for g in gone:
+        err.print(f"[yellow]{escape(g.describe())}[/yellow]", highlight=False)
+
+
 def print_late(late: Mapping[str, Mapping[str, int]], *, on_topic: bool = False) -> None:
     """A line per source with documents beyond the lateness (`status`, embedded and with a broker: `on_topic`)."""
     for origin, counts in sorted(late.items()):
@@ -632,6 +667,9 @@ def status(
         _print_store_only(store or cfg.store, sources, problem, as_json=as_json, group=s.group)
         raise fail(problem) from None
     st, deliveries, compared, unread, holder, late, repeated = got
+    # the workers', `produce`'s and `archive`'s presence records in the store (outside trial 78): their releases,
+    # and one SIGKILLed named, which the broker forgets once its session times out
+    seen, gone = read_processes(store or cfg.store)
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
     caught_up = _caught_up(st, deliveries) and not unread
     rules_ok = compared is None or compared.ok
@@ -647,9 +685,7 @@ def status(
                     **st.as_dict(),
                     "kafka_caught_up": st.caught_up,
                     # members of this host whose process is gone (the broker keeps them for the session timeout)
-                    "members_not_running": {
-                        g.group: gone for g in st.groups if (gone := [m for m in g.members if member_gone(g.group, m)])
-                    },
+                    "members_not_running": members_not_running(st),
                     "deliveries": deliveries.as_dict(),
                     "sources_unread": dict(sorted(unread.items())),
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
@@ -664,6 +700,9 @@ def status(
                     # records of the dead-letters topic repeating a letter before them (a worker's restart), which
                     # the store keeps once (kafka.repeats, as the archive counted them)
                     "dead_letters_repeated": repeated,
+                    # the processes whose presence records the store holds (web.health), as without a broker
+                    "processes": [p.as_dict() for p in seen],
+                    "processes_gone": [g.as_dict() for g in gone],
                     **({} if compared is None else {"rules": compared.as_dict()}),
                     "layout_mismatch": layout,
                     "caught_up": caught_up,
@@ -673,6 +712,7 @@ def status(
         )
     else:
         _print(st, deliveries, caught_up, compared, unread, holder, late, repeated)
+        print_processes(seen, gone)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
@@ -1123,6 +1163,13 @@ def idle_worker_groups(st: Any) -> list[str]:
     now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
     with lag says it in the verdict's reasons instead (`behind_reasons`)."""
     return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+
+
+def members_not_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> dict[str, list[str]]:
+    """Each group's members of this host known not to run (`gone`, as for workers_running), groups with none left
+    out. (A function of its own: as a `:=` in `status`'s comprehension it rebound `status`'s own `gone`, the presence
+    records outliving their processes, and --json said "processes_gone": [] beside a SIGKILLed produce's record.)"""
+    return {g.group: left for g in st.groups if (left := [m for m in g.members if gone(g.group, m) is not None])}
 
 
 REBALANCING = ("PreparingRebalance", "CompletingRebalance")

@@ -783,7 +783,8 @@ def _shown_origins(origins: Collection[str] | None) -> frozenset[str] | None:
     return None if origins is None else frozenset(redact_url(o) for o in origins)
 
 
-def _save(store: CheckpointStore, change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> None:
+def _save(store: CheckpointStore, change: Callable[[Mapping[str, Any]], dict[str, Any]]) -> bool:
+    """Whether the change was saved: False when other processes kept saving theirs first (said here)."""
     for _ in range(10):
         # A read-modify-write: its position counts the saves, and the save is a compare-and-set on it, so two
         # processes on one store (two `run` loops, cron overlapping itself) never lose each other's polls.
@@ -791,10 +792,11 @@ def _save(store: CheckpointStore, change: Callable[[Mapping[str, Any]], dict[str
         new = change(saved.state or {})
         try:
             store.commit(HEARTBEAT, Checkpoint(saved.position + 1, new), [], since=saved.position)
-            return
+            return True
         except CheckpointMoved:
             continue
     log.warning("heartbeat: not saved (other processes kept saving theirs first)")
+    return False
 
 
 def record_cycle(
@@ -1005,6 +1007,9 @@ def _with_sources(
 
 
 PRESENCE_EVERY = 10.0  # seconds between the saves of a `notify`'s or `serve`'s presence record, at the least
+# Failed saves of a presence record in a row before it is said at WARNING (one is a lock held a moment; more, and
+# `status` stops listing the process while it runs)
+PRESENCE_WARN_AFTER = 3
 
 
 class PresenceRecorder:
@@ -1038,21 +1043,51 @@ class PresenceRecorder:
             "interval": interval,
         }
         self._saved: float | None = None
+        self.failures = 0  # failed saves in a row (PRESENCE_WARN_AFTER)
 
-    def seen(self, at: datetime) -> None:
+    def seen(self, at: datetime) -> bool:
         """Record that it runs as of `at` (the first call: its start), unless saved less than `every` seconds ago.
-        A store that cannot be written is not this record's to say: the process's own work says the outage."""
+        False when the save failed: the next call tries again, whenever it comes (not `every` seconds later), and
+        PRESENCE_WARN_AFTER failures in a row are said at WARNING: a record not refreshed reads as a process gone.
+        The failure never stops the process's work, which says a store outage itself."""
         if self._saved is not None and self.clock() - self._saved < self.every:
-            return
+            return True
         stamp = at.astimezone(UTC).isoformat()
         self.record.setdefault("started_at", stamp)
         entry = (self.process, {**self.record, "last_seen": stamp})
         try:
-            _save(self.store, lambda state: {**state, **_with_presence(state, entry, at)})
+            # (_with_presence keeps every other process's record, live or gone, until PRESENCE_FORGET)
+            saved = _save(self.store, lambda state: {**state, **_with_presence(state, entry, at)})
+            why = "other processes kept saving theirs first"
         except Exception as e:  # (a look for `status`, not the work)
-            log.debug("presence record not saved: %s", e)
-            return
+            saved, why = False, str(e) or type(e).__name__
+        if not saved:
+            self._failed(why)
+            return False
+        if self.failures >= PRESENCE_WARN_AFTER:
+            log.warning(
+                "presence record of `watchfloor %s` saved again after %d failed tries", self.command, self.failures
+            )
+        self.failures = 0
         self._saved = self.clock()
+        return True
+
+    @property
+    def command(self) -> str:
+        return str(self.record["command"])
+
+    def _failed(self, why: str) -> None:
+        self.failures += 1
+        if self.failures == PRESENCE_WARN_AFTER:
+            log.warning(
+                "presence record of `watchfloor %s` not saved %d times in a row (%s): `status` stops listing this "
+                "process while it runs once its record is older than its interval allows; still retrying",
+                self.command,
+                self.failures,
+                why,
+            )
+        else:
+            log.debug("presence record not saved (%d in a row): %s", self.failures, why)
 
     def stop(self) -> None:
         """A clean stop: the record is removed, so `status` no longer lists it."""
@@ -1060,8 +1095,8 @@ class PresenceRecorder:
             return
         try:
             _save(self.store, lambda state: {**state, PROCESSES: _without(state.get(PROCESSES), self.process)})
-        except Exception as e:  # (the record is forgotten after PRESENCE_FORGET, and listed only while seen)
-            log.debug("presence record not removed: %s", e)
+        except Exception as e:  # (named as gone, then forgotten after PRESENCE_FORGET: a stop is not held up)
+            log.warning("presence record of `watchfloor %s` not removed at its stop: %s", self.command, e)
 
 
 class HeartbeatRecorder:
