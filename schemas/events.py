@@ -213,6 +213,21 @@ def input_alert_text(ev: Evidence) -> str | None:
     return f"alert {ev.signal[len(INPUT_ALERT) :]}: {ev.sentence}"
 
 
+def evidence_label(ev: Evidence) -> str:
+    """The name an evidence line links: the report's source, or for a composed rule's input alert the source of that
+    alert's first report, which its link opens, said as such ("The Moscow Times, its first report")."""
+    return f"{ev.source}, its first report" if ev.signal.startswith(INPUT_ALERT) else ev.source
+
+
+def evidence_when(ev: Evidence, when: str, ahead: bool) -> str:
+    """An evidence line's time (`when`, formatted): a report's as dated_text says it; a composed rule's input alert's
+    is the time that alert fired, said so ("alert fired …"), not the time of the first report its link opens (outside
+    trial 84, F2: a chain's alert showed a June article's link beside an October time)."""
+    if ev.signal.startswith(INPUT_ALERT):
+        return f"alert fired {when}"
+    return dated_text(when, ev.first_seen, ahead)
+
+
 FIRST_SEEN = "first seen"
 """A feed entry's `metadata.date` when it had no date of its own and is dated when first seen (feed_entries.py)."""
 

@@ -11,7 +11,14 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.panel import Panel
 from rich.text import Text
 
-from watchfloor.schemas.events import Alert, dated_ahead, dated_text, evidence_to_show, input_alert_text
+from watchfloor.schemas.events import (
+    Alert,
+    dated_ahead,
+    evidence_label,
+    evidence_to_show,
+    evidence_when,
+    input_alert_text,
+)
 from watchfloor.schemas.plural import counted
 from watchfloor.schemas.timefmt import utc_text, zone_text
 
@@ -75,8 +82,8 @@ def render(alert: Alert | Notice, time_text: TimeText = utc_text) -> Panel:
     count = det.reports
     shown = evidence_to_show(det.evidence, count, MAX_EVIDENCE)
     for ev in shown:
-        when = dated_text(time_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, det.fired_at))
-        cite = Text.assemble(("• ", "dim"), (ev.source, "bold"), (f"  {when}", "dim"))
+        when = evidence_when(ev, time_text(ev.published_at), dated_ahead(ev.published_at, det.fired_at))
+        cite = Text.assemble(("• ", "dim"), (evidence_label(ev), "bold"), (f"  {when}", "dim"))
         if ev.url:
             cite.append(f"  {ev.url}", style="underline")
         lines.append(cite)

@@ -37,8 +37,9 @@ from watchfloor.schemas.events import (
     Detection,
     Evidence,
     dated_ahead,
-    dated_text,
+    evidence_label,
     evidence_to_show,
+    evidence_when,
     fired_first_seen,
     fired_text,
     input_alert_text,
@@ -168,9 +169,9 @@ class _Body:
         self.text += [f"{title} ({count}):", ""]
         self.html.append(f"<h3>{esc(title)} ({count})</h3>")
         for ev in shown:
-            source = one_line(ev.source) or "source"
+            source = one_line(evidence_label(ev)) or "source"
             ahead = dated_ahead(ev.published_at, fired_at)
-            head = f"{source} · {dated_text(self.when(ev.published_at), ev.first_seen, ahead)}" + (
+            head = f"{source} · {evidence_when(ev, self.when(ev.published_at), ahead)}" + (
                 f" · {ev.modality}" if ev.modality != "asserted" else ""
             )
             ours = input_alert_text(ev)  # a composed rule's input alert: our title, not the outlet's words

@@ -41,8 +41,9 @@ from watchfloor.schemas.events import (
     Detection,
     Evidence,
     dated_ahead,
-    dated_text,
+    evidence_label,
     evidence_to_show,
+    evidence_when,
     fired_first_seen,
     fired_text,
     fired_time_text,
@@ -264,8 +265,8 @@ def severity_label(severity: str, confidence: str | None, words: Wording = ENGLI
 
 def _evidence_text(ev: Evidence, fired_at: datetime) -> str:
     """Where and when a report said it (mrkdwn: its link); the sentence itself goes in a plain_text block."""
-    when = dated_text(when_text(ev.published_at), ev.first_seen, dated_ahead(ev.published_at, fired_at))
-    head = f"{link(ev.url, ev.source)} · {when}"
+    when = evidence_when(ev, when_text(ev.published_at), dated_ahead(ev.published_at, fired_at))
+    head = f"{link(ev.url, evidence_label(ev))} · {when}"
     if ev.modality != "asserted":
         head += f" · _{escape(ev.modality)}_"
     return head

@@ -60,3 +60,23 @@ def test_a_composed_rule_s_input_alert_is_not_quoted_as_the_outlet_s_words() -> 
     for name, shown in (("console", buf.getvalue()), ("email", text), ("html", page), ("slack", slack)):
         assert f"alert mutiny: {title}" in shown, (name, shown)
         assert f"“{title}”" not in shown and f"<q>{title}</q>" not in shown, (name, shown)
+
+
+def test_a_composed_rule_s_input_alert_says_its_time_is_when_it_fired_and_its_link_its_first_report() -> None:
+    """Outside trial 84, F2: an input alert's evidence line linked the first report behind it (a June article) beside
+    the time the alert fired (October), read as that report's time. Slack, console and email say which is which."""
+    ev = Evidence(event_id="det-in", signal="alert:mutiny", source="Alpha Wire", published_at=FIRED,
+                  sentence="Armed mutiny", url="https://alpha.example/2026/06/first")  # fmt: skip
+    det = Detection(id="det2", rule="leader-dies", title="Leader dies", severity="high", fired_at=FIRED, evidence=(ev,))
+    notice = notice_of(Alert(id="det2", detection=det, channels=("desk",)))
+    buf = io.StringIO()
+    ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
+    text, page = notice_parts(notice)
+    slack = str(build_blocks(notice))
+    for name, shown in (("console", buf.getvalue()), ("email", text), ("html", page), ("slack", slack)):
+        assert "Alpha Wire, its first report" in shown and "alert fired " in shown, (name, shown)
+        assert "2026-12-04 03:52" in shown.split("alert fired ", 1)[1][:80], (name, shown)  # (Slack: in a date token)
+    report = Evidence(event_id="r1", signal="mutiny", source="Alpha Wire", published_at=FIRED, sentence="A mutiny.")
+    det = Detection(id="det3", rule="mutiny", title="Mutiny", severity="high", fired_at=FIRED, evidence=(report,))
+    plain = notice_of(Alert(id="det3", detection=det, channels=("desk",)))
+    assert "alert fired" not in str(build_blocks(plain)) and "its first report" not in str(build_blocks(plain))
