@@ -522,7 +522,22 @@ def _compile_signal(
         capture_fallbacks=tuple(
             (cname, cdef.fallback) for cname, cdef in sdef.capture.items() if cdef.fallback is not None
         ),
+        distinct_captures=_distinct_captures(captures, [cdef.distinct for cdef in sdef.capture.values()]),
     )
+
+
+def _distinct_captures(
+    captures: list[tuple[str, tuple[str, ...], str | None, str]], distinct: list[bool | None]
+) -> tuple[int, ...]:
+    """CompiledSignal.distinct_captures: the captures that take different entities, the actor role's first."""
+    read = [
+        i
+        for i, (_n, _c, _k, role) in enumerate(captures)
+        if distinct[i] is not False and not role.startswith(GDELT_ROLE)
+    ]
+    if len(read) < 2:
+        return ()
+    return tuple(sorted(read, key=lambda i: captures[i][3] != "actor"))
 
 
 def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:
