@@ -129,23 +129,15 @@ def capture_detail(
     if role == "any":
         value, why = _first_named(sent, window, candidates, kind, kinds, taken)
         return value, why, None
-    named_taken = ""  # what other captures took of the candidates the sentence names, for the reason
-    if taken:
-        # Another capture's entity is no candidate of this one (outside trial 81, F3: "Russia military ties with
-        # Russia"): the grammar reads the others, as it reads a name no capture lists.
-        free = tuple(c for c in candidates if c not in taken)
-        if len(free) < len(candidates) and any(m[2] in taken and m[2] in candidates for m in sent.mentions):
-            if not any(m[2] in free for m in sent.mentions):
-                return None, _all_taken(sent, candidates, kind, kinds, taken, (sent.start, sent.end)), None
-            if explain:
-                named_taken = _taken_note(sent, candidates, kind, kinds, taken, (sent.start, sent.end))
-            candidates = free
     acted: dict[int, str] = {}  # mentions passed over as what was acted on: start -> why
     value, why = _actor(sent, window, own, candidates, kind, kinds, acted)
+    if taken and value is not None and value in taken:
+        # The actor another capture of the signal took (a second actor capture over the same entities): none, not the
+        # next mention, which the grammar did not read as acting ("Mali says French jets struck": not Mali).
+        note = _taken_note(sent, (value,), None, kinds, taken, (sent.start, sent.end))
+        return None, f"its actor is taken: {note} (a signal's captures take different entities; {_OPT_OUT})", None
     if not explain:
         return value, why, None
-    if value is None and named_taken:
-        why += f"; {named_taken}"
     if value is not None and why.startswith(("the subject: nearest", "the nearest mention before")):
         # "Россия и КНДР обменялись ратификационными грамотами" (outside trial 62, L1): a capture holds one entity, the
         # nearest of a coordinated subject; say so, as the title names one side of a joint act.
@@ -285,10 +277,10 @@ def _all_taken(
 ) -> str:
     """Why a capture found nothing when every candidate named in `part` was taken by another capture of the signal."""
     note = _taken_note(sent, candidates, kind, kinds, taken, part)
-    return (
-        f"no candidate named is left: {note} (a signal's captures take different entities; `distinct: false` lets "
-        "a capture take one another took)"
-    )
+    return f"no candidate named is left: {note} (a signal's captures take different entities; {_OPT_OUT})"
+
+
+_OPT_OUT = "`distinct: false` lets a capture take one another took"
 
 
 def fallback_capture(

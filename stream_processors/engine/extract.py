@@ -577,12 +577,14 @@ class Extractor:
         (captures.fallback_capture); a new dict when one is. Its reason goes in `reasons` (when explaining)."""
         filled = captures
         kinds = self.rules.entity_kinds
-        # The captures that take different entities: a fallback takes none another of them took.
-        distinct = {sig.captures[i][0] for i in sig.distinct_captures}
+        # Of the captures that take different entities, in the order they are read: a fallback takes none that one
+        # read before it took, as the sentence's reading did (what one read after took was no candidate's then).
+        distinct = [sig.captures[i][0] for i in sig.distinct_captures]
         for cname, fallback in sig.capture_fallbacks:
             if cname in captures:
                 continue
-            taken = {v: k for k, v in filled.items() if k in distinct} if cname in distinct else None
+            before = distinct[: distinct.index(cname)] if cname in distinct else []
+            taken = {filled[k]: k for k in before if k in filled}
             for name, candidates, kind, _role in sig.captures:
                 if name != cname:
                     continue
