@@ -49,6 +49,11 @@ are ("Missile Attack Leaves Ukrainians Bereft") or a mention in a relative claus
 place ("Ukraine's Odesa"); a mention among the signal's words is not "after" them. One among
 them that a verb follows is its subject and acts ("Grain Deal Collapses as Russia Refuses to Extend It"), and with
 none before, so does the owner of an attack noun among them ("after Russian attack").
+
+Two captures of a signal take different entities (outside trial 81, F3: an actor and a partner of `role: any` over the
+same countries made "Russia military ties with Russia"): the extractor reads the actor role's first and passes each the
+entities the ones before took (`taken`), which role "any" and a fallback skip and role "actor" does not take (its
+actor taken, none: not the next mention, which the grammar did not read as acting). `distinct: false` opts out.
 """
 
 from __future__ import annotations
