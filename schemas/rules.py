@@ -348,9 +348,10 @@ class CaptureDef(_Strict):
     `fallback`: when the signal's sentence names none of the candidates, the first one the document's headline names
     (`headline`), or the first sentence that names one, headline first (`document`), whatever its role there.
 
-    `distinct` (true unless said): the capture takes no entity another capture of the signal took (the actor's
-    captures read first), so an actor and its partner are never one country; false for one that may be the same
-    (where a domestic act happened: "Niger's junta expels the French ambassador")."""
+    `distinct` (true unless said, but for a `kind` capture of role any: where it happened): the capture takes no
+    entity another capture of the signal took (the actor's captures read first), so an actor and its partner are
+    never one country; false for one that may be the same (where a domestic act happened: "Niger's junta expels the
+    French ambassador")."""
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
@@ -371,8 +372,9 @@ class CaptureDef(_Strict):
     )
     distinct: bool | None = Field(
         default=None,
-        description="true (the default): takes no entity another capture of the signal took, the actor role's "
-        "captures read first; false: may take the same one (where a domestic act happened)",
+        description="true (the default, but for a kind capture of role any): takes no entity another capture of the "
+        "signal took, the actor role's captures read first; false: may take the same one (where a domestic act "
+        "happened)",
     )
 
     @model_validator(mode="after")

@@ -104,9 +104,17 @@ def test_a_second_actor_capture_takes_no_other_mention_for_the_actor() -> None:
     assert value is None and reason.startswith("its actor is taken: capture 'striker' took \u201crussia\u201d (RUS)")
 
 
-def test_a_kind_capture_takes_another_country_than_the_actor() -> None:
-    rules = _rules({"striker": {"entities": ["RUS", "UKR"]}, "country": {"kind": "country"}}, ["strikes"])
+def test_a_kind_capture_of_where_it_happened_may_be_the_actors_own_unless_distinct() -> None:
+    # The first country named, where it happened, is the actor's own in a domestic act: not distinct unless said.
+    striker = {"entities": ["RUS", "UKR"]}
+    rules = _rules({"striker": striker, "country": {"kind": "country"}}, ["strikes", "protest"])
+    assert _values(rules, "Russia launches strikes on Ukraine") == {"striker": "RUS", "country": "RUS"}
+    assert _values(rules, "Ukraine braces for a nationwide protest") == {"striker": "UKR", "country": "UKR"}
+    rules = _rules({"striker": striker, "country": {"kind": "country", "distinct": True}}, ["strikes"])
     assert _values(rules, "Russia launches strikes on Ukraine") == {"striker": "RUS", "country": "UKR"}
+    # Of the actor role, a kind capture is one: the partner takes another country.
+    rules = _rules({"actor": {"kind": "country", "role": "actor"}, "partner": PARTNER})
+    assert _values(rules, "Russia deepens military ties") == {"actor": "RUS"}
 
 
 def test_distinct_false_keeps_the_same_entity_possible() -> None:
