@@ -53,7 +53,8 @@ none before, so does the owner of an attack noun among them ("after Russian atta
 Two captures of a signal take different entities (outside trial 81, F3: an actor and a partner of `role: any` over the
 same countries made "Russia military ties with Russia"): the extractor reads the actor role's first and passes each the
 entities the ones before took (`taken`), which role "any" and a fallback skip and role "actor" does not take (its
-actor taken, none: not the next mention, which the grammar did not read as acting). `distinct: false` opts out.
+actor taken, none: not the next mention, which the grammar did not read as acting). `distinct: false` opts out; a
+`kind` capture of role "any" (where it happened) is out unless it says `distinct: true`.
 """
 
 from __future__ import annotations
