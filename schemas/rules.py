@@ -347,7 +347,12 @@ class CaptureDef(_Strict):
     leader").
 
     `fallback`: when the signal's sentence names none of the candidates, the first one the document's headline names
-    (`headline`), or the first sentence that names one, headline first (`document`), whatever its role there."""
+    (`headline`), or the first sentence that names one, headline first (`document`), whatever its role there.
+
+    `distinct` (true unless said, but for a `kind` capture of role any: where it happened): the capture takes no
+    entity another capture of the signal took (the actor's captures read first), so an actor and its partner are
+    never one country; false for one that may be the same (where a domestic act happened: "Niger's junta expels the
+    French ambassador")."""
 
     entities: list[str] = Field(default_factory=list)
     kind: str | None = None
@@ -366,6 +371,12 @@ class CaptureDef(_Strict):
         description="when the signal's sentence names no candidate: the first one the headline names (headline), or "
         "the first sentence naming one, headline first (document), whatever its role there",
     )
+    distinct: bool | None = Field(
+        default=None,
+        description="true (the default, but for a kind capture of role any): takes no entity another capture of the "
+        "signal took, the actor role's captures read first; false: may take the same one (where a domestic act "
+        "happened)",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> CaptureDef:
@@ -374,6 +385,8 @@ class CaptureDef(_Strict):
                 raise ValueError(
                     "a gdelt capture takes its value from the event's codes: no entities, kind, role or fallback"
                 )
+            if self.distinct is not None:
+                raise ValueError("a gdelt capture takes the event's coded field, whatever the others take: no distinct")
             return self
         if bool(self.entities) == bool(self.kind):
             raise ValueError("a capture takes either 'entities' or 'kind' (or, of a GDELT event, 'gdelt')")

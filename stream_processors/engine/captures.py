@@ -49,12 +49,19 @@ are ("Missile Attack Leaves Ukrainians Bereft") or a mention in a relative claus
 place ("Ukraine's Odesa"); a mention among the signal's words is not "after" them. One among
 them that a verb follows is its subject and acts ("Grain Deal Collapses as Russia Refuses to Extend It"), and with
 none before, so does the owner of an attack noun among them ("after Russian attack").
+
+Two captures of a signal take different entities (outside trial 81, F3: an actor and a partner of `role: any` over the
+same countries made "Russia military ties with Russia"): the extractor reads the actor role's first and passes each the
+entities the ones before took (`taken`), which role "any" and a fallback skip and role "actor" does not take (its
+actor taken, none: not the next mention, which the grammar did not read as acting). `distinct: false` opts out; a
+`kind` capture of role "any" (where it happened) is out unless it says `distinct: true`.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -98,11 +105,13 @@ def capture(
     role: str = "actor",
     *,
     explain: bool = True,
+    taken: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str]:
     """(entity id or None, why). Role "any": the first of `candidates` (or of `kind` when it is set) named; role
     "actor": the acting one of `candidates`. Russian grammar applies when the signal's words are Cyrillic. Without
-    `explain`, the why has no notes (what was passed over, a coordinated subject): the value is the same."""
-    value, why, _passed = capture_detail(sent, window, own, candidates, kind, kinds, role, explain=explain)
+    `explain`, the why has no notes (what was passed over, a coordinated subject): the value is the same. `taken`:
+    the entities other captures of the signal took (entity -> capture name), which this one does not take."""
+    value, why, _passed = capture_detail(sent, window, own, candidates, kind, kinds, role, explain=explain, taken=taken)
     return value, why
 
 
@@ -116,6 +125,7 @@ def capture_detail(
     role: str = "actor",
     *,
     explain: bool = True,
+    taken: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str, PassedOver | None]:
     """`capture`, and for role "actor" the mention it passed over as what was acted on when that is the one role
     "any" takes and the actor is another or none (outside trial 62: a pack that captured what a vote was about,
@@ -123,10 +133,15 @@ def capture_detail(
     reason then says so: `rules explain` names the mention and `rules check` warns of a capture that only ever
     names such mentions in the packs' examples."""
     if role == "any":
-        value, why = _first_named(sent, window, candidates, kind, kinds)
+        value, why = _first_named(sent, window, candidates, kind, kinds, taken)
         return value, why, None
     acted: dict[int, str] = {}  # mentions passed over as what was acted on: start -> why
     value, why = _actor(sent, window, own, candidates, kind, kinds, acted)
+    if taken and value is not None and value in taken:
+        # The actor another capture of the signal took (a second actor capture over the same entities): none, not the
+        # next mention, which the grammar did not read as acting ("Mali says French jets struck": not Mali).
+        note = _taken_note(sent, (value,), None, kinds, taken, (sent.start, sent.end))
+        return None, f"its actor is taken: {note} (a signal's captures take different entities; {_OPT_OUT})", None
     if not explain:
         return value, why, None
     if value is not None and why.startswith(("the subject: nearest", "the nearest mention before")):
@@ -147,7 +162,9 @@ def capture_detail(
         (
             m
             for m in sent.mentions
-            if first <= m[0] < last and (m[2] in candidates if kind is None else kinds.get(m[2]) == kind)
+            if first <= m[0] < last
+            and (m[2] in candidates if kind is None else kinds.get(m[2]) == kind)
+            and not (taken and m[2] in taken)
         ),
         None,
     )
@@ -200,26 +217,76 @@ def _coordinated_subject(
 
 
 def _first_named(
-    sent: Sentence, window: Span, candidates: tuple[str, ...], kind: str | None, kinds: dict[str, str]
+    sent: Sentence,
+    window: Span,
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    taken: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str]:
-    """Role "any": the first of `candidates` (or of `kind`) named in the signal's part of the sentence."""
+    """Role "any": the first of `candidates` (or of `kind`) named in the signal's part of the sentence that no other
+    capture of the signal took (`taken`)."""
     lo, hi = window
     first, last = _part(sent, lo, hi)
     # Where or to whom an act happened is most often no actor ("Niger: general declares himself leader",
     # outside trial 56, M1): the first candidate named, a headline's lead before ':' included.
     what = kind if kind is not None else "of " + ", ".join(candidates)
     elsewhere = False
+    passed = False  # a mention in the part whose entity another capture took
     for s, _e, eid in sent.mentions:
         if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
             if first <= s < last:
+                if taken and eid in taken:
+                    passed = True
+                    continue
                 whole = (first, last) == (sent.start, sent.end)
                 where = "the sentence" if whole else "the signal's part of the sentence (between ';')"
                 took = f"the first {what} named in {where}"
+                if passed and taken:
+                    note = _taken_note(sent, candidates, kind, kinds, taken, (first, last))
+                    took += f" that no other capture took ({note})"
                 return eid, took if kind is not None else f"{took} (role: any, whether it acted or not)"
             elsewhere = True
+    if passed and taken:
+        return None, _all_taken(sent, candidates, kind, kinds, taken, (first, last))
     if elsewhere:
         return None, f"no {what} named in the signal's part of the sentence (the others are past a ';')"
     return None, f"no {what} named in the sentence"
+
+
+def _taken_note(
+    sent: Sentence,
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    taken: Mapping[str, str],
+    part: Span,
+) -> str:
+    """What of the capture's candidates the sentence's `part` names and other captures took: "capture 'actor' took
+    “russia” (RUS)"; "" when it names none."""
+    said: dict[str, str] = {}
+    for s, e, eid in sent.mentions:
+        if not part[0] <= s < part[1] or eid not in taken or eid in said:
+            continue
+        if eid in candidates or (kind is not None and kinds.get(eid) == kind):
+            said[eid] = f"capture {taken[eid]!r} took \u201c{sent.words(s, e)}\u201d ({eid})"
+    return "; ".join(said.values())
+
+
+def _all_taken(
+    sent: Sentence,
+    candidates: tuple[str, ...],
+    kind: str | None,
+    kinds: dict[str, str],
+    taken: Mapping[str, str],
+    part: Span,
+) -> str:
+    """Why a capture found nothing when every candidate named in `part` was taken by another capture of the signal."""
+    note = _taken_note(sent, candidates, kind, kinds, taken, part)
+    return f"no candidate named is left: {note} (a signal's captures take different entities; {_OPT_OUT})"
+
+
+_OPT_OUT = "`distinct: false` lets a capture take one another took"
 
 
 def fallback_capture(
@@ -230,14 +297,16 @@ def fallback_capture(
     kind: str | None,
     kinds: dict[str, str],
     fallback: str,
+    taken: Mapping[str, str] | None = None,
 ) -> tuple[str | None, str]:
     """A capture's `fallback` (CaptureDef.fallback): when the signal's sentence `sent` names none of its candidates,
     the first one named in the headline (its first `headline` sentences) or, for "document", in the first of
     `sentences` (the document's, in order) that names one, whatever its role there: the headline is the story's topic,
     not the actor's clause ("Niger capital gripped by uncertainty …" over "Neighbours … have threatened military
-    action"). (None, "") when the sentence names one: what the grammar made of it stands."""
+    action"). (None, "") when the sentence names one: what the grammar made of it stands. A candidate another capture
+    of the signal took (`taken`) counts as not named, here and elsewhere."""
     for _s, _e, eid in sent.mentions:
-        if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
+        if ((kinds.get(eid) == kind) if kind is not None else (eid in candidates)) and not (taken and eid in taken):
             return None, ""
     for other in sentences:
         if other.index == sent.index:
@@ -245,9 +314,16 @@ def fallback_capture(
         if fallback == "headline" and other.index >= headline:
             break
         for _s, _e, eid in other.mentions:
+            if taken and eid in taken:
+                continue
             if (kinds.get(eid) == kind) if kind is not None else (eid in candidates):
                 where = "the headline" if other.index < headline else f"sentence {other.index}"
                 said = f"none in the sentence; {where} names it"
+                if taken:
+                    note = _taken_note(sent, candidates, kind, kinds, taken, (sent.start, sent.end))
+                    said = (
+                        f"none in the sentence that no other capture took ({note}); {where} names it" if note else said
+                    )
                 return eid, f"{said} (fallback: {fallback}: the first named there, whatever its role)"
     if fallback == "headline":
         return None, "none in the sentence, nor in the headline (fallback: headline)"

@@ -146,6 +146,12 @@ class CompiledSignal:
     # (capture name, "headline" or "document") of its captures with a `fallback`: where the value is looked for when
     # the signal's sentence names none of the capture's candidates (Extractor.fallback_captures)
     capture_fallbacks: tuple[tuple[str, str], ...] = ()
+    # The indices in `captures` of those that take different entities (not `distinct: false`, not `gdelt`, not a `kind`
+    # capture of role any unless `distinct: true`: compiler._distinct), in the order they are read: the actor role's
+    # first, then the others, each in the pack's order, so an actor is taken by the grammar before a partner of `role:
+    # any` takes the first other (outside trial 81, F3: "Russia military ties with Russia"). Empty when fewer than
+    # two: each capture is read on its own.
+    distinct_captures: tuple[int, ...] = ()
 
 
 GDELT_ROLE = "gdelt:"

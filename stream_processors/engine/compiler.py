@@ -11,6 +11,7 @@ from typing import Any
 from watchfloor.schemas.events import SEVERITY_RANK
 from watchfloor.schemas.gdelt_codes import UNKNOWN_COUNTRY
 from watchfloor.schemas.rules import (
+    CaptureDef,
     GdeltReq,
     RulePack,
     SignalDef,
@@ -522,7 +523,28 @@ def _compile_signal(
         capture_fallbacks=tuple(
             (cname, cdef.fallback) for cname, cdef in sdef.capture.items() if cdef.fallback is not None
         ),
+        distinct_captures=_distinct_captures(captures, [_distinct(cdef) for cdef in sdef.capture.values()]),
     )
+
+
+def _distinct(cdef: CaptureDef) -> bool:
+    """Whether a capture takes an entity no other capture of its signal took: as it says, else all but a `kind`
+    capture of role any, the first of that kind named: where it happened, which is most often the actor's or the
+    target's own country (over 20,000 items of 2023, `{kind: country}` beside an actor capture of 12 countries lost its
+    value on 881 of 3,046 signals if distinct, most of them domestic acts: "US tornadoes", "UK tax agency failing")."""
+    if cdef.distinct is not None:
+        return cdef.distinct
+    return not (cdef.kind and (cdef.role or "any") == "any")
+
+
+def _distinct_captures(
+    captures: list[tuple[str, tuple[str, ...], str | None, str]], distinct: list[bool]
+) -> tuple[int, ...]:
+    """CompiledSignal.distinct_captures: the captures that take different entities, the actor role's first."""
+    read = [i for i, (_n, _c, _k, role) in enumerate(captures) if distinct[i] and not role.startswith(GDELT_ROLE)]
+    if len(read) < 2:
+        return ()
+    return tuple(sorted(read, key=lambda i: captures[i][3] != "actor"))
 
 
 def _gdelt_test(req: GdeltReq | None) -> GdeltTest | None:

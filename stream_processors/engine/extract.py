@@ -529,17 +529,38 @@ class Extractor:
     def _captures(
         self, sig: CompiledSignal, sent: Sentence, window: Span, own: list[Span], explain: bool
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """The signal's captures read around its words, and why (when `explain`)."""
+        """The signal's captures read around its words, and why (when `explain`). Those that take different entities
+        (CompiledSignal.distinct_captures) are read in their order, each without the entities the ones before took;
+        the values keep the pack's order."""
         captures: dict[str, str] = {}
         reasons: dict[str, str] = {}
-        for cname, candidates, kind, role in sig.captures:
+        kinds = self.rules.entity_kinds
+        order = sig.distinct_captures
+        values: dict[int, str] = {}  # of the captures in `order`
+        if order:
+            taken: dict[str, str] = {}  # entity -> the capture that took it
+            for i in order:
+                cname, candidates, kind, role = sig.captures[i]
+                value, why = capture(sent, window, own, candidates, kind, kinds, role, explain=explain, taken=taken)
+                if value is not None:
+                    values[i] = value
+                    taken[value] = cname
+                if explain:
+                    reasons[cname] = why
+        for i, (cname, candidates, kind, role) in enumerate(sig.captures):
             if role.startswith(GDELT_ROLE):
                 continue  # the document's coded field, not the sentence's: taken in signals()
-            value, why = capture(sent, window, own, candidates, kind, self.rules.entity_kinds, role, explain=explain)
+            if i in order:
+                if i in values:
+                    captures[cname] = values[i]
+                continue
+            value, why = capture(sent, window, own, candidates, kind, kinds, role, explain=explain)
             if value is not None:
                 captures[cname] = value
             if explain:
                 reasons[cname] = why
+        if explain and order:
+            reasons = {c[0]: reasons[c[0]] for c in sig.captures if c[0] in reasons}
         return captures, reasons
 
     def fallback_captures(
@@ -556,13 +577,18 @@ class Extractor:
         (captures.fallback_capture); a new dict when one is. Its reason goes in `reasons` (when explaining)."""
         filled = captures
         kinds = self.rules.entity_kinds
+        # Of the captures that take different entities, in the order they are read: a fallback takes none that one
+        # read before it took, as the sentence's reading did (what one read after took was no candidate's then).
+        distinct = [sig.captures[i][0] for i in sig.distinct_captures]
         for cname, fallback in sig.capture_fallbacks:
             if cname in captures:
                 continue
+            before = distinct[: distinct.index(cname)] if cname in distinct else []
+            taken = {filled[k]: k for k in before if k in filled}
             for name, candidates, kind, _role in sig.captures:
                 if name != cname:
                     continue
-                value, why = fallback_capture(sent, sentences, headline, candidates, kind, kinds, fallback)
+                value, why = fallback_capture(sent, sentences, headline, candidates, kind, kinds, fallback, taken)
                 if value is not None:
                     if filled is captures:
                         filled = dict(captures)

@@ -17,11 +17,12 @@ from watchfloor.stream_processors.engine.explain import explain_extraction
 
 from .engine_helpers import doc
 
+# Each read on its own (`distinct: false`), to set the roles side by side: else they would take different entities.
 CAPTURES = {
-    "actor": {"entities": ["MLI", "BFA", "FRA"]},
-    "scene": {"entities": ["MLI", "BFA"], "role": "any"},
-    "country": {"kind": "country"},
-    "country_actor": {"kind": "country", "role": "actor"},
+    "actor": {"entities": ["MLI", "BFA", "FRA"], "distinct": False},
+    "scene": {"entities": ["MLI", "BFA"], "role": "any", "distinct": False},
+    "country": {"kind": "country", "distinct": False},
+    "country_actor": {"kind": "country", "role": "actor", "distinct": False},
 }
 RULES = compile_packs(
     [
