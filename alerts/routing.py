@@ -151,3 +151,28 @@ class StaticRouting:
 
     def routing(self) -> RoutingTable:
         return self._table
+
+
+def covers(
+    have: Subscription, wanted: Subscription, rule_tags: Mapping[str, Sequence[str]] | None = None
+) -> bool:  # (both as alerts.routing reads them)
+    """Whether every alert `wanted` would send one at a time, `have` sends already (digests aside). `rule_tags`:
+    the tags each rule carries (a subscription to a tag takes the rules that carry it: trial L5)."""
+    if have.digest is not None or wanted.digest is not None:
+        return False
+    if "*" not in have.rules and ("*" in wanted.rules or not set(wanted.rules) <= set(have.rules)):
+        return False
+    if have.tags and not (wanted.tags and set(wanted.tags) <= set(have.tags)):
+        # a rule of `wanted` is taken by `have` when it carries one of its tags, whatever `wanted`'s own tags ask
+        tagged = rule_tags or {}
+        if "*" in wanted.rules or not all(set(tagged.get(r, ())) & set(have.tags) for r in wanted.rules):
+            return False
+    if SEVERITY_RANK.get(have.min_severity, 99) > SEVERITY_RANK.get(wanted.min_severity, -1):
+        return False
+    if have.max_age is not None and (wanted.max_age is None or wanted.max_age > have.max_age):
+        return False
+    for key, values in have.where.items():  # each of its filters is as narrow in `wanted`
+        narrower = wanted.where.get(key)
+        if narrower is None or not {fold(v) for v in narrower} <= {fold(v) for v in values}:
+            return False
+    return True

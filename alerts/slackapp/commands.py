@@ -23,7 +23,6 @@ from watchfloor.schemas.control import (
     check_digest,
     check_max_age,
     digest_problems,
-    fold,
     where_text,
 )
 from watchfloor.schemas.events import SEVERITY_RANK, Detection, Severity
@@ -44,7 +43,7 @@ from ..control import (
 from ..notifiers.slack import escape
 from ..notifiers.slack_blocks import when_text
 from ..notifiers.wording import Wording, wording
-from ..routing import Spellings, matches
+from ..routing import Spellings, covers, matches
 from .buttons import SILENCE_FOR_HOURS
 
 USAGE = {
@@ -612,31 +611,6 @@ def _unreachable(ctx: AppContext, sub: SubscriptionCreated) -> str:
         f"\n:warning: No alert of {names} can be {escape(str(sub.min_severity))}: at most {escape(most)}. This "
         "subscription gets nothing until a rule can (`unsubscribe` removes it)."
     )
-
-
-def covers(
-    have: Subscription, wanted: Subscription, rule_tags: Mapping[str, Sequence[str]] | None = None
-) -> bool:  # (both as alerts.routing reads them)
-    """Whether every alert `wanted` would send one at a time, `have` sends already (digests aside). `rule_tags`:
-    the tags each rule carries (a subscription to a tag takes the rules that carry it: trial L5)."""
-    if have.digest is not None or wanted.digest is not None:
-        return False
-    if "*" not in have.rules and ("*" in wanted.rules or not set(wanted.rules) <= set(have.rules)):
-        return False
-    if have.tags and not (wanted.tags and set(wanted.tags) <= set(have.tags)):
-        # a rule of `wanted` is taken by `have` when it carries one of its tags, whatever `wanted`'s own tags ask
-        tagged = rule_tags or {}
-        if "*" in wanted.rules or not all(set(tagged.get(r, ())) & set(have.tags) for r in wanted.rules):
-            return False
-    if SEVERITY_RANK.get(have.min_severity, 99) > SEVERITY_RANK.get(wanted.min_severity, -1):
-        return False
-    if have.max_age is not None and (wanted.max_age is None or wanted.max_age > have.max_age):
-        return False
-    for key, values in have.where.items():  # each of its filters is as narrow in `wanted`
-        narrower = wanted.where.get(key)
-        if narrower is None or not {fold(v) for v in narrower} <= {fold(v) for v in values}:
-            return False
-    return True
 
 
 def _invite(found: Membership) -> tuple[str, str]:

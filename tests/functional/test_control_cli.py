@@ -78,6 +78,20 @@ def test_subscriptions_list_add_remove(config: Path) -> None:
         assert res.exit_code == 1 and why in res.output, res.output
 
 
+def test_subscriptions_add_says_a_wider_subscription_already_covers_it_and_adds_nothing(config: Path) -> None:
+    """Outside trial 85, F10: `subscriptions add` added a subscription the channel's wider one already covered (the
+    Slack command refuses it): clutter in `subscriptions list`, nothing more sent. A narrower one is not added now."""
+    c = ["--config", str(config)]
+    wider = wf("subscriptions", "add", "archive", *c).split(": ")[1].strip()
+    out = " ".join(wf("subscriptions", "add", "archive", "--rule", "treaty-ratified", "--min", "high", *c).split())
+    assert out.startswith(f"already covered: {wider} sends archive every alert this asks for; nothing was added"), out
+    assert wf("subscriptions", "list", *c).rstrip().endswith("2 subscriptions")  # the config's and the wider one
+    wf("subscriptions", "add", "archive", "--digest", "daily 07:30", *c)  # a digest is another thing: added
+    assert wf("subscriptions", "list", *c).rstrip().endswith("3 subscriptions")
+    wf("subscriptions", "remove", wider, *c)
+    assert wf("subscriptions", "add", "archive", "-r", "treaty-ratified", *c).startswith("subscribed: sub-")
+
+
 def test_silences_list_add_remove_and_the_pipeline_obeys(config: Path, tmp_path: Path) -> None:
     c = ["--config", str(config)]
     wf("subscriptions", "add", "archive", *c)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -259,6 +259,20 @@ def subscriptions_add(
     for line in uncarried_tags(tag or (), carried):  # a rule that carries it may come later: said, not refused
         err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
     with _control(config, store, cfg=cfg) as (cfg, control):
+        tagged = {d.id: list(d.definition.tags) for d in compiled.detections}
+        wider = (
+            None
+            if digest is not None
+            else _covering(control, channel, rules, tag or [], min_severity, age, filters, tagged)
+        )
+        if wider is not None:
+            # as `/watchfloor subscribe` answers (outside trial 85, F10: the CLI added one that changed nothing)
+            out.print(
+                f"already covered: {wider.id} sends {escape(channel)} every alert this asks for; nothing was added "
+                f"(`watchfloor subscriptions remove {wider.id}` first to narrow it)",
+                highlight=False,
+            )
+            return
         try:
             sub, new = control.subscribe(
                 channel,
@@ -273,6 +287,33 @@ def subscriptions_add(
         except ValidationError as e:
             raise fail(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
     out.print(f"{'subscribed' if new else 'already subscribed'}: {sub.id}", highlight=False)
+
+
+def _covering(
+    control: Any,
+    channel: str,
+    rules: list[str],
+    tags: list[str],
+    min_severity: str,
+    max_age: Any,
+    where: Mapping[str, Any],
+    rule_tags: Mapping[str, list[str]],
+) -> Any:
+    """The channel's subscription in the store that already sends every alert the one asked for would (a wider one,
+    not the very same: that is "already subscribed"), else None (alerts.routing.covers)."""
+    from watchfloor.alerts.control import as_subscription
+    from watchfloor.alerts.routing import covers
+    from watchfloor.schemas.config import Subscription
+
+    wanted = Subscription.model_construct(
+        channel=channel, rules=rules, tags=tags, min_severity=min_severity,  # type: ignore[arg-type]
+        digest=None, max_age=max_age, where={k: tuple(v) for k, v in where.items()},
+    )  # fmt: skip
+    for have in control.subscriptions(channel):
+        held = as_subscription(have)
+        if not covers(wanted, held) and covers(held, wanted, rule_tags):
+            return have
+    return None
 
 
 def _configured_slack_name(cfg: Any, channel: str) -> str:
