@@ -36,6 +36,7 @@ from watchfloor.schemas.config import KafkaConfig
 from watchfloor.schemas.topics import TopicNames
 
 from ..engine import Engine
+from ..fingerprint import release
 from . import security
 from .agents import Correlate, DetectionSink, Extract, Notify, Outputs
 from .compat import FetchLoopWatch, RecoveryWatch, SinceAssignment, app_class, broker_credentials
@@ -44,7 +45,7 @@ from .failed_batches import FailureCounts, RetryPolicy
 from .late import LateLog
 from .partition import PartitionCorrelator
 from .reader import watermarks_before
-from .rules_guard import RulesGuard, client_id, rules_fingerprint
+from .rules_guard import MixedGroup, MixedGroupWatch, RulesGuard, client_id, rules_fingerprint
 from .topics import STATE_RECORD_MAX_BYTES, STATE_TABLE, faust_broker_url
 
 log = logging.getLogger(__name__)
@@ -173,12 +174,25 @@ def build_app(
     pc = PartitionCorrelator(
         engine, partitions, correlate_partitions=partitions, lease=idle_after * 2 if idle_after else None
     )
+
+    async def members() -> list[str] | None:
+        from .status import group_members  # kafka-python's admin, off the event loop
+
+        return await asyncio.to_thread(group_members, settings.bootstrap, group)
+
+    async def stop_mixed(message: str) -> None:
+        await app.crash(MixedGroup(message))  # run_worker exits with MIXED_GROUP_EXIT, never restarts
+
+    # Two workers started together into an empty group both pass the check at start (outside trial 86, F5): the
+    # group is looked at again after each assignment and on a record routed under another fingerprint.
+    watch = MixedGroupWatch(fingerprint, group, members, stop_mixed, allowed_s=2 * session_timeout)
+    guard = RulesGuard(fingerprint, group=group, on_foreign=lambda: watch.trigger("record"))
     correlate = Correlate(
         table,
         pc,
         outputs,
         batch_within=settings.batch_within,
-        guard=RulesGuard(fingerprint, group=group),
+        guard=guard,
         restart=restart,
         counts=counts,
         policy=policy,
@@ -201,20 +215,21 @@ def build_app(
     async def deliver_on_time() -> None:
         await notify.deliver_on_time()
 
-    watch = RecoveryWatch(app)
+    recovery = RecoveryWatch(app)
     fetching = FetchLoopWatch(app)
 
     async def watch_consumer() -> None:
         if not await fetching.check():
-            await watch.check(time.monotonic())
+            await recovery.check(time.monotonic())
 
     async def announce() -> None:
         log.info(
-            "watchfloor worker %s: %d detection(s), rules %s, topics %s",
+            "watchfloor worker %s: %d detection(s), rules %s, topics %s · watchfloor %s",
             group,
             len(engine.rules.detections),
             fingerprint,
             ", ".join(names.all()),
+            release(),  # the release this process runs (outside trial 86, F3)
         )
 
     # Faust's "… since start" slow-processing errors, about partitions just taken over, are not said (compat.py).
@@ -233,6 +248,7 @@ def build_app(
             by_topic.setdefault(tp.topic, []).append(tp.partition)
         # One parseable line per rebalance: which partitions this worker now owns (tests read it too).
         log.info("%s %s", ASSIGNMENT_LOG, orjson.dumps({k: sorted(v) for k, v in sorted(by_topic.items())}).decode())
+        watch.trigger("assignment")
 
     async def forget_revoked(app_: Any, revoked: Any, **kwargs: Any) -> None:
         extract.forget([tp.partition for tp in revoked if tp.topic == names.documents])

@@ -12,13 +12,22 @@ once, then a count at most every `every_s`).
 Before that can happen, a worker refuses to join: its Kafka client id ends in ``-rules-<fingerprint>``, so the
 group's members say which rules they run (`watchfloor status --broker` shows it), and a worker whose group
 has members with other rules waits for them to leave, then gives up with `RulesMismatch`.
+
+That check at start sees only the members already in the group: two workers started at the same moment into an
+empty group both passed it and shared the partitions (outside trial 86, F5). So a running worker looks at its group
+again after each assignment and when a record routed under another fingerprint reaches it (`MixedGroupWatch`), and
+of the fingerprints it finds the one that sorts last goes on while every other worker stops (`mixed_group_action`):
+the same rule on every side, so exactly one rule set keeps running. A worker of a release of before this rule does
+not stop on its own: the side that should go on stops itself too if the others are still members after twice the
+session timeout, so a mixed group never runs on without a word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +94,150 @@ def strangers(members: list[str], ours: str) -> list[str]:
     return [m for m in members if (theirs := member_rules(m)) is not None and theirs != ours]
 
 
+MIXED_GROUP_EXIT = 5  # the worker's exit status when it stopped rather than run in a group of mixed rules or releases
+
+
+class MixedGroup(RuntimeError):
+    """This worker found, while running, a member of its group with other rules or another release, and stops."""
+
+
+def describe_member(group: str, member: str) -> str:
+    """A worker member as an operator finds it: its host, pid and release (from its client id, `client_id`), and
+    the address the broker sees; the member as listed when it is not a worker's."""
+    cid, _, address = member.partition("@")
+    if CLIENT_MARK not in cid or not cid.startswith(f"{group}-"):
+        return member
+    head, _, fingerprint = cid[len(group) + 1 :].rpartition(CLIENT_MARK)
+    host, _, pid = head.rpartition("-")
+    version = parse_fingerprint(fingerprint).version or "a release of before fingerprints named it"
+    return f"host {host or '?'} pid {pid or '?'} release {version} (rules {fingerprint}, at {address or '?'})"
+
+
+@dataclass(frozen=True)
+class GroupLook:
+    """What a running worker does about its group's members (`mixed_group_action`).
+
+    action: "alone" (every member runs our fingerprint: go on), "give_way" (a member runs one that sorts after ours:
+    stop now), "wait" (the others' fingerprints sort before ours: they stop; go on and look again) or "unheeded" (they
+    were waited for `allowed_s` and are still members: a release that does not give way; stop too)."""
+
+    action: str
+    others: tuple[str, ...] = ()
+
+
+def mixed_group_action(ours: str, members: list[str], waited_s: float, allowed_s: float) -> GroupLook:
+    """The one rule every worker of this release applies to its group: of the rules fingerprints in it the one that
+    sorts last goes on, every other stops. Pure: both sides of a mixed group reach opposite answers from the same
+    members, so exactly one rule set keeps running. `waited_s`: how long this worker has waited for lower ones."""
+    others = strangers(members, ours)
+    if not others:
+        return GroupLook("alone")
+    higher = tuple(m for m in others if (member_rules(m) or "") > ours)
+    if higher:
+        return GroupLook("give_way", higher)
+    return GroupLook("unheeded" if waited_s >= allowed_s else "wait", tuple(others))
+
+
+def mixed_group_message(group: str, ours: str, look: GroupLook, allowed_s: float) -> str:
+    """What a worker says on stderr of its mixed group, naming each other member (host, pid, release)."""
+    named = "; ".join(f"{describe_member(group, m)}: {difference(member_rules(m) or '', ours)}" for m in look.others)
+    head = (
+        f"worker group {group} is mixed: this worker (rules {ours}, watchfloor {parse_fingerprint(ours).version}) "
+        f"shares it with {named}. Every worker of a group must run the same rule packs on the same watchfloor "
+        "release, or alerts are lost or differ. Of the rule sets in one group the one whose fingerprint sorts last "
+        "goes on and the other workers stop"
+    )
+    if look.action == "give_way":
+        return (
+            f"{head}: this worker stops (exit {MIXED_GROUP_EXIT}). To run its rules or release, stop every worker "
+            "of the group first, then start them all with the same --rules on the same release (or run these rules "
+            "under another --prefix)."
+        )
+    if look.action == "wait":
+        return (
+            f"{head}: those workers stop, this one goes on; if they are still members in {allowed_s:.0f}s (a "
+            "release that does not stop on its own), this worker stops too."
+        )
+    return (
+        f"{head}: those workers are still members after {allowed_s:.0f}s (a release that does not stop on its own), "
+        f"so this worker stops too (exit {MIXED_GROUP_EXIT}): stop them, then start every worker on the same rules "
+        "and release."
+    )
+
+
+@dataclass
+class MixedGroupWatch:
+    """Looks at a running worker's group (`members`: its client ids, None while the broker does not describe it)
+    after each assignment and on a record routed under another fingerprint (at most every `every_s`), and calls
+    `stop` with the message when `mixed_group_action` says this worker must not go on. One look at a time."""
+
+    ours: str
+    group: str
+    members: Callable[[], Awaitable[list[str] | None]]
+    stop: Callable[[str], Awaitable[None]]
+    allowed_s: float = 60.0
+    poll_s: float = 2.0
+    every_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    looking: bool = False
+    last: float | None = None
+    tasks: set[asyncio.Task[str]] = field(default_factory=set)
+
+    def trigger(self, why: str) -> None:
+        """Start a look in the background (`why`: "assignment" always, a record at most every `every_s`)."""
+        now = self.clock()
+        if self.looking or (why != "assignment" and self.last is not None and now - self.last < self.every_s):
+            return
+        self.looking = True  # before the task runs: a burst of foreign records starts one look
+        task = asyncio.ensure_future(self.look())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def look(self) -> str:
+        """Look until the group is one rule set or this worker stopped; the last action taken."""
+        self.looking = True
+        try:
+            return await self._look()
+        finally:
+            self.looking = False
+            self.last = self.clock()
+
+    async def _look(self) -> str:
+        started = self.clock()
+        waiting_since: float | None = None
+        said = False
+        while True:
+            try:
+                listed = await self.members()
+            except Exception as e:  # the broker away: the next assignment looks again
+                log.warning("rules check of group %s skipped: %s: %s", self.group, type(e).__name__, e)
+                return "unknown"
+            now = self.clock()
+            if listed is None:  # rebalancing: the broker describes a group once it is stable
+                if now - started >= self.allowed_s:
+                    return "unknown"
+                await self.sleep(self.poll_s)
+                continue
+            waited = 0.0 if waiting_since is None else now - waiting_since
+            look = mixed_group_action(self.ours, listed, waited, self.allowed_s)
+            if look.action == "alone":
+                if said:
+                    log.warning("worker group %s runs one rule set again: this worker goes on", self.group)
+                return look.action
+            message = mixed_group_message(self.group, self.ours, look, self.allowed_s)
+            if look.action in ("give_way", "unheeded"):
+                log.critical("%s", message)
+                await self.stop(message)
+                return look.action
+            if not said:
+                log.error("%s", message)
+                said = True
+            if waiting_since is None:
+                waiting_since = now
+            await self.sleep(self.poll_s)
+
+
 def mismatch_message(group: str, ours: str, others: list[str], version: str | None = None) -> str:
     """`version`: the watchfloor version in this worker's fingerprint (default: the installed one)."""
     named = [f"{m} ({difference(member_rules(m) or '', ours)})" for m in others]  # each with what sets it apart
@@ -107,6 +260,7 @@ class RulesGuard:
     group: str = ""
     every_s: float = 300.0
     clock: Callable[[], float] = time.monotonic
+    on_foreign: Callable[[], None] | None = None  # a record of another fingerprint came: look at the group again
     foreign: dict[str, int] = field(default_factory=dict)  # fingerprint -> records seen
     unmarked: int = 0  # records without the header (a worker older than the check)
     _said: dict[str, tuple[float, int]] = field(default_factory=dict)  # fingerprint -> (when, count) last logged
@@ -119,6 +273,8 @@ class RulesGuard:
         if theirs == self.ours:
             return True
         n = self.foreign[theirs] = self.foreign.get(theirs, 0) + 1
+        if self.on_foreign is not None:
+            self.on_foreign()
         now = self.clock()
         said = self._said.get(theirs)
         if said is None or now - said[0] >= self.every_s:
@@ -151,15 +307,22 @@ def parse_rules(headers: Any) -> str | None:
 
 __all__ = [
     "CLIENT_MARK",
+    "MIXED_GROUP_EXIT",
     "RULES_HEADER",
+    "GroupLook",
+    "MixedGroup",
+    "MixedGroupWatch",
     "RulesGuard",
     "RulesMismatch",
     "client_id",
+    "describe_member",
     "installed_version",
     "member_gone",
     "member_release",
     "member_rules",
     "mismatch_message",
+    "mixed_group_action",
+    "mixed_group_message",
     "parse_rules",
     "release",
     "rules_fingerprint",

@@ -21,7 +21,7 @@ from .app import build_app
 from .clients import Availability, funnel_client_logs, unreachable_errors
 from .compat import WorkerStalled, quiet_stop_errors, run_app, use_event_loop
 from .late import LateLog
-from .rules_guard import RulesMismatch, mismatch_message, rules_fingerprint, strangers
+from .rules_guard import MIXED_GROUP_EXIT, MixedGroup, RulesMismatch, mismatch_message, rules_fingerprint, strangers
 from .topics import MissingTopics, check_topics, ensure_changelog
 from .unreachable import BROKER_REMINDERS, UNREACHABLE
 
@@ -162,6 +162,11 @@ def restartable(exc: BaseException | None) -> bool:
     return any(isinstance(e, WorkerStalled) for e in causes(exc)) or broker_trouble(exc)
 
 
+def mixed_group(exc: BaseException | None) -> bool:
+    """Whether a crash is this worker stopping in a group of mixed rules or releases (rules_guard.MixedGroup)."""
+    return any(isinstance(e, MixedGroup) for e in causes(exc))
+
+
 def restart_process() -> NoReturn:
     """Start this command again in this process (same pid, same output): a Faust app cannot be restarted."""
     for h in logging.getLogger().handlers:
@@ -200,6 +205,7 @@ def run_worker(
     restart: Callable[[], NoReturn] = restart_process,
     broker_hint: str | None = None,
     late_log: LateLog | None = None,
+    fingerprint: str | None = None,
 ) -> NoReturn:
     """Run one worker until SIGTERM/SIGINT, then exit (SystemExit). Start several with the same group to
     share the partitions. The topics must exist (`watchfloor topics create`; `watchfloor produce` creates
@@ -215,7 +221,12 @@ def run_worker(
     keeps failing alone is dead-lettered: `agents.BatchRetry`): a supervisor is not needed for any. The line
     that says the broker is away ends with `broker_hint` (where its address comes from), and is said again while
     the outage lasts (BROKER_REMINDERS): a mistyped address must not look like a quiet worker. `late_log`: where
-    the extract agent counts its late documents (build_app)."""
+    the extract agent counts its late documents (build_app). `fingerprint`: the rules fingerprint this worker
+    announces and checks its group with (default: its engine's on this release; tests give another release's).
+
+    A worker that finds its group mixed while it runs (rules_guard.MixedGroupWatch: a member with other rules or
+    another release, one its check at start could not see) and must give way exits with MIXED_GROUP_EXIT, never
+    restarting itself (a restart would only wait for the other rule set to leave)."""
     loop = use_event_loop(settings.event_loop)  # before anything creates a loop
     log.info("worker event loop: %s", loop)
     broker = Availability(
@@ -229,7 +240,8 @@ def run_worker(
     funnel_client_logs("kafka", broker)  # kafka-python: the topic check before start and after a crash
     with stopped_by_signal_while_waiting():
         wait_for_topics(settings, broker)
-        fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
+        if fingerprint is None:
+            fingerprint = rules_fingerprint(engine)  # once: at 100,000 rules it takes seconds
         wait_for_one_rule_set(settings, fingerprint, broker=broker)
     app = build_app(
         engine, settings, sink, heartbeat=heartbeat, fingerprint=fingerprint, restart=restart, late_log=late_log
@@ -245,7 +257,9 @@ def run_worker(
     threading.excepthook = quiet_stop_errors(app, threading.__excepthook__)
     if trace:
         trace_to_stderr()
-    code, crash = run_app(app, loglevel, expected_crash=restartable)
+    code, crash = run_app(app, loglevel, expected_crash=lambda e: restartable(e) or mixed_group(e))
+    if code and mixed_group(crash):  # said already (rules_guard.MixedGroupWatch): no traceback, no restart
+        raise SystemExit(MIXED_GROUP_EXIT)
     if code and restartable(crash):
         # Faust's loop (and its signal handlers) is gone: a stop asked for while we wait is a clean exit.
         with stopped_by_signal_while_waiting():

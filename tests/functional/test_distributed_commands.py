@@ -30,6 +30,7 @@ pytest.importorskip("faust")
 
 from watchfloor.cli import app
 from watchfloor.schemas.topics import TopicNames
+from watchfloor.stream_processors.fingerprint import release
 
 pytestmark = [pytest.mark.functional, pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -209,6 +210,9 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
     assert cli(tmp_path, "topics", "create", *b).returncode == 0
     res = cli(tmp_path, "produce", str(DATA), *b, "--once", "--store", f"sqlite:///{tmp_path / 'outbox.db'}")
     assert res.returncode == 0, res.stderr
+    # each process names the release it runs on its start line (outside trial 86, F3)
+    started = f" · watchfloor {release()}"
+    assert started in " ".join(res.stderr.split()), res.stderr
     archive_dir = tmp_path / "a"
     archive_dir.mkdir()
     log = tmp_path / "archive.log"
@@ -226,6 +230,7 @@ def test_archive_says_what_it_reads_what_it_archived_and_no_start_up_noise(
     names = TopicNames(prefix)
     topics = f"{names.documents}, {names.detections}, {names.dead_letters}, {names.correlate}"
     assert f"watchfloor archive {prefix}-archive: {topics} on {kafka_bootstrap} -> sqlite:///" in said, said
+    assert started in said.split("watchfloor archive ", 1)[1].splitlines()[0], said
     assert "reading 8 partitions: " in said and f"{names.documents} 3" in said, said  # documents, correlate: 3
     assert sum(archived_counts(said)) == 24, said  # the burst's lines, each with what came since the one before
     assert count(db, "news.article") + count(db, "official.statement") == 24
@@ -326,3 +331,18 @@ def test_topics_delete_removes_the_pipelines_topics_and_groups_and_waits_for_its
         assert "no topics and no consumer groups" in again.stderr, again.stdout + again.stderr
     finally:
         kafka_admin.delete_topics(neighbour, timeout_ms=30_000)  # type: ignore[attr-defined]
+
+
+def test_a_live_notify_names_its_release_on_its_start_line(tmp_path: Path) -> None:
+    """Outside trial 86, F3: a running `notify` said nowhere which release it was started with (`--version` of an
+    install upgraded in place names the new one)."""
+    log = tmp_path / "notify.log"
+    proc = start(tmp_path, log, "notify", "--store", f"sqlite:///{tmp_path / 'wf.db'}", "--interval", "1")
+    try:
+        deadline = time.monotonic() + 60  # (a bound on a broken start, not a timing assertion)
+        while "watchfloor notify" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        assert stop(proc) == 0, log.read_text()
+    said = [line for line in log.read_text().splitlines() if "watchfloor notify delivers from" in line]
+    assert said and said[0].endswith(f" · watchfloor {release()}"), log.read_text()

@@ -53,3 +53,30 @@ def test_status_of_a_mistyped_prefix_says_which_pipelines_the_broker_has(
     assert res.exit_code == 3, res.output
     assert f"pipeline {typo}: behind (topics missing; this broker has the topics of" in flat, flat
     assert f"{prefix}" in flat.split("this broker has the topics of", 1)[1] and "a mistyped --prefix?" in flat
+
+
+def test_status_notes_no_worker_when_the_only_member_was_killed(
+    kafka_bootstrap: str, prefix: str, tmp_path: Path
+) -> None:
+    """Outside trial 86, F6: the group's only member killed (kill -9: a member until its session times out), `status`
+    said "caught up" without the note, though `--json` said `workers_running: 0`."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.integration.test_kafka_mixed_group import members_named
+    from watchfloor.schemas.topics import TopicNames
+    from watchfloor.stream_processors.kafka.rules_guard import client_id
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)  # a pid that ran and is gone (reaped)
+    group = f"{prefix}-worker"
+    killed = client_id(group, socket.gethostname(), dead, "5ee9db9e6365-v0.1.0")
+    b = ["--broker", kafka_bootstrap, "--prefix", prefix, "--store", f"sqlite:///{tmp_path / 'wf.db'}"]
+    with members_named(kafka_bootstrap, group, TopicNames(prefix).documents, [killed]):
+        res = runner.invoke(app, ["status", *b], env={"COLUMNS": "250"})
+        assert res.exit_code == 0, res.output
+        assert f"pipeline {prefix}: caught up" in res.output
+        assert f"note: no worker is running in group {group}: new documents will wait" in res.output, res.output
+        said = json.loads(runner.invoke(app, ["status", *b, "--json"]).stdout)
+        assert (said["caught_up"], said["workers_running"]) == (True, 0)

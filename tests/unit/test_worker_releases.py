@@ -33,3 +33,22 @@ def test_differing_releases_are_a_warning_and_one_release_is_not() -> None:
     assert said is not None and said.startswith("the workers' releases differ (0.1.0, 0.1.0+d01d22718d)"), said
     assert worker_releases_note(worker_releases(pipeline(NEW, NEW.replace("2077", "2078")))) is None
     assert worker_releases_note(worker_releases(pipeline())) is None
+
+
+def test_a_group_of_two_releases_is_mixed_and_a_gone_member_does_not_count() -> None:
+    """Outside trial 86, F5/F6: a mixed group is said as docs/kafka.md says it (the verdict is behind), never as an
+    upgrade under way; a member of this host whose process is gone runs nothing (no mix, and no worker running)."""
+    from watchfloor.cli.status import idle_worker_groups, mixed_groups, mixed_note
+
+    st = pipeline(OLD, NEW)
+    st.missing = []
+    st.groups[0].lag = 0
+    assert mixed_groups(st, gone=lambda g, m: None) == {"t78-worker": ["5ee9db9e6365-v0.1.0", NEW[25:-10]]}
+    said = mixed_note(mixed_groups(st, gone=lambda g, m: None)) or ""
+    assert said.startswith("group t78-worker is mixed: its workers run 2 rule sets or releases"), said
+    assert "every worker of a group must run the same rules on the same release" in said
+    killed = {OLD}
+    assert mixed_groups(st, gone=lambda g, m: 1 if m in killed else None) == {}
+    assert idle_worker_groups(st, gone=lambda g, m: None) == []
+    killed = {OLD, NEW}  # every member killed: no worker runs, the note is said
+    assert idle_worker_groups(st, gone=lambda g, m: 1 if m in killed else None) == ["t78-worker"]

@@ -310,6 +310,13 @@ def worker(
         presence.stop()
 
 
+def started_release() -> str:
+    """The release a long-running process was started with, as `watchfloor --version`'s first line says it."""
+    from watchfloor.stream_processors.fingerprint import release
+
+    return f"watchfloor {release()}"
+
+
 @app.command()
 def produce(
     sources: Annotated[
@@ -421,7 +428,7 @@ def produce(
             err.print(
                 f"[bold]watchfloor produce[/bold] no sources: sends the spool ({escape(what)} waiting in "
                 f"{escape(str(producer.publisher.spool_path))}) -> {escape(settings.prefix)}.documents on "
-                f"{escape(settings.bootstrap)}, then ends",
+                f"{escape(settings.bootstrap)}, then ends · {escape(started_release())}",
                 highlight=False,
             )
         else:
@@ -429,6 +436,9 @@ def produce(
                 f"[bold]watchfloor produce[/bold] {counted(len(chosen), 'source')} ({escape(names)}) -> "
                 f"{escape(settings.prefix)}.documents on {escape(settings.bootstrap)}"
                 + (" [yellow](the bundled demo news)[/yellow]" if demo and not sources and config is None else "")
+                # the release this process runs: `--version` of an install upgraded in place says the new one while
+                # this process still runs the old (outside trial 86, F3)
+                + f" · {escape(started_release())}"
                 # where it spools while the broker is away, and which a second produce would be refused (LOW-6 of
                 # outside trial 67: relative to the working directory, not to the config's folder)
                 + f" · spool {escape(str(producer.publisher.spool_path.absolute()))}",
@@ -771,7 +781,7 @@ def archive(
         sink = build_archive(settings, st, broker_hint=BROKER_HINT)
         err.print(
             f"[bold]watchfloor archive[/bold] {escape(sink.group_id)}: {escape(', '.join(sink.topics))} on "
-            f"{escape(settings.bootstrap)} -> {escape(redact_url(url))}",
+            f"{escape(settings.bootstrap)} -> {escape(redact_url(url))} · {escape(started_release())}",
             highlight=False,
         )
         progress = ArchiveProgress(sink.assigned)
@@ -1414,6 +1424,12 @@ def notify_service(
         st.close()
         stamps.close()
         raise
+    if not once:  # which release this live process runs, whatever the install says later (outside trial 86, F3)
+        err.print(
+            f"[bold]watchfloor notify[/bold] delivers from {escape(redact_url(store or cfg.store))} · "
+            f"{escape(started_release())}",
+            highlight=False,
+        )
     stop = stop_on_sigterm()
     heart = Heartbeat()
     # its presence record, so that `status` lists it with its release (outside trial 78, F6); a `--once` keeps none

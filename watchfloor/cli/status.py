@@ -657,7 +657,7 @@ def status(
         # is not (no wait loads it).
         if isinstance(g, BaseException):
             return False
-        return _caught_up(g[0], g[1]) and not g[3] and (g[2] is None or not g[2].differs)
+        return _caught_up(g[0], g[1]) and not g[3] and (g[2] is None or not g[2].differs) and not mixed_groups(g[0])
 
     got = _poll_until(look, done, wait)
     if isinstance(got, BaseException):
@@ -671,7 +671,10 @@ def status(
     # and one SIGKILLed named, which the broker forgets once its session times out
     seen, gone = read_processes(store or cfg.store)
     # Sources `produce` has not read to their end are work not done, as they are for `run` (trial 50)
-    caught_up = _caught_up(st, deliveries) and not unread
+    # A group whose workers run other rules or another release is never caught up: its alerts are lost or differ, and
+    # the workers that must give way stop themselves (outside trial 86, F5: "an upgrade is under way", exit 0).
+    mixed = mixed_groups(st)
+    caught_up = _caught_up(st, deliveries) and not unread and not mixed
     rules_ok = compared is None or compared.ok
     # A config that describes the pipeline (its `kafka:` section) with another partition count than its topics: its
     # workers and `produce` refuse to start, so a deploy gate must not pass (outside trial 55, L3: "caught up", exit 0)
@@ -694,6 +697,9 @@ def status(
                     # the release each worker runs (its client id), and a warning when they differ (no exit status)
                     "worker_releases": worker_releases(st),
                     "releases_note": worker_releases_note(worker_releases(st)),
+                    # group -> the rules fingerprints its running members run, for a group with more than one
+                    "mixed_groups": mixed,
+                    "mixed_note": mixed_note(mixed),
                     # documents beyond the lateness per source: passed over (no detection reads them) or
                     # dead-lettered, as the workers' extract agents counted them (kafka.late: the store's row)
                     "late_documents": late,
@@ -1058,20 +1064,21 @@ def _print(
         out.print(t)
         for line in member_lines(g, releases):
             out.print(line, highlight=False)
-        if len(g.rules) > 1:
+        if len(g.rules) > 1 and g.role == "workers" and g.group not in mixed_groups(st):  # (a member that is gone)
             err.print(
-                f"[red]group {escape(g.group)} runs {len(g.rules)} different rule sets ({', '.join(g.rules)}: "
-                "fingerprints of the rule packs and the watchfloor release): alerts are lost or differ; start "
-                "every worker with the same --rules on the same release[/red]",
+                f"[yellow]group {escape(g.group)} lists {len(g.rules)} rule sets ({', '.join(g.rules)}), but its "
+                "running members run one: the others' members may have stopped (above)[/yellow]",
                 highlight=False,
             )
         if not g.started:
             out.print("  (never ran)", highlight=False)
-    if (differ := worker_releases_note(releases)) is not None:  # a warning: no exit status of its own
+    if (mixed_said := mixed_note(mixed_groups(st))) is not None:  # the verdict is `behind`, exit 3
+        err.print(f"[red]{escape(mixed_said)}[/red]", highlight=False)
+    elif (differ := worker_releases_note(releases)) is not None:  # workers of several groups: no exit status
         err.print(f"[yellow]{escape(differ)}[/yellow]", highlight=False)
     _print_deliveries(deliveries)
     verdict = "[green]caught up[/green]" if caught_up else "[yellow]behind[/yellow]"
-    why = behind_reasons(st) + unread_reasons(unread or {})
+    why = behind_reasons(st) + [f"group {g} is mixed" for g in mixed_groups(st)] + unread_reasons(unread or {})
     if deliveries.not_taken_in and deliveries.intake_ran:
         why.append(deliveries.intake_text())
     if deliveries.pending:
@@ -1146,23 +1153,56 @@ def member_lines(
 
 
 def worker_releases_note(releases: Mapping[str, Mapping[str, str | None]]) -> str | None:
-    """A warning when the workers' releases differ (None when they do not): as `status` says it of the processes of
-    an embedded desk. Old and new workers never share a group for long: a new one waits for the old to leave."""
+    """A warning when the workers' releases differ (None when they do not). Within one group that is a mixed group
+    (`mixed_note` says it, and the verdict is behind); this note is for workers of several groups."""
     found = sorted({r or "(earlier)" for members in releases.values() for r in members.values()})
     if len(found) < 2:
         return None
     return (
-        f"the workers' releases differ ({', '.join(found)}): an upgrade is under way, or a worker of the other release "
-        "was left running (old and new workers never share a group: stop all the old ones, then start the new; "
-        'docs/kafka.md, "Upgrades and rule changes")'
+        f"the workers' releases differ ({', '.join(found)}): every worker of a group must run the same rules on the "
+        'same release (docs/kafka.md, "Upgrades and rule changes")'
     )
 
 
-def idle_worker_groups(st: Any) -> list[str]:
-    """The workers' groups with no member while nothing waits (caught up, or only other work): nothing is behind
-    now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A group
-    with lag says it in the verdict's reasons instead (`behind_reasons`)."""
-    return [g.group for g in st.groups if g.role == "workers" and not g.members and not g.lag and not st.missing]
+def mixed_groups(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> dict[str, list[str]]:
+    """The workers' groups whose running members (less those of this host known not to run, `gone`) run more than one
+    rules fingerprint (the packs and the watchfloor release, rules_guard), each with its fingerprints."""
+    from watchfloor.stream_processors.kafka.rules_guard import member_rules
+
+    found: dict[str, list[str]] = {}
+    for g in st.groups:
+        if g.role != "workers":
+            continue
+        rules = sorted({r for m in g.members if gone(g.group, m) is None and (r := member_rules(m)) is not None})
+        if len(rules) > 1:
+            found[g.group] = rules
+    return found
+
+
+def mixed_note(mixed: Mapping[str, list[str]]) -> str | None:
+    """What `status` says of a mixed group (None: none is): as docs/kafka.md says it, and what happens next."""
+    if not mixed:
+        return None
+    return "; ".join(
+        f"group {group} is mixed: its workers run {len(rules)} rule sets or releases ({', '.join(rules)}); every "
+        "worker of a group must run the same rules on the same release, or alerts are lost or differ. The workers "
+        "of every rule set but the one that sorts last stop themselves; stop the workers of the release or rules "
+        'you do not want, then start them all on one (docs/kafka.md, "Upgrades and rule changes")'
+        for group, rules in sorted(mixed.items())
+    )
+
+
+def idle_worker_groups(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> list[str]:
+    """The workers' groups with no running member while nothing waits (caught up, or only other work): nothing is
+    behind now, but the next document will be (outside trial 55, L2: "caught up", exit 0, with no worker running). A
+    member of this host whose process is gone (`gone`: a kill -9, listed until its session times out) runs no
+    worker, as `workers_running` counts it (outside trial 86, F6: `workers_running: 0` and no note). A group with lag
+    says it in the verdict's reasons instead (`behind_reasons`)."""
+    return [
+        g.group
+        for g in st.groups
+        if g.role == "workers" and all(gone(g.group, m) is not None for m in g.members) and not g.lag and not st.missing
+    ]
 
 
 def members_not_running(st: Any, gone: Callable[[str, str], int | None] = member_gone) -> dict[str, list[str]]:
