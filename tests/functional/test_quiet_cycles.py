@@ -85,3 +85,14 @@ def test_a_quiet_cycle_is_said_when_no_line_came_for_a_while() -> None:
     now[0] = 10.0
     assert lines.line("quiet", quiet=True) is not None
     assert lines.line("busy", quiet=False) == "busy"
+
+
+def test_an_optional_source_not_there_is_said_once_until_its_file_appears() -> None:
+    """Outside trial 84, F7: a live `produce` said an optional backfill source "not there yet" at every poll (48 lines
+    in 4 minutes). It is said once, again only after the file came and went."""
+    lines = QuietCycles()
+    assert lines.newly_absent(["inbox/backfill.jsonl"]) == ["inbox/backfill.jsonl"]
+    assert lines.newly_absent(["inbox/backfill.jsonl"]) == []
+    assert lines.newly_absent(iter(["inbox/backfill.jsonl", "inbox/other.jsonl"])) == ["inbox/other.jsonl"]
+    assert lines.newly_absent([]) == []  # both files came
+    assert lines.newly_absent(["inbox/backfill.jsonl"]) == ["inbox/backfill.jsonl"]  # and one went again

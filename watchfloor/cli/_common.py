@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -416,6 +416,15 @@ class QuietCycles:
         self.held = 0  # quiet cycles not printed since
         self.since: datetime | None = None
         self.recoveries = SourceRecoveries()  # the sources that failed, to say when each reads again
+        self.absent_said: set[str] = set()  # optional sources said to be not there yet, and not there since
+
+    def newly_absent(self, origins: Iterable[str]) -> list[str]:
+        """Of the optional sources not there this poll, those to say: each once until its file appears (then again
+        if it goes), not every poll (outside trial 84, F7: 48 lines in 4 minutes of a live `produce`)."""
+        now = list(origins)
+        said = [o for o in now if o not in self.absent_said]
+        self.absent_said = set(now)
+        return said
 
     def line(self, text: str, *, quiet: bool) -> str | None:
         """`text` to print now, with a note of the quiet cycles before it, or None to print nothing."""

@@ -493,8 +493,9 @@ def produce(
                         err.print(source_failed(src.origin, src.error), highlight=False)
                     for line in lines.recoveries.lines(summary.sources, time.monotonic()):
                         err.print(line, highlight=False)
-                    for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
-                        err.print(source_absent(src.origin), highlight=False)
+                    # an optional inbox not there yet: no failure, said once until its file appears
+                    for origin in lines.newly_absent(src.origin for src in summary.absent):
+                        err.print(source_absent(origin), highlight=False)
                     print_dead_letters(summary.dead_letters)  # each with its place, as `ingest` and `run` say them
                     print_editions_bound(summary)
                     # Dated beyond the workers' skew into the future: they count it at its receive time, as the newest

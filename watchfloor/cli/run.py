@@ -583,8 +583,9 @@ def _cycle(
         err.print(source_failed(src.origin, src.error), highlight=False)
     for line in lines.recoveries.lines(summary.sources, time.monotonic()) if lines is not None else []:
         err.print(line, highlight=False)
-    for src in summary.absent:  # an optional inbox not there yet: said once per poll, no failure
-        err.print(source_absent(src.origin), highlight=False)
+    absent = [src.origin for src in summary.absent]  # an optional inbox not there yet: no failure
+    for origin in lines.newly_absent(absent) if lines is not None else absent:  # (said once, not every poll)
+        err.print(source_absent(origin), highlight=False)
     print_dead_letters(summary.dead_letters)
     print_editions_bound(summary)
     detect()  # the rest: the poll's caught-up mark, and what other producers put in the log
