@@ -257,6 +257,8 @@ def test_a_broker_that_cannot_be_asked_leaves_the_rest_of_the_scrape(
         status, html = get(url + "/")
         assert status == 200
         assert "the broker could not be asked" in html.split('id="kafka"')[1].split("</section>")[0]
+        # a Kafka desk's pipeline is its workers: no "last pipeline cycle never (0 cycles)" of a `run` (trial 84, F6)
+        assert "pipeline: the Kafka workers (below)" in html and "last pipeline cycle" not in html, html[:3000]
 
 
 def test_serve_reports_on_the_broker_in_WATCHFLOOR_KAFKA(kafka_bootstrap: str, prefix: str, tmp_path: Path) -> None:
