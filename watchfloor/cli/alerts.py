@@ -666,10 +666,32 @@ def _newest(st: Any, rule: str | None, since: datetime | None, limit: int | None
     return [_raised(se) for se in found], max(total, len(found))
 
 
+PREFIX_MIN = 8  # the fewest first characters of an alert id taken for it, as git takes a commit's
+_PREFIX_LISTED = 50  # alerts a prefix is looked up against at most: enough to say how many share it
+# What an alert id looks like, said when an id given finds nothing (outside trial 81, F2: "no alert" alone left a desk
+# guessing whether it had copied too little, too much, or the wrong thing).
+ID_FORM = f"an alert id is 20 hex characters, e.g. 3f9a0c1e77aa5b2d9e10, or its first {PREFIX_MIN} or more"
+
+
+def _by_prefix(st: Any, key: str) -> str | None:
+    """The alert id that `key`, the first PREFIX_MIN or more characters of one, names (hex in either case, as a
+    reader may copy it); None when no alert id starts with it. Fails, naming a few, when more than one does."""
+    if len(key) < PREFIX_MIN or re.fullmatch(r"[0-9A-Fa-f]+", key) is None:
+        return None
+    prefix = key.lower()
+    found = st.alert_ids_starting(prefix, limit=_PREFIX_LISTED)
+    if len(found) > 1:
+        many = f"{len(found)} or more" if len(found) >= _PREFIX_LISTED else str(len(found))
+        shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+        raise fail(f"ambiguous: {many} alerts start with {prefix} ({shown}): give more of the id")
+    return found[0] if found else None
+
+
 def _lookup(st: Any, given: list[str]) -> tuple[list[Any], set[str], list[str]]:
     """`_selected` by look-ups: (the detections named, digest keys, ids not found). An alert id finds every raising
     of it (the store's index of detections by alert id), a detection's delivery key its event (the id index), a
-    withdrawal's key the withdrawn alert's row, a digest's key the digest; an email Message-ID is read as its key."""
+    withdrawal's key the withdrawn alert's row, a digest's key the digest; an email Message-ID is read as its key; the
+    first PREFIX_MIN or more characters of an alert id that no other alert id starts with, that alert (`_by_prefix`)."""
     from watchfloor.alerts.notice import DIGEST_KIND
 
     found: dict[int, Any] = {}
@@ -680,6 +702,8 @@ def _lookup(st: Any, given: list[str]) -> tuple[list[Any], set[str], list[str]]:
         raisings = st.detections_of([key])
         raisings += [se for se in st.read_ids([key]) if se.event.type == EventType.DETECTION.value]
         rows = [] if raisings else st.deliveries(alert_ids={key})
+        if not raisings and not rows and (whole := _by_prefix(st, key)) is not None:
+            raisings = st.detections_of([whole])  # (an id's first characters: every raising of that alert)
         parents = {r.parent_id for r in rows if r.kind == "retraction" and r.parent_id}
         if parents:
             raisings = [se for se in st.read_ids(parents) if se.event.type == EventType.DETECTION.value]
@@ -768,7 +792,7 @@ def _listed(
         dets, chosen, unknown = _lookup(st, ids)
         if unknown:
             raise fail(
-                f"no alert or delivery with the id {', '.join(unknown)} (an alert id, a delivery key, or an "
+                f"no alert or delivery with the id {', '.join(unknown)} ({ID_FORM}; or a delivery key, or an "
                 "email's <KEY@watchfloor>)"
             )
         if rule is not None:
@@ -1194,7 +1218,7 @@ def alerts_ack(
             found, digests, unknown = _lookup(st, [one])
             if unknown:
                 raise fail(
-                    f"no alert with the id {one} (an alert id, a delivery key, or an email's <KEY@watchfloor>: "
+                    f"no alert with the id {one} ({ID_FORM}; or a delivery key, or an email's <KEY@watchfloor>: "
                     "see `watchfloor alerts list`)"
                 )
             if digests:
@@ -1331,7 +1355,7 @@ def _story_ids(st: Any, one: str) -> list[str]:
     found, digests, unknown = _lookup(st, [one])
     if unknown:
         raise fail(
-            f"--story {one}: no alert with that id (an alert id, a delivery key, or an email's <KEY@watchfloor>)"
+            f"--story {one}: no alert with that id ({ID_FORM}; or a delivery key, or an email's <KEY@watchfloor>)"
         )
     if digests:
         raise fail(f"--story {one}: a digest, not an alert")
@@ -1381,10 +1405,16 @@ def _delivery_keys(st: Any, given: list[str]) -> set[str]:
             keys |= {detection_event_id(Detection.model_validate(se.event.payload)) for se in raisings}
         elif st.deliveries(alert_ids={one}, limit=1):  # a key with rows but no detection: retraction, digest
             keys.add(one)
+        elif (whole := _by_prefix(st, one)) is not None:  # an alert id's first characters
+            raised = st.detections_of([whole])
+            keys |= {detection_event_id(Detection.model_validate(se.event.payload)) for se in raised}
         else:
             unknown.append(one)
     if unknown:
-        raise fail(f"no alert or delivery with the id {', '.join(unknown)} (see `watchfloor alerts list --json`)")
+        raise fail(
+            f"no alert or delivery with the id {', '.join(unknown)} ({ID_FORM}; or a delivery key: see "
+            "`watchfloor alerts list --json`)"
+        )
     return keys
 
 
