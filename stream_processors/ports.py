@@ -66,6 +66,11 @@ class EventLog(Protocol):
         revision's is its own), in position order: by an index of detections' alert ids (schema migration 9)."""
         ...
 
+    def alert_ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        """Up to `limit` distinct alert ids of detections that start with `prefix`, sorted: how `alerts ack` and
+        `alerts list` take an id's first characters, as git does a commit's (by the same index as `detections_of`)."""
+        ...
+
     def head(self) -> int:
         """The highest position in the log (0 when empty)."""
         ...

@@ -259,6 +259,30 @@ class StoreContract(LedgerContract):
         assert [se.event.id for se in store.detections_of(["a1", "e2"])] == ["e1", "ea1-rev"]
         assert store.detections_of(["b2"])[0].position == 3
 
+    def test_alert_ids_starting_a_prefix(self, store: Store) -> None:
+        """An alert id by its first characters (`alerts ack 3f9a0c1e`): each alert id once (a revision raises it
+        again), sorted, only detections' ids, at most `limit`."""
+        store.append(
+            [
+                ev(1, "detection", payload={"id": "3f9a0c1e77aa00000001", "rule": "r"}, key="r"),
+                ev(2, "detection", payload={"id": "3f9a0c1e11bb00000002", "rule": "r"}, key="r"),
+                ev("rev", "detection", payload={"id": "3f9a0c1e77aa00000001", "rule": "r"}, key="r"),
+                ev(3, "detection", payload={"id": "3f9a0c1f00cc00000003", "rule": "r"}, key="r"),
+                ev("3f9a0c1e99dd00000004", "signal", payload={"id": "3f9a0c1e99dd00000004"}),
+                ev(4, "detection", payload={"id": "3f9a0c1e-z", "rule": "r"}, key="r"),
+            ]
+        )
+        assert sorted(store.alert_ids_starting("3f9a0c1e")) == [
+            "3f9a0c1e-z",
+            "3f9a0c1e11bb00000002",
+            "3f9a0c1e77aa00000001",
+        ]
+        assert store.alert_ids_starting("3f9a0c1e77") == ["3f9a0c1e77aa00000001"]
+        assert store.alert_ids_starting("3f9a0c1f") == ["3f9a0c1f00cc00000003"]
+        assert store.alert_ids_starting("3f9a0c1e1", limit=1) == ["3f9a0c1e11bb00000002"]
+        assert store.alert_ids_starting("0000") == []
+        assert store.alert_ids_starting("3f9a0c1e99") == []  # (a signal's id: not an alert)
+
     # -- event fidelity --------------------------------------------------------------------------------------
 
     @pytest.mark.parametrize(

@@ -463,6 +463,9 @@ class KafkaEventLog(KafkaPublisher):
     def detections_of(self, alert_ids: Collection[str]) -> list[StoredEvent]:
         raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
 
+    def alert_ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        raise NotImplementedError("KafkaEventLog is write-only; read with stream_processors.kafka.reader")
+
     def count(
         self, *, types: Collection[str] | None = None, after: int = 0, key: str | None = None, up_to: int | None = None
     ) -> int:

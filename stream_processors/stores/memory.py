@@ -148,6 +148,17 @@ class MemoryStore(MemoryDeliveryLedger, MemoryRecordArchive):
         with self._lock:
             return [se for se in self._events if se.event.type == "detection" and se.event.payload.get("id") in wanted]
 
+    def alert_ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        with self._lock:
+            found = {
+                alert_id
+                for se in self._events
+                if se.event.type == "detection"
+                and isinstance(alert_id := se.event.payload.get("id"), str)
+                and alert_id.startswith(prefix)
+            }
+        return sorted(found)[:limit]
+
     def head(self) -> int:
         return len(self._events)
 

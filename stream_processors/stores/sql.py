@@ -690,6 +690,30 @@ class SqlStore(SqlDeliveryLedger, SqlRecordArchive):
                 out.extend(_stored_event(r) for r in conn.execute(stmt, {"alert_id": one}).all())
         return sorted(out, key=lambda se: se.position)
 
+    def alert_ids_starting(self, prefix: str, limit: int = 10) -> list[str]:
+        if not prefix or "\x00" in prefix or limit <= 0:
+            return []
+        alert_id: Any = literal_column(ALERT_ID_SQL["sqlite" if self._sqlite else "postgresql"])
+        # A range of ix_events_alert_id (the expression and predicate of `detections_of`): an id that starts with the
+        # prefix sorts from it to the prefix followed by "z" whenever its rest is letters and digits, as alert ids
+        # (hex) are, in SQLite's binary order and a PostgreSQL collation alike; a LIKE would not use the index under
+        # a locale collation. An id in the range not of that form, and not starting with the prefix, is left out.
+        stmt = (
+            select(alert_id)
+            .select_from(events_table)
+            .where(
+                literal_column(ALERT_ID_WHERE),
+                alert_id >= bindparam("low", type_=String),
+                alert_id < bindparam("high", type_=String),
+            )
+            .distinct()
+            .order_by(alert_id)
+            .limit(bindparam("cap"))
+        )
+        with self._read() as conn:
+            got = conn.execute(stmt, {"low": prefix, "high": prefix + "z", "cap": limit}).all()
+        return [str(r[0]) for r in got if str(r[0]).startswith(prefix)]
+
     def head(self) -> int:
         with self._read() as conn:
             got = conn.execute(select(func.max(events_table.c.position))).scalar_one_or_none()

@@ -91,6 +91,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
         se for se in pipeline.store.read(0, types={"alert"}) if se.event.payload["detection"]["rule"] == "treaty-signed"
     )
     pipeline.control.acknowledge(first.event.payload["id"], by=ALICE, channel="desk", note="calling the <b>desk</b>")
+    # and in another channel, by another hand: two acknowledgements, each named with its channel
+    pipeline.control.acknowledge(first.event.payload["id"], by=Actor(via="cli", user="kim"), channel="pager")
     assert sil.id
     server = start(pipeline, clock)
     try:
@@ -219,7 +221,8 @@ def test_status_page_in_chromium(site: Site, chromium: Chromium) -> None:
     # pager's failed attempt is retried: "outstanding", as `alerts list` says (outside trial 69, L1: "failed")
     assert "pager: outstanding" in alerts and "pager: failed" not in alerts
     assert 'title="retrying; the last attempt failed: ' in alerts
-    assert "alice (via slack) at" in alerts  # the acknowledgement
+    # each acknowledgement with its channel (outside trial 81, F4: two in two channels read as one made twice)
+    assert "alice (via slack) in desk at" in alerts and "kim (via cli) in pager at" in alerts
     assert ": calling the &lt;b&gt;desk&lt;/b&gt;" in alerts  # its note (`alerts ack --note`), as text
     outstanding = dom.split('id="outstanding"')[1].split("</section>")[0]
     assert "Outstanding deliveries (5)" in outstanding and outstanding.count("<td>pager</td>") == 5

@@ -8,7 +8,7 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -412,14 +412,18 @@ def channel_names_of(store: Any) -> dict[str, str]:
 
 
 def _delivery_cell(
-    channel: str, r: Any, types: dict[str, str] | None = None, names: Mapping[str, str] | None = None
+    channel: str,
+    r: Any,
+    types: dict[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+    short: Mapping[str, str] | None = None,
 ) -> str:
     kind = (types or {}).get(channel) or ("slack" if channel.startswith("slack:") else "")
     text = f"{shown_channel(channel, names or {})}: {r.status}"
     if r.kind != "alert":
         text += f" ({r.kind})"
     if story := _story_of(r):
-        text += f" (new alert in the story of {story})"
+        text += f" (new alert in the story of {(short or {}).get(story, story)})"
     if _found_posted(r):  # trial 33, L5: not a post of this attempt
         text += " (found already posted: an earlier attempt had got through; not posted again)"
     if r.status == "outstanding":
@@ -666,10 +670,32 @@ def _newest(st: Any, rule: str | None, since: datetime | None, limit: int | None
     return [_raised(se) for se in found], max(total, len(found))
 
 
+PREFIX_MIN = 8  # the fewest first characters of an alert id taken for it, as git takes a commit's
+_PREFIX_LISTED = 50  # alerts a prefix is looked up against at most: enough to say how many share it
+# What an alert id looks like, said when an id given finds nothing (outside trial 81, F2: "no alert" alone left a desk
+# guessing whether it had copied too little, too much, or the wrong thing).
+ID_FORM = f"an alert id is 20 hex characters, e.g. 3f9a0c1e77aa5b2d9e10, or its first {PREFIX_MIN} or more"
+
+
+def _by_prefix(st: Any, key: str) -> str | None:
+    """The alert id that `key`, the first PREFIX_MIN or more characters of one, names (hex in either case, as a
+    reader may copy it); None when no alert id starts with it. Fails, naming a few, when more than one does."""
+    if len(key) < PREFIX_MIN or re.fullmatch(r"[0-9A-Fa-f]+", key) is None:
+        return None
+    prefix = key.lower()
+    found = st.alert_ids_starting(prefix, limit=_PREFIX_LISTED)
+    if len(found) > 1:
+        many = f"{len(found)} or more" if len(found) >= _PREFIX_LISTED else str(len(found))
+        shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+        raise fail(f"ambiguous: {many} alerts start with {prefix} ({shown}): give more of the id")
+    return found[0] if found else None
+
+
 def _lookup(st: Any, given: list[str]) -> tuple[list[Any], set[str], list[str]]:
     """`_selected` by look-ups: (the detections named, digest keys, ids not found). An alert id finds every raising
     of it (the store's index of detections by alert id), a detection's delivery key its event (the id index), a
-    withdrawal's key the withdrawn alert's row, a digest's key the digest; an email Message-ID is read as its key."""
+    withdrawal's key the withdrawn alert's row, a digest's key the digest; an email Message-ID is read as its key; the
+    first PREFIX_MIN or more characters of an alert id that no other alert id starts with, that alert (`_by_prefix`)."""
     from watchfloor.alerts.notice import DIGEST_KIND
 
     found: dict[int, Any] = {}
@@ -680,6 +706,8 @@ def _lookup(st: Any, given: list[str]) -> tuple[list[Any], set[str], list[str]]:
         raisings = st.detections_of([key])
         raisings += [se for se in st.read_ids([key]) if se.event.type == EventType.DETECTION.value]
         rows = [] if raisings else st.deliveries(alert_ids={key})
+        if not raisings and not rows and (whole := _by_prefix(st, key)) is not None:
+            raisings = st.detections_of([whole])  # (an id's first characters: every raising of that alert)
         parents = {r.parent_id for r in rows if r.kind == "retraction" and r.parent_id}
         if parents:
             raisings = [se for se in st.read_ids(parents) if se.event.type == EventType.DETECTION.value]
@@ -768,7 +796,7 @@ def _listed(
         dets, chosen, unknown = _lookup(st, ids)
         if unknown:
             raise fail(
-                f"no alert or delivery with the id {', '.join(unknown)} (an alert id, a delivery key, or an "
+                f"no alert or delivery with the id {', '.join(unknown)} ({ID_FORM}; or a delivery key, or an "
                 "email's <KEY@watchfloor>)"
             )
         if rule is not None:
@@ -915,10 +943,12 @@ def alerts_list(
         if picked.named_digests is not None:
             digests = [r for r in digests if r.alert_id in picked.named_digests]
         control = _acks(st)
-        if as_json:
-            from watchfloor.alerts.story_acks import stories_of
+        from watchfloor.alerts.story_acks import stories_of
 
-            stories = stories_of(st, [r for per in rows.values() for r in per.values()])
+        stories = stories_of(st, [r for per in rows.values() for r in per.values()])
+        # The table's story column gives the story's first characters (outside trial 81, F1)
+        narrow = not as_json and out.width < WIDE_TABLE
+        short = {} if as_json else short_ids(st, set(stories.values()))
     finally:
         st.close()
     total = picked.total
@@ -984,18 +1014,10 @@ def alerts_list(
             sys.stdout.write(json.dumps(line) + "\n")
         return
     types = channel_types(cfg)
-    table = Table()
-    # The alert id, whole: what `alerts redeliver` takes (it stands for every raising of the alert; the delivery
-    # key of one raising is in --json). Times in UTC: detections stored before the engine wrote fired_at
-    # in UTC keep the offset of the report that fired them.
-    table.add_column("id", **ID_COLUMN)
-    table.add_column("fired at")
-    table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
-    for col in ("severity", "title", "deliveries"):
-        table.add_column(col)
     acked = any(acks.get(key) for key, _ in dets)  # the column only when there is something in it
-    if acked:
-        table.add_column("acknowledged")
+    told = any(key in stories for key, _ in dets)  # the story column only when an alert listed is in one
+    mixed = any(key in withdrawn for key, _ in dets)  # the standing column only when some alert listed does not stand
+    table = _list_table(narrow, acked, told, mixed)
     # One row per alert: an alert raised again with its own id (reinstated) is the same alert, shown at its latest
     # raising listed, its earlier ones' deliveries and acknowledgements in that row (outside trial 30, F2: the id twice,
     # "A (revised by B)" and "B (revised by A)"). --json keeps a line per raising (its delivery key).
@@ -1013,31 +1035,52 @@ def alerts_list(
         cells = []
         for k in [key, *earlier]:
             head = "" if k == key else "earlier: "
-            cells += [head + _delivery_cell(ch, r, types, names) for ch, r in rows.get(k, {}).items()]
+            cells += [head + _delivery_cell(ch, r, types, names, short) for ch, r in rows.get(k, {}).items()]
             # ("mail: sent (retraction)")
             cells += [head + _delivery_cell(ch, r, types, names) for ch, r in withdrawals.get(k, {}).items()]
-        # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
-        row = [
-            escape(d.id),
-            # (an undated report's time marked, and a time taken at receipt for a report dated in the future)
-            fired_time_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at), dated_ahead(d)),
-            escape(d.rule),
-            d.severity,
-            escape(title),
-            escape("\n".join(cells) or "—"),
+        said = [_ack_cell(a) + (f" (after it was {_after(why)})" if why else "") for a, why in acks.get(key, ())]
+        said += [
+            f"{_ack_cell(a)} (of its earlier raising"
+            + (f", made after it was {_after(why)}" if why else "")
+            + ": not taken for it since it was reinstated)"
+            for k in earlier
+            for a, why in acks.get(k, ())
         ]
-        if acked:
-            said = [_ack_cell(a) + (f" (after it was {_after(why)})" if why else "") for a, why in acks.get(key, ())]
-            said += [
-                f"{_ack_cell(a)} (of its earlier raising"
-                + (f", made after it was {_after(why)}" if why else "")
-                + ": not taken for it since it was reinstated)"
-                for k in earlier
-                for a, why in acks.get(k, ())
+        story_of = next((stories[k] for k in [key, *earlier] if k in stories), None)
+        # (an undated report's time marked, and a time taken at receipt for a report dated in the future)
+        fired = fired_time_text(_utc(d.fired_at), fired_first_seen(d.evidence, d.fired_at), dated_ahead(d))
+        standing = _standing_mark(withdrawn.get(key), key in fold.reinstates)
+        # Titles, rule ids and delivery errors are text, not Rich markup (an "[Errno 28]" must show).
+        if narrow:
+            state = [standing] if mixed else []
+            row = [
+                escape(d.id),
+                escape(f"{d.rule}\n{fired}\n{d.severity.upper()}: {title}"),
+                escape("\n".join([*state, *(cells or ["—"]), *(f"acknowledged: {a}" for a in said)])),
             ]
-            row.append(escape("\n".join(said) or "—"))
+        else:
+            row = [escape(d.id), fired, escape(d.rule), d.severity, escape(title), escape("\n".join(cells) or "—")]
+            if acked:
+                row.append(escape("\n".join(said) or "—"))
+            if mixed:
+                row.append(standing)
+        if told:
+            row.insert(1, escape(short.get(story_of, story_of)) if story_of else "—")
         table.add_row(*row)
     out.print(table)
+    # Where the delivery key is (outside trial 80: the table had none): what the ledger, Slack's metadata and an
+    # email's Message-ID know a raising by; an alert's first raising's is its id, a revision's its own.
+    own_keys = sum(1 for key, d in dets if key != d.id)
+    if own_keys:
+        are = "has" if own_keys == 1 else "have"
+        out.print(
+            f"{counted(own_keys, 'raising')} listed {are} a delivery key of {'its' if own_keys == 1 else 'their'} own "
+            "(a revision's): `watchfloor alerts list --json` gives each raising's delivery_key (the others': the "
+            "alert id)",
+            highlight=False,
+        )
+    elif dets:
+        out.print("delivery keys: each alert's is its id (`alerts list --json`: delivery_key)", highlight=False)
     if digests:
         listed = Table()
         listed.add_column("digest", **ID_COLUMN)  # typed next: alerts redeliver dig-…
@@ -1085,6 +1128,62 @@ def alerts_list(
     if more > 0:  # (the deliveries counted are those of the alerts shown; counts are of raisings, as the store's)
         alerts = _more_text(len(dets), total)
     out.print(f"{alerts}{digested} · deliveries: {summary or 'none'}", highlight=False)
+
+
+WIDE_TABLE = 120  # a terminal narrower than this gets `alerts list`'s narrow table (three or four columns)
+
+
+def _list_table(narrow: bool, acked: bool, told: bool, mixed: bool) -> Table:
+    """`alerts list`'s table. The alert id whole (what `alerts redeliver` takes: it stands for every raising of the
+    alert; the delivery key of one raising is in --json). Wide: when it fired (UTC: detections stored before the engine
+    wrote fired_at in UTC keep the offset of the report that fired them), rule, severity, title, deliveries, who
+    acknowledged it. Narrow (outside trial 81, F1: at 80 columns every column was cut to "hi…" and the story lost): the
+    rule, when and the severity and title together, and its deliveries and acknowledgements together. Both: the story's
+    first alert's id, its first characters (what `alerts list --story` and `alerts ack --story` take), when an alert
+    listed is in a story of several groups (`told`: `thread_by`); whether each stands, when some do not (`mixed`)."""
+    # (narrow: the table takes the terminal's width, shared 3:2 by the alert and its deliveries; a line between rows)
+    table = Table(expand=True, show_lines=True) if narrow else Table()
+    table.add_column("id", **ID_COLUMN)
+    if told:  # (after the id: typed next, `alerts list --story ID`, `alerts ack --story ID`)
+        table.add_column("story", **ID_COLUMN)
+    if narrow:
+        table.add_column("alert", ratio=3, overflow="fold")
+        table.add_column("standing · deliveries" if mixed else "deliveries", ratio=2, overflow="fold")
+        return table
+    table.add_column("fired at")
+    table.add_column("rule", **ID_COLUMN)  # typed next (--rule, silences add, subscriptions add)
+    for col in ("severity", "title", "deliveries"):
+        table.add_column(col)
+    if acked:
+        table.add_column("acknowledged")
+    if mixed:  # (last: the columns before keep their places)
+        table.add_column("standing")
+    return table
+
+
+def _standing_mark(why: str | None, reinstated: bool) -> str:
+    """Whether the alert stands: "yes" (raised, and not revised by another alert or withdrawn since; "yes, reinstated":
+    raised again with its own id), else "revised" or "withdrawn" (the title says by what)."""
+    if why is None:
+        return "yes, reinstated" if reinstated else "yes"
+    if why.startswith("revised in place"):
+        return "yes, revised in place"
+    return "withdrawn" if why.startswith("withdrawn") else "revised"
+
+
+def short_ids(st: Any, ids: Collection[str]) -> dict[str, str]:
+    """Alert id -> its first PREFIX_MIN characters, or as many more as make it the only alert id of the store that
+    starts with them (what `alerts ack` and `alerts list` take for it); an id that is not hex stays whole."""
+    got: dict[str, str] = {}
+    for one in ids:
+        k = PREFIX_MIN
+        if re.fullmatch(r"[0-9a-f]+", one) is None:
+            got[one] = one
+            continue
+        while k < len(one) and len(st.alert_ids_starting(one[:k], limit=2)) > 1:
+            k += 1
+        got[one] = one[:k]
+    return got
 
 
 def _more_text(shown: int, total: int) -> str:
@@ -1194,7 +1293,7 @@ def alerts_ack(
             found, digests, unknown = _lookup(st, [one])
             if unknown:
                 raise fail(
-                    f"no alert with the id {one} (an alert id, a delivery key, or an email's <KEY@watchfloor>: "
+                    f"no alert with the id {one} ({ID_FORM}; or a delivery key, or an email's <KEY@watchfloor>: "
                     "see `watchfloor alerts list`)"
                 )
             if digests:
@@ -1331,7 +1430,7 @@ def _story_ids(st: Any, one: str) -> list[str]:
     found, digests, unknown = _lookup(st, [one])
     if unknown:
         raise fail(
-            f"--story {one}: no alert with that id (an alert id, a delivery key, or an email's <KEY@watchfloor>)"
+            f"--story {one}: no alert with that id ({ID_FORM}; or a delivery key, or an email's <KEY@watchfloor>)"
         )
     if digests:
         raise fail(f"--story {one}: a digest, not an alert")
@@ -1381,10 +1480,16 @@ def _delivery_keys(st: Any, given: list[str]) -> set[str]:
             keys |= {detection_event_id(Detection.model_validate(se.event.payload)) for se in raisings}
         elif st.deliveries(alert_ids={one}, limit=1):  # a key with rows but no detection: retraction, digest
             keys.add(one)
+        elif (whole := _by_prefix(st, one)) is not None:  # an alert id's first characters
+            raised = st.detections_of([whole])
+            keys |= {detection_event_id(Detection.model_validate(se.event.payload)) for se in raised}
         else:
             unknown.append(one)
     if unknown:
-        raise fail(f"no alert or delivery with the id {', '.join(unknown)} (see `watchfloor alerts list --json`)")
+        raise fail(
+            f"no alert or delivery with the id {', '.join(unknown)} ({ID_FORM}; or a delivery key: see "
+            "`watchfloor alerts list --json`)"
+        )
     return keys
 
 

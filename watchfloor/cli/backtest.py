@@ -387,6 +387,8 @@ def run_backtest_command(o: BacktestOptions) -> None:
     run = _assembled(o, plan, replayed, warnings, late_note)
     _say_results(o, run, replayed.results[0])
     gates = _gates(o, plan, run, replayed)
+    if o.json_out is not None:
+        add_stories(plan.engines[0], replayed.results[0], run.data)
     _write_reports(o, plan, run)
     _print_gates(gates)
     # An unusable input (exit 4, as `run --once` says a source that failed) wins over a failed gate (exit 1): a verdict
@@ -699,6 +701,27 @@ def _assembled(o: BacktestOptions, plan: _Plan, replayed: _Replayed, warnings: l
         run.data["notes"] = [late_note]
         run.data["stats"]["documents_after_later_dated_in_file"] = plan.late_in_files.count
     return run
+
+
+def add_stories(rules: Any, result: Any, data: dict[str, Any]) -> None:
+    """`story` on the alerts of the JSON result (and on the detections of its `raised`) told in a story of several
+    groups of a rule's `thread_by`: the story's first alert's id, as `alerts list --json` gives it live for a channel
+    told every alert (alerts.story_preview), so a desk previews its story grouping (outside trial 81, F6)."""
+    from watchfloor.alerts.story_preview import preview_stories
+    from watchfloor.schemas.events import Detection, detection_event_id
+    from watchfloor.wiring import build_catalog
+
+    catalog = build_catalog(rules)
+    if not catalog.thread_by:
+        return
+    stories = preview_stories(result.history, catalog)
+    keys = {d.id: detection_event_id(d) for d in result.detections}  # (the alerts that stand: one raising each)
+    for line in data["alerts"]:
+        if (story := stories.get(keys.get(line["id"], line["id"]))) is not None:
+            line["story"] = story
+    for line, raised in zip(data.get("raised", ()), result.history, strict=False):
+        if isinstance(raised, Detection) and (story := stories.get(detection_event_id(raised))) is not None:
+            line["story"] = story
 
 
 def _say_results(o: BacktestOptions, run: Any, result: Any) -> None:

@@ -136,6 +136,52 @@ def read_deliveries(url: str) -> Deliveries:
     return got
 
 
+def read_alert_acks(url: str) -> Any:
+    """The alerts standing in the store at `url` and how many of them are acknowledged (alerts.standing), read once
+    (not per look of --wait); None when the store cannot be read (the deliveries' line says why)."""
+    from watchfloor.alerts.standing import read_standing_acks
+    from watchfloor.wiring import open_store
+
+    try:
+        st = open_store(url, create=False, upgrade=False)
+    except Exception:
+        return None
+    try:
+        return read_standing_acks(st)
+    except Exception:
+        return None
+    finally:
+        st.close()
+
+
+def alert_acks_json(acks: Any) -> dict[str, Any] | None:
+    """`status --json`'s `alerts`: standing, acknowledged and unacknowledged, and per rule (None: not read)."""
+    if acks is None:
+        return None
+    return {
+        "standing": acks.total,
+        "unacknowledged": acks.unacknowledged,
+        "acknowledged": acks.acknowledged,
+        "by_rule": {rule: {"standing": n, "unacknowledged": u} for rule, (n, u) in acks.by_rule().items()},
+    }
+
+
+def alert_acks_text(acks: Any) -> str | None:
+    """'alerts standing: 7, 5 of them unacknowledged (2 acknowledged): `watchfloor alerts list` names them' (None: the
+    store could not be read)."""
+    if acks is None:
+        return None
+    if not acks.total:
+        return "alerts standing: none"
+    if not acks.unacknowledged:
+        return f"alerts standing: {acks.total:,}, every one acknowledged"
+    return (
+        f"alerts standing: {acks.total:,}, [yellow]{acks.unacknowledged:,} of them unacknowledged[/yellow] "
+        f"({acks.acknowledged:,} acknowledged): `watchfloor alerts list` names them, `watchfloor alerts ack ID` "
+        "takes one"
+    )
+
+
 def deliveries_text(n: int) -> str:
     return counted(n, "delivery", "deliveries")
 
@@ -681,6 +727,7 @@ def status(
     layout = layout_mismatch(st, s.partitions) if config is not None and "kafka" in cfg.model_fields_set else None
     if layout is not None:
         err.print(f"[red]{escape(layout)}[/red]", highlight=False)
+    alert_acks = read_alert_acks(store or cfg.store)
     if as_json:
         out.print_json(
             json.dumps(
@@ -690,6 +737,7 @@ def status(
                     # members of this host whose process is gone (the broker keeps them for the session timeout)
                     "members_not_running": members_not_running(st),
                     "deliveries": deliveries.as_dict(),
+                    "alerts": alert_acks_json(alert_acks),  # standing, and how many unacknowledged
                     "sources_unread": dict(sorted(unread.items())),
                     # the source holding the published watermark back, from the outbox's relay (None: none does)
                     "watermark_held_by": None if holder is None else holder.as_dict(),
@@ -719,6 +767,8 @@ def status(
     else:
         _print(st, deliveries, caught_up, compared, unread, holder, late, repeated)
         print_processes(seen, gone)
+        if (acks_line := alert_acks_text(alert_acks)) is not None:
+            err.print(acks_line, highlight=False)
     if wait is not None and not caught_up:
         raise typer.Exit(1)
     # Deliveries given up are not waited for (no wait brings them), but a deploy gate must not pass over them
@@ -829,6 +879,7 @@ def _embedded_status(
     running = None if told is not None and told[0] == "stopped" else backlog.heartbeat
     compared = None if named is None else named.look_embedded(running)
     rules_ok = compared is None or compared.ok
+    alert_acks = read_alert_acks(url)
     if as_json:
         out.print_json(
             json.dumps(
@@ -837,6 +888,8 @@ def _embedded_status(
                     "documents_unread": backlog.documents,
                     "detections_not_taken_in": backlog.detections,
                     "deliveries": deliveries.as_dict(),
+                    # the alerts standing now, and how many of them no one has acknowledged (outside trial 81, F5)
+                    "alerts": alert_acks_json(alert_acks),
                     "sources_failing": {
                         o: {"failing_seconds": round(secs, 3), "error": e, "past_threshold": o in down}
                         for o, (secs, e) in sorted(backlog.failing.items())
@@ -968,6 +1021,8 @@ def _embedded_status(
                 if compared.differs
                 else "[red]rules not compared[/red] (above)"
             )
+        if (acks_line := alert_acks_text(alert_acks)) is not None:  # (a count, no verdict: before the verdict's line)
+            err.print(acks_line, highlight=False)
         err.print(line, highlight=False)
         if backlog.pruned is not None:
             err.print(f"retention: {escape(backlog.pruned.describe())}", highlight=False)

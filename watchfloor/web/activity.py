@@ -26,6 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 from pydantic import ValidationError
 
+from watchfloor.alerts.standing import StandingAcks
+from watchfloor.schemas.control import ControlType
 from watchfloor.schemas.events import DOCUMENT_TYPES, Detection, EventType, detection_event_id
 from watchfloor.schemas.inputs import visible_text
 from watchfloor.schemas.redact import redact_url
@@ -66,6 +68,7 @@ _TYPES = frozenset(
         EventType.ALERT.value,
         EventType.DELIVERY.value,
         EventType.DEAD_LETTER.value,
+        ControlType.ALERT_ACKNOWLEDGED.value,  # (the alerts standing unacknowledged: Activity.standing)
     }
 )
 
@@ -182,6 +185,9 @@ class Activity:
     # alert id -> the alert that revised it, for an alert revised before its `alert` event (routed after the revision
     # came: one poll of several reports), taken by its row when that comes; the newest REVISED_AHEAD kept
     revised_ahead: dict[str, str] = field(default_factory=dict)
+    # the alerts standing now (not revised by another, not retracted) and which are acknowledged, for /metrics'
+    # watchfloor_alerts_standing and watchfloor_alerts_unacknowledged (outside trial 81, F5)
+    standing: StandingAcks = field(default_factory=StandingAcks)
     prune_min: int = RAISED_PRUNE_MIN  # raise times are dropped when at least this many are held
     _prune_at: int = 0  # (at least prune_min)
 
@@ -199,6 +205,8 @@ class Activity:
     def apply(self, se: StoredEvent) -> None:
         self.position = max(self.position, se.position)
         ev, p = se.event, se.event.payload
+        if ev.type in (EventType.DETECTION, EventType.RETRACTION, ControlType.ALERT_ACKNOWLEDGED):
+            self.standing.apply(ev.type, p)
         if ev.type in DOCUMENT_TYPES:
             self.document(p)
         elif ev.type == EventType.SIGNAL:
@@ -268,6 +276,7 @@ class Activity:
             "unraised": [[key, channel, sent] for key, channel, sent in self.unraised],
             "lookup": [list(got) for got in self.lookup],
             "revised_ahead": dict(self.revised_ahead),
+            "standing": self.standing.to_state(),
         }
 
     @classmethod
@@ -295,6 +304,7 @@ class Activity:
             unraised=[(str(k), str(c), float(t)) for k, c, t in state["unraised"]],
             lookup=[(str(k), str(c), float(t), int(at)) for k, c, t, at in state.get("lookup", ())],
             revised_ahead={str(k): str(v) for k, v in state.get("revised_ahead", {}).items()},
+            standing=StandingAcks.from_state(state["standing"]),
         )
         a.recent.extend(_row_of_state(row) for row in state["recent"])
         return a
@@ -420,8 +430,9 @@ ACTIVITY_CHECKPOINT = "web:activity"
 # 2: dead-letter reasons classed whole (reason_class); 3: an alert raised again with its own id (reinstated) gets a
 # row for that raising too (_raised_again); 4: deliveries found already posted counted (`found`); 5: a row knows the
 # alert that revised it (`revised_by`, `revised_ahead`), and whether a report it rests on is dated ahead (`ahead`);
-# an input field's dead-letter reasons classed by what is wrong with which field (reason_class)
-ACTIVITY_VERSION = 5
+# an input field's dead-letter reasons classed by what is wrong with which field (reason_class); 6: the alerts standing
+# and which of them are acknowledged (`standing`: acknowledgements are read too)
+ACTIVITY_VERSION = 6
 PAGE = 5000  # events read at a time
 SAVE_AFTER_EVENTS = 10_000  # a refresh that read this many events since the last save saves (the tail a start reads)
 SAVE_EVERY_SECONDS = 300.0  # else one that read anything saves when the last save is this old

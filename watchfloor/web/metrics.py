@@ -286,6 +286,23 @@ class LogCollector:
         for channel in sorted(set(a.found) | {ch for ch, _ in a.deliveries}):
             found.add_metric([channel], a.found.get(channel, 0))
         yield found
+        standing = GaugeMetricFamily(
+            "watchfloor_alerts_standing",
+            "Alerts standing now (raised, and not revised by another alert or withdrawn since), per rule: what "
+            "`alerts list` counts standing.",
+            labels=["rule"],
+        )
+        unacked = GaugeMetricFamily(
+            "watchfloor_alerts_unacknowledged",
+            "Of the alerts standing, those no one has acknowledged since they were raised (the Slack button or "
+            "`alerts ack`, in any channel), per rule.",
+            labels=["rule"],
+        )
+        for rule, (n, left) in a.standing.by_rule().items():
+            standing.add_metric([rule], n)
+            unacked.add_metric([rule], left)
+        yield standing
+        yield unacked
 
     def _ledger(self) -> Iterator[Metric]:
         stats = self.store.delivery_stats(("outstanding", "expired", HELD))  # (not the sent rows: the ledger's bulk)

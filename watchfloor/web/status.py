@@ -5,12 +5,13 @@ server-rendered template (escaped by Jinja); no JavaScript."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from watchfloor.alerts.notice import REPLACED
 from watchfloor.alerts.slackapp.commands import describe_subscription
+from watchfloor.schemas.control import AlertAcknowledged
 from watchfloor.schemas.events import fired_time_text
 from watchfloor.stream_processors.stores.errors import store_problem
 
@@ -155,6 +156,17 @@ def _holder(s: Services) -> Any:
     return holder_in(s)
 
 
+def ack_text(ack: AlertAcknowledged, names: Mapping[str, str]) -> str:
+    """'kim (via cli) in desk at 2026-12-08 10:02 UTC: calling Seoul': who, in which channel (none: for the alert, in
+    every channel), when, and the note. The channel is said as `alerts list` says it (outside trial 81, F4: two
+    acknowledgements of one alert in two channels read as the same one made twice); a Slack channel subscribed from
+    Slack with its name."""
+    channel = ack.channel or (f"slack:{ack.slack_channel}" if ack.slack_channel else "")
+    name = names.get(channel)
+    where = f" in {channel}" + (f" (#{name})" if name else "") if channel else ""
+    return f"{ack.by.label()}{where} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
+
+
 def _deliveries_of(s: Services, row: AlertRow, which: str) -> list[dict[str, str]]:
     """The page's deliveries of one raising. A raising's `channels` are its alert event's, which the first raising
     wrote; a later one (reinstated, or revised in place) is routed anew, by the subscriptions of then, and may have
@@ -214,6 +226,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
     for row in newest_first:
         earlier.setdefault(row.id, []).append(row)
     shown: set[str] = set()
+    names = s.control.channel_names()  # (a Slack channel subscribed from Slack: its name, by its acknowledgements)
     for row in newest_first:
         if row.id in shown:
             continue
@@ -226,10 +239,7 @@ def status_page(s: Services, a: Activity) -> dict[str, Any]:
         which = "before its revision" if row.in_place else "earlier raising"
         for before in earlier[row.id][1:]:
             deliveries += _deliveries_of(s, before, f" ({which})")
-        acks = [
-            f"{ack.by.label()} at {_utc(ack.at)}" + (f": {ack.note}" if ack.note else "")
-            for ack in s.control.acknowledgements(row.id)
-        ]
+        acks = [ack_text(ack, names) for ack in s.control.acknowledgements(row.id)]
         alerts.append(
             {
                 "id": row.id,
