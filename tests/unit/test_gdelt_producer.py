@@ -544,3 +544,33 @@ def test_empty_codes_and_a_well_formed_country_the_table_lacks_are_kept() -> Non
     empty = row(quad="")
     empty[7] = ""
     assert isinstance(doc(empty), Document)
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_an_export_saved_with_a_byte_order_mark_is_read_whole(tmp_path: Path) -> None:
+    """Outside trial 85, F13: an export saved with a UTF-8 byte-order mark (a spreadsheet's "CSV UTF-8") was refused
+    by auto ("first row: no GLOBALEVENTID first") and, read as GDELT's, lost its first row as a dead letter
+    ('\\ufeff1' is not a GDELT event id). The mark is read as nothing: in a plain file, a .zip member, a folder, and
+    before a header row."""
+    rows = [line(row("1")), line(row("2"))]
+    plain = tmp_path / "20241022101500.export.CSV"
+    plain.write_bytes(BOM + ("\n".join(rows) + "\n").encode())
+    headed = tmp_path / "headed.tsv"
+    header = "\t".join(["GLOBALEVENTID", "SQLDATE", *["x"] * 59])
+    headed.write_bytes(BOM + ("\n".join([header, *rows]) + "\n").encode())
+    archive = tmp_path / "20241022103000.export.CSV.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("20241022103000.export.CSV", BOM + ("\n".join(rows) + "\n").encode())
+    for path in (plain, headed, archive):
+        assert source_kind(str(path)) == "gdelt" and looks_like_gdelt(str(path)), path
+        items = list(read_gdelt(path))
+        assert [getattr(x, "id", x) for _n, x in items] == ["gdelt:1", "gdelt:2"], items
+    assert [n for n, _x in read_gdelt(headed)] == [2, 3]
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / plain.name).write_bytes(plain.read_bytes())
+    poller = SourcePoller(MemoryStore(), sources_from_args([str(folder)]))
+    polled = poller.poll_once()
+    assert (polled.errors, polled.accepted, polled.dead_lettered) == ([], 2, 0)
