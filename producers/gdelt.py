@@ -31,6 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -39,7 +40,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, LATEST, DeadLetter, Document
-from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, actor_name, event_text
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, UNKNOWN_COUNTRY, actor_name, event_text
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
 
 V1_BACKFILE_COLUMNS = 57
@@ -274,18 +275,36 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _wanted(fields: Sequence[str], options: GdeltOptions, mentions: int) -> bool:
-    if options.root_only and fields[_IS_ROOT].strip() != "1":
-        return False
+def _left_out(fields: Sequence[str], options: GdeltOptions, mentions: int) -> str | None:
+    """Which of the options leaves a row out, said as `rules explain` says a rule's condition (None: kept)."""
+    if options.root_only and (root := fields[_IS_ROOT].strip()) != "1":
+        return f"IsRootEvent {root or 'empty'} is left out by root_only: true (only the event of an article's lead)"
     if mentions < options.min_mentions:
-        return False
-    if options.event_codes and not fields[_CODE].strip().startswith(options.event_codes):
-        return False
+        return f"NumMentions {mentions} is below min_mentions: {options.min_mentions}"
+    if options.event_codes and not (code := fields[_CODE].strip()).startswith(options.event_codes):
+        return f"EventCode {code or 'empty'} starts with none of event_codes: {_listed(options.event_codes)}"
     if options.countries:
         wanted = options.countries
-        if fields[_ACTOR1 + 2] not in wanted and fields[_ACTOR2 + 2] not in wanted:
-            return False
-    return True
+        a1, a2 = fields[_ACTOR1 + 2], fields[_ACTOR2 + 2]
+        if a1 not in wanted and a2 not in wanted:
+            return (
+                f"actor countries {a1 or UNKNOWN_COUNTRY} and {a2 or UNKNOWN_COUNTRY} are none of countries: "
+                f"{_listed(tuple(c or UNKNOWN_COUNTRY for c in wanted))}"
+            )
+    return None
+
+
+def _listed(values: Sequence[str]) -> str:
+    return "[" + ", ".join(values) + "]"
+
+
+def left_out_by(fields: Sequence[str], options: GdeltOptions) -> str | None:
+    """Why the options leave a row out (the filter, the row's value), or None when they keep it or it is a bad row
+    (a dead letter, which says its own reason)."""
+    try:
+        return _left_out(fields, options, _count(fields, _MENTIONS, "NumMentions"))
+    except (InputError, IndexError):
+        return None
 
 
 def row_to_document(
@@ -317,7 +336,7 @@ def row_to_document(
     t = table or lookups()
     try:
         mentions = _count(fields, _MENTIONS, "NumMentions")
-        if not _wanted(fields, options, mentions):
+        if _left_out(fields, options, mentions) is not None:
             return None
         return _document(fields, n, event_id, mentions, t, max_body_chars)
     except InputError as e:
@@ -522,6 +541,12 @@ class LeftOut:
     a filter that kept nothing is no empty file; outside trial 65, MED-5)."""
 
     rows: int = 0
+    # The first KEEP_LEFT_OUT of them, each (file, line, event id, which filter: left_out_by): `rules explain` says
+    # why a row it was asked about is no document (outside trial 85, F17: "no documents in it").
+    first: list[tuple[str, int, str, str]] = dataclass_field(default_factory=list)
+
+
+KEEP_LEFT_OUT = 20
 
 
 def read_gdelt(
@@ -675,6 +700,8 @@ def _read_stream(
                 yield at, item
             elif left_out is not None:
                 left_out.rows += 1
+                if len(left_out.first) < KEEP_LEFT_OUT and (why := left_out_by(row, options)) is not None:
+                    left_out.first.append((origin, at, f"gdelt:{_event_id(row[_ID].strip())}", why))
     if held:
         yield held[0][0], _not_an_export(origin, held)
 

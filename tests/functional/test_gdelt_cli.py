@@ -493,3 +493,44 @@ def test_run_dead_letters_a_changed_row_once_when_the_logs_version_follows_it(tm
     data = json.loads(out.read_text())
     assert [(d["origin"], d["line"]) for d in data["dead_letters"]] == [(str(later), 1)]
     assert data["stats"]["already_seen"] == 1
+
+
+def test_rules_explain_says_which_filter_left_a_row_out_and_reads_a_file_with_its_sources_options(
+    tmp_path: Path,
+) -> None:
+    """Outside trial 85, F17: `rules explain` on a file whose one row the source's filters leave out (a non-root
+    event) said "nothing to explain: … no documents in it", and with a config whose source reads it with
+    `root_only: false` still read it with the defaults; `backtest` counted the row and read it with the config's."""
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    nonroot = tmp_path / "nonroot.tsv"
+    nonroot.write_text(lines[3] + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(nonroot)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0 and "no documents in it" not in text, res.output
+    assert f"note: {nonroot}: 1 row left out by the GDELT options' defaults" in text, res.output
+    assert f"{nonroot}:1: gdelt:1194000004: IsRootEvent 0 is left out by root_only: true" in text, res.output
+    mixed = tmp_path / "mixed.tsv"
+    mixed.write_text(lines[0] + "\n" + lines[3] + "\n", encoding="utf-8")
+    out = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(mixed), "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout[out.stdout.index("{") :])
+    assert payload["left_out"] == [
+        {
+            "origin": str(mixed),
+            "line": 2,
+            "id": "gdelt:1194000004",
+            "filter": "IsRootEvent 0 is left out by root_only: true (only the event of an article's lead)",
+        }
+    ]
+    assert payload["summary"]["read"] == 1, payload["summary"]
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {nonroot}, root_only: false}}]")
+    res = runner.invoke(app, ["rules", "explain", "--config", str(cfg), "--rules", str(PACK), str(nonroot), "--all"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "read with its root_only: false, as `run` reads it" in text and "1 document read" in text, res.output
+    assert "left out" not in text.replace("is left out by", ""), res.output
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {tmp_path}, min_mentions: 7}}]")
+    res = runner.invoke(app, ["rules", "explain", "--config", str(cfg), "--rules", str(PACK), str(mixed)])
+    text = " ".join(res.output.split())
+    assert f"note: {mixed}: 2 rows left out by its source's filters" in text, res.output
+    assert f"{mixed}:1: gdelt:1194000001: NumMentions 6 is below min_mentions: 7" in text, res.output

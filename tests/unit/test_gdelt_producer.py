@@ -14,6 +14,7 @@ from watchfloor.producers.gdelt import (
     GdeltOptions,
     GdeltSourceError,
     event_description,
+    left_out_by,
     looks_like_gdelt,
     read_gdelt,
     row_to_document,
@@ -574,3 +575,23 @@ def test_an_export_saved_with_a_byte_order_mark_is_read_whole(tmp_path: Path) ->
     poller = SourcePoller(MemoryStore(), sources_from_args([str(folder)]))
     polled = poller.poll_once()
     assert (polled.errors, polled.accepted, polled.dead_lettered) == ([], 2, 0)
+
+
+def test_left_out_by_names_the_filter_that_leaves_a_row_out() -> None:
+    """`rules explain` says which of a source's filters left a row out (outside trial 85, F17), each in the words
+    of the config; None when they keep it (or it is a bad row, a dead letter with its own reason)."""
+    assert left_out_by(row(is_root="0"), GdeltOptions()) == (
+        "IsRootEvent 0 is left out by root_only: true (only the event of an article's lead)"
+    )
+    assert left_out_by(row(mentions="2"), GdeltOptions(min_mentions=3)) == "NumMentions 2 is below min_mentions: 3"
+    assert left_out_by(row(code="062"), GdeltOptions(event_codes=("19", "057"))) == (
+        "EventCode 062 starts with none of event_codes: [19, 057]"
+    )
+    assert left_out_by(row(a1=USA, a2=("", "", "")), GdeltOptions(countries=("RUS", "PRK"))) == (
+        "actor countries USA and unknown are none of countries: [RUS, PRK]"
+    )
+    assert left_out_by(row(a1=USA, a2=UKR), GdeltOptions(countries=("RUS", ""))) == (
+        "actor countries USA and UKR are none of countries: [RUS, unknown]"
+    )
+    assert left_out_by(row(), GdeltOptions(countries=("RUS",))) is None
+    assert left_out_by(row(mentions="x"), GdeltOptions()) is None  # a dead letter, not a row left out
