@@ -31,6 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -39,7 +40,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from watchfloor.schemas.events import ACCEPTED_YEARS, EARLIEST, LATEST, DeadLetter, Document
-from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, actor_name, event_text
+from watchfloor.schemas.gdelt_codes import QUAD_CLASSES, UNKNOWN_COUNTRY, actor_name, event_text
 from watchfloor.schemas.inputs import DEFAULT_MAX_BODY_CHARS, InputError, check_document
 
 V1_BACKFILE_COLUMNS = 57
@@ -278,19 +279,38 @@ def _plural(n: int | None, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _wanted(fields: Sequence[str], options: GdeltOptions, mentions: int | None) -> bool:
-    if options.root_only and fields[_IS_ROOT].strip() != "1":
-        return False
+def _left_out(fields: Sequence[str], options: GdeltOptions, mentions: int | None) -> str | None:
+    """Which of the options leaves a row out, said as `rules explain` says a rule's condition (None: kept)."""
+    if options.root_only and (root := fields[_IS_ROOT].strip()) != "1":
+        return f"IsRootEvent {root or 'empty'} is left out by root_only: true (only the event of an article's lead)"
     # (an empty NumMentions is left out by any min_mentions above 0, as the 0 it was read as was)
     if (0 if mentions is None else mentions) < options.min_mentions:
-        return False
-    if options.event_codes and not fields[_CODE].strip().startswith(options.event_codes):
-        return False
+        said = "empty" if mentions is None else str(mentions)
+        return f"NumMentions {said} is below min_mentions: {options.min_mentions}"
+    if options.event_codes and not (code := fields[_CODE].strip()).startswith(options.event_codes):
+        return f"EventCode {code or 'empty'} starts with none of event_codes: {_listed(options.event_codes)}"
     if options.countries:
         wanted = options.countries
-        if fields[_ACTOR1 + 2] not in wanted and fields[_ACTOR2 + 2] not in wanted:
-            return False
-    return True
+        a1, a2 = fields[_ACTOR1 + 2], fields[_ACTOR2 + 2]
+        if a1 not in wanted and a2 not in wanted:
+            return (
+                f"actor countries {a1 or UNKNOWN_COUNTRY} and {a2 or UNKNOWN_COUNTRY} are none of countries: "
+                f"{_listed(tuple(c or UNKNOWN_COUNTRY for c in wanted))}"
+            )
+    return None
+
+
+def _listed(values: Sequence[str]) -> str:
+    return "[" + ", ".join(values) + "]"
+
+
+def left_out_by(fields: Sequence[str], options: GdeltOptions) -> str | None:
+    """Why the options leave a row out (the filter, the row's value), or None when they keep it or it is a bad row
+    (a dead letter, which says its own reason)."""
+    try:
+        return _left_out(fields, options, _count(fields, _MENTIONS, "NumMentions"))
+    except (InputError, IndexError):
+        return None
 
 
 def row_to_document(
@@ -322,7 +342,7 @@ def row_to_document(
     t = table or lookups()
     try:
         mentions = _count(fields, _MENTIONS, "NumMentions")
-        if not _wanted(fields, options, mentions):
+        if _left_out(fields, options, mentions) is not None:
             return None
         return _document(fields, n, event_id, mentions, t, max_body_chars)
     except InputError as e:
@@ -529,6 +549,12 @@ class LeftOut:
     a filter that kept nothing is no empty file; outside trial 65, MED-5)."""
 
     rows: int = 0
+    # The first KEEP_LEFT_OUT of them, each (file, line, event id, which filter: left_out_by): `rules explain` says
+    # why a row it was asked about is no document (outside trial 85, F17: "no documents in it").
+    first: list[tuple[str, int, str, str]] = dataclass_field(default_factory=list)
+
+
+KEEP_LEFT_OUT = 20
 
 
 def read_gdelt(
@@ -655,10 +681,14 @@ def _read_stream(
                 continue
         # GDELT writes UTF-8; a stray byte costs its character (U+FFFD), not the event.
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if line == 1:
+            # A byte-order mark (a copy saved by a spreadsheet or an editor as "UTF-8 with BOM") is no part of the
+            # first row: kept, it made the first event's id '\ufeff564111644', a dead letter (outside trial 85, F13).
+            text = text.removeprefix("\ufeff")
         if not text.strip():
             continue
         fields = text.split("\t")
-        if line == 1 and fields[0].lstrip("\ufeff").strip().upper() == "GLOBALEVENTID":
+        if line == 1 and fields[0].strip().upper() == "GLOBALEVENTID":
             continue  # a header someone added (GDELT's own files have none)
         if held is not None:
             held.append((line, fields))
@@ -678,6 +708,8 @@ def _read_stream(
                 yield at, item
             elif left_out is not None:
                 left_out.rows += 1
+                if len(left_out.first) < KEEP_LEFT_OUT and (why := left_out_by(row, options)) is not None:
+                    left_out.first.append((origin, at, f"gdelt:{_event_id(row[_ID].strip())}", why))
     if held:
         yield held[0][0], _not_an_export(origin, held)
 
@@ -765,6 +797,7 @@ def _not_gdelt(file: Path) -> str | None:
         return "an empty archive"
     except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as e:
         return f"cannot be read: {e}"
+    head = head.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is no part of the first row (_read_stream)
     lines = [x for x in head.split(b"\n")[:-1] if x.strip()] or [head]  # whole lines, else the one given
     first = lines[1] if lines[0].upper().startswith(b"GLOBALEVENTID") and len(lines) > 1 else lines[0]
     fields = first.rstrip(b"\r").split(b"\t")

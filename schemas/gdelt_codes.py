@@ -231,3 +231,24 @@ def _other_table(code: object, want_cameo: bool) -> str:
     table = "FIPS 10-4" if want_cameo else "CAMEO"
     fix = f", whose {'CAMEO' if want_cameo else 'FIPS 10-4'} code is {other!r}" if other else ""
     return f"; {code.upper()!r} is {table} for {name}{fix}"
+
+
+CODED_FORMS: dict[str, tuple[str, str]] = {
+    "actor1_country": ("[A-Z]{3}", "a CAMEO country code: three capital letters, as RUS"),
+    "actor2_country": ("[A-Z]{3}", "a CAMEO country code: three capital letters, as RUS"),
+    "action_country": ("[A-Z]{2}", "a FIPS 10-4 country code: two capital letters, as RS"),
+    "event_code": ("[0-9]{2,4}", "a CAMEO event code: 2 to 4 digits, as 190"),
+    "root_code": ("0[1-9]|1[0-9]|20", "a CAMEO root code: two digits, 01 to 20"),
+    "quad_class": ("[1-4]", "a QuadClass: 1 to 4"),
+}
+"""What a GDELT-coded capture (`{gdelt: FIELD}`) can hold, as a regular expression of the whole value and in words:
+the code as GDELT writes it (a row whose code has another form is a dead letter; an empty field captures nothing).
+What a `where` on such a capture, or on a detection grouped by it, can name (outside trial 85, F6)."""
+
+
+def coded_can_hold(field: str, value: str) -> bool:
+    """Whether a GDELT-coded capture of `field` can hold `value` (CODED_FORMS)."""
+    import re
+
+    form = CODED_FORMS.get(field)
+    return form is None or re.fullmatch(form[0], value) is not None

@@ -202,6 +202,8 @@ class FileReport:
     already_seen: int = 0  # documents whose id an earlier one had, with the same content: skipped
     editions_left_out: int = 0  # edits of feed items past max_editions, each text once (backtest_live.SeenIds)
     filtered_out: int = 0  # GDELT rows its source's filters leave out (gdelt.LeftOut)
+    # The first of them (gdelt.KEEP_LEFT_OUT): (file, line, event id, which filter), for `rules explain` to say
+    left_out: list[tuple[str, int, str, str]] = field(default_factory=list)
 
     def problem(self) -> str | None:
         """Why this input cannot be what the user meant, or None: a file with no valid event in it."""
@@ -464,10 +466,13 @@ def iter_events(
     on_bytes: Callable[[int], None] | None = None,
     on_items: Callable[[int], None] | None = None,
     tap: LabelTap | None = None,
+    feeds: Mapping[str, str | None] | None = None,
+    gdelt_options: Mapping[str, Sequence[GdeltOptions]] | None = None,
 ) -> Iterator[Input]:
     """Documents of JSONL (.jsonl, .jsonl.gz) and feed files, streamed; bad records go to `report`. With
     `gate` (the rules' JSON line gate) the lines no rule can match come as their event time only.
-    `on_bytes(n)`: n more bytes of the files were read."""
+    `on_bytes(n)`: n more bytes of the files were read. `feeds`, `gdelt_options`: a config's sources' (as
+    iter_event_blocks reads them, so `rules explain --config` reads a file as `backtest --config` does)."""
     return chain.from_iterable(
         iter_event_blocks(
             paths,
@@ -478,6 +483,8 @@ def iter_events(
             on_bytes=on_bytes,
             on_items=on_items,
             tap=tap,
+            feeds=feeds,
+            gdelt_options=gdelt_options,
         )
     )
 
@@ -898,7 +905,7 @@ def _gdelt_blocks(
                 )
             except GdeltSourceError as e:  # a truncated or damaged archive
                 report.source_error(p, str(e))
-            fr.filtered_out = left_out.rows
+            fr.filtered_out, fr.left_out = left_out.rows, left_out.first
 
     rows = each_file()
     block: list[Document] = []

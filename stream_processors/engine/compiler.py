@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from watchfloor.schemas.events import SEVERITY_RANK
-from watchfloor.schemas.gdelt_codes import UNKNOWN_COUNTRY
+from watchfloor.schemas.gdelt_codes import CODED_FORMS, UNKNOWN_COUNTRY, coded_can_hold
 from watchfloor.schemas.rules import (
     CaptureDef,
     GdeltReq,
@@ -883,16 +883,23 @@ def _compile_alert_ref(
     # (each key of a `where` is its own check: a wrong key hides no wrong value of another, outside trial 28, F4)
     where, ok = _where(ref, path, b, values, wrong)
     for k, eid in where:
-        can = _group_values(target, k, defined, signals, b, frozenset()) if k != SOURCE_KEY else None
-        if can is not None and eid not in can:
-            shown = ", ".join(sorted(can)[:12]) + (f", … ({len(can)} in all)" if len(can) > 12 else "")
-            b.error(
-                [*path, "where", k],
-                f"where {k}: the alerts of detection {target!r} carry {k!r} as "
-                + (f"one of {shown}" if shown else "no entity")
-                + f" (what its inputs capture), never {eid}: this reference never matches",
-            )
-            ok = False
+        got = _group_values(target, k, defined, signals, b, frozenset()) if k != SOURCE_KEY else None
+        if got is None:
+            continue
+        can, coded = got
+        if eid in can or any(coded_can_hold(f, eid) for f in coded):
+            continue
+        shown = ", ".join(sorted(can)[:12]) + (f", … ({len(can)} in all)" if len(can) > 12 else "")
+        # A GDELT-coded capture holds the code GDELT wrote: an entity whose id is such a code (outside trial 85, F6).
+        held = [f"one of {shown}"] if shown else []
+        held += [f"the GDELT event's {f} ({CODED_FORMS[f][1]})" for f in sorted(coded) if f in CODED_FORMS]
+        b.error(
+            [*path, "where", k],
+            f"where {k}: the alerts of detection {target!r} carry {k!r} as "
+            + (" or ".join(held) if held else "no entity")
+            + f"{'' if coded else ' (what its inputs capture)'}, never {eid}: this reference never matches",
+        )
+        ok = False
     if ref.confidence is not None and defined[target].corroborate is None:
         # Only a detection with `corroborate` gives its alerts a confidence; without it this reference never matches,
         # and the detection built on it never fires (outside trial 68, MED-5: `rules check` said ok).
@@ -921,26 +928,32 @@ def _group_values(
     signals: dict[str, CompiledSignal],
     b: PhraseBuilder,
     seen: frozenset[str],
-) -> set[str] | None:
-    """The entities a group key of `target`'s alerts can hold: what its signals capture under it (their candidates,
-    or the entities of their kind), through detections over detections; None when any value may come (a source,
-    a reference not compiled, a circle: said apart)."""
+) -> tuple[set[str], set[str]] | None:
+    """What a group key of `target`'s alerts can hold: the entities its signals capture under it (their candidates,
+    or the entities of their kind), and the GDELT fields it captures (`{gdelt: actor1_country}`: a code, CODED_FORMS),
+    through detections over detections; None when any value may come (a source, a reference not compiled, a circle:
+    said apart)."""
     if target in seen or target not in defined:
         return None
     out: set[str] = set()
+    coded: set[str] = set()
     for ref in defined[target].pattern.refs():
         if ref.detection is not None:
             got = _group_values(ref.detection, key, defined, signals, b, seen | {target})
             if got is None:
                 return None
-            out |= got
+            out |= got[0]
+            coded |= got[1]
             continue
         cap = next((c for c in signals[ref.signal].captures if c[0] == key), None) if ref.signal in signals else None
         if cap is None:
             return None
-        _name, candidates, kind, _role = cap
+        _name, candidates, kind, role = cap
+        if role.startswith(GDELT_ROLE):
+            coded.add(role.removeprefix(GDELT_ROLE))
+            continue
         out |= set(candidates) if candidates else {e for e, (k, _a) in b.entities.items() if k == kind}
-    return out
+    return out, coded
 
 
 def _check_cycles(b: PhraseBuilder, packs: Sequence[RulePack]) -> None:
@@ -1017,8 +1030,17 @@ def _compile_ref(
         if k == SOURCE_KEY:
             continue
         # A capture takes one of its candidates, or an entity of its kind: another entity never comes.
-        _name, candidates, kind, _role = next(c for c in sig.captures if c[0] == k)
-        if (candidates and eid not in candidates) or (kind and b.entities[eid][0] != kind):
+        _name, candidates, kind, role = next(c for c in sig.captures if c[0] == k)
+        field = role.removeprefix(GDELT_ROLE)
+        if role.startswith(GDELT_ROLE) and not coded_can_hold(field, eid):
+            # The code GDELT wrote, as its detection's alerts carry it (_compile_alert_ref; outside trial 85, F6).
+            b.error(
+                [*path, "where", k],
+                f"where {k}: signal {ref.signal!r} captures the GDELT event's {field} ({CODED_FORMS[field][1]}) as "
+                f"{k!r}, never {eid}: this reference never matches",
+            )
+            ok = False
+        elif (candidates and eid not in candidates) or (kind and b.entities[eid][0] != kind):
             can = f"one of {', '.join(candidates)}" if candidates else f"an entity of kind {kind!r}"
             b.error(
                 [*path, "where", k],

@@ -435,3 +435,102 @@ def test_a_folders_damaged_exports_stay_said_by_dead_letters_and_status(tmp_path
     res = runner.invoke(app, ["status", "--config", str(cfg)])
     text = " ".join(res.output.split())
     assert f"source {broken.parent}: 2 files passed over as damaged ({broken.name}, {crc.name};" in text, text
+
+
+def _letters(cfg: Path) -> list[dict[str, object]]:
+    res = runner.invoke(app, ["dead-letters", "--config", str(cfg), "--json"])
+    return [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]
+
+
+def test_run_names_the_changed_rows_own_line_when_the_first_version_follows_it(tmp_path: Path) -> None:
+    """Outside trial 85, F12 (A): one export lists an event, then a changed version of it, then the first version
+    again. `run` named the last copy's line (the unchanged row) with the changed row's content; `backtest` and
+    `ingest` named the changed row's own line."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    changed = _relisted(lines[2], 9, "20241022121500", "https://other-desk.example.net/russia-dprk-drills")
+    export = folder / "20241022120000.export.CSV"
+    export.write_text("\n".join([lines[0], lines[2], changed, lines[2]]) + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt}]")
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0, live.output
+    text = "".join(live.output.split("\n"))
+    assert f"dead letter {export}:3 (field id)" in text and f"{export}:4" not in text, live.output
+    assert "1 already seen, 1 dead letter" in live.output, live.output
+    stored = _letters(cfg)
+    assert [(d["origin"], d["line"]) for d in stored] == [(str(export), 3)], stored
+    assert "other-desk.example.net" in str(stored[0]["raw"])  # the changed row's content, at its own line
+    out = tmp_path / "result.json"
+    res = runner.invoke(app, ["backtest", str(export), "--rules", str(PACK), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert [(d["origin"], d["line"]) for d in data["dead_letters"]] == [(str(export), 3)]
+    assert data["stats"]["already_seen"] == 1
+
+
+def test_run_dead_letters_a_changed_row_once_when_the_logs_version_follows_it(tmp_path: Path) -> None:
+    """Outside trial 85, F12 (B): an event read from one export; the next lists a changed version, then the first
+    version again. `run` dead-lettered both rows (printed twice at the second one's line, "2 dead letters, 0 already
+    seen") where the log's version is only seen again; `backtest` said one dead letter at the changed row."""
+    folder = tmp_path / "gdelt"
+    folder.mkdir()
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    (folder / "20241021000000.export.CSV").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    changed = _relisted(lines[2], 9, "20241022121500", "https://other-desk.example.net/russia-dprk-drills")
+    later = folder / "20241022120000.export.CSV"
+    later.write_text("\n".join([changed, lines[2], lines[5]]) + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, "[{kind: gdelt, path: gdelt}]")
+    live = runner.invoke(app, ["run", "--once", "--config", str(cfg)])
+    assert live.exit_code == 0, live.output
+    text = "".join(live.output.split("\n"))
+    assert text.count(f"dead letter {later}:1 (field id)") == 1 and f"{later}:2" not in text, live.output
+    assert "4 new documents, 1 already seen, 1 dead letter" in live.output, live.output
+    assert [(d["origin"], d["line"]) for d in _letters(cfg)] == [(str(later), 1)]
+    out = tmp_path / "result.json"
+    res = runner.invoke(app, ["backtest", str(folder), "--rules", str(PACK), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert [(d["origin"], d["line"]) for d in data["dead_letters"]] == [(str(later), 1)]
+    assert data["stats"]["already_seen"] == 1
+
+
+def test_rules_explain_says_which_filter_left_a_row_out_and_reads_a_file_with_its_sources_options(
+    tmp_path: Path,
+) -> None:
+    """Outside trial 85, F17: `rules explain` on a file whose one row the source's filters leave out (a non-root
+    event) said "nothing to explain: … no documents in it", and with a config whose source reads it with
+    `root_only: false` still read it with the defaults; `backtest` counted the row and read it with the config's."""
+    lines = EXPORT.read_text(encoding="utf-8").splitlines()
+    nonroot = tmp_path / "nonroot.tsv"
+    nonroot.write_text(lines[3] + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(nonroot)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0 and "no documents in it" not in text, res.output
+    assert f"note: {nonroot}: 1 row left out by the GDELT options' defaults" in text, res.output
+    assert f"{nonroot}:1: gdelt:1194000004: IsRootEvent 0 is left out by root_only: true" in text, res.output
+    mixed = tmp_path / "mixed.tsv"
+    mixed.write_text(lines[0] + "\n" + lines[3] + "\n", encoding="utf-8")
+    out = runner.invoke(app, ["rules", "explain", "--rules", str(PACK), str(mixed), "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout[out.stdout.index("{") :])
+    assert payload["left_out"] == [
+        {
+            "origin": str(mixed),
+            "line": 2,
+            "id": "gdelt:1194000004",
+            "filter": "IsRootEvent 0 is left out by root_only: true (only the event of an article's lead)",
+        }
+    ]
+    assert payload["summary"]["read"] == 1, payload["summary"]
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {nonroot}, root_only: false}}]")
+    res = runner.invoke(app, ["rules", "explain", "--config", str(cfg), "--rules", str(PACK), str(nonroot), "--all"])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert "read with its root_only: false, as `run` reads it" in text and "1 document read" in text, res.output
+    assert "left out" not in text.replace("is left out by", ""), res.output
+    cfg = _config(tmp_path, f"[{{kind: gdelt, path: {tmp_path}, min_mentions: 7}}]")
+    res = runner.invoke(app, ["rules", "explain", "--config", str(cfg), "--rules", str(PACK), str(mixed)])
+    text = " ".join(res.output.split())
+    assert f"note: {mixed}: 2 rows left out by its source's filters" in text, res.output
+    assert f"{mixed}:1: gdelt:1194000001: NumMentions 6 is below min_mentions: 7" in text, res.output

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from ._common import ConfigOpt, app_config, counted, end_process, out, rules_app, shown_origin
+
+if TYPE_CHECKING:
+    from watchfloor.backtest import ReadReport
 
 
 def _rule_specs(paths: list[str] | None, config: Path | None) -> list[str]:
@@ -133,6 +136,27 @@ def rules_migrate(
     )
 
 
+def _left_out_lines(report: ReadReport, configured: set[str]) -> list[str]:
+    """For each GDELT file some of whose rows its source's filters left out: how many, and for the first ones which
+    filter left each out (gdelt.left_out_by), as `backtest` counts them ("0 of 1 rows kept by the source's
+    filters"). A file no configured source reads was read with the options' defaults: said, with how to give others."""
+    lines: list[str] = []
+    for f in report.files:
+        if not f.filtered_out:
+            continue
+        how = (
+            "its source's filters"
+            if f.path in configured
+            else "the GDELT options' defaults (a file named on the command line; --config reads a file of a source "
+            "with that source's filters)"
+        )
+        lines.append(f"note: {f.path}: {counted(f.filtered_out, 'row')} left out by {how}, so not explained:")
+        lines += [f"  {shown_origin(origin, line)}: {doc_id}: {why}" for origin, line, doc_id, why in f.left_out]
+        if f.filtered_out > len(f.left_out):
+            lines.append(f"  … and {f.filtered_out - len(f.left_out):,} more")
+    return lines
+
+
 # Up to this many documents `rules explain` shows near misses by default (a full explanation each: ~1 ms), the
 # hard negatives a rule author looks for in a labelled sample; past it (a year of news, where nearly every article
 # holds some common phrase) only what the engine's screen lets on, unless asked.
@@ -212,7 +236,7 @@ def rules_explain(
     from watchfloor.stream_processors.rulefile import RuleLoadError, load_rules, shown
 
     from ._explain_view import render
-    from .backtest import DEAD_LETTERS_SHOWN, progress
+    from .backtest import DEAD_LETTERS_SHOWN, config_feeds, config_gdelt_options, progress
 
     try:
         _loaded, compiled = load_rules(_rule_specs(rules, config))
@@ -247,15 +271,34 @@ def rules_explain(
         except InputError as e:
             typer.echo(f"error: --text {i + 1}: {e}", err=True)
             raise typer.Exit(1) from None
+    left_out: list[str] = []
     if files:
+        # With a config, a file of its sources is read as `backtest --config` and `run` read it: a GDELT source's
+        # filters (root_only: false), a source's identity (outside trial 85, F17: read with the defaults, a row the
+        # desk's source keeps was "no documents in it").
+        cfg = app_config(config) if config is not None else None
+        feeds, notes = config_feeds(cfg, files) if cfg is not None else ({}, [])
+        gdelt_options, filtered = config_gdelt_options(cfg, files) if cfg is not None else ({}, [])
+        for note in notes + filtered:
+            typer.echo(note, err=True)
         report = ReadReport()
         with progress("bytes") as prog, bulk_load():
             task = prog.add_task("reading", total=input_bytes(files))
-            for d in iter_events(files, report=report, on_bytes=lambda n: prog.advance(task, n)):
+            read = iter_events(
+                files,
+                report=report,
+                on_bytes=lambda n: prog.advance(task, n),
+                feeds=feeds,
+                gdelt_options=gdelt_options,
+            )
+            for d in read:
                 if isinstance(d, Document | CheckedInput):  # (no gate: no bare event times)
                     docs.append(d)
         for err_line in report.errors:
             typer.echo(err_line, err=True)
+        left_out = _left_out_lines(report, configured=set(gdelt_options))
+        for line in left_out:
+            typer.echo(line, err=True)
         if report.already_seen:  # as `backtest` says it: the first version of an id stands
             typer.echo(f"{report.already_seen} already seen (an id read before, with the same content)", err=True)
         if report.dead_count:  # as `backtest` says it: a count and the first five (a year of news has dozens)
@@ -270,9 +313,10 @@ def rules_explain(
                     "OUT.json lists them (dead_letters)",
                     err=True,
                 )
-    if not docs:
+    if not docs and not left_out:
         # FILE(s) given but none held a document: say which and why (outside trial 17, L4: an empty file read as
-        # if no FILE had been given)
+        # if no FILE had been given). Rows the source's filters left out are said above, each with its filter: that
+        # is the explanation asked for.
         said = [why for f in (report.files if files else []) if (why := f.problem()) is not None]
         if files and not report.errors:
             for line in said or [f"{', '.join(map(str, files))}: no documents in it"]:
@@ -289,8 +333,10 @@ def rules_explain(
         chosen = {d.id for d in built if d.id in asked or (d.url is not None and d.url in asked)}
         found = {d.id for d in built} | {d.url for d in built if d.url is not None}
         missing = [d for d in document if d not in found]
+        left_ids = {doc_id for f in (report.files if files else []) for _o, _n, doc_id, _w in f.left_out}
         if missing:  # (a typo, or a document of another file: said, not an empty page)
-            typer.echo(f"error: no document {', '.join(map(repr, missing))} in the files read", err=True)
+            why = " (left out by the source's filters: said above)" if set(missing) <= left_ids else ""
+            typer.echo(f"error: no document {', '.join(map(repr, missing))} in the files read{why}", err=True)
             if not chosen:
                 raise typer.Exit(1)
     if limit is None:
@@ -312,6 +358,11 @@ def rules_explain(
             "documents": [e.to_json() for e in explained],
             "end_of_stream": [asdict(c) for c in closing],
             "summary": summary.to_json(),
+            "left_out": [
+                {"origin": origin, "line": line, "id": doc_id, "filter": why}
+                for f in (report.files if files else [])
+                for origin, line, doc_id, why in f.left_out
+            ],
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
