@@ -4,6 +4,7 @@ an event code left out is a prefix, as event_codes' are ("19" leaves out 190 to 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,35 @@ def test_rules_check_places_each_bad_one(tmp_path: Path) -> None:
         f"{bad}:18:22: unknown key 'not' (quad_classes takes any and none: {{none: [4]}} leaves them out)",
     ):
         assert said in res.output, res.output
+
+
+_DETECTION = {"id": "coded", "title": "Coded", "pattern": {"any": "coded"}}
+
+
+@pytest.mark.parametrize(
+    ("gdelt", "said"),
+    [
+        ({"event_codes": {"any": ["190"], "none": ["19"]}}, "'190' starts with '19', which none leaves out"),
+        ({"event_codes": {"any": ["14", "1711"], "none": ["171"]}}, "'1711' starts with '171', which none leaves out"),
+        ({"quad_classes": {"none": [1, 2, 3, 4]}}, "none leaves out every quad class (1, 2, 3 and 4)"),
+    ],
+)
+def test_a_condition_that_can_never_match_is_refused(tmp_path: Path, gdelt: dict[str, Any], said: str) -> None:
+    """Outside trial 85, F1: `{any: ["190"], none: ["19"]}` and `quad_classes: {none: [1, 2, 3, 4]}` kept no event,
+    and `rules check` said ok."""
+    pack = tmp_path / "never.yaml"  # (JSON is YAML)
+    signal = {"match": "GDELT event", "gdelt": gdelt}
+    whole = {"version": 2, "name": "never", "signals": {"coded": signal}, "detections": [_DETECTION]}
+    pack.write_text(json.dumps(whole), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(pack)])
+    assert res.exit_code == 1 and said in " ".join(res.output.split()), res.output
+
+
+def test_leaving_out_part_of_a_code_still_loads() -> None:
+    assert _matched({"event_codes": {"any": ["19"], "none": ["190"]}}) == []  # (rows 01, 03 are 190: none left)
+    assert _matched({"event_codes": {"any": ["1"], "none": ["19"]}, "quad_classes": {"none": [1, 2]}}) == [
+        "02",
+        "04",
+        "06",
+        "07",
+    ]
