@@ -254,6 +254,17 @@ class GdeltSource(_Strict):
             )
         return value
 
+    @field_validator("event_codes", "countries", mode="before")
+    @classmethod
+    def _a_list_of_codes(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict):  # (outside trial 85, F5: said only "Input should be a valid list")
+            raise ValueError(
+                f"a gdelt source's {info.field_name} is a list of the codes whose rows it reads ([RUS, PRK]); "
+                "leaving codes out ({none: [...]}) is a rule's condition: write it in a signal's `gdelt:` "
+                '(docs/rules.md, "GDELT\'s coded fields")'
+            )
+        return value
+
     _credentials_http_only = field_validator("username", "password_env", "headers_env", "query_env")(_http_only)
 
     @field_validator(*_GDELT_URL_ONLY)

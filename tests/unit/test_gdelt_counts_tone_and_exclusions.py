@@ -244,3 +244,16 @@ def test_a_source_filter_refuses_a_misspelt_code(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_config(cfg)
     assert f"{cfg}:4:22: 'RSU' is not a CAMEO country code" in str(e.value)
+
+
+@pytest.mark.parametrize("key", ["countries", "event_codes"])
+def test_a_source_filter_written_as_a_rule_s_mapping_says_where_that_belongs(tmp_path: Path, key: str) -> None:
+    """Outside trial 85, F5: `countries: {none: [USA]}` on a source was refused with "Input should be a valid list"
+    alone. It says a source's filter is a list, and that leaving codes out is a rule's condition."""
+    cfg = tmp_path / "watchfloor.yaml"
+    cfg.write_text(f"sources:\n  - kind: gdelt\n    path: x\n    {key}: {{none: [USA]}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg)
+    said = " ".join(str(e.value).split())
+    assert f"a gdelt source's {key} is a list of the codes whose rows it reads" in said, said
+    assert "write it in a signal's `gdelt:`" in said
