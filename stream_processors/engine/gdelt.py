@@ -36,7 +36,8 @@ def _country(coded: dict[str, Any], part: str, key: str = "country") -> str:
 
 
 def _or_none(code: str) -> str:
-    return code or "none"
+    # (an empty field is said as the rules write it, `unknown`: "none" read as a code's name, outside trial 85, F4)
+    return code or "unknown"
 
 
 def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
@@ -54,7 +55,7 @@ def gdelt_miss(test: GdeltTest, metadata: dict[str, Any]) -> str | None:
     if test.quad_classes:
         quad = _number(coded.get("quad_class"))
         if quad is None or int(quad) not in test.quad_classes:
-            said = "none" if quad is None else f"{quad:g}"
+            said = "unknown" if quad is None else f"{quad:g}"
             missed.append(f"quad class {said} is not {' or '.join(str(q) for q in test.quad_classes)}")
     if test.goldstein_at_least is not None or test.goldstein_at_most is not None:
         score = _number(coded.get("goldstein"))
