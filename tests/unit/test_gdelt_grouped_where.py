@@ -89,3 +89,12 @@ def test_the_where_keeps_the_alerts_of_that_code_only(tmp_path: Path) -> None:
     fired = sorted((a["rule"], a["group"].get("actor", "")) for a in json.loads(out.read_text())["alerts"])
     # (USA's two rows have two root codes: two groups)
     assert fired == [("conflict-by-actor", "RUS"), *[("conflict-by-actor", "USA")] * 2, ("escalated", "")], fired
+
+
+def test_rules_check_counts_the_packs_own_entities_not_the_code_names_a_capture_reads(tmp_path: Path) -> None:
+    """Outside trial 85, F16: a GDELT capture of actor countries made `rules check` say "261 entities" (the CAMEO
+    table's names, which titles read) for a pack that defines none; it counts the packs' own (3 here)."""
+    path = tmp_path / "pack.yaml"
+    path.write_text(PACK.format(where="actor: RUS"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(path)])
+    assert res.exit_code == 0 and "ok: 1 pack, 3 entities, 1 signal, 2 detections" in res.output, res.output

@@ -59,7 +59,9 @@ def rules_check(
         end_process(1)
         raise typer.Exit(1)
     out.print(
-        f"ok: {counted(len(loaded), 'pack')}, {counted(len(compiled.entity_names), 'entity', 'entities')}, "
+        # the packs' own entities (entity_kinds), not the CAMEO/FIPS names a GDELT capture adds to entity_names:
+        # "261 entities" for a pack that defines none (outside trial 85, F16)
+        f"ok: {counted(len(loaded), 'pack')}, {counted(len(compiled.entity_kinds), 'entity', 'entities')}, "
         f"{counted(len(compiled.signals), 'signal')}, {counted(len(compiled.detections), 'detection')}",
         highlight=False,
     )
