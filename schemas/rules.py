@@ -188,6 +188,14 @@ class _CountrySet(_Strict):
     def _given(self) -> _CountrySet:
         if not self.any and not self.none:
             raise ValueError(f"{self._noun} condition as a mapping takes any, none or both (lists of codes)")
+        # An empty list given beside the other: `any: []` read as every code, `none: []` left nothing out, unsaid
+        # (outside trial 85, F2); leaving the key out says the same plainly.
+        for key in ("any", "none"):
+            if key in self.model_fields_set and not getattr(self, key):
+                raise ValueError(
+                    f"{key}: [] is empty: {'every one is taken' if key == 'any' else 'nothing is left out'} without "
+                    f"it; write codes in it or leave {key} out"
+                )
         both = [c for c in self.any if c in self.none]
         if both:
             raise ValueError(f"{both[0]!r} is in both any and none: an event cannot be of it and not of it")

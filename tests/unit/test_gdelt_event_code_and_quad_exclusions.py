@@ -139,3 +139,22 @@ def test_leaving_out_part_of_a_code_still_loads() -> None:
         "06",
         "07",
     ]
+
+
+@pytest.mark.parametrize(
+    ("gdelt", "said"),
+    [
+        ({"event_codes": {"any": [], "none": ["19"]}}, "any: [] is empty: every one is taken without it"),
+        ({"quad_classes": {"any": [4], "none": []}}, "none: [] is empty: nothing is left out without it"),
+        ({"actor1_countries": {"any": ["RUS"], "none": []}}, "none: [] is empty"),
+    ],
+)
+def test_an_empty_list_beside_the_other_is_refused(tmp_path: Path, gdelt: dict[str, Any], said: str) -> None:
+    """Outside trial 85, F2: `any: []` was read as every code and `none: []` as nothing left out, silently, while
+    `none: []` alone was refused."""
+    pack = tmp_path / "empty.yaml"
+    signal = {"match": "GDELT event", "gdelt": gdelt}
+    whole = {"version": 2, "name": "empty", "signals": {"coded": signal}, "detections": [_DETECTION]}
+    pack.write_text(json.dumps(whole), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(pack)])
+    assert res.exit_code == 1 and said in " ".join(res.output.split()), res.output
