@@ -58,6 +58,19 @@ def rules_check(
     if bad_examples:
         end_process(1)
         raise typer.Exit(1)
+    if config is not None and "kafka" in app_config(config).model_fields_set:
+        from watchfloor.stream_processors.kafka.partition import needing_levels
+
+        levelled = needing_levels(compiled)
+        if levelled:  # what the workers will do with it, and what it costs (outside trial 84, F5)
+            out.print(
+                f"note: on the Kafka workers, {', '.join(levelled)} (over an absence's alerts, or a chain) make each "
+                "correlate partition keep a state and forward a watermark per level of derivation: more correlate "
+                "records and agent CPU than a pack without (BENCHMARKS.md, \"Detections over an absence's alerts and "
+                'chains in the Kafka workers"; docs/kafka.md, "What runs"); every worker of the group must run '
+                "the same release",
+                highlight=False,
+            )
     out.print(
         # the packs' own entities (entity_kinds), not the CAMEO/FIPS names a GDELT capture adds to entity_names:
         # "261 entities" for a pack that defines none (outside trial 85, F16)
