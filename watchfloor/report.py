@@ -510,7 +510,7 @@ def _history_section(result: dict[str, Any]) -> str:
             what = (
                 f"replaces <code>{_e(a['revises'])}</code>{was}"
                 if a.get("revises")
-                else "raised by a late report, replacing no alert"
+                else "raised when a report changed its group's history, replacing no alert"
             )
             rows.append(
                 f'<tr class="revised" data-rule="{_e(a["rule"])}"><td>revision {_e(a.get("revision"))}</td>'
@@ -561,9 +561,10 @@ def _history_section(result: dict[str, Any]) -> str:
         return ""
     table = f'<div class="scroll"><table><tbody>{"".join(rows)}</tbody></table></div>' if rows else ""
     return (
-        '<section id="history"><h2>Revised, retracted, late and future-dated</h2><p>Alerts a late report revised '
-        "or withdrew (in log order), alerts raised on a report dated in the future (at its receive time), and late "
-        "reports that raised nothing.</p>"
+        '<section id="history"><h2>Revised, retracted, late and future-dated</h2><p>Alerts a report revised or '
+        "withdrew as it changed their group's history (in log order: a report out of time order, or of the same "
+        "time), alerts raised on a report dated in the future (at its receive time), and late reports that raised "
+        "nothing.</p>"
         f"{table}{note}</section>"
     )
 
@@ -691,7 +692,8 @@ STAT_LABELS = {
     "late_signals": "late reports (beyond the allowed lateness)",  # results written before late_documents
     "future_dated": "reports dated in the future",
     "epoch_dated": "reports dated at the Unix epoch (1970-01-01: a date the source did not have)",
-    "revisions": "alerts revised by a late report",
+    # (a report of the same time, or one out of order within the lateness, revises too: "late" misled, trial 85 F15)
+    "revisions": "alerts revised (a report changed their history)",
     "retractions": "alerts withdrawn",
     "dead_letters": "records refused (dead letters)",
     "sources_failed": "sources that could not be read",

@@ -382,7 +382,10 @@ def test_revisions_and_retractions_are_listed(tmp_path: Path) -> None:
     assert "revision 1" in text and "new1 (medium, fired 2024-03-01 06:00 UTC) replaces old1" in text
     assert "(was medium, fired 2024-03-01 10:00 UTC)" in text and "port=North Quay" in text
     assert "retracted" in text and "gone1 (fired 2024-03-04 09:00 UTC): a report dated earlier denies it" in text
-    assert "early1 (medium, fired 2024-02-27 07:00 UTC) raised by a late report, replacing no alert" in text
+    # (not "a late report": a report of the same time revises too, outside trial 85, F15)
+    assert "early1 (medium, fired 2024-02-27 07:00 UTC) raised when a report changed its group's history" in text
+    page = _page(tmp_path, result).read_text(encoding="utf-8")
+    assert "alerts revised (a report changed their history): 2" in page and "revised by a late report" not in page
 
 
 MEASURE = """(() => {
