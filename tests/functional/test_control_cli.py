@@ -228,6 +228,29 @@ def test_alerts_ack_records_what_the_slack_button_records_and_alerts_list_shows_
         assert res.exit_code == 1 and why in res.output, res.output
 
 
+def test_an_ack_in_a_channel_says_the_acknowledgement_another_channel_showed_already(
+    config: Path, tmp_path: Path
+) -> None:
+    """Outside trial 81, F8: Slack shows a click in one channel on every message of the alert, but `alerts ack
+    --channel` of another channel answered a plain "acknowledged", as if no one had taken it. It says who had."""
+    from watchfloor.alerts.control import ControlLog
+    from watchfloor.schemas.control import Actor
+
+    c = ["--config", str(config)]
+    wf("subscriptions", "add", "archive", *c)
+    (tmp_path / "inbox.jsonl").write_text(SAMPLES.read_text(encoding="utf-8"), encoding="utf-8")
+    wf("run", "--once", *c)
+    first = json.loads(wf("alerts", "list", "--json", *c).splitlines()[0])["id"]
+    st = open_store(f"sqlite:///{tmp_path / 'wf.db'}")
+    ControlLog(st).acknowledge(first, by=Actor(via="slack", user="U1", name="bob"), channel="archive")
+    st.close()
+    said = " ".join(wf("alerts", "ack", first, "--channel", "console", "--by", "kim", *c).split())
+    assert said.startswith(f"acknowledged {first} by kim (via cli) in console at "), said
+    assert "(its messages already showed bob (via slack) in archive at " in said and "recorded for console too)" in said
+    again = " ".join(wf("alerts", "ack", first, "--channel", "archive", "--by", "kim", *c).split())
+    assert again.startswith(f"already acknowledged: {first} by bob"), again
+
+
 def test_alerts_ack_of_an_alert_never_posted_says_so(config: Path, tmp_path: Path) -> None:
     """Outside trial 30, F2: an alert no channel was sent (here: none subscribed at its severity; there, a revision
     went in its place) was acknowledged without a word, while the desk's message was of another alert."""

@@ -1316,6 +1316,8 @@ def alerts_ack(
                 raise fail(str(e)) from None
             said = "acknowledged" if new else "already acknowledged:"
             line = f"{said} {escape(alert_id)} by {escape(_ack_cell(ack))}"
+            if new and channel is not None:
+                line += _shown_before(control, alert_id, channel)
             if new:  # the dispatcher rewrites its Slack messages to show it (alerts.delivery, ACK_KIND rows)
                 slack_channels = sorted(
                     {
@@ -1414,10 +1416,25 @@ def _ack_stories(
             state = alert.detection.severity.upper() + (
                 " unconfirmed" if alert.detection.confidence == "unconfirmed" else ""
             )
-            out.print(f"  {said} {escape(alert.id)} ({state}) by {escape(_ack_cell(ack))}", highlight=False)
+            before = _shown_before(control, alert.id, found.channel) if new else ""
+            out.print(f"  {said} {escape(alert.id)} ({state}) by {escape(_ack_cell(ack))}{before}", highlight=False)
         slack = (types.get(found.channel) or ("slack" if found.channel.startswith("slack:") else "")) == "slack"
         if slack and any(new for _, new in acks):  # (the dispatcher rewrites them: alerts.delivery, ACK_KIND rows)
             out.print(f"  its messages in {escape(found.channel)} show it after the dispatcher's next cycle")
+
+
+def _shown_before(control: Any, alert_id: str, channel: str) -> str:
+    """For an acknowledgement just recorded in `channel`: those of the alert in other channels, which its messages
+    there showed already (a click shows on every message of the alert: docs/slack.md "Acknowledged elsewhere"), said,
+    so the answer does not read as if no one had taken it (outside trial 81, F8); "" when there are none."""
+    others = [a for a in control.acknowledgements(alert_id) if a.channel is not None and a.channel != channel]
+    if not others:
+        return ""
+    first = others[0]
+    return (
+        f" (its messages already showed {escape(_ack_cell(first))} in {escape(str(first.channel))}: recorded for "
+        f"{escape(channel)} too)"
+    )
 
 
 def _story_ids(st: Any, one: str) -> list[str]:
