@@ -9,35 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from watchfloor.cli import app
 from watchfloor.schemas.rules import RulePack
 from watchfloor.stream_processors.rulefile import KEY_SYNONYMS, known_keys
 
-runner = CliRunner()
-
-PACK = """version: 2
-name: grain
-entities:
-  N: {name: Norland, kind: country, aliases: [Norland]}
-signals:
-  grain_seized:
-    match: {all: [grain, seized]}
-    mentions: {any: [N]}
-detections:
-  - id: seizure
-    title: "Grain seized"
-    pattern: {any: grain_seized}
-"""
-
-
-def _check(tmp_path: Path, text: str) -> tuple[int, list[str]]:
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    res = runner.invoke(app, ["rules", "check", str(path)], env={"COLUMNS": "400"})
-    return res.exit_code, [line.removeprefix(f"{path}:") for line in res.output.splitlines()]
-
+from .test_rules_check_misplaced_keys import PACK, _check
 
 DETECTION = "    pattern: {any: grain_seized}\n"
 
