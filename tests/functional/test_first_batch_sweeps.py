@@ -18,23 +18,7 @@ runner = CliRunner()
 
 # composed.yaml's signals (closed, reopened) and absence (still-closed), and a detection over its alerts and another's
 COMPOSED = Path(__file__).resolve().parents[1] / "data" / "rules" / "composed.yaml"
-MASSED = """\
-version: 2
-name: massed
-settings: {lateness: 2d}
-signals:
-  massing:
-    match: {all: [troops, massed]}
-detections:
-  - id: troops-massed
-    title: troops massed
-    pattern: {any: massing}
-  - id: closed-while-massed
-    title: a border stays closed while troops are massed
-    severity: high
-    pattern: {all_of: [{detection: still-closed}, {detection: troops-massed}]}
-    within: 5d
-"""
+MASSED = COMPOSED.parent / "massed.yaml"
 
 
 def report(i: int, at: str, text: str) -> str:
@@ -56,8 +40,7 @@ def test_a_first_batch_jumping_the_watermark_raises_what_backtest_raises(
         report(3, last, "A quiet day of weather."),
     ]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "massed.yaml").write_text(MASSED, encoding="utf-8")
-    rules = [str(COMPOSED), str(tmp_path / "massed.yaml")]
+    rules = [str(COMPOSED), str(MASSED)]
     cfg = tmp_path / "wf.yaml"
     cfg.write_text(
         f"store: sqlite:///{tmp_path / 'wf.db'}\nrules: [{', '.join(rules)}]\n"

@@ -215,23 +215,7 @@ def test_over_an_absence_one_state_gives_the_same_alerts_whatever_steps_its_wate
     assert (standing_after(eng, docs, [80.0, 199.0]) == hourly) is step_sweeps
 
 
-MASSED = """
-version: 2
-name: massed
-settings: {lateness: 2d}
-signals:
-  massing:
-    match: {all: [troops, massed]}
-detections:
-  - id: troops-massed
-    title: troops massed
-    pattern: {any: massing}
-  - id: closed-while-massed
-    title: a closure lasts while troops are massed
-    severity: high
-    pattern: {all_of: [{detection: still-closed}, {detection: troops-massed}]}
-    within: 5d
-"""
+MASSED = DATA / "rules" / "massed.yaml"  # beside COMPOSED: a detection over its absence's alerts and another's
 
 
 def first_jump_documents() -> list[Document]:
@@ -248,9 +232,7 @@ def test_a_first_jump_of_the_watermark_meets_the_alerts_a_step_by_step_replay_me
     """Outside trial 84, F3: a state never swept was swept once at the watermark's first jump, dropping the troops'
     alert from `closed-while-massed` in the sweep that raised the absence's alert it waits for (a first batch of
     `watchfloor run`, a first worker batch). It is swept from its first step with anything to do now."""
-    massed = tmp_path / "massed.yaml"
-    massed.write_text(MASSED, encoding="utf-8")
-    specs = [str(COMPOSED), str(massed)]
+    specs = [str(COMPOSED), str(MASSED)]
     eng = engine(specs)
     docs = first_jump_documents()
     want = sorted(map(key, embedded(specs, docs)))  # document by document
