@@ -45,19 +45,23 @@ def test_slack_console_and_email_flag_a_future_dated_report_only() -> None:
             assert (FLAG in text) is flagged, (name, published, text[:2000])
 
 
+def _shown(ev: Evidence) -> list[tuple[str, str]]:
+    """How console, email (text and HTML) and Slack show an alert of rule leader-dies resting on `ev` alone."""
+    det = Detection(id="det2", rule="leader-dies", title="Leader dies", severity="high", fired_at=FIRED, evidence=(ev,))
+    notice = notice_of(Alert(id="det2", detection=det, channels=("desk",)))
+    buf = io.StringIO()
+    ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
+    text, page = notice_parts(notice)
+    return [("console", buf.getvalue()), ("email", text), ("html", page), ("slack", str(build_blocks(notice)))]
+
+
 def test_a_composed_rule_s_input_alert_is_not_quoted_as_the_outlet_s_words() -> None:
     """Outside trial 37, M3: a rule over other rules' alerts showed an input alert's title in quotes under the
     outlet's link, as if the outlet had written it. Slack, console and email show it as "alert RULE: TITLE"."""
     title = "Armed mutiny: the leader in rebellion"
     ev = Evidence(event_id="det-in", signal="alert:mutiny", source="Alpha Wire", published_at=FIRED,
                   sentence=title)  # fmt: skip
-    det = Detection(id="det2", rule="leader-dies", title="Leader dies", severity="high", fired_at=FIRED, evidence=(ev,))
-    notice = notice_of(Alert(id="det2", detection=det, channels=("desk",)))
-    buf = io.StringIO()
-    ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
-    text, page = notice_parts(notice)
-    slack = str(build_blocks(notice))
-    for name, shown in (("console", buf.getvalue()), ("email", text), ("html", page), ("slack", slack)):
+    for name, shown in _shown(ev):
         assert f"alert mutiny: {title}" in shown, (name, shown)
         assert f"“{title}”" not in shown and f"<q>{title}</q>" not in shown, (name, shown)
 
@@ -67,13 +71,7 @@ def test_a_composed_rule_s_input_alert_says_its_time_is_when_it_fired_and_its_li
     the time the alert fired (October), read as that report's time. Slack, console and email say which is which."""
     ev = Evidence(event_id="det-in", signal="alert:mutiny", source="Alpha Wire", published_at=FIRED,
                   sentence="Armed mutiny", url="https://alpha.example/2026/06/first")  # fmt: skip
-    det = Detection(id="det2", rule="leader-dies", title="Leader dies", severity="high", fired_at=FIRED, evidence=(ev,))
-    notice = notice_of(Alert(id="det2", detection=det, channels=("desk",)))
-    buf = io.StringIO()
-    ConsoleNotifier("console", console=Console(file=buf, width=200)).send(notice)
-    text, page = notice_parts(notice)
-    slack = str(build_blocks(notice))
-    for name, shown in (("console", buf.getvalue()), ("email", text), ("html", page), ("slack", slack)):
+    for name, shown in _shown(ev):
         assert "Alpha Wire, its first report" in shown and "alert fired " in shown, (name, shown)
         assert "2026-12-04 03:52" in shown.split("alert fired ", 1)[1][:80], (name, shown)  # (Slack: in a date token)
     report = Evidence(event_id="r1", signal="mutiny", source="Alpha Wire", published_at=FIRED, sentence="A mutiny.")
