@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from watchfloor.cli import app
 from watchfloor.config import ConfigError, load_config
 from watchfloor.stream_processors.rulefile import MAX_ERRORS_PER_FILE, RuleLoadError, RuleProblem, load_rules, shown
+
+from .test_rules_check_misplaced_keys import _check
 
 runner = CliRunner()
 
@@ -28,13 +29,6 @@ detections:
     title: "Clash"
     pattern: {any: clash}
 """
-
-
-def _check(tmp_path: Path, text: str) -> tuple[int, list[str]]:
-    path = tmp_path / "p.yaml"
-    path.write_text(text, encoding="utf-8")
-    res = runner.invoke(app, ["rules", "check", str(path)], env={"COLUMNS": "400"})
-    return res.exit_code, [line.removeprefix(f"{path}:") for line in res.output.splitlines()]
 
 
 def test_every_bad_event_code_of_a_list_is_said_at_its_place(tmp_path: Path) -> None:
