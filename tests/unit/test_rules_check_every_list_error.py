@@ -8,14 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from watchfloor.config import ConfigError, load_config
 from watchfloor.stream_processors.rulefile import MAX_ERRORS_PER_FILE, RuleLoadError, RuleProblem, load_rules, shown
 
 from .test_rules_check_misplaced_keys import _check
-
-runner = CliRunner()
 
 PACK = """version: 2
 name: clashes
